@@ -1,0 +1,1 @@
+"""linkolis-host: the integration core of the Linkolis order and stock hub."""

@@ -1,0 +1,1 @@
+"""Amazon app for linkolis-host (hook implementations come with the Amazon authorization issue)."""
