@@ -1,1 +1,48 @@
-"""linkolis-host: the integration core of the Linkolis order and stock hub."""
+"""linkolis-host: the integration core of the Linkolis order and stock hub.
+
+This module is the whole surface a plugin imports: ``hookimpl``, the models that cross the hook boundary,
+the errors the host understands, and the clocks.
+"""
+
+__version__ = "0.1.0"
+
+from .clock import Clock, ScaledClock, SystemClock, VirtualClock  # noqa: E402
+from .errors import (  # noqa: E402
+    AuthorizationError,
+    AuthorizationRevoked,
+    LinkolisError,
+    NeedsAttention,
+    OperatorConfigError,
+    RateLimited,
+    RemoteError,
+    UserError,
+)
+from .hookspecs import hookimpl  # noqa: E402
+from .models import (  # noqa: E402
+    Address,
+    AppInfo,
+    AppKind,
+    AppSettings,
+    AuthorizationStart,
+    Buyer,
+    CredentialField,
+    Credentials,
+    DemoEnvironment,
+    HealthCheck,
+    Order,
+    OrderBatch,
+    OrderLine,
+    OrderStatus,
+    RateLimit,
+    StockItem,
+    StockLevel,
+    StockOutcome,
+)
+
+__all__ = [
+    "Address", "AppInfo", "AppKind", "AppSettings", "AuthorizationError", "AuthorizationRevoked",
+    "AuthorizationStart", "Buyer", "Clock", "CredentialField", "Credentials", "DemoEnvironment", "HealthCheck",
+    "LinkolisError", "NeedsAttention", "OperatorConfigError", "Order", "OrderBatch", "OrderLine",
+    "OrderStatus", "RateLimit", "RateLimited", "RemoteError", "ScaledClock", "StockItem", "StockLevel",
+    "StockOutcome", "SystemClock", "UserError", "VirtualClock", "hookimpl", "__version__",
+]

@@ -1,0 +1,706 @@
+"""The ``linkolis`` command. Thin: parse, call ``apps``/``sync``, print.
+
+Human text by default; ``--json`` prints only JSON on stdout. Progress and warnings go to stderr. Whatever a
+user can cause ends in a clear message and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__, apps, oauth, sync
+from .apps import FieldSpec, fields_of
+from .context import REDACTOR, Progress
+from .errors import AuthorizationError, Busy, LinkolisError
+from .host import Host
+from .plugins import installed_plugins
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+BANNER = "Module correctly installed"
+
+
+class LinkolisGroup(click.Group):
+    """Turns the host's errors into clear messages with a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Busy as exc:
+            raise click.ClickException(str(exc)) from None
+        except LinkolisError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def get_host(ctx: click.Context) -> Host:
+    root = ctx.find_root()
+    if root.obj is None:
+        try:
+            root.obj = Host()
+        except LinkolisError as exc:
+            raise click.ClickException(str(exc)) from None
+        root.call_on_close(root.obj.close)
+    return root.obj
+
+
+pass_host = click.make_pass_decorator(Host, ensure=False)
+
+
+def with_host(func: Callable) -> Callable:
+    @click.pass_context
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        return ctx.invoke(func, get_host(ctx), *args, **kwargs)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON only, on stdout.")
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    else:
+        human(data)
+
+
+class StderrProgress(Progress):
+    """A bar on a terminal, a line now and then elsewhere, nothing under --json."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self._bar: Any = None
+        self._label = ""
+        self._done = 0
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self._label, self._done = label, 0
+        if self.quiet:
+            return
+        if self.tty and total:
+            self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            self._bar.__enter__()
+        else:
+            click.echo(f"{label}…", err=True)
+
+    def advance(self, n: int = 1) -> None:
+        self._done += n
+        if self._bar is not None:
+            self._bar.update(n)
+        elif not self.quiet and n:
+            click.echo(f"  {self._done:,} done", err=True)
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@click.group(cls=LinkolisGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="linkolis")
+@click.option("-v", "--verbose", count=True, help="Log what happens on stderr (-vv: every HTTP call). "
+              "Secrets are always redacted.")
+def cli(verbose: int) -> None:
+    """Connect marketplaces as apps, import their orders, and keep their stock in sync.
+
+    The seller's story: `linkolis catalog`, `linkolis apps install KIND`, `linkolis apps authorize NAME`,
+    `linkolis apps verify NAME`, then `linkolis sync`. Data lives in $LINKOLIS_HOME (see `linkolis plugins`).
+    """
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.addFilter(REDACTOR)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("linkolis")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+# -- plugins and catalog ---------------------------------------------------------------------------------------
+
+
+def _plugins(host: Host) -> list[dict[str, Any]]:
+    enabled = {host.registry.pm.get_name(p) for p in host.registry.pm.get_plugins()}
+    rows = []
+    for plugin_id, copies in sorted(installed_plugins().items()):
+        for copy in copies:
+            rows.append({"id": plugin_id, "package": copy.package, "version": copy.version,
+                         "enabled": plugin_id in enabled})
+    return rows
+
+
+@cli.group(cls=LinkolisGroup, invoke_without_command=True, context_settings=CONTEXT)
+@json_option
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """The installed plugins and whether they are enabled (same as `plugins list`)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(plugins_list, as_json=as_json)
+
+
+@plugins.command("list")
+@json_option
+@with_host
+def plugins_list(host: Host, as_json: bool) -> None:
+    """The installed plugins: id, package, version, enabled."""
+
+    def human(rows: list[dict]) -> None:
+        if not rows:
+            click.echo("No plugins installed.")
+        for r in rows:
+            click.echo(f"{r['id']:<12} {r['package']} {r['version']}  {'enabled' if r['enabled'] else 'disabled'}")
+        click.echo(f"Data directory: {host.home}", err=True)
+
+    emit(_plugins(host), as_json, human)
+
+
+@cli.command(context_settings=CONTEXT)
+@json_option
+@with_host
+def catalog(host: Host, as_json: bool) -> None:
+    """All applications: the app kinds you can install, with their fields."""
+
+    def human(entries: list[dict]) -> None:
+        if not entries:
+            click.echo("No app can be installed: enable a plugin (see `linkolis plugins`).")
+        for e in entries:
+            click.echo(f"{e['title']} ({e['kind']}): {e['description']}")
+            for f in e["fields"]:
+                choices = f" [{', '.join(f['choices'][:8])}{', …' if len(f['choices']) > 8 else ''}]" \
+                    if f["choices"] else ""
+                default = "" if f["default"] is None else f" (default: {f['default']})"
+                click.echo(f"    {f['title']}{choices}{default}")
+            click.echo(f"  install with: linkolis apps install {e['kind']} --help")
+
+    emit(apps.catalog(host), as_json, human)
+
+
+# -- apps ------------------------------------------------------------------------------------------------------
+
+
+@cli.group(cls=LinkolisGroup, context_settings=CONTEXT)
+def apps_group() -> None:
+    """My applications: install, configure, authorize, verify and remove apps."""
+
+
+cli.add_command(apps_group, "apps")
+
+
+def _app_line(host: Host, row: dict[str, Any]) -> str:
+    view = apps.public_view(host, row)
+    settings = ", ".join(f"{k}={v}" for k, v in view["settings"].items() if k != "name")
+    return (f"{view['name']:<20} {view['kind']:<10} {view['status']:<14} {settings}\n"
+            f"{'':<20} last import: {view['last_import_at'] or 'never'}, last push: {view['last_push_at'] or 'never'}")
+
+
+@apps_group.command("list")
+@json_option
+@with_host
+def apps_list(host: Host, as_json: bool) -> None:
+    """My applications: name, kind, settings, status, last import and last push."""
+    rows = apps.list_apps(host)
+
+    def human(_: Any) -> None:
+        if not rows:
+            click.echo("No apps installed. See `linkolis catalog`, then `linkolis apps install KIND`.")
+        for row in rows:
+            click.echo(_app_line(host, row))
+
+    emit([apps.public_view(host, r) for r in rows], as_json, human)
+
+
+@apps_group.command("show")
+@click.argument("name")
+@json_option
+@with_host
+def apps_show(host: Host, name: str, as_json: bool) -> None:
+    """One app in full (credentials are never shown, only whether they are stored)."""
+    view = apps.public_view(host, apps.get(host, name))
+
+    def human(v: dict) -> None:
+        for key, value in v.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}={val}" for k, val in value.items())
+            click.echo(f"{key.replace('_', ' '):<26} {value if value not in (None, '') else '-'}")
+
+    emit(view, as_json, human)
+
+
+def _field_option(spec: FieldSpec, with_defaults: bool) -> click.Option:
+    flag = "--" + spec.name.replace("_", "-")
+    help_text = spec.help + (f" [default: {spec.default}]" if with_defaults and spec.default is not None else "")
+    if spec.type == "bool":
+        return click.Option([f"{flag}/--no-{spec.name.replace('_', '-')}", spec.name], default=None,
+                            help=help_text)
+    click_type: Any = {"int": int, "float": float}.get(spec.type, str)
+    if spec.choices:
+        click_type = click.Choice(spec.choices, case_sensitive=False)
+    return click.Option([flag, spec.name], type=click_type, default=None, help=help_text,
+                        metavar=None if spec.choices else spec.type.upper())
+
+
+def _normalize(spec: FieldSpec, value: Any) -> Any:
+    if spec.choices and isinstance(value, str):
+        return next((c for c in spec.choices if c.lower() == value.lower()), value)
+    return value
+
+
+def _collect(specs: list[FieldSpec], params: dict[str, Any], prompt_missing: bool) -> dict[str, Any]:
+    values = {}
+    for spec in specs:
+        value = params.get(spec.name)
+        if value is None and spec.required:
+            if not prompt_missing:
+                choices = f", one of: {', '.join(spec.choices)}" if spec.choices else ""
+                raise click.UsageError(f"missing --{spec.name.replace('_', '-')} ({spec.title}{choices})")
+            prompt_type: Any = click.Choice(spec.choices, case_sensitive=False) if spec.choices else str
+            value = click.prompt(spec.title, type=prompt_type, err=True)
+        if value is not None:
+            values[spec.name] = _normalize(spec, value)
+    return values
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class InstallGroup(click.Group):
+    """`apps install KIND`: one subcommand per app kind, its options built from the kind's settings model."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        try:
+            return sorted(get_host(ctx).registry.kinds)
+        except (LinkolisError, click.ClickException):
+            return []
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        host = get_host(ctx)
+        try:
+            kind = host.registry.kind(name)
+        except LinkolisError as exc:
+            raise click.ClickException(str(exc)) from None
+        specs = fields_of(kind.settings)
+
+        def run(**params: Any) -> None:
+            as_json = params.pop("as_json")
+            values = _collect(specs, params, prompt_missing=_stdin_is_terminal())
+            try:
+                row = apps.install(host, kind.kind, values)
+            except LinkolisError as exc:
+                raise click.ClickException(str(exc)) from None
+            emit(apps.public_view(host, row), as_json, lambda v: click.echo(
+                f"Installed {v['name']!r} ({kind.title}). Next: linkolis apps authorize {v['name']!r}"))
+
+        params = [_field_option(s, with_defaults=True) for s in specs] + [
+            click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")]
+        return click.Command(name, params=params, callback=run, context_settings=CONTEXT,
+                             help=f"Install {kind.title}: {kind.description}\n\nMissing required fields are asked "
+                                  "for on a terminal.")
+
+
+apps_group.add_command(InstallGroup("install", context_settings=CONTEXT,
+                                    help="Install an app from the catalog: `linkolis apps install KIND --help`."))
+
+
+@apps_group.command("configure", context_settings={**CONTEXT, "ignore_unknown_options": True,
+                                                    "allow_extra_args": True, "help_option_names": []})
+@click.argument("name", required=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) -> None:
+    """Reconfigure an app (the wrench): `linkolis apps configure NAME --help` lists its fields.
+
+    A change that voids the authorization (another region, say) sends the app back to needing authorization.
+    """
+    if name in (None, "-h", "--help"):
+        click.echo(ctx.get_help())
+        return
+    host = get_host(ctx)
+    try:
+        row = apps.get(host, name)
+        specs = fields_of(host.registry.kind(row["kind"]).settings)
+    except LinkolisError as exc:
+        raise click.ClickException(str(exc)) from None
+    command = click.Command(
+        f"configure {name!r}", context_settings=CONTEXT,
+        params=[_field_option(s, with_defaults=False) for s in specs]
+        + [click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")],
+        help=f"Change the settings of {row['name']!r}; fields not given stay as they are.",
+    )
+    sub = command.make_context(command.name, list(args), parent=ctx)
+    as_json = sub.params.pop("as_json")
+    changes = {k: _normalize(next(s for s in specs if s.name == k), v) for k, v in sub.params.items() if v is not None}
+    if not changes:
+        raise click.UsageError(f"nothing to change; `linkolis apps configure {name!r} --help` lists the fields")
+    try:
+        new_row, voided = apps.configure(host, name, changes)
+    except LinkolisError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def human(v: dict) -> None:
+        click.echo(f"Updated {v['name']!r}: " + ", ".join(f"{k}={v['settings'].get(k)}" for k in changes))
+        if voided:
+            click.echo(f"This change voids the authorization: run `linkolis apps authorize {v['name']!r}` again.")
+
+    emit({**apps.public_view(host, new_row), "authorization_voided": voided}, as_json, human)
+
+
+@apps_group.command("remove")
+@click.argument("name")
+@click.option("--purge", is_flag=True, help="Also delete the app's imported orders and stock push results.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@with_host
+def apps_remove(host: Host, name: str, purge: bool, yes: bool) -> None:
+    """Remove an app (the bin). Its credentials are deleted at once; its orders are kept unless --purge."""
+    row = apps.get(host, name)
+    if not yes:
+        if not _stdin_is_terminal():
+            raise click.UsageError("removing an app needs --yes when not run from a terminal")
+        what = " and all its imported orders" if purge else ""
+        click.confirm(f"Remove {row['name']!r}{what}?", abort=True, err=True)
+    apps.remove(host, name, purge=purge)
+    click.echo(f"Removed {row['name']!r}; its credentials are deleted" + (" and its orders purged." if purge else
+                                                                          ", its orders kept."))
+
+
+def _parse_credentials(pairs: tuple[str, ...]) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected NAME=VALUE, got {pair.split('=')[0]!r}…", param_hint="--credential")
+        if value == "-":
+            value = click.prompt(key, hide_input=True, err=True)
+        result[key.strip()] = value
+    return result
+
+
+@apps_group.command("authorize")
+@click.argument("name")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL to open.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port of the loopback receiver on 127.0.0.1 (0: any free port).")
+@click.option("--redirect-url", metavar="URL",
+              help="Finish with the address your browser landed on (for a registered HTTPS redirect page).")
+@click.option("--credential", "credentials", multiple=True, metavar="NAME=VALUE",
+              help="Authorize with credentials directly (a private app's refresh token, say); VALUE '-' asks.")
+@click.option("--timeout", type=click.IntRange(10, 3600), default=600, show_default=True,
+              help="Seconds to wait for the browser to come back.")
+@json_option
+@with_host
+def apps_authorize(host: Host, name: str, no_browser: bool, port: int, redirect_url: str | None,
+                   credentials: tuple[str, ...], timeout: int, as_json: bool) -> None:
+    """Authorize an app at its marketplace: sign in, review the permissions, confirm.
+
+    Opens the marketplace's consent page and receives the redirect on 127.0.0.1. With --redirect-url, finishes
+    an authorization whose redirect went to another page. Re-authorizing with another account is refused.
+    """
+    if credentials:
+        row = apps.authorize_direct(host, name, _parse_credentials(credentials))
+    elif redirect_url:
+        row = apps.complete_authorization(host, name, oauth.params_from_url(redirect_url))
+    else:
+        row = _authorize_in_browser(host, name, no_browser, port, timeout, as_json)
+    emit(apps.public_view(host, row), as_json, lambda v: click.echo(
+        f"{v['name']!r} is authorized for account {v['account_id']}. Next: linkolis apps verify {v['name']!r}"))
+
+
+def _authorize_in_browser(host: Host, name: str, no_browser: bool, port: int, timeout: int,
+                          as_json: bool) -> dict[str, Any]:
+    def paste(redirect_uri: str) -> dict[str, str] | None:
+        click.echo(f"After you confirm, your browser lands on {redirect_uri}. Copy that whole address and run: "
+                   f"linkolis apps authorize {name!r} --redirect-url 'ADDRESS'", err=True)
+        if not _stdin_is_terminal():
+            return None
+        return oauth.params_from_url(click.prompt("Address", err=True))
+
+    def show(url: str) -> None:
+        click.echo("Open this address to authorize (sign in, review the permissions, confirm):", err=True)
+        click.echo(url, err=as_json)  # always shown; on stderr when stdout is for JSON only
+        if not no_browser:
+            oauth.open_browser(url)
+
+    row = apps.authorize_in_browser(host, name, port=port, timeout=timeout, open_url=show, paste=paste,
+                                    say=lambda m: click.echo(m, err=True))
+    if row is None:
+        raise click.exceptions.Exit(0)
+    return row
+
+
+@apps_group.command("verify")
+@click.argument("name")
+@json_option
+@with_host
+def apps_verify(host: Host, name: str, as_json: bool) -> None:
+    """Check that the app works; all checks passing shows "Module correctly installed"."""
+    row, checks, ok = apps.verify(host, name)
+    data = {"app": row["name"], "ok": ok, "status": apps.status_text(row), "banner": BANNER if ok else None,
+            "checks": [c.model_dump() for c in checks]}
+
+    def human(_: Any) -> None:
+        marks = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "warning": "warning"}
+        for c in checks:
+            click.echo(f"[{marks[c.status]:>7}] {c.name}" + (f": {c.detail}" if c.detail else ""))
+            if c.remedy and c.status != "ok":
+                click.echo(f"          → {c.remedy}")
+        if ok:
+            click.secho(BANNER, fg="blue", bold=True)
+        else:
+            click.echo(f"{row['name']!r} is not ready: follow the steps above, then verify again.", err=True)
+
+    emit(data, as_json, human)
+    if not ok:
+        sys.exit(1)
+
+
+# -- orders ----------------------------------------------------------------------------------------------------
+
+
+@cli.group(cls=LinkolisGroup, context_settings=CONTEXT)
+def orders() -> None:
+    """Import and look at orders."""
+
+
+def _authorized_names(host: Host, names: tuple[str, ...]) -> list[str]:
+    if names:
+        return list(names)
+    found = [r["name"] for r in apps.list_apps(host) if r["account_id"]]
+    if not found:
+        raise click.ClickException("no authorized app: run `linkolis apps authorize NAME` first")
+    return found
+
+
+@orders.command("import")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@json_option
+@with_host
+def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
+    """Import new and changed orders from the named apps (default: every authorized app)."""
+    progress = StderrProgress(quiet=as_json)
+    results = [sync.import_orders(host, n, progress=progress) for n in _authorized_names(host, names)]
+
+    def human(rs: list[dict]) -> None:
+        for r in rs:
+            click.echo(f"{r['app']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged "
+                       f"({r['batches']} batches, {r['seconds']} s)")
+
+    emit(results if len(results) != 1 else results[0], as_json, human)
+
+
+@orders.command("list")
+@click.option("--app", help="Only this app's orders.")
+@click.option("--status", type=click.Choice(["pending", "unshipped", "partially_shipped", "shipped", "cancelled",
+                                             "unfulfillable", "other"]), help="Only orders with this status.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@json_option
+@with_host
+def orders_list(host: Host, app: str | None, status: str | None, limit: int, as_json: bool) -> None:
+    """Imported orders, newest first."""
+    rows = sync.list_orders(host, app, status, limit)
+
+    def human(rs: list[dict]) -> None:
+        if not rs:
+            click.echo("No orders. Run `linkolis orders import`.")
+        for r in rs:
+            click.echo(f"{r['marketplace_order_id']:<22} {r['app']:<14} {r['status']:<12} {r['created_at'][:16]}  "
+                       f"{r['total'] or '-':>10} {r['currency'] or ''}  {r['line_count']} line(s)")
+
+    emit(rows, as_json, human)
+
+
+@orders.command("show")
+@click.argument("order_id", metavar="ID")
+@json_option
+@with_host
+def orders_show(host: Host, order_id: str, as_json: bool) -> None:
+    """One order with its lines and status history (ID: the marketplace's order id or the host's id)."""
+    order = sync.get_order(host, order_id)
+
+    def human(o: dict) -> None:
+        click.echo(f"{o['marketplace_order_id']} ({o['app']}, {o['marketplace']}) {o['status']} "
+                   f"[{o['marketplace_status']}], {o['fulfilled_by']}-fulfilled")
+        click.echo(f"created {o['created_at']}, updated {o['updated_at']}, total {o['total']} {o['currency'] or ''}")
+        for line in o["lines"]:
+            click.echo(f"  {line['quantity_ordered']} x {line['sku']} {line['title'] or ''} @ {line['unit_price']}"
+                       f" = {line['line_total']} (shipped {line['quantity_shipped']})")
+        for h in o["history"]:
+            click.echo(f"  status {h['marketplace_status']} at {h['marketplace_updated_at']}")
+
+    emit(order, as_json, human)
+
+
+# -- stock -----------------------------------------------------------------------------------------------------
+
+
+@cli.group(cls=LinkolisGroup, context_settings=CONTEXT)
+def stock() -> None:
+    """Set stock levels and push them to apps with stock sync on."""
+
+
+@stock.command("set")
+@click.argument("sku")
+@click.argument("quantity")
+@json_option
+@with_host
+def stock_set(host: Host, sku: str, quantity: str, as_json: bool) -> None:
+    """Record the stock level of one SKU (pushed by the next `stock push` or `sync`)."""
+    result = sync.set_stock(host, sku, quantity)
+    emit(result, as_json, lambda r: click.echo(f"{r['sku']}: {r['quantity']}"))
+
+
+@stock.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@with_host
+def stock_load(host: Host, file: Path, as_json: bool) -> None:
+    """Record stock levels from a CSV with the header `sku,quantity`; a bad row applies nothing."""
+    count = sync.load_stock(host, file)
+    emit({"loaded": count}, as_json, lambda r: click.echo(f"Recorded {r['loaded']} stock level(s)."))
+
+
+def _stock_apps(host: Host, names: tuple[str, ...]) -> list[str]:
+    if names:
+        return list(names)
+    return [r["name"] for r in apps.list_apps(host) if r["account_id"] and host.app_info(r).settings.stock_sync]
+
+
+@stock.command("push")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--dry-run", is_flag=True, help="Show the marketplace's quantity -> the one that would be sent; "
+              "write nothing.")
+@json_option
+@with_host
+def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Push changed stock levels to the named apps (default: every authorized app with stock sync on)."""
+    targets = _stock_apps(host, names)
+    if not targets:
+        raise click.ClickException("no authorized app has stock sync on (`linkolis apps configure NAME --stock-sync`)")
+    progress = StderrProgress(quiet=as_json)
+    results = [sync.push_stock(host, n, dry_run=dry_run, progress=progress) for n in targets]
+
+    def human(rs: list[dict]) -> None:
+        for r in rs:
+            if r.get("note"):
+                click.echo(f"{r['app']}: {r['note']}")
+            elif dry_run:
+                click.echo(f"{r['app']}: {r['due']} SKU(s) would be sent")
+                for p in r["preview"]:
+                    current = "?" if p["current"] is None else p["current"]
+                    click.echo(f"  {p['sku']}: {current} -> {p['send']}" + (f" ({p['note']})" if p["note"] else ""))
+            else:
+                click.echo(f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
+                           f"{r['pending']} pending, {r['skipped']} skipped")
+
+    emit(results if len(results) != 1 else results[0], as_json, human)
+
+
+@stock.command("list")
+@click.option("--app", help="Only this app.")
+@json_option
+@with_host
+def stock_list(host: Host, app: str | None, as_json: bool) -> None:
+    """Desired, last pushed and outcome per SKU and app."""
+    rows = sync.list_stock(host, app)
+
+    def human(rs: list[dict]) -> None:
+        if not rs:
+            click.echo("No stock levels recorded. Use `linkolis stock set SKU QTY` or `linkolis stock load FILE`.")
+        for r in rs:
+            pushed = "-" if r.get("pushed_quantity") is None else r["pushed_quantity"]
+            message = f"  {r['message']}" if r.get("message") else ""
+            click.echo(f"{r['app'] or '-':<14} {r['sku']:<24} desired {r['desired']:>6}  pushed {pushed:>6}  "
+                       f"{r['outcome']}{message}")
+
+    emit(rows, as_json, human)
+
+
+@stock.command("verify")
+@click.argument("name", required=False)
+@json_option
+@with_host
+def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
+    """Read back the quantities the marketplace shows; report drift from desired and pushed."""
+    names = [name] if name else _stock_apps(host, ())
+    report = {n: sync.verify_stock(host, n) for n in names}
+
+    def human(r: dict) -> None:
+        for app_name, entries in r.items():
+            drift = [e for e in entries if e["state"] in ("drift", "not listed")]
+            click.echo(f"{app_name}: {len(entries)} SKU(s) read, {len(drift)} need attention")
+            for e in entries:
+                if e["state"] != "in sync":
+                    click.echo(f"  {e['sku']}: desired {e['desired']}, pushed {e['pushed']}, shown {e['shown']} — "
+                               f"{e['state']}")
+
+    emit(report, as_json, human)
+    if any(e["state"] == "drift" for entries in report.values() for e in entries):
+        sys.exit(1)
+
+
+# -- sync and demo ---------------------------------------------------------------------------------------------
+
+
+@cli.command("sync", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--watch", is_flag=True, help="Keep going: push stock changes within seconds, import on --interval.")
+@click.option("--interval", type=click.FloatRange(1, 86400), default=None,
+              help="Seconds between order imports under --watch [default: [sync] interval, 60].")
+@json_option
+@with_host
+def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: float | None, as_json: bool) -> None:
+    """Import orders, then push stock, for every authorized app (or those named)."""
+    progress = StderrProgress(quiet=as_json)
+    if not watch:
+        results = sync.sync_once(host, list(names) or None, progress=progress)
+        emit(results, as_json, lambda rs: [click.echo(json.dumps(r, default=str)) for r in rs])
+        if any("error" in r.get(step, {}) for r in results for step in ("import", "push")):
+            sys.exit(1)
+        return
+    stop = threading.Event()
+    click.echo("Syncing; stock changes are pushed within seconds. Ctrl-C stops.", err=True)
+    try:
+        sync.watch(host, list(names) or None, interval or host.config.sync.interval, host.config.sync.push_interval,
+                   stop, report=lambda message: click.echo(message, err=True))
+    except KeyboardInterrupt:
+        stop.set()
+        click.echo("Stopped.", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--interactive", is_flag=True, help="Confirm on the consent page yourself, in your browser.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to keep the demo's data (default: a new temporary directory).")
+def demo(interactive: bool, home: Path | None) -> None:
+    """Walk the seller's whole story against a local stand-in for a marketplace.
+
+    Install, authorize through the consent page, "Module correctly installed", import orders, change stock,
+    push it. Nothing leaves this machine; the data directory is printed at the end.
+    """
+    from .demo import run_demo
+
+    try:
+        run_demo(home, interactive)
+    except LinkolisError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def main() -> None:  # pragma: no cover
+    cli()
+
+
+__all__ = ["cli", "AuthorizationError"]

@@ -1,0 +1,98 @@
+"""Host configuration: ``$LINKOLIS_HOME/linkolis.toml`` plus the environment.
+
+```toml
+[plugins]
+enabled = ["amazon"]          # which installed plugins to load (default: every installed one)
+
+[plugins.amazon]              # each plugin validates its own section
+client_id = "amzn1.application-oa2-client.…"
+
+[http]
+timeout = 30                  # seconds
+
+[sync]
+interval = 60                 # seconds between imports under `linkolis sync --watch`
+```
+Secrets never belong here: give them as environment variables, which each plugin names.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import UserError
+
+CONFIG_FILE = "linkolis.toml"
+
+
+def home_dir() -> Path:
+    """The data directory: ``LINKOLIS_HOME``, else the platform's app dir for "linkolis"."""
+    home = os.environ.get("LINKOLIS_HOME") or click.get_app_dir("linkolis")
+    return Path(home).expanduser()
+
+
+class PluginsConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    enabled: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _sections_are_tables(self) -> "PluginsConfig":
+        for key, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                raise ValueError(f"[plugins.{key}] must be a table of settings, not {type(value).__name__}")
+        return self
+
+    def section(self, plugin_id: str) -> dict[str, Any]:
+        return dict((self.model_extra or {}).get(plugin_id, {}))
+
+
+class HttpConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: float = Field(30.0, gt=0, le=600)
+    retries: int = Field(5, ge=0, le=20)
+
+
+class SyncConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    interval: float = Field(60.0, ge=1)
+    push_interval: float = Field(1.0, gt=0, le=60)
+
+
+class HostConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plugins: PluginsConfig = PluginsConfig()
+    http: HttpConfig = HttpConfig()
+    sync: SyncConfig = SyncConfig()
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """Render a pydantic error as ``field: message`` lines."""
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top)"
+        lines.append(f"{prefix}{where}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(home: Path) -> HostConfig:
+    path = home / CONFIG_FILE
+    if not path.exists():
+        return HostConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path} is not valid TOML: {exc}") from None
+    try:
+        return HostConfig.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"{path} has invalid settings:\n{format_validation_error(exc, '  ')}") from None

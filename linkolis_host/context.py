@@ -1,0 +1,127 @@
+"""What a hook gets from the host instead of reaching for globals.
+
+``Context`` carries the app, its decrypted credentials, the plugin's operator settings, an HTTP client bound
+to the app's rate-limit buckets, a small per-app state store, the clock, a logger and a progress reporter.
+With these a plugin needs no network of its own, no database and no real time to be tested.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlite_utils import Database
+
+from .clock import Clock
+from .http import HttpClient
+from .models import AppInfo
+from .store import dumps, loads
+
+
+class StateStore:
+    """The plugin's own small key/value data for one app (a cached token, product types, pending feeds).
+
+    Values are JSON. Each write is committed at once. Removing the app removes its state.
+    """
+
+    def __init__(self, db: Database, app_id: int) -> None:
+        self._db = db
+        self._app_id = app_id
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute(
+            "SELECT value FROM plugin_state WHERE app_id = ? AND key = ?", (self._app_id, key)
+        ).fetchone()
+        return default if row is None else loads(row[0])
+
+    def set(self, key: str, value: Any) -> None:
+        with self._db.atomic():
+            self._db.execute(
+                "INSERT INTO plugin_state (app_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(app_id, key) DO UPDATE SET value = excluded.value",
+                (self._app_id, key, dumps(value)),
+            )
+
+    def delete(self, key: str) -> None:
+        with self._db.atomic():
+            self._db.execute("DELETE FROM plugin_state WHERE app_id = ? AND key = ?", (self._app_id, key))
+
+    def keys(self, prefix: str = "") -> list[str]:
+        rows = self._db.execute(
+            "SELECT key FROM plugin_state WHERE app_id = ? AND key LIKE ? ESCAPE '\\' ORDER BY key",
+            (self._app_id, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+
+class Progress:
+    """Progress of long work. The CLI shows it on stderr; elsewhere it is silent."""
+
+    def start(self, label: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+class Redactor(logging.Filter):
+    """Replaces every known secret value in log records with ``[redacted]``.
+
+    The host registers each app's decrypted credentials here as it opens them, and the CLI puts this filter
+    on its log handler, so a plugin that formats a token into a message still leaks nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+
+    def add(self, *values: str) -> None:
+        with self._lock:
+            self._secrets.update(v for v in values if v and len(v) >= 6)
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+
+    def redact(self, text: str) -> str:
+        pattern = self._pattern
+        return pattern.sub("[redacted]", text) if pattern else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._pattern is not None:
+            record.msg = self.redact(record.getMessage())
+            record.args = ()
+        return True
+
+
+REDACTOR = Redactor()
+
+
+@dataclass
+class Context:
+    app: AppInfo
+    credentials: dict[str, str] | None
+    plugin_config: dict[str, Any]
+    http: HttpClient
+    state: StateStore
+    clock: Clock
+    log: logging.Logger
+    progress: Progress = field(default_factory=Progress)
+    env: dict[str, str] = field(default_factory=dict)
+    on_credentials: Callable[[dict[str, str]], None] | None = None
+
+    def update_credentials(self, secrets: dict[str, str]) -> None:
+        """Store a renewed secret (a rotated refresh token, say), encrypted, for this app."""
+        if self.on_credentials is None:
+            raise RuntimeError("credentials cannot be updated in this context")
+        self.credentials = dict(secrets)
+        self.on_credentials(self.credentials)

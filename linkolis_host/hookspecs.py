@@ -1,0 +1,113 @@
+"""The hook contract between the host and a marketplace plugin.
+
+Each hook but ``configure_fields`` and ``demo_environment`` is called by the host only for the plugin that
+owns the app, with a ``Context`` that carries everything the plugin may use (HTTP client, credentials,
+state, clock, logger, progress). Parameters are only ever added at the end; none is ever renamed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .context import Context
+    from .models import (
+        AppKind,
+        AuthorizationStart,
+        Credentials,
+        DemoEnvironment,
+        HealthCheck,
+        OrderBatch,
+        StockItem,
+        StockLevel,
+        StockOutcome,
+    )
+
+hookspec = pluggy.HookspecMarker("linkolis")
+hookimpl = pluggy.HookimplMarker("linkolis")
+
+
+@hookspec
+def configure_fields() -> AppKind:
+    """Describe the app this plugin offers: its catalog entry and the fields of its panel.
+
+    Returns an ``AppKind``: ``kind`` (the id sellers type, unique among plugins), ``title``, ``description``,
+    ``settings`` (an ``AppSettings`` subclass whose fields are the panel: label, help, default, choices),
+    ``rate_limits`` (the marketplace's quota per operation, which the host enforces), whether the app is
+    authorized by OAuth redirect (``oauth``) and which credentials a seller may paste instead
+    (``direct_credentials``). Called once per plugin when the plugin manager is built.
+    """
+
+
+@hookspec
+def authorize(
+    ctx: Context, step: Literal["start", "continue", "complete", "direct"], params: dict[str, str]
+) -> AuthorizationStart | Credentials:
+    """Authorize the app against the seller's marketplace account, in two steps or one.
+
+    :param ctx: the app's context (``ctx.credentials`` is None or the previous authorization's).
+    :param step: ``"start"``: ``params`` holds ``state`` and ``redirect_uri`` (the host's receiver);
+        return an ``AuthorizationStart`` with the URL to send the seller to, carrying ``state``, and the
+        redirect URI actually used. ``"complete"``: ``params`` is the redirect's query (the host has already
+        checked ``state``); exchange what it carries and return ``Credentials``. ``"continue"``: a redirect
+        that carries no state of ours reached the host's receiver (a marketplace's log-in page step);
+        ``params`` is its query plus the pending ``state``; return an ``AuthorizationStart`` whose ``url`` the
+        browser is sent on to. ``"direct"``: ``params``
+        holds the ``direct_credentials`` the seller gave; check them and return ``Credentials``.
+    :raises AuthorizationError: the seller refused, a code expired, pasted credentials are wrong.
+    :raises NeedsAttention: the operator's settings are missing or wrong.
+    """
+
+
+@hookspec
+def import_orders(ctx: Context, cursor: dict | None) -> Iterator[OrderBatch]:
+    """Fetch orders created or changed since ``cursor``, as batches.
+
+    :param cursor: what the last committed batch returned, or None for a first import.
+    :returns: an iterator of ``OrderBatch``; the host commits each batch with its cursor in one transaction
+        before asking for the next, so a crash loses nothing and repeats nothing. An order may come again in
+        a later batch or run (overlapping windows are fine): the host updates it, never duplicates it.
+    :raises AuthorizationRevoked: the grant is gone; committed batches stay, the cursor stays where it was.
+    """
+
+
+@hookspec
+def push_stock(ctx: Context, items: list[StockItem]) -> Iterable[StockOutcome]:
+    """Push merchant quantities to the marketplace's listings.
+
+    :param items: one quantity per SKU, each differing from what was last pushed; may be empty when the host
+        only collects outcomes of earlier pending pushes.
+    :returns: one ``StockOutcome`` per SKU in ``items`` (accepted, rejected with the marketplace's message,
+        pending with what to check later, or skipped with why), plus outcomes of earlier pending pushes that
+        have since been decided. A pending push must be decided by a later call, never forgotten.
+    """
+
+
+@hookspec
+def read_stock(ctx: Context, skus: list[str] | None) -> Iterable[StockLevel]:
+    """Read the quantities the marketplace shows now, for ``skus`` (or every listing when None).
+
+    Used by ``stock push --dry-run`` and ``stock verify``. Optional: a plugin without it cannot verify.
+    """
+
+
+@hookspec
+def health_check(ctx: Context) -> list[HealthCheck]:
+    """Check that the installed app works: credentials, token refresh, access to orders and stock.
+
+    :returns: named checks, each ``ok``, ``failed``, ``skipped`` or ``warning``, with a remedy the seller can
+        follow. When none failed the host shows "Module correctly installed" and marks the app verified.
+    """
+
+
+@hookspec(firstresult=True)
+def demo_environment(home: Path) -> DemoEnvironment | None:
+    """Start a local stand-in for the plugin's marketplace for ``linkolis demo``; the first answer wins.
+
+    :param home: the demo's throw-away data directory.
+    :returns: a ``DemoEnvironment``, or None when the plugin has no stand-in.
+    """

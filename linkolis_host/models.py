@@ -1,0 +1,244 @@
+"""The types that cross the hook boundary, validated on both sides by pydantic.
+
+A plugin answers the host in these shapes; the host stores and shows them. Money is ``Decimal``, times are
+timezone-aware UTC datetimes, quantities are whole numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Callable, Iterator, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
+
+# The largest stock quantity the host accepts: beyond it a typo is likelier than a warehouse.
+MAX_QUANTITY = 1_000_000
+
+
+class AppSettings(BaseModel):
+    """Base of every plugin's panel: the fields a seller fills when installing or reconfiguring an app.
+
+    Subclass it, give each field a ``title`` (the label) and a ``description`` (the help), a default where
+    one makes sense, and ``Literal``/``Enum`` types for choices. Override ``name``'s default with the app's
+    usual name. The CLI builds its options and prompts from this model.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("App", title="Application name", description="How this app is called in My applications",
+                      min_length=1, max_length=80)
+    stock_sync: bool = Field(False, title="Stock update sync",
+                             description="Push stock levels to this app's listings as they change")
+
+    def authorization_scope(self) -> str:
+        """What the authorization covers; when a reconfiguration changes it, the app must authorize again."""
+        return ""
+
+    def account_scope(self) -> str:
+        """What this app covers within one account (a marketplace, say).
+
+        Two apps of one kind may not share the same account and the same scope.
+        """
+        return ""
+
+
+class RateLimit(BaseModel):
+    """A marketplace operation's quota as a token bucket: ``rate`` tokens a second, at most ``burst``."""
+
+    rate: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class CredentialField(BaseModel):
+    """A credential the seller may give directly (a pasted token, an API key, a merchant id)."""
+
+    name: str
+    label: str
+    secret: bool = True
+    help: str = ""
+
+
+class AppKind(BaseModel):
+    """A plugin's catalog entry: what it is, its panel, its quotas, and how it is authorized."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$")
+    title: str
+    description: str
+    settings: type[AppSettings]
+    rate_limits: dict[str, RateLimit] = {}
+    oauth: bool = True
+    direct_credentials: list[CredentialField] = []
+
+
+class AppStatus(str, Enum):
+    installed = "installed"
+    authorized = "authorized"
+    verified = "verified"
+    needs_attention = "needs attention"
+
+
+class AppInfo(BaseModel):
+    """What a hook learns of the app it serves."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: int
+    name: str
+    kind: str
+    settings: AppSettings
+    status: AppStatus
+    account_id: str | None = None
+    authorized_at: datetime | None = None
+    authorization_expires_at: datetime | None = None
+
+
+class AuthorizationStart(BaseModel):
+    """Where to send the seller to grant access; ``url`` carries the host's state."""
+
+    url: str
+    redirect_uri: str
+
+
+class Credentials(BaseModel):
+    """What an authorization yields. ``secrets`` are encrypted at rest and never shown.
+
+    ``account_id`` identifies the seller's account at the marketplace (Amazon: the selling partner id);
+    ``expires_at`` is when the seller must renew the authorization, if the marketplace says.
+    """
+
+    account_id: str = Field(min_length=1)
+    secrets: dict[str, SecretStr]
+    expires_at: AwareDatetime | None = None
+    details: dict[str, str] = {}
+
+
+class OrderStatus(str, Enum):
+    pending = "pending"
+    unshipped = "unshipped"
+    partially_shipped = "partially_shipped"
+    shipped = "shipped"
+    cancelled = "cancelled"
+    unfulfillable = "unfulfillable"
+    other = "other"
+
+
+class Address(BaseModel):
+    name: str | None = None
+    company: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    line3: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+
+class Buyer(BaseModel):
+    name: str | None = None
+    email: str | None = None
+    company: str | None = None
+
+
+class OrderLine(BaseModel):
+    line_id: str
+    sku: str | None = None
+    product_id: str | None = Field(None, description="The marketplace's product id (Amazon: ASIN)")
+    title: str | None = None
+    quantity_ordered: int = Field(ge=0)
+    quantity_shipped: int = Field(0, ge=0)
+    unit_price: Decimal | None = None
+    line_total: Decimal | None = None
+
+
+class Order(BaseModel):
+    """An order in the host's neutral model. ``marketplace_status`` keeps the marketplace's own word."""
+
+    marketplace_order_id: str = Field(min_length=1)
+    marketplace: str
+    status: OrderStatus
+    marketplace_status: str
+    fulfilled_by: Literal["merchant", "marketplace"]
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    currency: str | None = None
+    total: Decimal | None = None
+    lines: list[OrderLine] = []
+    buyer: Buyer | None = None
+    recipient: Address | None = None
+
+
+class OrderBatch(BaseModel):
+    """A page of orders and the cursor after it; the host commits both in one transaction."""
+
+    orders: list[Order]
+    cursor: dict[str, Any]
+
+
+class StockItem(BaseModel):
+    """A quantity the host asks a plugin to push for one SKU."""
+
+    sku: str = Field(min_length=1)
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
+
+
+class StockOutcome(BaseModel):
+    """What became of a push for one SKU.
+
+    ``quantity`` is the quantity the outcome is about (a late feed result may concern an older one);
+    ``retryable`` says whether pushing the same quantity again could help; ``reference`` is what a pending
+    outcome waits on (a feed id, a submission id).
+    """
+
+    sku: str
+    quantity: int | None = None
+    status: Literal["accepted", "rejected", "pending", "skipped"]
+    message: str = ""
+    retryable: bool = False
+    reference: str | None = None
+
+
+class StockLevel(BaseModel):
+    """A quantity as the marketplace shows it now; ``quantity`` is None when it has no merchant quantity."""
+
+    sku: str
+    quantity: int | None
+    fulfilled_by: Literal["merchant", "marketplace", "unknown"] = "merchant"
+    found: bool = True
+    detail: str = ""
+
+
+class HealthCheck(BaseModel):
+    """One named check of an installed app, with the step a seller can take when it is not ok."""
+
+    name: str
+    status: Literal["ok", "failed", "skipped", "warning"]
+    detail: str = ""
+    remedy: str = ""
+
+
+@dataclass
+class DemoEnvironment:
+    """A local stand-in for a marketplace that the host's demo walks the seller's story against.
+
+    ``env`` points the plugin at the stand-in; ``browser`` plays the seller on the consent page (given the
+    consent URL, it confirms); ``stock`` is what the demo sets; ``close`` stops the stand-in.
+    """
+
+    kind: str
+    install: dict[str, Any]
+    env: dict[str, str]
+    browser: Callable[[str], None]
+    describe: str = ""
+    stock: list[tuple[str, int]] = field(default_factory=list)
+    bulk_stock: list[tuple[str, int]] = field(default_factory=list)
+    close: Callable[[], None] = lambda: None
+
+
+OrderBatches = Iterator[OrderBatch]

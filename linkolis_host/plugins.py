@@ -1,0 +1,136 @@
+"""Building the plugin manager: entry points of group ``linkolis``, enable rules, ``check_pending``.
+
+The host never imports a plugin by name: installed distributions declare ``[project.entry-points.linkolis]``
+and the operator enables them in ``linkolis.toml`` (or ``LINKOLIS_LOAD_PLUGINS`` for one command).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import pluggy
+from pydantic import ValidationError
+
+from . import hookspecs
+from .errors import PluginLoadError
+from .models import AppKind
+
+GROUP = "linkolis"
+
+
+@dataclass
+class InstalledPlugin:
+    id: str
+    package: str
+    version: str
+
+
+@dataclass
+class Registry:
+    """The loaded plugins and the app kinds they offer; calls a hook for one kind's plugin only."""
+
+    pm: pluggy.PluginManager
+    kinds: dict[str, AppKind]
+    owners: dict[str, Any]
+    _callers: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def kind(self, kind: str) -> AppKind:
+        try:
+            return self.kinds[kind]
+        except KeyError:
+            known = ", ".join(sorted(self.kinds)) or "none"
+            raise PluginLoadError(f"no plugin offers the app kind {kind!r} (available: {known})") from None
+
+    def call(self, kind: str, hook: str, **kwargs: Any) -> Any:
+        """Call ``hook`` on the plugin that owns ``kind`` only; None when that plugin does not implement it."""
+        key = (kind, hook)
+        caller = self._callers.get(key)
+        if caller is None:
+            owner = self.owners[kind]
+            others = [p for p in self.pm.get_plugins() if p is not owner]
+            caller = self._callers[key] = self.pm.subset_hook_caller(hook, remove_plugins=others)
+        results = caller(**kwargs)
+        return results[0] if results else None
+
+    def implements(self, kind: str, hook: str) -> bool:
+        owner = self.owners[kind]
+        return any(impl.plugin is owner for impl in getattr(self.pm.hook, hook).get_hookimpls())
+
+
+def installed_plugins() -> dict[str, list[InstalledPlugin]]:
+    """Every entry point of group ``linkolis`` by id; more than one per id is an error the loader reports."""
+    found: dict[str, list[InstalledPlugin]] = {}
+    for dist in importlib.metadata.distributions():
+        for ep in dist.entry_points:
+            if ep.group == GROUP:
+                found.setdefault(ep.name, []).append(
+                    InstalledPlugin(ep.name, dist.metadata["Name"], dist.version)
+                )
+    return found
+
+
+def enabled_from(config_enabled: list[str] | None, installed: Iterable[str]) -> list[str]:
+    """Apply the enable rules: ``LINKOLIS_LOAD_PLUGINS`` (unset = config, "" = none, "a,b" = exactly those),
+    then the config's ``enabled`` list, else every installed plugin."""
+    override = os.environ.get("LINKOLIS_LOAD_PLUGINS")
+    if override is not None:
+        return [name.strip() for name in override.split(",") if name.strip()]
+    if config_enabled is not None:
+        return list(config_enabled)
+    return sorted(installed)
+
+
+def build_plugin_manager(config_enabled: list[str] | None = None, extra_plugins: Iterable[Any] = ()) -> Registry:
+    """Load the enabled plugins (plus ``extra_plugins``, modules or objects, as tests do) and check them.
+
+    Raises ``PluginLoadError`` for a plugin enabled but not installed, two plugins with one id, a plugin that
+    fails to import, a hook implementation no spec knows (a misspelled ``@hookimpl``), or two plugins that
+    offer the same app kind.
+    """
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    installed = installed_plugins()
+    for plugin_id, copies in installed.items():
+        if len(copies) > 1:
+            packages = ", ".join(f"{c.package} {c.version}" for c in copies)
+            raise PluginLoadError(f"two installed plugins have the id {plugin_id!r}: {packages}; uninstall one")
+    wanted = enabled_from(config_enabled, installed)
+    missing = [name for name in wanted if name not in installed]
+    if missing:
+        have = ", ".join(sorted(installed)) or "none"
+        raise PluginLoadError(
+            f"plugin {', '.join(repr(m) for m in missing)} is enabled but not installed "
+            f"(installed plugins: {have}); install it or remove it from [plugins] enabled in linkolis.toml"
+        )
+    try:
+        for name in wanted:
+            pm.load_setuptools_entrypoints(GROUP, name=name)
+        for plugin in extra_plugins:
+            pm.register(plugin, name=getattr(plugin, "__name__", None))
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginLoadError(f"plugin {exc.plugin!r} does not fit the hook contract: {exc}") from None
+    except ImportError as exc:
+        raise PluginLoadError(f"a plugin failed to import: {exc}") from None
+    except ValueError as exc:  # pluggy: a plugin name registered twice
+        raise PluginLoadError(str(exc)) from None
+
+    kinds: dict[str, AppKind] = {}
+    owners: dict[str, Any] = {}
+    for impl in pm.hook.configure_fields.get_hookimpls():
+        name = pm.get_name(impl.plugin)
+        try:
+            answer = impl.function()
+            kind = answer if isinstance(answer, AppKind) else AppKind.model_validate(answer)
+        except ValidationError as exc:
+            raise PluginLoadError(f"plugin {name!r} returned an invalid catalog entry: {exc}") from None
+        if kind.kind in kinds:
+            raise PluginLoadError(
+                f"two plugins offer the app kind {kind.kind!r}: {pm.get_name(owners[kind.kind])} and {name}"
+            )
+        kinds[kind.kind] = kind
+        owners[kind.kind] = impl.plugin
+    return Registry(pm, kinds, owners)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+import threading
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from linkolis_host import VirtualClock
+from linkolis_host import oauth
+from linkolis_host.cli import cli
+from linkolis_host.host import Host
+
+import testmarket
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Every test gets its own data directory and loads no installed plugin unless it asks."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("LINKOLIS_HOME", str(path))
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "")
+    monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
+    return path
+
+
+@pytest.fixture
+def market():
+    testmarket.MARKET.__init__()
+    return testmarket.MARKET
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock(start=1_800_000_000)
+
+
+@pytest.fixture
+def host(home, market, clock):
+    h = Host(home, clock=clock, extra_plugins=[testmarket])
+    yield h
+    h.close()
+
+
+class Run:
+    def __init__(self, host):
+        self.host = host
+        self.runner = CliRunner()
+
+    def __call__(self, *args, input=None, code=0):
+        result = self.runner.invoke(cli, list(args), obj=self.host, input=input, catch_exceptions=False)
+        if code is not None:
+            assert result.exit_code == code, f"exit {result.exit_code}:\n{result.output}\n{result.stderr}"
+        return result
+
+    def json(self, *args, code=0):
+        result = self(*args, "--json", code=code)
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def run(host):
+    return Run(host)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """The seller's browser: on the consent page it confirms as ``account`` (set it on the fixture)."""
+
+    class Browser:
+        account = "SELLER1"
+        code = None
+        visited: list[str] = []
+
+        def open(self, url):
+            self.visited.append(url)
+            query = parse_qs(urlsplit(url).query)
+            code = self.code or f"good-{self.account}"
+            target = query["redirect_uri"][0] + "?" + urlencode({"state": query["state"][0], "code": code})
+            threading.Thread(target=httpx.get, args=(target,), daemon=True).start()
+
+    fake = Browser()
+    fake.visited = []
+    monkeypatch.setattr(oauth, "open_browser", fake.open)
+    return fake

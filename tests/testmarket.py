@@ -1,0 +1,169 @@
+"""A small marketplace plugin the host's tests drive through the whole seller's story, with no network.
+
+Its "marketplace" is ``MARKET``, an in-memory world the tests arrange: accounts, orders, listings, faults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Literal
+from urllib.parse import urlencode
+
+from pydantic import Field
+
+from linkolis_host import (
+    AppKind,
+    AppSettings,
+    AuthorizationError,
+    AuthorizationRevoked,
+    AuthorizationStart,
+    CredentialField,
+    Credentials,
+    HealthCheck,
+    Order,
+    OrderBatch,
+    OrderLine,
+    RateLimit,
+    StockLevel,
+    StockOutcome,
+    hookimpl,
+)
+
+CONSENT = "https://auth.testmarket.invalid/consent"
+
+
+@dataclass
+class Market:
+    orders: dict[str, dict] = field(default_factory=dict)
+    listings: dict[str, int] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    pending_once: set[str] = field(default_factory=set)
+    pushes: list[tuple[str, int]] = field(default_factory=list)
+    fail_after_batches: int | None = None
+    page_size: int = 2
+
+    def add_order(self, order_id: str, status: str = "UNSHIPPED", updated: int = 1, lines: int = 1) -> None:
+        self.orders[order_id] = {"id": order_id, "status": status, "updated": updated, "lines": lines}
+
+
+MARKET = Market()
+
+STATUS = {"PENDING": "pending", "UNSHIPPED": "unshipped", "SHIPPED": "shipped", "CANCELLED": "cancelled"}
+
+
+class TestMarketSettings(AppSettings):
+    name: str = Field("Test Market", title="Application name", description="How this app is called")
+    region: Literal["EU", "US"] = Field(title="Region", description="Where the shop sells")
+    shop: str = Field("main", title="Shop", description="Which shop of the account")
+    stock_sync: bool = Field(False, title="Stock update sync", description="Push stock levels as they change")
+
+    def authorization_scope(self) -> str:
+        return self.region
+
+    def account_scope(self) -> str:
+        return f"{self.region}/{self.shop}"
+
+
+@hookimpl
+def configure_fields() -> AppKind:
+    return AppKind(
+        kind="testmarket", title="Test Market", description="A marketplace that lives in the test process",
+        settings=TestMarketSettings, rate_limits={"orders": RateLimit(rate=1, burst=2)},
+        direct_credentials=[CredentialField(name="token", label="API token"),
+                            CredentialField(name="account", label="Account id", secret=False)],
+    )
+
+
+def _stamp(n: int) -> datetime:
+    return datetime.fromtimestamp(1_700_000_000 + n, tz=timezone.utc)
+
+
+@hookimpl
+def authorize(ctx, step, params):
+    if step == "start":
+        query = urlencode({"state": params["state"], "redirect_uri": params["redirect_uri"],
+                           "region": ctx.app.settings.region})
+        return AuthorizationStart(url=f"{CONSENT}?{query}", redirect_uri=params["redirect_uri"])
+    if step == "complete":
+        code = params.get("code", "")
+        if not code.startswith("good-"):
+            raise AuthorizationError("the marketplace refused the code (expired or used)")
+        account = code.removeprefix("good-")
+        return Credentials(account_id=account, secrets={"token": f"tok-{account}-s3cret-value"})
+    if step == "direct":
+        if not params["token"].startswith("tok-"):
+            raise AuthorizationError("that token is not a Test Market token")
+        return Credentials(account_id=params["account"], secrets={"token": params["token"]})
+    raise AuthorizationError(f"unexpected step {step}")
+
+
+def _check_token(ctx) -> None:
+    token = (ctx.credentials or {}).get("token", "")
+    if token in MARKET.revoked:
+        raise AuthorizationRevoked()
+
+
+@hookimpl
+def import_orders(ctx, cursor):
+    _check_token(ctx)
+    since = (cursor or {}).get("since", 0)
+    due = sorted((o for o in MARKET.orders.values() if o["updated"] > since), key=lambda o: o["updated"])
+    for number, start in enumerate(range(0, len(due), MARKET.page_size)):
+        if MARKET.fail_after_batches is not None and number >= MARKET.fail_after_batches:
+            raise RuntimeError("the process died")
+        page = due[start:start + MARKET.page_size]
+        orders = [
+            Order(
+                marketplace_order_id=o["id"], marketplace=ctx.app.settings.region, status=STATUS[o["status"]],
+                marketplace_status=o["status"], fulfilled_by="merchant", created_at=_stamp(0),
+                updated_at=_stamp(o["updated"]), currency="EUR", total=Decimal("9.99") * o["lines"],
+                lines=[OrderLine(line_id=str(i), sku=f"SKU-{i}", quantity_ordered=1, unit_price=Decimal("9.99"),
+                                 line_total=Decimal("9.99")) for i in range(o["lines"])],
+            )
+            for o in page
+        ]
+        yield OrderBatch(orders=orders, cursor={"since": page[-1]["updated"]})
+
+
+@hookimpl
+def push_stock(ctx, items):
+    _check_token(ctx)
+    for item in items:
+        MARKET.pushes.append((item.sku, item.quantity))
+        if item.sku.startswith("BAD"):
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message="unknown SKU")
+        elif item.sku in MARKET.pending_once:
+            MARKET.pending_once.discard(item.sku)
+            pending = ctx.state.get("pending", {})
+            pending[item.sku] = item.quantity
+            ctx.state.set("pending", pending)
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference="job-1")
+        else:
+            MARKET.listings[item.sku] = item.quantity
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="accepted")
+    for sku, quantity in ctx.state.get("pending", {}).items():
+        if sku not in {i.sku for i in items}:
+            MARKET.listings[sku] = quantity
+            yield StockOutcome(sku=sku, quantity=quantity, status="accepted")
+    ctx.state.delete("pending")
+
+
+@hookimpl
+def read_stock(ctx, skus):
+    for sku in skus or sorted(MARKET.listings):
+        yield StockLevel(sku=sku, quantity=MARKET.listings.get(sku), found=sku in MARKET.listings)
+
+
+@hookimpl
+def health_check(ctx):
+    token = (ctx.credentials or {}).get("token")
+    checks = [HealthCheck(name="credentials present", status="ok" if token else "failed",
+                          remedy="authorize the app")]
+    if token:
+        revoked = token in MARKET.revoked
+        checks.append(HealthCheck(name="token works", status="failed" if revoked else "ok",
+                                  detail="authorization revoked" if revoked else "",
+                                  remedy="authorize again" if revoked else ""))
+    return checks
