@@ -18,26 +18,43 @@ from sqlite_utils import Database
 from .clock import Clock
 from .http import HttpClient
 from .models import AppInfo
+from .secrets import SecretBox
 from .store import dumps, loads
 
 
 class StateStore:
     """The plugin's own small key/value data for one app (a cached token, product types, pending feeds).
 
-    Values are JSON. Each write is committed at once. Removing the app removes its state.
+    Values are JSON. Each write is committed at once. Removing the app removes its state. A value stored with
+    ``secret=True`` (a cached access token) is encrypted like the app's credentials and must be read the same way.
     """
 
-    def __init__(self, db: Database, app_id: int) -> None:
+    def __init__(self, db: Database, app_id: int, box: SecretBox | None = None) -> None:
         self._db = db
         self._app_id = app_id
+        self._box = box
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str, default: Any = None, *, secret: bool = False) -> Any:
         row = self._db.execute(
             "SELECT value FROM plugin_state WHERE app_id = ? AND key = ?", (self._app_id, key)
         ).fetchone()
-        return default if row is None else loads(row[0])
+        if row is None:
+            return default
+        value = loads(row[0])
+        if secret:
+            if not isinstance(value, dict) or "sealed" not in value or self._box is None:
+                return default
+            opened = loads(self._box.open(value["sealed"])["value"])
+            _redact_strings(opened)
+            return opened
+        return value
 
-    def set(self, key: str, value: Any) -> None:
+    def set(self, key: str, value: Any, *, secret: bool = False) -> None:
+        if secret:
+            if self._box is None:
+                raise RuntimeError("this state store cannot keep secrets")
+            _redact_strings(value)
+            value = {"sealed": self._box.seal({"value": dumps(value)})}
         with self._db.atomic():
             self._db.execute(
                 "INSERT INTO plugin_state (app_id, key, value) VALUES (?, ?, ?) "
@@ -55,6 +72,13 @@ class StateStore:
             (self._app_id, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"),
         ).fetchall()
         return [row[0] for row in rows]
+
+
+def _redact_strings(value: Any) -> None:
+    if isinstance(value, str):
+        REDACTOR.add(value)
+    elif isinstance(value, dict):
+        REDACTOR.add(*(v for v in value.values() if isinstance(v, str)))
 
 
 class Progress:

@@ -117,7 +117,7 @@ class Host:
             credentials=self.open_credentials(row["id"]),
             plugin_config=self.config.plugins.section(row["kind"]),
             http=http,
-            state=StateStore(self.db, row["id"]),
+            state=StateStore(self.db, row["id"], self.secrets),
             clock=self.clock,
             log=log,
             progress=progress or Progress(),

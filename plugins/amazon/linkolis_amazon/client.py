@@ -1,0 +1,148 @@
+"""The SP-API operations this app uses, with Amazon's published rate limits.
+
+Every call goes through the host's HTTP client, which waits for the operation's token bucket (shared by every
+app of the same selling partner), backs off on 429 and retries 5xx. This module adds the LWA access token and
+the one retry Amazon's 403 for an expired token calls for, and turns Amazon's error bodies into messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from linkolis_host import RateLimit, RemoteError
+
+from . import lwa
+from .settings import AmazonSettings, OperatorSettings, operator_settings
+
+# Default usage plans from Amazon's models ("Usage Plan" table of each operation).
+RATE_LIMITS = {
+    "searchOrders": RateLimit(rate=0.0056, burst=20),
+    "getOrder": RateLimit(rate=0.5, burst=30),
+    "getMarketplaceParticipations": RateLimit(rate=0.016, burst=15),
+    "getListingsItem": RateLimit(rate=5, burst=10),
+    "searchListingsItems": RateLimit(rate=5, burst=5),
+    "patchListingsItem": RateLimit(rate=5, burst=5),
+    "createFeedDocument": RateLimit(rate=0.5, burst=15),
+    # createFeed allows 0.0083/s with a burst of 15, but JSON_LISTINGS_FEED also allows only 5 feeds per 5
+    # minutes: a burst of 2 at 1/120 s never puts more than 2 + 300/120 = 4.5 feeds in any 5 minutes.
+    "createFeed": RateLimit(rate=0.0083, burst=2),
+    "getFeed": RateLimit(rate=2, burst=15),
+    "getFeedDocument": RateLimit(rate=0.0222, burst=10),
+}
+
+# A token fetched this recently cannot have expired: a 403 then is about permissions, not the token.
+FRESH_TOKEN = 60.0
+
+
+class SpApiError(RemoteError):
+    """An SP-API call answered with an error: ``code`` is Amazon's (Unauthorized, InvalidInput, NotFound…)."""
+
+    def __init__(self, message: str, *, status: int, code: str = "", request_id: str | None = None, body=None):
+        super().__init__(message, status=status, request_id=request_id, body=body)
+        self.code = code
+
+
+def error_of(response: httpx.Response, operation: str) -> SpApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    errors = (body or {}).get("errors") if isinstance(body, dict) else None
+    first = errors[0] if errors else {}
+    code = first.get("code", "")
+    message = first.get("message", response.reason_phrase)
+    details = first.get("details")
+    request_id = response.headers.get("x-amzn-requestid")
+    text = f"{operation}: Amazon answered {response.status_code} {code}: {message}" + (f" ({details})" if details else "")
+    if request_id:
+        text += f" [request id {request_id}]"
+    return SpApiError(text, status=response.status_code, code=code, request_id=request_id, body=body)
+
+
+class SpApi:
+    """SP-API for one app: its marketplace, its selling partner, its tokens."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.settings: AmazonSettings = ctx.app.settings
+        self.market = self.settings.market
+        self.op: OperatorSettings = operator_settings(ctx.plugin_config, ctx.env)
+        self.base = self.op.api_url(self.market)
+        self.seller_id = ctx.app.account_id
+
+    def call(self, method: str, path: str, operation: str, *, params: Any = None, json: Any = None,
+             expect: tuple[int, ...] = (200,)) -> httpx.Response:
+        """Send one SP-API request; a 403 with a token that may have expired refreshes it and tries once more.
+
+        Returns the response when its status is in ``expect``; raises ``SpApiError`` otherwise.
+        """
+        for attempt in (1, 2):
+            token = lwa.access_token(self.ctx, self.op, force=attempt == 2)
+            headers = {"x-amz-access-token": token, "accept": "application/json"}
+            response = self.ctx.http.request(method, f"{self.base}{path}", operation=operation, params=params,
+                                             json=json, headers=headers)
+            if response.status_code == 403 and attempt == 1:
+                age = lwa.token_age(self.ctx)
+                if age is None or age > FRESH_TOKEN:
+                    self.ctx.log.info("%s: 403 with a token %ss old; refreshing it once", operation, age)
+                    continue
+            break
+        if response.status_code not in expect:
+            raise error_of(response, operation)
+        return response
+
+    # -- Sellers --------------------------------------------------------------------------------------------
+
+    def marketplace_participations(self) -> list[dict]:
+        response = self.call("GET", "/sellers/v1/marketplaceParticipations", "getMarketplaceParticipations")
+        return response.json().get("payload", [])
+
+    # -- Orders v2026-01-01 ---------------------------------------------------------------------------------
+
+    def search_orders(self, params: dict[str, Any]) -> dict:
+        return self.call("GET", "/orders/2026-01-01/orders", "searchOrders", params=params).json()
+
+    def get_order(self, order_id: str, included: list[str] | None = None) -> dict:
+        params = {"includedData": ",".join(included)} if included else None
+        return self.call("GET", f"/orders/2026-01-01/orders/{quote(order_id, safe='')}", "getOrder",
+                         params=params).json()
+
+    # -- Listings Items 2021-08-01 --------------------------------------------------------------------------
+
+    def listing_path(self, sku: str) -> str:
+        return f"/listings/2021-08-01/items/{quote(self.seller_id or '', safe='')}/{quote(sku, safe='')}"
+
+    def get_listing(self, sku: str, included: list[str]) -> httpx.Response:
+        return self.call("GET", self.listing_path(sku), "getListingsItem", expect=(200, 404),
+                         params={"marketplaceIds": self.market.id, "includedData": ",".join(included)})
+
+    def search_listings(self, params: dict[str, Any]) -> dict:
+        return self.call("GET", f"/listings/2021-08-01/items/{quote(self.seller_id or '', safe='')}",
+                         "searchListingsItems", params={"marketplaceIds": self.market.id, **params}).json()
+
+    def patch_listing(self, sku: str, body: dict, included: list[str] | None = None) -> httpx.Response:
+        params = {"marketplaceIds": self.market.id}
+        if included:
+            params["includedData"] = ",".join(included)
+        return self.call("PATCH", self.listing_path(sku), "patchListingsItem", params=params, json=body,
+                         expect=(200, 400, 404))
+
+    # -- Feeds 2021-06-30 -----------------------------------------------------------------------------------
+
+    def create_feed_document(self, content_type: str) -> dict:
+        return self.call("POST", "/feeds/2021-06-30/documents", "createFeedDocument",
+                         json={"contentType": content_type}, expect=(201,)).json()
+
+    def create_feed(self, document_id: str, feed_type: str = "JSON_LISTINGS_FEED") -> dict:
+        body = {"feedType": feed_type, "marketplaceIds": [self.market.id], "inputFeedDocumentId": document_id}
+        return self.call("POST", "/feeds/2021-06-30/feeds", "createFeed", json=body, expect=(202,)).json()
+
+    def get_feed(self, feed_id: str) -> dict:
+        return self.call("GET", f"/feeds/2021-06-30/feeds/{quote(feed_id, safe='')}", "getFeed").json()
+
+    def get_feed_document(self, document_id: str) -> dict:
+        return self.call("GET", f"/feeds/2021-06-30/documents/{quote(document_id, safe='')}",
+                         "getFeedDocument").json()

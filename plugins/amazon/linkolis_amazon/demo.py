@@ -1,0 +1,53 @@
+"""`linkolis demo` for Amazon: the simulator on loopback, pre-set operator settings, a seller who confirms.
+
+Only the demo imports the simulator; the plugin's runtime path never does.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+
+from linkolis_host import DemoEnvironment, SystemClock
+
+from .simulator import Simulator
+from .simulator.browser import SellerBrowser
+
+MARKETPLACE = "DE"
+FEED_THRESHOLD = 20  # so the demo's bulk load of a few dozen SKUs shows the feed path
+
+
+def environment(home: Path) -> DemoEnvironment:
+    stack = ExitStack()
+    sim = Simulator(SystemClock(), seed=2026, orders=240, skus=48, order_window_days=20,
+                    listing_visibility_delay=1.0, feed_queue_seconds=1.0, feed_processing_seconds=2.0)
+    base_url = stack.enter_context(sim.serve())
+    client = stack.enter_context(httpx.Client(base_url=base_url, timeout=30))
+    truth = sim.stock_truth()[sim.default_seller_id]
+    market_id = "A1PA6795UKMFR9"
+    merchant = sorted(sku for sku, per in truth.items()
+                      if market_id in per and per[market_id]["fulfillment"] == "MFN")
+    amazon = sorted(sku for sku, per in truth.items() if market_id in per and per[market_id]["fulfillment"] == "AFN")
+    stock = [(sku, 7 + n) for n, sku in enumerate(merchant[:3])]
+    bulk = [(sku, 20 + n) for n, sku in enumerate(merchant[3:] + amazon[:2])]
+    describe = (f"A local Amazon is running at {base_url} (simulated Seller Central, Login with Amazon and SP-API; "
+                f"seller {sim.default_seller_id}, {len(truth)} listings). Nothing leaves this machine.")
+    return DemoEnvironment(
+        kind="amazon",
+        install={"name": "Amazon DE", "marketplace": MARKETPLACE, "stock_sync": True},
+        env={
+            "LINKOLIS_AMAZON_ENDPOINT": base_url,
+            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "30",
+            "LINKOLIS_AMAZON_FEED_THRESHOLD": str(FEED_THRESHOLD),
+        },
+        browser=lambda url: SellerBrowser(client).open(url),
+        describe=describe,
+        stock=stock,
+        bulk_stock=bulk,
+        close=stack.close,
+    )

@@ -1,0 +1,112 @@
+"""The Amazon app's panel (what the seller fills in) and the operator's settings (what the host operator gives).
+
+Operator settings come from `[plugins.amazon]` in linkolis.toml and from `LINKOLIS_AMAZON_*` environment
+variables, which win. A secret in the file may be written as `"env:VARIABLE"` so it stays out of the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from linkolis_host import AppSettings, OperatorConfigError
+
+from .marketplaces import MARKETPLACES, Marketplace, by_code
+
+MarketplaceCode = Literal[
+    "CA", "US", "MX", "BR", "IE", "ES", "UK", "FR", "BE", "NL", "DE", "IT", "SE", "ZA", "PL", "EG", "TR", "SA",
+    "AE", "IN", "SG", "AU", "JP",
+]
+assert set(MarketplaceCode.__args__) == set(MARKETPLACES)  # type: ignore[attr-defined]
+
+
+class AmazonSettings(AppSettings):
+    name: str = Field("Amazon", title="Application name", min_length=1, max_length=80,
+                      description='How this app is called in My applications; name it after its marketplace '
+                                  '("Amazon DE", "Amazon FR") when you sell in several')
+    marketplace: MarketplaceCode = Field(
+        title="Marketplace", description="The Amazon country this app sells in (one app per marketplace)")
+    stock_sync: bool = Field(False, title="Stock update sync",
+                             description="Push stock levels to this marketplace's listings as they change; off "
+                                         "means nothing is pushed to live listings")
+
+    @property
+    def market(self) -> Marketplace:
+        return by_code(self.marketplace)
+
+    def authorization_scope(self) -> str:
+        # Amazon authorizations are regional: moving to another region needs a new one.
+        return self.market.region
+
+    def account_scope(self) -> str:
+        return self.market.id
+
+
+ENV_PREFIX = "LINKOLIS_AMAZON_"
+
+
+class OperatorSettings(BaseModel):
+    """The Amazon developer app this host runs as, and where Amazon is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    application_id: str | None = None
+    redirect_uri: str | None = None
+    login_uri: bool = Field(False, description="The developer app has a log-in URI registered")
+    draft: bool = False
+    sandbox: bool = False
+    endpoint: str | None = Field(None, description="One base URL replacing every Amazon host (the simulator)")
+    first_import_days: int = Field(7, ge=1, le=730)
+    feed_threshold: int = Field(0, ge=0, description="SKUs from which stock goes by feed (0: from the rate model)")
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if getattr(self, n) in (None, "")]
+        if missing:
+            where = "; ".join(f"{ENV_PREFIX}{n.upper()} or `{n} = …` under [plugins.amazon] in linkolis.toml"
+                              for n in missing)
+            raise OperatorConfigError(f"the Amazon app needs its operator setting {', '.join(missing)}: set {where}")
+
+    def secret(self) -> str:
+        self.require("client_secret")
+        assert self.client_secret is not None
+        return self.client_secret.get_secret_value()
+
+    def lwa_url(self) -> str:
+        from .marketplaces import LWA_TOKEN_URL
+
+        return f"{self.endpoint.rstrip('/')}/auth/o2/token" if self.endpoint else LWA_TOKEN_URL
+
+    def api_url(self, market: Marketplace) -> str:
+        if self.endpoint:
+            return self.endpoint.rstrip("/")
+        return market.sandbox_endpoint if self.sandbox else market.endpoint
+
+    def seller_central(self, market: Marketplace) -> str:
+        return self.endpoint.rstrip("/") if self.endpoint else market.seller_central
+
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def operator_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> OperatorSettings:
+    values: dict[str, Any] = dict(section)
+    for name in OperatorSettings.model_fields:
+        if f"{ENV_PREFIX}{name.upper()}" in env:
+            values[name] = env[f"{ENV_PREFIX}{name.upper()}"]
+    for name, value in list(values.items()):
+        if isinstance(value, str) and value.startswith("env:"):
+            values[name] = env.get(value[4:])
+            if values[name] is None:
+                raise OperatorConfigError(f"[plugins.amazon] {name} refers to the environment variable "
+                                          f"{value[4:]}, which is not set")
+        if name in ("draft", "sandbox", "login_uri") and isinstance(values[name], str):
+            values[name] = values[name].strip().lower() in _TRUE
+    try:
+        return OperatorSettings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise OperatorConfigError(f"invalid Amazon operator settings ([plugins.amazon] / {ENV_PREFIX}*): {problems}") \
+            from None

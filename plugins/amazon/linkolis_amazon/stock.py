@@ -1,0 +1,270 @@
+"""Merchant quantities to Amazon: Listings PATCH for a few SKUs, one JSON_LISTINGS_FEED for many.
+
+Every SKU's listing is looked up once (product type, and whether Amazon fulfils it) through
+searchListingsItems, 20 SKUs a call, and cached in the app's state. A SKU Amazon fulfils (FBA) never gets a
+merchant quantity. The patch is a `merge` on `/attributes/fulfillment_availability` with the `DEFAULT` channel,
+so `lead_time_to_ship_max_days` and `restock_date` survive.
+
+Which path: patchListingsItem runs at 5/s (burst 5), so n SKUs take (n - 5) / 5 seconds; a feed costs four
+calls whatever its size (up to 25,000 SKUs) but Amazon takes minutes to process it. Patching wins while it
+finishes before a feed typically would: with a 2-minute feed turnaround that is up to 5 + 5 × 120 = 605 SKUs.
+Waiting for a feed never blocks: its SKUs are reported pending, and a later call collects the report.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any, Iterable, Iterator
+
+import httpx
+
+from linkolis_host import StockItem, StockLevel, StockOutcome
+
+from .client import RATE_LIMITS, SpApi, SpApiError
+
+FEED_TURNAROUND = 120.0
+PATCH_RATE = RATE_LIMITS["patchListingsItem"]
+DEFAULT_THRESHOLD = int(PATCH_RATE.burst + PATCH_RATE.rate * FEED_TURNAROUND)
+FEED_MAX_MESSAGES = 25_000
+FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
+FEED_POLL_EVERY = 30.0  # seconds between getFeed checks of one feed (getFeed: 2/s, but no need to hammer)
+LISTING_TTL = 7 * 86400.0  # re-read a listing's product type and channel weekly
+SEARCH_BATCH = 20
+FALLBACK_PRODUCT_TYPE = "PRODUCT"
+FEEDS_KEY = "feeds"
+QUANTITY_PATH = "/attributes/fulfillment_availability"
+# Issue codes where pushing again can help: an invalid product type (we re-read it) or Amazon's own hiccups.
+RETRYABLE_CODES = {"4000003", "4000001"}
+
+
+def _listing_key(sku: str) -> str:
+    return f"listing:{sku}"
+
+
+def _channel_facts(item: dict[str, Any], marketplace_id: str) -> dict[str, Any]:
+    summaries = [s for s in item.get("summaries", []) if s.get("marketplaceId") in (None, marketplace_id)]
+    product_type = summaries[0].get("productType") if summaries else None
+    channels = item.get("fulfillmentAvailability") or []
+    merchant = [c for c in channels if c.get("fulfillmentChannelCode") == "DEFAULT"]
+    amazon = [c for c in channels if c.get("fulfillmentChannelCode", "").startswith("AMAZON")]
+    return {
+        "product_type": product_type or FALLBACK_PRODUCT_TYPE,
+        "fba": bool(amazon) and not merchant,
+        "quantity": merchant[0].get("quantity") if merchant else None,
+        "amazon_quantity": amazon[0].get("quantity") if amazon else None,
+        "found": True,
+    }
+
+
+def search_listings(api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
+    """Look up to 20 SKUs up at once; a SKU absent from the answer is not listed in this marketplace."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(skus), SEARCH_BATCH):
+        chunk = skus[start:start + SEARCH_BATCH]
+        page = api.search_listings({"identifiers": ",".join(chunk), "identifiersType": "SKU",
+                                    "includedData": "summaries,fulfillmentAvailability",
+                                    "pageSize": SEARCH_BATCH})
+        for item in page.get("items", []):
+            found[item["sku"]] = _channel_facts(item, api.market.id)
+        for sku in chunk:
+            found.setdefault(sku, {"found": False})
+    return found
+
+
+def listings(ctx, api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
+    """Each SKU's listing facts, from the cache when fresh, else from Amazon (and cached)."""
+    now = ctx.clock.time()
+    facts: dict[str, dict[str, Any]] = {}
+    unknown = []
+    for sku in skus:
+        cached = ctx.state.get(_listing_key(sku))
+        if cached and cached.get("found") and now - cached.get("at", 0) < LISTING_TTL:
+            facts[sku] = cached
+        else:
+            unknown.append(sku)
+    if unknown:
+        ctx.progress.note(f"Reading {len(unknown)} listing(s) from Amazon (product type, fulfilment channel)")
+        for sku, fact in search_listings(api, unknown).items():
+            fact["at"] = now
+            if fact.get("found"):
+                ctx.state.set(_listing_key(sku), {k: v for k, v in fact.items() if k != "quantity"})
+            facts[sku] = fact
+    return facts
+
+
+def patch_body(product_type: str, quantity: int) -> dict[str, Any]:
+    return {"productType": product_type, "patches": [{
+        "op": "merge", "path": QUANTITY_PATH,
+        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+    }]}
+
+
+def _issues_text(issues: Iterable[dict[str, Any]]) -> tuple[str, bool]:
+    errors = [i for i in issues if i.get("severity") == "ERROR"]
+    text = "; ".join(f"{i.get('code')}: {i.get('message')}" for i in errors) or "rejected by Amazon"
+    return text, bool(errors) and all(str(i.get("code")) in RETRYABLE_CODES for i in errors)
+
+
+def _patch(ctx, api: SpApi, item: StockItem, fact: dict[str, Any]) -> StockOutcome:
+    try:
+        response = api.patch_listing(item.sku, patch_body(fact["product_type"], item.quantity))
+    except SpApiError as exc:
+        return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=str(exc),
+                            retryable=exc.status >= 500 or exc.status == 429)
+    body = response.json() if response.content else {}
+    if response.status_code != 200:
+        errors = body.get("errors") or [{}]
+        return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected",
+                            message=f"{errors[0].get('code', response.status_code)}: {errors[0].get('message', '')}")
+    if body.get("status") == "ACCEPTED":
+        return StockOutcome(sku=item.sku, quantity=item.quantity, status="accepted",
+                            reference=body.get("submissionId"))
+    message, retryable = _issues_text(body.get("issues", []))
+    if retryable:
+        ctx.state.delete(_listing_key(item.sku))  # read the product type afresh before the retry
+    return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=message,
+                        retryable=retryable)
+
+
+def feed_document(seller_id: str, product_types: dict[str, str], items: list[StockItem]) -> dict[str, Any]:
+    return {
+        "header": {"sellerId": seller_id, "version": "2.0", "issueLocale": "en_US"},
+        "messages": [
+            {"messageId": number, "sku": item.sku, "operationType": "PATCH",
+             "productType": product_types[item.sku], "patches": patch_body("", item.quantity)["patches"]}
+            for number, item in enumerate(items, start=1)
+        ],
+    }
+
+
+def _submit_feed(ctx, api: SpApi, items: list[StockItem], facts: dict[str, dict[str, Any]]) -> str:
+    document = feed_document(api.seller_id or "", {i.sku: facts[i.sku]["product_type"] for i in items}, items)
+    payload = json.dumps(document, separators=(",", ":")).encode()
+    upload = api.create_feed_document(FEED_CONTENT_TYPE)
+    response = ctx.http.put(upload["url"], content=payload, headers={"content-type": FEED_CONTENT_TYPE},
+                            operation="feedUpload")
+    if response.status_code not in (200, 201, 204):
+        raise SpApiError(f"uploading the feed document failed: {response.status_code}", status=response.status_code)
+    feed_id = api.create_feed(upload["feedDocumentId"])["feedId"]
+    feeds = ctx.state.get(FEEDS_KEY, {})
+    feeds[feed_id] = {"skus": [[i.sku, i.quantity] for i in items], "created": ctx.clock.time(), "checked": 0.0}
+    ctx.state.set(FEEDS_KEY, feeds)
+    return feed_id
+
+
+def _download(ctx, document: dict[str, Any]) -> dict[str, Any]:
+    response = ctx.http.get(document["url"], operation="feedDownload")
+    if response.status_code != 200:
+        raise SpApiError(f"downloading the processing report failed: {response.status_code}",
+                         status=response.status_code)
+    data = response.content
+    if document.get("compressionAlgorithm") == "GZIP":
+        data = gzip.decompress(data)
+    return json.loads(data)
+
+
+def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome]:
+    """Outcomes of earlier feeds that Amazon has finished; feeds still in progress stay pending."""
+    feeds = ctx.state.get(FEEDS_KEY, {})
+    for feed_id, feed in list(feeds.items()):
+        if not force and ctx.clock.time() - feed.get("checked", 0) < FEED_POLL_EVERY:
+            continue
+        status = api.get_feed(feed_id)
+        feed["checked"] = ctx.clock.time()
+        state = status.get("processingStatus")
+        if state in ("IN_QUEUE", "IN_PROGRESS"):
+            continue
+        skus = feed["skus"]
+        if state == "DONE" and status.get("resultFeedDocumentId"):
+            report = _download(ctx, api.get_feed_document(status["resultFeedDocumentId"]))
+            by_message: dict[int, list[dict[str, Any]]] = {}
+            for issue in report.get("issues", []):
+                by_message.setdefault(issue.get("messageId"), []).append(issue)
+            for number, (sku, quantity) in enumerate(skus, start=1):
+                issues = by_message.get(number, [])
+                if any(i.get("severity") == "ERROR" for i in issues):
+                    message, retryable = _issues_text(issues)
+                    if retryable:
+                        ctx.state.delete(_listing_key(sku))
+                    yield StockOutcome(sku=sku, quantity=quantity, status="rejected", message=message,
+                                       retryable=retryable, reference=feed_id)
+                else:
+                    yield StockOutcome(sku=sku, quantity=quantity, status="accepted", reference=feed_id)
+        else:
+            detail = ""
+            if status.get("resultFeedDocumentId"):
+                try:
+                    report = _download(ctx, api.get_feed_document(status["resultFeedDocumentId"]))
+                    detail = "; ".join(i.get("message", "") for i in report.get("issues", [])[:3])
+                except (SpApiError, httpx.HTTPError, ValueError):
+                    detail = ""
+            for sku, quantity in skus:
+                yield StockOutcome(sku=sku, quantity=quantity, status="rejected", retryable=True, reference=feed_id,
+                                   message=f"feed {feed_id} ended {state}" + (f": {detail}" if detail else ""))
+        del feeds[feed_id]
+    ctx.state.set(FEEDS_KEY, feeds)
+
+
+def threshold(api: SpApi) -> int:
+    return api.op.feed_threshold or DEFAULT_THRESHOLD
+
+
+def push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
+    api = SpApi(ctx)
+    yield from collect_feeds(ctx, api)
+    if not items:
+        return
+    facts = listings(ctx, api, [i.sku for i in items])
+    mfn: list[StockItem] = []
+    for item in items:
+        fact = facts[item.sku]
+        if not fact.get("found"):
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected",
+                               message=f"no listing with this SKU on {api.market.domain}; create the listing in "
+                                       "Seller Central or fix the SKU")
+        elif fact.get("fba"):
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped",
+                               message="fulfilled by Amazon (FBA): Amazon owns this quantity, nothing was pushed")
+        else:
+            mfn.append(item)
+    if len(mfn) <= threshold(api):
+        for item in mfn:
+            yield _patch(ctx, api, item, facts[item.sku])
+        return
+    for start in range(0, len(mfn), FEED_MAX_MESSAGES):
+        chunk = mfn[start:start + FEED_MAX_MESSAGES]
+        feed_id = _submit_feed(ctx, api, chunk, facts)
+        ctx.progress.note(f"Sent {len(chunk)} quantities in feed {feed_id}; Amazon reports back in a few minutes")
+        for item in chunk:
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference=feed_id,
+                               message=f"in feed {feed_id}")
+
+
+def read(ctx, skus: list[str] | None) -> Iterator[StockLevel]:
+    """Amazon's current quantities (merchant channel), for ``skus`` or every listing."""
+    api = SpApi(ctx)
+    if skus is not None:
+        for sku, fact in search_listings(api, list(skus)).items():
+            yield _level(sku, fact)
+        return
+    token = None
+    while True:
+        params: dict[str, Any] = {"includedData": "summaries,fulfillmentAvailability", "pageSize": SEARCH_BATCH}
+        if token:
+            params["pageToken"] = token
+        page = api.search_listings(params)
+        for item in page.get("items", []):
+            yield _level(item["sku"], _channel_facts(item, api.market.id))
+        token = (page.get("pagination") or {}).get("nextToken")
+        if not token:
+            return
+
+
+def _level(sku: str, fact: dict[str, Any]) -> StockLevel:
+    if not fact.get("found"):
+        return StockLevel(sku=sku, quantity=None, found=False, fulfilled_by="unknown", detail="not listed")
+    if fact.get("fba"):
+        return StockLevel(sku=sku, quantity=fact.get("amazon_quantity"), fulfilled_by="marketplace",
+                          detail="fulfilled by Amazon")
+    return StockLevel(sku=sku, quantity=fact.get("quantity"), fulfilled_by="merchant")
