@@ -62,6 +62,18 @@ def error_of(response: httpx.Response, operation: str) -> SpApiError:
     return SpApiError(text, status=response.status_code, code=code, request_id=request_id, body=body)
 
 
+class _AccessToken(httpx.Auth):
+    """Puts the LWA access token on a request as it is sent, after any wait for quota, so a token that was
+    fresh before a three-minute wait for searchOrders is never sent stale."""
+
+    def __init__(self, api: "SpApi") -> None:
+        self.api = api
+
+    def auth_flow(self, request: httpx.Request):
+        request.headers["x-amz-access-token"] = lwa.access_token(self.api.ctx, self.api.op)
+        yield request
+
+
 class SpApi:
     """SP-API for one app: its marketplace, its selling partner, its tokens."""
 
@@ -80,35 +92,51 @@ class SpApi:
         Returns the response when its status is in ``expect``; raises ``SpApiError`` otherwise.
         """
         for attempt in (1, 2):
-            token = lwa.access_token(self.ctx, self.op, force=attempt == 2)
-            headers = {"x-amz-access-token": token, "accept": "application/json"}
             response = self.ctx.http.request(method, f"{self.base}{path}", operation=operation, params=params,
-                                             json=json, headers=headers)
+                                             json=json, headers={"accept": "application/json"},
+                                             auth=_AccessToken(self))
             if response.status_code == 403 and attempt == 1:
+                # Expired token, revoked authorization, or a missing role: a refresh tells them apart (it fails
+                # with invalid_grant when the seller revoked us). Only a token that may have expired is worth a
+                # second call; a fresh one was refused for what the app may do.
                 age = lwa.token_age(self.ctx)
+                lwa.access_token(self.ctx, self.op, force=True)
                 if age is None or age > FRESH_TOKEN:
-                    self.ctx.log.info("%s: 403 with a token %ss old; refreshing it once", operation, age)
+                    self.ctx.log.info("%s: 403 with a token %ss old; trying once more", operation, age)
                     continue
             break
         if response.status_code not in expect:
             raise error_of(response, operation)
         return response
 
+    def call_json(self, method: str, path: str, operation: str, **kwargs: Any) -> Any:
+        """``call`` and parse the JSON body; a garbled body (a cut-off answer) is asked for again, twice at most."""
+        for attempt in range(3):
+            response = self.call(method, path, operation, **kwargs)
+            try:
+                return response.json()
+            except ValueError:
+                self.ctx.log.info("%s: Amazon's answer was not JSON (attempt %s)", operation, attempt + 1)
+                if method.upper() != "GET":
+                    break
+        raise SpApiError(f"{operation}: Amazon's answer was not valid JSON", status=response.status_code,
+                         request_id=response.headers.get("x-amzn-requestid"))
+
     # -- Sellers --------------------------------------------------------------------------------------------
 
     def marketplace_participations(self) -> list[dict]:
-        response = self.call("GET", "/sellers/v1/marketplaceParticipations", "getMarketplaceParticipations")
-        return response.json().get("payload", [])
+        return self.call_json("GET", "/sellers/v1/marketplaceParticipations", "getMarketplaceParticipations").get(
+            "payload", [])
 
     # -- Orders v2026-01-01 ---------------------------------------------------------------------------------
 
     def search_orders(self, params: dict[str, Any]) -> dict:
-        return self.call("GET", "/orders/2026-01-01/orders", "searchOrders", params=params).json()
+        return self.call_json("GET", "/orders/2026-01-01/orders", "searchOrders", params=params)
 
     def get_order(self, order_id: str, included: list[str] | None = None) -> dict:
         params = {"includedData": ",".join(included)} if included else None
-        return self.call("GET", f"/orders/2026-01-01/orders/{quote(order_id, safe='')}", "getOrder",
-                         params=params).json()
+        return self.call_json("GET", f"/orders/2026-01-01/orders/{quote(order_id, safe='')}", "getOrder",
+                              params=params)
 
     # -- Listings Items 2021-08-01 --------------------------------------------------------------------------
 
@@ -120,8 +148,8 @@ class SpApi:
                          params={"marketplaceIds": self.market.id, "includedData": ",".join(included)})
 
     def search_listings(self, params: dict[str, Any]) -> dict:
-        return self.call("GET", f"/listings/2021-08-01/items/{quote(self.seller_id or '', safe='')}",
-                         "searchListingsItems", params={"marketplaceIds": self.market.id, **params}).json()
+        return self.call_json("GET", f"/listings/2021-08-01/items/{quote(self.seller_id or '', safe='')}",
+                              "searchListingsItems", params={"marketplaceIds": self.market.id, **params})
 
     def patch_listing(self, sku: str, body: dict, included: list[str] | None = None) -> httpx.Response:
         params = {"marketplaceIds": self.market.id}
@@ -133,16 +161,16 @@ class SpApi:
     # -- Feeds 2021-06-30 -----------------------------------------------------------------------------------
 
     def create_feed_document(self, content_type: str) -> dict:
-        return self.call("POST", "/feeds/2021-06-30/documents", "createFeedDocument",
-                         json={"contentType": content_type}, expect=(201,)).json()
+        return self.call_json("POST", "/feeds/2021-06-30/documents", "createFeedDocument",
+                              json={"contentType": content_type}, expect=(201,))
 
     def create_feed(self, document_id: str, feed_type: str = "JSON_LISTINGS_FEED") -> dict:
         body = {"feedType": feed_type, "marketplaceIds": [self.market.id], "inputFeedDocumentId": document_id}
-        return self.call("POST", "/feeds/2021-06-30/feeds", "createFeed", json=body, expect=(202,)).json()
+        return self.call_json("POST", "/feeds/2021-06-30/feeds", "createFeed", json=body, expect=(202,))
 
     def get_feed(self, feed_id: str) -> dict:
-        return self.call("GET", f"/feeds/2021-06-30/feeds/{quote(feed_id, safe='')}", "getFeed").json()
+        return self.call_json("GET", f"/feeds/2021-06-30/feeds/{quote(feed_id, safe='')}", "getFeed")
 
     def get_feed_document(self, document_id: str) -> dict:
-        return self.call("GET", f"/feeds/2021-06-30/documents/{quote(document_id, safe='')}",
-                         "getFeedDocument").json()
+        return self.call_json("GET", f"/feeds/2021-06-30/documents/{quote(document_id, safe='')}",
+                              "getFeedDocument")

@@ -48,7 +48,9 @@ def callback_url(op: OperatorSettings, market: Marketplace, params: dict[str, st
     if target.scheme not in ("https", "http") or target.netloc != allowed:
         raise AuthorizationError(f"the Amazon callback points at {target.netloc or 'nowhere'}, not {allowed}; "
                                  "refusing to send the browser there")
-    query = {"amazon_state": params["amazon_state"], "state": params["state"], "redirect_uri": redirect_uri}
+    query = {"amazon_state": params["amazon_state"], "state": params["state"]}
+    if redirect_uri:  # optional; an empty one is not a registered redirect URI
+        query["redirect_uri"] = redirect_uri
     if op.draft:
         query["version"] = "beta"
     return f"{callback}{'&' if target.query else '?'}{urlencode(query)}"

@@ -105,20 +105,35 @@ def _withholds_pii(raw: dict[str, Any]) -> bool | None:
 def import_orders(ctx, cursor: dict | None) -> Iterator[OrderBatch]:
     api = SpApi(ctx)
     now = ctx.clock.now()
-    end = now - SETTLE
+    fresh_end = now - SETTLE
     if cursor and cursor.get("token") and cursor.get("before"):
+        # Resume the window a crash interrupted, from the page it reached (tokens live 24 hours)...
         start, end = parse_time(cursor["after"]), parse_time(cursor["before"])
         token = cursor["token"] if now - parse_time(cursor["token_at"]) < TOKEN_LIFETIME else None
     else:
         lookback = timedelta(days=api.op.first_import_days)
         start = parse_time(cursor["after"]) if cursor and cursor.get("after") else now - lookback
-        token = None
+        end, token = fresh_end, None
     start = max(start, now - MAX_LOOKBACK + timedelta(hours=1))
-    if start >= end:
-        return
+    withheld: bool | None = None
+    while start < end:
+        boundary = end
+        for batch, boundary, verdict in _window(ctx, api, start, end, token):
+            if verdict is not None:
+                withheld = verdict if withheld is None else (withheld and verdict)
+            yield batch
+        if end >= fresh_end:
+            break
+        # ...then go on to now, so one run always ends with everything Amazon has.
+        start, end, token = boundary - OVERLAP, fresh_end, None
+    if withheld is not None and withheld != ctx.state.get(PII_KEY):
+        ctx.state.set(PII_KEY, withheld)
+
+
+def _window(ctx, api: SpApi, start: datetime, end: datetime, token: str | None):
+    """The pages of one window: (batch, the window's boundary as Amazon states it, PII verdict)."""
     params = {"marketplaceIds": api.market.id, "lastUpdatedAfter": iso(start), "lastUpdatedBefore": iso(end),
               "maxResultsPerPage": PAGE_SIZE, "includedData": ",".join(INCLUDED)}
-    withheld: bool | None = None
     restarted = False
     while True:
         try:
@@ -131,18 +146,17 @@ def import_orders(ctx, cursor: dict | None) -> Iterator[OrderBatch]:
                 continue
             raise
         raw_orders = page.get("orders", [])
+        verdict: bool | None = None
         for raw in raw_orders:
-            verdict = _withholds_pii(raw)
-            if verdict is not None:
-                withheld = verdict if withheld is None else (withheld and verdict)
+            withholds = _withholds_pii(raw)
+            if withholds is not None:
+                verdict = withholds if verdict is None else (verdict and withholds)
         token = (page.get("pagination") or {}).get("nextToken")
+        boundary = parse_time(page["lastUpdatedBefore"]) if page.get("lastUpdatedBefore") else end
         if token:
             next_cursor = {"after": iso(start), "before": iso(end), "token": token, "token_at": iso(ctx.clock.now())}
         else:
-            boundary = parse_time(page["lastUpdatedBefore"]) if page.get("lastUpdatedBefore") else end
             next_cursor = {"after": iso(boundary - OVERLAP)}
-        yield OrderBatch(orders=[to_order(raw) for raw in raw_orders], cursor=next_cursor)
+        yield OrderBatch(orders=[to_order(raw) for raw in raw_orders], cursor=next_cursor), boundary, verdict
         if not token:
-            break
-    if withheld is not None and withheld != ctx.state.get(PII_KEY):
-        ctx.state.set(PII_KEY, withheld)
+            return

@@ -40,6 +40,8 @@ def authorize(ctx, step, params):
     op = operator_settings(ctx.plugin_config, ctx.env)
     market = ctx.app.settings.market
     if step == "start":
+        # Fail before the seller confirms in Seller Central, not after: the code exchange needs all three.
+        op.require("client_id", "client_secret", "application_id")
         redirect_uri = op.redirect_uri or params["redirect_uri"]
         return AuthorizationStart(url=lwa.consent_url(op, market, params["state"], redirect_uri),
                                   redirect_uri=redirect_uri)
@@ -51,16 +53,16 @@ def authorize(ctx, step, params):
         if not code or not seller:
             raise AuthorizationError("Amazon's redirect carries no spapi_oauth_code or selling_partner_id; "
                                      "run the authorization again")
+        # The access token is not cached here: the host may still refuse this account (another seller, or an
+        # app that already has it), and a cached token would then act as that account for this app.
         tokens = lwa.exchange_code(ctx, op, code, params["redirect_uri"])
-        lwa.remember(ctx, tokens)
         return Credentials(account_id=seller, secrets={"refresh_token": tokens.refresh_token},
                            expires_at=ctx.clock.now() + lwa.RENEWAL, details={"region": market.region})
     if step == "direct":
         token, seller = params["refresh_token"].strip(), params["selling_partner_id"].strip()
         if not token.startswith("Atzr|"):
             raise AuthorizationError("that is not an LWA refresh token (they start with Atzr|)")
-        tokens = lwa.check_refresh_token(ctx, op, token)
-        lwa.remember(ctx, tokens)
+        lwa.check_refresh_token(ctx, op, token)  # not cached either, for the same reason
         return Credentials(account_id=seller, secrets={"refresh_token": token}, details={"region": market.region})
     raise AuthorizationError(f"unknown authorization step {step!r}")
 

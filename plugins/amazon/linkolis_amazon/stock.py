@@ -28,7 +28,10 @@ PATCH_RATE = RATE_LIMITS["patchListingsItem"]
 DEFAULT_THRESHOLD = int(PATCH_RATE.burst + PATCH_RATE.rate * FEED_TURNAROUND)
 FEED_MAX_MESSAGES = 25_000
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
-FEED_POLL_EVERY = 30.0  # seconds between getFeed checks of one feed (getFeed: 2/s, but no need to hammer)
+# A feed is checked 2 s after it is sent, then ever less often (up to once a minute): quick feeds are seen
+# quickly, slow ones (Amazon can take hours) cost a getFeed a minute.
+FEED_FIRST_CHECK = 2.0
+FEED_MAX_WAIT = 60.0
 LISTING_TTL = 7 * 86400.0  # re-read a listing's product type and channel weekly
 SEARCH_BATCH = 20
 FALLBACK_PRODUCT_TYPE = "PRODUCT"
@@ -148,7 +151,8 @@ def _submit_feed(ctx, api: SpApi, items: list[StockItem], facts: dict[str, dict[
         raise SpApiError(f"uploading the feed document failed: {response.status_code}", status=response.status_code)
     feed_id = api.create_feed(upload["feedDocumentId"])["feedId"]
     feeds = ctx.state.get(FEEDS_KEY, {})
-    feeds[feed_id] = {"skus": [[i.sku, i.quantity] for i in items], "created": ctx.clock.time(), "checked": 0.0}
+    feeds[feed_id] = {"skus": [[i.sku, i.quantity] for i in items], "created": ctx.clock.time(),
+                      "wait": FEED_FIRST_CHECK, "next_check": ctx.clock.time() + FEED_FIRST_CHECK}
     ctx.state.set(FEEDS_KEY, feeds)
     return feed_id
 
@@ -168,12 +172,13 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
     """Outcomes of earlier feeds that Amazon has finished; feeds still in progress stay pending."""
     feeds = ctx.state.get(FEEDS_KEY, {})
     for feed_id, feed in list(feeds.items()):
-        if not force and ctx.clock.time() - feed.get("checked", 0) < FEED_POLL_EVERY:
+        if not force and ctx.clock.time() < feed.get("next_check", 0):
             continue
         status = api.get_feed(feed_id)
-        feed["checked"] = ctx.clock.time()
         state = status.get("processingStatus")
         if state in ("IN_QUEUE", "IN_PROGRESS"):
+            feed["wait"] = min(FEED_MAX_WAIT, feed.get("wait", FEED_FIRST_CHECK) * 2)
+            feed["next_check"] = ctx.clock.time() + feed["wait"]
             continue
         skus = feed["skus"]
         if state == "DONE" and status.get("resultFeedDocumentId"):

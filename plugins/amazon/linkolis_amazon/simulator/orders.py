@@ -1,0 +1,436 @@
+"""Orders API v2026-01-01: the order store, ``searchOrders`` and ``getOrder``.
+
+An order is stored once with its timeline (status changes and later updates); what a call sees is that timeline read
+at the clock's now, so statuses move on and ``lastUpdatedTime`` advances as simulated time passes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .accounts import DIRECT_TO_CONSUMER_SHIPPING, TAX_INVOICING, Account
+from .ids import IdSource
+from .marketplaces import MARKETPLACES, money
+from .people import person
+from .wire import Call, invalid_input, iso, not_found, parse_iso
+
+TWO_YEARS = 730 * 86400
+BEFORE_MARGIN = 120  # *Before must be at least two minutes before the request
+TOKEN_SECONDS = 86400
+MAX_PAGE = 100
+ORDER_ID_RE = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+STATUSES = (
+    "PENDING_AVAILABILITY",
+    "PENDING",
+    "UNSHIPPED",
+    "PARTIALLY_SHIPPED",
+    "SHIPPED",
+    "CANCELLED",
+    "UNFULFILLABLE",
+)
+PII_STATUSES = {"UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"}
+NO_BUYER_NAME_FOR_TAX_ROLE = {"US", "JP", "SG"}
+CARRIERS = {
+    "NA": ["UPS", "USPS", "FedEx"],
+    "EU": ["DHL", "DPD", "Royal Mail", "Colissimo", "GLS"],
+    "FE": ["Yamato", "Australia Post"],
+}
+
+
+@dataclass(slots=True)
+class OrderItem:
+    order_item_id: str
+    sku: str
+    asin: str
+    title: str
+    quantity: int
+    unit_price: int  # minor units of the marketplace currency
+
+
+@dataclass(slots=True)
+class Order:
+    """One order and its timeline: ``events`` are (time, status) changes, ``touches`` later non-status updates."""
+
+    order_id: str
+    seller_id: str
+    marketplace_id: str
+    created: int
+    fulfilled_by: str  # MERCHANT or AMAZON
+    items: list[OrderItem]
+    events: list[tuple[int, str]]
+    touches: list[int] = field(default_factory=list)
+    seed: int = 0
+    service_level: str = "STANDARD"
+    programs: tuple[str, ...] = ()
+
+    def status_at(self, now: float) -> str:
+        status = self.events[0][1]
+        for t, s in self.events:
+            if t > now:
+                break
+            status = s
+        return status
+
+    def updated_at(self, now: float) -> int:
+        last = self.created
+        for t, _ in self.events:
+            if t > now:
+                break
+            last = t
+        for t in self.touches:
+            if t > now:
+                break
+            last = max(last, t)
+        return last
+
+    def time_of(self, status: str, now: float) -> int | None:
+        for t, s in self.events:
+            if t > now:
+                return None
+            if s == status:
+                return t
+        return None
+
+    def last_change(self) -> int:
+        return max(self.events[-1][0], self.touches[-1] if self.touches else 0)
+
+    def set_status(self, status: str, at: int) -> None:
+        """Append a status change (admin helper); later planned changes are dropped, the world took a new turn."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        self.events = [e for e in self.events if e[0] < at] + [(at, status)]
+        self.touches = [t for t in self.touches if t < at]
+
+    def touch(self, at: int) -> None:
+        self.touches = sorted([*self.touches, at])
+
+
+@dataclass
+class _Cursor:
+    fingerprint: tuple[Any, ...]
+    ids: list[str]
+    offset: int
+    issued: float
+    before_field: str
+    before: int
+
+
+class OrderStore:
+    """Every order of every account, kept sorted by creation time."""
+
+    def __init__(self, ids: IdSource) -> None:
+        self.ids = ids
+        self.by_id: dict[str, Order] = {}
+        self._sorted: list[tuple[int, str]] = []  # (created, orderId)
+        self._cursors: dict[str, _Cursor] = {}
+        self._issued = 0
+        self.lock = threading.RLock()
+
+    def add(self, order: Order) -> None:
+        with self.lock:
+            if order.order_id in self.by_id:
+                raise ValueError(f"order {order.order_id} exists")
+            self.by_id[order.order_id] = order
+            key = (order.created, order.order_id)
+            if not self._sorted or key >= self._sorted[-1]:
+                self._sorted.append(key)
+            else:
+                bisect.insort(self._sorted, key)
+
+    def add_many(self, orders: Iterable[Order]) -> None:
+        with self.lock:
+            for o in orders:
+                self.by_id[o.order_id] = o
+            self._sorted = sorted((o.created, o.order_id) for o in self.by_id.values())
+
+    def visible(self, seller_id: str | None, now: float) -> Iterable[Order]:
+        """Orders that exist at ``now`` (created by then, not older than two years)."""
+        lo = bisect.bisect_left(self._sorted, (int(now - TWO_YEARS), ""))
+        hi = bisect.bisect_right(self._sorted, (int(now), "\uffff"))
+        for _, oid in self._sorted[lo:hi]:
+            o = self.by_id[oid]
+            if seller_id is None or o.seller_id == seller_id:
+                yield o
+
+    def truth(self, seller_id: str | None, now: float) -> list[dict[str, Any]]:
+        """Ground truth: every order that exists now, as a plain summary."""
+        with self.lock:
+            return [
+                {
+                    "orderId": o.order_id,
+                    "sellerId": o.seller_id,
+                    "marketplaceId": o.marketplace_id,
+                    "status": o.status_at(now),
+                    "fulfilledBy": o.fulfilled_by,
+                    "createdTime": iso(o.created),
+                    "lastUpdatedTime": iso(o.updated_at(now)),
+                    "items": [{"orderItemId": i.order_item_id, "sku": i.sku, "quantity": i.quantity} for i in o.items],
+                }
+                for o in self.visible(seller_id, now)
+            ]
+
+    # --- pagination tokens ----------------------------------------------------------------------------------
+
+    def _issue_cursor(self, cur: _Cursor, now: float) -> str:
+        self._issued += 1
+        if self._issued % 500 == 0:
+            for k in [k for k, c in self._cursors.items() if now - c.issued > TOKEN_SECONDS]:
+                del self._cursors[k]
+        token = self.ids.opaque(44)
+        self._cursors[token] = cur
+        return token
+
+    def expire_cursor(self, token: str) -> None:
+        cur = self._cursors.get(token)
+        if cur is not None:
+            cur.issued = -float("inf")
+
+
+# --- rendering ---------------------------------------------------------------------------------------------------
+
+
+def _window(start: int, hours_from: float, hours_to: float) -> dict[str, str]:
+    return {"earliestDateTime": iso(start + hours_from * 3600), "latestDateTime": iso(start + hours_to * 3600)}
+
+
+def render(o: Order, included: set[str], account: Account, now: float) -> dict[str, Any]:
+    """An order as the model's ``Order``, with the datasets asked for and allowed by the account's roles."""
+    market = MARKETPLACES[o.marketplace_id]
+    cur = market.currency
+    status = o.status_at(now)
+    priced = status not in ("PENDING", "PENDING_AVAILABILITY")  # no pricing while pending, as with v0 getOrderItems
+    out: dict[str, Any] = {
+        "orderId": o.order_id,
+        "createdTime": iso(o.created),
+        "lastUpdatedTime": iso(o.updated_at(now)),
+    }
+    if o.programs:
+        out["programs"] = list(o.programs)
+    out["salesChannel"] = {"channelName": "AMAZON", "marketplaceId": market.id, "marketplaceName": market.name}
+    pii = status in PII_STATUSES
+    if "BUYER" in included and pii:
+        who = person(o.seed, market)
+        buyer: dict[str, str] = {}
+        fbm = o.fulfilled_by == "MERCHANT"
+        if account.has(DIRECT_TO_CONSUMER_SHIPPING) and fbm:
+            buyer["buyerEmail"] = who.email
+        if (account.has(TAX_INVOICING) and market.country not in NO_BUYER_NAME_FOR_TAX_ROLE) or (
+            account.has(DIRECT_TO_CONSUMER_SHIPPING) and fbm
+        ):
+            buyer["buyerName"] = who.name
+            if who.company:
+                buyer["buyerCompanyName"] = who.company
+        if buyer:
+            out["buyer"] = buyer
+    if "RECIPIENT" in included and pii and account.has(DIRECT_TO_CONSUMER_SHIPPING):
+        who = person(o.seed, market)
+        addr = {
+            "name": who.name,
+            "addressLine1": who.address_line1,
+            "city": who.city,
+            "postalCode": who.postal_code,
+            "countryCode": who.country,
+            "phone": who.phone,
+            "addressType": "COMMERCIAL" if who.company else "RESIDENTIAL",
+        }
+        if who.state:
+            addr["stateOrRegion"] = who.state
+        if who.company:
+            addr["companyName"] = who.company
+        out["recipient"] = {"deliveryAddress": addr}
+    total = sum(i.unit_price * i.quantity for i in o.items)
+    if "PROCEEDS" in included and priced and status != "CANCELLED":
+        out["proceeds"] = {"grandTotal": money(total, cur)}
+    if "FULFILLMENT" in included:
+        ful: dict[str, Any] = {
+            "fulfillmentStatus": status,
+            "fulfilledBy": o.fulfilled_by,
+            "fulfillmentServiceLevel": o.service_level,
+        }
+        if o.fulfilled_by == "MERCHANT" and status != "CANCELLED":
+            ful["shipByWindow"] = _window(o.created, 0, 48)
+            ful["deliverByWindow"] = _window(o.created, 72, 168)
+        out["fulfillment"] = ful
+    shipped_all = status == "SHIPPED"
+    partial = status == "PARTIALLY_SHIPPED"
+    items = []
+    for n, it in enumerate(o.items):
+        item: dict[str, Any] = {"orderItemId": it.order_item_id, "quantityOrdered": it.quantity}
+        product: dict[str, Any] = {
+            "asin": it.asin,
+            "title": it.title,
+            "sellerSku": it.sku,
+            "condition": {"conditionType": "NEW", "conditionSubtype": "NEW"},
+        }
+        if priced:
+            product["price"] = {"unitPrice": money(it.unit_price, cur)}
+        item["product"] = product
+        if "PROCEEDS" in included and priced and status != "CANCELLED":
+            sub = it.unit_price * it.quantity
+            item["proceeds"] = {
+                "proceedsTotal": money(sub, cur),
+                "breakdowns": [{"type": "ITEM", "subtotal": money(sub, cur)}],
+            }
+        if "CANCELLATION" in included and status == "CANCELLED":
+            item["cancellation"] = {"cancellationExecution": {"cancelledBy": "BUYER", "cancelReason": "BUYER_CANCELED"}}
+        if "FULFILLMENT" in included:
+            done = it.quantity if shipped_all or (partial and n == 0) else 0
+            item["fulfillment"] = {
+                "quantityFulfilled": done,
+                "quantityUnfulfilled": 0 if status == "CANCELLED" else it.quantity - done,
+            }
+        if "TAX" in included and priced:
+            party = "Amazon Services LLC" if market.region == "NA" else "Amazon Services Europe S.a.r.L."
+            item["tax"] = {"taxCollections": [{"model": "MARKETPLACE_FACILITATOR", "responsibleParty": party}]}
+        items.append(item)
+    out["orderItems"] = items
+    if "PACKAGES" in included and o.fulfilled_by == "MERCHANT" and (shipped_all or partial):
+        ship_t = o.time_of("PARTIALLY_SHIPPED", now) or o.time_of("SHIPPED", now) or o.created
+        carriers = CARRIERS[market.region]
+        shipped_items = o.items if shipped_all else o.items[:1]
+        out["packages"] = [
+            {
+                "packageReferenceId": "1",
+                "createdTime": iso(ship_t),
+                "packageStatus": {"status": "DELIVERED" if now - ship_t > 3 * 86400 else "SHIPPED"},
+                "carrier": carriers[o.seed % len(carriers)],
+                "shipTime": iso(ship_t),
+                "trackingNumber": f"SIM{o.seed % 10**12:012d}",
+                "packageItems": [{"orderItemId": i.order_item_id, "quantity": i.quantity} for i in shipped_items],
+            }
+        ]
+    return out
+
+
+# --- operations --------------------------------------------------------------------------------------------------
+
+
+def _time(name: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(parse_iso(value))
+    except ValueError:
+        raise invalid_input(f"{name} is not an ISO 8601 date-time: {value!r}") from None
+
+
+def _marketplaces(call: Call) -> list[str] | None:
+    mids = call.csv("marketplaceIds")
+    if mids is not None:
+        unknown = [m for m in mids if m not in MARKETPLACES]
+        if unknown:
+            raise invalid_input(f"Invalid marketplaceIds: {', '.join(unknown)}")
+    return mids
+
+
+def search_orders(store: OrderStore, call: Call) -> dict[str, Any]:
+    """``GET /orders/2026-01-01/orders``, with the rules the model states in prose."""
+    now = call.now
+    included = set(call.csv("includedData") or [])
+    size = call.q("maxResultsPerPage")
+    page_size = int(size) if size is not None else MAX_PAGE
+    if not 1 <= page_size <= MAX_PAGE:
+        raise invalid_input("maxResultsPerPage must be between 1 and 100.")
+    fingerprint = tuple(
+        (k, v) for k, v in sorted(call.req.query) if k not in ("paginationToken", "maxResultsPerPage", "includedData")
+    )
+    token = call.q("paginationToken")
+    with store.lock:
+        if token is not None:
+            cur = store._cursors.get(token)
+            if cur is None:
+                raise invalid_input("Invalid paginationToken.")
+            if now - cur.issued > TOKEN_SECONDS:
+                raise invalid_input("The paginationToken has expired: it is valid for 24 hours.")
+            if cur.fingerprint != fingerprint:
+                raise invalid_input(
+                    "All parameters other than maxResultsPerPage and includedData must be the same as in the request "
+                    "that returned the paginationToken."
+                )
+            ids, offset, before_field, before = cur.ids, cur.offset, cur.before_field, cur.before
+        else:
+            ids, before_field, before = _first_page_ids(store, call)
+            offset = 0
+        page = ids[offset : offset + page_size]
+        body: dict[str, Any] = {"orders": [render(store.by_id[i], included, call.account, now) for i in page]}
+        if offset + page_size < len(ids):
+            nxt = _Cursor(fingerprint, ids, offset + page_size, now, before_field, before)
+            body["pagination"] = {"nextToken": store._issue_cursor(nxt, now)}
+        body[before_field] = iso(before)
+        return body
+
+
+def _first_page_ids(store: OrderStore, call: Call) -> tuple[list[str], str, int]:
+    now = call.now
+    ca, cb = _time("createdAfter", call.q("createdAfter")), _time("createdBefore", call.q("createdBefore"))
+    ua, ub = (
+        _time("lastUpdatedAfter", call.q("lastUpdatedAfter")),
+        _time("lastUpdatedBefore", call.q("lastUpdatedBefore")),
+    )
+    if (ca is None) == (ua is None):
+        raise invalid_input("Exactly one of createdAfter and lastUpdatedAfter must be provided.")
+    if ca is not None and ub is not None:
+        raise invalid_input("lastUpdatedBefore cannot be combined with createdAfter.")
+    if ua is not None and cb is not None:
+        raise invalid_input("createdBefore cannot be combined with lastUpdatedAfter.")
+    latest = int(now) - BEFORE_MARGIN
+    created_mode = ca is not None
+    after = ca if created_mode else ua
+    before = cb if created_mode else ub
+    name = "created" if created_mode else "lastUpdated"
+    if before is not None and before > latest:
+        raise invalid_input(f"{name}Before must be at least two minutes before the time of the request.")
+    if before is None:
+        before = latest
+    assert after is not None
+    if after > before:
+        raise invalid_input(
+            f"{name}After must be before {name}Before (which defaults to two minutes before the time of the request)."
+        )
+    mids = _marketplaces(call)
+    mset = set(mids) if mids else None
+    statuses = set(call.csv("fulfillmentStatuses") or []) or None
+    by = set(call.csv("fulfilledBy") or []) or None
+    hits: list[tuple[int, str]] = []
+    seller = call.account.selling_partner_id
+    for o in store.visible(seller, now):
+        if mset is not None and o.marketplace_id not in mset:
+            continue
+        if by is not None and o.fulfilled_by not in by:
+            continue
+        if created_mode:
+            key = o.created
+            if o.created > before:
+                break  # sorted by creation: nothing later can match
+        else:
+            key = o.updated_at(now)
+        if not after <= key <= before:
+            continue
+        if statuses is not None and o.status_at(now) not in statuses:
+            continue
+        hits.append((key, o.order_id))
+    hits.sort()
+    return [oid for _, oid in hits], f"{name}Before", before
+
+
+def get_order(store: OrderStore, call: Call) -> dict[str, Any]:
+    """``GET /orders/2026-01-01/orders/{orderId}``."""
+    oid = call.path["orderId"]
+    if not ORDER_ID_RE.match(oid):
+        raise invalid_input(f"Invalid orderId: {oid!r} (expected the 3-7-7 digit form).")
+    included = set(call.csv("includedData") or [])
+    with store.lock:
+        o = store.by_id.get(oid)
+        if (
+            o is None
+            or o.seller_id != call.account.selling_partner_id
+            or o.created > call.now
+            or o.created < call.now - TWO_YEARS
+        ):
+            raise not_found(f"Order {oid} was not found.")
+        return {"order": render(o, included, call.account, call.now)}

@@ -1,0 +1,148 @@
+"""Fixtures for the Amazon app's tests: a virtual clock shared by the host and an in-process simulator, a host
+with the Amazon plugin pointed at it, a seller's browser, and a check of every request the plugin sends
+against Amazon's own models."""
+
+from __future__ import annotations
+
+import json
+import threading
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from linkolis_amazon.simulator import Simulator, contract
+from linkolis_amazon.simulator.browser import SellerBrowser
+from linkolis_host import VirtualClock, oauth
+from linkolis_host.cli import cli
+from linkolis_host.host import Host
+
+ENDPOINT = "https://amazon.sim.test"
+START = 1_780_000_000.0  # 2026-05-28T20:26:40Z
+SELLER = "A1SIMSELLER001"
+API_OF = {"/orders/": "orders", "/listings/": "listings", "/feeds/": "feeds", "/sellers/": "sellers"}
+
+
+class ContractCheckingTransport(httpx.BaseTransport):
+    """Checks every SP-API request against Amazon's model before the simulator sees it; keeps what it finds."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.problems: list[str] = []
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        self.requests.append(request)
+        raw_path = request.url.raw_path.decode().split("?", 1)[0]
+        api = next((name for prefix, name in API_OF.items() if raw_path.startswith(prefix)), None)
+        if api is not None:
+            for problem in contract.request_problems(api, request.method, raw_path, request.url.params.multi_items(),
+                                                     dict(request.headers), body or None):
+                self.problems.append(f"{request.method} {raw_path}: {problem.details}")
+            if not request.headers.get("user-agent") or not request.headers.get("x-amz-access-token"):
+                self.problems.append(f"{request.method} {raw_path}: missing user-agent or x-amz-access-token")
+        return self.inner.handle_request(request)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    path = tmp_path / "home"
+    monkeypatch.setenv("LINKOLIS_HOME", str(path))
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
+    monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
+    for name in ("CLIENT_ID", "CLIENT_SECRET", "APPLICATION_ID", "REDIRECT_URI", "DRAFT", "SANDBOX", "ENDPOINT",
+                 "LOGIN_URI", "FIRST_IMPORT_DAYS", "FEED_THRESHOLD"):
+        monkeypatch.delenv(f"LINKOLIS_AMAZON_{name}", raising=False)
+    return path
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock(START)
+
+
+@pytest.fixture
+def sim_options():
+    """Override in a test module to shape the simulator."""
+    return {}
+
+
+@pytest.fixture
+def sim(clock, sim_options):
+    options = dict(orders=60, skus=20, new_orders_per_hour=0, validate_responses=True, listing_visibility_delay=0)
+    options.update(sim_options)
+    return Simulator(clock, **options)
+
+
+@pytest.fixture
+def wire(sim):
+    return ContractCheckingTransport(sim.transport())
+
+
+@pytest.fixture
+def operator_env(sim):
+    return {
+        "LINKOLIS_AMAZON_ENDPOINT": ENDPOINT,
+        "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+        "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+        "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+    }
+
+
+@pytest.fixture
+def host(home, clock, wire, operator_env):
+    h = Host(home, clock=clock, transport=wire, env=operator_env)
+    yield h
+    h.close()
+    assert not wire.problems, "requests that break Amazon's model:\n" + "\n".join(wire.problems)
+
+
+class Run:
+    def __init__(self, host):
+        self.host = host
+        self.runner = CliRunner()
+
+    def __call__(self, *args, code=0):
+        result = self.runner.invoke(cli, list(args), obj=self.host, catch_exceptions=False)
+        if code is not None:
+            assert result.exit_code == code, f"exit {result.exit_code}:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def json(self, *args, code=0):
+        return json.loads(self(*args, "--json", code=code).stdout)
+
+
+@pytest.fixture
+def run(host):
+    return Run(host)
+
+
+@pytest.fixture
+def seller(sim, monkeypatch):
+    """The seller at a browser: confirms on the consent page as ``seller.account`` (or cancels)."""
+
+    class Seller:
+        account: str | None = None
+        action = "confirm"
+        browsers: list[SellerBrowser] = []
+
+        def open(self, url: str) -> None:
+            assert urlsplit(url).netloc == urlsplit(ENDPOINT).netloc, url
+            browser = SellerBrowser(sim.client(base_url=ENDPOINT), account=self.account, action=self.action)
+            self.browsers.append(browser)
+            threading.Thread(target=browser.open, args=(url,), daemon=True).start()
+
+    person = Seller()
+    person.browsers = []
+    monkeypatch.setattr(oauth, "open_browser", person.open)
+    return person
+
+
+@pytest.fixture
+def authorized(run, seller):
+    """An "Amazon DE" app with stock sync on, authorized by the default seller."""
+    run("apps", "install", "amazon", "--name", "Amazon DE", "--marketplace", "DE", "--stock-sync")
+    run("apps", "authorize", "Amazon DE")
+    return "Amazon DE"
