@@ -1,8 +1,11 @@
-"""Amazon marketplaces: ids from Amazon's marketplace-ids page, with currency, language, domain and region."""
+"""Amazon's marketplaces as the simulator serves them: the plugin's table (ids, regions, currencies, domains),
+seen with the simulator's names (``country`` is Amazon's code, ``name`` the store's display name)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..marketplaces import MARKETPLACES as _TABLE
 
 
 @dataclass(frozen=True)
@@ -14,49 +17,15 @@ class Marketplace:
     language: str
     domain: str
     region: str  # NA, EU, FE
-
-    @property
-    def iso_country(self) -> str:
-        """ISO 3166 code for addresses (Amazon writes UK where ISO says GB)."""
-        return "GB" if self.country == "UK" else self.country
-
-    @property
-    def fba_channel(self) -> str:
-        """The fulfillment channel code of Amazon-fulfilled (FBA) stock in this marketplace."""
-        if self.region == "NA":
-            return "AMAZON_NA"
-        if self.region == "EU":
-            return "AMAZON_EU"
-        return {"JP": "AMAZON_JP", "AU": "AMAZON_AU", "SG": "AMAZON_SG"}[self.country]
+    iso_country: str
+    fba_channel: str
 
 
-_ROWS = [
-    ("A2EUQ1WTGCTBG2", "CA", "Amazon.ca", "CAD", "en_CA", "www.amazon.ca", "NA"),
-    ("ATVPDKIKX0DER", "US", "Amazon.com", "USD", "en_US", "www.amazon.com", "NA"),
-    ("A1AM78C64UM0Y8", "MX", "Amazon.com.mx", "MXN", "es_MX", "www.amazon.com.mx", "NA"),
-    ("A2Q3Y263D00KWC", "BR", "Amazon.com.br", "BRL", "pt_BR", "www.amazon.com.br", "NA"),
-    ("A28R8C7NBKEWEA", "IE", "Amazon.ie", "EUR", "en_IE", "www.amazon.ie", "EU"),
-    ("A1RKKUPIHCS9HS", "ES", "Amazon.es", "EUR", "es_ES", "www.amazon.es", "EU"),
-    ("A1F83G8C2ARO7P", "UK", "Amazon.co.uk", "GBP", "en_GB", "www.amazon.co.uk", "EU"),
-    ("A13V1IB3VIYZZH", "FR", "Amazon.fr", "EUR", "fr_FR", "www.amazon.fr", "EU"),
-    ("AMEN7PMS3EDWL", "BE", "Amazon.com.be", "EUR", "fr_BE", "www.amazon.com.be", "EU"),
-    ("A1805IZSGTT6HS", "NL", "Amazon.nl", "EUR", "nl_NL", "www.amazon.nl", "EU"),
-    ("A1PA6795UKMFR9", "DE", "Amazon.de", "EUR", "de_DE", "www.amazon.de", "EU"),
-    ("APJ6JRA9NG5V4", "IT", "Amazon.it", "EUR", "it_IT", "www.amazon.it", "EU"),
-    ("A2NODRKZP88ZB9", "SE", "Amazon.se", "SEK", "sv_SE", "www.amazon.se", "EU"),
-    ("AE08WJ6YKNBMC", "ZA", "Amazon.co.za", "ZAR", "en_ZA", "www.amazon.co.za", "EU"),
-    ("A1C3SOZRARQ6R3", "PL", "Amazon.pl", "PLN", "pl_PL", "www.amazon.pl", "EU"),
-    ("ARBP9OOSHTCHU", "EG", "Amazon.eg", "EGP", "ar_EG", "www.amazon.eg", "EU"),
-    ("A33AVAJ2PDY3EV", "TR", "Amazon.com.tr", "TRY", "tr_TR", "www.amazon.com.tr", "EU"),
-    ("A17E79C6D8DWNP", "SA", "Amazon.sa", "SAR", "ar_SA", "www.amazon.sa", "EU"),
-    ("A2VIGQ35RCS4UG", "AE", "Amazon.ae", "AED", "en_AE", "www.amazon.ae", "EU"),
-    ("A21TJRUUN4KGV", "IN", "Amazon.in", "INR", "en_IN", "www.amazon.in", "EU"),
-    ("A19VAU5U5O7RUS", "SG", "Amazon.sg", "SGD", "en_SG", "www.amazon.sg", "FE"),
-    ("A39IBJ37TRP1C6", "AU", "Amazon.com.au", "AUD", "en_AU", "www.amazon.com.au", "FE"),
-    ("A1VC38T7YXB528", "JP", "Amazon.co.jp", "JPY", "ja_JP", "www.amazon.co.jp", "FE"),
-]
-
-MARKETPLACES: dict[str, Marketplace] = {row[0]: Marketplace(*row) for row in _ROWS}
+MARKETPLACES: dict[str, Marketplace] = {
+    m.id: Marketplace(m.id, m.code, "Amazon" + m.domain.removeprefix("www.amazon"), m.currency, m.language, m.domain,
+                      m.region, m.iso_country, m.fba_channel)
+    for m in _TABLE.values()
+}
 BY_COUNTRY: dict[str, Marketplace] = {m.country: m for m in MARKETPLACES.values()}
 
 
