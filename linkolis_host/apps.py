@@ -160,7 +160,8 @@ def configure(host: Host, name: str, changes: dict[str, Any]) -> tuple[dict[str,
         if next(host.db.query("SELECT 1 FROM apps WHERE name_key = ? AND status != ?",
                               [_name_key(new_name), REMOVED]), None):
             raise UserError(f"an app named {new_name!r} is already installed; choose another --name")
-    voided = settings.authorization_scope() != (row["authorization_scope"] or "") and row["account_id"] is not None
+    scope_changed = settings.authorization_scope() != (row["authorization_scope"] or "")
+    voided = scope_changed and row["account_id"] is not None
     update = {
         "name": new_name, "name_key": _name_key(new_name), "settings": settings.model_dump_json(),
         "authorization_scope": settings.authorization_scope(), "account_scope": settings.account_scope(),
@@ -172,7 +173,7 @@ def configure(host: Host, name: str, changes: dict[str, Any]) -> tuple[dict[str,
     elif row["status"] == "verified":
         update.update(status="authorized")  # verified means "as configured": verify again
     with host.db.atomic():
-        if voided:
+        if scope_changed:  # an authorization started for the old scope must not complete for the new one
             _forget_authorization(host, row["id"])
         host.db["apps"].update(row["id"], update)
         audit(host, row, "configured", changes=sorted(changes), authorization_voided=voided)

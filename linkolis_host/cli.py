@@ -126,6 +126,9 @@ def cli(verbose: int) -> None:
         logger = logging.getLogger("linkolis")
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+        # One command, one handler: a process that runs several commands (tests, the demo) must not pile them up
+        # on streams that are gone.
+        click.get_current_context().call_on_close(lambda: logger.removeHandler(handler))
 
 
 # -- plugins and catalog ---------------------------------------------------------------------------------------
@@ -499,7 +502,7 @@ def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
             click.echo(f"{r['app']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged "
                        f"({r['batches']} batches, {r['seconds']} s)")
 
-    emit(results if len(results) != 1 else results[0], as_json, human)
+    emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
 
 
 @orders.command("list")
@@ -552,7 +555,7 @@ def stock() -> None:
     """Set stock levels and push them to apps with stock sync on."""
 
 
-@stock.command("set")
+@stock.command("set", context_settings={**CONTEXT, "ignore_unknown_options": True})  # so -5 is a quantity
 @click.argument("sku")
 @click.argument("quantity")
 @json_option
@@ -606,7 +609,7 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
                 click.echo(f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
                            f"{r['pending']} pending, {r['skipped']} skipped")
 
-    emit(results if len(results) != 1 else results[0], as_json, human)
+    emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
 
 
 @stock.command("list")

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Callable, Iterator, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 # The largest stock quantity the host accepts: beyond it a typo is likelier than a warehouse.
 MAX_QUANTITY = 1_000_000
@@ -32,6 +32,17 @@ class AppSettings(BaseModel):
                       min_length=1, max_length=80)
     stock_sync: bool = Field(False, title="Stock update sync",
                              description="Push stock levels to this app's listings as they change")
+
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _name_is_a_name(cls, value: str) -> str:
+        # Here rather than only in the Field, so a plugin that overrides ``name`` (for its default) keeps the rule.
+        name = " ".join(str(value).split())
+        if not name:
+            raise ValueError("the application name cannot be empty")
+        if len(name) > 80:
+            raise ValueError("the application name is at most 80 characters")
+        return name
 
     def authorization_scope(self) -> str:
         """What the authorization covers; when a reconfiguration changes it, the app must authorize again."""

@@ -6,10 +6,11 @@ one that has run; add the next.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -94,10 +95,38 @@ def m003_stock(db: Database) -> None:
     db["stock_pushes"].create_index(["app_id", "outcome"])
 
 
+class HostDatabase(Database):
+    """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
+
+    With a plain ``BEGIN``, a transaction that reads before it writes (``Table.update`` does) fails at once with
+    "database is locked", busy timeout or not, when another connection committed in between: in WAL mode a stale
+    read snapshot cannot become a write. ``sync --watch`` imports and pushes on two connections at the same time.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator["HostDatabase"]:
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
+
+
 def connect(path: Path | str) -> Database:
     """Open the database (creating it) and bring it up to date."""
     conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-    db = Database(conn)
+    db = HostDatabase(conn)
     if str(path) != ":memory:":
         db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA busy_timeout=30000")

@@ -14,6 +14,7 @@ from linkolis_host.cli import cli
 from linkolis_host.host import Host
 
 import testmarket
+from helpers import authorize_app, install_app
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +86,11 @@ def browser(monkeypatch):
     fake.visited = []
     monkeypatch.setattr(oauth, "open_browser", fake.open)
     return fake
+
+
+@pytest.fixture
+def app(run, market):
+    """An installed, authorized Test Market app with stock sync on, as most stories after authorization need."""
+    install_app(run, "Shop EU", "EU", "--stock-sync")
+    authorize_app(run, "Shop EU")
+    return "Shop EU"

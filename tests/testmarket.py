@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 from pydantic import Field
 
 from linkolis_host import (
@@ -21,6 +22,7 @@ from linkolis_host import (
     AuthorizationStart,
     CredentialField,
     Credentials,
+    DemoEnvironment,
     HealthCheck,
     Order,
     OrderBatch,
@@ -41,7 +43,10 @@ class Market:
     revoked: set[str] = field(default_factory=set)
     pending_once: set[str] = field(default_factory=set)
     pushes: list[tuple[str, int]] = field(default_factory=list)
+    late_outcomes: list[StockOutcome] = field(default_factory=list)  # reported after the next push's own
     fail_after_batches: int | None = None
+    seen: list[tuple[str, object, dict]] = field(default_factory=list)  # (hook, ctx, arguments) of every call
+    demo_closed: bool = False
     page_size: int = 2
 
     def add_order(self, order_id: str, status: str = "UNSHIPPED", updated: int = 1, lines: int = 1) -> None:
@@ -82,6 +87,7 @@ def _stamp(n: int) -> datetime:
 
 @hookimpl
 def authorize(ctx, step, params):
+    MARKET.seen.append(("authorize", ctx, {"step": step, "params": dict(params)}))
     if step == "start":
         query = urlencode({"state": params["state"], "redirect_uri": params["redirect_uri"],
                            "region": ctx.app.settings.region})
@@ -101,12 +107,14 @@ def authorize(ctx, step, params):
 
 def _check_token(ctx) -> None:
     token = (ctx.credentials or {}).get("token", "")
+    ctx.log.debug("calling the market with token %s", token)  # careless on purpose: the host must redact it
     if token in MARKET.revoked:
         raise AuthorizationRevoked()
 
 
 @hookimpl
 def import_orders(ctx, cursor):
+    MARKET.seen.append(("import_orders", ctx, {"cursor": cursor}))
     _check_token(ctx)
     since = (cursor or {}).get("since", 0)
     due = sorted((o for o in MARKET.orders.values() if o["updated"] > since), key=lambda o: o["updated"])
@@ -129,35 +137,43 @@ def import_orders(ctx, cursor):
 
 @hookimpl
 def push_stock(ctx, items):
+    MARKET.seen.append(("push_stock", ctx, {"items": list(items)}))
     _check_token(ctx)
+    earlier = ctx.state.get("pending", {})  # quantities pushed by an earlier call, decided only now
+    pending = {}
     for item in items:
         MARKET.pushes.append((item.sku, item.quantity))
         if item.sku.startswith("BAD"):
             yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message="unknown SKU")
+        elif item.sku.startswith("FLAKY"):
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message="busy, try later",
+                               retryable=True)
         elif item.sku in MARKET.pending_once:
             MARKET.pending_once.discard(item.sku)
-            pending = ctx.state.get("pending", {})
             pending[item.sku] = item.quantity
-            ctx.state.set("pending", pending)
             yield StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference="job-1")
         else:
             MARKET.listings[item.sku] = item.quantity
             yield StockOutcome(sku=item.sku, quantity=item.quantity, status="accepted")
-    for sku, quantity in ctx.state.get("pending", {}).items():
-        if sku not in {i.sku for i in items}:
+    for sku, quantity in earlier.items():
+        if sku not in {i.sku for i in items}:  # a newer push of the SKU supersedes the pending one
             MARKET.listings[sku] = quantity
             yield StockOutcome(sku=sku, quantity=quantity, status="accepted")
-    ctx.state.delete("pending")
+    ctx.state.set("pending", pending)
+    yield from MARKET.late_outcomes
+    MARKET.late_outcomes.clear()
 
 
 @hookimpl
 def read_stock(ctx, skus):
+    MARKET.seen.append(("read_stock", ctx, {"skus": skus}))
     for sku in skus or sorted(MARKET.listings):
         yield StockLevel(sku=sku, quantity=MARKET.listings.get(sku), found=sku in MARKET.listings)
 
 
 @hookimpl
 def health_check(ctx):
+    MARKET.seen.append(("health_check", ctx, {}))
     token = (ctx.credentials or {}).get("token")
     checks = [HealthCheck(name="credentials present", status="ok" if token else "failed",
                           remedy="authorize the app")]
@@ -167,3 +183,22 @@ def health_check(ctx):
                                   detail="authorization revoked" if revoked else "",
                                   remedy="authorize again" if revoked else ""))
     return checks
+
+
+@hookimpl
+def demo_environment(home):
+    """The test market as the demo's stand-in: a few orders, and a seller who confirms on the consent page."""
+
+    def confirm(url):
+        query = parse_qs(urlsplit(url).query)
+        httpx.get(query["redirect_uri"][0] + "?" + urlencode({"state": query["state"][0], "code": "good-DEMO1"}))
+
+    def close():
+        MARKET.demo_closed = True
+
+    for n in range(1, 4):
+        MARKET.add_order(f"DEMO-{n}", updated=n)
+    return DemoEnvironment(
+        kind="testmarket", install={"name": "Demo Shop", "region": "EU"}, env={"TESTMARKET_DEMO_HOME": str(home)},
+        browser=confirm, describe="The test market, in this very process.", stock=[("SKU-A", 3)], close=close,
+    )

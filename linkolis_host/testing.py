@@ -1,0 +1,233 @@
+"""The conformance kit: what a plugin author runs against their plugin before the host ever loads it for real.
+
+```python
+from linkolis_host import apps
+from linkolis_host.testing import assert_conformance
+
+import linkolis_acme.plugin
+
+
+def test_the_acme_plugin_keeps_the_hook_contract():
+    assert_conformance(
+        linkolis_acme.plugin,
+        install={"country": "DE"},
+        authorize=lambda host, name: apps.authorize_direct(host, name, {"api_key": "good-key"}),
+        host_factory=lambda home, plugins: Host(home, extra_plugins=plugins, transport=fake_acme),
+    )
+```
+
+It checks, in order: the plugin loads beside nothing else and every ``@hookimpl`` fits a spec (``check_pending``);
+it implements the hooks an app needs; its settings model is a panel the CLI can show (every field has a title
+and a description, every default validates); then, in a throw-away data directory: install, authorize (your
+callable), the health report's shape, two imports in a row (each batch valid, its cursor plain JSON, the second
+import finds nothing new and nothing changed), and, given ``stock``, one outcome per SKU pushed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from pydantic import ValidationError
+
+from . import apps, sync
+from .clock import VirtualClock
+from .config import format_validation_error
+from .errors import LinkolisError
+from .host import Host
+from .models import AppKind, AppSettings, HealthCheck, OrderBatch
+from .plugins import build_plugin_manager
+
+REQUIRED_HOOKS = ("configure_fields", "authorize", "import_orders", "push_stock", "health_check")
+
+HostFactory = Callable[[Path, list], Host]
+
+
+def default_host(home: Path, plugins: list) -> Host:
+    """A host on a virtual clock: quotas are honoured without waiting for them."""
+    return Host(home, clock=VirtualClock(), extra_plugins=plugins)
+
+
+@contextmanager
+def _plugin_alone() -> Iterator[None]:
+    """Load no installed plugin beside the one under test, whatever the environment says."""
+    saved = os.environ.get("LINKOLIS_LOAD_PLUGINS")
+    os.environ["LINKOLIS_LOAD_PLUGINS"] = ""
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["LINKOLIS_LOAD_PLUGINS"]
+        else:
+            os.environ["LINKOLIS_LOAD_PLUGINS"] = saved
+
+
+def check_settings(settings: type[AppSettings], install: dict[str, Any]) -> list[str]:
+    """The panel: each field labelled and explained, each default valid, the install values accepted."""
+    problems = []
+    if not (isinstance(settings, type) and issubclass(settings, AppSettings)):
+        return [f"settings: {settings!r} is not a subclass of AppSettings"]
+    values: dict[str, Any] = {}
+    for name, info in settings.model_fields.items():
+        if not (info.title or "").strip():
+            problems.append(f"settings.{name}: no title (the label the seller sees)")
+        if not (info.description or "").strip():
+            problems.append(f"settings.{name}: no description (the help the seller sees)")
+        if not info.is_required():
+            values[name] = info.get_default(call_default_factory=True)
+    if settings.model_fields["name"].get_default() == AppSettings.model_fields["name"].get_default():
+        problems.append("settings.name: the default is still 'App'; give the app's usual name")
+    try:
+        settings.model_validate(values | install)  # given explicitly, so the defaults are validated too
+    except ValidationError as exc:
+        problems.append("settings: the defaults and the install values do not validate:\n"
+                        + format_validation_error(exc, "  "))
+        return problems
+    instance = settings.model_validate(install)
+    for method in ("authorization_scope", "account_scope"):
+        if not isinstance(getattr(instance, method)(), str):
+            problems.append(f"settings.{method}() must return a str")
+    return problems
+
+
+class _Watch:
+    """Stands between the host and the plugin to check what the plugin answers, passing it through."""
+
+    def __init__(self, call: Callable[..., Any], problems: list[str]) -> None:
+        self._call = call
+        self.problems = problems
+
+    def __call__(self, kind: str, hook: str, **kwargs: Any) -> Any:
+        answer = self._call(kind, hook, **kwargs)
+        if hook == "import_orders" and answer is not None:
+            return self._batches(answer)
+        return answer
+
+    def _batches(self, answer: Any) -> Iterator[Any]:
+        for number, batch in enumerate(answer, start=1):
+            try:
+                checked = batch if isinstance(batch, OrderBatch) else OrderBatch.model_validate(batch)
+            except ValidationError:
+                yield batch  # the host refuses it with the plugin's errors
+                return
+            try:
+                if json.loads(json.dumps(checked.cursor)) != checked.cursor:
+                    raise TypeError("it changes on the way through JSON")
+            except (TypeError, ValueError) as exc:
+                self.problems.append(f"import_orders: the cursor of batch {number} is not plain JSON ({exc}); "
+                                     "the host stores it as JSON and hands it back as such")
+            yield batch
+
+
+def check_plugin(
+    plugin: Any,
+    *,
+    install: dict[str, Any] | None = None,
+    authorize: Callable[[Host, str], Any] | None = None,
+    host_factory: HostFactory = default_host,
+    stock: Iterable[tuple[str, int]] = (),
+) -> list[str]:
+    """Check ``plugin`` (a module or object with ``@hookimpl`` functions) against the hook contract.
+
+    :param install: the settings to install the app with (beyond the defaults).
+    :param authorize: called with the host and the app's name; authorizes the app as a seller would (direct
+        credentials, or a stand-in consent page). Without it only the static checks run.
+    :param host_factory: builds the host from a data directory and the plugins to load (to give it an HTTP
+        transport that stands in for the marketplace, a clock, an environment).
+    :param stock: ``(sku, quantity)`` pairs to push after the imports; each must come back with an outcome.
+    :returns: the problems found, empty when the plugin conforms.
+    """
+    install = dict(install or {})
+    with _plugin_alone():
+        try:
+            registry = build_plugin_manager([], extra_plugins=[plugin])
+        except LinkolisError as exc:
+            return [f"loading: {exc}"]
+        missing = [hook for hook in REQUIRED_HOOKS
+                   if not any(impl.plugin is plugin for impl in getattr(registry.pm.hook, hook).get_hookimpls())]
+        if missing:
+            return [f"hooks: {', '.join(missing)} not implemented"]
+        kinds = [k for k, owner in registry.owners.items() if owner is plugin]
+        if len(kinds) != 1:
+            return [f"configure_fields: expected one app kind, got {len(kinds)}"]
+        kind: AppKind = registry.kinds[kinds[0]]
+        problems = check_settings(kind.settings, install)
+        if problems or authorize is None:
+            return problems
+        with tempfile.TemporaryDirectory(prefix="linkolis-conformance-") as home:
+            host = host_factory(Path(home), [plugin])
+            try:
+                problems += _check_with_host(host, kind, install, authorize, list(stock))
+            finally:
+                host.close()
+    return list(dict.fromkeys(problems))  # each import may find the same problem: say it once
+
+
+def _check_with_host(host: Host, kind: AppKind, install: dict[str, Any], authorize: Callable[[Host, str], Any],
+                     stock: list[tuple[str, int]]) -> list[str]:
+    problems: list[str] = []
+    host.registry.call = _Watch(host.registry.call, problems)  # type: ignore[method-assign]
+    step = "install"
+    try:
+        name = apps.install(host, kind.kind, install)["name"]
+        step = "authorize"
+        authorize(host, name)
+        row = apps.get(host, name)
+        if row["account_id"] is None:
+            return [f"authorize: {name!r} is not authorized after the authorize callable ran"]
+
+        step = "health_check"
+        answer = host.registry.call(kind.kind, "health_check", ctx=host.context(row))
+        if not isinstance(answer, list):
+            return [f"health_check: must return a list of HealthCheck, returned {type(answer).__name__}"]
+        for number, check in enumerate(answer):
+            if not isinstance(check, HealthCheck):
+                problems.append(f"health_check: item {number} is {type(check).__name__}, not a HealthCheck")
+        if not answer:
+            problems.append("health_check: no checks; name at least the credentials and one call that uses them")
+        if problems:
+            return problems
+        failed = [f"{c.name}: {c.detail or c.status}" for c in answer if c.status == "failed"]
+        if failed:
+            problems.append("health_check: fails right after authorizing: " + "; ".join(failed))
+        for check in answer:
+            if check.status == "failed" and not check.remedy:
+                problems.append(f"health_check: {check.name!r} failed without a remedy for the seller")
+
+        step = "import_orders (first)"
+        sync.import_orders(host, name)
+        step = "import_orders (second)"
+        second = sync.import_orders(host, name)
+        if second["new"] or second["updated"]:
+            problems.append(f"import_orders: a second import right after the first found {second['new']} new and "
+                            f"{second['updated']} updated order(s); expected none (is the cursor or updated_at "
+                            "unstable?)")
+
+        if stock:
+            step = "push_stock"
+            if not host.app_info(apps.get(host, name)).settings.stock_sync:
+                apps.configure(host, name, {"stock_sync": True})
+            for sku, quantity in stock:
+                sync.set_stock(host, sku, quantity)
+            sync.push_stock(host, name)
+            app_id = apps.get(host, name)["id"]
+            unanswered = [r[0] for r in host.db.execute(
+                "SELECT sku FROM stock_pushes WHERE app_id = ? AND outcome = 'sending' ORDER BY sku", (app_id,))]
+            if unanswered:
+                problems.append(f"push_stock: no outcome for {', '.join(unanswered)}; return one per SKU pushed")
+    except (LinkolisError, ValidationError) as exc:
+        problems.append(f"{step}: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a plugin's crash is a finding, not the kit's crash
+        problems.append(f"{step}: the plugin raised {type(exc).__name__}: {exc}")
+    return problems
+
+
+def assert_conformance(plugin: Any, **kwargs: Any) -> None:
+    """``check_plugin``, as an assertion that lists every problem."""
+    problems = check_plugin(plugin, **kwargs)
+    if problems:
+        raise AssertionError("the plugin does not conform:\n- " + "\n- ".join(problems))

@@ -1,0 +1,30 @@
+"""What many host tests do on the way to what they check."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def install_app(run, name="Shop EU", region="EU", *extra):
+    """Install a Test Market app through the CLI; return what `apps install --json` printed."""
+    return run.json("apps", "install", "testmarket", "--name", name, "--region", region, *extra)
+
+
+def authorize_app(run, name="Shop EU", account="SELLER1", code=0):
+    """Authorize with pasted credentials (no browser), with the token the test market hands out."""
+    return run("apps", "authorize", name, "--credential", f"token={token_of(account)}",
+               "--credential", f"account={account}", code=code)
+
+
+def token_of(account: str) -> str:
+    return f"tok-{account}-s3cret-value"
+
+
+def dump_database(path) -> dict[str, list]:
+    """Every row of every table, to show that a refused command changed nothing."""
+    conn = sqlite3.connect(str(path))
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: sorted(map(repr, conn.execute(f"SELECT * FROM [{t}]"))) for t in tables}
+    finally:
+        conn.close()

@@ -1,0 +1,158 @@
+"""The conformance kit a plugin author runs: it passes the test plugin and catches each way a plugin can break."""
+
+from __future__ import annotations
+
+import types
+from datetime import datetime, timezone
+from typing import Literal
+
+import pytest
+from pydantic import Field
+
+import testmarket
+from helpers import token_of
+from linkolis_host import AppKind, HealthCheck, Order, OrderBatch, StockOutcome, apps, hookimpl
+from linkolis_host.testing import assert_conformance, check_plugin
+
+HOOKS = ("configure_fields", "authorize", "import_orders", "push_stock", "read_stock", "health_check")
+
+
+def authorize(host, name):
+    apps.authorize_direct(host, name, {"token": token_of("SELLER1"), "account": "SELLER1"})
+
+
+def check(plugin, **kwargs):
+    return check_plugin(plugin, **({"install": {"region": "EU"}, "authorize": authorize, "stock": [("SKU-A", 5)]}
+                                   | kwargs))
+
+
+def variant(**hooks):
+    """The test plugin with some hooks replaced (None: left out)."""
+    plugin = types.ModuleType("variant")
+    for hook in HOOKS:
+        setattr(plugin, hook, getattr(testmarket, hook))
+    for hook, fn in hooks.items():
+        if fn is None:
+            delattr(plugin, hook)
+        else:
+            setattr(plugin, hook, hookimpl(fn))
+    return plugin
+
+
+def with_settings(settings):
+    return variant(configure_fields=lambda: AppKind(kind="testmarket", title="T", description="D", settings=settings))
+
+
+@pytest.fixture(autouse=True)
+def orders(market):
+    for n in range(1, 6):
+        market.add_order(f"O-{n}", updated=n)
+
+
+def test_the_test_plugin_conforms(market):
+    assert check(testmarket) == []
+    assert market.pushes == [("SKU-A", 5)], "the kit pushed the stock it was given"
+    assert_conformance(testmarket, install={"region": "EU"}, authorize=authorize)
+
+
+def test_the_static_checks_run_without_an_authorize_callable():
+    assert check_plugin(testmarket, install={"region": "EU"}) == []
+
+
+def test_the_kit_loads_the_plugin_alone_whatever_the_environment(monkeypatch):
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
+    assert check(testmarket) == []
+    import os
+
+    assert os.environ["LINKOLIS_LOAD_PLUGINS"] == "amazon", "the environment is given back as it was"
+
+
+def test_a_misspelled_hook_is_caught():
+    plugin = variant(health_checks=lambda ctx: [])
+    [problem] = check(plugin)
+    assert problem.startswith("loading: ") and "health_checks" in problem
+
+
+def test_a_missing_hook_is_caught():
+    assert check(variant(push_stock=None)) == ["hooks: push_stock not implemented"]
+
+
+def test_a_field_without_label_or_help_is_caught():
+    class Settings(testmarket.TestMarketSettings):
+        region: Literal["EU", "US"] = Field()
+
+    problems = check(with_settings(Settings))
+    assert "settings.region: no title (the label the seller sees)" in problems
+    assert "settings.region: no description (the help the seller sees)" in problems
+
+
+def test_a_default_that_does_not_validate_is_caught():
+    class Settings(testmarket.TestMarketSettings):
+        region: Literal["EU", "US"] = Field("FR", title="Region", description="Where")
+
+    [problem] = check(with_settings(Settings), install={})
+    assert "the defaults and the install values do not validate" in problem and "region:" in problem
+
+
+def test_the_base_name_default_is_caught():
+    class Settings(testmarket.TestMarketSettings):
+        name: str = Field("App", title="Application name", description="How it is called")
+
+    assert check(with_settings(Settings)) == ["settings.name: the default is still 'App'; give the app's usual name"]
+
+
+def test_a_health_report_of_the_wrong_shape_is_caught():
+    problems = check(variant(health_check=lambda ctx: {"credentials": "ok"}))
+    assert problems == ["health_check: must return a list of HealthCheck, returned dict"]
+    problems = check(variant(health_check=lambda ctx: [{"name": "credentials", "status": "ok"}]))
+    assert problems == ["health_check: item 0 is dict, not a HealthCheck"]
+
+
+def test_a_failing_health_check_without_a_remedy_is_caught():
+    problems = check(variant(health_check=lambda ctx: [HealthCheck(name="token works", status="failed")]))
+    assert "health_check: fails right after authorizing: token works: failed" in problems
+    assert "health_check: 'token works' failed without a remedy for the seller" in problems
+
+
+def test_an_import_that_finds_the_same_orders_changed_every_time_is_caught():
+    calls = []
+
+    def import_orders(ctx, cursor):  # ignores the cursor and stamps each answer anew
+        calls.append(cursor)
+        stamp = datetime.fromtimestamp(1_700_000_000 + len(calls), tz=timezone.utc)
+        yield OrderBatch(orders=[Order(marketplace_order_id="O-1", marketplace="EU", status="unshipped",
+                                       marketplace_status="UNSHIPPED", fulfilled_by="merchant", created_at=stamp,
+                                       updated_at=stamp)], cursor={})
+
+    [problem] = check(variant(import_orders=import_orders))
+    assert "a second import right after the first found 0 new and 1 updated order(s)" in problem
+
+
+def test_a_cursor_that_is_not_plain_json_is_caught():
+    def import_orders(ctx, cursor):
+        yield OrderBatch(orders=[], cursor={"since": datetime(2026, 1, 1, tzinfo=timezone.utc)})
+
+    [problem] = check(variant(import_orders=import_orders))
+    assert problem.startswith("import_orders: the cursor of batch 1 is not plain JSON")
+
+
+def test_a_push_that_forgets_a_sku_is_caught():
+    def push_stock(ctx, items):
+        return [StockOutcome(sku=i.sku, quantity=i.quantity, status="accepted") for i in items[1:]]
+
+    assert check(variant(push_stock=push_stock), stock=[("SKU-A", 5), ("SKU-B", 2)]) == [
+        "push_stock: no outcome for SKU-A; return one per SKU pushed"]
+
+
+def test_a_crashing_hook_is_a_finding_not_a_crash():
+    def import_orders(ctx, cursor):
+        raise KeyError("orders")
+
+    assert check(variant(import_orders=import_orders)) == [
+        "import_orders (first): the plugin raised KeyError: 'orders'"]
+
+
+def test_assert_conformance_lists_every_problem():
+    with pytest.raises(AssertionError) as error:
+        assert_conformance(variant(push_stock=None), install={"region": "EU"}, authorize=authorize)
+    assert "the plugin does not conform:\n- hooks: push_stock not implemented" in str(error.value)

@@ -1,0 +1,147 @@
+"""The HTTP client a plugin gets: it retries what retrying can cure, respects quotas, and says who it is."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from linkolis_host import RateLimit, RateLimited, RemoteError
+from linkolis_host.http import MAX_429_RETRIES, HttpClient
+from linkolis_host.ratelimit import RateLimiter
+
+URL = "https://api.market.invalid/orders"
+
+
+class Market:
+    """Answers each request with the next of ``answers`` (a status, or an exception to raise), then 200."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0) if self.answers else 200
+        if isinstance(answer, type) and issubclass(answer, Exception):
+            raise answer("simulated", request=request)
+        return httpx.Response(answer, json={"n": len(self.requests)}, headers={"x-amzn-requestid": "req-1"})
+
+
+@pytest.fixture
+def client(clock, home):
+    made = []
+
+    def make(market, limits=None, retries=3, limiter=None):
+        http = HttpClient(clock=clock, transport=httpx.MockTransport(market), retries=retries,
+                          limiter=limiter, limits=limits, bucket_prefix="testmarket:SELLER1")
+        made.append(http)
+        return http
+
+    yield make
+    for http in made:
+        http.close()
+
+
+@pytest.fixture
+def limiter(home, clock):
+    from linkolis_host import store
+
+    home.mkdir(parents=True, exist_ok=True)
+    store.connect(home / "linkolis.db").close()
+    made = RateLimiter(home / "linkolis.db", clock)
+    yield made
+    made.close()
+
+
+def test_a_5xx_is_retried_with_growing_backoff(client, clock):
+    market = Market(503, 502)
+    http = client(market)
+    assert http.get(URL).status_code == 200
+    assert len(market.requests) == 3
+    assert 1.0 + 2.0 <= clock.slept <= 2.0 + 4.0  # 2^n seconds, jittered down to half
+    assert http.stats.retries["GET"] == 2
+
+
+def test_a_connection_error_is_retried(client):
+    market = Market(httpx.ConnectError, httpx.ReadTimeout)
+    assert client(market).get(URL).status_code == 200
+    assert len(market.requests) == 3
+
+
+def test_a_5xx_that_keeps_coming_gives_up_with_the_status_and_request_id(client):
+    market = Market(*[500] * 10)
+    with pytest.raises(RemoteError) as error:
+        client(market, retries=3).get(URL, operation="getOrders")
+    assert (error.value.status, error.value.request_id) == (500, "req-1")
+    assert "getOrders: the marketplace answered 500" in str(error.value)
+    assert len(market.requests) == 4
+
+
+def test_a_post_is_not_repeated_once_it_may_have_arrived(client):
+    market = Market(503)
+    with pytest.raises(RemoteError):
+        client(market).post(URL, json={"feed": 1})
+    assert len(market.requests) == 1
+    market = Market(httpx.ReadTimeout)
+    with pytest.raises(RemoteError, match="no answer from api.market.invalid"):
+        client(market).post(URL, json={"feed": 1})
+    assert len(market.requests) == 1
+
+
+def test_a_post_that_never_left_is_sent_again(client):
+    market = Market(httpx.ConnectError)
+    assert client(market).post(URL, json={"feed": 1}).status_code == 200
+    assert len(market.requests) == 2
+
+
+def test_a_post_the_plugin_says_is_safe_is_retried(client):
+    market = Market(503)
+    assert client(market).post(URL, retry=True).status_code == 200
+
+
+def test_a_client_error_is_the_plugins_to_read(client):
+    market = Market(400)
+    assert client(market).get(URL).status_code == 400
+    assert len(market.requests) == 1
+
+
+def test_a_429_drains_the_bucket_and_the_call_resumes_when_it_refills(client, limiter, clock):
+    limits = {"getOrders": RateLimit(rate=2, burst=5)}
+    market = Market(429)
+    http = client(market, limits=limits, limiter=limiter)
+    assert http.get(URL, operation="getOrders").status_code == 200
+    assert len(market.requests) == 2
+    assert clock.slept == pytest.approx(0.5, rel=0.01), "the retry waits for one token at 2 a second"
+    assert http.stats.throttled["getOrders"] == 1
+
+
+def test_a_429_without_a_declared_quota_backs_off(client, clock):
+    market = Market(429)
+    assert client(market).get(URL).status_code == 200
+    assert 1.0 <= clock.slept <= 2.0
+
+
+def test_a_429_that_keeps_coming_ends_in_rate_limited(client, limiter):
+    market = Market(*[429] * 50)
+    http = client(market, limits={"getOrders": RateLimit(rate=10, burst=1)}, limiter=limiter)
+    with pytest.raises(RateLimited) as error:
+        http.get(URL, operation="getOrders")
+    assert error.value.status == 429
+    assert len(market.requests) == MAX_429_RETRIES + 1
+
+
+def test_calls_wait_for_the_operations_quota(client, limiter, clock):
+    market = Market()
+    http = client(market, limits={"getOrders": RateLimit(rate=1, burst=2)}, limiter=limiter)
+    for _ in range(6):
+        http.get(URL, operation="getOrders")
+    assert clock.slept == pytest.approx(4.0, rel=0.01)
+    http.get(URL, operation="undeclared")
+    assert clock.slept == pytest.approx(4.0, rel=0.01), "an operation without a quota does not wait"
+
+
+def test_every_request_says_who_sends_it(client):
+    market = Market()
+    client(market).get(URL)
+    agent = market.requests[0].headers["user-agent"]
+    assert agent.startswith("linkolis/0.1.0 (Language=Python/")
