@@ -50,6 +50,22 @@ def app_lock(host: Host, row: dict[str, Any], stream: str) -> Iterator[None]:
         handle.close()
 
 
+@contextmanager
+def _hook_run(host: Host, row: dict[str, Any], progress: Progress, stamp: str) -> Iterator[Any]:
+    """A context for one import or push: a NeedsAttention marks the app; a finished run stamps ``stamp``."""
+    ctx = host.context(row, progress)
+    try:
+        yield ctx
+    except NeedsAttention as exc:
+        apps.mark_attention(host, row, exc.reason)
+        raise
+    finally:
+        progress.finish()
+        ctx.http.close()
+    with host.db.atomic():
+        host.db["apps"].update(row["id"], {stamp: host.clock.now().isoformat(timespec="seconds")})
+
+
 def _require_authorized(row: dict[str, Any]) -> None:
     if row["account_id"] is None:
         raise UserError(f"{row['name']!r} is not authorized yet: run `linkolis apps authorize {row['name']!r}`")
@@ -160,10 +176,9 @@ def import_orders(host: Host, name: str, progress: Progress | None = None) -> di
     summary = {"app": row["name"], "new": 0, "updated": 0, "unchanged": 0, "batches": 0, "seconds": 0.0}
     started = time.monotonic()
     with app_lock(host, row, "import"):
-        ctx = host.context(row, progress)
         cursor = load_cursor(host, row["id"])
         progress.start(f"Importing orders for {row['name']}")
-        try:
+        with _hook_run(host, row, progress, "last_import_at") as ctx:
             batches = host.registry.call(row["kind"], "import_orders", ctx=ctx, cursor=cursor) or []
             for answer in batches:
                 try:
@@ -183,14 +198,6 @@ def import_orders(host: Host, name: str, progress: Progress | None = None) -> di
                     summary[key] += value
                 summary["batches"] += 1
                 progress.advance(len(batch.orders))
-        except NeedsAttention as exc:
-            apps.mark_attention(host, row, exc.reason)
-            raise
-        finally:
-            progress.finish()
-            ctx.http.close()
-        with host.db.atomic():
-            host.db["apps"].update(row["id"], {"last_import_at": host.clock.now().isoformat(timespec="seconds")})
     summary["seconds"] = round(time.monotonic() - started, 3)
     return summary
 
@@ -377,9 +384,8 @@ def push_stock(host: Host, name: str, dry_run: bool = False, progress: Progress 
             )
         items = [StockItem(sku=sku, quantity=qty) for sku, qty, _ in due]
         summary["sent"] = len(items)
-        ctx = host.context(row, progress)
         progress.start(f"Pushing stock for {row['name']}", len(items) or None)
-        try:
+        with _hook_run(host, row, progress, "last_push_at") as ctx:
             answer = host.registry.call(row["kind"], "push_stock", ctx=ctx, items=items) or []
             chunk: list[StockOutcome] = []
             for outcome in answer:
@@ -390,14 +396,6 @@ def push_stock(host: Host, name: str, dry_run: bool = False, progress: Progress 
                     chunk = []
             _record_outcomes(host, row["id"], chunk, summary)
             progress.advance(len(chunk))
-        except NeedsAttention as exc:
-            apps.mark_attention(host, row, exc.reason)
-            raise
-        finally:
-            progress.finish()
-            ctx.http.close()
-        with host.db.atomic():
-            host.db["apps"].update(row["id"], {"last_push_at": host.clock.now().isoformat(timespec="seconds")})
     return summary
 
 
