@@ -354,7 +354,7 @@ def verify(host: Host, name: str) -> tuple[dict[str, Any], list[HealthCheck], bo
             failed = next((c for c in checks if c.status == "failed"), None)
             if row["account_id"] is not None and failed is not None:
                 host.db["apps"].update(row["id"], {"status": "needs_attention", "updated_at": _now(host),
-                                                   "attention_reason": f"{failed.name}: {failed.detail}".strip()})
+                                                   "attention_reason": failed.detail or failed.name})
             audit(host, row, "verify_failed", failed=[c.name for c in checks if c.status == "failed"])
     return host.db["apps"].get(row["id"]), checks, ok
 

@@ -135,7 +135,9 @@ class LoopbackReceiver:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.redirect_uri = f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutting the receiver down after the redirect should not take half a second.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     def __enter__(self) -> "LoopbackReceiver":
         self._thread.start()

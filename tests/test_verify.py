@@ -29,7 +29,7 @@ def test_a_failing_check_exits_1_prints_the_remedy_and_needs_attention(run, app,
     assert "[ FAILED] token works: authorization revoked" in result.stdout
     assert "→ authorize again" in result.stdout
     assert "Module correctly installed" not in result.output
-    assert run.json("apps", "show", "Shop EU")["status"] == "needs attention: token works: authorization revoked"
+    assert run.json("apps", "show", "Shop EU")["status"] == "needs attention: authorization revoked"
 
 
 def test_verify_json_on_failure_has_no_banner_and_exits_1(run, app, market):

@@ -38,11 +38,18 @@ def test_an_import_killed_at_random_points_loses_nothing_and_repeats_nothing(tmp
         rng = random.Random(9)
         partial: list[int] = []
         sim.faults.add("slow", "searchOrders", probability=1.0, delay=0.15)  # pages take a while, as Amazon's do
-        for _ in range(4):
+        for round_ in range(4):
+            sim.add_listing(f"KILL-{round_}", ["DE"])
+            for _ in range(150):  # new work for every run (settled: older than 2.5 min), so it has pages to lose
+                sim.add_order([(f"KILL-{round_}", 1)], "DE", created=time.time() - rng.uniform(160, 280))
             _refill_quota(home)
+            before = _count(home)
             child = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.6, 1.6))
+            # Kill it right after a page was committed, or at a random moment while it runs.
+            deadline = time.monotonic() + rng.uniform(0.3, 3.0)
+            while child.poll() is None and _count(home) == before and time.monotonic() < deadline:
+                time.sleep(0.01)
             if child.poll() is None:
                 child.send_signal(signal.SIGKILL)
             child.wait()
