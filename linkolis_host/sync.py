@@ -524,21 +524,25 @@ def watch(host: Host, names: list[str] | None, interval: float, push_interval: f
 
     importer = threading.Thread(target=import_loop, name="linkolis-import", daemon=True)
     importer.start()
-    while not stop.is_set():
-        for row in targets(host):
-            if not host.app_info(row).settings.stock_sync:
-                continue
-            if not stock_due(host, row["id"]) and not _has_pending(host, row["id"]):
-                continue
-            try:
-                result = push_stock(host, row["name"])
-                if result["sent"] or result["accepted"] or result["rejected"]:
-                    report(f"{row['name']}: {result['sent']} sent, {result['accepted']} accepted, "
-                           f"{result['rejected']} rejected, {result['pending']} pending")
-            except LinkolisError as exc:
-                report(f"{row['name']}: push: {exc}")
-            except Exception:  # noqa: BLE001
-                log.exception("push to %s failed", row["name"])
-                report(f"{row['name']}: push failed unexpectedly (run with -v for details)")
-        stop.wait(push_interval)
-    importer.join(timeout=5)
+    try:
+        while not stop.is_set():
+            for row in targets(host):
+                if not host.app_info(row).settings.stock_sync:
+                    continue
+                if not stock_due(host, row["id"]) and not _has_pending(host, row["id"]):
+                    continue
+                try:
+                    result = push_stock(host, row["name"])
+                    if result["sent"] or result["accepted"] or result["rejected"]:
+                        report(f"{row['name']}: {result['sent']} sent, {result['accepted']} accepted, "
+                               f"{result['rejected']} rejected, {result['pending']} pending")
+                except LinkolisError as exc:
+                    report(f"{row['name']}: push: {exc}")
+                except Exception:  # noqa: BLE001
+                    log.exception("push to %s failed", row["name"])
+                    report(f"{row['name']}: push failed unexpectedly (run with -v for details)")
+            stop.wait(push_interval)
+    finally:
+        # Ctrl-C lands here too: let an import finish the page it is storing (each page commits on its own).
+        stop.set()
+        importer.join(timeout=10)
