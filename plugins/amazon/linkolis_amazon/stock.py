@@ -8,13 +8,15 @@ so `lead_time_to_ship_max_days` and `restock_date` survive.
 Which path: patchListingsItem runs at 5/s (burst 5), so n SKUs take (n - 5) / 5 seconds; a feed costs four
 calls whatever its size (up to 25,000 SKUs) but Amazon takes minutes to process it. Patching wins while it
 finishes before a feed typically would: with a 2-minute feed turnaround that is up to 5 + 5 × 120 = 605 SKUs.
-Waiting for a feed never blocks: its SKUs are reported pending, and a later call collects the report.
+Waiting for a feed never blocks: its SKUs are reported pending, and a later call collects the report. A newer
+quantity for a SKU still in a feed Amazon has not processed waits for that feed, so the older one cannot land last.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
 from typing import Any, Iterable, Iterator
 
 import httpx
@@ -28,17 +30,23 @@ PATCH_RATE = RATE_LIMITS["patchListingsItem"]
 DEFAULT_THRESHOLD = int(PATCH_RATE.burst + PATCH_RATE.rate * FEED_TURNAROUND)
 FEED_MAX_MESSAGES = 25_000
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
-# A feed is checked 2 s after it is sent, then ever less often (up to once a minute): quick feeds are seen
-# quickly, slow ones (Amazon can take hours) cost a getFeed a minute.
+# A feed is checked 2 s after it is sent, then ever less often: every 5 s at most for its first ten minutes (so
+# a feed Amazon turns round in minutes is seen within seconds of finishing), then up to once a minute (Amazon
+# can take hours, and a slow feed then costs a getFeed a minute; getFeed allows 2 a second).
 FEED_FIRST_CHECK = 2.0
+FEED_QUICK_WAIT = 5.0
+FEED_PATIENCE = 5 * FEED_TURNAROUND
 FEED_MAX_WAIT = 60.0
 LISTING_TTL = 7 * 86400.0  # re-read a listing's product type and channel weekly
 SEARCH_BATCH = 20
 FALLBACK_PRODUCT_TYPE = "PRODUCT"
 FEEDS_KEY = "feeds"
+HELD_KEY = "held"  # quantities waiting for an older feed of their SKU to be processed
 QUANTITY_PATH = "/attributes/fulfillment_availability"
 # Issue codes where pushing again can help: an invalid product type (we re-read it) or Amazon's own hiccups.
 RETRYABLE_CODES = {"4000003", "4000001"}
+# ...but a product type just read from Amazon and refused would only be refused again, on every push.
+PRODUCT_TYPE_CODE = "4000003"
 
 
 def _listing_key(sku: str) -> str:
@@ -92,7 +100,7 @@ def listings(ctx, api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
             fact["at"] = now
             if fact.get("found"):
                 ctx.state.set(_listing_key(sku), {k: v for k, v in fact.items() if k != "quantity"})
-            facts[sku] = fact
+            facts[sku] = {**fact, "fresh": True}
     return facts
 
 
@@ -103,10 +111,15 @@ def patch_body(product_type: str, quantity: int) -> dict[str, Any]:
     }]}
 
 
-def _issues_text(issues: Iterable[dict[str, Any]]) -> tuple[str, bool]:
+def _issues_text(issues: Iterable[dict[str, Any]], fresh: bool = False) -> tuple[str, bool]:
+    """Amazon's errors as one message, and whether pushing again can help (``fresh``: the product type sent was
+    just read from Amazon, so re-reading it would change nothing)."""
     errors = [i for i in issues if i.get("severity") == "ERROR"]
     text = "; ".join(f"{i.get('code')}: {i.get('message')}" for i in errors) or "rejected by Amazon"
-    return text, bool(errors) and all(str(i.get("code")) in RETRYABLE_CODES for i in errors)
+    retryable = bool(errors) and all(str(i.get("code")) in RETRYABLE_CODES for i in errors)
+    if fresh and any(str(i.get("code")) == PRODUCT_TYPE_CODE for i in errors):
+        retryable = False
+    return text, retryable
 
 
 def _patch(ctx, api: SpApi, item: StockItem, fact: dict[str, Any]) -> StockOutcome:
@@ -123,7 +136,7 @@ def _patch(ctx, api: SpApi, item: StockItem, fact: dict[str, Any]) -> StockOutco
     if body.get("status") == "ACCEPTED":
         return StockOutcome(sku=item.sku, quantity=item.quantity, status="accepted",
                             reference=body.get("submissionId"))
-    message, retryable = _issues_text(body.get("issues", []))
+    message, retryable = _issues_text(body.get("issues", []), fresh=bool(fact.get("fresh")))
     if retryable:
         ctx.state.delete(_listing_key(item.sku))  # read the product type afresh before the retry
     return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=message,
@@ -148,13 +161,25 @@ def _submit_feed(ctx, api: SpApi, items: list[StockItem], facts: dict[str, dict[
     response = ctx.http.put(upload["url"], content=payload, headers={"content-type": FEED_CONTENT_TYPE},
                             operation="feedUpload")
     if response.status_code not in (200, 201, 204):
-        raise SpApiError(f"uploading the feed document failed: {response.status_code}", status=response.status_code)
+        raise SpApiError(f"uploading the feed document failed: {response.status_code} {_s3_error(response)}; no feed "
+                         "was sent and these quantities go with the next push", status=response.status_code)
     feed_id = api.create_feed(upload["feedDocumentId"])["feedId"]
     feeds = ctx.state.get(FEEDS_KEY, {})
-    feeds[feed_id] = {"skus": [[i.sku, i.quantity] for i in items], "created": ctx.clock.time(),
+    feeds[feed_id] = {"skus": [[i.sku, i.quantity, int(bool(facts[i.sku].get("fresh")))] for i in items],
+                      "created": ctx.clock.time(),
                       "wait": FEED_FIRST_CHECK, "next_check": ctx.clock.time() + FEED_FIRST_CHECK}
     ctx.state.set(FEEDS_KEY, feeds)
     return feed_id
+
+
+def _s3_error(response: httpx.Response) -> str:
+    """The reason in a presigned URL's XML error ("AccessDenied: Request has expired")."""
+    code = re.search(r"<Code>([^<]*)</Code>", response.text)
+    message = re.search(r"<Message>([^<]*)</Message>", response.text)
+    text = ": ".join(m.group(1) for m in (code, message) if m) or response.reason_phrase
+    if message and "expired" in message.group(1).lower():
+        text += " (an upload URL lives five minutes)"
+    return text
 
 
 def _download(ctx, document: dict[str, Any]) -> dict[str, Any]:
@@ -171,13 +196,16 @@ def _download(ctx, document: dict[str, Any]) -> dict[str, Any]:
 def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome]:
     """Outcomes of earlier feeds that Amazon has finished; feeds still in progress stay pending."""
     feeds = ctx.state.get(FEEDS_KEY, {})
+    checked = False
     for feed_id, feed in list(feeds.items()):
         if not force and ctx.clock.time() < feed.get("next_check", 0):
             continue
         status = api.get_feed(feed_id)
+        checked = True
         state = status.get("processingStatus")
         if state in ("IN_QUEUE", "IN_PROGRESS"):
-            feed["wait"] = min(FEED_MAX_WAIT, feed.get("wait", FEED_FIRST_CHECK) * 2)
+            young = ctx.clock.time() - feed.get("created", 0) < FEED_PATIENCE
+            feed["wait"] = min(FEED_QUICK_WAIT if young else FEED_MAX_WAIT, feed.get("wait", FEED_FIRST_CHECK) * 2)
             feed["next_check"] = ctx.clock.time() + feed["wait"]
             continue
         skus = feed["skus"]
@@ -186,10 +214,10 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
             by_message: dict[int, list[dict[str, Any]]] = {}
             for issue in report.get("issues", []):
                 by_message.setdefault(issue.get("messageId"), []).append(issue)
-            for number, (sku, quantity) in enumerate(skus, start=1):
+            for number, (sku, quantity, *fresh) in enumerate(skus, start=1):
                 issues = by_message.get(number, [])
                 if any(i.get("severity") == "ERROR" for i in issues):
-                    message, retryable = _issues_text(issues)
+                    message, retryable = _issues_text(issues, fresh=bool(fresh and fresh[0]))
                     if retryable:
                         ctx.state.delete(_listing_key(sku))
                     yield StockOutcome(sku=sku, quantity=quantity, status="rejected", message=message,
@@ -204,20 +232,54 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
                     detail = "; ".join(i.get("message", "") for i in report.get("issues", [])[:3])
                 except (SpApiError, httpx.HTTPError, ValueError):
                     detail = ""
-            for sku, quantity in skus:
+            for sku, quantity, *_ in skus:
                 yield StockOutcome(sku=sku, quantity=quantity, status="rejected", retryable=True, reference=feed_id,
                                    message=f"feed {feed_id} ended {state}" + (f": {detail}" if detail else ""))
         del feeds[feed_id]
-    ctx.state.set(FEEDS_KEY, feeds)
+    if checked:  # a feed's SKU list is large: write it back only when a check changed something
+        ctx.state.set(FEEDS_KEY, feeds)
 
 
 def threshold(api: SpApi) -> int:
     return api.op.feed_threshold or DEFAULT_THRESHOLD
 
 
+def _behind_feeds(ctx, items: list[StockItem]) -> tuple[list[StockItem], list[StockOutcome]]:
+    """Split what can go now from what must wait: a SKU whose older quantity is in a feed Amazon has not processed
+    yet waits for it (a patch sent now would be overwritten when the feed lands). Quantities that waited go once
+    their feed is done; a newer quantity from the host replaces a waiting one."""
+    held = ctx.state.get(HELD_KEY, {})
+    if not items and not held:
+        return [], []
+    in_feed = {sku: (feed_id, quantity) for feed_id, feed in ctx.state.get(FEEDS_KEY, {}).items()
+               for sku, quantity, *_ in feed["skus"]}
+    asked = {i.sku for i in items}
+    candidates = list(items) + [StockItem(sku=sku, quantity=q) for sku, (q, _) in held.items() if sku not in asked]
+    ready: list[StockItem] = []
+    waiting: dict[str, list] = {}
+    outcomes: list[StockOutcome] = []
+    for item in candidates:
+        feed_id, quantity = in_feed.get(item.sku, (None, None))
+        if feed_id is None:
+            ready.append(item)
+        elif quantity == item.quantity:
+            outcomes.append(StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference=feed_id,
+                                         message=f"in feed {feed_id}"))
+        else:
+            waiting[item.sku] = [item.quantity, feed_id]
+            outcomes.append(StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference=feed_id,
+                                         message=f"waits for feed {feed_id} (an older quantity) to be processed, "
+                                                 "so that it cannot overwrite this one"))
+    if waiting or held:
+        ctx.state.set(HELD_KEY, waiting)
+    return ready, outcomes
+
+
 def push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
     api = SpApi(ctx)
     yield from collect_feeds(ctx, api)
+    items, waiting = _behind_feeds(ctx, items)
+    yield from waiting
     if not items:
         return
     facts = listings(ctx, api, [i.sku for i in items])

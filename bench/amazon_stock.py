@@ -1,0 +1,258 @@
+"""Amazon stock pushes against the simulator: calls, 429s, time to the last outcome against the quota bound, and
+the latency from `stock set` to Amazon showing the quantity under `sync --watch`.
+
+    .venv/bin/python bench/amazon_stock.py [M ...]       (default: 10 1000 10000 50000)
+    .venv/bin/python bench/amazon_stock.py --latency     (only the real-clock latency)
+
+Each M runs in a fresh process on a VirtualClock (waits cost no real time): the simulator holds M merchant
+listings in Amazon DE; linkolis pushes a new quantity for each, cold (no listing facts cached: product types are
+read first) and then warm (every quantity changed again, facts cached). After a push the clock moves on a
+second at a time, pushing again as `sync --watch` does, until no outcome is pending: "virtual seconds" is the
+time to the last outcome. Before the warm push the clock moves on ten minutes, so the run starts with Amazon's
+buckets full, as the bound assumes.
+
+The bound (DESIGN.md, "Performance model"): an operation with rate r and burst b needs max(0, n - b) / r seconds
+for n calls; the path's bound sums that over the operations it calls in sequence. The feed path adds, as a floor,
+the simulator's configured feed time: the queue wait plus the processing time of each feed (the simulator works
+through one seller's feeds one after another); getFeed's polls fall within that floor and are not added.
+
+The latency part serves the simulator over HTTP on 127.0.0.1 with the real clock and no visibility delay, runs
+`linkolis_host.sync.watch` in a thread (push interval from the config, 1 s by default) and sets a quantity 20
+times, each time polling the simulator until Amazon shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+START = 1_780_000_000.0
+# Amazon's published rate, burst of each operation a path calls (searchListingsItems reads the listing facts).
+RATES = {
+    "searchListingsItems": (5.0, 5),
+    "patchListingsItem": (5.0, 5),
+    "createFeedDocument": (0.5, 15),
+    "createFeed": (0.0083, 15),
+    "getFeed": (2.0, 15),
+    "getFeedDocument": (0.0222, 10),
+}
+# getFeed is not in the feed path's sequence: its polls run while Amazon processes the feed (the floor).
+PATH_OPERATIONS = {
+    "patch": ["searchListingsItems", "patchListingsItem"],
+    "feed": ["searchListingsItems", "createFeedDocument", "createFeed", "getFeedDocument"],
+}
+QUEUE_SECONDS, PROCESSING_SECONDS = 30.0, 60.0  # the simulator's feed_queue_seconds, feed_processing_seconds
+DE = "A1PA6795UKMFR9"
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def operator_env(sim, endpoint: str) -> dict[str, str]:
+    return {"LINKOLIS_AMAZON_ENDPOINT": endpoint, "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id}
+
+
+def install_amazon_de(host, sim) -> None:
+    from linkolis_host.apps import authorize_direct, install
+
+    install(host, "amazon", {"name": "Amazon DE", "marketplace": "DE", "stock_sync": True})
+    authorize_direct(host, "Amazon DE", {"refresh_token": sim.authorize(),
+                                         "selling_partner_id": sim.default_seller_id})
+
+
+def bound(calls: dict[str, int], path: str, feeds: int) -> tuple[float, float]:
+    """(quota bound, feed floor) in seconds for the calls a push made."""
+    quota = 0.0
+    for operation in PATH_OPERATIONS[path]:
+        rate, burst = RATES[operation]
+        quota += max(0, calls.get(operation, 0) - burst) / rate
+    floor = QUEUE_SECONDS + feeds * PROCESSING_SECONDS if path == "feed" and feeds else 0.0
+    return quota, floor
+
+
+def one(m: int) -> dict:
+    import httpx
+
+    from linkolis_amazon.simulator import Simulator
+    from linkolis_host import VirtualClock, sync
+    from linkolis_host.host import Host
+
+    clock = VirtualClock(START)
+    sim = Simulator(clock, orders=0, skus=0, new_orders_per_hour=0, marketplaces=("DE",),
+                    listing_visibility_delay=0, feed_queue_seconds=QUEUE_SECONDS,
+                    feed_processing_seconds=PROCESSING_SECONDS)
+    skus = [f"SKU-{n:06d}" for n in range(m)]
+    for sku in skus:
+        sim.add_listing(sku, ["DE"], quantity=1)
+    results = {"M": m}
+    in_sim = [0.0]
+    inner = sim.transport()
+
+    class Timed(httpx.BaseTransport):
+        def handle_request(self, request):
+            started = time.perf_counter()
+            try:
+                return inner.handle_request(request)
+            finally:
+                in_sim[0] += time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as home:
+        host = Host(Path(home), clock=clock, transport=Timed(), env=operator_env(sim, "https://amazon.sim.test"))
+        install_amazon_de(host, sim)
+        app_id = host.db.execute("SELECT id FROM apps").fetchone()[0]
+        for run, base in (("cold", 10), ("warm", 20)):
+            clock.advance(600)  # buckets full again, earlier changes visible
+            csv = Path(home) / f"{run}.csv"
+            csv.write_text("sku,quantity\n" + "".join(f"{sku},{base + n % 7}\n" for n, sku in enumerate(skus)))
+            sync.load_stock(host, csv)
+            before = sim.counters_snapshot()
+            started_at, wall, sim_before = clock.time(), time.perf_counter(), in_sim[0]
+            summary = sync.push_stock(host, "Amazon DE")
+            first_push = time.perf_counter() - wall
+            pushes = 1
+            while host.db.execute("SELECT COUNT(*) FROM stock_pushes WHERE app_id = ? AND outcome IN "
+                                  "('pending', 'sending')", (app_id,)).fetchone()[0]:
+                clock.advance(1.0)  # what `sync --watch` does: push again a second later
+                sync.push_stock(host, "Amazon DE")
+                pushes += 1
+            virtual = clock.time() - started_at
+            after = sim.counters_snapshot()
+            calls = {op: n - before["calls"].get(op, 0) for op, n in after["calls"].items()
+                     if n - before["calls"].get(op, 0) and op != "lwaToken"}
+            throttled = sum(after["throttled"].values()) - sum(before["throttled"].values()) + \
+                after["feed_type_throttled"] - before["feed_type_throttled"]
+            path = "feed" if calls.get("createFeed") else "patch"
+            quota, floor = bound(calls, path, calls.get("createFeed", 0))
+            outcomes = dict(host.db.execute("SELECT outcome, COUNT(*) FROM stock_pushes WHERE app_id = ? "
+                                            "GROUP BY outcome", (app_id,)).fetchall())
+            truth = sim.stock_truth()[sim.default_seller_id]
+            wrong = sum(1 for n, sku in enumerate(skus) if truth[sku][DE]["quantity"] != base + n % 7)
+            results[run] = {
+                "path": path, "calls": calls, "429s": throttled, "feeds": calls.get("createFeed", 0),
+                "virtual_seconds": round(virtual, 1), "bound_seconds": round(quota + floor, 1),
+                "of_which_feed_floor": floor, "ratio": round(virtual / (quota + floor), 3) if quota + floor else None,
+                "outcomes": outcomes, "amazon_differs": wrong, "sent": summary["sent"], "pushes": pushes,
+                "wall_first_push": round(first_push, 2), "wall_seconds": round(time.perf_counter() - wall, 2),
+                "simulator_seconds": round(in_sim[0] - sim_before, 2),
+                "linkolis_seconds": round(time.perf_counter() - wall - (in_sim[0] - sim_before), 2),
+            }
+        host.close()
+    results["peak_rss_mb"] = round(rss_mb(), 1)
+    return results
+
+
+def latency(samples: int = 20) -> dict:
+    """Real clock: `stock set` to the quantity visible at the simulator, under `sync --watch`."""
+    from linkolis_amazon.simulator import Simulator
+    from linkolis_host import SystemClock, sync
+    from linkolis_host.host import Host
+
+    sim = Simulator(SystemClock(), orders=0, skus=0, new_orders_per_hour=0, marketplaces=("DE",),
+                    listing_visibility_delay=0)
+    sim.add_listing("LATENCY-1", ["DE"], quantity=1)
+    seller = sim.default_seller_id
+    with sim.serve() as base_url, tempfile.TemporaryDirectory() as home:
+        env = operator_env(sim, base_url)
+        setter = Host(Path(home), env=env)
+        install_amazon_de(setter, sim)
+        watcher = Host(Path(home), env=env)
+        push_interval = watcher.config.sync.push_interval
+        stop = threading.Event()
+        messages: list[str] = []
+        thread = threading.Thread(target=sync.watch, args=(watcher, None, watcher.config.sync.interval,
+                                                           push_interval, stop, messages.append),
+                                  daemon=True)
+        thread.start()
+        waits = []
+        gaps = random.Random(20261126)
+        try:
+            for n in range(samples):
+                quantity = 100 + n
+                sync.set_stock(setter, "LATENCY-1", quantity)
+                started = time.perf_counter()
+                while sim.stock_truth(seller)[seller]["LATENCY-1"][DE]["quantity"] != quantity:
+                    if time.perf_counter() - started > 30:
+                        raise RuntimeError(f"quantity {quantity} not shown after 30 s; watch said: {messages[-5:]}")
+                    time.sleep(0.005)
+                waits.append(time.perf_counter() - started)
+                time.sleep(gaps.uniform(0.05, 1.5))  # the seller's next change lands anywhere in the push cycle
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+            setter.close()
+            watcher.close()
+    waits.sort()
+    return {"samples": len(waits), "push_interval": push_interval, "p50_seconds": round(statistics.median(waits), 3),
+            "p95_seconds": round(waits[math.ceil(0.95 * len(waits)) - 1], 3), "max_seconds": round(waits[-1], 3),
+            "429s": sum(sim.counters_snapshot()["throttled"].values())}
+
+
+def missed(run: dict) -> list[str]:
+    checks = {"429s": run["429s"] > 0, "ratio > 1.1": (run["ratio"] or 0) > 1.1, "more than 2 feeds": run["feeds"] > 2,
+              "Amazon differs from desired": run["amazon_differs"] > 0}
+    return [name for name, failed in checks.items() if failed]
+
+
+def table(rows: list[dict]) -> None:
+    head = (f"{'M':>7} {'run':<5} {'path':<6} {'feeds':>5} {'429s':>5} {'virtual s':>10} {'bound s':>9} "
+            f"{'ratio':>6} {'wall s':>7} {'local s':>7}  calls")
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        for run in ("cold", "warm"):
+            r = row[run]
+            ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3f}"
+            floor = f" (floor {r['of_which_feed_floor']:.0f})" if r["of_which_feed_floor"] else ""
+            print(f"{row['M']:>7,} {run:<5} {r['path']:<6} {r['feeds']:>5} {r['429s']:>5} "
+                  f"{r['virtual_seconds']:>10.1f} {r['bound_seconds']:>9.1f} {ratio:>6} {r['wall_seconds']:>7.1f} "
+                  f"{r['linkolis_seconds']:>7.1f}  "
+                  f"{json.dumps(r['calls'], separators=(',', ':'))}{floor}")
+
+
+def main(argv: list[str]) -> None:
+    if argv and argv[0] == "--one":
+        print(json.dumps(one(int(argv[1]))))
+        return
+    if argv and argv[0] == "--latency-one":
+        print(json.dumps(latency()))
+        return
+    only_latency = argv == ["--latency"]
+    sizes = [] if only_latency else [int(a) for a in argv] or [10, 1000, 10000, 50000]
+    rows = []
+    for m in sizes:
+        out = subprocess.run([sys.executable, __file__, "--one", str(m)], capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(f"M={m:,}: " + json.dumps(row), file=sys.stderr)
+    if rows:
+        table(rows)
+        print("bound = sum over the path's operations of max(0, calls - burst) / rate; the feed path adds the "
+              f"simulator's feed time as a floor ({QUEUE_SECONDS:.0f} s queue + {PROCESSING_SECONDS:.0f} s per feed).")
+        print("wall s: real time of the run; local s: of which linkolis's own work (the rest is the simulator).")
+        print("peak RSS (MB): " + ", ".join(f"M={r['M']:,}: {r['peak_rss_mb']}" for r in rows))
+        problems = [f"M={r['M']:,} {run}: {', '.join(missed(r[run]))}" for r in rows for run in ("cold", "warm")
+                    if missed(r[run])]
+        print("targets (0 429s, <= 2 feeds, ratio <= 1.1, Amazon shows every desired quantity): "
+              + ("met" if not problems else "MISSED: " + "; ".join(problems)))
+    out = subprocess.run([sys.executable, __file__, "--latency-one"], capture_output=True, text=True, check=True)
+    lat = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"latency stock set -> shown on Amazon under sync --watch (real clock, push interval "
+          f"{lat['push_interval']} s, {lat['samples']} samples): "
+          f"p50 {lat['p50_seconds']} s, p95 {lat['p95_seconds']} s, max {lat['max_seconds']} s, 429s {lat['429s']} "
+          f"(target p50 < 5 s: {'met' if lat['p50_seconds'] < 5 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

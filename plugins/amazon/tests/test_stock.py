@@ -1,0 +1,458 @@
+"""The seller's stock reaches Amazon: a Listings PATCH for a few SKUs, one JSON_LISTINGS_FEED for many; the latest
+quantity wins, nothing is lost to a crash, and nothing is sent that Amazon would refuse or that Amazon owns."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from urllib.parse import unquote
+
+import httpx
+import pytest
+
+from linkolis_host import apps, sync
+from linkolis_host.context import Progress
+from linkolis_host.host import Host
+
+DE = "A1PA6795UKMFR9"
+SELLER = "A1SIMSELLER001"
+
+
+@pytest.fixture(autouse=True)
+def never_throttled(sim):
+    """Every story here runs without a single 429 from Amazon."""
+    yield
+    snap = sim.counters_snapshot()
+    assert not any(snap["throttled"].values()), snap["throttled"]
+    assert snap["feed_type_throttled"] == 0
+
+
+def offer(sim, sku):
+    return sim.stock_truth()[SELLER][sku][DE]
+
+
+def shown(sim, sku):
+    return offer(sim, sku)["quantity"]
+
+
+def calls(sim, operation):
+    return sim.counters_snapshot()["calls"].get(operation, 0)
+
+
+def listings_calls(sim):
+    return {op: n for op, n in sim.counters_snapshot()["calls"].items() if "Listings" in op or "Feed" in op}
+
+
+def patches(wire):
+    return [r for r in wire.requests if r.method == "PATCH"]
+
+
+def pushed(run):
+    return {r["sku"]: r for r in run.json("stock", "list")}
+
+
+def feed_threshold(host, n):
+    host.env["LINKOLIS_AMAZON_FEED_THRESHOLD"] = str(n)
+
+
+def settle(clock, seconds=600):
+    """Let Amazon finish: feeds processed, accepted changes visible."""
+    clock.advance(seconds)
+
+
+# -- one SKU, the Listings PATCH -------------------------------------------------------------------------------
+
+
+def test_a_quantity_is_merged_into_the_merchant_channel_with_the_listings_real_product_type(run, authorized, sim,
+                                                                                          clock, wire):
+    sim.add_listing("MUG-01", ["DE"], quantity=30, product_type="KITCHEN")
+    run("stock", "set", "MUG-01", "12")
+    summary = run.json("stock", "push")
+    assert (summary["sent"], summary["accepted"]) == (1, 1)
+    [patch] = patches(wire)
+    assert patch.url.raw_path.decode().split("?")[0] == f"/listings/2021-08-01/items/{SELLER}/MUG-01"
+    assert patch.url.params["marketplaceIds"] == DE
+    assert json.loads(patch.content) == {"productType": "KITCHEN", "patches": [{
+        "op": "merge", "path": "/attributes/fulfillment_availability",
+        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 12}]}]}
+    assert shown(sim, "MUG-01") == 12
+    assert offer(sim, "MUG-01")["channels"] == ["DEFAULT"], "no second channel was added"
+
+
+def test_the_product_type_is_read_once_and_a_second_push_asks_amazon_nothing_but_the_patch(run, authorized, sim):
+    sim.add_listing("MUG-01", ["DE"], quantity=30, product_type="KITCHEN")
+    run("stock", "set", "MUG-01", "12")
+    run("stock", "push")
+    assert calls(sim, "searchListingsItems") == 1
+    run("stock", "set", "MUG-01", "11")
+    run("stock", "push")
+    assert calls(sim, "searchListingsItems") == 1
+    assert calls(sim, "patchListingsItem") == 2
+    assert shown(sim, "MUG-01") == 11
+
+
+def test_a_listing_without_a_summary_is_patched_with_the_generic_product_type(run, authorized, sim, wire):
+    sim.add_listing("BARE-1", ["DE"], quantity=3)
+    original = wire.handle_request
+
+    def without_summaries(request):
+        response = original(request)
+        if request.method == "GET" and "/listings/" in request.url.path:
+            body = json.loads(response.read())
+            for item in body.get("items", []):
+                item.pop("summaries", None)
+            return httpx.Response(response.status_code, headers={"content-type": "application/json"}, json=body)
+        return response
+
+    wire.handle_request = without_summaries
+    run("stock", "set", "BARE-1", "4")
+    assert run.json("stock", "push")["accepted"] == 1
+    assert json.loads(patches(wire)[0].content)["productType"] == "PRODUCT"
+    assert shown(sim, "BARE-1") == 4
+
+
+@pytest.mark.parametrize("sku", ["MUG 01", "MUG/01", "TASSE-GRÜN-ø", "A+B", "50%-OFF", "../items", "a?b#c"])
+def test_awkward_skus_reach_their_own_listing(run, authorized, sim, wire, sku):
+    sim.add_listing(sku, ["DE"], quantity=1)
+    sim.add_listing("MUG", ["DE"], quantity=1)  # what a slash or a space cut short would hit
+    run("stock", "set", sku, "9")
+    assert run.json("stock", "push")["accepted"] == 1
+    [patch] = patches(wire)
+    raw = patch.url.raw_path.decode().split("?")[0]
+    assert unquote(raw.rsplit("/", 1)[1]) == sku, "the SKU is one URL-encoded path segment"
+    assert shown(sim, sku) == 9
+    assert shown(sim, "MUG") == 1
+
+
+def test_lead_time_to_ship_survives_a_quantity_push(run, authorized, sim):
+    sim.add_listing("SOFA-3", ["DE"], quantity=2, lead_time_to_ship_max_days=14)
+    run("stock", "set", "SOFA-3", "5")
+    run("stock", "push")
+    [channel] = offer(sim, "SOFA-3")["fulfillmentAvailability"]
+    assert channel == {"fulfillment_channel_code": "DEFAULT", "quantity": 5, "lead_time_to_ship_max_days": 14}
+
+
+def test_amazon_fulfilled_skus_are_skipped_with_the_reason_and_keep_amazons_quantity(run, authorized, sim):
+    sim.add_listing("FBA-1", ["DE"], quantity=40, fba=True)
+    run("stock", "set", "FBA-1", "3")
+    summary = run.json("stock", "push")
+    assert summary["skipped"] == 1 and summary["accepted"] == 0
+    assert calls(sim, "patchListingsItem") == 0
+    assert shown(sim, "FBA-1") == 40
+    assert "fulfilled by Amazon" in pushed(run)["FBA-1"]["message"]
+    run.json("stock", "push")
+    assert calls(sim, "searchListingsItems") == 1, "a skipped SKU is not looked at again"
+
+
+def test_an_unknown_sku_is_rejected_and_not_retried_until_its_quantity_changes(run, authorized, sim, clock):
+    run("stock", "set", "NO-SUCH-SKU", "4")
+    summary = run.json("stock", "push")
+    assert summary["rejected"] == 1
+    rejected = pushed(run)["NO-SUCH-SKU"]
+    assert rejected["outcome"] == "rejected" and "no listing with this SKU" in rejected["message"]
+    assert calls(sim, "patchListingsItem") == 0
+    searches = calls(sim, "searchListingsItems")
+    clock.advance(60)
+    assert run.json("stock", "push")["sent"] == 0
+    assert calls(sim, "searchListingsItems") == searches
+    sim.add_listing("NO-SUCH-SKU", ["DE"], quantity=0)  # the seller creates the listing, then sets stock again
+    run("stock", "set", "NO-SUCH-SKU", "5")
+    assert run.json("stock", "push")["accepted"] == 1
+    assert shown(sim, "NO-SUCH-SKU") == 5
+
+
+def test_a_product_type_amazon_rejects_comes_back_invalid_with_amazons_issue(run, authorized, sim, clock):
+    sim.add_listing("ODD-1", ["DE"], quantity=2, product_type="home-decor")
+    run("stock", "set", "ODD-1", "6")
+    summary = run.json("stock", "push")
+    assert summary["rejected"] == 1
+    rejected = pushed(run)["ODD-1"]
+    assert "4000003" in rejected["message"] and "product type" in rejected["message"]
+    assert shown(sim, "ODD-1") == 2
+    clock.advance(60)
+    assert run.json("stock", "push")["sent"] == 0, "the same product type would be refused again"
+    assert calls(sim, "patchListingsItem") == 1
+
+
+def test_set_5_then_7_then_3_pushes_3_once(run, authorized, sim, wire):
+    sim.add_listing("CUP-9", ["DE"], quantity=1)
+    for quantity in ("5", "7", "3"):
+        run("stock", "set", "CUP-9", quantity)
+    run("stock", "push")
+    [patch] = patches(wire)
+    assert json.loads(patch.content)["patches"][0]["value"][0]["quantity"] == 3
+    assert run.json("stock", "push")["sent"] == 0
+    assert shown(sim, "CUP-9") == 3
+
+
+def test_with_stock_sync_off_nothing_reaches_amazon(run, authorized, sim):
+    sim.add_listing("CUP-9", ["DE"], quantity=1)
+    run("apps", "configure", "Amazon DE", "--no-stock-sync")
+    run("stock", "set", "CUP-9", "8")
+    before = listings_calls(sim)
+    result = run("stock", "push", code=1)
+    assert "stock sync" in result.output
+    assert "stock update sync is off" in run.json("stock", "push", "Amazon DE")["note"]
+    run("sync")
+    assert listings_calls(sim) == before
+    assert shown(sim, "CUP-9") == 1
+
+
+def test_dry_run_shows_amazons_quantity_and_the_one_to_send_and_writes_nothing(run, authorized, sim, host):
+    sim.add_listing("CUP-9", ["DE"], quantity=1)
+    sim.add_listing("FBA-1", ["DE"], quantity=40, fba=True)
+    run("stock", "set", "CUP-9", "8")
+    run("stock", "set", "FBA-1", "3")
+    preview = {p["sku"]: p for p in run.json("stock", "push", "--dry-run")["preview"]}
+    assert (preview["CUP-9"]["current"], preview["CUP-9"]["send"]) == (1, 8)
+    assert "fulfilled by Amazon" in preview["FBA-1"]["note"]
+    human = run("stock", "push", "--dry-run").stdout
+    assert "CUP-9: 1 -> 8" in human
+    assert calls(sim, "patchListingsItem") == 0
+    assert host.db["stock_pushes"].count == 0
+    assert shown(sim, "CUP-9") == 1
+    assert run.json("stock", "push")["accepted"] == 1, "the real push still sends it"
+
+
+def test_verify_tells_in_sync_from_drift_and_from_amazon_fulfilled(run, authorized, sim, clock):
+    sim.add_listing("CUP-9", ["DE"], quantity=1)
+    sim.add_listing("LAMP-2", ["DE"], quantity=1)
+    sim.add_listing("FBA-1", ["DE"], quantity=40, fba=True)
+    for sku, quantity in (("CUP-9", 8), ("LAMP-2", 4), ("FBA-1", 3)):
+        run("stock", "set", sku, str(quantity))
+    run("stock", "push")
+    report = {e["sku"]: e for e in run.json("stock", "verify")["Amazon DE"]}
+    assert report["CUP-9"]["state"] == report["LAMP-2"]["state"] == "in sync"
+    assert report["FBA-1"]["state"] == "fulfilled by the marketplace"
+    sim.add_order([("LAMP-2", 3)], "DE")  # a sale linkolis has not imported yet: Amazon now shows 1
+    result = run("stock", "verify", "--json", code=1)
+    report = {e["sku"]: e for e in json.loads(result.stdout)["Amazon DE"]}
+    assert report["LAMP-2"]["state"] == "drift" and report["LAMP-2"]["shown"] == 1
+    assert report["CUP-9"]["state"] == "in sync"
+
+
+# -- many SKUs, the JSON_LISTINGS_FEED -------------------------------------------------------------------------
+
+
+def add_many(sim, count, prefix="BULK", quantity=1):
+    skus = [f"{prefix}-{n:03d}" for n in range(count)]
+    for sku in skus:
+        sim.add_listing(sku, ["DE"], quantity=quantity)
+    return skus
+
+
+def set_many(host, quantities):
+    for sku, quantity in quantities.items():
+        sync.set_stock(host, sku, quantity)
+
+
+def feed_requests(wire):
+    return [r for r in wire.requests if "/feeds/" in r.url.path or "/s3/" in r.url.path]
+
+
+def test_many_skus_go_in_one_feed_and_each_gets_its_own_outcome(run, authorized, sim, host, clock, wire):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 6)
+    sim.add_listing("BAD-TYPE", ["DE"], quantity=1, product_type="not-a-type")
+    wanted = {sku: 10 + n for n, sku in enumerate(skus)} | {"BAD-TYPE": 7}
+    set_many(host, wanted)
+    summary = run.json("stock", "push")
+    assert summary["pending"] == 7 and calls(sim, "patchListingsItem") == 0
+
+    create_doc, upload, create_feed = feed_requests(wire)[:3]
+    content_type = json.loads(create_doc.content)["contentType"]
+    assert content_type == "application/json; charset=UTF-8"
+    assert upload.method == "PUT" and upload.headers["content-type"] == content_type
+    assert "x-amz-access-token" not in upload.headers, "a presigned URL carries no SP-API token"
+    document = json.loads(upload.content)
+    assert document["header"] == {"sellerId": SELLER, "version": "2.0", "issueLocale": "en_US"}
+    assert {m["sku"]: m["patches"][0]["value"][0]["quantity"] for m in document["messages"]} == wanted
+    assert all(m["operationType"] == "PATCH" and m["patches"][0]["op"] == "merge" for m in document["messages"])
+    document_id = unquote(upload.url.path.rsplit("/", 1)[1])
+    assert json.loads(create_feed.content) == {"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [DE],
+                                               "inputFeedDocumentId": document_id}
+
+    settle(clock, 120)
+    summary = run.json("stock", "push")
+    assert (summary["accepted"], summary["rejected"]) == (6, 1)
+    assert calls(sim, "getFeed") >= 1 and calls(sim, "getFeedDocument") == 1
+    rows = pushed(run)
+    assert {sku: rows[sku]["pushed_quantity"] for sku in skus} == {sku: wanted[sku] for sku in skus}
+    assert rows["BAD-TYPE"]["outcome"] == "rejected" and "4000003" in rows["BAD-TYPE"]["message"]
+    assert {sku: shown(sim, sku) for sku in skus} == {sku: wanted[sku] for sku in skus}
+    assert shown(sim, "BAD-TYPE") == 1
+    assert run.json("stock", "push")["sent"] == 0
+
+
+@pytest.mark.parametrize("sim_options", [{"report_gzip_threshold": 200}])
+def test_a_large_processing_report_comes_gzipped_and_its_issues_land_on_their_skus(run, authorized, sim, host,
+                                                                                   clock):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 8)
+    sim.add_listing("BAD-TYPE", ["DE"], quantity=1, product_type="not-a-type")
+    set_many(host, {sku: 2 for sku in skus} | {"BAD-TYPE": 2})
+    run("stock", "push")
+    settle(clock, 120)
+    summary = run.json("stock", "push")
+    assert (summary["accepted"], summary["rejected"]) == (8, 1)
+    assert "4000003" in pushed(run)["BAD-TYPE"]["message"]
+    [report] = [d for d in sim.feeds.docs.values() if d.kind == "result"]
+    assert report.compression == "GZIP" and json.loads(gzip.decompress(report.content))["issues"]
+
+
+def test_waiting_for_a_feed_never_blocks_the_push(run, authorized, sim, host, clock):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 5)
+    set_many(host, {sku: 4 for sku in skus})
+    slept = clock.slept
+    summary = run.json("stock", "push")
+    assert summary["pending"] == 5
+    assert clock.slept - slept < 5, "the push returned without waiting for Amazon to process the feed"
+    assert {r["outcome"] for r in pushed(run).values()} == {"pending"}
+    assert run.json("stock", "push")["accepted"] == 0, "still in Amazon's queue"
+    settle(clock, 120)
+    assert run.json("stock", "push")["accepted"] == 5
+    assert {r["outcome"] for r in pushed(run).values()} == {"accepted"}
+
+
+def test_a_fatal_feed_leaves_its_skus_to_be_pushed_again(run, authorized, sim, host, clock):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 5)
+    set_many(host, {sku: 6 for sku in skus})
+    sim.faults.add("feed_fatal", "createFeed", count=1)
+    run("stock", "push")
+    settle(clock, 120)
+    summary = run.json("stock", "push")
+    assert summary["rejected"] == 5
+    rows = pushed(run)
+    assert all(rows[s]["outcome"] == "rejected" and "FATAL" in rows[s]["message"] for s in skus)
+    assert {shown(sim, s) for s in skus} == {1}
+    assert run.json("stock", "push")["sent"] == 5, "pushed again"
+    settle(clock, 120)
+    assert run.json("stock", "push")["accepted"] == 5
+    assert {shown(sim, s) for s in skus} == {6}
+    assert calls(sim, "createFeed") == 2
+
+
+def test_an_expired_upload_url_is_a_clear_error_and_loses_nothing(run, authorized, sim, host, clock, wire):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 5)
+    set_many(host, {sku: 7 for sku in skus})
+    original = wire.handle_request
+
+    def slow_upload(request):
+        if request.method == "PUT" and request.url.path.startswith("/s3/"):
+            clock.advance(301)  # the upload URL lives five minutes
+        return original(request)
+
+    wire.handle_request = slow_upload
+    result = run("stock", "push", code=1)
+    assert "expired" in result.output
+    assert calls(sim, "createFeed") == 0
+    assert {r["outcome"] for r in pushed(run).values()} == {"sending"}
+    assert len(sync.stock_due(host, apps.get(host, "Amazon DE")["id"])) == 5, "every SKU is still due"
+    wire.handle_request = original
+    assert run.json("stock", "push")["pending"] == 5
+    settle(clock, 120)
+    assert run.json("stock", "push")["accepted"] == 5
+    assert {shown(sim, s) for s in skus} == {7}
+
+
+def test_a_newer_quantity_set_while_a_feed_is_pending_wins_over_the_feed(run, authorized, sim, host, clock):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 5)
+    set_many(host, {sku: 20 for sku in skus})
+    run("stock", "push")  # a feed with 20 for every SKU, in Amazon's queue
+    clock.advance(10)
+    run("stock", "set", skus[0], "2")  # a sale: the newer quantity must not be undone by the feed
+    run("stock", "push")
+    waiting = pushed(run)[skus[0]]
+    assert waiting["outcome"] == "pending" and "waits for feed" in waiting["message"]
+    assert calls(sim, "patchListingsItem") == 0, "a patch now would land before the feed and be overwritten"
+    for _ in range(30):
+        clock.advance(10)
+        run("stock", "push")
+    rows = pushed(run)
+    assert rows[skus[0]]["pushed_quantity"] == 2 and rows[skus[0]]["outcome"] == "accepted"
+    assert [rows[s]["pushed_quantity"] for s in skus[1:]] == [20] * 4
+    settle(clock)
+    assert shown(sim, skus[0]) == 2
+    assert [shown(sim, s) for s in skus[1:]] == [20] * 4
+
+
+class Killed(BaseException):
+    """The process killed mid-push (what kill -9 leaves: no cleanup, no outcome recorded)."""
+
+
+@pytest.mark.parametrize("sim_options", [{"listing_visibility_delay": 90}])
+def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_desired_quantities(
+        home, authorized, sim, host, clock, operator_env):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 6)
+    desired = {sku: 30 + n for n, sku in enumerate(skus)}
+    set_many(host, desired)
+    inner = sim.transport()
+
+    class DiesWithCreateFeedsAnswer(httpx.BaseTransport):
+        def handle_request(self, request):
+            response = inner.handle_request(request)
+            if request.method == "POST" and request.url.path == "/feeds/2021-06-30/feeds":
+                raise Killed()
+            return response
+
+    env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
+    dying = Host(home, clock=clock, transport=DiesWithCreateFeedsAnswer(), env=env)
+    with pytest.raises(Killed):
+        sync.push_stock(dying, "Amazon DE")
+    dying.db.conn.close()
+    assert calls(sim, "createFeed") == 1
+
+    survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
+    try:
+        for _ in range(30):
+            sync.push_stock(survivor, "Amazon DE")
+            clock.advance(10)
+        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+    finally:
+        survivor.close()
+    assert calls(sim, "createFeed") == 2, "what the crash left unknown was pushed again"
+    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
+        {s: ("accepted", q) for s, q in desired.items()}
+    settle(clock)
+    assert {sku: shown(sim, sku) for sku in skus} == desired
+
+
+@pytest.mark.parametrize("sim_options", [{"listing_visibility_delay": 90}])
+def test_a_crash_before_the_pending_feed_was_recorded_waits_for_that_feed_and_sends_a_newer_quantity_after_it(
+        home, authorized, sim, host, clock, operator_env):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 6)
+    desired = {sku: 30 + n for n, sku in enumerate(skus)}
+    set_many(host, desired)
+
+    class DiesAfterTheFeedWasSent(Progress):
+        def note(self, message):
+            if "feed" in message:
+                raise Killed()
+
+    env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
+    dying = Host(home, clock=clock, transport=sim.transport(), env=env)
+    with pytest.raises(Killed):
+        sync.push_stock(dying, "Amazon DE", progress=DiesAfterTheFeedWasSent())
+    dying.db.conn.close()
+
+    survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
+    try:
+        desired[skus[0]] = 3  # sold while linkolis was down
+        sync.set_stock(survivor, skus[0], 3)
+        for _ in range(30):
+            sync.push_stock(survivor, "Amazon DE")
+            clock.advance(10)
+        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+    finally:
+        survivor.close()
+    assert calls(sim, "createFeed") == 1, "the feed Amazon has was collected, not sent twice"
+    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
+        {s: ("accepted", q) for s, q in desired.items()}
+    settle(clock)
+    assert {sku: shown(sim, sku) for sku in skus} == desired
