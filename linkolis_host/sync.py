@@ -333,22 +333,35 @@ def _has_pending(host: Host, app_id: int) -> bool:
 
 
 def _record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], counts: dict[str, int]) -> None:
+    """Record outcomes in one transaction; one about an older quantity than the one last sent is stale and dropped."""
+    if not outcomes:
+        return
     now = host.clock.now().isoformat(timespec="seconds")
+    sent: dict[str, tuple[int, int]] = {}
+    skus = list({o.sku for o in outcomes})
+    for start in range(0, len(skus), 500):
+        chunk = skus[start:start + 500]
+        sent.update((r[0], (r[1], r[2])) for r in host.db.execute(
+            f"SELECT sku, attempt_quantity, attempt_version FROM stock_pushes WHERE app_id = ? AND sku IN "
+            f"({','.join('?' * len(chunk))})", [app_id, *chunk]))
+    updates = []
+    for outcome in outcomes:
+        attempt = sent.get(outcome.sku)
+        if attempt is None:
+            continue  # an outcome for a SKU the host never sent: nothing to record
+        if outcome.quantity is not None and outcome.quantity != attempt[0]:
+            counts["stale"] = counts.get("stale", 0) + 1  # about an older quantity: a newer one was sent
+            continue
+        accepted = outcome.status == "accepted"
+        updates.append((outcome.status, outcome.message, int(outcome.retryable), outcome.reference,
+                        accepted, attempt[0], accepted, attempt[1], accepted, now, app_id, outcome.sku))
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
     with host.db.atomic():
-        for outcome in outcomes:
-            row = host.db.execute("SELECT attempt_quantity, attempt_version FROM stock_pushes WHERE app_id = ? "
-                                  "AND sku = ?", (app_id, outcome.sku)).fetchone()
-            if row is None:
-                continue  # an outcome for a SKU the host never sent: nothing to record
-            if outcome.quantity is not None and outcome.quantity != row[0]:
-                counts["stale"] = counts.get("stale", 0) + 1  # about an older quantity: a newer one was sent
-                continue
-            update: dict[str, Any] = {"outcome": outcome.status, "message": outcome.message,
-                                      "retryable": int(outcome.retryable), "reference": outcome.reference}
-            if outcome.status == "accepted":
-                update.update(pushed_quantity=row[0], pushed_version=row[1], pushed_at=now)
-            host.db["stock_pushes"].update((app_id, outcome.sku), update)
-            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        host.db.conn.executemany(
+            "UPDATE stock_pushes SET outcome = ?, message = ?, retryable = ?, reference = ?, "
+            "pushed_quantity = CASE WHEN ? THEN ? ELSE pushed_quantity END, "
+            "pushed_version = CASE WHEN ? THEN ? ELSE pushed_version END, "
+            "pushed_at = CASE WHEN ? THEN ? ELSE pushed_at END WHERE app_id = ? AND sku = ?", updates)
 
 
 def push_stock(host: Host, name: str, dry_run: bool = False, progress: Progress | None = None) -> dict[str, Any]:

@@ -41,6 +41,7 @@ LISTING_TTL = 7 * 86400.0  # re-read a listing's product type and channel weekly
 SEARCH_BATCH = 20
 FALLBACK_PRODUCT_TYPE = "PRODUCT"
 FEEDS_KEY = "feeds"
+REPORTED_KEY = "reported"  # finished feeds' outcomes, told once more on the next call
 HELD_KEY = "held"  # quantities waiting for an older feed of their SKU to be processed
 QUANTITY_PATH = "/attributes/fulfillment_availability"
 # Issue codes where pushing again can help: an invalid product type (we re-read it) or Amazon's own hiccups.
@@ -194,9 +195,20 @@ def _download(ctx, document: dict[str, Any]) -> dict[str, Any]:
 
 
 def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome]:
-    """Outcomes of earlier feeds that Amazon has finished; feeds still in progress stay pending."""
+    """Outcomes of earlier feeds that Amazon has finished; feeds still in progress stay pending.
+
+    A finished feed's outcomes are told twice: now, and once more on the next call. The host records an outcome
+    idempotently, and a crash between this generator's end and the host's last write must not leave SKUs
+    pending forever.
+    """
+    told_before = ctx.state.get(REPORTED_KEY)
+    if told_before:
+        ctx.state.delete(REPORTED_KEY)
+        for outcome in told_before:
+            yield StockOutcome.model_validate(outcome)
     feeds = ctx.state.get(FEEDS_KEY, {})
     checked = False
+    finished: list[StockOutcome] = []
     for feed_id, feed in list(feeds.items()):
         if not force and ctx.clock.time() < feed.get("next_check", 0):
             continue
@@ -220,10 +232,10 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
                     message, retryable = _issues_text(issues, fresh=bool(fresh and fresh[0]))
                     if retryable:
                         ctx.state.delete(_listing_key(sku))
-                    yield StockOutcome(sku=sku, quantity=quantity, status="rejected", message=message,
-                                       retryable=retryable, reference=feed_id)
+                    finished.append(StockOutcome(sku=sku, quantity=quantity, status="rejected", message=message,
+                                                 retryable=retryable, reference=feed_id))
                 else:
-                    yield StockOutcome(sku=sku, quantity=quantity, status="accepted", reference=feed_id)
+                    finished.append(StockOutcome(sku=sku, quantity=quantity, status="accepted", reference=feed_id))
         else:
             detail = ""
             if status.get("resultFeedDocumentId"):
@@ -233,11 +245,15 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
                 except (SpApiError, httpx.HTTPError, ValueError):
                     detail = ""
             for sku, quantity, *_ in skus:
-                yield StockOutcome(sku=sku, quantity=quantity, status="rejected", retryable=True, reference=feed_id,
-                                   message=f"feed {feed_id} ended {state}" + (f": {detail}" if detail else ""))
+                finished.append(StockOutcome(sku=sku, quantity=quantity, status="rejected", retryable=True,
+                                             reference=feed_id, message=f"feed {feed_id} ended {state}"
+                                             + (f": {detail}" if detail else "")))
         del feeds[feed_id]
+    yield from finished
     if checked:  # a feed's SKU list is large: write it back only when a check changed something
         ctx.state.set(FEEDS_KEY, feeds)
+    if finished:
+        ctx.state.set(REPORTED_KEY, [o.model_dump() for o in finished])
 
 
 def threshold(api: SpApi) -> int:

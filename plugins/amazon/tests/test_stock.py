@@ -456,3 +456,38 @@ def test_a_crash_before_the_pending_feed_was_recorded_waits_for_that_feed_and_se
         {s: ("accepted", q) for s, q in desired.items()}
     settle(clock)
     assert {sku: shown(sim, sku) for sku in skus} == desired
+
+
+def test_a_crash_after_a_feed_was_collected_but_before_its_outcomes_were_recorded_still_decides_them(
+        home, authorized, sim, host, clock, operator_env, monkeypatch):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 6)
+    desired = {sku: 40 + n for n, sku in enumerate(skus)}
+    set_many(host, desired)
+    env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
+    assert sync.push_stock(host, "Amazon DE")["pending"] == 6
+    settle(clock, 120)
+
+    record = sync._record_outcomes
+
+    def dies_before_the_last_write(h, app_id, outcomes, counts):
+        if outcomes:
+            raise Killed()  # the plugin has told the outcomes and forgotten the feed; the host never wrote them
+        return record(h, app_id, outcomes, counts)
+
+    dying = Host(home, clock=clock, transport=sim.transport(), env=env)
+    monkeypatch.setattr(sync, "_record_outcomes", dies_before_the_last_write)
+    with pytest.raises(Killed):
+        sync.push_stock(dying, "Amazon DE")
+    dying.db.conn.close()
+    monkeypatch.setattr(sync, "_record_outcomes", record)
+
+    survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
+    try:
+        assert sync.push_stock(survivor, "Amazon DE")["accepted"] == 6
+        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+    finally:
+        survivor.close()
+    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
+        {s: ("accepted", q) for s, q in desired.items()}
+    assert calls(sim, "createFeed") == 1
