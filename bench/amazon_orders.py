@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchkit import TimedTransport, rss_mb
 
 SEARCH = (0.0056, 20)      # searchOrders rate, burst
 V0_PAGES = (0.0167, 20)    # getOrders
@@ -28,13 +29,7 @@ def bound(calls: int, rate_burst: tuple[float, int]) -> float:
     return max(0, calls - burst) / rate
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def one(n: int) -> dict:
-    import httpx
-
     from linkolis_amazon.simulator import Simulator
     from linkolis_host import VirtualClock, sync
     from linkolis_host.apps import install
@@ -44,24 +39,14 @@ def one(n: int) -> dict:
     clock = VirtualClock(1_780_000_000.0)
     sim = Simulator(clock, orders=n, skus=200, order_window_days=30, new_orders_per_hour=0, marketplaces=("DE",),
                     listing_visibility_delay=0)
-    spent_in_sim = [0.0]
-    inner = sim.transport()
-
-    class Timed(httpx.BaseTransport):
-        def handle_request(self, request):
-            started = time.perf_counter()
-            try:
-                return inner.handle_request(request)
-            finally:
-                spent_in_sim[0] += time.perf_counter() - started
-
+    timed = TimedTransport(sim)
     truth = [o for o in sim.orders_truth()]
     rss_before = rss_mb()
     env = {"LINKOLIS_AMAZON_ENDPOINT": "https://amazon.sim.test", "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret, "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "30"}
     with tempfile.TemporaryDirectory() as home:
-        host = Host(Path(home), clock=clock, transport=Timed(), env=env)
+        host = Host(Path(home), clock=clock, transport=timed, env=env)
         install(host, "amazon", {"name": "Amazon DE", "marketplace": "DE"})
         authorize_direct(host, "Amazon DE", {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id})
         clock.advance(600)
@@ -73,7 +58,7 @@ def one(n: int) -> dict:
         host.close()
     counters = sim.counters_snapshot()
     calls = counters["calls"].get("searchOrders", 0)
-    local = wall - spent_in_sim[0]
+    local = wall - timed.seconds
     return {
         "orders": n, "imported": summary["new"], "held": held, "truth": len(truth),
         "searchOrders_calls": calls, "expected_calls": math.ceil(n / 100),
@@ -84,7 +69,7 @@ def one(n: int) -> dict:
         "virtual_seconds": round(clock.slept - slept_before, 1),
         "bound_seconds": round(bound(calls, SEARCH), 1),
         "ratio": round((clock.slept - slept_before) / bound(calls, SEARCH), 4) if bound(calls, SEARCH) else None,
-        "wall_seconds": round(wall, 3), "simulator_seconds": round(spent_in_sim[0], 3),
+        "wall_seconds": round(wall, 3), "simulator_seconds": round(timed.seconds, 3),
         "local_orders_per_second": round(n / local) if local > 0 else None,
         "v0_bound_seconds": round(bound(math.ceil(n / 100), V0_PAGES) + bound(n, V0_ITEMS), 1),
         "rss_mb_after_simulator_setup": round(rss_before, 1), "peak_rss_mb": round(rss_mb(), 1),

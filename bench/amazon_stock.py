@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from benchkit import TimedTransport, rss_mb
 
 START = 1_780_000_000.0
 # Amazon's published rate, burst of each operation a path calls (searchListingsItems reads the listing facts).
@@ -52,10 +53,6 @@ PATH_OPERATIONS = {
 }
 QUEUE_SECONDS, PROCESSING_SECONDS = 30.0, 60.0  # the simulator's feed_queue_seconds, feed_processing_seconds
 DE = "A1PA6795UKMFR9"
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def operator_env(sim, endpoint: str) -> dict[str, str]:
@@ -97,19 +94,9 @@ def one(m: int) -> dict:
     for sku in skus:
         sim.add_listing(sku, ["DE"], quantity=1)
     results = {"M": m}
-    in_sim = [0.0]
-    inner = sim.transport()
-
-    class Timed(httpx.BaseTransport):
-        def handle_request(self, request):
-            started = time.perf_counter()
-            try:
-                return inner.handle_request(request)
-            finally:
-                in_sim[0] += time.perf_counter() - started
-
+    timed = TimedTransport(sim)
     with tempfile.TemporaryDirectory() as home:
-        host = Host(Path(home), clock=clock, transport=Timed(), env=operator_env(sim, "https://amazon.sim.test"))
+        host = Host(Path(home), clock=clock, transport=timed, env=operator_env(sim, "https://amazon.sim.test"))
         install_amazon_de(host, sim)
         app_id = host.db.execute("SELECT id FROM apps").fetchone()[0]
         for run, base in (("cold", 10), ("warm", 20)):
@@ -118,7 +105,7 @@ def one(m: int) -> dict:
             csv.write_text("sku,quantity\n" + "".join(f"{sku},{base + n % 7}\n" for n, sku in enumerate(skus)))
             sync.load_stock(host, csv)
             before = sim.counters_snapshot()
-            started_at, wall, sim_before = clock.time(), time.perf_counter(), in_sim[0]
+            started_at, wall, sim_before = clock.time(), time.perf_counter(), timed.seconds
             summary = sync.push_stock(host, "Amazon DE")
             first_push = time.perf_counter() - wall
             pushes = 1
@@ -145,8 +132,8 @@ def one(m: int) -> dict:
                 "of_which_feed_floor": floor, "ratio": round(virtual / (quota + floor), 3) if quota + floor else None,
                 "outcomes": outcomes, "amazon_differs": wrong, "sent": summary["sent"], "pushes": pushes,
                 "wall_first_push": round(first_push, 2), "wall_seconds": round(time.perf_counter() - wall, 2),
-                "simulator_seconds": round(in_sim[0] - sim_before, 2),
-                "linkolis_seconds": round(time.perf_counter() - wall - (in_sim[0] - sim_before), 2),
+                "simulator_seconds": round(timed.seconds - sim_before, 2),
+                "linkolis_seconds": round(time.perf_counter() - wall - (timed.seconds - sim_before), 2),
             }
         host.close()
     results["peak_rss_mb"] = round(rss_mb(), 1)
