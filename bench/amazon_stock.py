@@ -80,8 +80,6 @@ def bound(calls: dict[str, int], path: str, feeds: int) -> tuple[float, float]:
 
 
 def one(m: int) -> dict:
-    import httpx
-
     from linkolis_amazon.simulator import Simulator
     from linkolis_host import VirtualClock, sync
     from linkolis_host.host import Host
