@@ -6,6 +6,7 @@ through the ``demo_environment`` hook. Nothing leaves this machine.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 import time
@@ -37,8 +38,10 @@ def run_demo(home: Path | None, interactive: bool) -> None:
         environment.close()
         host.close()
     click.echo(f"\nThe demo's data directory is {home} (database: {home / 'linkolis.db'}).")
-    click.echo(f"Look around with: LINKOLIS_HOME={home} linkolis orders list   (the stand-in has stopped, so "
-               "commands that call the marketplace will not answer)")
+    script = Path(sys.executable).with_name("linkolis")
+    command = str(script) if script.exists() else "linkolis"
+    click.echo(f"Look around with: LINKOLIS_HOME={home} {command} orders list")
+    click.echo("(the stand-in has stopped: commands that call the marketplace will not answer)")
 
 
 def _story(host: Host, env, interactive: bool) -> None:  # noqa: ANN001
