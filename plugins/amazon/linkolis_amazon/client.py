@@ -30,6 +30,7 @@ RATE_LIMITS = {
     # minutes: a burst of 2 at 1/120 s never puts more than 2 + 300/120 = 4.5 feeds in any 5 minutes.
     "createFeed": RateLimit(rate=0.0083, burst=2),
     "getFeed": RateLimit(rate=2, burst=15),
+    "getFeeds": RateLimit(rate=0.0222, burst=10),
     "getFeedDocument": RateLimit(rate=0.0222, burst=10),
 }
 
@@ -170,6 +171,15 @@ class SpApi:
 
     def get_feed(self, feed_id: str) -> dict:
         return self.call_json("GET", f"/feeds/2021-06-30/feeds/{quote(feed_id, safe='')}", "getFeed")
+
+    def get_feeds(self, created_since: str, created_until: str | None = None,
+                  feed_type: str = "JSON_LISTINGS_FEED", page_size: int = 100) -> dict:
+        """One page (up to ``page_size``) of this marketplace's feeds of one type created in a time range."""
+        params = {"feedTypes": feed_type, "marketplaceIds": self.market.id, "pageSize": page_size,
+                  "createdSince": created_since}
+        if created_until:
+            params["createdUntil"] = created_until
+        return self.call_json("GET", "/feeds/2021-06-30/feeds", "getFeeds", params=params)
 
     def get_feed_document(self, document_id: str) -> dict:
         return self.call_json("GET", f"/feeds/2021-06-30/documents/{quote(document_id, safe='')}",

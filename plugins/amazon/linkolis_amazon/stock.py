@@ -10,6 +10,11 @@ calls whatever its size (up to 25,000 SKUs) but Amazon takes minutes to process 
 finishes before a feed typically would: with a 2-minute feed turnaround that is up to 5 + 5 × 120 = 605 SKUs.
 Waiting for a feed never blocks: its SKUs are reported pending, and a later call collects the report. A newer
 quantity for a SKU still in a feed Amazon has not processed waits for that feed, so the older one cannot land last.
+
+A feed is noted as an upload before createFeed is called. If the process dies before createFeed's answer is
+saved, the next push finds that note and asks getFeeds for the feed Amazon may have made of it, so its older
+quantities are still waited for. Amazon's Feed does not name its input document: the feed taken is the unknown
+one created closest to the upload, and its report must match the upload's messages before its outcomes count.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
 import httpx
@@ -24,6 +30,7 @@ import httpx
 from linkolis_host import StockItem, StockLevel, StockOutcome
 
 from .client import RATE_LIMITS, SpApi, SpApiError
+from .orders import iso, parse_time
 
 FEED_TURNAROUND = 120.0
 PATCH_RATE = RATE_LIMITS["patchListingsItem"]
@@ -43,6 +50,11 @@ FALLBACK_PRODUCT_TYPE = "PRODUCT"
 FEEDS_KEY = "feeds"
 REPORTED_KEY = "reported"  # finished feeds' outcomes, told once more on the next call
 HELD_KEY = "held"  # quantities waiting for an older feed of their SKU to be processed
+UPLOADS_KEY = "uploads"  # feed documents sent to createFeed whose answer was not saved yet
+# A lost feed is looked for from a little before its upload (Amazon's clock may be behind ours) to an hour after
+# it (createFeed can wait minutes for quota first); JSON_LISTINGS_FEED's 5 per 5 minutes keep that under a page.
+CLOCK_SLACK = 60.0
+LOST_FEED_WINDOW = 3600.0
 QUANTITY_PATH = "/attributes/fulfillment_availability"
 # Issue codes where pushing again can help: an invalid product type (we re-read it) or Amazon's own hiccups.
 RETRYABLE_CODES = {"4000003", "4000001"}
@@ -164,13 +176,67 @@ def _submit_feed(ctx, api: SpApi, items: list[StockItem], facts: dict[str, dict[
     if response.status_code not in (200, 201, 204):
         raise SpApiError(f"uploading the feed document failed: {response.status_code} {_s3_error(response)}; no feed "
                          "was sent and these quantities go with the next push", status=response.status_code)
-    feed_id = api.create_feed(upload["feedDocumentId"])["feedId"]
+    document_id = upload["feedDocumentId"]
+    skus = [[i.sku, i.quantity, int(bool(facts[i.sku].get("fresh")))] for i in items]
+    _note_upload(ctx, document_id, {"skus": skus, "at": ctx.clock.time()})
+    try:
+        feed_id = api.create_feed(document_id)["feedId"]
+    except SpApiError as exc:
+        if exc.status < 500:  # refused: Amazon made no feed. After a 5xx it may have; the next push asks.
+            _note_upload(ctx, document_id, None)
+        raise
     feeds = ctx.state.get(FEEDS_KEY, {})
-    feeds[feed_id] = {"skus": [[i.sku, i.quantity, int(bool(facts[i.sku].get("fresh")))] for i in items],
-                      "created": ctx.clock.time(),
+    feeds[feed_id] = {"skus": skus, "document": document_id, "created": ctx.clock.time(),
                       "wait": FEED_FIRST_CHECK, "next_check": ctx.clock.time() + FEED_FIRST_CHECK}
     ctx.state.set(FEEDS_KEY, feeds)
+    _note_upload(ctx, document_id, None)  # after the feed: a crash in between leaves a note its feed explains
     return feed_id
+
+
+def _note_upload(ctx, document_id: str, upload: dict[str, Any] | None) -> None:
+    uploads = ctx.state.get(UPLOADS_KEY, {})
+    if upload is None:
+        uploads.pop(document_id, None)
+    else:
+        uploads[document_id] = upload
+    if uploads:
+        ctx.state.set(UPLOADS_KEY, uploads)
+    else:
+        ctx.state.delete(UPLOADS_KEY)
+
+
+def find_lost_feeds(ctx, api: SpApi) -> None:
+    """Uploads whose createFeed answer was never saved: take on the feed Amazon made of each as a pending feed,
+    or forget the upload when Amazon made none (its SKUs are still due, so the host sends them again).
+    One getFeeds call per such upload."""
+    uploads = ctx.state.get(UPLOADS_KEY)
+    if not uploads:
+        return
+    for document_id, upload in uploads.items():
+        feeds = ctx.state.get(FEEDS_KEY, {})
+        if all(feed.get("document") != document_id for feed in feeds.values()):
+            found = _lost_feed(ctx, api, upload, set(feeds))
+            if found is not None:
+                feeds[found["feedId"]] = {"skus": upload["skus"], "document": document_id, "adopted": 1,
+                                          "created": upload["at"], "wait": FEED_FIRST_CHECK,
+                                          "next_check": ctx.clock.time()}
+                ctx.state.set(FEEDS_KEY, feeds)
+                ctx.log.info("feed %s holds the %s quantities uploaded before the crash", found["feedId"],
+                             len(upload["skus"]))
+        _note_upload(ctx, document_id, None)
+
+
+def _lost_feed(ctx, api: SpApi, upload: dict[str, Any], known: set[str]) -> dict[str, Any] | None:
+    def moment(seconds: float) -> str:
+        return iso(datetime.fromtimestamp(seconds, timezone.utc))
+
+    until = upload["at"] + LOST_FEED_WINDOW
+    answer = api.get_feeds(moment(upload["at"] - CLOCK_SLACK),
+                           moment(until) if until < ctx.clock.time() - CLOCK_SLACK else None)
+    unknown = [f for f in answer.get("feeds", []) if f.get("feedId") not in known]
+    if not unknown:
+        return None
+    return min(unknown, key=lambda f: abs(parse_time(f["createdTime"]).timestamp() - upload["at"]))
 
 
 def _s3_error(response: httpx.Response) -> str:
@@ -226,6 +292,13 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
             by_message: dict[int, list[dict[str, Any]]] = {}
             for issue in report.get("issues", []):
                 by_message.setdefault(issue.get("messageId"), []).append(issue)
+            if feed.get("adopted") and not _report_matches(report, skus):
+                finished.extend(StockOutcome(sku=sku, quantity=quantity, status="rejected", retryable=True,
+                                             reference=feed_id, message=f"feed {feed_id}, found after a crash, "
+                                             "does not match what was uploaded; sending again")
+                                for sku, quantity, *_ in skus)
+                del feeds[feed_id]
+                continue
             for number, (sku, quantity, *fresh) in enumerate(skus, start=1):
                 issues = by_message.get(number, [])
                 if any(i.get("severity") == "ERROR" for i in issues):
@@ -254,6 +327,18 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
         ctx.state.set(FEEDS_KEY, feeds)
     if finished:
         ctx.state.set(REPORTED_KEY, [o.model_dump() for o in finished])
+
+
+def _report_matches(report: dict[str, Any], skus: list[list[Any]]) -> bool:
+    """Whether a processing report can be of a document with these messages (same count, issues on our SKUs)."""
+    processed = (report.get("summary") or {}).get("messagesProcessed")
+    if processed is not None and processed != len(skus):
+        return False
+    for issue in report.get("issues", []):
+        number = issue.get("messageId")  # absent when an issue is about the whole feed
+        if number is not None and not (1 <= number <= len(skus) and issue.get("sku") in (None, skus[number - 1][0])):
+            return False
+    return True
 
 
 def threshold(api: SpApi) -> int:
@@ -293,6 +378,7 @@ def _behind_feeds(ctx, items: list[StockItem]) -> tuple[list[StockItem], list[St
 
 def push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
     api = SpApi(ctx)
+    find_lost_feeds(ctx, api)
     yield from collect_feeds(ctx, api)
     items, waiting = _behind_feeds(ctx, items)
     yield from waiting

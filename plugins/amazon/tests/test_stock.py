@@ -386,7 +386,7 @@ class Killed(BaseException):
 
 @pytest.mark.parametrize("sim_options", [{"listing_visibility_delay": 90}])
 def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_desired_quantities(
-        home, authorized, sim, host, clock, operator_env):
+        home, authorized, sim, host, clock, operator_env, wire):
     feed_threshold(host, 3)
     skus = add_many(sim, 6)
     desired = {sku: 30 + n for n, sku in enumerate(skus)}
@@ -407,7 +407,7 @@ def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_d
     dying.db.conn.close()
     assert calls(sim, "createFeed") == 1
 
-    survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
+    survivor = Host(home, clock=clock, transport=wire, env=env)
     try:
         for _ in range(30):
             sync.push_stock(survivor, "Amazon DE")
@@ -415,11 +415,141 @@ def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_d
         rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
     finally:
         survivor.close()
-    assert calls(sim, "createFeed") == 2, "what the crash left unknown was pushed again"
+    assert calls(sim, "createFeed") == 1, "the feed Amazon took was found with getFeeds, not sent twice"
+    assert calls(sim, "getFeeds") == 1
     assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
         {s: ("accepted", q) for s, q in desired.items()}
     settle(clock)
     assert {sku: shown(sim, sku) for sku in skus} == desired
+
+
+def dies_on_create_feed(inner, after_amazon_answered):
+    """A transport that kills the process at createFeed: once Amazon has made the feed, or before it sees it."""
+
+    class Dies(httpx.BaseTransport):
+        def handle_request(self, request):
+            create_feed = request.method == "POST" and request.url.path == "/feeds/2021-06-30/feeds"
+            if create_feed and not after_amazon_answered:
+                raise Killed()
+            response = inner.handle_request(request)
+            if create_feed:
+                raise Killed()
+            return response
+
+    return Dies()
+
+
+def test_a_newer_quantity_after_a_crash_that_lost_create_feeds_answer_waits_for_the_feed_amazon_made(
+        home, authorized, sim, host, clock, operator_env, wire):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 6)
+    desired = {sku: 30 + n for n, sku in enumerate(skus)}
+    set_many(host, desired)
+    dying = Host(home, clock=clock, transport=dies_on_create_feed(wire, after_amazon_answered=True),
+                 env={**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"})
+    with pytest.raises(Killed):
+        sync.push_stock(dying, "Amazon DE")
+    dying.db.conn.close()
+    assert calls(sim, "createFeed") == 1 and [f.status(clock.time()) for f in sim.feeds.feeds.values()] == ["IN_QUEUE"]
+
+    # The default threshold: six SKUs go by patch, which Amazon applies at once, before the feed it has queued.
+    survivor = Host(home, clock=clock, transport=wire, env=operator_env)
+    try:
+        desired[skus[0]] = 3  # sold while linkolis was down
+        sync.set_stock(survivor, skus[0], 3)
+        for _ in range(30):
+            sync.push_stock(survivor, "Amazon DE")
+            clock.advance(10)
+        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+    finally:
+        survivor.close()
+    settle(clock)
+    assert {sku: shown(sim, sku) for sku in skus} == desired, "the feed's older quantity must not land last"
+    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
+        {s: ("accepted", q) for s, q in desired.items()}
+    assert calls(sim, "createFeed") == 1 and calls(sim, "getFeeds") == 1
+    assert calls(sim, "patchListingsItem") == 1, "only the newer quantity, after the feed"
+
+
+def test_an_upload_whose_create_feed_never_reached_amazon_is_dropped_and_its_skus_sent_again(
+        home, authorized, sim, host, clock, operator_env, wire):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 6)
+    desired = {sku: 50 + n for n, sku in enumerate(skus)}
+    set_many(host, desired)
+    env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
+    dying = Host(home, clock=clock, transport=dies_on_create_feed(wire, after_amazon_answered=False), env=env)
+    with pytest.raises(Killed):
+        sync.push_stock(dying, "Amazon DE")
+    dying.db.conn.close()
+    assert calls(sim, "createFeed") == 0
+
+    survivor = Host(home, clock=clock, transport=wire, env=env)
+    try:
+        assert sync.push_stock(survivor, "Amazon DE")["pending"] == 6
+        assert calls(sim, "getFeeds") == 1 and calls(sim, "createFeed") == 1
+        settle(clock, 120)
+        assert sync.push_stock(survivor, "Amazon DE")["accepted"] == 6
+        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+    finally:
+        survivor.close()
+    assert calls(sim, "getFeeds") == 1, "the upload was forgotten once Amazon had no feed of it"
+    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
+        {s: ("accepted", q) for s, q in desired.items()}
+    assert {sku: shown(sim, sku) for sku in skus} == desired
+
+
+def test_another_tools_feed_found_after_a_crash_is_waited_for_but_its_report_is_not_taken_for_ours(
+        home, authorized, sim, host, clock, operator_env, wire):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 6)
+    other = add_many(sim, 2, prefix="OTHER")
+    desired = {sku: 60 + n for n, sku in enumerate(skus)}
+    set_many(host, desired)
+    env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
+    dying = Host(home, clock=clock, transport=dies_on_create_feed(wire, after_amazon_answered=False), env=env)
+    with pytest.raises(Killed):
+        sync.push_stock(dying, "Amazon DE")
+    dying.db.conn.close()
+    clock.advance(5)
+    another_tools_feed(sim, {sku: 9 for sku in other})  # Amazon names no input document: this one looks like ours
+
+    survivor = Host(home, clock=clock, transport=wire, env=env)
+    try:
+        first = sync.push_stock(survivor, "Amazon DE")
+        assert first["pending"] == 6 and calls(sim, "createFeed") == 1, "held behind the feed that may be ours"
+        for _ in range(40):
+            clock.advance(10)
+            sync.push_stock(survivor, "Amazon DE")
+        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+    finally:
+        survivor.close()
+    assert calls(sim, "createFeed") == 2, "ours was sent once that feed's report showed it was not ours"
+    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
+        {s: ("accepted", q) for s, q in desired.items()}
+    assert {sku: shown(sim, sku) for sku in skus} == desired
+    assert {sku: shown(sim, sku) for sku in other} == {sku: 9 for sku in other}
+
+
+def another_tools_feed(sim, quantities):
+    """A JSON_LISTINGS_FEED another program of the seller sends, with its own token."""
+    client = sim.client()
+    token = client.post("/auth/o2/token", data={
+        "grant_type": "refresh_token", "refresh_token": sim.authorize(SELLER),
+        "client_id": sim.client_id, "client_secret": sim.client_secret}).json()["access_token"]
+    headers = {"x-amz-access-token": token, "user-agent": "OtherTool/1.0"}
+    content_type = "application/json; charset=UTF-8"
+    document = client.post("/feeds/2021-06-30/documents", headers=headers, json={"contentType": content_type}).json()
+    messages = [{"messageId": n, "sku": sku, "operationType": "PATCH", "productType": "HOME", "patches": [
+        {"op": "merge", "path": "/attributes/fulfillment_availability",
+         "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]}]}
+        for n, (sku, quantity) in enumerate(quantities.items(), start=1)]
+    upload = client.put(document["url"], headers={"content-type": content_type},
+                        content=json.dumps({"header": {"sellerId": SELLER, "version": "2.0"}, "messages": messages}))
+    answer = client.post("/feeds/2021-06-30/feeds", headers=headers, json={
+        "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [DE], "inputFeedDocumentId": document["feedDocumentId"]})
+    client.close()
+    assert upload.status_code == 200 and answer.status_code == 202, answer.text
 
 
 @pytest.mark.parametrize("sim_options", [{"listing_visibility_delay": 90}])

@@ -94,6 +94,7 @@ OPERATIONS: dict[str, tuple[str, Handler]] = {
     "createFeedDocument": (PRODUCT_LISTING, lambda s, c: (201, s.feeds.create_document(c))),
     "createFeed": (PRODUCT_LISTING, lambda s, c: (202, s.feeds.create_feed(c, force_fatal=c.force_fatal))),
     "getFeed": (PRODUCT_LISTING, lambda s, c: (200, s.feeds.get_feed(c))),
+    "getFeeds": (PRODUCT_LISTING, lambda s, c: (200, s.feeds.get_feeds(c))),
     "cancelFeed": (PRODUCT_LISTING, _cancel_feed),
     "getFeedDocument": (PRODUCT_LISTING, lambda s, c: (200, s.feeds.get_document(c))),
     "getMarketplaceParticipations": (

@@ -7,6 +7,7 @@ expire after five minutes, and an upload must carry the content type it was sign
 
 from __future__ import annotations
 
+import base64
 import calendar
 import gzip
 import hashlib
@@ -23,7 +24,7 @@ from .ids import IdSource
 from .listings import ListingStore, PatchOutcome, render_item
 from .marketplaces import MARKETPLACES
 from .ratelimit import SlidingWindow
-from .wire import ApiError, Call, SimRequest, SimResponse, invalid_input, iso, not_found
+from .wire import ApiError, Call, SimRequest, SimResponse, invalid_input, iso, not_found, parse_iso
 
 URL_SECONDS = 300
 JSON_LISTINGS_FEED = "JSON_LISTINGS_FEED"
@@ -43,6 +44,8 @@ REMOVED_FEED_TYPES = {
     "POST_UIEE_BOOKLOADER_DATA",
 }
 FEEDS_PER_WINDOW, FEED_WINDOW_SECONDS = 5, 300  # "5 submissions per 5 minutes per region" for JSON_LISTINGS_FEED
+RETENTION_SECONDS = 90 * 86400  # getFeeds: "Feeds are retained for a maximum of 90 days"
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 10, 100
 
 
 @dataclass
@@ -79,6 +82,22 @@ class Feed:
         if now < self.end or self.outcome is None:
             return "IN_PROGRESS"
         return self.outcome
+
+
+def _feeds_token(filters: dict[str, Any], offset: int, seller: str) -> str:
+    raw = json.dumps({"f": filters, "o": offset, "s": seller}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _read_feeds_token(token: str, seller: str) -> tuple[dict[str, Any], int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        filters, offset, owner = dict(data["f"]), int(data["o"]), data["s"]
+    except (ValueError, KeyError, TypeError):
+        raise invalid_input("Invalid nextToken.") from None
+    if owner != seller or offset < 0:
+        raise invalid_input("Invalid nextToken.")
+    return filters, offset
 
 
 def _s3_error(status: int, code: str, message: str, extra: str = "") -> SimResponse:
@@ -232,24 +251,91 @@ class FeedService:
             raise not_found(f"Feed {call.path['feedId']} was not found.")
         return feed
 
+    @staticmethod
+    def _render(feed: Feed, now: float) -> dict[str, Any]:
+        """A ``Feed`` as the model has it (no ``inputFeedDocumentId``: Amazon never tells it back)."""
+        status = feed.status(now)
+        out: dict[str, Any] = {
+            "feedId": feed.id,
+            "feedType": feed.feed_type,
+            "marketplaceIds": feed.marketplace_ids,
+            "createdTime": iso(feed.created),
+            "processingStatus": status,
+        }
+        if status in ("IN_PROGRESS", "DONE", "FATAL"):
+            out["processingStartTime"] = iso(feed.start)
+        if status in ("DONE", "FATAL"):
+            out["processingEndTime"] = iso(feed.end)
+            if feed.result_doc:
+                out["resultFeedDocumentId"] = feed.result_doc
+        return out
+
     def get_feed(self, call: Call) -> dict[str, Any]:
         with self.lock:
-            feed = self._feed(call)
-            status = feed.status(call.now)
-            out: dict[str, Any] = {
-                "feedId": feed.id,
-                "feedType": feed.feed_type,
-                "marketplaceIds": feed.marketplace_ids,
-                "createdTime": iso(feed.created),
-                "processingStatus": status,
-            }
-            if status in ("IN_PROGRESS", "DONE", "FATAL"):
-                out["processingStartTime"] = iso(feed.start)
-            if status in ("DONE", "FATAL"):
-                out["processingEndTime"] = iso(feed.end)
-                if feed.result_doc:
-                    out["resultFeedDocumentId"] = feed.result_doc
+            return self._render(self._feed(call), call.now)
+
+    def get_feeds(self, call: Call) -> dict[str, Any]:
+        """``GET /feeds``: the seller's feeds matching the filters, ``pageSize`` at a time, newest first (Amazon
+        documents no order, so a client must not rely on this one).
+
+        Either ``feedTypes`` or ``nextToken`` is required, and ``nextToken`` must come alone: it carries the
+        filters of the call that returned it (with "now" fixed then, so pages do not shift).
+        """
+        seller = call.account.selling_partner_id
+        token = call.q("nextToken")
+        if token is not None:
+            others = sorted({k for k, _ in call.req.query if k != "nextToken"})
+            if others:
+                raise invalid_input(f"nextToken must be the only parameter; also given: {', '.join(others)}.")
+            filters, offset = _read_feeds_token(token, seller)
+        else:
+            if call.csv("feedTypes") is None:
+                raise invalid_input("Either feedTypes or nextToken is required.")
+            filters, offset = self._feeds_filters(call), 0
+        since, until = filters["since"], filters["until"]
+        with self.lock:
+            hits = [
+                f
+                for f in self.feeds.values()
+                if f.seller == seller
+                and f.feed_type in filters["types"]
+                and (not filters["markets"] or set(filters["markets"]) & set(f.marketplace_ids))
+                and since <= f.created <= until
+                and (not filters["statuses"] or f.status(call.now) in filters["statuses"])
+            ]
+            hits.reverse()  # self.feeds is in creation order
+            size = filters["size"]
+            out: dict[str, Any] = {"feeds": [self._render(f, call.now) for f in hits[offset : offset + size]]}
+            if offset + size < len(hits):
+                out["nextToken"] = _feeds_token(filters, offset + size, seller)
             return out
+
+    @staticmethod
+    def _feeds_filters(call: Call) -> dict[str, Any]:
+        size = int(call.q("pageSize") or DEFAULT_PAGE_SIZE)
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise invalid_input(f"pageSize must be between 1 and {MAX_PAGE_SIZE}.")
+        bounds: dict[str, float] = {}
+        for name in ("createdSince", "createdUntil"):
+            value = call.q(name)
+            if value is not None:
+                try:
+                    bounds[name] = parse_iso(value)
+                except ValueError:
+                    raise invalid_input(f"{name} is not an ISO 8601 date-time.") from None
+        oldest = call.now - RETENTION_SECONDS
+        since = max(bounds.get("createdSince", oldest), oldest)
+        until = bounds.get("createdUntil", call.now)
+        if bounds.get("createdSince", oldest) > until:
+            raise invalid_input("createdSince must not be later than createdUntil.")
+        return {
+            "types": call.csv("feedTypes") or [],
+            "markets": call.csv("marketplaceIds") or [],
+            "statuses": call.csv("processingStatuses") or [],
+            "since": since,
+            "until": until,
+            "size": size,
+        }
 
     def cancel_feed(self, call: Call) -> None:
         with self.lock:

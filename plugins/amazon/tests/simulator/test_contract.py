@@ -62,6 +62,14 @@ def _queued_feed(api: SpApi) -> str:
     return api.post("/feeds/2021-06-30/feeds", body).json()["feedId"]
 
 
+def _listed_feeds(api: SpApi) -> httpx.Response:
+    _feed(api)
+    _queued_feed(api)  # two feeds, one DONE and one IN_QUEUE, on a page of one: a nextToken too
+    r = api.get("/feeds/2021-06-30/feeds", feedTypes="JSON_LISTINGS_FEED", marketplaceIds=DE, pageSize=1)
+    assert len(r.json()["feeds"]) == 1 and r.json()["nextToken"], r.text
+    return r
+
+
 Call = Callable[[SpApi], httpx.Response]
 
 
@@ -97,6 +105,7 @@ def _valid(op: str) -> Call:
             {"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [DE], "inputFeedDocumentId": _new_doc(a)},
         ),
         "getFeed": lambda a: a.get(f"/feeds/2021-06-30/feeds/{_feed(a)[0]}"),
+        "getFeeds": _listed_feeds,
         "cancelFeed": lambda a: a.http.delete(f"/feeds/2021-06-30/feeds/{_queued_feed(a)}", headers=a.headers()),
         "getFeedDocument": lambda a: a.get(f"/feeds/2021-06-30/documents/{_feed(a)[1]}"),
         "getMarketplaceParticipations": lambda a: a.get("/sellers/v1/marketplaceParticipations"),
@@ -116,6 +125,7 @@ INVALID: dict[str, Call] = {
         "/feeds/2021-06-30/feeds", {"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": DE, "inputFeedDocumentId": "x"}
     ),
     "getFeed": None,  # a path parameter only: any string is a legal feedId
+    "getFeeds": lambda a: a.get("/feeds/2021-06-30/feeds", feedTypes="JSON_LISTINGS_FEED", pageSize=101),
     "cancelFeed": None,
     "getFeedDocument": lambda a: a.get("/feeds/2021-06-30/documents/x", enableContentEncodingUrlHeader="maybe"),
     "getMarketplaceParticipations": None,  # no parameters at all

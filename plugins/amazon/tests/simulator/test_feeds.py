@@ -5,7 +5,24 @@ from __future__ import annotations
 import json
 
 import pytest
-from sim_support import CT, DE, FEEDS, SELLER, SpApi, feed_doc, finish, make_sim, patch_msg, report, submit, upload
+from linkolis_amazon.simulator import contract
+from linkolis_amazon.simulator.wire import iso
+from sim_support import (
+    CT,
+    DE,
+    FEEDS,
+    FR,
+    SELLER,
+    START,
+    SpApi,
+    feed_doc,
+    finish,
+    make_sim,
+    patch_msg,
+    report,
+    submit,
+    upload,
+)
 
 
 def stock(sim, sku, market=DE):
@@ -193,3 +210,86 @@ def test_removed_legacy_feed_types_end_fatal(sim):
     )
     feed = finish(api, r.json()["feedId"])
     assert feed["processingStatus"] == "FATAL" and "no longer supported" in report(api, feed)["issues"][0]["message"]
+
+
+# --- getFeeds ----------------------------------------------------------------------------------------------------
+
+
+def test_get_feeds_lists_the_sellers_feeds_newest_first_by_type_marketplace_status_and_time(sim, clock, conforms):
+    api = SpApi(sim)
+    doc = feed_doc([patch_msg(1, skus_of(sim, "MFN")[0], 1)])
+    first = submit(api, doc)
+    clock.advance(200)  # first is DONE
+    second, third = submit(api, doc), submit(api, doc, markets=(FR,))
+    cancelled = submit(api, doc)
+    api.http.delete(f"{FEEDS}/feeds/{cancelled}", headers=api.headers())
+    sim.add_account("A5SECONDSELLER", ["DE"])
+    someone_elses = {"header": {"sellerId": "A5SECONDSELLER", "version": "2.0"}, "messages": [patch_msg(1, "X", 1)]}
+    submit(SpApi(sim, "A5SECONDSELLER"), someone_elses)  # not listed for our seller
+
+    def listed(**params):
+        r = conforms(api.get(f"{FEEDS}/feeds", **params))
+        assert r.status_code == 200 and r.headers["x-amzn-RateLimit-Limit"] == "0.0222", r.text
+        return [f["feedId"] for f in r.json()["feeds"]]
+
+    assert listed(feedTypes="JSON_LISTINGS_FEED") == [cancelled, third, second, first]
+    assert listed(feedTypes="JSON_LISTINGS_FEED", marketplaceIds=DE) == [cancelled, second, first]
+    assert listed(feedTypes="JSON_LISTINGS_FEED", marketplaceIds=f"{FR},{DE}", processingStatuses="DONE") == [first]
+    assert listed(feedTypes="JSON_LISTINGS_FEED", processingStatuses="IN_QUEUE,CANCELLED") == [cancelled, third,
+                                                                                               second]
+    assert listed(feedTypes="JSON_LISTINGS_FEED", createdSince=iso(START + 100)) == [cancelled, third, second]
+    assert listed(feedTypes="JSON_LISTINGS_FEED", createdUntil=iso(START + 100)) == [first]
+    assert listed(feedTypes="POST_PRODUCT_DATA") == []
+    [done] = conforms(api.get(f"{FEEDS}/feeds", feedTypes="JSON_LISTINGS_FEED", processingStatuses="DONE")).json()[
+        "feeds"]
+    assert done == api.get(f"{FEEDS}/feeds/{first}").json(), "the same Feed getFeed returns"
+    assert "inputFeedDocumentId" not in done, "Amazon's Feed does not name its input document"
+
+
+def test_get_feeds_pages_with_a_next_token_that_comes_alone(sim, clock, conforms):
+    api = SpApi(sim)
+    doc = feed_doc([patch_msg(1, skus_of(sim, "MFN")[0], 1)])
+    made = []
+    for _ in range(3):
+        made.append(submit(api, doc))
+        clock.advance(301)  # five listings feeds per five minutes
+    first = conforms(api.get(f"{FEEDS}/feeds", feedTypes="JSON_LISTINGS_FEED", pageSize=2)).json()
+    assert [f["feedId"] for f in first["feeds"]] == made[:0:-1] and first["nextToken"]
+    clock.advance(1)
+    made.append(submit(api, doc))  # a feed created after the first page does not shift the pages
+    rest = conforms(api.get(f"{FEEDS}/feeds", nextToken=first["nextToken"])).json()
+    assert [f["feedId"] for f in rest["feeds"]] == made[:1] and "nextToken" not in rest
+    mixed = conforms(api.get(f"{FEEDS}/feeds", nextToken=first["nextToken"], pageSize=2))
+    assert mixed.status_code == 400 and "only parameter" in mixed.json()["errors"][0]["details"]
+    other = SpApi(sim, sim.add_account("A5SECONDSELLER", ["DE"]).selling_partner_id)
+    assert conforms(other.get(f"{FEEDS}/feeds", nextToken=first["nextToken"])).status_code == 400
+    assert conforms(api.get(f"{FEEDS}/feeds", nextToken="garbage")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "params,by_model",
+    [
+        ({}, False),  # either feedTypes or nextToken is required
+        ({"marketplaceIds": DE}, False),
+        ({"feedTypes": "JSON_LISTINGS_FEED", "pageSize": 101}, True),
+        ({"feedTypes": "JSON_LISTINGS_FEED", "pageSize": 0}, True),
+        ({"feedTypes": ",".join(f"T{n}" for n in range(11))}, True),  # at most 10 feed types
+        ({"feedTypes": "JSON_LISTINGS_FEED", "processingStatuses": "BAD_VALUE,DONE"}, True),
+        ({"feedTypes": "JSON_LISTINGS_FEED", "createdSince": "yesterday"}, True),
+        ({"feedTypes": "JSON_LISTINGS_FEED", "createdSince": iso(START), "createdUntil": iso(START - 60)}, False),
+    ],
+)
+def test_get_feeds_refuses_what_amazon_refuses(sim, conforms, refused_by_model, params, by_model):
+    r = conforms(SpApi(sim).get(f"{FEEDS}/feeds", **params))
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "InvalidInput"
+    assert refused_by_model(r.request) is by_model
+
+
+@pytest.mark.parametrize(
+    "ex", [e for e in contract.sandbox_examples("feeds") if e["operation_id"] == "getFeeds"], ids=lambda e: e["status"]
+)
+def test_get_feeds_answers_the_models_sandbox_examples_with_their_status(sim, conforms, ex):
+    params = {k: ",".join(v["value"]) if isinstance(v["value"], list) else v["value"]
+              for k, v in ex["parameters"].items()}
+    r = conforms(SpApi(sim).get(f"{FEEDS}/feeds", **params))
+    assert r.status_code == int(ex["status"]), r.text

@@ -18,6 +18,7 @@ DOCUMENTED = {
     "createFeed": ("0.0083", 15),
     "getFeed": ("2", 15),
     "getFeedDocument": ("0.0222", 10),
+    "getFeeds": ("0.0222", 10),
     "getMarketplaceParticipations": ("0.016", 15),
 }
 
