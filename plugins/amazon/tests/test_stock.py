@@ -383,14 +383,33 @@ def test_a_newer_quantity_set_while_a_feed_is_pending_wins_over_the_feed(run, au
 class Killed(BaseException):
     """The process killed mid-push (what kill -9 leaves: no cleanup, no outcome recorded)."""
 
+def six_in_a_feed(host, sim, first_quantity):
+    """Six listed SKUs with new quantities, more than a feed threshold of 3: they go by feed."""
+    feed_threshold(host, 3)
+    skus = add_many(sim, 6)
+    desired = {sku: first_quantity + n for n, sku in enumerate(skus)}
+    set_many(host, desired)
+    return skus, desired
+
+
+def die_pushing(home, clock, transport, env, progress=None):
+    """A push in a process that dies on the way (``Killed``), leaving what kill -9 leaves: no commit, no cleanup."""
+    dying = Host(home, clock=clock, transport=transport, env=env)
+    with pytest.raises(Killed):
+        sync.push_stock(dying, "Amazon DE", progress=progress)
+    dying.db.conn.close()
+
+
+def all_accepted(rows, desired):
+    return {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in desired} == \
+        {s: ("accepted", q) for s, q in desired.items()}
+
+
 
 @pytest.mark.parametrize("sim_options", [{"listing_visibility_delay": 90}])
 def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_desired_quantities(
         home, authorized, sim, host, clock, operator_env, wire):
-    feed_threshold(host, 3)
-    skus = add_many(sim, 6)
-    desired = {sku: 30 + n for n, sku in enumerate(skus)}
-    set_many(host, desired)
+    skus, desired = six_in_a_feed(host, sim, first_quantity=30)
     inner = sim.transport()
 
     class DiesWithCreateFeedsAnswer(httpx.BaseTransport):
@@ -401,10 +420,7 @@ def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_d
             return response
 
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
-    dying = Host(home, clock=clock, transport=DiesWithCreateFeedsAnswer(), env=env)
-    with pytest.raises(Killed):
-        sync.push_stock(dying, "Amazon DE")
-    dying.db.conn.close()
+    die_pushing(home, clock, DiesWithCreateFeedsAnswer(), env)
     assert calls(sim, "createFeed") == 1
 
     survivor = Host(home, clock=clock, transport=wire, env=env)
@@ -417,8 +433,7 @@ def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_d
         survivor.close()
     assert calls(sim, "createFeed") == 1, "the feed Amazon took was found with getFeeds, not sent twice"
     assert calls(sim, "getFeeds") == 1
-    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
-        {s: ("accepted", q) for s, q in desired.items()}
+    assert all_accepted(rows, desired)
     settle(clock)
     assert {sku: shown(sim, sku) for sku in skus} == desired
 
@@ -441,15 +456,9 @@ def dies_on_create_feed(inner, after_amazon_answered):
 
 def test_a_newer_quantity_after_a_crash_that_lost_create_feeds_answer_waits_for_the_feed_amazon_made(
         home, authorized, sim, host, clock, operator_env, wire):
-    feed_threshold(host, 3)
-    skus = add_many(sim, 6)
-    desired = {sku: 30 + n for n, sku in enumerate(skus)}
-    set_many(host, desired)
-    dying = Host(home, clock=clock, transport=dies_on_create_feed(wire, after_amazon_answered=True),
-                 env={**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"})
-    with pytest.raises(Killed):
-        sync.push_stock(dying, "Amazon DE")
-    dying.db.conn.close()
+    skus, desired = six_in_a_feed(host, sim, first_quantity=30)
+    die_pushing(home, clock, dies_on_create_feed(wire, after_amazon_answered=True),
+                {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"})
     assert calls(sim, "createFeed") == 1 and [f.status(clock.time()) for f in sim.feeds.feeds.values()] == ["IN_QUEUE"]
 
     # The default threshold: six SKUs go by patch, which Amazon applies at once, before the feed it has queued.
@@ -465,23 +474,16 @@ def test_a_newer_quantity_after_a_crash_that_lost_create_feeds_answer_waits_for_
         survivor.close()
     settle(clock)
     assert {sku: shown(sim, sku) for sku in skus} == desired, "the feed's older quantity must not land last"
-    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
-        {s: ("accepted", q) for s, q in desired.items()}
+    assert all_accepted(rows, desired)
     assert calls(sim, "createFeed") == 1 and calls(sim, "getFeeds") == 1
     assert calls(sim, "patchListingsItem") == 1, "only the newer quantity, after the feed"
 
 
 def test_an_upload_whose_create_feed_never_reached_amazon_is_dropped_and_its_skus_sent_again(
         home, authorized, sim, host, clock, operator_env, wire):
-    feed_threshold(host, 3)
-    skus = add_many(sim, 6)
-    desired = {sku: 50 + n for n, sku in enumerate(skus)}
-    set_many(host, desired)
+    skus, desired = six_in_a_feed(host, sim, first_quantity=50)
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
-    dying = Host(home, clock=clock, transport=dies_on_create_feed(wire, after_amazon_answered=False), env=env)
-    with pytest.raises(Killed):
-        sync.push_stock(dying, "Amazon DE")
-    dying.db.conn.close()
+    die_pushing(home, clock, dies_on_create_feed(wire, after_amazon_answered=False), env)
     assert calls(sim, "createFeed") == 0
 
     survivor = Host(home, clock=clock, transport=wire, env=env)
@@ -494,8 +496,7 @@ def test_an_upload_whose_create_feed_never_reached_amazon_is_dropped_and_its_sku
     finally:
         survivor.close()
     assert calls(sim, "getFeeds") == 1, "the upload was forgotten once Amazon had no feed of it"
-    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
-        {s: ("accepted", q) for s, q in desired.items()}
+    assert all_accepted(rows, desired)
     assert {sku: shown(sim, sku) for sku in skus} == desired
 
 
@@ -507,10 +508,7 @@ def test_another_tools_feed_found_after_a_crash_is_waited_for_but_its_report_is_
     desired = {sku: 60 + n for n, sku in enumerate(skus)}
     set_many(host, desired)
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
-    dying = Host(home, clock=clock, transport=dies_on_create_feed(wire, after_amazon_answered=False), env=env)
-    with pytest.raises(Killed):
-        sync.push_stock(dying, "Amazon DE")
-    dying.db.conn.close()
+    die_pushing(home, clock, dies_on_create_feed(wire, after_amazon_answered=False), env)
     clock.advance(5)
     another_tools_feed(sim, {sku: 9 for sku in other})  # Amazon names no input document: this one looks like ours
 
@@ -525,8 +523,7 @@ def test_another_tools_feed_found_after_a_crash_is_waited_for_but_its_report_is_
     finally:
         survivor.close()
     assert calls(sim, "createFeed") == 2, "ours was sent once that feed's report showed it was not ours"
-    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
-        {s: ("accepted", q) for s, q in desired.items()}
+    assert all_accepted(rows, desired)
     assert {sku: shown(sim, sku) for sku in skus} == desired
     assert {sku: shown(sim, sku) for sku in other} == {sku: 9 for sku in other}
 
@@ -555,10 +552,7 @@ def another_tools_feed(sim, quantities):
 @pytest.mark.parametrize("sim_options", [{"listing_visibility_delay": 90}])
 def test_a_crash_before_the_pending_feed_was_recorded_waits_for_that_feed_and_sends_a_newer_quantity_after_it(
         home, authorized, sim, host, clock, operator_env):
-    feed_threshold(host, 3)
-    skus = add_many(sim, 6)
-    desired = {sku: 30 + n for n, sku in enumerate(skus)}
-    set_many(host, desired)
+    skus, desired = six_in_a_feed(host, sim, first_quantity=30)
 
     class DiesAfterTheFeedWasSent(Progress):
         def note(self, message):
@@ -566,10 +560,7 @@ def test_a_crash_before_the_pending_feed_was_recorded_waits_for_that_feed_and_se
                 raise Killed()
 
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
-    dying = Host(home, clock=clock, transport=sim.transport(), env=env)
-    with pytest.raises(Killed):
-        sync.push_stock(dying, "Amazon DE", progress=DiesAfterTheFeedWasSent())
-    dying.db.conn.close()
+    die_pushing(home, clock, sim.transport(), env, progress=DiesAfterTheFeedWasSent())
 
     survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
     try:
@@ -582,18 +573,14 @@ def test_a_crash_before_the_pending_feed_was_recorded_waits_for_that_feed_and_se
     finally:
         survivor.close()
     assert calls(sim, "createFeed") == 1, "the feed Amazon has was collected, not sent twice"
-    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
-        {s: ("accepted", q) for s, q in desired.items()}
+    assert all_accepted(rows, desired)
     settle(clock)
     assert {sku: shown(sim, sku) for sku in skus} == desired
 
 
 def test_a_crash_after_a_feed_was_collected_but_before_its_outcomes_were_recorded_still_decides_them(
         home, authorized, sim, host, clock, operator_env, monkeypatch):
-    feed_threshold(host, 3)
-    skus = add_many(sim, 6)
-    desired = {sku: 40 + n for n, sku in enumerate(skus)}
-    set_many(host, desired)
+    skus, desired = six_in_a_feed(host, sim, first_quantity=40)
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
     assert sync.push_stock(host, "Amazon DE")["pending"] == 6
     settle(clock, 120)
@@ -605,11 +592,8 @@ def test_a_crash_after_a_feed_was_collected_but_before_its_outcomes_were_recorde
             raise Killed()  # the plugin has told the outcomes and forgotten the feed; the host never wrote them
         return record(h, app_id, outcomes, counts)
 
-    dying = Host(home, clock=clock, transport=sim.transport(), env=env)
     monkeypatch.setattr(sync, "_record_outcomes", dies_before_the_last_write)
-    with pytest.raises(Killed):
-        sync.push_stock(dying, "Amazon DE")
-    dying.db.conn.close()
+    die_pushing(home, clock, sim.transport(), env)
     monkeypatch.setattr(sync, "_record_outcomes", record)
 
     survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
@@ -618,6 +602,5 @@ def test_a_crash_after_a_feed_was_collected_but_before_its_outcomes_were_recorde
         rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
     finally:
         survivor.close()
-    assert {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in skus} == \
-        {s: ("accepted", q) for s, q in desired.items()}
+    assert all_accepted(rows, desired)
     assert calls(sim, "createFeed") == 1
