@@ -241,6 +241,19 @@ def apps_show(host: Host, name: str, as_json: bool) -> None:
     emit(view, as_json, human)
 
 
+class AnyCaseChoice(click.Choice):
+    """A choice typed in any case, shown and refused in the plugin's own spelling ("DE", not "de")."""
+
+    def __init__(self, choices: list[str]) -> None:
+        super().__init__(choices, case_sensitive=False)
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        return f"{value!r} is not one of {', '.join(map(str, self.choices))}."
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return f"[{'|'.join(map(str, self.choices))}]"
+
+
 def _field_option(spec: FieldSpec, with_defaults: bool) -> click.Option:
     flag = "--" + spec.name.replace("_", "-")
     help_text = spec.help + (f" [default: {spec.default}]" if with_defaults and spec.default is not None else "")
@@ -249,7 +262,7 @@ def _field_option(spec: FieldSpec, with_defaults: bool) -> click.Option:
                             help=help_text)
     click_type: Any = {"int": int, "float": float}.get(spec.type, str)
     if spec.choices:
-        click_type = click.Choice(spec.choices, case_sensitive=False)
+        click_type = AnyCaseChoice(spec.choices)
     return click.Option([flag, spec.name], type=click_type, default=None, help=help_text,
                         metavar=None if spec.choices else spec.type.upper())
 
@@ -268,7 +281,7 @@ def _collect(specs: list[FieldSpec], params: dict[str, Any], prompt_missing: boo
             if not prompt_missing:
                 choices = f", one of: {', '.join(spec.choices)}" if spec.choices else ""
                 raise click.UsageError(f"missing --{spec.name.replace('_', '-')} ({spec.title}{choices})")
-            prompt_type: Any = click.Choice(spec.choices, case_sensitive=False) if spec.choices else str
+            prompt_type: Any = AnyCaseChoice(spec.choices) if spec.choices else str
             value = click.prompt(spec.title, type=prompt_type, err=True)
         if value is not None:
             values[spec.name] = _normalize(spec, value)
