@@ -404,6 +404,20 @@ def all_accepted(rows, desired):
     return {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in desired} == \
         {s: ("accepted", q) for s, q in desired.items()}
 
+def sold_while_down_then_push(home, clock, transport, env, sku, desired):
+    """linkolis comes back, the seller has sold ``sku`` down to 3 meanwhile, and it pushes for five minutes."""
+    survivor = Host(home, clock=clock, transport=transport, env=env)
+    try:
+        desired[sku] = 3
+        sync.set_stock(survivor, sku, 3)
+        for _ in range(30):
+            sync.push_stock(survivor, "Amazon DE")
+            clock.advance(10)
+        return {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+    finally:
+        survivor.close()
+
+
 
 
 @pytest.mark.parametrize("sim_options", [{"listing_visibility_delay": 90}])
@@ -462,16 +476,7 @@ def test_a_newer_quantity_after_a_crash_that_lost_create_feeds_answer_waits_for_
     assert calls(sim, "createFeed") == 1 and [f.status(clock.time()) for f in sim.feeds.feeds.values()] == ["IN_QUEUE"]
 
     # The default threshold: six SKUs go by patch, which Amazon applies at once, before the feed it has queued.
-    survivor = Host(home, clock=clock, transport=wire, env=operator_env)
-    try:
-        desired[skus[0]] = 3  # sold while linkolis was down
-        sync.set_stock(survivor, skus[0], 3)
-        for _ in range(30):
-            sync.push_stock(survivor, "Amazon DE")
-            clock.advance(10)
-        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
-    finally:
-        survivor.close()
+    rows = sold_while_down_then_push(home, clock, wire, operator_env, skus[0], desired)
     settle(clock)
     assert {sku: shown(sim, sku) for sku in skus} == desired, "the feed's older quantity must not land last"
     assert all_accepted(rows, desired)
@@ -562,16 +567,7 @@ def test_a_crash_before_the_pending_feed_was_recorded_waits_for_that_feed_and_se
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
     die_pushing(home, clock, sim.transport(), env, progress=DiesAfterTheFeedWasSent())
 
-    survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
-    try:
-        desired[skus[0]] = 3  # sold while linkolis was down
-        sync.set_stock(survivor, skus[0], 3)
-        for _ in range(30):
-            sync.push_stock(survivor, "Amazon DE")
-            clock.advance(10)
-        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
-    finally:
-        survivor.close()
+    rows = sold_while_down_then_push(home, clock, sim.transport(), env, skus[0], desired)
     assert calls(sim, "createFeed") == 1, "the feed Amazon has was collected, not sent twice"
     assert all_accepted(rows, desired)
     settle(clock)
