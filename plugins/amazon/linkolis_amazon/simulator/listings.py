@@ -99,6 +99,11 @@ def issue(
     return out
 
 
+def invalid_attribute(message: str, attribute: str) -> dict[str, Any]:
+    """Amazon's "The attributes are invalid" issue, about one attribute."""
+    return issue(ISSUE_INVALID[0], message, attrs=[attribute], categories=["INVALID_ATTRIBUTE"])
+
+
 class ListingStore:
     def __init__(self, ids: IdSource, visibility_delay: float) -> None:
         self.ids = ids
@@ -245,22 +250,12 @@ class ListingStore:
         value = patch.get("value")
         if op != "delete" and value is None:
             out.issues.append(
-                issue(
-                    ISSUE_INVALID[0],
-                    f"The attributes are invalid: '{op}' of '{name}' needs a value.",
-                    attrs=[name],
-                    categories=["INVALID_ATTRIBUTE"],
-                )
+                invalid_attribute(f"The attributes are invalid: '{op}' of '{name}' needs a value.", name)
             )
             return
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, dict) for v in value)):
             out.issues.append(
-                issue(
-                    ISSUE_INVALID[0],
-                    f"The attributes are invalid: '{name}' must be an array of objects.",
-                    attrs=[name],
-                    categories=["INVALID_ATTRIBUTE"],
-                )
+                invalid_attribute(f"The attributes are invalid: '{name}' must be an array of objects.", name)
             )
             return
         if name == FA:
@@ -305,12 +300,7 @@ class ListingStore:
                 continue
             if not isinstance(code, str) or not CHANNEL_RE.match(code):
                 out.issues.append(
-                    issue(
-                        ISSUE_INVALID[0],
-                        f"The attributes are invalid: unknown fulfillment_channel_code {code!r}.",
-                        attrs=[FA],
-                        categories=["INVALID_ATTRIBUTE"],
-                    )
+                    invalid_attribute(f"The attributes are invalid: unknown fulfillment_channel_code {code!r}.", FA)
                 )
                 bad = True
                 continue
@@ -319,11 +309,8 @@ class ListingStore:
                     isinstance(e[int_field], bool) or not isinstance(e[int_field], int) or e[int_field] < 0
                 ):
                     out.issues.append(
-                        issue(
-                            ISSUE_INVALID[0],
-                            f"The attributes are invalid: '{int_field}' must be a non-negative integer.",
-                            attrs=[FA],
-                            categories=["INVALID_ATTRIBUTE"],
+                        invalid_attribute(
+                            f"The attributes are invalid: '{int_field}' must be a non-negative integer.", FA
                         )
                     )
                     bad = True
@@ -332,12 +319,7 @@ class ListingStore:
                     parse_iso(str(e["restock_date"]) + ("T00:00:00Z" if len(str(e["restock_date"])) == 10 else ""))
                 except ValueError:
                     out.issues.append(
-                        issue(
-                            ISSUE_INVALID[0],
-                            "The attributes are invalid: 'restock_date' must be an ISO 8601 date.",
-                            attrs=[FA],
-                            categories=["INVALID_ATTRIBUTE"],
-                        )
+                        invalid_attribute("The attributes are invalid: 'restock_date' must be an ISO 8601 date.", FA)
                     )
                     bad = True
             if listing.fba or code != "DEFAULT":
