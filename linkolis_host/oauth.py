@@ -13,7 +13,6 @@ import secrets
 import threading
 import webbrowser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from sqlite_utils import Database
@@ -147,7 +146,7 @@ class LoopbackReceiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def next_request(self, timeout: float, clock_sleep: Callable[[float], None] | None = None) -> dict[str, str]:
+    def next_request(self, timeout: float) -> dict[str, str]:
         try:
             return self._incoming.get(timeout=timeout)
         except queue.Empty:

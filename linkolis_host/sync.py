@@ -13,6 +13,7 @@ import fcntl
 import os
 import time
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -127,7 +128,7 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
             if old_updated == updated_at and old_marketplace_status == order.marketplace_status:
                 counts["unchanged"] += 1
                 continue
-            if order.updated_at < _parse(old_updated):
+            if order.updated_at < datetime.fromisoformat(old_updated):
                 counts["unchanged"] += 1  # an older view of the order (an overlapping window) never wins
                 continue
             db.execute(
@@ -154,12 +155,6 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
             "recorded_at) VALUES (?,?,?,?,?)", history,
         )
     return counts
-
-
-def _parse(text: str):
-    from datetime import datetime
-
-    return datetime.fromisoformat(text)
 
 
 def load_cursor(host: Host, app_id: int, stream: str = ORDERS_STREAM) -> dict | None:
