@@ -31,7 +31,7 @@ def bound(calls: int, rate_burst: tuple[float, int]) -> float:
 
 def one(n: int) -> dict:
     from linkolis_amazon.simulator import Simulator
-    from linkolis_host import VirtualClock, sync
+    from linkolis_host import VirtualClock, orders
     from linkolis_host.apps import install
     from linkolis_host.apps import authorize_direct
     from linkolis_host.host import Host
@@ -52,7 +52,7 @@ def one(n: int) -> dict:
         clock.advance(600)
         slept_before = clock.slept
         started = time.perf_counter()
-        summary = sync.import_orders(host, "Amazon DE")
+        summary = orders.import_orders(host, "Amazon DE")
         wall = time.perf_counter() - started
         held = host.db["orders"].count
         host.close()

@@ -81,7 +81,7 @@ def bound(calls: dict[str, int], path: str, feeds: int) -> tuple[float, float]:
 
 def one(m: int) -> dict:
     from linkolis_amazon.simulator import Simulator
-    from linkolis_host import VirtualClock, sync
+    from linkolis_host import VirtualClock, stock
     from linkolis_host.host import Host
 
     clock = VirtualClock(START)
@@ -101,16 +101,16 @@ def one(m: int) -> dict:
             clock.advance(600)  # buckets full again, earlier changes visible
             csv = Path(home) / f"{run}.csv"
             csv.write_text("sku,quantity\n" + "".join(f"{sku},{base + n % 7}\n" for n, sku in enumerate(skus)))
-            sync.load_stock(host, csv)
+            stock.load_stock(host, csv)
             before = sim.counters_snapshot()
             started_at, wall, sim_before = clock.time(), time.perf_counter(), timed.seconds
-            summary = sync.push_stock(host, "Amazon DE")
+            summary = stock.push_stock(host, "Amazon DE")
             first_push = time.perf_counter() - wall
             pushes = 1
             while host.db.execute("SELECT COUNT(*) FROM stock_pushes WHERE app_id = ? AND outcome IN "
                                   "('pending', 'sending')", (app_id,)).fetchone()[0]:
                 clock.advance(1.0)  # what `sync --watch` does: push again a second later
-                sync.push_stock(host, "Amazon DE")
+                stock.push_stock(host, "Amazon DE")
                 pushes += 1
             virtual = clock.time() - started_at
             after = sim.counters_snapshot()
@@ -141,7 +141,7 @@ def one(m: int) -> dict:
 def latency(samples: int = 20) -> dict:
     """Real clock: `stock set` to the quantity visible at the simulator, under `sync --watch`."""
     from linkolis_amazon.simulator import Simulator
-    from linkolis_host import SystemClock, sync
+    from linkolis_host import SystemClock, stock, sync
     from linkolis_host.host import Host
 
     sim = Simulator(SystemClock(), orders=0, skus=0, new_orders_per_hour=0, marketplaces=("DE",),
@@ -165,7 +165,7 @@ def latency(samples: int = 20) -> dict:
         try:
             for n in range(samples):
                 quantity = 100 + n
-                sync.set_stock(setter, "LATENCY-1", quantity)
+                stock.set_stock(setter, "LATENCY-1", quantity)
                 started = time.perf_counter()
                 while sim.stock_truth(seller)[seller]["LATENCY-1"][DE]["quantity"] != quantity:
                     if time.perf_counter() - started > 30:

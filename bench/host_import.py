@@ -4,7 +4,7 @@
     .venv/bin/python bench/host_import.py 5000 50000
 
 Each N runs in a fresh subprocess (so the peak RSS is that run's), into a fresh database, through
-``linkolis_host.sync.import_orders`` with a synthetic plugin that yields batches of 100 orders of 3 lines each.
+``linkolis_host.orders.import_orders`` with a synthetic plugin that yields batches of 100 orders of 3 lines each.
 "Plugin" is the time spent making the orders (the plugin's share), "host" the rest: validating, storing,
 committing each batch with its cursor. Targets: >= 10,000 orders/s, and peak RSS < 150 MB at 100,000, flat in N.
 """
@@ -36,7 +36,7 @@ from linkolis_host import (
     VirtualClock,
     hookimpl,
 )
-from linkolis_host import apps, sync
+from linkolis_host import apps, orders
 from linkolis_host.host import Host
 
 BATCH = 100
@@ -67,8 +67,8 @@ class Synthetic:
         start = (cursor or {}).get("next", 0)
         for first in range(start, self.n, BATCH):
             began = time.perf_counter()
-            orders = [self._order(i) for i in range(first, min(first + BATCH, self.n))]
-            batch = OrderBatch(orders=orders, cursor={"next": first + len(orders)})
+            page = [self._order(i) for i in range(first, min(first + BATCH, self.n))]
+            batch = OrderBatch(orders=page, cursor={"next": first + len(page)})
             self.making += time.perf_counter() - began
             yield batch
 
@@ -99,7 +99,7 @@ def one(n: int) -> dict:
             apps.install(host, "synthetic", {})
             apps.authorize_direct(host, "Synthetic", {"token": "bench-token"})
             began = time.perf_counter()
-            summary = sync.import_orders(host, "Synthetic")
+            summary = orders.import_orders(host, "Synthetic")
             seconds = time.perf_counter() - began
             stored = host.db["orders"].count
             lines = host.db["order_lines"].count

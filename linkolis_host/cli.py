@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, apps, oauth, sync
+from . import __version__, apps, oauth, orders, stock, sync
 from .apps import FieldSpec, fields_of
 from .context import REDACTOR, Progress
 from .errors import AuthorizationError, Busy, LinkolisError
@@ -201,7 +201,7 @@ def apps_group() -> None:
 cli.add_command(apps_group, "apps")
 
 
-def _app_line(host: Host, row: dict[str, Any]) -> str:
+def _app_line(host: Host, row: apps.App) -> str:
     view = apps.public_view(host, row)
     settings = ", ".join(f"{k}={v}" for k, v in view["settings"].items() if k != "name")
     return (f"{view['name']:<20} {view['kind']:<10} {view['status']:<14} {settings}\n"
@@ -349,14 +349,14 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
     host = get_host(ctx)
     try:
         row = apps.get(host, name)
-        specs = fields_of(host.registry.kind(row["kind"]).settings)
+        specs = fields_of(host.registry.kind(row.kind).settings)
     except LinkolisError as exc:
         raise click.ClickException(str(exc)) from None
     command = click.Command(
         f"configure {name!r}", context_settings=CONTEXT,
         params=[_field_option(s, with_defaults=False) for s in specs]
         + [click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")],
-        help=f"Change the settings of {row['name']!r}; fields not given stay as they are.",
+        help=f"Change the settings of {row.name!r}; fields not given stay as they are.",
     )
     sub = command.make_context(command.name, list(args), parent=ctx)
     as_json = sub.params.pop("as_json")
@@ -364,7 +364,7 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
     if not changes:
         raise click.UsageError(f"nothing to change; `linkolis apps configure {name!r} --help` lists the fields")
     try:
-        new_row, voided = apps.configure(host, name, changes)
+        new_row, voided = apps.configure(host, row, changes)
     except LinkolisError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -388,9 +388,9 @@ def apps_remove(host: Host, name: str, purge: bool, yes: bool) -> None:
         if not _stdin_is_terminal():
             raise click.UsageError("removing an app needs --yes when not run from a terminal")
         what = " and all its imported orders" if purge else ""
-        click.confirm(f"Remove {row['name']!r}{what}?", abort=True, err=True)
-    apps.remove(host, name, purge=purge)
-    click.echo(f"Removed {row['name']!r}; its credentials are deleted" + (" and its orders purged." if purge else
+        click.confirm(f"Remove {row.name!r}{what}?", abort=True, err=True)
+    apps.remove(host, row, purge=purge)
+    click.echo(f"Removed {row.name!r}; its credentials are deleted" + (" and its orders purged." if purge else
                                                                           ", its orders kept."))
 
 
@@ -426,18 +426,20 @@ def apps_authorize(host: Host, name: str, no_browser: bool, port: int, redirect_
     Opens the marketplace's consent page and receives the redirect on 127.0.0.1. With --redirect-url, finishes
     an authorization whose redirect went to another page. Re-authorizing with another account is refused.
     """
+    app = apps.get(host, name)
     if credentials:
-        row = apps.authorize_direct(host, name, _parse_credentials(credentials))
+        row = apps.authorize_direct(host, app, _parse_credentials(credentials))
     elif redirect_url:
-        row = apps.complete_authorization(host, name, oauth.params_from_url(redirect_url))
+        row = apps.complete_authorization(host, app, oauth.params_from_url(redirect_url))
     else:
-        row = _authorize_in_browser(host, name, no_browser, port, timeout, as_json)
+        row = _authorize_in_browser(host, app, no_browser, port, timeout, as_json)
     emit(apps.public_view(host, row), as_json, lambda v: click.echo(
         f"{v['name']!r} is authorized for account {v['account_id']}. Next: linkolis apps verify {v['name']!r}"))
 
 
-def _authorize_in_browser(host: Host, name: str, no_browser: bool, port: int, timeout: int,
-                          as_json: bool) -> dict[str, Any]:
+def _authorize_in_browser(host: Host, app: apps.App, no_browser: bool, port: int, timeout: int,
+                          as_json: bool) -> apps.App:
+    name = app.name
     def paste(redirect_uri: str) -> dict[str, str] | None:
         click.echo(f"After you confirm, your browser lands on {redirect_uri}. Copy that whole address and run: "
                    f"linkolis apps authorize {name!r} --redirect-url 'ADDRESS'", err=True)
@@ -451,7 +453,7 @@ def _authorize_in_browser(host: Host, name: str, no_browser: bool, port: int, ti
         if not no_browser:
             oauth.open_browser(url)
 
-    row = apps.authorize_in_browser(host, name, port=port, timeout=timeout, open_url=show, paste=paste,
+    row = apps.authorize_in_browser(host, app, port=port, timeout=timeout, open_url=show, paste=paste,
                                     say=lambda m: click.echo(m, err=True))
     if row is None:
         raise click.exceptions.Exit(0)
@@ -464,8 +466,8 @@ def _authorize_in_browser(host: Host, name: str, no_browser: bool, port: int, ti
 @with_host
 def apps_verify(host: Host, name: str, as_json: bool) -> None:
     """Check that the app works; all checks passing shows "Module correctly installed"."""
-    row, checks, ok = apps.verify(host, name)
-    data = {"app": row["name"], "ok": ok, "status": apps.status_text(row), "banner": BANNER if ok else None,
+    row, checks, ok = apps.verify(host, apps.get(host, name))
+    data = {"app": row.name, "ok": ok, "status": row.status_text, "banner": BANNER if ok else None,
             "checks": [c.model_dump() for c in checks]}
 
     def human(_: Any) -> None:
@@ -477,7 +479,7 @@ def apps_verify(host: Host, name: str, as_json: bool) -> None:
         if ok:
             click.secho(BANNER, fg="blue", bold=True)
         else:
-            click.echo(f"{row['name']!r} is not ready: follow the steps above, then verify again.", err=True)
+            click.echo(f"{row.name!r} is not ready: follow the steps above, then verify again.", err=True)
 
     emit(data, as_json, human)
     if not ok:
@@ -487,28 +489,28 @@ def apps_verify(host: Host, name: str, as_json: bool) -> None:
 # -- orders ----------------------------------------------------------------------------------------------------
 
 
-@cli.group(cls=LinkolisGroup, context_settings=CONTEXT)
-def orders() -> None:
+@cli.group("orders", cls=LinkolisGroup, context_settings=CONTEXT)
+def orders_group() -> None:
     """Import and look at orders."""
 
 
-def _authorized_names(host: Host, names: tuple[str, ...]) -> list[str]:
+def _authorized_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
     if names:
-        return list(names)
-    found = [r["name"] for r in apps.list_apps(host) if r["account_id"]]
+        return [apps.get(host, n) for n in names]
+    found = [a for a in apps.list_apps(host) if a.authorized]
     if not found:
         raise click.ClickException("no authorized app: run `linkolis apps authorize NAME` first")
     return found
 
 
-@orders.command("import")
+@orders_group.command("import")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @json_option
 @with_host
 def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
     """Import new and changed orders from the named apps (default: every authorized app)."""
     progress = StderrProgress(quiet=as_json)
-    results = [sync.import_orders(host, n, progress=progress) for n in _authorized_names(host, names)]
+    results = [orders.import_orders(host, a, progress=progress) for a in _authorized_apps(host, names)]
 
     def human(rs: list[dict]) -> None:
         for r in rs:
@@ -518,7 +520,7 @@ def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
 
 
-@orders.command("list")
+@orders_group.command("list")
 @click.option("--app", help="Only this app's orders.")
 @click.option("--status", type=click.Choice(["pending", "unshipped", "partially_shipped", "shipped", "cancelled",
                                              "unfulfillable", "other"]), help="Only orders with this status.")
@@ -527,7 +529,7 @@ def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
 @with_host
 def orders_list(host: Host, app: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """Imported orders, newest first."""
-    rows = sync.list_orders(host, app, status, limit)
+    rows = orders.list_orders(host, app, status, limit)
 
     def human(rs: list[dict]) -> None:
         if not rs:
@@ -539,13 +541,13 @@ def orders_list(host: Host, app: str | None, status: str | None, limit: int, as_
     emit(rows, as_json, human)
 
 
-@orders.command("show")
+@orders_group.command("show")
 @click.argument("order_id", metavar="ID")
 @json_option
 @with_host
 def orders_show(host: Host, order_id: str, as_json: bool) -> None:
     """One order with its lines and status history (ID: the marketplace's order id or the host's id)."""
-    order = sync.get_order(host, order_id)
+    order = orders.get_order(host, order_id)
 
     def human(o: dict) -> None:
         click.echo(f"{o['marketplace_order_id']} ({o['app']}, {o['marketplace']}) {o['status']} "
@@ -563,39 +565,39 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
 # -- stock -----------------------------------------------------------------------------------------------------
 
 
-@cli.group(cls=LinkolisGroup, context_settings=CONTEXT)
-def stock() -> None:
+@cli.group("stock", cls=LinkolisGroup, context_settings=CONTEXT)
+def stock_group() -> None:
     """Set stock levels and push them to apps with stock sync on."""
 
 
-@stock.command("set", context_settings={**CONTEXT, "ignore_unknown_options": True})  # so -5 is a quantity
+@stock_group.command("set", context_settings={**CONTEXT, "ignore_unknown_options": True})  # so -5 is a quantity
 @click.argument("sku")
 @click.argument("quantity")
 @json_option
 @with_host
 def stock_set(host: Host, sku: str, quantity: str, as_json: bool) -> None:
     """Record the stock level of one SKU (pushed by the next `stock push` or `sync`)."""
-    result = sync.set_stock(host, sku, quantity)
+    result = stock.set_stock(host, sku, quantity)
     emit(result, as_json, lambda r: click.echo(f"{r['sku']}: {r['quantity']}"))
 
 
-@stock.command("load")
+@stock_group.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 @with_host
 def stock_load(host: Host, file: Path, as_json: bool) -> None:
     """Record stock levels from a CSV with the header `sku,quantity`; a bad row applies nothing."""
-    count = sync.load_stock(host, file)
+    count = stock.load_stock(host, file)
     emit({"loaded": count}, as_json, lambda r: click.echo(f"Recorded {r['loaded']} stock level(s)."))
 
 
-def _stock_apps(host: Host, names: tuple[str, ...]) -> list[str]:
+def _stock_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
     if names:
-        return list(names)
-    return [r["name"] for r in apps.list_apps(host) if r["account_id"] and host.app_info(r).settings.stock_sync]
+        return [apps.get(host, n) for n in names]
+    return [a for a in apps.list_apps(host) if a.authorized and host.app_info(a).settings.stock_sync]
 
 
-@stock.command("push")
+@stock_group.command("push")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--dry-run", is_flag=True, help="Show the marketplace's quantity -> the one that would be sent; "
               "write nothing.")
@@ -607,7 +609,7 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
     if not targets:
         raise click.ClickException("no authorized app has stock sync on (`linkolis apps configure NAME --stock-sync`)")
     progress = StderrProgress(quiet=as_json)
-    results = [sync.push_stock(host, n, dry_run=dry_run, progress=progress) for n in targets]
+    results = [stock.push_stock(host, a, dry_run=dry_run, progress=progress) for a in targets]
 
     def human(rs: list[dict]) -> None:
         for r in rs:
@@ -625,13 +627,13 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
 
 
-@stock.command("list")
+@stock_group.command("list")
 @click.option("--app", help="Only this app.")
 @json_option
 @with_host
 def stock_list(host: Host, app: str | None, as_json: bool) -> None:
     """Desired, last pushed and outcome per SKU and app."""
-    rows = sync.list_stock(host, app)
+    rows = stock.list_stock(host, app)
 
     def human(rs: list[dict]) -> None:
         if not rs:
@@ -645,14 +647,14 @@ def stock_list(host: Host, app: str | None, as_json: bool) -> None:
     emit(rows, as_json, human)
 
 
-@stock.command("verify")
+@stock_group.command("verify")
 @click.argument("name", required=False)
 @json_option
 @with_host
 def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
     """Read back the quantities the marketplace shows; report drift from desired and pushed."""
-    names = [name] if name else _stock_apps(host, ())
-    report = {n: sync.verify_stock(host, n) for n in names}
+    targets = [apps.get(host, name)] if name else _stock_apps(host, ())
+    report = {a.name: stock.verify_stock(host, a) for a in targets}
 
     def human(r: dict) -> None:
         for app_name, entries in r.items():

@@ -18,6 +18,10 @@ class PluginLoadError(LinkolisError):
     """A plugin is enabled but not installed, two plugins share an id, or a hook is misspelled."""
 
 
+class PluginError(LinkolisError):
+    """A plugin answered a hook with something the contract does not allow (the message names plugin and hook)."""
+
+
 class SecretsError(LinkolisError):
     """The credentials key is missing, malformed, or does not open the stored credentials."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import httpx
 
@@ -23,6 +23,9 @@ from .models import AppInfo, AppSettings, AppStatus
 from .plugins import Registry, build_plugin_manager
 from .ratelimit import RateLimiter
 from .secrets import SecretBox
+
+if TYPE_CHECKING:
+    from .installed import App
 
 
 class Host:
@@ -70,18 +73,23 @@ class Host:
         self.limiter.close()
         self.db.close()
 
+    def __enter__(self) -> "Host":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- what hooks get ------------------------------------------------------------------------------------
 
     def settings_for(self, kind: str, raw: dict[str, Any]) -> AppSettings:
         return self.registry.kind(kind).settings.model_validate(raw)
 
-    def app_info(self, row: dict[str, Any]) -> AppInfo:
-        status = AppStatus.needs_attention if row["status"] == "needs_attention" else AppStatus(row["status"])
+    def app_info(self, app: App) -> AppInfo:
+        status = AppStatus.needs_attention if app.status == "needs_attention" else AppStatus(app.status)
         return AppInfo(
-            id=row["id"], name=row["name"], kind=row["kind"],
-            settings=self.settings_for(row["kind"], store.loads(row["settings"])), status=status,
-            account_id=row["account_id"], authorized_at=row["authorized_at"],
-            authorization_expires_at=row["authorization_expires_at"],
+            id=app.id, name=app.name, kind=app.kind, settings=self.settings_for(app.kind, app.settings),
+            status=status, account_id=app.account_id, authorized_at=app.authorized_at,
+            authorization_expires_at=app.authorization_expires_at,
         )
 
     def open_credentials(self, app_id: int) -> dict[str, str] | None:
@@ -102,25 +110,26 @@ class Host:
                 (app_id, self.secrets.seal(secrets), store.dumps(sorted(secrets)), self.clock.now().isoformat()),
             )
 
-    def context(self, row: dict[str, Any], progress: Progress | None = None) -> Context:
-        kind = self.registry.kind(row["kind"])
-        info = self.app_info(row)
+    def context(self, app: App, progress: Progress | None = None) -> Context:
+        """What a hook for ``app`` gets. Use ``installed.run``, which also closes the context's HTTP client."""
+        kind = self.registry.kind(app.kind)
+        info = self.app_info(app)
         account = info.account_id or f"app-{info.id}"
-        log = logging.getLogger(f"linkolis.{row['kind']}")
+        log = logging.getLogger(f"linkolis.{app.kind}")
         http = HttpClient(
             clock=self.clock, limiter=self.limiter, limits=kind.rate_limits,
-            bucket_prefix=f"{row['kind']}:{account}", transport=self.transport,
+            bucket_prefix=f"{app.kind}:{account}", transport=self.transport,
             timeout=self.config.http.timeout, retries=self.config.http.retries, log=log, stats=self.http_stats,
         )
         return Context(
             app=info,
-            credentials=self.open_credentials(row["id"]),
-            plugin_config=self.config.plugins.section(row["kind"]),
+            credentials=self.open_credentials(app.id),
+            plugin_config=self.config.plugins.section(app.kind),
             http=http,
-            state=StateStore(self.db, row["id"], self.secrets),
+            state=StateStore(self.db, app.id, self.secrets),
             clock=self.clock,
             log=log,
             progress=progress or Progress(),
             env=self.env,
-            on_credentials=lambda secrets: self.seal_credentials(row["id"], secrets),
+            on_credentials=lambda secrets: self.seal_credentials(app.id, secrets),
         )

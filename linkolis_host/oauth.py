@@ -40,6 +40,12 @@ def new_state(db: Database, app_id: int, redirect_uri: str, clock: Clock) -> str
     return state
 
 
+def set_redirect_uri(db: Database, state: str, redirect_uri: str) -> None:
+    """The plugin sends the seller back to another address than the host offered (a registered page)."""
+    with db.atomic():
+        db.execute("UPDATE oauth_states SET redirect_uri = ? WHERE state_hash = ?", (redirect_uri, _hash(state)))
+
+
 def consume_state(db: Database, app_id: int, state: str | None, clock: Clock) -> str:
     """Check and burn ``state`` for ``app_id``; return the redirect URI it was issued with.
 

@@ -9,14 +9,29 @@ from __future__ import annotations
 import importlib.metadata
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, TypeVar
 
 import pluggy
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from . import hookspecs
-from .errors import PluginLoadError
-from .models import AppKind
+from .config import format_validation_error
+from .errors import PluginError, PluginLoadError, UserError
+from .models import (
+    AppKind,
+    AuthorizationStart,
+    Credentials,
+    DemoEnvironment,
+    HealthCheck,
+    OrderBatch,
+    StockItem,
+    StockLevel,
+    StockOutcome,
+)
+
+if TYPE_CHECKING:
+    from .context import Context
 
 GROUP = "linkolis"
 
@@ -28,9 +43,17 @@ class InstalledPlugin:
     version: str
 
 
+T = TypeVar("T", bound=BaseModel)
+
+
 @dataclass
 class Registry:
-    """The loaded plugins and the app kinds they offer; calls a hook for one kind's plugin only."""
+    """The loaded plugins and the app kinds they offer: one typed method per hook.
+
+    Each method calls the hook on the plugin that owns the app kind only, and validates the answer against the
+    contract in one place: a malformed answer is a ``PluginError`` naming the plugin and the hook. Nothing else in
+    the host calls a hook.
+    """
 
     pm: pluggy.PluginManager
     kinds: dict[str, AppKind]
@@ -44,8 +67,52 @@ class Registry:
             known = ", ".join(sorted(self.kinds)) or "none"
             raise PluginLoadError(f"no plugin offers the app kind {kind!r} (available: {known})") from None
 
-    def call(self, kind: str, hook: str, **kwargs: Any) -> Any:
-        """Call ``hook`` on the plugin that owns ``kind`` only; None when that plugin does not implement it."""
+    def implements(self, kind: str, hook: str) -> bool:
+        owner = self.owners[kind]
+        return any(impl.plugin is owner for impl in getattr(self.pm.hook, hook).get_hookimpls())
+
+    def plugin_name(self, kind: str) -> str:
+        return self.pm.get_name(self.owners[kind]) or kind
+
+    # -- the hooks -------------------------------------------------------------------------------------------
+
+    def authorize(self, kind: str, ctx: Context, step: str,
+                  params: dict[str, str]) -> AuthorizationStart | Credentials:
+        answer = self._answer(kind, "authorize", ctx=ctx, step=step, params=params)
+        model: type[BaseModel] = AuthorizationStart if step in ("start", "continue") else Credentials
+        return self._check(kind, "authorize", model, answer)  # type: ignore[return-value]
+
+    def import_orders(self, kind: str, ctx: Context, cursor: dict | None) -> Iterator[OrderBatch]:
+        return self._each(kind, "import_orders", OrderBatch,
+                          self._answer(kind, "import_orders", ctx=ctx, cursor=cursor))
+
+    def push_stock(self, kind: str, ctx: Context, items: list[StockItem]) -> Iterator[StockOutcome]:
+        return self._each(kind, "push_stock", StockOutcome, self._answer(kind, "push_stock", ctx=ctx, items=items))
+
+    def read_stock(self, kind: str, ctx: Context, skus: list[str] | None) -> Iterator[StockLevel]:
+        if not self.implements(kind, "read_stock"):
+            raise UserError(f"{self.kind(kind).title} apps cannot read stock back")
+        return self._each(kind, "read_stock", StockLevel, self._answer(kind, "read_stock", ctx=ctx, skus=skus))
+
+    def health_check(self, kind: str, ctx: Context) -> list[HealthCheck]:
+        answer = self._answer(kind, "health_check", ctx=ctx)
+        if answer is None:
+            return []
+        if not isinstance(answer, list):
+            raise PluginError(f"the {self.plugin_name(kind)} plugin's health_check answered "
+                              f"{type(answer).__name__}, not a list of HealthCheck")
+        return [self._check(kind, "health_check", HealthCheck, item, number) for number, item in enumerate(answer)]
+
+    def demo_environment(self, home: Path) -> DemoEnvironment | None:
+        answer = self.pm.hook.demo_environment(home=home)
+        if answer is not None and not isinstance(answer, DemoEnvironment):
+            raise PluginError(f"a plugin's demo_environment answered {type(answer).__name__}, not a DemoEnvironment")
+        return answer
+
+    # -- one way to call, one place to validate ---------------------------------------------------------------
+
+    def _answer(self, kind: str, hook: str, **kwargs: Any) -> Any:
+        """The owning plugin's raw answer to ``hook``; None when it does not implement it."""
         key = (kind, hook)
         caller = self._callers.get(key)
         if caller is None:
@@ -55,9 +122,26 @@ class Registry:
         results = caller(**kwargs)
         return results[0] if results else None
 
-    def implements(self, kind: str, hook: str) -> bool:
-        owner = self.owners[kind]
-        return any(impl.plugin is owner for impl in getattr(self.pm.hook, hook).get_hookimpls())
+    def _check(self, kind: str, hook: str, model: type[T], answer: Any, number: int | None = None) -> T:
+        if isinstance(answer, model):
+            return answer
+        try:
+            return model.model_validate(answer)
+        except ValidationError as exc:
+            where = "" if number is None else f" (item {number})"
+            raise PluginError(f"the {self.plugin_name(kind)} plugin's {hook} answered something that is not a "
+                              f"{model.__name__}{where}:\n{format_validation_error(exc, '  ')}") from None
+
+    def _each(self, kind: str, hook: str, model: type[T], answer: Any) -> Iterator[T]:
+        if answer is None:
+            return
+        try:
+            items = iter(answer)
+        except TypeError:
+            raise PluginError(f"the {self.plugin_name(kind)} plugin's {hook} answered {type(answer).__name__}, "
+                              f"not an iterable of {model.__name__}") from None
+        for number, item in enumerate(items):
+            yield self._check(kind, hook, model, item, number)
 
 
 def installed_plugins() -> dict[str, list[InstalledPlugin]]:

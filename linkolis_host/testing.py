@@ -34,10 +34,10 @@ from typing import Any, Callable, Iterable, Iterator
 
 from pydantic import ValidationError
 
-from . import apps, sync
+from . import apps, installed, orders, stock
 from .clock import VirtualClock
 from .config import format_validation_error
-from .errors import LinkolisError
+from .errors import LinkolisError, PluginError
 from .host import Host
 from .models import AppKind, AppSettings, HealthCheck, OrderBatch
 from .plugins import build_plugin_manager
@@ -95,7 +95,8 @@ def check_settings(settings: type[AppSettings], install: dict[str, Any]) -> list
 
 
 class _Watch:
-    """Stands between the host and the plugin to check what the plugin answers, passing it through."""
+    """Stands between the registry and the plugin (its raw ``_answer``) to check what the plugin answers beyond
+    what the registry validates, passing it through."""
 
     def __init__(self, call: Callable[..., Any], problems: list[str]) -> None:
         self._call = call
@@ -105,6 +106,13 @@ class _Watch:
         answer = self._call(kind, hook, **kwargs)
         if hook == "import_orders" and answer is not None:
             return self._batches(answer)
+        if hook == "health_check":
+            if not isinstance(answer, list):
+                self.problems.append(f"health_check: must return a list of HealthCheck, returned "
+                                     f"{type(answer).__name__}")
+            else:
+                self.problems.extend(f"health_check: item {number} is {type(check).__name__}, not a HealthCheck"
+                                     for number, check in enumerate(answer) if not isinstance(check, HealthCheck))
         return answer
 
     def _batches(self, answer: Any) -> Iterator[Any]:
@@ -168,25 +176,26 @@ def check_plugin(
 
 
 def _check_with_host(host: Host, kind: AppKind, install: dict[str, Any], authorize: Callable[[Host, str], Any],
-                     stock: list[tuple[str, int]]) -> list[str]:
+                     levels: list[tuple[str, int]]) -> list[str]:
     problems: list[str] = []
-    host.registry.call = _Watch(host.registry.call, problems)  # type: ignore[method-assign]
+    host.registry._answer = _Watch(host.registry._answer, problems)  # type: ignore[method-assign]
     step = "install"
     try:
-        name = apps.install(host, kind.kind, install)["name"]
+        name = apps.install(host, kind.kind, install).name
         step = "authorize"
         authorize(host, name)
         row = apps.get(host, name)
-        if row["account_id"] is None:
+        if not row.authorized:
             return [f"authorize: {name!r} is not authorized after the authorize callable ran"]
 
         step = "health_check"
-        answer = host.registry.call(kind.kind, "health_check", ctx=host.context(row))
-        if not isinstance(answer, list):
-            return [f"health_check: must return a list of HealthCheck, returned {type(answer).__name__}"]
-        for number, check in enumerate(answer):
-            if not isinstance(check, HealthCheck):
-                problems.append(f"health_check: item {number} is {type(check).__name__}, not a HealthCheck")
+        try:
+            with installed.run(host, row) as ctx:
+                answer = host.registry.health_check(kind.kind, ctx)
+        except PluginError as exc:
+            return problems or [f"health_check: {exc}"]
+        if problems:
+            return problems
         if not answer:
             problems.append("health_check: no checks; name at least the credentials and one call that uses them")
         if problems:
@@ -199,22 +208,22 @@ def _check_with_host(host: Host, kind: AppKind, install: dict[str, Any], authori
                 problems.append(f"health_check: {check.name!r} failed without a remedy for the seller")
 
         step = "import_orders (first)"
-        sync.import_orders(host, name)
+        orders.import_orders(host, name)
         step = "import_orders (second)"
-        second = sync.import_orders(host, name)
+        second = orders.import_orders(host, name)
         if second["new"] or second["updated"]:
             problems.append(f"import_orders: a second import right after the first found {second['new']} new and "
                             f"{second['updated']} updated order(s); expected none (is the cursor or updated_at "
                             "unstable?)")
 
-        if stock:
+        if levels:
             step = "push_stock"
             if not host.app_info(apps.get(host, name)).settings.stock_sync:
                 apps.configure(host, name, {"stock_sync": True})
-            for sku, quantity in stock:
-                sync.set_stock(host, sku, quantity)
-            sync.push_stock(host, name)
-            app_id = apps.get(host, name)["id"]
+            for sku, quantity in levels:
+                stock.set_stock(host, sku, quantity)
+            stock.push_stock(host, name)
+            app_id = apps.get(host, name).id
             unanswered = [r[0] for r in host.db.execute(
                 "SELECT sku FROM stock_pushes WHERE app_id = ? AND outcome = 'sending' ORDER BY sku", (app_id,))]
             if unanswered:

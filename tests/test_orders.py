@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import authorize_app, install_app, token_of
-from linkolis_host import store, sync
+from linkolis_host import orders, store
 
 
 def order_ids(run) -> list[str]:
@@ -13,7 +13,7 @@ def order_ids(run) -> list[str]:
 
 
 def cursor(host):
-    return sync.load_cursor(host, host.db.execute("SELECT id FROM apps").fetchone()[0])
+    return orders.load_cursor(host, host.db.execute("SELECT id FROM apps").fetchone()[0])
 
 
 def forget_cursor(host):
@@ -27,7 +27,7 @@ def test_a_crash_mid_import_keeps_the_committed_batches_and_their_cursor(run, ho
         market.add_order(f"O-{n}", updated=n)
     market.fail_after_batches = 1
     with pytest.raises(RuntimeError, match="the process died"):
-        sync.import_orders(host, app)
+        orders.import_orders(host, app)
     assert order_ids(run) == ["O-1", "O-2"]
     assert cursor(host) == {"since": 2}
 

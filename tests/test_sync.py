@@ -8,7 +8,8 @@ import time
 import pytest
 
 from helpers import authorize_app, install_app, token_of
-from linkolis_host import apps, sync
+from linkolis_host import apps, orders, stock, sync
+from linkolis_host.locks import app_lock
 from linkolis_host.errors import Busy
 
 
@@ -48,9 +49,9 @@ def test_sync_of_named_apps_only(run, app, market):
 def test_a_second_import_of_an_app_while_one_runs_is_refused(run, host, app, market):
     market.add_order("O-1")
     row = apps.get(host, app)
-    with sync.app_lock(host, row, "import"):
+    with app_lock(host.home, row.id, row.name, "import"):
         with pytest.raises(Busy, match="another import of 'Shop EU' is running"):
-            sync.import_orders(host, app)
+            orders.import_orders(host, app)
         result = run("orders", "import", app, code=1)
         assert "another import of 'Shop EU' is running (pid " in result.stderr
         assert "try again when it ends" in result.stderr
@@ -62,7 +63,8 @@ def test_a_second_import_of_an_app_while_one_runs_is_refused(run, host, app, mar
 
 def test_a_second_push_of_an_app_while_one_runs_is_refused(run, host, app, market):
     run("stock", "set", "SKU-A", "5")
-    with sync.app_lock(host, apps.get(host, app), "push"):
+    row = apps.get(host, app)
+    with app_lock(host.home, row.id, row.name, "push"):
         assert "another push of 'Shop EU' is running" in run("stock", "push", code=1).stderr
     assert market.pushes == []
 
@@ -75,7 +77,7 @@ def test_watch_pushes_a_stock_change_within_seconds_and_stops_cleanly(host, app,
     watcher = threading.Thread(target=sync.watch, args=(watcher_host, None, 0.05, 0.05, stop, reports.append))
     watcher.start()
     try:
-        sync.set_stock(host, "SKU-A", 7)
+        stock.set_stock(host, "SKU-A", 7)
         deadline = time.monotonic() + 5
         while market.listings.get("SKU-A") != 7 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -101,9 +103,9 @@ def test_a_write_that_reads_first_is_not_undone_by_another_connections_write(hos
         with host.db.atomic():
             host.db.execute("SELECT COUNT(*) FROM desired_stock").fetchone()
             with pytest.raises(sqlite3.OperationalError, match="locked"):
-                sync.set_stock(twin, "SKU-A", 1)  # it waits for us (50 ms here), and gives up
-            sync.set_stock(host, "SKU-B", 2)
-        sync.set_stock(twin, "SKU-A", 1)
+                stock.set_stock(twin, "SKU-A", 1)  # it waits for us (50 ms here), and gives up
+            stock.set_stock(host, "SKU-B", 2)
+        stock.set_stock(twin, "SKU-A", 1)
         assert [r[0] for r in host.db.execute("SELECT sku FROM desired_stock ORDER BY sku")] == ["SKU-A", "SKU-B"]
     finally:
         twin.close()

@@ -17,6 +17,7 @@ from linkolis_amazon.client import SpApi
 from linkolis_amazon.settings import operator_settings
 from linkolis_amazon.simulator.browser import SellerBrowser
 from linkolis_host import AuthorizationError
+from linkolis_host.installed import App
 
 SELLER = "A1SIMSELLER001"
 OTHER_SELLER = "A2OTHERSELLER1"
@@ -173,7 +174,7 @@ def test_an_authorization_code_used_twice_is_invalid_grant_explained(
         run, host, sim, operator_env, https_redirect, installed):
     landed = confirm_in_seller_central(sim, operator_env, consent_url_of(run, installed))
     run("apps", "authorize", installed, "--redirect-url", landed)
-    row = host.db["apps"].get(1)
+    row = App.from_row(host.db["apps"].get(1))
     ctx = host.context(row)
 
     with pytest.raises(AuthorizationError) as refusal:
@@ -345,7 +346,7 @@ def test_a_missing_client_id_names_the_setting_and_where_to_put_it(run, host, se
 @pytest.fixture
 def api(host, authorized):
     """The Amazon client of the authorized app, as the plugin's hooks get it."""
-    row = host.db["apps"].get(1)
+    row = App.from_row(host.db["apps"].get(1))
 
     def make():
         return SpApi(host.context(row))

@@ -31,6 +31,7 @@ import pytest
 from linkolis_amazon import lwa
 from linkolis_amazon.client import SpApi
 from linkolis_host.host import Host
+from linkolis_host.installed import App
 
 CASSETTES = Path(__file__).parent / "cassettes"
 SELLER = "A1SIMSELLER001"  # the merchant id cassettes show, whoever recorded them
@@ -185,7 +186,7 @@ def test_the_apps_exchanges_with_amazon_replay_from_the_cassette(run, host, amaz
     app = run.json("apps", "authorize", "Amazon US", "--credential", f"refresh_token={amazon.refresh_token}",
                    "--credential", f"selling_partner_id={amazon.seller_id}")
     assert app["status"] == "authorized"
-    api = SpApi(host.context(host.db["apps"].get(1)))
+    api = SpApi(host.context(App.from_row(host.db["apps"].get(1))))
 
     participations = api.marketplace_participations()
     orders = api.search_orders(SANDBOX_ORDERS)

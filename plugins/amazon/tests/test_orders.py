@@ -8,7 +8,7 @@ import random
 import httpx
 import pytest
 
-from linkolis_host import apps, sync
+from linkolis_host import apps, orders
 from linkolis_host.errors import AuthorizationRevoked
 from linkolis_host.host import Host
 from linkolis_amazon.orders import SETTLE
@@ -150,7 +150,7 @@ def test_a_revoked_authorization_mid_run_keeps_what_was_imported_and_asks_to_aut
     assert "authorize again" in result.output
     assert run.json("apps", "show", "Amazon DE")["status"] == "needs attention: authorization revoked — authorize again"
     assert host.db["orders"].count == 100, "the first page stays"
-    cursor = sync.load_cursor(host, apps.get(host, "Amazon DE")["id"])
+    cursor = orders.load_cursor(host, apps.get(host, "Amazon DE").id)
     assert cursor and cursor.get("token"), "the cursor still points after the first page"
 
 
@@ -204,14 +204,14 @@ def test_a_fault_campaign_with_kills_always_ends_with_exactly_amazons_orders(hom
 
         dying = Host(home, clock=clock, transport=Dying(), env=operator_env)
         try:
-            sync.import_orders(dying, "Amazon DE")
+            orders.import_orders(dying, "Amazon DE")
         except (Killed, Exception):  # noqa: BLE001 - the process is gone, whatever it was doing
             pass
         dying.db.conn.close()  # no commit, no cleanup: what kill -9 leaves
         survivor = Host(home, clock=clock, transport=sim.transport(), env=operator_env)
         for _attempt in range(5):  # faults may outlast one run; the operator's next sync goes on
             try:
-                sync.import_orders(survivor, "Amazon DE")
+                orders.import_orders(survivor, "Amazon DE")
                 break
             except AuthorizationRevoked:
                 raise

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from linkolis_host import apps, sync
+from linkolis_host import apps, stock
 from linkolis_host.context import Progress
 from linkolis_host.host import Host
 
@@ -243,7 +243,7 @@ def add_many(sim, count, prefix="BULK", quantity=1):
 
 def set_many(host, quantities):
     for sku, quantity in quantities.items():
-        sync.set_stock(host, sku, quantity)
+        stock.set_stock(host, sku, quantity)
 
 
 def feed_requests(wire):
@@ -350,7 +350,7 @@ def test_an_expired_upload_url_is_a_clear_error_and_loses_nothing(run, authorize
     assert "expired" in result.output
     assert calls(sim, "createFeed") == 0
     assert {r["outcome"] for r in pushed(run).values()} == {"sending"}
-    assert len(sync.stock_due(host, apps.get(host, "Amazon DE")["id"])) == 5, "every SKU is still due"
+    assert len(stock.stock_due(host, apps.get(host, "Amazon DE").id)) == 5, "every SKU is still due"
     wire.handle_request = original
     assert run.json("stock", "push")["pending"] == 5
     settle(clock, 120)
@@ -396,7 +396,7 @@ def die_pushing(home, clock, transport, env, progress=None):
     """A push in a process that dies on the way (``Killed``), leaving what kill -9 leaves: no commit, no cleanup."""
     dying = Host(home, clock=clock, transport=transport, env=env)
     with pytest.raises(Killed):
-        sync.push_stock(dying, "Amazon DE", progress=progress)
+        stock.push_stock(dying, "Amazon DE", progress=progress)
     dying.db.conn.close()
 
 
@@ -409,11 +409,11 @@ def sold_while_down_then_push(home, clock, transport, env, sku, desired):
     survivor = Host(home, clock=clock, transport=transport, env=env)
     try:
         desired[sku] = 3
-        sync.set_stock(survivor, sku, 3)
+        stock.set_stock(survivor, sku, 3)
         for _ in range(30):
-            sync.push_stock(survivor, "Amazon DE")
+            stock.push_stock(survivor, "Amazon DE")
             clock.advance(10)
-        return {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+        return {r["sku"]: r for r in stock.list_stock(survivor, "Amazon DE")}
     finally:
         survivor.close()
 
@@ -440,9 +440,9 @@ def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_d
     survivor = Host(home, clock=clock, transport=wire, env=env)
     try:
         for _ in range(30):
-            sync.push_stock(survivor, "Amazon DE")
+            stock.push_stock(survivor, "Amazon DE")
             clock.advance(10)
-        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+        rows = {r["sku"]: r for r in stock.list_stock(survivor, "Amazon DE")}
     finally:
         survivor.close()
     assert calls(sim, "createFeed") == 1, "the feed Amazon took was found with getFeeds, not sent twice"
@@ -493,11 +493,11 @@ def test_an_upload_whose_create_feed_never_reached_amazon_is_dropped_and_its_sku
 
     survivor = Host(home, clock=clock, transport=wire, env=env)
     try:
-        assert sync.push_stock(survivor, "Amazon DE")["pending"] == 6
+        assert stock.push_stock(survivor, "Amazon DE")["pending"] == 6
         assert calls(sim, "getFeeds") == 1 and calls(sim, "createFeed") == 1
         settle(clock, 120)
-        assert sync.push_stock(survivor, "Amazon DE")["accepted"] == 6
-        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+        assert stock.push_stock(survivor, "Amazon DE")["accepted"] == 6
+        rows = {r["sku"]: r for r in stock.list_stock(survivor, "Amazon DE")}
     finally:
         survivor.close()
     assert calls(sim, "getFeeds") == 1, "the upload was forgotten once Amazon had no feed of it"
@@ -519,12 +519,12 @@ def test_another_tools_feed_found_after_a_crash_is_waited_for_but_its_report_is_
 
     survivor = Host(home, clock=clock, transport=wire, env=env)
     try:
-        first = sync.push_stock(survivor, "Amazon DE")
+        first = stock.push_stock(survivor, "Amazon DE")
         assert first["pending"] == 6 and calls(sim, "createFeed") == 1, "held behind the feed that may be ours"
         for _ in range(40):
             clock.advance(10)
-            sync.push_stock(survivor, "Amazon DE")
-        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+            stock.push_stock(survivor, "Amazon DE")
+        rows = {r["sku"]: r for r in stock.list_stock(survivor, "Amazon DE")}
     finally:
         survivor.close()
     assert calls(sim, "createFeed") == 2, "ours was sent once that feed's report showed it was not ours"
@@ -578,24 +578,24 @@ def test_a_crash_after_a_feed_was_collected_but_before_its_outcomes_were_recorde
         home, authorized, sim, host, clock, operator_env, monkeypatch):
     skus, desired = six_in_a_feed(host, sim, first_quantity=40)
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
-    assert sync.push_stock(host, "Amazon DE")["pending"] == 6
+    assert stock.push_stock(host, "Amazon DE")["pending"] == 6
     settle(clock, 120)
 
-    record = sync._record_outcomes
+    record = stock.record_outcomes
 
     def dies_before_the_last_write(h, app_id, outcomes, counts):
         if outcomes:
             raise Killed()  # the plugin has told the outcomes and forgotten the feed; the host never wrote them
         return record(h, app_id, outcomes, counts)
 
-    monkeypatch.setattr(sync, "_record_outcomes", dies_before_the_last_write)
+    monkeypatch.setattr(stock, "record_outcomes", dies_before_the_last_write)
     die_pushing(home, clock, sim.transport(), env)
-    monkeypatch.setattr(sync, "_record_outcomes", record)
+    monkeypatch.setattr(stock, "record_outcomes", record)
 
     survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
     try:
-        assert sync.push_stock(survivor, "Amazon DE")["accepted"] == 6
-        rows = {r["sku"]: r for r in sync.list_stock(survivor, "Amazon DE")}
+        assert stock.push_stock(survivor, "Amazon DE")["accepted"] == 6
+        rows = {r["sku"]: r for r in stock.list_stock(survivor, "Amazon DE")}
     finally:
         survivor.close()
     assert all_accepted(rows, desired)

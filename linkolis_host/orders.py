@@ -1,0 +1,192 @@
+"""Orders: each batch a plugin yields is stored with the cursor after it in one transaction.
+
+An order is keyed by (app, marketplace order id): importing it again updates it and records a status change, never
+a duplicate; an older view of an order (from an overlapping window) never overwrites a newer one. A crash loses
+nothing and repeats nothing: the next import resumes from the last committed cursor.
+
+Owns the tables ``orders``, ``order_lines``, ``order_status_history`` and ``sync_cursors``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from . import installed, store
+from .context import Progress
+from .errors import UserError
+from .host import Host
+from .installed import App
+from .models import Order
+
+ORDERS_STREAM = "orders"
+
+
+def require_authorized(app: App) -> None:
+    if not app.authorized:
+        raise UserError(f"{app.name!r} is not authorized yet: run `linkolis apps authorize {app.name!r}`")
+
+
+def _line_rows(order_id: int, order: Order) -> list[tuple]:
+    return [
+        (order_id, line.line_id, line.sku, line.product_id, line.title, line.quantity_ordered,
+         line.quantity_shipped, None if line.unit_price is None else str(line.unit_price),
+         None if line.line_total is None else str(line.line_total))
+        for line in order.lines
+    ]
+
+
+def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]:
+    """Upsert ``orders`` for the app (inside the caller's transaction); count new, updated, unchanged."""
+    db = host.db
+    now = host.clock.now().isoformat(timespec="seconds")
+    unique = {o.marketplace_order_id: o for o in orders}
+    counts = {"new": 0, "updated": 0, "unchanged": 0}
+    existing: dict[str, tuple] = {}
+    ids = list(unique)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(
+            f"SELECT marketplace_order_id, id, status, marketplace_status, updated_at FROM orders "
+            f"WHERE app_id = ? AND marketplace_order_id IN ({marks})", [app_id, *chunk]
+        ):
+            existing[row[0]] = row[1:]
+    lines: list[tuple] = []
+    history: list[tuple] = []
+    replaced: list[tuple[int]] = []
+    for order in unique.values():
+        updated_at = order.updated_at.isoformat()
+        values = (
+            order.marketplace, order.status.value, order.marketplace_status, order.fulfilled_by,
+            order.created_at.isoformat(), updated_at, order.currency,
+            None if order.total is None else str(order.total),
+            None if order.buyer is None else order.buyer.model_dump_json(exclude_none=True),
+            None if order.recipient is None else order.recipient.model_dump_json(exclude_none=True),
+            len(order.lines),
+        )
+        seen = existing.get(order.marketplace_order_id)
+        if seen is None:
+            order_id = db.execute(
+                "INSERT INTO orders (app_id, marketplace_order_id, marketplace, status, marketplace_status, "
+                "fulfilled_by, created_at, updated_at, currency, total, buyer, recipient, line_count, imported_at, "
+                "changed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                (app_id, order.marketplace_order_id, *values, now, now),
+            ).fetchone()[0]
+            counts["new"] += 1
+            history.append((order_id, order.status.value, order.marketplace_status, updated_at, now))
+        else:
+            order_id, old_status, old_marketplace_status, old_updated = seen
+            if old_updated == updated_at and old_marketplace_status == order.marketplace_status:
+                counts["unchanged"] += 1
+                continue
+            if order.updated_at < datetime.fromisoformat(old_updated):
+                counts["unchanged"] += 1  # an older view of the order (an overlapping window) never wins
+                continue
+            db.execute(
+                "UPDATE orders SET marketplace = ?, status = ?, marketplace_status = ?, fulfilled_by = ?, "
+                "created_at = ?, updated_at = ?, currency = ?, total = ?, buyer = COALESCE(?, buyer), "
+                "recipient = COALESCE(?, recipient), line_count = ?, changed_at = ? WHERE id = ?",
+                (*values, now, order_id),
+            )
+            replaced.append((order_id,))
+            counts["updated"] += 1
+            if old_marketplace_status != order.marketplace_status:
+                history.append((order_id, order.status.value, order.marketplace_status, updated_at, now))
+        lines.extend(_line_rows(order_id, order))
+    if replaced:
+        db.conn.executemany("DELETE FROM order_lines WHERE order_id = ?", replaced)
+    if lines:
+        db.conn.executemany(
+            "INSERT INTO order_lines (order_id, line_id, sku, product_id, title, quantity_ordered, "
+            "quantity_shipped, unit_price, line_total) VALUES (?,?,?,?,?,?,?,?,?)", lines,
+        )
+    if history:
+        db.conn.executemany(
+            "INSERT INTO order_status_history (order_id, status, marketplace_status, marketplace_updated_at, "
+            "recorded_at) VALUES (?,?,?,?,?)", history,
+        )
+    return counts
+
+
+def load_cursor(host: Host, app_id: int, stream: str = ORDERS_STREAM) -> dict | None:
+    row = host.db.execute("SELECT cursor FROM sync_cursors WHERE app_id = ? AND stream = ?",
+                          (app_id, stream)).fetchone()
+    return None if row is None else store.loads(row[0])
+
+
+def save_cursor(host: Host, app_id: int, cursor: dict, stream: str = ORDERS_STREAM) -> None:
+    host.db.execute(
+        "INSERT INTO sync_cursors (app_id, stream, cursor, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(app_id, stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        (app_id, stream, store.dumps(cursor), host.clock.now().isoformat()),
+    )
+
+
+def import_orders(host: Host, app: App | str, progress: Progress | None = None) -> dict[str, Any]:
+    """Import the app's new and changed orders; return a summary (new, updated, unchanged, batches, seconds)."""
+    app = installed.get(host, app)
+    require_authorized(app)
+    progress = progress or Progress()
+    summary = {"app": app.name, "new": 0, "updated": 0, "unchanged": 0, "batches": 0, "seconds": 0.0}
+    started = time.monotonic()
+    with installed.run(host, app, lock="import", progress=progress, stamp="last_import_at") as ctx:
+        cursor = load_cursor(host, app.id)
+        progress.start(f"Importing orders for {app.name}")
+        for batch in host.registry.import_orders(app.kind, ctx, cursor):
+            with host.db.atomic():
+                counts = store_orders(host, app.id, batch.orders)
+                save_cursor(host, app.id, batch.cursor)
+            for key, value in counts.items():
+                summary[key] += value
+            summary["batches"] += 1
+            progress.advance(len(batch.orders))
+    summary["seconds"] = round(time.monotonic() - started, 3)
+    return summary
+
+
+def list_orders(host: Host, app: App | str | None = None, status: str | None = None,
+                limit: int = 50) -> list[dict]:
+    where, params = ["1 = 1"], []
+    if app:
+        where.append("o.app_id = ?")
+        params.append(installed.get(host, app).id)
+    if status:
+        where.append("o.status = ?")
+        params.append(status)
+    sql = (
+        "SELECT o.id, a.name AS app, o.marketplace_order_id, o.marketplace, o.status, o.marketplace_status, "
+        "o.fulfilled_by, o.created_at, o.updated_at, o.currency, o.total, o.line_count FROM orders o "
+        f"JOIN apps a ON a.id = o.app_id WHERE {' AND '.join(where)} ORDER BY o.created_at DESC LIMIT ?"
+    )
+    return list(host.db.query(sql, [*params, limit]))
+
+
+def get_order(host: Host, order_ref: str) -> dict[str, Any]:
+    """An order by the host's id or the marketplace's order id, with its lines and status history."""
+    rows = list(host.db.query(
+        "SELECT o.*, a.name AS app FROM orders o JOIN apps a ON a.id = o.app_id "
+        "WHERE o.marketplace_order_id = ? OR (CAST(o.id AS TEXT) = ?)", [order_ref, order_ref]))
+    if not rows:
+        raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
+    order = rows[0]
+    order["buyer"] = store.loads(order["buyer"])
+    order["recipient"] = store.loads(order["recipient"])
+    order["lines"] = list(host.db.query(
+        "SELECT line_id, sku, product_id, title, quantity_ordered, quantity_shipped, unit_price, line_total "
+        "FROM order_lines WHERE order_id = ? ORDER BY line_id", [order["id"]]))
+    order["history"] = list(host.db.query(
+        "SELECT status, marketplace_status, marketplace_updated_at, recorded_at FROM order_status_history "
+        "WHERE order_id = ? ORDER BY id", [order["id"]]))
+    return order
+
+
+def forget_app(host: Host, app_id: int, purge: bool) -> None:
+    """An app is removed: its cursor goes (inside the caller's transaction); its orders too with ``purge``."""
+    host.db.execute("DELETE FROM sync_cursors WHERE app_id = ?", (app_id,))
+    if purge:
+        order_ids = "SELECT id FROM orders WHERE app_id = ?"
+        host.db.execute(f"DELETE FROM order_lines WHERE order_id IN ({order_ids})", (app_id,))
+        host.db.execute(f"DELETE FROM order_status_history WHERE order_id IN ({order_ids})", (app_id,))
+        host.db.execute("DELETE FROM orders WHERE app_id = ?", (app_id,))

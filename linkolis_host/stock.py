@@ -1,0 +1,264 @@
+"""Stock: the seller sets desired quantities; each app with stock sync on is handed the latest desired quantity of
+every SKU whose last push was not that quantity (coalesced, never a stale one), and each outcome is kept.
+
+A push marks what it sends as ``sending`` before the plugin sees it, so an interrupted push is sent again; an
+outcome about an older quantity than the one last sent is stale and dropped.
+
+Owns the tables ``desired_stock`` and ``stock_pushes``.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from . import installed
+from .context import Progress
+from .errors import UserError
+from .host import Host
+from .installed import App
+from .models import MAX_QUANTITY, StockItem, StockLevel, StockOutcome
+from .orders import require_authorized
+
+
+def _check_sku(sku: str) -> str:
+    sku = sku.strip()
+    if not sku:
+        raise UserError("a SKU cannot be empty")
+    if len(sku) > 200 or any(ord(c) < 32 for c in sku):
+        raise UserError(f"{sku[:40]!r} is not a SKU (at most 200 printable characters)")
+    return sku
+
+
+def _check_quantity(text: str | int) -> int:
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise UserError(f"{text!r} is not a whole number of items") from None
+    if value < 0:
+        raise UserError(f"{value} is negative: a stock level is 0 or more")
+    if value > MAX_QUANTITY:
+        raise UserError(f"{value} is more than {MAX_QUANTITY:,}; if that is really your stock, split the SKU")
+    return value
+
+
+def _write_desired(host: Host, pairs: list[tuple[str, int]]) -> None:
+    now = host.clock.now().isoformat(timespec="seconds")
+    with host.db.atomic():
+        version = host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
+        host.db.conn.executemany(
+            "INSERT INTO desired_stock (sku, quantity, version, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(sku) DO UPDATE SET quantity = excluded.quantity, version = excluded.version, "
+            "updated_at = excluded.updated_at",
+            [(sku, qty, version + i + 1, now) for i, (sku, qty) in enumerate(pairs)],
+        )
+
+
+def set_stock(host: Host, sku: str, quantity: str | int) -> dict[str, Any]:
+    pair = (_check_sku(sku), _check_quantity(quantity))
+    _write_desired(host, [pair])
+    return {"sku": pair[0], "quantity": pair[1]}
+
+
+def load_stock(host: Host, path: Path) -> int:
+    """Record every row of a ``sku,quantity`` CSV, or none of them when any row is bad."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not UTF-8 text") from None
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None or [h.strip().lower() for h in header] != ["sku", "quantity"]:
+        raise UserError(f"{path}: the first line must be the header `sku,quantity`")
+    pairs: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
+    errors = []
+    for number, record in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != 2:
+            errors.append(f"line {number}: expected 2 columns (sku,quantity), found {len(record)}")
+            continue
+        try:
+            sku, qty = _check_sku(record[0]), _check_quantity(record[1])
+        except UserError as exc:
+            errors.append(f"line {number}: {exc}")
+            continue
+        if sku in first_seen:
+            errors.append(f"line {number}: SKU {sku!r} already given on line {first_seen[sku]}")
+            continue
+        first_seen[sku] = number
+        pairs[sku] = qty
+    if errors:
+        shown = "\n  ".join(errors[:20]) + (f"\n  … and {len(errors) - 20} more" if len(errors) > 20 else "")
+        raise UserError(f"{path}: {len(errors)} bad row(s), nothing was applied:\n  {shown}")
+    _write_desired(host, list(pairs.items()))
+    return len(pairs)
+
+
+def stock_due(host: Host, app_id: int) -> list[tuple[str, int, int]]:
+    """(sku, quantity, version) the app must be sent: its latest desired quantity differs from the last one sent,
+    or the last send's outcome is unknown (interrupted) or was a rejection that retrying can cure."""
+    return [tuple(r) for r in host.db.execute(
+        "SELECT d.sku, d.quantity, d.version FROM desired_stock d "
+        "LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku "
+        "WHERE p.sku IS NULL OR p.attempt_quantity IS NOT d.quantity OR p.outcome = 'sending' "
+        "OR (p.outcome = 'rejected' AND p.retryable = 1) ORDER BY d.version", (app_id,))]
+
+
+def has_pending(host: Host, app_id: int) -> bool:
+    return host.db.execute("SELECT 1 FROM stock_pushes WHERE app_id = ? AND outcome = 'pending' LIMIT 1",
+                           (app_id,)).fetchone() is not None
+
+
+def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], counts: dict[str, int]) -> None:
+    """Record outcomes in one transaction; one about an older quantity than the one last sent is stale and dropped."""
+    if not outcomes:
+        return
+    now = host.clock.now().isoformat(timespec="seconds")
+    sent: dict[str, tuple[int, int]] = {}
+    skus = list({o.sku for o in outcomes})
+    for start in range(0, len(skus), 500):
+        chunk = skus[start:start + 500]
+        sent.update((r[0], (r[1], r[2])) for r in host.db.execute(
+            f"SELECT sku, attempt_quantity, attempt_version FROM stock_pushes WHERE app_id = ? AND sku IN "
+            f"({','.join('?' * len(chunk))})", [app_id, *chunk]))
+    updates = []
+    for outcome in outcomes:
+        attempt = sent.get(outcome.sku)
+        if attempt is None:
+            continue  # an outcome for a SKU the host never sent: nothing to record
+        if outcome.quantity is not None and outcome.quantity != attempt[0]:
+            counts["stale"] = counts.get("stale", 0) + 1  # about an older quantity: a newer one was sent
+            continue
+        accepted = outcome.status == "accepted"
+        updates.append((outcome.status, outcome.message, int(outcome.retryable), outcome.reference,
+                        accepted, attempt[0], accepted, attempt[1], accepted, now, app_id, outcome.sku))
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    with host.db.atomic():
+        host.db.conn.executemany(
+            "UPDATE stock_pushes SET outcome = ?, message = ?, retryable = ?, reference = ?, "
+            "pushed_quantity = CASE WHEN ? THEN ? ELSE pushed_quantity END, "
+            "pushed_version = CASE WHEN ? THEN ? ELSE pushed_version END, "
+            "pushed_at = CASE WHEN ? THEN ? ELSE pushed_at END WHERE app_id = ? AND sku = ?", updates)
+
+
+def _mark_sending(host: Host, app: App, due: list[tuple[str, int, int]]) -> None:
+    now = host.clock.now().isoformat(timespec="seconds")
+    with host.db.atomic():
+        host.db.conn.executemany(
+            "INSERT INTO stock_pushes (app_id, sku, attempt_quantity, attempt_version, attempt_at, outcome, "
+            "message, retryable, reference) VALUES (?, ?, ?, ?, ?, 'sending', '', 0, NULL) "
+            "ON CONFLICT(app_id, sku) DO UPDATE SET attempt_quantity = excluded.attempt_quantity, "
+            "attempt_version = excluded.attempt_version, attempt_at = excluded.attempt_at, "
+            "outcome = 'sending', message = '', retryable = 0, reference = NULL",
+            [(app.id, sku, qty, version, now) for sku, qty, version in due],
+        )
+
+
+def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+    """Hand the app's plugin what differs from what was last sent; record each SKU's outcome."""
+    app = installed.get(host, app)
+    require_authorized(app)
+    settings = host.app_info(app).settings
+    summary: dict[str, Any] = {"app": app.name, "due": 0, "sent": 0, "accepted": 0, "rejected": 0,
+                               "pending": 0, "skipped": 0}
+    if not settings.stock_sync:
+        summary["note"] = "stock update sync is off for this app; turn it on with `linkolis apps configure " \
+                          f"{app.name!r} --stock-sync`"
+        return summary
+    due = stock_due(host, app.id)
+    summary["due"] = len(due)
+    if dry_run:
+        summary["preview"] = preview(host, app, due)
+        return summary
+    if not due and not has_pending(host, app.id):
+        return summary
+    progress = progress or Progress()
+    with installed.run(host, app, lock="push", progress=progress, stamp="last_push_at") as ctx:
+        due = stock_due(host, app.id)  # again, under the lock: another push may have just sent them
+        _mark_sending(host, app, due)
+        items = [StockItem(sku=sku, quantity=qty) for sku, qty, _ in due]
+        summary["sent"] = len(items)
+        progress.start(f"Pushing stock for {app.name}", len(items) or None)
+        chunk: list[StockOutcome] = []
+        for outcome in host.registry.push_stock(app.kind, ctx, items):
+            chunk.append(outcome)
+            if len(chunk) >= 500:
+                record_outcomes(host, app.id, chunk, summary)
+                progress.advance(len(chunk))
+                chunk = []
+        record_outcomes(host, app.id, chunk, summary)
+        progress.advance(len(chunk))
+    return summary
+
+
+def preview(host: Host, app: App, due: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    """What a push would send: the marketplace's current quantity -> the desired one. Writes nothing."""
+    shown: dict[str, StockLevel] = {}
+    if due and host.registry.implements(app.kind, "read_stock"):
+        with installed.run(host, app) as ctx:
+            for level in host.registry.read_stock(app.kind, ctx, [s for s, _, _ in due]):
+                shown[level.sku] = level
+    result = []
+    for sku, qty, _ in due:
+        level = shown.get(sku)
+        result.append({"sku": sku, "current": None if level is None else level.quantity, "send": qty,
+                       "note": "" if level is None else level.detail})
+    return result
+
+
+def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]:
+    """Desired, last pushed and last outcome per SKU and app (apps with stock sync on)."""
+    targets = [installed.get(host, app)] if app is not None else installed.list_apps(host)
+    rows = [a for a in targets if host.app_info(a).settings.stock_sync]
+    result = []
+    for row in rows:
+        for rec in host.db.query(
+            "SELECT d.sku, d.quantity AS desired, p.pushed_quantity, p.attempt_quantity, p.outcome, p.message, "
+            "p.reference, p.attempt_at FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND "
+            "p.sku = d.sku ORDER BY d.sku", [row.id],
+        ):
+            result.append({"app": row.name, **rec, "outcome": rec["outcome"] or "not pushed"})
+    if not targets and app is None:
+        for rec in host.db.query("SELECT sku, quantity AS desired FROM desired_stock ORDER BY sku"):
+            result.append({"app": None, **rec, "pushed_quantity": None, "outcome": "no app with stock sync"})
+    return result
+
+
+def verify_stock(host: Host, app: App | str) -> list[dict[str, Any]]:
+    """Read back what the marketplace shows and compare with desired and last pushed."""
+    app = installed.get(host, app)
+    require_authorized(app)
+    desired = {r["sku"]: r for r in host.db.query(
+        "SELECT d.sku, d.quantity, p.pushed_quantity, p.outcome FROM desired_stock d LEFT JOIN stock_pushes p "
+        "ON p.app_id = ? AND p.sku = d.sku", [app.id])}
+    with installed.run(host, app) as ctx:
+        levels = list(host.registry.read_stock(app.kind, ctx, sorted(desired) or None))
+    report = []
+    for level in levels:
+        want = desired.get(level.sku)
+        entry = {"sku": level.sku, "desired": want and want["quantity"], "pushed": want and want["pushed_quantity"],
+                 "shown": level.quantity, "fulfilled_by": level.fulfilled_by, "detail": level.detail}
+        if not level.found:
+            entry["state"] = "not listed"
+        elif level.fulfilled_by == "marketplace":
+            entry["state"] = "fulfilled by the marketplace"
+        elif want is None:
+            entry["state"] = "no desired quantity"
+        elif level.quantity == want["quantity"]:
+            entry["state"] = "in sync"
+        elif want["outcome"] in ("pending", "sending") or want["pushed_quantity"] != want["quantity"]:
+            entry["state"] = "push pending"
+        else:
+            entry["state"] = "drift"
+        report.append(entry)
+    return report
+
+
+def forget_app(host: Host, app_id: int) -> None:
+    """An app is removed: what was pushed to it goes (inside the caller's transaction)."""
+    host.db.execute("DELETE FROM stock_pushes WHERE app_id = ?", (app_id,))
