@@ -4,8 +4,6 @@ This module is the whole surface a plugin imports: ``hookimpl``, the models that
 the errors the host understands, and the clocks.
 """
 
-__version__ = "0.1.0"
-
 from .clock import Clock, ScaledClock, SystemClock, VirtualClock  # noqa: E402
 from .errors import (  # noqa: E402
     AuthorizationError,
@@ -18,6 +16,7 @@ from .errors import (  # noqa: E402
     UserError,
 )
 from .hookspecs import hookimpl  # noqa: E402
+from .version import __version__  # noqa: E402
 from .models import (  # noqa: E402
     Address,
     AppInfo,
