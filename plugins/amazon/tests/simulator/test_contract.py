@@ -71,6 +71,25 @@ def _listed_feeds(api: SpApi) -> httpx.Response:
     return r
 
 
+def _confirmed_shipment(api: SpApi) -> httpx.Response:
+    sku = _sku(api.sim)
+    oid = api.sim.add_order([(sku, 1)], "DE", status="UNSHIPPED")
+    (item,) = next(o for o in api.sim.orders_truth(SELLER) if o["orderId"] == oid)["items"]
+    return api.post(
+        f"/orders/v0/orders/{oid}/shipmentConfirmation",
+        {
+            "marketplaceId": DE,
+            "packageDetail": {
+                "packageReferenceId": "1",
+                "carrierCode": "DHL",
+                "trackingNumber": "00340434161094042557",
+                "shipDate": iso(api.sim.clock.time()),
+                "orderItems": [{"orderItemId": item["orderItemId"], "quantity": 1}],
+            },
+        },
+    )
+
+
 Call = Callable[[SpApi], httpx.Response]
 
 
@@ -82,6 +101,9 @@ def _valid(op: str) -> Call:
             "/orders/2026-01-01/orders", createdAfter=since(a), includedData="BUYER,FULFILLMENT"
         ),
         "getOrder": lambda a: a.get(f"/orders/2026-01-01/orders/{oid(a)}", includedData="RECIPIENT,PACKAGES"),
+        "getOrders": lambda a: a.get("/orders/v0/orders", CreatedAfter=since(a), MarketplaceIds=DE),
+        "getOrderItems": lambda a: a.get(f"/orders/v0/orders/{oid(a)}/orderItems"),
+        "confirmShipment": _confirmed_shipment,
         "getListingsItem": lambda a: a.get(
             a.listing_path(_sku(a.sim)), marketplaceIds=DE, includedData="summaries,offers"
         ),
@@ -116,6 +138,11 @@ def _valid(op: str) -> Call:
 INVALID: dict[str, Call] = {
     "searchOrders": lambda a: a.get("/orders/2026-01-01/orders", createdAfter="yesterday"),
     "getOrder": lambda a: a.get("/orders/2026-01-01/orders/111-1111111-1111111", includedData="EVERYTHING"),
+    "getOrders": lambda a: a.get("/orders/v0/orders", CreatedAfter="2026-05-01T00:00:00Z"),  # MarketplaceIds: required
+    "getOrderItems": None,  # a path parameter and an optional NextToken: any strings are legal
+    "confirmShipment": lambda a: a.post(  # packageDetail is required
+        "/orders/v0/orders/111-1111111-1111111/shipmentConfirmation", {"marketplaceId": DE}
+    ),
     "getListingsItem": lambda a: a.get(a.listing_path("SKU")),  # marketplaceIds is required
     "searchListingsItems": lambda a: a.get(f"/listings/2021-08-01/items/{SELLER}", marketplaceIds=DE, sortOrder="UP"),
     "patchListingsItem": lambda a: a.patch(
