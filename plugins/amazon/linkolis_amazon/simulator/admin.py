@@ -86,6 +86,7 @@ ROUTES: list[tuple[str, str, Route]] = [
         lambda s, r, b, m: {"status": s.advance_order(m["id"], b.get("status"))},
     ),
     ("POST", r"/_sim/orders/(?P<id>[^/]+)/touch", lambda s, r, b, m: _done(s.touch_order, m["id"])),
+    ("GET", r"/_sim/shipments", lambda s, r, b, m: {"shipments": s.shipments_truth(r.q("seller_id"))}),
     ("GET", r"/_sim/stock", lambda s, r, b, m: s.stock_truth(r.q("seller_id"))),
     (
         "POST",

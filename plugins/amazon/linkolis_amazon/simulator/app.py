@@ -20,6 +20,7 @@ from linkolis_host.clock import Clock, SystemClock
 from . import contract
 from . import listings as listings_api
 from . import orders as orders_api
+from . import orders_v0
 from . import sellers as sellers_api
 from .accounts import (
     DEFAULT_MARKETPLACES,
@@ -102,6 +103,8 @@ OPERATIONS: dict[str, tuple[str, Handler]] = {
         lambda s, c: (200, sellers_api.get_marketplace_participations(c)),
     ),
 }
+# Models whose operation ids repeat another's (v0 and v2026 both have getOrder) keep their own table.
+OPERATIONS_BY_API: dict[str, dict[str, tuple[str, Handler]]] = {orders_v0.API: orders_v0.OPERATIONS}
 FAULT_ERRORS = {
     "429": (429, "QuotaExceeded", "You exceeded your quota for the requested resource."),
     "500": (500, "InternalFailure", "We encountered an internal error. Please try again."),
@@ -399,6 +402,10 @@ class Simulator:
         self.tick()
         return self.orders.truth(seller_id, self.clock.time())
 
+    def shipments_truth(self, seller_id: str | None = None) -> list[dict[str, Any]]:
+        """Every package confirmed with confirmShipment, once each: order, reference, carrier, tracking, items."""
+        return orders_v0.shipments_truth(self.orders, seller_id)
+
     def stock_truth(self, seller_id: str | None = None) -> dict[str, Any]:
         """Per seller → SKU → marketplace: channel, quantity reads show now, and the accepted quantity pending."""
         self.tick()
@@ -497,10 +504,11 @@ class Simulator:
         op, params = found
         oid = op.operation_id
         self.counters.call(oid)
-        if oid not in OPERATIONS:
+        handlers = OPERATIONS_BY_API.get(op.api, OPERATIONS)
+        if oid not in handlers:
             self.counters.status(oid, 404)
             return json_response(404, error_body("NotFound", f"The simulator does not implement {oid}."))
-        role, handler = OPERATIONS[oid]
+        role, handler = handlers[oid]
         resp, fault = self._spapi_call(req, op, params, role, handler)
         if resp.disconnect is None:
             if 200 <= resp.status < 300 or resp.status in RATE_HEADER_STATUSES:

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 API_MODELS = {
     "orders": "orders-2026-01-01.json",
+    "ordersV0": "orders-v0.json",
     "listings": "listings-items-2021-08-01.json",
     "feeds": "feeds-2021-06-30.json",
     "sellers": "sellers-v1.json",
@@ -79,7 +80,7 @@ def usage_plan(description: str) -> tuple[str, int]:
 
 @cache
 def operations() -> tuple[Operation, ...]:
-    """Every operation of the four vendored models, with its route pattern and usage plan."""
+    """Every operation of the vendored API models, with its route pattern and usage plan."""
     ops: list[Operation] = []
     for api, fname in API_MODELS.items():
         model = load_model(fname)
@@ -97,9 +98,10 @@ def operations() -> tuple[Operation, ...]:
     return tuple(ops)
 
 
-def operation(operation_id: str) -> Operation:
+def operation(operation_id: str, api: str | None = None) -> Operation:
+    """An operation by its id; ``api`` picks between two models that share one (Orders v0 and 2026 ``getOrder``)."""
     for op in operations():
-        if op.operation_id == operation_id:
+        if op.operation_id == operation_id and (api is None or op.api == api):
             return op
     raise KeyError(operation_id)
 

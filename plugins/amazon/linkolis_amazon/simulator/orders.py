@@ -53,6 +53,26 @@ class OrderItem:
 
 
 @dataclass(slots=True)
+class ShippedPackage:
+    """A package handed to a carrier: confirmed by the seller (v0 confirmShipment) or implied by a generated
+    timeline. ``items`` are (orderItemId, quantity)."""
+
+    reference_id: str
+    created: int  # when Amazon learnt of it
+    ship_time: int
+    carrier_code: str
+    tracking_number: str
+    items: list[tuple[str, int]]
+    carrier_name: str | None = None
+    shipping_method: str | None = None
+    confirmed: bool = False
+
+    @property
+    def carrier(self) -> str:
+        return self.carrier_name if self.carrier_code == "Other" and self.carrier_name else self.carrier_code
+
+
+@dataclass(slots=True)
 class Order:
     """One order and its timeline: ``events`` are (time, status) changes, ``touches`` later non-status updates."""
 
@@ -67,6 +87,7 @@ class Order:
     seed: int = 0
     service_level: str = "STANDARD"
     programs: tuple[str, ...] = ()
+    packages: list[ShippedPackage] = field(default_factory=list)  # empty until a confirmShipment; then all of them
 
     def status_at(self, now: float) -> str:
         status = self.events[0][1]
@@ -108,6 +129,42 @@ class Order:
 
     def touch(self, at: int) -> None:
         self.touches = sorted([*self.touches, at])
+
+    def quantities_shipped(self, now: float) -> dict[str, int]:
+        """Units shipped per orderItemId: the confirmed packages' sums, else what the timeline implies (a partial
+        shipment is the first item)."""
+        if self.packages:
+            shipped = dict.fromkeys((i.order_item_id for i in self.items), 0)
+            for p in self.packages:
+                for iid, qty in p.items:
+                    shipped[iid] += qty
+            return shipped
+        status = self.status_at(now)
+        return {
+            it.order_item_id: it.quantity if status == "SHIPPED" or (status == "PARTIALLY_SHIPPED" and n == 0) else 0
+            for n, it in enumerate(self.items)
+        }
+
+    def shipped_packages(self, now: float) -> list[ShippedPackage]:
+        """The seller's packages: the confirmed ones, else the one a generated MFN timeline implies."""
+        if self.packages:
+            return list(self.packages)
+        status = self.status_at(now)
+        if self.fulfilled_by != "MERCHANT" or status not in ("SHIPPED", "PARTIALLY_SHIPPED"):
+            return []
+        ship_t = self.time_of("PARTIALLY_SHIPPED", now) or self.time_of("SHIPPED", now) or self.created
+        carriers = CARRIERS[MARKETPLACES[self.marketplace_id].region]
+        shipped = self.quantities_shipped(now)
+        return [
+            ShippedPackage(
+                "1",
+                ship_t,
+                ship_t,
+                carriers[self.seed % len(carriers)],
+                f"SIM{self.seed % 10**12:012d}",
+                [(iid, qty) for iid, qty in shipped.items() if qty],
+            )
+        ]
 
 
 @dataclass
@@ -256,10 +313,9 @@ def render(o: Order, included: set[str], account: Account, now: float) -> dict[s
             ful["shipByWindow"] = _window(o.created, 0, 48)
             ful["deliverByWindow"] = _window(o.created, 72, 168)
         out["fulfillment"] = ful
-    shipped_all = status == "SHIPPED"
-    partial = status == "PARTIALLY_SHIPPED"
+    shipped = o.quantities_shipped(now)
     items = []
-    for n, it in enumerate(o.items):
+    for it in o.items:
         item: dict[str, Any] = {"orderItemId": it.order_item_id, "quantityOrdered": it.quantity}
         product: dict[str, Any] = {
             "asin": it.asin,
@@ -279,7 +335,7 @@ def render(o: Order, included: set[str], account: Account, now: float) -> dict[s
         if "CANCELLATION" in included and status == "CANCELLED":
             item["cancellation"] = {"cancellationExecution": {"cancelledBy": "BUYER", "cancelReason": "BUYER_CANCELED"}}
         if "FULFILLMENT" in included:
-            done = it.quantity if shipped_all or (partial and n == 0) else 0
+            done = shipped[it.order_item_id]
             item["fulfillment"] = {
                 "quantityFulfilled": done,
                 "quantityUnfulfilled": 0 if status == "CANCELLED" else it.quantity - done,
@@ -289,21 +345,24 @@ def render(o: Order, included: set[str], account: Account, now: float) -> dict[s
             item["tax"] = {"taxCollections": [{"model": "MARKETPLACE_FACILITATOR", "responsibleParty": party}]}
         items.append(item)
     out["orderItems"] = items
-    if "PACKAGES" in included and o.fulfilled_by == "MERCHANT" and (shipped_all or partial):
-        ship_t = o.time_of("PARTIALLY_SHIPPED", now) or o.time_of("SHIPPED", now) or o.created
-        carriers = CARRIERS[market.region]
-        shipped_items = o.items if shipped_all else o.items[:1]
-        out["packages"] = [
-            {
-                "packageReferenceId": "1",
-                "createdTime": iso(ship_t),
-                "packageStatus": {"status": "DELIVERED" if now - ship_t > 3 * 86400 else "SHIPPED"},
-                "carrier": carriers[o.seed % len(carriers)],
-                "shipTime": iso(ship_t),
-                "trackingNumber": f"SIM{o.seed % 10**12:012d}",
-                "packageItems": [{"orderItemId": i.order_item_id, "quantity": i.quantity} for i in shipped_items],
-            }
-        ]
+    packages = o.shipped_packages(now) if "PACKAGES" in included else []
+    if packages:
+        out["packages"] = [_package(p, now) for p in packages]
+    return out
+
+
+def _package(p: ShippedPackage, now: float) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "packageReferenceId": p.reference_id,
+        "createdTime": iso(p.created),
+        "packageStatus": {"status": "DELIVERED" if now - p.ship_time > 3 * 86400 else "SHIPPED"},
+        "carrier": p.carrier,
+        "shipTime": iso(p.ship_time),
+    }
+    if p.shipping_method:
+        out["shippingService"] = p.shipping_method
+    out["trackingNumber"] = p.tracking_number
+    out["packageItems"] = [{"orderItemId": iid, "quantity": qty} for iid, qty in p.items]
     return out
 
 

@@ -23,11 +23,18 @@ from sim_support import START, SpApi, make_sim  # noqa: E402
 
 MODELS = {
     "orders": "orders-2026-01-01.json",
+    "ordersV0": "orders-v0.json",
     "listings": "listings-items-2021-08-01.json",
     "feeds": "feeds-2021-06-30.json",
     "sellers": "sellers-v1.json",
 }
-PREFIX = {"/orders/": "orders", "/listings/": "listings", "/feeds/": "feeds", "/sellers/": "sellers"}
+PREFIX = {  # longest first: /orders/v0/ before /orders/
+    "/orders/v0/": "ordersV0",
+    "/orders/": "orders",
+    "/listings/": "listings",
+    "/feeds/": "feeds",
+    "/sellers/": "sellers",
+}
 
 
 @pytest.fixture

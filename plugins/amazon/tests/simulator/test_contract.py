@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from linkolis_amazon.simulator import contract
+from linkolis_amazon.simulator.app import OPERATIONS_BY_API
 from linkolis_amazon.simulator.wire import iso
 from sim_support import DE, SELLER, SpApi
 
@@ -70,6 +71,25 @@ def _listed_feeds(api: SpApi) -> httpx.Response:
     return r
 
 
+def _confirmed_shipment(api: SpApi) -> httpx.Response:
+    sku = _sku(api.sim)
+    oid = api.sim.add_order([(sku, 1)], "DE", status="UNSHIPPED")
+    (item,) = next(o for o in api.sim.orders_truth(SELLER) if o["orderId"] == oid)["items"]
+    return api.post(
+        f"/orders/v0/orders/{oid}/shipmentConfirmation",
+        {
+            "marketplaceId": DE,
+            "packageDetail": {
+                "packageReferenceId": "1",
+                "carrierCode": "DHL",
+                "trackingNumber": "00340434161094042557",
+                "shipDate": iso(api.sim.clock.time()),
+                "orderItems": [{"orderItemId": item["orderItemId"], "quantity": 1}],
+            },
+        },
+    )
+
+
 Call = Callable[[SpApi], httpx.Response]
 
 
@@ -81,6 +101,9 @@ def _valid(op: str) -> Call:
             "/orders/2026-01-01/orders", createdAfter=since(a), includedData="BUYER,FULFILLMENT"
         ),
         "getOrder": lambda a: a.get(f"/orders/2026-01-01/orders/{oid(a)}", includedData="RECIPIENT,PACKAGES"),
+        "getOrders": lambda a: a.get("/orders/v0/orders", CreatedAfter=since(a), MarketplaceIds=DE),
+        "getOrderItems": lambda a: a.get(f"/orders/v0/orders/{oid(a)}/orderItems"),
+        "confirmShipment": _confirmed_shipment,
         "getListingsItem": lambda a: a.get(
             a.listing_path(_sku(a.sim)), marketplaceIds=DE, includedData="summaries,offers"
         ),
@@ -115,6 +138,11 @@ def _valid(op: str) -> Call:
 INVALID: dict[str, Call] = {
     "searchOrders": lambda a: a.get("/orders/2026-01-01/orders", createdAfter="yesterday"),
     "getOrder": lambda a: a.get("/orders/2026-01-01/orders/111-1111111-1111111", includedData="EVERYTHING"),
+    "getOrders": lambda a: a.get("/orders/v0/orders", CreatedAfter="2026-05-01T00:00:00Z"),  # MarketplaceIds: required
+    "getOrderItems": None,  # a path parameter and an optional NextToken: any strings are legal
+    "confirmShipment": lambda a: a.post(  # packageDetail is required
+        "/orders/v0/orders/111-1111111-1111111/shipmentConfirmation", {"marketplaceId": DE}
+    ),
     "getListingsItem": lambda a: a.get(a.listing_path("SKU")),  # marketplaceIds is required
     "searchListingsItems": lambda a: a.get(f"/listings/2021-08-01/items/{SELLER}", marketplaceIds=DE, sortOrder="UP"),
     "patchListingsItem": lambda a: a.patch(
@@ -195,8 +223,9 @@ def _request_from_example(ex: dict[str, Any]) -> tuple[str, list[tuple[str, str]
                 )
                 query.append((name, text))
         elif p["in"] == "body":
-            if "value" in given.get(name, {}):
-                body = json.dumps(value).encode()
+            example = given.get(name) or given.get("body", {})  # Orders v0 names it "payload", its examples "body"
+            if "value" in example:
+                body = json.dumps(example["value"]).encode()
             else:  # the example matches any body: send a valid one
                 body = json.dumps(
                     {"productType": "PRODUCT", "patches": [{"op": "delete", "path": "/attributes/item_name"}]}
@@ -212,6 +241,8 @@ def _example_id(ex: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("ex", EXAMPLES, ids=_example_id)
 def test_sandbox_examples_pass_or_fail_validation_as_amazon_says(ex):
+    if ex["api"] in OPERATIONS_BY_API and ex["operation_id"] not in OPERATIONS_BY_API[ex["api"]]:
+        pytest.skip("an Orders v0 operation the simulator does not serve (it answers 404)")
     path, query, body = _request_from_example(ex)
     problems = contract.request_problems(
         ex["api"], ex["method"], path, query, {"content-type": "application/json"}, body

@@ -11,6 +11,9 @@ PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
 DOCUMENTED = {
     "searchOrders": ("0.0056", 20),
     "getOrder": ("0.5", 30),
+    "getOrders": ("0.0167", 20),  # Orders v0
+    "getOrderItems": ("0.5", 30),
+    "confirmShipment": ("2", 10),
     "getListingsItem": ("5", 10),
     "searchListingsItems": ("5", 5),
     "patchListingsItem": ("5", 5),
