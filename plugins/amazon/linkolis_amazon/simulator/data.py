@@ -3,6 +3,12 @@
 Orders are spread over a past window ending at the clock's now; each gets a timeline (PENDING → UNSHIPPED →
 SHIPPED, some PARTIALLY_SHIPPED, some CANCELLED, some late updates) that may reach into the future, so statuses keep
 moving as simulated time passes. 10,000 orders take well under a second.
+
+Some orders carry what sellers must handle (rates per order, roughly): a shipping charge (4 in 10 merchant-fulfilled
+orders, a quarter of those with a free-shipping promotion), a promotion off an item (1 in 8), Amazon Business
+buyers (1 in 12 where Amazon Business sells; most enter a purchase order number), the seller's own order number as
+an alias (1 in 10 merchant-fulfilled), delivery to a pickup point (1 in 25 in Europe) and replacement orders for an
+earlier order (1 in 70), which cost the buyer nothing.
 """
 
 from __future__ import annotations
@@ -76,6 +82,8 @@ MARKET_WEIGHT = {"US": 35, "DE": 25, "UK": 12, "FR": 10, "IT": 8, "ES": 6, "NL":
 _ITEM_COUNTS = [1, 2, 3, 4, 5]
 _ITEM_WEIGHTS = [55, 25, 10, 6, 4]
 _SERVICE = ["STANDARD", "STANDARD", "STANDARD", "EXPEDITED", "NEXT_DAY", "FREE_ECONOMY"]
+BUSINESS_MARKETS = {"US", "CA", "MX", "DE", "UK", "FR", "IT", "ES", "JP", "IN"}
+RECENT = 200  # how many recent orders per marketplace a replacement order may replace
 
 
 def _minor(rng: random.Random, eur: float, currency: str) -> int:
@@ -95,7 +103,11 @@ class Generator:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(f"data:{self.seed}:{self.seller_id}")
+        # What sellers must handle beyond items and timelines comes from its own stream, so adding to it leaves
+        # every order id, item, price and timeline of a seed as it was.
+        self.extras = random.Random(f"extras:{self.seed}:{self.seller_id}")
         self._used_ids: set[str] = set()
+        self._recent: dict[str, list[Order]] = {}
 
     # --- listings -------------------------------------------------------------------------------------------
 
@@ -209,7 +221,7 @@ class Generator:
         if rng.random() < 0.15:
             touches.append(events[-1][0] + int(rng.uniform(1, 10) * 86400))
         programs = ("PRIME",) if fba and rng.random() < 0.7 else ()
-        return Order(
+        order = Order(
             oid,
             self.seller_id,
             mid,
@@ -222,6 +234,65 @@ class Generator:
             service_level=rng.choice(_SERVICE),
             programs=programs,
         )
+        recent = self._recent.setdefault(mid, [])
+        if recent and self.extras.random() < 1 / 70:
+            if self.replacement(order, self.extras.choice(recent), mfn + afn, in_stock_only):
+                return order
+        self.dress(order, market)
+        recent.append(order)
+        del recent[:-RECENT]
+        return order
+
+    def dress(self, order: Order, market: Marketplace) -> None:
+        """What some orders carry besides items: business buyers, aliases, pickup points, shipping, promotions."""
+        rng = self.extras
+        fba = order.fulfilled_by == "AMAZON"
+        order.business = market.country in BUSINESS_MARKETS and rng.random() < 1 / 12
+        if order.business:
+            order.programs = (*order.programs, "AMAZON_BUSINESS")
+            if rng.random() < 0.7:
+                order.purchase_order_number = f"PO-{rng.randrange(10**6):06d}"
+        if not fba and rng.random() < 0.1:
+            order.seller_order_id = f"SO-{rng.randrange(10**7):07d}"
+        order.pickup_point = not order.business and market.region == "EU" and rng.random() < 1 / 25
+        self.charges(order.items, market, fba)
+
+    def charges(self, items: list[OrderItem], market: Marketplace, fba: bool) -> None:
+        """Shipping charges and promotions on some orders, in listed amounts (see proceeds.py for the tax)."""
+        rng = self.extras
+        cur = market.currency
+        if not fba and rng.random() < 0.4:
+            free = rng.random() < 0.25
+            promo = f"FREESHIP-{rng.randrange(10**6):06d}"
+            for it in items:
+                it.shipping = _minor(rng, rng.uniform(2.5, 6.5), cur)
+                if free:
+                    it.shipping_discount = it.shipping
+                    it.promotion_ids = (promo,)
+        if rng.random() < 1 / 8:
+            it = rng.choice(items)
+            off = it.unit_price * it.quantity * rng.choice([10, 15, 20]) // 100
+            if cur in ZERO_DECIMAL_CURRENCIES:
+                off = off // 10 * 10
+            if off > 0:
+                it.discount = off
+                it.promotion_ids = (*it.promotion_ids, f"PROMO-{rng.randrange(10**6):06d}")
+
+    @staticmethod
+    def replacement(order: Order, original: Order, listings: list[Listing], in_stock_only: bool) -> bool:
+        """Make the order a replacement of the original's first item, which costs the buyer nothing; False when
+        that item can no longer be sent."""
+        first = original.items[0]
+        listing = next((lst for lst in listings if lst.sku == first.sku), None)
+        offer = listing.offers.get(original.marketplace_id) if listing else None
+        if offer is None or (in_stock_only and offer.quantity() < first.quantity):
+            return False
+        item_id = order.items[0].order_item_id
+        order.items = [OrderItem(item_id, first.sku, first.asin, first.title, first.quantity, 0)]
+        order.fulfilled_by = original.fulfilled_by
+        order.programs = ()
+        order.replaces = original.order_id
+        return True
 
     def timeline(self, created: int, fba: bool, multi: bool) -> list[tuple[int, str]]:
         rng = self.rng

@@ -15,8 +15,9 @@ from typing import Any
 
 from .accounts import DIRECT_TO_CONSUMER_SHIPPING, TAX_INVOICING, Account
 from .ids import IdSource
-from .marketplaces import MARKETPLACES, money
+from .marketplaces import MARKETPLACES, amount, money
 from .people import person
+from .proceeds import item_proceeds, order_money, order_proceeds
 from .wire import Call, invalid_input, iso, not_found, parse_iso
 
 TWO_YEARS = 730 * 86400
@@ -49,7 +50,11 @@ class OrderItem:
     asin: str
     title: str
     quantity: int
-    unit_price: int  # minor units of the marketplace currency
+    unit_price: int  # minor units of the marketplace currency, as listed (see proceeds.py for tax)
+    shipping: int = 0  # the shipping charge for this line, as listed
+    discount: int = 0  # a promotion off the item, as listed (positive)
+    shipping_discount: int = 0  # a promotion off its shipping, as listed (positive)
+    promotion_ids: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -88,6 +93,12 @@ class Order:
     service_level: str = "STANDARD"
     programs: tuple[str, ...] = ()
     packages: list[ShippedPackage] = field(default_factory=list)  # empty until a confirmShipment; then all of them
+    business: bool = False  # an Amazon Business order: the buyer is a company
+    purchase_order_number: str | None = None  # the PO number a business buyer entered at checkout
+    seller_order_id: str | None = None  # the seller's own order number (an alias)
+    replaces: str | None = None  # the original order of a replacement order
+    pickup_point: bool = False  # delivered to a locker or pickup point
+    tax: tuple[int, bool] | None = None  # (rate in basis points, on top of the price), worked out once
 
     def status_at(self, now: float) -> str:
         status = self.events[0][1]
@@ -215,21 +226,43 @@ class OrderStore:
                 yield o
 
     def truth(self, seller_id: str | None, now: float) -> list[dict[str, Any]]:
-        """Ground truth: every order that exists now, as a plain summary."""
+        """Ground truth: every order that exists now, as a plain summary. Money per item (decimal strings in the
+        order's ``currency``) is what the item's proceeds carry once priced: ``total`` its proceedsTotal, ``tax``,
+        ``shipping`` and ``discount`` (negative) its breakdowns' subtotals; ``grandTotal`` their sum."""
         with self.lock:
-            return [
+            return [self._truth_of(o, now) for o in self.visible(seller_id, now)]
+
+    @staticmethod
+    def _truth_of(o: Order, now: float) -> dict[str, Any]:
+        cur = MARKETPLACES[o.marketplace_id].currency
+        items = []
+        grand = 0
+        for i, m in zip(o.items, order_money(o), strict=True):
+            grand += m.total
+            items.append(
                 {
-                    "orderId": o.order_id,
-                    "sellerId": o.seller_id,
-                    "marketplaceId": o.marketplace_id,
-                    "status": o.status_at(now),
-                    "fulfilledBy": o.fulfilled_by,
-                    "createdTime": iso(o.created),
-                    "lastUpdatedTime": iso(o.updated_at(now)),
-                    "items": [{"orderItemId": i.order_item_id, "sku": i.sku, "quantity": i.quantity} for i in o.items],
+                    "orderItemId": i.order_item_id,
+                    "sku": i.sku,
+                    "quantity": i.quantity,
+                    "unitPrice": amount(m.unit_price, cur),
+                    "total": amount(m.total, cur),
+                    "tax": amount(m.tax, cur),
+                    "shipping": amount(m.shipping, cur),
+                    "discount": amount(m.discount, cur),
                 }
-                for o in self.visible(seller_id, now)
-            ]
+            )
+        return {
+            "orderId": o.order_id,
+            "sellerId": o.seller_id,
+            "marketplaceId": o.marketplace_id,
+            "status": o.status_at(now),
+            "fulfilledBy": o.fulfilled_by,
+            "createdTime": iso(o.created),
+            "lastUpdatedTime": iso(o.updated_at(now)),
+            "currency": cur,
+            "grandTotal": amount(grand, cur),
+            "items": items,
+        }
 
     # --- pagination tokens ----------------------------------------------------------------------------------
 
@@ -261,17 +294,19 @@ def render(o: Order, included: set[str], account: Account, now: float) -> dict[s
     cur = market.currency
     status = o.status_at(now)
     priced = status not in ("PENDING", "PENDING_AVAILABILITY")  # no pricing while pending, as with v0 getOrderItems
-    out: dict[str, Any] = {
-        "orderId": o.order_id,
-        "createdTime": iso(o.created),
-        "lastUpdatedTime": iso(o.updated_at(now)),
-    }
+    out: dict[str, Any] = {"orderId": o.order_id}
+    if o.seller_order_id:
+        out["orderAliases"] = [{"aliasId": o.seller_order_id, "aliasType": "SELLER_ORDER_ID"}]
+    out["createdTime"] = iso(o.created)
+    out["lastUpdatedTime"] = iso(o.updated_at(now))
     if o.programs:
         out["programs"] = list(o.programs)
+    if o.replaces:
+        out["associatedOrders"] = [{"orderId": o.replaces, "associationType": "REPLACEMENT_ORIGINAL_ID"}]
     out["salesChannel"] = {"channelName": "AMAZON", "marketplaceId": market.id, "marketplaceName": market.name}
     pii = status in PII_STATUSES
     if "BUYER" in included and pii:
-        who = person(o.seed, market)
+        who = person(o.seed, market, o.business)
         buyer: dict[str, str] = {}
         fbm = o.fulfilled_by == "MERCHANT"
         if account.has(DIRECT_TO_CONSUMER_SHIPPING) and fbm:
@@ -282,27 +317,34 @@ def render(o: Order, included: set[str], account: Account, now: float) -> dict[s
             buyer["buyerName"] = who.name
             if who.company:
                 buyer["buyerCompanyName"] = who.company
+            if o.purchase_order_number:
+                buyer["buyerPurchaseOrderNumber"] = o.purchase_order_number
         if buyer:
             out["buyer"] = buyer
     if "RECIPIENT" in included and pii and account.has(DIRECT_TO_CONSUMER_SHIPPING):
-        who = person(o.seed, market)
-        addr = {
-            "name": who.name,
-            "addressLine1": who.address_line1,
-            "city": who.city,
-            "postalCode": who.postal_code,
-            "countryCode": who.country,
-            "phone": who.phone,
-            "addressType": "COMMERCIAL" if who.company else "RESIDENTIAL",
-        }
+        who = person(o.seed, market, o.business)
+        addr = {"name": who.name}
+        if o.pickup_point:
+            addr["companyName"] = f"Amazon Locker - {who.city}"
+            addr["addressLine1"] = who.address_line1
+            addr_type = "PICKUP_POINT"
+        else:
+            if who.company:
+                addr["companyName"] = who.company
+            addr["addressLine1"] = who.address_line1
+            addr_type = "COMMERCIAL" if who.company else "RESIDENTIAL"
+        addr["city"] = who.city
+        if who.district:
+            addr["districtOrCounty"] = who.district
         if who.state:
             addr["stateOrRegion"] = who.state
-        if who.company:
-            addr["companyName"] = who.company
+        if who.municipality:
+            addr["municipality"] = who.municipality
+        addr.update(postalCode=who.postal_code, countryCode=who.country, phone=who.phone, addressType=addr_type)
         out["recipient"] = {"deliveryAddress": addr}
-    total = sum(i.unit_price * i.quantity for i in o.items)
+    lines = order_money(o)
     if "PROCEEDS" in included and priced and status != "CANCELLED":
-        out["proceeds"] = {"grandTotal": money(total, cur)}
+        out["proceeds"] = order_proceeds(lines, cur)
     if "FULFILLMENT" in included:
         ful: dict[str, Any] = {
             "fulfillmentStatus": status,
@@ -324,14 +366,12 @@ def render(o: Order, included: set[str], account: Account, now: float) -> dict[s
             "condition": {"conditionType": "NEW", "conditionSubtype": "NEW"},
         }
         if priced:
-            product["price"] = {"unitPrice": money(it.unit_price, cur)}
+            product["price"] = {"unitPrice": money(lines[n].unit_price, cur)}
         item["product"] = product
         if "PROCEEDS" in included and priced and status != "CANCELLED":
-            sub = it.unit_price * it.quantity
-            item["proceeds"] = {
-                "proceedsTotal": money(sub, cur),
-                "breakdowns": [{"type": "ITEM", "subtotal": money(sub, cur)}],
-            }
+            item["proceeds"] = item_proceeds(lines[n], cur)
+        if "PROMOTION" in included and priced and it.promotion_ids and o.replaces is None:
+            item["promotion"] = {"breakdowns": [{"promotionId": p} for p in it.promotion_ids]}
         if "CANCELLATION" in included and status == "CANCELLED":
             item["cancellation"] = {"cancellationExecution": {"cancelledBy": "BUYER", "cancelReason": "BUYER_CANCELED"}}
         if "FULFILLMENT" in included:

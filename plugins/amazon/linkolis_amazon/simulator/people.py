@@ -54,6 +54,15 @@ _CITIES = {
     ],
     "US": [("Seattle", "WA", "98101"), ("Austin", "TX", "78701"), ("Denver", "CO", "80202"), ("Boston", "MA", "02108")],
 }
+# Address parts only some places have: the county of a US city, the municipality of a Spanish or Italian one.
+_DISTRICTS = {
+    "Seattle": "King County",
+    "Austin": "Travis County",
+    "Denver": "Denver County",
+    "Boston": "Suffolk County",
+}
+_MUNICIPALITIES = {"Madrid": "Madrid", "Barcelona": "Barcelona", "Roma": "Roma Capitale", "Milano": "Milano"}
+_COMPANY_FORMS = {"DE": "GmbH", "FR": "SARL", "IT": "S.r.l.", "ES": "S.L.", "NL": "B.V.", "UK": "Ltd", "US": "LLC"}
 _DIAL = {"DE": "49", "FR": "33", "IT": "39", "ES": "34", "NL": "31", "UK": "44", "US": "1"}
 _STREETS = {
     "DE": "Hauptstraße",
@@ -77,10 +86,12 @@ class Person:
     postal_code: str
     country: str
     company: str | None
+    district: str | None = None
+    municipality: str | None = None
 
 
-def person(seed: int, market: Marketplace) -> Person:
-    """The buyer of an order, the same every time for the same seed."""
+def person(seed: int, market: Marketplace, business: bool = False) -> Person:
+    """The buyer of an order, the same every time for the same seed; a ``business`` buyer always has a company."""
     rng = random.Random(seed)
     key = market.country if market.country in _NAMES else ("US" if market.region == "NA" else "UK")
     first, last = _NAMES[key]
@@ -92,5 +103,20 @@ def person(seed: int, market: Marketplace) -> Person:
     domain = market.domain.removeprefix("www.")
     email = f"{rng.getrandbits(40):010x}@marketplace.{domain}"
     phone = f"+{_DIAL.get(key, '1')} {rng.randint(100, 999)} {rng.randint(1000000, 9999999)}"
-    company = f"{last[rng.randrange(len(last))]} GmbH" if key == "DE" and rng.random() < 0.1 else None
-    return Person(name, email, phone, line1, city, state, postal, market.iso_country, company)
+    if business:
+        company: str | None = f"{last[rng.randrange(len(last))]} {_COMPANY_FORMS[key]}"
+    else:
+        company = f"{last[rng.randrange(len(last))]} GmbH" if key == "DE" and rng.random() < 0.1 else None
+    return Person(
+        name,
+        email,
+        phone,
+        line1,
+        city,
+        state,
+        postal,
+        market.iso_country,
+        company,
+        _DISTRICTS.get(city),
+        _MUNICIPALITIES.get(city),
+    )

@@ -4,6 +4,7 @@ the admin endpoint's helpers."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from linkolis_amazon.simulator import Simulator
 from linkolis_amazon.simulator.__main__ import main
+from linkolis_amazon.simulator.server import make_server
 from linkolis_amazon.simulator.wire import iso
 from sim_support import DE, SELLER, UA
 
@@ -50,6 +52,17 @@ def test_serve_gives_a_loopback_base_url_that_answers_like_the_transport(sim):
             c.put(doc["url"], content=b"{}", headers={"content-type": "application/json; charset=UTF-8"}).status_code
             == 200
         )
+
+
+def test_accepted_connections_send_without_waiting_for_nagle(sim):
+    server = make_server(sim)
+    try:
+        with socket.create_connection(server.server_address[:2], timeout=5):
+            conn, _ = server.get_request()
+            with conn:
+                assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        server.server_close()
 
 
 def test_non_loopback_hosts_are_refused_unless_allowed(sim):
