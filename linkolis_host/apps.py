@@ -302,6 +302,7 @@ def verify(host: Host, name: str | App) -> tuple[App, list[HealthCheck], bool]:
     ok = bool(checks) and not any(c.status == "failed" for c in checks)
     now = now_text(host)
     with host.db.atomic():
+        installed.require_present(host, row.id, row.name)  # removed while the checks ran: it stays removed
         if ok:
             host.db["apps"].update(row.id, {"status": "verified", "attention_reason": "", "verified_at": now,
                                             "updated_at": now})

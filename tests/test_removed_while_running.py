@@ -10,7 +10,7 @@ import pytest
 
 import testmarket
 from helpers import authorize_app, install_app
-from linkolis_host import Order, OrderBatch, StockOutcome, apps, hookimpl
+from linkolis_host import HealthCheck, Order, OrderBatch, StockOutcome, apps, hookimpl
 from linkolis_host.host import Host
 
 URL = "https://api.testmarket.invalid/v1"
@@ -63,12 +63,18 @@ def push_stock(ctx, items):
         yield StockOutcome(sku=item.sku, quantity=item.quantity, status="accepted")
 
 
+def health_check(ctx):
+    WORLD.between()
+    return [HealthCheck(name="token works", status="ok")]
+
+
 def plugin():
     variant = types.ModuleType("testmarket")
-    for hook in ("configure_fields", "authorize", "health_check", "read_stock"):
+    for hook in ("configure_fields", "authorize", "read_stock"):
         setattr(variant, hook, getattr(testmarket, hook))
     variant.import_orders = hookimpl(import_orders)
     variant.push_stock = hookimpl(push_stock)
+    variant.health_check = hookimpl(health_check)
     return variant
 
 
@@ -126,6 +132,14 @@ def test_a_push_stops_when_its_app_is_removed(run, host, app, steps):
     assert [r.url.path for r in WORLD.requests] == ["/v1/listings/SKU-A"], "SKU-B and SKU-C were not patched"
     assert rows(host, "stock_pushes") == [], "no outcome is recorded for the removed app"
     assert rows(host, "apps")[0]["last_push_at"] is None
+
+
+def test_a_verify_that_ends_after_the_app_was_removed_does_not_bring_it_back(run, host, app):
+    result = run("apps", "verify", app, code=1)
+
+    assert "'Shop EU' was removed while this command ran; stopped" in result.stderr
+    assert [a["status"] for a in rows(host, "apps")] == ["removed"]
+    assert run.json("apps", "list") == []
 
 
 def test_an_import_of_an_app_that_stays_is_not_stopped(run, host, app):
