@@ -291,6 +291,8 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
 
 
 def verify(host: Host, name: str | App) -> tuple[App, list[HealthCheck], bool]:
+    """Run the app's health checks: all passing makes it "verified"; a failed check the seller must act on makes it
+    "needs attention" (one marked ``operator`` leaves its status as it is)."""
     row = get(host, name)
     with installed.run(host, row) as ctx:
         checks = host.registry.health_check(row.kind, ctx)
@@ -300,12 +302,14 @@ def verify(host: Host, name: str | App) -> tuple[App, list[HealthCheck], bool]:
     ok = bool(checks) and not any(c.status == "failed" for c in checks)
     now = now_text(host)
     with host.db.atomic():
+        installed.require_present(host, row.id, row.name)  # removed while the checks ran: it stays removed
         if ok:
             host.db["apps"].update(row.id, {"status": "verified", "attention_reason": "", "verified_at": now,
                                             "updated_at": now})
             audit(host, row, "verified")
         else:
-            failed = next((c for c in checks if c.status == "failed"), None)
+            # A failure the operator must fix says nothing about the seller's app: its status stays as it was.
+            failed = next((c for c in checks if c.status == "failed" and not c.operator), None)
             if row.authorized and failed is not None:
                 host.db["apps"].update(row.id, {"status": "needs_attention", "updated_at": now,
                                                 "attention_reason": failed.detail or failed.name})

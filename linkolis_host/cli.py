@@ -17,7 +17,7 @@ import click
 
 from . import __version__, apps, oauth, orders, stock, sync
 from .apps import FieldSpec, fields_of
-from .context import REDACTOR, Progress
+from .context import REDACTOR, Progress, wait_text
 from .errors import AuthorizationError, Busy, LinkolisError
 from .host import Host
 from .plugins import installed_plugins
@@ -73,7 +73,11 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
 
 
 class StderrProgress(Progress):
-    """A bar on a terminal, a line now and then elsewhere, nothing under --json."""
+    """A bar on a terminal, a line now and then elsewhere; under --json only events, one JSON object a line.
+
+    A long wait is always told: "Waiting 2 min 58 s for Amazon's quota for searchOrders…", or under --json
+    ``{"event": "wait", "for": …, "seconds": …, "message": …}`` on stderr, so stdout stays the command's JSON.
+    """
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
@@ -101,6 +105,23 @@ class StderrProgress(Progress):
 
     def note(self, message: str) -> None:
         if not self.quiet:
+            self._line(message)
+
+    def wait(self, what: str, seconds: float) -> None:
+        message = wait_text(what, seconds)
+        if self.quiet:
+            click.echo(json.dumps({"event": "wait", "for": what, "seconds": round(seconds, 1), "message": message},
+                                  ensure_ascii=False), err=True)
+        else:
+            self._line(message)
+
+    def _line(self, message: str) -> None:
+        """A line of its own: a bar being drawn is cleared first and drawn again below it."""
+        if self._bar is not None and self.tty:
+            sys.stderr.write("\r\033[K")
+            click.echo(message, err=True)
+            self._bar.render_progress()
+        else:
             click.echo(message, err=True)
 
     def finish(self) -> None:

@@ -16,7 +16,8 @@ from typing import Any, Callable
 from sqlite_utils import Database
 
 from .clock import Clock
-from .http import HttpClient
+from .errors import AppRemoved
+from .http import LONG_WAIT, HttpClient, duration_text  # noqa: F401 - LONG_WAIT: for plugins that wait
 from .models import AppInfo
 from .secrets import SecretBox
 from .store import dumps, loads
@@ -29,10 +30,11 @@ class StateStore:
     ``secret=True`` (a cached access token) is encrypted like the app's credentials and must be read the same way.
     """
 
-    def __init__(self, db: Database, app_id: int, box: SecretBox | None = None) -> None:
+    def __init__(self, db: Database, app_id: int, box: SecretBox | None = None, app_name: str | None = None) -> None:
         self._db = db
         self._app_id = app_id
         self._box = box
+        self._app_name = app_name
 
     def get(self, key: str, default: Any = None, *, secret: bool = False) -> Any:
         row = self._db.execute(
@@ -56,15 +58,24 @@ class StateStore:
             _redact_strings(value)
             value = {"sealed": self._box.seal({"value": dumps(value)})}
         with self._db.atomic():
-            self._db.execute(
-                "INSERT INTO plugin_state (app_id, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT(app_id, key) DO UPDATE SET value = excluded.value",
-                (self._app_id, key, dumps(value)),
-            )
+            # One statement, so a removal committed by another command just before cannot be undone by it.
+            written = self._db.execute(
+                "INSERT INTO plugin_state (app_id, key, value) SELECT ?, ?, ? WHERE EXISTS "
+                f"({_APP_PRESENT}) ON CONFLICT(app_id, key) DO UPDATE SET value = excluded.value",
+                (self._app_id, key, dumps(value), self._app_id),
+            ).rowcount
+        if not written:
+            self._refuse()
 
     def delete(self, key: str) -> None:
         with self._db.atomic():
             self._db.execute("DELETE FROM plugin_state WHERE app_id = ? AND key = ?", (self._app_id, key))
+            present = self._db.execute(_APP_PRESENT, (self._app_id,)).fetchone()
+        if present is None:
+            self._refuse()
+
+    def _refuse(self) -> None:
+        raise AppRemoved(self._app_name or f"app {self._app_id}")
 
     def keys(self, prefix: str = "") -> list[str]:
         rows = self._db.execute(
@@ -72,6 +83,26 @@ class StateStore:
             (self._app_id, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"),
         ).fetchall()
         return [row[0] for row in rows]
+
+
+_APP_PRESENT = "SELECT 1 FROM apps WHERE id = ? AND status != 'removed'"
+
+
+class AppGuard:
+    """Raises ``AppRemoved`` once the app is removed: called before each request and write for it (one indexed
+    SELECT), so work running when the seller removes the app stops at its next step."""
+
+    def __init__(self, db: Database, app_id: int, app_name: str) -> None:
+        self._db = db
+        self._app_id = app_id
+        self._app_name = app_name
+
+    def present(self) -> bool:
+        return self._db.execute(_APP_PRESENT, (self._app_id,)).fetchone() is not None
+
+    def __call__(self) -> None:
+        if not self.present():
+            raise AppRemoved(self._app_name)
 
 
 def _redact_strings(value: Any) -> None:
@@ -93,8 +124,19 @@ class Progress:
     def note(self, message: str) -> None:
         pass
 
+    def wait(self, what: str, seconds: float) -> None:
+        """A wait of ``seconds`` starts, for ``what`` ("Amazon's quota for searchOrders", "feed 123 to be
+        processed"). The host calls it before each wait longer than ``LONG_WAIT`` seconds; a plugin that waits
+        for the marketplace to finish work calls it too."""
+
     def finish(self) -> None:
         pass
+
+
+def wait_text(what: str, seconds: float) -> str:
+    """The line a person reads for a wait: ``Waiting 2 min 58 s for Amazon's quota for searchOrders…``."""
+    return f"Waiting {duration_text(seconds)} for {what}…"
+
 
 
 class Redactor(logging.Filter):
@@ -144,7 +186,10 @@ class Context:
     on_credentials: Callable[[dict[str, str]], None] | None = None
 
     def update_credentials(self, secrets: dict[str, str]) -> None:
-        """Store a renewed secret (a rotated refresh token, say), encrypted, for this app."""
+        """Store a renewed secret (a rotated refresh token, say), encrypted, for this app.
+
+        :raises AppRemoved: the app was removed meanwhile; nothing is stored.
+        """
         if self.on_credentials is None:
             raise RuntimeError("credentials cannot be updated in this context")
         self.credentials = dict(secrets)

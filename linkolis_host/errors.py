@@ -75,3 +75,15 @@ class RateLimited(RemoteError):
 
 class Busy(LinkolisError):
     """Another sync of the same app holds its lock."""
+
+
+class AppRemoved(LinkolisError):
+    """The app was removed (by another command) while work for it ran: the work stopped at its next step.
+
+    Nothing more is sent to the marketplace or saved for the app once this is raised.
+    """
+
+    def __init__(self, name: str, work: str = "this command") -> None:
+        super().__init__(f"{name!r} was removed while {work} ran; stopped (nothing more was sent or saved for it)")
+        self.name = name
+        self.work = work

@@ -16,7 +16,7 @@ import httpx
 from . import store
 from .clock import Clock, SystemClock
 from .config import HostConfig, home_dir, load_config
-from .context import REDACTOR, Context, Progress, StateStore
+from .context import REDACTOR, AppGuard, Context, Progress, StateStore
 from .errors import UserError
 from .http import HttpClient, HttpStats
 from .models import AppInfo, AppSettings, AppStatus
@@ -116,20 +116,30 @@ class Host:
         info = self.app_info(app)
         account = info.account_id or f"app-{info.id}"
         log = logging.getLogger(f"linkolis.{app.kind}")
+        progress = progress or Progress()
+        guard = AppGuard(self.db, app.id, app.name)
+        credentials = self.open_credentials(app.id)
+
+        def on_credentials(secrets: dict[str, str]) -> None:
+            with self.db.atomic():  # a removed app's renewed token is not written back
+                guard()
+                self.seal_credentials(app.id, secrets)
+
         http = HttpClient(
             clock=self.clock, limiter=self.limiter, limits=kind.rate_limits,
             bucket_prefix=f"{app.kind}:{account}", transport=self.transport,
             timeout=self.config.http.timeout, retries=self.config.http.retries, log=log, stats=self.http_stats,
+            progress=progress, marketplace=kind.title, guard=guard,
         )
         return Context(
             app=info,
-            credentials=self.open_credentials(app.id),
+            credentials=credentials,
             plugin_config=self.config.plugins.section(app.kind),
             http=http,
-            state=StateStore(self.db, app.id, self.secrets),
+            state=StateStore(self.db, app.id, self.secrets, app.name),
             clock=self.clock,
             log=log,
-            progress=progress or Progress(),
+            progress=progress,
             env=self.env,
-            on_credentials=lambda secrets: self.seal_credentials(app.id, secrets),
+            on_credentials=on_credentials,
         )

@@ -3,6 +3,11 @@
 A plugin names the marketplace operation of each call (``operation="searchOrders"``); the client waits for a
 token of that operation's bucket before sending, backs off on 429 (draining the bucket, as the marketplace
 says it is empty), and retries connection errors and 5xx. What comes back otherwise is the plugin's to read.
+
+Only a request that reaches the marketplace spends a token: a refused connection gives its token back, is tried
+again a few times within seconds and then reported, and before a long wait for quota the client makes sure the
+marketplace can be reached at all, so an unreachable endpoint never makes anyone wait on a quota. Waits longer
+than ``LONG_WAIT`` are announced through the progress reporter.
 """
 
 from __future__ import annotations
@@ -10,15 +15,17 @@ from __future__ import annotations
 import logging
 import platform
 import random
+import socket
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Protocol
 
 import httpx
 
 from . import __version__
 from .clock import Clock
-from .errors import RateLimited, RemoteError
+from .errors import LinkolisError, RateLimited, RemoteError
 from .models import RateLimit
 from .ratelimit import RateLimiter
 
@@ -26,6 +33,44 @@ RETRY_STATUSES = {500, 502, 503, 504}
 IDEMPOTENT = {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}
 MAX_429_RETRIES = 8
 MAX_BACKOFF = 60.0
+# A refused connection is tried again after these pauses, then reported: it costs seconds, never quota.
+CONNECT_BACKOFF = (0.5, 1.0, 2.0)
+# A wait longer than this is announced (what for and how long): shorter ones pass unnoticed.
+LONG_WAIT = 2.0
+# How long a connection may take to open; the whole request may take the configured timeout.
+CONNECT_TIMEOUT = 10.0
+
+
+class WaitReporter(Protocol):
+    """Who hears of long waits: the context's ``Progress``."""
+
+    def wait(self, what: str, seconds: float) -> None: ...
+
+
+def tcp_reachable(url: httpx.URL, timeout: float) -> bool:
+    """Whether a TCP connection to the URL's host (or the proxy that carries it) opens; sends nothing."""
+    host, port = url.host, url.port or (443 if url.scheme == "https" else 80)
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        parsed = httpx.URL(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def duration_text(seconds: float) -> str:
+    """``178`` -> ``2 min 58 s``: a wait as a person reads it."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
 
 
 def user_agent(extra: str = "") -> str:
@@ -58,7 +103,15 @@ class HttpClient:
         agent: str | None = None,
         log: logging.Logger | None = None,
         stats: HttpStats | None = None,
+        progress: WaitReporter | None = None,
+        marketplace: str = "",
+        guard: Callable[[], None] | None = None,
+        probe: Callable[[httpx.URL], bool] | None = None,
     ) -> None:
+        """``progress`` hears of long waits; ``marketplace`` (a title, "Amazon") names whose quota is waited for;
+        ``guard`` is called before each request and raises to refuse it (the app was removed); ``probe`` says
+        whether a URL's host can be reached before a long wait for quota (default: a TCP connection on the
+        client's own network, none through an injected transport)."""
         self.clock = clock
         self.limiter = limiter
         self.limits = dict(limits or {})
@@ -66,19 +119,40 @@ class HttpClient:
         self.retries = retries
         self.log = log or logging.getLogger("linkolis.http")
         self.stats = stats or HttpStats()
+        self.progress = progress
+        self.marketplace = marketplace
+        self.guard = guard
+        connect_timeout = min(timeout, CONNECT_TIMEOUT)
+        self.probe = probe if probe is not None or transport is not None else (
+            lambda url: tcp_reachable(url, connect_timeout))
         self._client = httpx.Client(
-            transport=transport, timeout=timeout, headers={"user-agent": agent or user_agent()},
-            follow_redirects=False,
+            transport=transport, timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            headers={"user-agent": agent or user_agent()}, follow_redirects=False,
         )
         self._random = random.Random()
+        self._reached: set[str] = set()  # hosts that answered this client: no need to check they can be reached
 
     def close(self) -> None:
         self._client.close()
 
-    def _backoff(self, attempt: int) -> None:
+    def _backoff(self, attempt: int, why: str) -> None:
         delay = min(MAX_BACKOFF, 2.0**attempt) * self._random.uniform(0.5, 1.0)
         self.stats.backed_off += delay
+        self._announce(f"{self.marketplace or 'the marketplace'} to recover ({why})", delay)
         self.clock.sleep(delay)
+
+    def _announce(self, what: str, seconds: float) -> None:
+        if seconds > LONG_WAIT and self.progress is not None:
+            self.progress.wait(what, seconds)
+
+    def _quota_name(self, operation: str) -> str:
+        return f"{self.marketplace}'s quota for {operation}" if self.marketplace else f"the quota for {operation}"
+
+    def _can_reach(self, url: str) -> bool:
+        target = httpx.URL(url)
+        if target.host in self._reached or self.probe is None:
+            return True
+        return self.probe(target)
 
     def request(
         self, method: str, url: str, *, operation: str | None = None, retry: bool | None = None, **kwargs: Any
@@ -88,30 +162,61 @@ class HttpClient:
         :param operation: the marketplace operation, whose declared rate limit applies (if declared).
         :param retry: retry 5xx and dropped connections; default: for idempotent methods only (a POST is
             retried only when the connection failed before anything was sent).
-        :raises RemoteError: the connection kept failing or 5xx kept coming after all retries.
+        :raises RemoteError: the connection kept failing or 5xx kept coming after all retries; a connection that
+            never opens is reported within seconds, whatever the quota.
         :raises RateLimited: 429 kept coming after the allowed back-offs.
         """
         method = method.upper()
         may_retry = method in IDEMPOTENT if retry is None else retry
-        limit = self.limits.get(operation or "")
+        limit = self.limits.get(operation or "") if self.limiter is not None else None
         key = f"{self.bucket_prefix}:{operation}"
         label = operation or method
-        failures = throttles = 0
+        host = httpx.URL(url).host
+        failures = throttles = refused = 0
         while True:
-            if limit is not None and self.limiter is not None:
-                self.stats.waited += self.limiter.acquire(key, limit)
+            if self.guard is not None:
+                self.guard()
+            if limit is not None:
+                wait = self.limiter.reserve(key, limit)  # type: ignore[union-attr]
+                if wait > LONG_WAIT and (refused or not self._can_reach(url)):
+                    # Never wait on a quota for a marketplace that cannot be reached: give the token back.
+                    self.limiter.refund(key, limit)  # type: ignore[union-attr]
+                    refused = self._refused(label, host, "no connection opens", refused)
+                    continue
+                if wait > 0:
+                    self._announce(self._quota_name(label), wait)
+                    self.clock.sleep(wait)
+                    self.stats.waited += wait
+                    if self.guard is not None:
+                        try:
+                            self.guard()
+                        except BaseException:
+                            self.limiter.refund(key, limit)  # type: ignore[union-attr]
+                            raise
             self.stats.calls[label] += 1
             try:
                 response = self._client.request(method, url, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Never reached the marketplace: the token is given back, and the retries cost seconds.
+                if limit is not None:
+                    self.limiter.refund(key, limit)  # type: ignore[union-attr]
+                self._reached.discard(host)
+                refused = self._refused(label, host, type(exc).__name__, refused)
+                continue
             except httpx.TransportError as exc:
-                never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
-                if (may_retry or never_sent) and failures < self.retries:
+                if may_retry and failures < self.retries:
                     failures += 1
                     self.stats.retries[label] += 1
                     self.log.info("%s %s: %s; retrying", method, httpx.URL(url).path, type(exc).__name__)
-                    self._backoff(failures)
+                    self._backoff(failures, f"{label}: {type(exc).__name__}")
                     continue
-                raise RemoteError(f"{label}: no answer from {httpx.URL(url).host} ({type(exc).__name__})") from None
+                raise RemoteError(f"{label}: no answer from {host} ({type(exc).__name__})") from None
+            except LinkolisError:
+                # Raised before anything was sent (fetching the access token the request needs, say).
+                if limit is not None:
+                    self.limiter.refund(key, limit)  # type: ignore[union-attr]
+                raise
+            self._reached.add(host)
             request_id = response.headers.get("x-amzn-requestid") or response.headers.get("x-request-id")
             self.log.debug("%s %s -> %s (%s)", method, httpx.URL(url).path, response.status_code, request_id)
             if response.status_code == 429:
@@ -121,21 +226,32 @@ class HttpClient:
                                       request_id=request_id)
                 throttles += 1
                 self.stats.retries[label] += 1
-                if limit is not None and self.limiter is not None:
-                    self.limiter.drain(key, limit)  # the next acquire waits for a real refill
+                if limit is not None:
+                    self.limiter.drain(key, limit)  # type: ignore[union-attr]  # the next wait is for a real refill
                 else:
-                    self._backoff(throttles)
+                    self._backoff(throttles, f"{label} answered 429, too many requests")
                 continue
             if response.status_code in RETRY_STATUSES and may_retry and failures < self.retries:
                 failures += 1
                 self.stats.retries[label] += 1
                 self.log.info("%s %s -> %s; retrying", method, httpx.URL(url).path, response.status_code)
-                self._backoff(failures)
+                self._backoff(failures, f"{label} answered {response.status_code}")
                 continue
             if response.status_code in RETRY_STATUSES:
                 raise RemoteError(f"{label}: the marketplace answered {response.status_code}",
                                   status=response.status_code, request_id=request_id)
             return response
+
+    def _refused(self, label: str, host: str, why: str, refused: int) -> int:
+        """One more connection that never reached ``host``: pause a moment, or give up when enough were tried."""
+        if refused >= len(CONNECT_BACKOFF):
+            raise RemoteError(f"{label}: cannot connect to {host} ({why}, {refused + 1} tries); check the network "
+                              "connection and the marketplace's address in the operator settings")
+        self.stats.retries[label] += 1
+        self.log.info("%s: %s %s; trying again", label, host, why)
+        self.clock.sleep(CONNECT_BACKOFF[refused])
+        self.stats.backed_off += CONNECT_BACKOFF[refused]
+        return refused + 1
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from . import store
 from .context import Context, Progress
-from .errors import NeedsAttention, OperatorConfigError, UserError
+from .errors import AppRemoved, NeedsAttention, OperatorConfigError, UserError
 from .host import Host
 from .locks import app_lock
 
@@ -94,6 +94,16 @@ def is_removed(host: Host, app: App) -> bool:
     return row is None or row[0] == REMOVED
 
 
+WORK = {"import": "its order import", "push": "its stock push"}
+
+
+def require_present(host: Host, app_id: int, name: str) -> None:
+    """Inside a write's transaction: refuse to save anything more for an app removed meanwhile."""
+    row = host.db.execute("SELECT status FROM apps WHERE id = ?", (app_id,)).fetchone()
+    if row is None or row[0] == REMOVED:
+        raise AppRemoved(name)
+
+
 def audit(host: Host, app: App, event: str, **detail: Any) -> None:
     host.db.execute(
         "INSERT INTO audit_log (app_id, app_name, event, detail, at) VALUES (?, ?, ?, ?, ?)",
@@ -127,12 +137,16 @@ def run(host: Host, app: App, *, lock: str | None = None, progress: Progress | N
     app "needs attention" when a hook raises ``NeedsAttention`` (an ``OperatorConfigError`` is the operator's to
     fix and is reported without touching the seller's app), and always finishes the progress and closes the HTTP
     client. After a clean run it stamps the column ``stamp`` (``last_import_at``) and clears "needs attention".
+    When the app is removed while the hooks run, the context refuses further requests and writes, and the run ends
+    in ``AppRemoved`` saying what was stopped.
     """
     progress = progress or Progress()
     with app_lock(host.home, app.id, app.name, lock) if lock else nullcontext():
         ctx = host.context(app, progress)
         try:
             yield ctx
+        except AppRemoved:
+            raise AppRemoved(app.name, WORK.get(lock or "", "this command")) from None
         except OperatorConfigError:
             raise
         except NeedsAttention as exc:

@@ -226,12 +226,17 @@ class StockLevel(BaseModel):
 
 
 class HealthCheck(BaseModel):
-    """One named check of an installed app, with the step a seller can take when it is not ok."""
+    """One named check of an installed app, with the step a seller can take when it is not ok.
+
+    ``operator`` says that the host operator, not the seller, must act (missing operator settings, a client secret
+    the marketplace refuses): such a failure is shown but does not put the seller's app into "needs attention".
+    """
 
     name: str
     status: Literal["ok", "failed", "skipped", "warning"]
     detail: str = ""
     remedy: str = ""
+    operator: bool = False
 
 
 @dataclass

@@ -136,6 +136,7 @@ def import_orders(host: Host, app: App | str, progress: Progress | None = None) 
         progress.start(f"Importing orders for {app.name}")
         for batch in host.registry.import_orders(app.kind, ctx, cursor):
             with host.db.atomic():
+                installed.require_present(host, app.id, app.name)  # removed meanwhile: no orders, no cursor
                 counts = store_orders(host, app.id, batch.orders)
                 save_cursor(host, app.id, batch.cursor)
             for key, value in counts.items():

@@ -44,6 +44,8 @@ class RateLimiter:
                 if floor is not None:
                     tokens = min(tokens, floor)
                 tokens -= take
+                if take < 0:
+                    tokens = min(float(limit.burst), tokens)  # a token given back never overfills the bucket
                 self._conn.execute(
                     "INSERT INTO rate_buckets (key, tokens, updated_at) VALUES (?, ?, ?) "
                     "ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at",
@@ -65,6 +67,10 @@ class RateLimiter:
         wait = self.reserve(key, limit)
         self.clock.sleep(wait)
         return wait
+
+    def refund(self, key: str, limit: RateLimit) -> None:
+        """Give back a reserved token that was never used: the request did not reach the marketplace."""
+        self._update(key, limit, -1.0)
 
     def drain(self, key: str, limit: RateLimit) -> None:
         """The marketplace said the bucket is empty (a 429): believe it."""

@@ -139,6 +139,7 @@ def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], count
                         accepted, attempt[0], accepted, attempt[1], accepted, now, app_id, outcome.sku))
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     with host.db.atomic():
+        installed.require_present(host, app_id, f"app {app_id}")  # removed meanwhile: record nothing more
         host.db.conn.executemany(
             "UPDATE stock_pushes SET outcome = ?, message = ?, retryable = ?, reference = ?, "
             "pushed_quantity = CASE WHEN ? THEN ? ELSE pushed_quantity END, "
@@ -149,6 +150,7 @@ def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], count
 def _mark_sending(host: Host, app: App, due: list[tuple[str, int, int]]) -> None:
     now = host.clock.now().isoformat(timespec="seconds")
     with host.db.atomic():
+        installed.require_present(host, app.id, app.name)
         host.db.conn.executemany(
             "INSERT INTO stock_pushes (app_id, sku, attempt_quantity, attempt_version, attempt_at, outcome, "
             "message, retryable, reference) VALUES (?, ?, ?, ?, ?, 'sending', '', 0, NULL) "

@@ -35,7 +35,7 @@ def checks(ctx) -> list[HealthCheck]:
         op.require("client_id", "client_secret", "application_id")
     except OperatorConfigError as exc:
         result.append(HealthCheck(name="operator settings", status="failed", detail=exc.reason,
-                                  remedy="the host operator sets these (see docs/operations.md)"))
+                                  remedy="the host operator sets these (see docs/operations.md)", operator=True))
         return result
     if not refresh_token:
         return result
@@ -47,7 +47,8 @@ def checks(ctx) -> list[HealthCheck]:
         remedy = ("the host operator rotates the client secret in Seller Central (Develop apps → View → "
                   "rotate) and sets LINKOLIS_AMAZON_CLIENT_SECRET" if isinstance(exc, OperatorConfigError) else
                   f"run `linkolis apps authorize {ctx.app.name!r}` again")
-        result.append(HealthCheck(name="LWA token refresh", status="failed", detail=exc.reason, remedy=remedy))
+        result.append(HealthCheck(name="LWA token refresh", status="failed", detail=exc.reason, remedy=remedy,
+                                  operator=isinstance(exc, OperatorConfigError)))
         return result
     except LinkolisError as exc:
         result.append(HealthCheck(name="LWA token refresh", status="failed", detail=str(exc),
