@@ -357,7 +357,7 @@ def render(o: Order, included: set[str], account: Account, now: float) -> dict[s
         out["fulfillment"] = ful
     shipped = o.quantities_shipped(now)
     items = []
-    for it in o.items:
+    for n, it in enumerate(o.items):
         item: dict[str, Any] = {"orderItemId": it.order_item_id, "quantityOrdered": it.quantity}
         product: dict[str, Any] = {
             "asin": it.asin,
