@@ -79,7 +79,7 @@ class Synthetic:
             marketplace_order_id=f"ORDER-{i:09d}", marketplace="XX", status="unshipped", marketplace_status="Unshipped",
             fulfilled_by="merchant", created_at=stamp, updated_at=stamp, currency="EUR", total=price * 3,
             lines=[OrderLine(line_id=str(k), sku=f"SKU-{(i + k) % 5000}", title="A thing", quantity_ordered=1,
-                             unit_price=price, line_total=price) for k in range(3)],
+                             unit_price=price, subtotal=price, total=price) for k in range(3)],
         )
 
     @hookimpl

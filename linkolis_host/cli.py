@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import threading
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
@@ -574,9 +575,24 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
         click.echo(f"{o['marketplace_order_id']} ({o['app']}, {o['marketplace']}) {o['status']} "
                    f"[{o['marketplace_status']}], {o['fulfilled_by']}-fulfilled")
         click.echo(f"created {o['created_at']}, updated {o['updated_at']}, total {o['total']} {o['currency'] or ''}")
+        buyer, refs = o["buyer"] or {}, []
+        if o["seller_order_id"]:
+            refs.append(f"seller order id {o['seller_order_id']}")
+        if o["original_order_id"]:
+            relation = f" ({o['original_order_relation']})" if o["original_order_relation"] else ""
+            refs.append(f"original order {o['original_order_id']}{relation}")
+        if buyer.get("purchase_order_number"):
+            refs.append(f"PO {buyer['purchase_order_number']}")
+        if o["programs"]:
+            refs.append(f"programs {', '.join(o['programs'])}")
+        if refs:
+            click.echo("; ".join(refs))
         for line in o["lines"]:
+            extras = "".join(f", {name} {line[name]}" for name in ("tax", "shipping", "discount")
+                             if line[name] is not None and Decimal(line[name]) != 0)
             click.echo(f"  {line['quantity_ordered']} x {line['sku']} {line['title'] or ''} @ {line['unit_price']}"
-                       f" = {line['line_total']} (shipped {line['quantity_shipped']})")
+                       f" = {line['subtotal'] or '-'}{extras}, total {line['total'] or '-'}"
+                       f" (shipped {line['quantity_shipped']})")
         for h in o["history"]:
             click.echo(f"  status {h['marketplace_status']} at {h['marketplace_updated_at']}")
 

@@ -139,25 +139,44 @@ class OrderStatus(str, Enum):
 
 
 class Address(BaseModel):
+    """A postal address. ``district`` is a district or county, ``municipality`` a municipality (both where the
+    marketplace sends them); ``address_type`` is what kind of place it is."""
+
     name: str | None = None
     company: str | None = None
     line1: str | None = None
     line2: str | None = None
     line3: str | None = None
     city: str | None = None
+    district: str | None = None
     region: str | None = None
+    municipality: str | None = None
     postal_code: str | None = None
     country_code: str | None = None
     phone: str | None = None
+    address_type: Literal["residential", "commercial", "pickup_point"] | None = None
 
 
 class Buyer(BaseModel):
+    """Who bought. ``purchase_order_number`` is the number a business buyer gave at checkout (B2B)."""
+
     name: str | None = None
     email: str | None = None
     company: str | None = None
+    purchase_order_number: str | None = None
 
 
 class OrderLine(BaseModel):
+    """One line of an order. Money is in the order's currency, ``None`` where the marketplace does not say.
+
+    ``subtotal`` is ``unit_price`` × quantity, before tax, shipping and discounts. ``tax`` is all the tax on the
+    line (on the goods, on shipping, on anything else); ``shipping_tax`` is the part of ``tax`` that is on
+    shipping (inside ``tax``, never on top of it). ``shipping`` is the shipping charge before tax. ``discount`` is
+    what promotions took off, a positive number. ``total`` is what the buyer paid for the line, all included:
+    ``subtotal + shipping + tax - discount``, plus any other charge the marketplace has (gift wrap, a
+    cash-on-delivery fee).
+    """
+
     line_id: str
     sku: str | None = None
     product_id: str | None = Field(None, description="The marketplace's product id (Amazon: ASIN)")
@@ -165,11 +184,23 @@ class OrderLine(BaseModel):
     quantity_ordered: int = Field(ge=0)
     quantity_shipped: int = Field(0, ge=0)
     unit_price: Decimal | None = None
-    line_total: Decimal | None = None
+    subtotal: Decimal | None = None
+    tax: Decimal | None = None
+    shipping: Decimal | None = None
+    shipping_tax: Decimal | None = None
+    discount: Decimal | None = Field(None, ge=0)
+    total: Decimal | None = None
 
 
 class Order(BaseModel):
-    """An order in the host's neutral model. ``marketplace_status`` keeps the marketplace's own word."""
+    """An order in the host's neutral model. ``marketplace_status`` keeps the marketplace's own word.
+
+    ``total`` is what the buyer paid for the whole order: the lines' totals plus any charge on the order as a
+    whole (a delivery tip). ``seller_order_id`` is the seller's own id for the order, where the marketplace keeps
+    one; ``programs`` are the marketplace's programs the order belongs to, in its own words (Amazon: ``PRIME``,
+    ``AMAZON_BUSINESS``…). A replacement or exchange order names the order it stands in for in
+    ``original_order_id`` (the marketplace's order id) and says which in ``original_order_relation``.
+    """
 
     marketplace_order_id: str = Field(min_length=1)
     marketplace: str
@@ -183,6 +214,10 @@ class Order(BaseModel):
     lines: list[OrderLine] = []
     buyer: Buyer | None = None
     recipient: Address | None = None
+    seller_order_id: str | None = None
+    programs: list[str] = []
+    original_order_id: str | None = None
+    original_order_relation: Literal["replacement", "exchange"] | None = None
 
 
 class OrderBatch(BaseModel):

@@ -28,11 +28,17 @@ def require_authorized(app: App) -> None:
         raise UserError(f"{app.name!r} is not authorized yet: run `linkolis apps authorize {app.name!r}`")
 
 
+LINE_MONEY = ("unit_price", "subtotal", "tax", "shipping", "shipping_tax", "discount", "total")
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _line_rows(order_id: int, order: Order) -> list[tuple]:
     return [
         (order_id, line.line_id, line.sku, line.product_id, line.title, line.quantity_ordered,
-         line.quantity_shipped, None if line.unit_price is None else str(line.unit_price),
-         None if line.line_total is None else str(line.line_total))
+         line.quantity_shipped, *(_text(getattr(line, name)) for name in LINE_MONEY))
         for line in order.lines
     ]
 
@@ -64,14 +70,16 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
             None if order.total is None else str(order.total),
             None if order.buyer is None else order.buyer.model_dump_json(exclude_none=True),
             None if order.recipient is None else order.recipient.model_dump_json(exclude_none=True),
-            len(order.lines),
+            len(order.lines), order.seller_order_id, store.dumps(order.programs) if order.programs else None,
+            order.original_order_id, order.original_order_relation,
         )
         seen = existing.get(order.marketplace_order_id)
         if seen is None:
             order_id = db.execute(
                 "INSERT INTO orders (app_id, marketplace_order_id, marketplace, status, marketplace_status, "
-                "fulfilled_by, created_at, updated_at, currency, total, buyer, recipient, line_count, imported_at, "
-                "changed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                "fulfilled_by, created_at, updated_at, currency, total, buyer, recipient, line_count, "
+                "seller_order_id, programs, original_order_id, original_order_relation, imported_at, changed_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (app_id, order.marketplace_order_id, *values, now, now),
             ).fetchone()[0]
             counts["new"] += 1
@@ -87,7 +95,8 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
             db.execute(
                 "UPDATE orders SET marketplace = ?, status = ?, marketplace_status = ?, fulfilled_by = ?, "
                 "created_at = ?, updated_at = ?, currency = ?, total = ?, buyer = COALESCE(?, buyer), "
-                "recipient = COALESCE(?, recipient), line_count = ?, changed_at = ? WHERE id = ?",
+                "recipient = COALESCE(?, recipient), line_count = ?, seller_order_id = ?, programs = ?, "
+                "original_order_id = ?, original_order_relation = ?, changed_at = ? WHERE id = ?",
                 (*values, now, order_id),
             )
             replaced.append((order_id,))
@@ -100,7 +109,7 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
     if lines:
         db.conn.executemany(
             "INSERT INTO order_lines (order_id, line_id, sku, product_id, title, quantity_ordered, "
-            "quantity_shipped, unit_price, line_total) VALUES (?,?,?,?,?,?,?,?,?)", lines,
+            f"quantity_shipped, {', '.join(LINE_MONEY)}) VALUES ({','.join('?' * (7 + len(LINE_MONEY)))})", lines,
         )
     if history:
         db.conn.executemany(
@@ -158,25 +167,32 @@ def list_orders(host: Host, app: App | str | None = None, status: str | None = N
         params.append(status)
     sql = (
         "SELECT o.id, a.name AS app, o.marketplace_order_id, o.marketplace, o.status, o.marketplace_status, "
-        "o.fulfilled_by, o.created_at, o.updated_at, o.currency, o.total, o.line_count FROM orders o "
+        "o.fulfilled_by, o.created_at, o.updated_at, o.currency, o.total, o.line_count, o.seller_order_id "
+        "FROM orders o "
         f"JOIN apps a ON a.id = o.app_id WHERE {' AND '.join(where)} ORDER BY o.created_at DESC LIMIT ?"
     )
     return list(host.db.query(sql, [*params, limit]))
 
 
 def get_order(host: Host, order_ref: str) -> dict[str, Any]:
-    """An order by the host's id or the marketplace's order id, with its lines and status history."""
+    """An order by the host's id or the marketplace's order id, with its lines and status history.
+
+    Money is given as decimal strings in the order's currency, ``None`` where the marketplace did not say (the
+    lines' meanings are those of ``OrderLine``).
+    """
     rows = list(host.db.query(
         "SELECT o.*, a.name AS app FROM orders o JOIN apps a ON a.id = o.app_id "
         "WHERE o.marketplace_order_id = ? OR (CAST(o.id AS TEXT) = ?)", [order_ref, order_ref]))
     if not rows:
         raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
     order = rows[0]
+    order["programs"] = store.loads(order["programs"], [])
     order["buyer"] = store.loads(order["buyer"])
     order["recipient"] = store.loads(order["recipient"])
+    # Not line_total: an old row's line_total meant proceeds or unit x quantity, whichever Amazon had sent.
     order["lines"] = list(host.db.query(
-        "SELECT line_id, sku, product_id, title, quantity_ordered, quantity_shipped, unit_price, line_total "
-        "FROM order_lines WHERE order_id = ? ORDER BY line_id", [order["id"]]))
+        "SELECT line_id, sku, product_id, title, quantity_ordered, quantity_shipped, "
+        f"{', '.join(LINE_MONEY)} FROM order_lines WHERE order_id = ? ORDER BY line_id", [order["id"]]))
     order["history"] = list(host.db.query(
         "SELECT status, marketplace_status, marketplace_updated_at, recorded_at FROM order_status_history "
         "WHERE order_id = ? ORDER BY id", [order["id"]]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -93,6 +94,28 @@ def m003_stock(db: Database) -> None:
         pk=("app_id", "sku"),
     )
     db["stock_pushes"].create_index(["app_id", "outcome"])
+
+
+@migrations()
+def m004_order_line_money(db: Database) -> None:
+    # Each amount gets a column of its own meaning. The old line_total stays in the table, unread: it was
+    # Amazon's proceeds (tax and shipping included) when Amazon sent them and unit price x quantity otherwise, and
+    # a row does not say which, so it cannot become the new total. The subtotal is known for every old row.
+    for column in ("subtotal", "tax", "shipping", "shipping_tax", "discount", "total"):
+        db["order_lines"].add_column(column, str)
+    rows = db.execute("SELECT rowid, unit_price, quantity_ordered FROM order_lines "
+                      "WHERE unit_price IS NOT NULL AND quantity_ordered IS NOT NULL").fetchall()
+    db.conn.executemany("UPDATE order_lines SET subtotal = ? WHERE rowid = ?",
+                        [(str(Decimal(unit) * quantity), rowid) for rowid, unit, quantity in rows])
+
+
+@migrations()
+def m005_order_references(db: Database) -> None:
+    # Columns rather than one JSON blob: a seller looks an order up by their own id and filters on programs or
+    # replacements. The buyer's PO number and the new address parts live in the buyer and recipient JSON.
+    for column in ("seller_order_id", "programs", "original_order_id", "original_order_relation"):
+        db["orders"].add_column(column, str)
+    db["orders"].create_index(["app_id", "seller_order_id"])
 
 
 class HostDatabase(Database):

@@ -48,6 +48,7 @@ class Market:
     seen: list[tuple[str, object, dict]] = field(default_factory=list)  # (hook, ctx, arguments) of every call
     demo_closed: bool = False
     page_size: int = 2
+    details: dict[str, dict] = field(default_factory=dict)  # Order fields by order id, beyond the basics
 
     def add_order(self, order_id: str, status: str = "UNSHIPPED", updated: int = 1, lines: int = 1) -> None:
         self.orders[order_id] = {"id": order_id, "status": status, "updated": updated, "lines": lines}
@@ -112,6 +113,12 @@ def _check_token(ctx) -> None:
         raise AuthorizationRevoked()
 
 
+def _with_details(order: Order) -> Order:
+    """The order with what the test gave it beyond the basics (its money, its references)."""
+    details = MARKET.details.get(order.marketplace_order_id)
+    return Order.model_validate({**order.model_dump(), **details}) if details else order
+
+
 @hookimpl
 def import_orders(ctx, cursor):
     MARKET.seen.append(("import_orders", ctx, {"cursor": cursor}))
@@ -123,13 +130,14 @@ def import_orders(ctx, cursor):
             raise RuntimeError("the process died")
         page = due[start:start + MARKET.page_size]
         orders = [
-            Order(
+            _with_details(Order(
                 marketplace_order_id=o["id"], marketplace=ctx.app.settings.region, status=STATUS[o["status"]],
                 marketplace_status=o["status"], fulfilled_by="merchant", created_at=_stamp(0),
                 updated_at=_stamp(o["updated"]), currency="EUR", total=Decimal("9.99") * o["lines"],
                 lines=[OrderLine(line_id=str(i), sku=f"SKU-{i}", quantity_ordered=1, unit_price=Decimal("9.99"),
-                                 line_total=Decimal("9.99")) for i in range(o["lines"])],
-            )
+                                 subtotal=Decimal("9.99"), tax=Decimal(0), total=Decimal("9.99"))
+                       for i in range(o["lines"])],
+            ))
             for o in page
         ]
         yield OrderBatch(orders=orders, cursor={"since": page[-1]["updated"]})

@@ -4,6 +4,28 @@ Each run asks for orders *updated* in a window (so status changes come back, not
 least two minutes in the past, as Amazon requires. Pages carry up to 100 orders with their items inline, so a
 run makes ceil(N / 100) calls. The cursor after each page is either the window plus the next page's token (so a
 crash resumes mid-window) or, after the last page, the window's end less a small overlap.
+
+Money (``to_order``), from the model's ``ItemProceeds``/``ItemProceedsBreakdown``/``OrderProceeds``:
+
+- ``unit_price`` is ``product.price.unitPrice``; ``subtotal`` the ``ITEM`` breakdown (the goods, before tax,
+  shipping and promotions), else unit price x quantity.
+- ``tax`` is the ``TAX`` breakdown: all the line's tax. Shipping tax is inside it, not in ``SHIPPING``: the model's
+  getOrder example has ITEM 89.97 + SHIPPING 10.00 + TAX 4.00 = proceedsTotal 103.97, with TAX's
+  ``detailedBreakdowns`` ITEM 3.00 and SHIPPING 1.00. So ``shipping_tax`` is TAX's ``SHIPPING`` subtype (part of
+  ``tax``), ``None`` when a non-zero TAX comes without detailed breakdowns (Amazon does not say how it splits).
+- ``shipping`` is the ``SHIPPING`` breakdown, the shipping charge before its tax.
+- ``discount`` is the ``DISCOUNT`` breakdown (promotions on the item and on its shipping, its detailed
+  subtypes) as a positive number. The model does not state the sign and no example has one, but proceeds are
+  what the seller receives, which a promotion lowers, and in every example ``proceedsTotal`` is the plain sum of
+  the breakdowns: so a DISCOUNT must be negative there. Its magnitude is kept, which reads right whichever sign
+  Amazon uses. Tax on a promotion (TAX's ``DISCOUNT`` subtype) stays in ``tax``.
+- ``total`` is ``proceedsTotal`` (price, shipping, gift wrap, COD fee and tax less promotions: what the buyer was
+  charged; Amazon's fees are not in the Orders API). The order's ``total`` is ``grandTotal``, which adds
+  order-level charges such as a ``DELIVERY_TIP``.
+- When Amazon sends breakdowns, a category it leaves out is zero (they add up to ``proceedsTotal``); without
+  proceeds (not included, pending, cancelled) everything but the unit price and subtotal is ``None``.
+
+Empty strings from Amazon (``addressLine3: ""``) are ``None``.
 """
 
 from __future__ import annotations
@@ -41,39 +63,110 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _money(value: dict | None) -> tuple[Decimal | None, str | None]:
-    if not value:
-        return None, None
+def _text(value: Any) -> str | None:
+    """Amazon's text, ``None`` for nothing or an empty string."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _amount(value: dict | None) -> Decimal | None:
+    if not isinstance(value, dict):
+        return None
     try:
-        return Decimal(str(value["amount"])), value.get("currencyCode")
-    except (InvalidOperation, KeyError):
-        return None, value.get("currencyCode")
+        amount = Decimal(str(value.get("amount")))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
 
 
-def to_order(raw: dict[str, Any]) -> Order:
-    """One Amazon order as the host's neutral order."""
+def _money(value: dict | None) -> tuple[Decimal | None, str | None]:
+    return _amount(value), (_text(value.get("currencyCode")) if isinstance(value, dict) else None)
+
+
+def _sum(amounts: list[Decimal | None]) -> Decimal | None:
+    known = [a for a in amounts if a is not None]
+    return sum(known, Decimal(0)) if known else None
+
+
+ADDRESS_TYPES = {"RESIDENTIAL": "residential", "COMMERCIAL": "commercial", "PICKUP_POINT": "pickup_point"}
+ORIGINAL_ORDER = {"REPLACEMENT_ORIGINAL_ID": "replacement", "EXCHANGE_ORIGINAL_ID": "exchange"}
+
+
+def _line(item: dict[str, Any]) -> tuple[OrderLine, str | None]:
+    """One order item as a line, and the currency its money is in."""
+    product = item.get("product") or {}
+    quantity = item["quantityOrdered"]
+    unit, currency = _money((product.get("price") or {}).get("unitPrice"))
+    proceeds = item.get("proceeds") or {}
+    total, total_currency = _money(proceeds.get("proceedsTotal"))
+    breakdowns = [b for b in proceeds.get("breakdowns") or [] if isinstance(b, dict)]
+    by_type: dict[str, list[dict]] = {}
+    for breakdown in breakdowns:
+        by_type.setdefault(breakdown.get("type"), []).append(breakdown)
+
+    zero = Decimal(0) if total is None else Decimal(0).quantize(total)  # 0.00 in USD, 0 in JPY
+
+    def part(kind: str) -> Decimal | None:
+        if kind not in by_type:
+            return zero if breakdowns else None
+        return _sum([_amount(b.get("subtotal")) for b in by_type[kind]])
+
+    subtotal = part("ITEM") if "ITEM" in by_type else (None if unit is None else unit * quantity)
+    tax, shipping, discount = part("TAX"), part("SHIPPING"), part("DISCOUNT")
+    if "TAX" not in by_type:
+        shipping_tax = tax  # no TAX breakdown at all: zero with breakdowns, unknown without
+    else:
+        details = [d for b in by_type["TAX"] for d in b.get("detailedBreakdowns") or [] if isinstance(d, dict)]
+        if details:
+            on_shipping = [_amount(d.get("value")) for d in details if d.get("subtype") == "SHIPPING"]
+            shipping_tax = _sum([zero, *on_shipping])
+        else:
+            shipping_tax = zero if tax == 0 else None  # Amazon does not say how the tax splits
+    line = OrderLine(
+        line_id=item["orderItemId"], sku=_text(product.get("sellerSku")), product_id=_text(product.get("asin")),
+        title=_text(product.get("title")), quantity_ordered=quantity,
+        quantity_shipped=(item.get("fulfillment") or {}).get("quantityFulfilled") or 0,
+        unit_price=unit, subtotal=subtotal, tax=tax, shipping=shipping, shipping_tax=shipping_tax,
+        discount=None if discount is None else abs(discount), total=total,
+    )
+    return line, currency or total_currency
+
+
+def _address(address: dict[str, Any]) -> Address:
+    return Address(
+        name=_text(address.get("name")), company=_text(address.get("companyName")),
+        line1=_text(address.get("addressLine1")), line2=_text(address.get("addressLine2")),
+        line3=_text(address.get("addressLine3")), city=_text(address.get("city")),
+        district=_text(address.get("districtOrCounty")), region=_text(address.get("stateOrRegion")),
+        municipality=_text(address.get("municipality")), postal_code=_text(address.get("postalCode")),
+        country_code=_text(address.get("countryCode")), phone=_text(address.get("phone")),
+        address_type=ADDRESS_TYPES.get(address.get("addressType")),
+    )
+
+
+def to_order(raw: dict[str, Any], marketplace_id: str = "") -> Order:
+    """One Amazon order as the host's neutral order (``marketplace_id``: the one asked for, if Amazon omits it)."""
     fulfillment = raw.get("fulfillment") or {}
-    amazon_status = fulfillment.get("fulfillmentStatus", "UNKNOWN")
+    amazon_status = fulfillment.get("fulfillmentStatus") or "UNKNOWN"
     total, currency = _money((raw.get("proceeds") or {}).get("grandTotal"))
     lines = []
-    for item in raw.get("orderItems", []):
-        product = item.get("product") or {}
-        unit, unit_currency = _money((product.get("price") or {}).get("unitPrice"))
-        line_total, _ = _money((item.get("proceeds") or {}).get("proceedsTotal"))
-        if line_total is None and unit is not None:
-            line_total = unit * item["quantityOrdered"]
-        currency = currency or unit_currency
-        lines.append(OrderLine(
-            line_id=item["orderItemId"], sku=product.get("sellerSku"), product_id=product.get("asin"),
-            title=product.get("title"), quantity_ordered=item["quantityOrdered"],
-            quantity_shipped=(item.get("fulfillment") or {}).get("quantityFulfilled") or 0,
-            unit_price=unit, line_total=line_total,
-        ))
+    for item in raw.get("orderItems") or []:
+        line, line_currency = _line(item)
+        currency = currency or line_currency
+        lines.append(line)
     buyer = raw.get("buyer")
     address = (raw.get("recipient") or {}).get("deliveryAddress")
+    aliases = [a for a in raw.get("orderAliases") or [] if isinstance(a, dict)]
+    seller_order_id = next((_text(a.get("aliasId")) for a in aliases
+                            if a.get("aliasType") == "SELLER_ORDER_ID" and _text(a.get("aliasId"))), None)
+    original = next((a for a in raw.get("associatedOrders") or []
+                     if isinstance(a, dict) and a.get("associationType") in ORIGINAL_ORDER and _text(a.get("orderId"))),
+                    None)
     return Order(
         marketplace_order_id=raw["orderId"],
-        marketplace=(raw.get("salesChannel") or {}).get("marketplaceId", ""),
+        marketplace=_text((raw.get("salesChannel") or {}).get("marketplaceId")) or marketplace_id,
         status=STATUSES.get(amazon_status, "other"),
         marketplace_status=amazon_status,
         fulfilled_by="marketplace" if fulfillment.get("fulfilledBy") == "AMAZON" else "merchant",
@@ -82,14 +175,14 @@ def to_order(raw: dict[str, Any]) -> Order:
         currency=currency,
         total=total,
         lines=lines,
-        buyer=Buyer(name=buyer.get("buyerName"), email=buyer.get("buyerEmail"),
-                    company=buyer.get("buyerCompanyName")) if buyer else None,
-        recipient=Address(
-            name=address.get("name"), company=address.get("companyName"), line1=address.get("addressLine1"),
-            line2=address.get("addressLine2"), line3=address.get("addressLine3"), city=address.get("city"),
-            region=address.get("stateOrRegion"), postal_code=address.get("postalCode"),
-            country_code=address.get("countryCode"), phone=address.get("phone"),
-        ) if address else None,
+        buyer=Buyer(name=_text(buyer.get("buyerName")), email=_text(buyer.get("buyerEmail")),
+                    company=_text(buyer.get("buyerCompanyName")),
+                    purchase_order_number=_text(buyer.get("buyerPurchaseOrderNumber"))) if buyer else None,
+        recipient=_address(address) if address else None,
+        seller_order_id=seller_order_id,
+        programs=[p for p in (_text(p) for p in raw.get("programs") or []) if p],
+        original_order_id=None if original is None else _text(original["orderId"]),
+        original_order_relation=None if original is None else ORIGINAL_ORDER[original["associationType"]],
     )
 
 
@@ -157,6 +250,7 @@ def _window(ctx, api: SpApi, start: datetime, end: datetime, token: str | None):
             next_cursor = {"after": iso(start), "before": iso(end), "token": token, "token_at": iso(ctx.clock.now())}
         else:
             next_cursor = {"after": iso(boundary - OVERLAP)}
-        yield OrderBatch(orders=[to_order(raw) for raw in raw_orders], cursor=next_cursor), boundary, verdict
+        orders = [to_order(raw, api.market.id) for raw in raw_orders]
+        yield OrderBatch(orders=orders, cursor=next_cursor), boundary, verdict
         if not token:
             return
