@@ -128,17 +128,19 @@ def render_order(o: Order, account: Account, now: float) -> dict[str, Any]:
         out["EarliestDeliveryDate"] = deliver_by["earliestDateTime"]
         out["LatestDeliveryDate"] = deliver_by["latestDateTime"]
     out.update(
-        IsBusinessOrder=False,
+        IsBusinessOrder=o.business,
         IsPrime="PRIME" in o.programs,
         IsPremiumOrder=False,
         IsGlobalExpressEnabled=False,
-        IsReplacementOrder=False,
+        IsReplacementOrder=o.replaces is not None,
         IsSoldByAB=False,
         IsIBA=False,
         IsISPU=False,
-        IsAccessPointOrder=False,
+        IsAccessPointOrder=o.pickup_point,
         HasRegulatedItems=False,
     )
+    if o.replaces is not None:
+        out["ReplacedOrderId"] = o.replaces
     if status in PII_STATUSES:
         out.update(_buyer_data(o, account, now))
     return out
@@ -159,7 +161,9 @@ def _buyer_data(o: Order, account: Account, now: float) -> dict[str, Any]:
         address = {"Name": full["name"], "AddressLine1": full["addressLine1"], **address, "Phone": full["phone"]}
         if "companyName" in full:
             address["CompanyName"] = full["companyName"]
-        address["AddressType"] = full["addressType"].capitalize()
+        # v0 knows Residential and Commercial only; a pickup point (a locker) is a commercial address there, and the
+        # order says IsAccessPointOrder.
+        address["AddressType"] = "Residential" if full["addressType"] == "RESIDENTIAL" else "Commercial"
     out: dict[str, Any] = {"ShippingAddress": address}
     buyer = seen.get("buyer", {})
     info: dict[str, Any] = {}
@@ -169,6 +173,8 @@ def _buyer_data(o: Order, account: Account, now: float) -> dict[str, Any]:
         info["BuyerName"] = buyer["buyerName"]
     if "buyerCompanyName" in buyer:
         info["BuyerTaxInfo"] = {"CompanyLegalName": buyer["buyerCompanyName"]}
+    if "buyerPurchaseOrderNumber" in buyer:
+        info["PurchaseOrderNumber"] = buyer["buyerPurchaseOrderNumber"]
     if info:
         out["BuyerInfo"] = info
     return out
