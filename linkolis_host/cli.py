@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, apps, oauth, orders, stock, sync
+from . import __version__, apps, oauth, orders, stock, store, sync
 from .apps import FieldSpec, fields_of
 from .context import REDACTOR, Progress
 from .errors import AuthorizationError, Busy, LinkolisError
@@ -36,16 +37,23 @@ class LinkolisGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except LinkolisError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # the database file went bad, or read-only, after it was opened
+            host = ctx.find_root().obj
+            error = store.explain(exc, host.db_path if isinstance(host, Host) else None)
+            if error is None:
+                raise
+            raise click.ClickException(str(error)) from None
 
 
 def get_host(ctx: click.Context) -> Host:
     root = ctx.find_root()
     if root.obj is None:
         try:
-            root.obj = Host()
+            host = Host(say=lambda message: click.echo(message, err=True))
         except LinkolisError as exc:
             raise click.ClickException(str(exc)) from None
-        root.call_on_close(root.obj.close)
+        root.obj = host
+        root.call_on_close(host.close)
     return root.obj
 
 
