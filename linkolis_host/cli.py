@@ -590,12 +590,20 @@ def stock_set(host: Host, sku: str, quantity: str, as_json: bool) -> None:
 
 
 @stock_group.command("load")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @json_option
 @with_host
 def stock_load(host: Host, file: Path, as_json: bool) -> None:
-    """Record stock levels from a CSV with the header `sku,quantity`; a bad row applies nothing."""
-    count = stock.load_stock(host, file)
+    """Record stock levels from a CSV with the header `sku,quantity` (FILE '-': standard input).
+
+    Comma- or semicolon-separated (as Excel saves it in many countries); a bad row applies nothing.
+    """
+    if str(file) == "-":
+        if _stdin_is_terminal():
+            click.echo("Reading sku,quantity lines from standard input; end with Ctrl-D.", err=True)
+        count = stock.load_stock(host, file, stdin=sys.stdin.buffer)
+    else:
+        count = stock.load_stock(host, file)
     emit({"loaded": count}, as_json, lambda r: click.echo(f"Recorded {r['loaded']} stock level(s)."))
 
 
