@@ -21,7 +21,7 @@ from .apps import FieldSpec, fields_of
 from .context import REDACTOR, Progress
 from .errors import AuthorizationError, Busy, LinkolisError
 from .host import Host
-from .plugins import installed_plugins
+from .plugins import check_enabled, installed_plugins
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 BANNER = "Module correctly installed"
@@ -54,6 +54,11 @@ def get_host(ctx: click.Context) -> Host:
             raise click.ClickException(str(exc)) from None
         root.obj = host
         root.call_on_close(host.close)
+        try:
+            # Every command, not only those that load plugins, refuses a plugin enabled but not installed.
+            check_enabled(host.config.plugins.enabled)
+        except LinkolisError as exc:
+            raise click.ClickException(str(exc)) from None
     return root.obj
 
 
