@@ -85,7 +85,7 @@ def _read_stock_file(path: Path, stdin: BinaryIO | None) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             what = "a directory" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) else \
-                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a file"
+                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "a socket"
             raise UserError(f"{path} is {what}, not a regular file; give a CSV file (or '-' to read standard input)")
         if info.st_size > MAX_STOCK_FILE_BYTES:
             raise UserError(f"{path} is {info.st_size:,} bytes, over the {limit} a stock file may be; is it the "
