@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 import threading
 from decimal import Decimal
@@ -16,12 +17,12 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, apps, oauth, orders, stock, sync
+from . import __version__, apps, oauth, orders, stock, store, sync
 from .apps import FieldSpec, fields_of
 from .context import REDACTOR, Progress, wait_text
 from .errors import AuthorizationError, Busy, LinkolisError
 from .host import Host
-from .plugins import installed_plugins
+from .plugins import check_enabled, installed_plugins
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 BANNER = "Module correctly installed"
@@ -37,16 +38,28 @@ class LinkolisGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except LinkolisError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # the database file went bad, or read-only, after it was opened
+            host = ctx.find_root().obj
+            error = store.explain(exc, host.db_path if isinstance(host, Host) else None)
+            if error is None:
+                raise
+            raise click.ClickException(str(error)) from None
 
 
 def get_host(ctx: click.Context) -> Host:
     root = ctx.find_root()
     if root.obj is None:
         try:
-            root.obj = Host()
+            host = Host(say=lambda message: click.echo(message, err=True))
         except LinkolisError as exc:
             raise click.ClickException(str(exc)) from None
-        root.call_on_close(root.obj.close)
+        root.obj = host
+        root.call_on_close(host.close)
+        try:
+            # Every command, not only those that load plugins, refuses a plugin enabled but not installed.
+            check_enabled(host.config.plugins.enabled)
+        except LinkolisError as exc:
+            raise click.ClickException(str(exc)) from None
     return root.obj
 
 
@@ -619,12 +632,20 @@ def stock_set(host: Host, sku: str, quantity: str, as_json: bool) -> None:
 
 
 @stock_group.command("load")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @json_option
 @with_host
 def stock_load(host: Host, file: Path, as_json: bool) -> None:
-    """Record stock levels from a CSV with the header `sku,quantity`; a bad row applies nothing."""
-    count = stock.load_stock(host, file)
+    """Record stock levels from a CSV with the header `sku,quantity` (FILE '-': standard input).
+
+    Comma- or semicolon-separated (as Excel saves it in many countries); a bad row applies nothing.
+    """
+    if str(file) == "-":
+        if _stdin_is_terminal():
+            click.echo("Reading sku,quantity lines from standard input; end with Ctrl-D.", err=True)
+        count = stock.load_stock(host, file, stdin=sys.stdin.buffer)
+    else:
+        count = stock.load_stock(host, file)
     emit({"loaded": count}, as_json, lambda r: click.echo(f"Recorded {r['loaded']} stock level(s)."))
 
 

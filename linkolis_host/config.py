@@ -88,10 +88,14 @@ def load_config(home: Path) -> HostConfig:
     path = home / CONFIG_FILE
     if not path.exists():
         return HostConfig()
+    if path.is_dir():
+        raise UserError(f"{path} is a directory; the configuration must be a TOML file (move the directory aside)")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         return HostConfig.model_validate(data)
     except ValidationError as exc:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import httpx
 
@@ -28,6 +29,37 @@ if TYPE_CHECKING:
     from .installed import App
 
 
+def _private_data_directory(home: Path, say: Callable[[str], None]) -> None:
+    """Create the data directory 0700; one that others may enter is tightened when it is ours, else a warning.
+
+    It holds buyers' names and addresses and the key to the stored credentials: no other local user may read it.
+    """
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = home.stat()
+    except FileExistsError:
+        raise UserError(f"the data directory {home} is a file, not a directory; move it aside or point "
+                        "LINKOLIS_HOME elsewhere") from None
+    except OSError as exc:
+        raise UserError(f"cannot create the data directory {home}: {exc.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise UserError(f"the data directory {home} is not a directory; move it aside or point LINKOLIS_HOME elsewhere")
+    mode = info.st_mode & 0o777
+    if not mode & 0o077:
+        return
+    if info.st_uid == os.geteuid():
+        try:
+            os.chmod(home, mode & 0o700)
+        except OSError as exc:
+            say(f"warning: other users may read the data directory {home} (mode {mode:o}) and it cannot be "
+                f"tightened ({exc.strerror}); run: chmod 700 {home}")
+            return
+        say(f"note: the data directory {home} was readable by other users (mode {mode:o}); it is now {mode & 0o700:o}")
+    else:
+        say(f"warning: other users may read the data directory {home} (mode {mode:o}), which belongs to uid "
+            f"{info.st_uid}; ask its owner to run: chmod 700 {home}")
+
+
 class Host:
     def __init__(
         self,
@@ -37,19 +69,19 @@ class Host:
         transport: httpx.BaseTransport | None = None,
         extra_plugins: Iterable[Any] = (),
         env: dict[str, str] | None = None,
+        say: Callable[[str], None] | None = None,
     ) -> None:
+        """``say`` tells the operator what the host did or waits for (the CLI: a line on stderr)."""
         self.home = Path(home) if home is not None else home_dir()
-        try:
-            self.home.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"cannot create the data directory {self.home}: {exc.strerror}") from None
+        self.say = say or logging.getLogger("linkolis").warning
+        _private_data_directory(self.home, self.say)
         self.config: HostConfig = load_config(self.home)
         self.clock: Clock = clock or SystemClock()
         self.transport = transport
         self.extra_plugins = list(extra_plugins)
         self.env = {**os.environ, **(env or {})}
         self.db_path = self.home / store.DB_FILE
-        self.db = store.connect(self.db_path)
+        self.db = store.connect(self.db_path, say=self.say)
         self.secrets = SecretBox(self.home)
         self.limiter = RateLimiter(self.db_path, self.clock)
         self.http_stats = HttpStats()
@@ -65,7 +97,7 @@ class Host:
         """A host on its own database connection, for another thread (sync --watch)."""
         twin = object.__new__(Host)
         twin.__dict__.update(self.__dict__)
-        twin.db = store.connect(self.db_path)
+        twin.db = store.connect(self.db_path, say=self.say)
         twin.limiter = RateLimiter(self.db_path, self.clock)
         return twin
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, TypeVar
@@ -145,15 +146,48 @@ class Registry:
 
 
 def installed_plugins() -> dict[str, list[InstalledPlugin]]:
-    """Every entry point of group ``linkolis`` by id; more than one per id is an error the loader reports."""
+    """Every entry point of group ``linkolis`` by id; more than one per id is an error the loader reports.
+
+    One distribution found twice on ``sys.path`` (pytest run from a plugin's own folder puts it there next to
+    site-packages) is one plugin: copies with the same distribution name, version and entry point are one.
+    """
     found: dict[str, list[InstalledPlugin]] = {}
+    seen: set[tuple[str, str, str, str]] = set()
     for dist in importlib.metadata.distributions():
+        package = dist.metadata["Name"]
         for ep in dist.entry_points:
-            if ep.group == GROUP:
-                found.setdefault(ep.name, []).append(
-                    InstalledPlugin(ep.name, dist.metadata["Name"], dist.version)
-                )
+            if ep.group != GROUP:
+                continue
+            key = (ep.name, _canonical(package), dist.version, ep.value)
+            if key in seen:
+                continue
+            seen.add(key)
+            found.setdefault(ep.name, []).append(InstalledPlugin(ep.name, package, dist.version))
     return found
+
+
+def _canonical(package: str | None) -> str:
+    """A distribution's name as pip compares them (PEP 503): linkolis_amazon is linkolis-amazon."""
+    return re.sub(r"[-_.]+", "-", package or "").lower()
+
+
+def check_enabled(config_enabled: list[str] | None) -> list[str]:
+    """The plugins to load, or ``PluginLoadError`` for two installed plugins with one id or one enabled but not
+    installed. Imports no plugin, so every command can check it first."""
+    installed = installed_plugins()
+    for plugin_id, copies in installed.items():
+        if len(copies) > 1:
+            packages = ", ".join(f"{c.package} {c.version}" for c in copies)
+            raise PluginLoadError(f"two installed plugins have the id {plugin_id!r}: {packages}; uninstall one")
+    wanted = enabled_from(config_enabled, installed)
+    missing = [name for name in wanted if name not in installed]
+    if missing:
+        have = ", ".join(sorted(installed)) or "none"
+        raise PluginLoadError(
+            f"plugin {', '.join(repr(m) for m in missing)} is enabled but not installed "
+            f"(installed plugins: {have}); install it or remove it from [plugins] enabled in linkolis.toml"
+        )
+    return wanted
 
 
 def enabled_from(config_enabled: list[str] | None, installed: Iterable[str]) -> list[str]:
@@ -176,19 +210,7 @@ def build_plugin_manager(config_enabled: list[str] | None = None, extra_plugins:
     """
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
-    installed = installed_plugins()
-    for plugin_id, copies in installed.items():
-        if len(copies) > 1:
-            packages = ", ".join(f"{c.package} {c.version}" for c in copies)
-            raise PluginLoadError(f"two installed plugins have the id {plugin_id!r}: {packages}; uninstall one")
-    wanted = enabled_from(config_enabled, installed)
-    missing = [name for name in wanted if name not in installed]
-    if missing:
-        have = ", ".join(sorted(installed)) or "none"
-        raise PluginLoadError(
-            f"plugin {', '.join(repr(m) for m in missing)} is enabled but not installed "
-            f"(installed plugins: {have}); install it or remove it from [plugins] enabled in linkolis.toml"
-        )
+    wanted = check_enabled(config_enabled)
     try:
         for name in wanted:
             pm.load_setuptools_entrypoints(GROUP, name=name)

@@ -10,8 +10,11 @@ Owns the tables ``desired_stock`` and ``stock_pushes``.
 from __future__ import annotations
 
 import csv
+import io
+import os
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import installed
 from .context import Progress
@@ -61,22 +64,82 @@ def set_stock(host: Host, sku: str, quantity: str | int) -> dict[str, Any]:
     return {"sku": pair[0], "quantity": pair[1]}
 
 
-def load_stock(host: Host, path: Path) -> int:
-    """Record every row of a ``sku,quantity`` CSV, or none of them when any row is bad."""
+# A stock file is a few hundred thousand lines at most; anything bigger is the wrong file.
+MAX_STOCK_FILE_BYTES = 50 * 1024 * 1024
+
+
+def _read_stock_file(path: Path, stdin: BinaryIO | None) -> bytes:
+    """The file's bytes, refusing before reading what is not a regular file or is over the size limit."""
+    limit = f"{MAX_STOCK_FILE_BYTES // (1024 * 1024)} MB"
+    if stdin is not None:
+        data = stdin.read(MAX_STOCK_FILE_BYTES + 1)
+        if len(data) > MAX_STOCK_FILE_BYTES:
+            raise UserError(f"standard input holds more than {limit}: that is not a stock file")
+        return data
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any non-regular file.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path} is not UTF-8 text") from None
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) else \
+                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "a socket"
+            raise UserError(f"{path} is {what}, not a regular file; give a CSV file (or '-' to read standard input)")
+        if info.st_size > MAX_STOCK_FILE_BYTES:
+            raise UserError(f"{path} is {info.st_size:,} bytes, over the {limit} a stock file may be; is it the "
+                            "right file? Split it if it is")
+        try:
+            data = handle.read(MAX_STOCK_FILE_BYTES + 1)
+        except OSError as exc:
+            raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_STOCK_FILE_BYTES:  # it grew while we looked
+        raise UserError(f"{path} is over the {limit} a stock file may be")
+    return data
+
+
+def _delimiter(header_line: str) -> str:
+    """``;`` when the header says so (Excel writes it where the decimal separator is a comma), else ``,``."""
+    return ";" if ";" in header_line and "," not in header_line else ","
+
+
+def load_stock(host: Host, path: Path, stdin: BinaryIO | None = None) -> int:
+    """Record every row of a ``sku,quantity`` CSV, or none of them when any row is bad.
+
+    ``stdin``: read the rows from this stream instead (``path`` is then only how messages name it). The separator
+    is ``,`` or ``;``, told by the header line; a UTF-8 byte order mark is fine.
+    """
+    name = "standard input" if stdin is not None else str(path)
+    data = _read_stock_file(path, stdin)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise UserError(f"{name} is not UTF-8 text (line {line}); save it as \"CSV UTF-8\"") from None
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise UserError(f"{name}: line 1: {exc}") from None
     if header is None or [h.strip().lower() for h in header] != ["sku", "quantity"]:
-        raise UserError(f"{path}: the first line must be the header `sku,quantity`")
+        raise UserError(f"{name}: the first line must be the header `sku,quantity` (or `sku;quantity`)")
     pairs: dict[str, int] = {}
     first_seen: dict[str, int] = {}
     errors = []
-    for number, record in enumerate(reader, start=2):
+    while True:
+        number = reader.line_num + 1  # where the next record starts
+        try:
+            record = next(reader, None)
+        except csv.Error as exc:
+            errors.append(f"line {reader.line_num}: {_csv_problem(exc)}")
+            break  # the csv module cannot go on after this
+        if record is None:
+            break
+        if reader.line_num > number or any("\n" in cell or "\r" in cell for cell in record):
+            errors.append(f"line {number}: a quoted field runs on to line {reader.line_num} (a quote left open?)")
+            continue
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != 2:
@@ -94,9 +157,15 @@ def load_stock(host: Host, path: Path) -> int:
         pairs[sku] = qty
     if errors:
         shown = "\n  ".join(errors[:20]) + (f"\n  … and {len(errors) - 20} more" if len(errors) > 20 else "")
-        raise UserError(f"{path}: {len(errors)} bad row(s), nothing was applied:\n  {shown}")
+        raise UserError(f"{name}: {len(errors)} bad row(s), nothing was applied:\n  {shown}")
     _write_desired(host, list(pairs.items()))
     return len(pairs)
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"a field is longer than {csv.field_size_limit():,} characters (a quote left open?)"
+    return str(exc)
 
 
 def stock_due(host: Host, app_id: int) -> list[tuple[str, int, int]]:

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from . import locks
+from .errors import Busy, LinkolisError, UserError
+
 DB_FILE = "linkolis.db"
+# A write waits NOTICE_AFTER seconds for another process's write to end, says so on stderr, and gives up after
+# LOCK_WAIT seconds in all (the connection's busy timeout).
+NOTICE_AFTER = 2.0
+LOCK_WAIT = 30.0
+
+_log = logging.getLogger("linkolis.store")
 
 migrations = Migrations("linkolis_host")
 
@@ -124,7 +135,16 @@ class HostDatabase(Database):
     With a plain ``BEGIN``, a transaction that reads before it writes (``Table.update`` does) fails at once with
     "database is locked", busy timeout or not, when another connection committed in between: in WAL mode a stale
     read snapshot cannot become a write. ``sync --watch`` imports and pushes on two connections at the same time.
+
+    When another process holds the write lock, ``atomic()`` says so through ``say`` after ``NOTICE_AFTER`` seconds
+    and gives up with ``Busy`` when the busy timeout (``LOCK_WAIT``) is spent. A database opened read-only
+    (``read_only`` says why) refuses ``atomic()`` with a clear message, not SQLite's "attempt to write a readonly
+    database".
     """
+
+    path: Path | None = None
+    read_only: str | None = None
+    say: Callable[[str], None] = staticmethod(_log.warning)
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator["HostDatabase"]:
@@ -132,7 +152,8 @@ class HostDatabase(Database):
             with super().atomic():
                 yield self
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._begin()
+        _writing.add(id(self))
         try:
             yield self
         except BaseException:
@@ -144,18 +165,177 @@ class HostDatabase(Database):
             except BaseException:
                 self.rollback()
                 raise
+        finally:
+            _writing.discard(id(self))
+
+    def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``, waiting for another writer as long as the connection's busy timeout says."""
+        if self.read_only:
+            raise UserError(f"this command needs to write to {self.path}, which is open read-only: {self.read_only}")
+        total = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        first = min(total, int(NOTICE_AFTER * 1000))
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout={first}")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorname != "SQLITE_BUSY":
+                    raise
+                # Another thread of this command holds it (sync --watch imports and pushes at once): wait on
+                # quietly, as for any short write of our own.
+                ours = bool(_writing - {id(self)})
+                if total <= first:
+                    if ours:
+                        raise
+                    raise Busy(_busy_message(self.path, total)) from None
+            if not ours:
+                self.say(f"{self.path} is busy: {_who_writes(self.path)} is writing to it; "
+                         f"waiting up to {(total - first) / 1000:g} s more for it to finish…")
+            self.conn.execute(f"PRAGMA busy_timeout={total - first}")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorname != "SQLITE_BUSY" or ours:
+                    raise
+                raise Busy(_busy_message(self.path, total)) from None
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout={total}")
 
 
-def connect(path: Path | str) -> Database:
-    """Open the database (creating it) and bring it up to date."""
-    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
-    db = HostDatabase(conn)
-    if str(path) != ":memory:":
-        db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA busy_timeout=30000")
-    db.execute("PRAGMA foreign_keys=ON")
-    migrations.apply(db)
+# The HostDatabases of this process inside a write transaction: when one waits for the write lock and another of
+# them holds it, the wait is between two threads of one command.
+_writing: set[int] = set()
+
+
+def _who_writes(path: Path | None) -> str:
+    """Who holds the database, as far as linkolis can tell: the pid notes of the app locks held elsewhere."""
+    holders = locks.holders(path.parent) if path is not None else []
+    if holders:
+        return "another linkolis process (" + "; ".join(holders) + ")"
+    return "another linkolis process (or another program with the database open)"
+
+
+def _busy_message(path: Path | None, waited_ms: float) -> str:
+    return (f"{path or 'the database'} stayed locked by {_who_writes(path)} for {waited_ms / 1000:g} s; "
+            "nothing was changed: try again when it ends")
+
+
+def explain(exc: sqlite3.Error, path: Path | str | None = None) -> LinkolisError | None:
+    """A clear error for what SQLite says about the database file itself; None for anything else (a bug)."""
+    where = path or "the database"
+    name = getattr(exc, "sqlite_errorname", "")
+    if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return UserError(f"{where} is damaged or is not a linkolis database ({exc}); restore it from a backup, or "
+                         "move it aside to start with an empty one")
+    if name == "SQLITE_BUSY":
+        return Busy(_busy_message(Path(path) if path else None, LOCK_WAIT * 1000))
+    if name == "SQLITE_READONLY":
+        return UserError(f"this command needs to write to {where}, which cannot be written here ({exc})")
+    if name == "SQLITE_CANTOPEN":
+        return UserError(f"cannot open {where}: check that it is a file you may read and write ({exc})")
+    if name == "SQLITE_FULL":
+        return UserError(f"the disk holding {where} is full; free some space and try again")
+    if name.startswith("SQLITE_IOERR") or name == "SQLITE_PERM":
+        return UserError(f"cannot read or write {where} ({exc})")
+    return None
+
+
+def connect(path: Path | str, *, say: Callable[[str], None] | None = None) -> HostDatabase:
+    """Open the database (creating it, mode 0600) and bring it up to date.
+
+    A database this user cannot write is opened read-only when it needs no migration, so commands that only
+    read (``apps list``, ``orders list``) still work; one that does write gets a clear message from ``atomic()``.
+    Whatever is wrong with the file (damaged, a directory, locked, unreadable) is a ``LinkolisError``.
+    """
+    if str(path) == ":memory:":
+        db = HostDatabase(sqlite3.connect(":memory:", check_same_thread=False))
+        db.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(db)
+        return db
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise UserError(f"{path} is a directory, not the database file: move it aside (linkolis then starts "
+                            "an empty database) or point LINKOLIS_HOME elsewhere")
+        read_only = _why_read_only(path)
+        if read_only is None:
+            db = _open_for_writing(path)
+        else:
+            db = _open_read_only(path, read_only)
+    except sqlite3.Error as exc:
+        error = explain(exc, path)
+        if error is None:
+            raise
+        raise error from None
+    if say is not None:
+        db.say = say
+    if db.read_only:
+        db.say(f"{path} is open read-only: {db.read_only}")
     return db
+
+
+def _may(path: Path, how: int) -> bool:
+    """``os.access``: may this user read (``os.R_OK``) or write (``os.W_OK``) ``path``? A seam for tests, as root
+    may read and write anything, whatever the mode says."""
+    return os.access(path, how)
+
+
+def _why_read_only(path: Path) -> str | None:
+    if path.exists():
+        if not _may(path, os.R_OK):
+            raise UserError(f"cannot read {path}: it belongs to another user (uid {path.stat().st_uid}) and is not "
+                            "readable by you; run linkolis as that user, or point LINKOLIS_HOME elsewhere")
+        if not _may(path, os.W_OK):
+            return "you may not write to it (it belongs to another user, or is read-only)"
+        if not _may(path.parent, os.W_OK):
+            return f"you may not create files in {path.parent}, which SQLite needs to write"
+        return None
+    if not _may(path.parent, os.W_OK):
+        raise UserError(f"cannot create {path}: you may not create files in {path.parent}")
+    return None
+
+
+def _open_for_writing(path: Path) -> HostDatabase:
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    _keep_private(path)
+    conn = sqlite3.connect(str(path), timeout=LOCK_WAIT, check_same_thread=False)
+    db = HostDatabase(conn)
+    db.path = path
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
+    db.execute("PRAGMA foreign_keys=ON")
+    if migrations.pending(db):
+        migrations.apply(db)
+    for suffix in ("-wal", "-shm"):  # SQLite makes them with the database's mode; an older one may differ
+        _keep_private(path.with_name(path.name + suffix))
+    return db
+
+
+def _open_read_only(path: Path, reason: str) -> HostDatabase:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=LOCK_WAIT,
+                           check_same_thread=False)
+    db = HostDatabase(conn)
+    db.path, db.read_only = path, reason
+    db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
+    if migrations.pending(db):
+        db.close()
+        raise UserError(f"{path} must be upgraded for this version of linkolis, but {reason}; run linkolis once "
+                        "as a user who may write to it")
+    return db
+
+
+def _keep_private(path: Path) -> None:
+    """Only the owner may read a database of buyers' names and addresses: 0600, whatever the umask was."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        os.chmod(path, 0o600)
 
 
 def dumps(value: Any) -> str:

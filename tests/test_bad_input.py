@@ -65,6 +65,8 @@ CASES = {
                                        "permitted", config("[server]\nport = 8080\n"), own_host=True),
     "config with a bad value": Case(["catalog"], "http.timeout: Input should be greater than 0",
                                     config("[http]\ntimeout = -1\n"), own_host=True),
+    "config is a directory": Case(["apps", "list"], "linkolis.toml is a directory; the configuration must be a TOML "
+                                  "file", lambda run, home: (home / "linkolis.toml").mkdir(), own_host=True),
     "enabled plugin not installed": Case(
         ["catalog"], "plugin 'nope' is enabled but not installed (installed plugins: ",
         config('[plugins]\nenabled = ["nope"]\n'), own_host=True, env={"LINKOLIS_LOAD_PLUGINS": None}),
