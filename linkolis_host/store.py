@@ -95,6 +95,12 @@ def m003_stock(db: Database) -> None:
     db["stock_pushes"].create_index(["app_id", "outcome"])
 
 
+@migrations()
+def m004_stock_warning(db: Database) -> None:
+    # What the marketplace says is wrong with a listing (suppressed, removed), whatever became of the quantity.
+    db["stock_pushes"].add_column("warning", str, not_null_default="")
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 
