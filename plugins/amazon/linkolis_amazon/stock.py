@@ -202,10 +202,10 @@ def _issues_text(issues: Iterable[dict[str, Any]], fresh: bool = False) -> tuple
     just read from Amazon, so re-reading it would change nothing)."""
     errors = [i for i in issues if i.get("severity") == "ERROR"]
     text = "; ".join(f"{i.get('code')}: {i.get('message')}" for i in errors) or "rejected by Amazon"
-    retryable = bool(errors) and all(str(i.get("code")) in RETRYABLE_CODES for i in errors)
+    can_retry = bool(errors) and all(str(i.get("code")) in RETRYABLE_CODES for i in errors)
     if fresh and any(str(i.get("code")) == PRODUCT_TYPE_CODE for i in errors):
-        retryable = False
-    return text, retryable
+        can_retry = False
+    return text, can_retry
 
 
 def _patch(ctx, api: SpApi, item: StockItem, fact: dict[str, Any]) -> StockOutcome:
