@@ -679,8 +679,10 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
                     current = "?" if p["current"] is None else p["current"]
                     click.echo(f"  {p['sku']}: {current} -> {p['send']}" + (f" ({p['note']})" if p["note"] else ""))
             else:
+                earlier = (f"; {r['pending_earlier']} still pending from an earlier push"
+                           if r.get("pending_earlier") else "")
                 click.echo(f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
-                           f"{r['pending']} pending, {r['skipped']} skipped")
+                           f"{r['pending']} pending, {r['skipped']} skipped{earlier}")
 
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
 
@@ -701,6 +703,8 @@ def stock_list(host: Host, app: str | None, as_json: bool) -> None:
             message = f"  {r['message']}" if r.get("message") else ""
             click.echo(f"{r['app'] or '-':<14} {r['sku']:<24} desired {r['desired']:>6}  pushed {pushed:>6}  "
                        f"{r['outcome']}{message}")
+            if r.get("warning"):
+                click.echo(f"{'':<14} {'':<24} warning: {r['warning']}")
 
     emit(rows, as_json, human)
 
@@ -710,21 +714,28 @@ def stock_list(host: Host, app: str | None, as_json: bool) -> None:
 @json_option
 @with_host
 def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
-    """Read back the quantities the marketplace shows; report drift from desired and pushed."""
+    """Read back the quantities the marketplace shows; report drift from desired and pushed.
+
+    A quantity accepted within the marketplace's publication delay is "accepted, not yet visible"; a SKU whose
+    last push was refused is "rejected: <why>". Exits 1 on drift or a rejection.
+    """
     targets = [apps.get(host, name)] if name else _stock_apps(host, ())
     report = {a.name: stock.verify_stock(host, a) for a in targets}
 
+    def wrong(e: dict) -> bool:
+        return e["state"] == "drift" or e["state"].startswith("rejected")
+
     def human(r: dict) -> None:
         for app_name, entries in r.items():
-            drift = [e for e in entries if e["state"] in ("drift", "not listed")]
-            click.echo(f"{app_name}: {len(entries)} SKU(s) read, {len(drift)} need attention")
+            attention = [e for e in entries if wrong(e) or e["state"] == "not listed" or e.get("warning")]
+            click.echo(f"{app_name}: {len(entries)} SKU(s) read, {len(attention)} need attention")
             for e in entries:
-                if e["state"] != "in sync":
+                if e["state"] != "in sync" or e.get("warning"):
                     click.echo(f"  {e['sku']}: desired {e['desired']}, pushed {e['pushed']}, shown {e['shown']} — "
-                               f"{e['state']}")
+                               f"{e['state']}" + (f"; warning: {e['warning']}" if e.get("warning") else ""))
 
     emit(report, as_json, human)
-    if any(e["state"] == "drift" for entries in report.values() for e in entries):
+    if any(wrong(e) for entries in report.values() for e in entries):
         sys.exit(1)
 
 

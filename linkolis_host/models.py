@@ -239,7 +239,8 @@ class StockOutcome(BaseModel):
 
     ``quantity`` is the quantity the outcome is about (a late feed result may concern an older one);
     ``retryable`` says whether pushing the same quantity again could help; ``reference`` is what a pending
-    outcome waits on (a feed id, a submission id).
+    outcome waits on (a feed id, a submission id). ``warning`` is what is wrong with the listing whatever
+    became of the quantity (the marketplace suppressed or removed it), with what the seller can do.
     """
 
     sku: str
@@ -248,16 +249,23 @@ class StockOutcome(BaseModel):
     message: str = ""
     retryable: bool = False
     reference: str | None = None
+    warning: str = ""
 
 
 class StockLevel(BaseModel):
-    """A quantity as the marketplace shows it now; ``quantity`` is None when it has no merchant quantity."""
+    """A quantity as the marketplace shows it now; ``quantity`` is None when it has no merchant quantity.
+
+    ``publication_delay`` is how many seconds a quantity the marketplace accepted may take to show here (Amazon:
+    up to 15 minutes), so a fresh push is not taken for drift; ``warning`` is what is wrong with the listing.
+    """
 
     sku: str
     quantity: int | None
     fulfilled_by: Literal["merchant", "marketplace", "unknown"] = "merchant"
     found: bool = True
     detail: str = ""
+    publication_delay: float = Field(0.0, ge=0)
+    warning: str = ""
 
 
 class HealthCheck(BaseModel):

@@ -1,7 +1,8 @@
 """Stock: the seller sets desired quantities; each app with stock sync on is handed the latest desired quantity of
 every SKU whose last push was not that quantity (coalesced, never a stale one), and each outcome is kept.
 
-A push marks what it sends as ``sending`` before the plugin sees it, so an interrupted push is sent again; an
+A push marks what it sends as ``sending`` when the plugin answers its first outcome, so an interrupted push is
+sent again; a push that fails before that (its token refresh fails, say) leaves every SKU as it was, still due. An
 outcome about an older quantity than the one last sent is stale and dropped.
 
 Owns the tables ``desired_stock`` and ``stock_pushes``.
@@ -13,6 +14,7 @@ import csv
 import io
 import os
 import stat
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -205,7 +207,8 @@ def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], count
             continue
         accepted = outcome.status == "accepted"
         updates.append((outcome.status, outcome.message, int(outcome.retryable), outcome.reference,
-                        accepted, attempt[0], accepted, attempt[1], accepted, now, app_id, outcome.sku))
+                        accepted, attempt[0], accepted, attempt[1], accepted, now, outcome.warning, app_id,
+                        outcome.sku))
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     with host.db.atomic():
         installed.require_present(host, app_id, f"app {app_id}")  # removed meanwhile: record nothing more
@@ -213,7 +216,7 @@ def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], count
             "UPDATE stock_pushes SET outcome = ?, message = ?, retryable = ?, reference = ?, "
             "pushed_quantity = CASE WHEN ? THEN ? ELSE pushed_quantity END, "
             "pushed_version = CASE WHEN ? THEN ? ELSE pushed_version END, "
-            "pushed_at = CASE WHEN ? THEN ? ELSE pushed_at END WHERE app_id = ? AND sku = ?", updates)
+            "pushed_at = CASE WHEN ? THEN ? ELSE pushed_at END, warning = ? WHERE app_id = ? AND sku = ?", updates)
 
 
 def _mark_sending(host: Host, app: App, due: list[tuple[str, int, int]]) -> None:
@@ -236,7 +239,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
     require_authorized(app)
     settings = host.app_info(app).settings
     summary: dict[str, Any] = {"app": app.name, "due": 0, "sent": 0, "accepted": 0, "rejected": 0,
-                               "pending": 0, "skipped": 0}
+                               "pending": 0, "skipped": 0, "pending_earlier": 0}
     if not settings.stock_sync:
         summary["note"] = "stock update sync is off for this app; turn it on with `linkolis apps configure " \
                           f"{app.name!r} --stock-sync`"
@@ -251,20 +254,36 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
     progress = progress or Progress()
     with installed.run(host, app, lock="push", progress=progress, stamp="last_push_at") as ctx:
         due = stock_due(host, app.id)  # again, under the lock: another push may have just sent them
-        _mark_sending(host, app, due)
         items = [StockItem(sku=sku, quantity=qty) for sku, qty, _ in due]
         summary["sent"] = len(items)
         progress.start(f"Pushing stock for {app.name}", len(items) or None)
         chunk: list[StockOutcome] = []
-        for outcome in host.registry.push_stock(app.kind, ctx, items):
-            chunk.append(outcome)
-            if len(chunk) >= 500:
-                record_outcomes(host, app.id, chunk, summary)
-                progress.advance(len(chunk))
-                chunk = []
+        marked = False
+        try:
+            for outcome in host.registry.push_stock(app.kind, ctx, items):
+                if not marked:
+                    # Only now: a push that fails before its first outcome leaves every row as it was (still due).
+                    # From here a crash leaves them 'sending', which is due as well.
+                    _mark_sending(host, app, due)
+                    marked = True
+                chunk.append(outcome)
+                if len(chunk) >= 500:
+                    record_outcomes(host, app.id, chunk, summary)
+                    progress.advance(len(chunk))
+                    chunk = []
+        except Exception:
+            record_outcomes(host, app.id, chunk, summary)  # what was decided before the failure stays decided
+            raise
         record_outcomes(host, app.id, chunk, summary)
         progress.advance(len(chunk))
+    summary["pending_earlier"] = _pending_besides(host, app.id, {sku for sku, _, _ in due})
     return summary
+
+
+def _pending_besides(host: Host, app_id: int, skus: set[str]) -> int:
+    """How many of the app's SKUs are still pending from an earlier push (not among ``skus``, just sent)."""
+    pending = host.db.execute("SELECT sku FROM stock_pushes WHERE app_id = ? AND outcome = 'pending'", (app_id,))
+    return sum(1 for (sku,) in pending if sku not in skus)
 
 
 def preview(host: Host, app: App, due: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
@@ -290,7 +309,8 @@ def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]
     for row in rows:
         for rec in host.db.query(
             "SELECT d.sku, d.quantity AS desired, p.pushed_quantity, p.attempt_quantity, p.outcome, p.message, "
-            "p.reference, p.attempt_at FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND "
+            "p.reference, p.attempt_at, COALESCE(p.warning, '') AS warning FROM desired_stock d "
+            "LEFT JOIN stock_pushes p ON p.app_id = ? AND "
             "p.sku = d.sku ORDER BY d.sku", [row.id],
         ):
             result.append({"app": row.name, **rec, "outcome": rec["outcome"] or "not pushed"})
@@ -305,15 +325,17 @@ def verify_stock(host: Host, app: App | str) -> list[dict[str, Any]]:
     app = installed.get(host, app)
     require_authorized(app)
     desired = {r["sku"]: r for r in host.db.query(
-        "SELECT d.sku, d.quantity, p.pushed_quantity, p.outcome FROM desired_stock d LEFT JOIN stock_pushes p "
-        "ON p.app_id = ? AND p.sku = d.sku", [app.id])}
+        "SELECT d.sku, d.quantity, p.pushed_quantity, p.pushed_at, p.attempt_quantity, p.outcome, p.message "
+        "FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku", [app.id])}
     with installed.run(host, app) as ctx:
         levels = list(host.registry.read_stock(app.kind, ctx, sorted(desired) or None))
+    now = host.clock.now()
     report = []
     for level in levels:
         want = desired.get(level.sku)
         entry = {"sku": level.sku, "desired": want and want["quantity"], "pushed": want and want["pushed_quantity"],
-                 "shown": level.quantity, "fulfilled_by": level.fulfilled_by, "detail": level.detail}
+                 "shown": level.quantity, "fulfilled_by": level.fulfilled_by, "detail": level.detail,
+                 "warning": level.warning}
         if not level.found:
             entry["state"] = "not listed"
         elif level.fulfilled_by == "marketplace":
@@ -322,12 +344,26 @@ def verify_stock(host: Host, app: App | str) -> list[dict[str, Any]]:
             entry["state"] = "no desired quantity"
         elif level.quantity == want["quantity"]:
             entry["state"] = "in sync"
+        elif want["outcome"] == "rejected" and want["attempt_quantity"] == want["quantity"]:
+            entry["state"] = f"rejected: {want['message']}"
         elif want["outcome"] in ("pending", "sending") or want["pushed_quantity"] != want["quantity"]:
             entry["state"] = "push pending"
+        elif _within_delay(want["pushed_at"], now, level.publication_delay):
+            entry["state"] = "accepted, not yet visible"
         else:
             entry["state"] = "drift"
         report.append(entry)
     return report
+
+
+def _within_delay(pushed_at: str | None, now: datetime, delay: float) -> bool:
+    """Whether a quantity accepted at ``pushed_at`` may still be on its way to the marketplace's pages."""
+    if not pushed_at or delay <= 0:
+        return False
+    at = datetime.fromisoformat(pushed_at)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return (now - at).total_seconds() < delay
 
 
 def forget_app(host: Host, app_id: int) -> None:

@@ -129,6 +129,12 @@ def m005_order_references(db: Database) -> None:
     db["orders"].create_index(["app_id", "seller_order_id"])
 
 
+@migrations()
+def m006_stock_warning(db: Database) -> None:
+    # What the marketplace says is wrong with a listing (suppressed, removed), whatever became of the quantity.
+    db["stock_pushes"].add_column("warning", str, not_null_default="")
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 

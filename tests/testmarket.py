@@ -49,6 +49,7 @@ class Market:
     demo_closed: bool = False
     page_size: int = 2
     details: dict[str, dict] = field(default_factory=dict)  # Order fields by order id, beyond the basics
+    publication_delay: float = 0.0  # seconds an accepted quantity may take to show in read_stock
 
     def add_order(self, order_id: str, status: str = "UNSHIPPED", updated: int = 1, lines: int = 1) -> None:
         self.orders[order_id] = {"id": order_id, "status": status, "updated": updated, "lines": lines}
@@ -176,7 +177,8 @@ def push_stock(ctx, items):
 def read_stock(ctx, skus):
     MARKET.seen.append(("read_stock", ctx, {"skus": skus}))
     for sku in skus or sorted(MARKET.listings):
-        yield StockLevel(sku=sku, quantity=MARKET.listings.get(sku), found=sku in MARKET.listings)
+        yield StockLevel(sku=sku, quantity=MARKET.listings.get(sku), found=sku in MARKET.listings,
+                         publication_delay=MARKET.publication_delay)
 
 
 @hookimpl

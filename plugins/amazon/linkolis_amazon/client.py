@@ -7,6 +7,9 @@ the one retry Amazon's 403 for an expired token calls for, and turns Amazon's er
 
 from __future__ import annotations
 
+import gzip
+import json
+import zlib
 from typing import Any
 from urllib.parse import quote
 
@@ -44,6 +47,38 @@ class SpApiError(RemoteError):
     def __init__(self, message: str, *, status: int, code: str = "", request_id: str | None = None, body=None):
         super().__init__(message, status=status, request_id=request_id, body=body)
         self.code = code
+
+
+class GarbledAnswer(SpApiError):
+    """Amazon's answer was cut off or is not the JSON object it should be: asking again can cure it."""
+
+
+def retryable(exc: SpApiError) -> bool:
+    """Whether asking again could help: a garbled answer, throttling, or Amazon's own failure."""
+    return isinstance(exc, GarbledAnswer) or exc.status >= 500 or exc.status == 429
+
+
+def parse_json(response: httpx.Response, operation: str, *, gzipped: bool = False) -> dict[str, Any]:
+    """The JSON object in ``response`` (gunzipped first when ``gzipped``), or ``GarbledAnswer``.
+
+    Every body the app reads from Amazon goes through here, so a cut-off or non-JSON answer is one clear,
+    retryable error and never a traceback.
+    """
+    data = response.content
+    try:
+        if gzipped:
+            data = gzip.decompress(data)
+        body = json.loads(data)
+    except (ValueError, EOFError, OSError, zlib.error):
+        body = None
+    if isinstance(body, dict):
+        return body
+    request_id = response.headers.get("x-amzn-requestid")
+    text = (f"{operation}: Amazon's answer ({response.status_code}, {len(response.content)} bytes) was cut off or "
+            "is not JSON; it is asked for again next time")
+    if request_id:
+        text += f" [request id {request_id}]"
+    raise GarbledAnswer(text, status=response.status_code, request_id=request_id)
 
 
 def error_of(response: httpx.Response, operation: str) -> SpApiError:
@@ -112,16 +147,16 @@ class SpApi:
 
     def call_json(self, method: str, path: str, operation: str, **kwargs: Any) -> Any:
         """``call`` and parse the JSON body; a garbled body (a cut-off answer) is asked for again, twice at most."""
-        for attempt in range(3):
+        attempt = 1
+        while True:
             response = self.call(method, path, operation, **kwargs)
             try:
-                return response.json()
-            except ValueError:
-                self.ctx.log.info("%s: Amazon's answer was not JSON (attempt %s)", operation, attempt + 1)
-                if method.upper() != "GET":
-                    break
-        raise SpApiError(f"{operation}: Amazon's answer was not valid JSON", status=response.status_code,
-                         request_id=response.headers.get("x-amzn-requestid"))
+                return parse_json(response, operation)
+            except GarbledAnswer:
+                self.ctx.log.info("%s: Amazon's answer was not JSON (attempt %s)", operation, attempt)
+                if method.upper() != "GET" or attempt == 3:  # only a read is safe to repeat at once
+                    raise
+                attempt += 1
 
     # -- Sellers --------------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from . import lwa
 from .client import SpApi, SpApiError
 from .orders import PII_KEY
 from .settings import operator_settings
+from .stock import FIX_LISTING, warnings
 
 RENEWAL_WARNING = timedelta(days=30)
 
@@ -128,4 +129,12 @@ def checks(ctx) -> list[HealthCheck]:
                                       detail=f"the yearly authorization lapses on {expires:%Y-%m-%d} "
                                              f"({left.days} days)",
                                       remedy=f"run `linkolis apps authorize {ctx.app.name!r}` before then"))
+
+    suppressed = warnings(ctx)  # as the last push or verify read them: no call to Amazon here
+    if suppressed:
+        named = ", ".join(sorted(suppressed)[:5]) + (", …" if len(suppressed) > 5 else "")
+        result.append(HealthCheck(
+            name="listing health", status="warning",
+            detail=f"{len(suppressed)} listing(s) suppressed or restricted by Amazon, as last read: {named}",
+            remedy=f"{FIX_LISTING}; `linkolis stock list` shows what Amazon says of each"))
     return result

@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 from linkolis_host import AuthorizationError, AuthorizationRevoked, OperatorConfigError, RemoteError
 
+from . import client
 from .marketplaces import Marketplace
 from .settings import OperatorSettings
 
@@ -62,9 +63,11 @@ def _token_request(ctx, op: OperatorSettings, form: dict[str, str]) -> TokenSet:
     response = ctx.http.post(op.lwa_url(), data=form, operation="lwa.token",
                              headers={"content-type": "application/x-www-form-urlencoded;charset=UTF-8"})
     try:
-        body = response.json()
-    except ValueError:
-        body = {}
+        body = client.parse_json(response, "Login with Amazon (lwa.token)")
+    except client.GarbledAnswer:
+        if response.status_code == 200:
+            raise
+        body = {}  # an error page that is not JSON: the status says enough
     if response.status_code == 200 and body.get("access_token"):
         return TokenSet(body["access_token"], int(body.get("expires_in", 3600)), body.get("refresh_token"))
     error = body.get("error", "")
@@ -122,11 +125,16 @@ def access_token(ctx, op: OperatorSettings, force: bool = False) -> str:
     refresh_token = (ctx.credentials or {}).get("refresh_token")
     if not refresh_token:
         raise AuthorizationRevoked("not authorized — authorize the app")
-    try:
-        tokens = _token_request(ctx, op, {"grant_type": "refresh_token", "refresh_token": refresh_token})
-    except _InvalidGrant:
-        ctx.state.delete(TOKEN_KEY)
-        raise AuthorizationRevoked() from None
+    for attempt in (1, 2):
+        try:
+            tokens = _token_request(ctx, op, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+            break
+        except _InvalidGrant:
+            ctx.state.delete(TOKEN_KEY)
+            raise AuthorizationRevoked() from None
+        except client.GarbledAnswer:
+            if attempt == 2:  # a refresh, unlike a code exchange, can be asked for again at once
+                raise
     remember(ctx, tokens)
     return tokens.access_token
 

@@ -15,11 +15,16 @@ A feed is noted as an upload before createFeed is called. If the process dies be
 saved, the next push finds that note and asks getFeeds for the feed Amazon may have made of it, so its older
 quantities are still waited for. Amazon's Feed does not name its input document: the feed taken is the unknown
 one created closest to the upload, and its report must match the upload's messages before its outcomes count.
+
+Listing health: each search also reads the listing's issues. One that Amazon enforces (the listing suppressed,
+hidden from search, the catalog item removed, an attribute suppressed) is kept in the app's state and rides on
+every outcome for that SKU as a warning, so an accepted quantity on a listing nobody can buy is never silent.
+Every body read from Amazon goes through ``client.parse_json``: a cut-off answer fails one SKU (or one feed
+check) retryably, and the rest of the push goes on.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from datetime import datetime, timezone
@@ -29,7 +34,7 @@ import httpx
 
 from linkolis_host import StockItem, StockLevel, StockOutcome
 
-from .client import RATE_LIMITS, SpApi, SpApiError
+from .client import RATE_LIMITS, GarbledAnswer, SpApi, SpApiError, error_of, parse_json, retryable
 from .orders import iso, parse_time
 
 FEED_TURNAROUND = 120.0
@@ -44,13 +49,24 @@ FEED_FIRST_CHECK = 2.0
 FEED_QUICK_WAIT = 5.0
 FEED_PATIENCE = 5 * FEED_TURNAROUND
 FEED_MAX_WAIT = 60.0
-LISTING_TTL = 7 * 86400.0  # re-read a listing's product type and channel weekly
+LISTING_TTL = 86400.0  # re-read a listing's product type, channel and issues daily: Amazon suppresses at any time
+# Amazon documents that an accepted listings change can take up to 15 minutes to show.
+PUBLICATION_DELAY = 15 * 60.0
 SEARCH_BATCH = 20
 FALLBACK_PRODUCT_TYPE = "PRODUCT"
 FEEDS_KEY = "feeds"
 REPORTED_KEY = "reported"  # finished feeds' outcomes, told once more on the next call
 HELD_KEY = "held"  # quantities waiting for an older feed of their SKU to be processed
 UPLOADS_KEY = "uploads"  # feed documents sent to createFeed whose answer was not saved yet
+SUPPRESSED_KEY = "suppressed"  # SKU -> what Amazon enforces on its listing, as last read
+# Amazon's enforcement actions (Issue.enforcements.actions), in the seller's words, the gravest first.
+ENFORCEMENTS = {
+    "CATALOG_ITEM_REMOVED": "Amazon removed the catalog item (not buyable)",
+    "LISTING_SUPPRESSED": "Amazon suppressed this listing (not buyable)",
+    "SEARCH_SUPPRESSED": "Amazon hides this listing from search",
+    "ATTRIBUTE_SUPPRESSED": "Amazon suppressed an attribute of this listing",
+}
+FIX_LISTING = "fix the listing in Seller Central (Inventory → Fix your listings)"
 # A lost feed is looked for from a little before its upload (Amazon's clock may be behind ours) to an hour after
 # it (createFeed can wait minutes for quota first); JSON_LISTINGS_FEED's 5 per 5 minutes keep that under a page.
 CLOCK_SLACK = 60.0
@@ -66,6 +82,30 @@ def _listing_key(sku: str) -> str:
     return f"listing:{sku}"
 
 
+def listing_warning(item: dict[str, Any], marketplace_id: str) -> str:
+    """What Amazon enforces on a listing in this marketplace ("" when nothing): from its issues' enforcement
+    actions in force (not exempt), else from a listing that is not buyable because of an error."""
+    issues = [i for i in item.get("issues") or [] if marketplace_id in (i.get("marketplaceIds") or [marketplace_id])]
+    enforced: dict[str, dict[str, Any]] = {}
+    for i in issues:
+        enforcements = i.get("enforcements") or {}
+        if (enforcements.get("exemption") or {}).get("status", "NOT_EXEMPT") != "NOT_EXEMPT":
+            continue
+        for action in enforcements.get("actions") or []:
+            enforced.setdefault(str(action.get("action")), i)
+    if enforced:
+        order = list(ENFORCEMENTS)
+        action = min(enforced, key=lambda a: order.index(a) if a in order else len(order))
+        i = enforced[action]
+        what = ENFORCEMENTS.get(action, f"Amazon enforces {action} on this listing")
+        return f"{what}: {i.get('code')}: {i.get('message')}; {FIX_LISTING}"
+    summaries = [s for s in item.get("summaries") or [] if s.get("marketplaceId") in (None, marketplace_id)]
+    errors = [i for i in issues if i.get("severity") == "ERROR"]
+    if summaries and "status" in summaries[0] and "BUYABLE" not in summaries[0]["status"] and errors:
+        return f"not buyable on Amazon: {errors[0].get('code')}: {errors[0].get('message')}; {FIX_LISTING}"
+    return ""
+
+
 def _channel_facts(item: dict[str, Any], marketplace_id: str) -> dict[str, Any]:
     summaries = [s for s in item.get("summaries", []) if s.get("marketplaceId") in (None, marketplace_id)]
     product_type = summaries[0].get("productType") if summaries else None
@@ -78,22 +118,55 @@ def _channel_facts(item: dict[str, Any], marketplace_id: str) -> dict[str, Any]:
         "quantity": merchant[0].get("quantity") if merchant else None,
         "amazon_quantity": amazon[0].get("quantity") if amazon else None,
         "found": True,
+        "warning": listing_warning(item, marketplace_id),
     }
 
 
-def search_listings(api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
-    """Look up to 20 SKUs up at once; a SKU absent from the answer is not listed in this marketplace."""
+SEARCHED = "summaries,fulfillmentAvailability,issues"
+
+
+def search_listings(ctx, api: SpApi, skus: list[str], tolerate: bool = False) -> dict[str, dict[str, Any]]:
+    """Look up to 20 SKUs up at once; a SKU absent from the answer is not listed in this marketplace.
+
+    What Amazon enforces on each listing is remembered. With ``tolerate``, a search whose answer stays garbled
+    leaves its SKUs as ``{"unread": message}`` and the other SKUs are still looked up.
+    """
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(skus), SEARCH_BATCH):
         chunk = skus[start:start + SEARCH_BATCH]
-        page = api.search_listings({"identifiers": ",".join(chunk), "identifiersType": "SKU",
-                                    "includedData": "summaries,fulfillmentAvailability",
-                                    "pageSize": SEARCH_BATCH})
+        try:
+            page = api.search_listings({"identifiers": ",".join(chunk), "identifiersType": "SKU",
+                                        "includedData": SEARCHED, "pageSize": SEARCH_BATCH})
+        except GarbledAnswer as exc:
+            if not tolerate:
+                raise
+            found.update((sku, {"unread": str(exc)}) for sku in chunk)
+            continue
         for item in page.get("items", []):
             found[item["sku"]] = _channel_facts(item, api.market.id)
         for sku in chunk:
             found.setdefault(sku, {"found": False})
+    remember_warnings(ctx, {sku: fact.get("warning", "") for sku, fact in found.items() if "unread" not in fact})
     return found
+
+
+def remember_warnings(ctx, seen: dict[str, str]) -> None:
+    """Keep what Amazon enforces per SKU (``seen``: SKU -> warning, "" for a healthy listing) in the state."""
+    known = ctx.state.get(SUPPRESSED_KEY, {})
+    changed = {sku: w for sku, w in seen.items() if known.get(sku, "") != w}
+    if not changed:
+        return
+    for sku, warning in changed.items():
+        if warning:
+            known[sku] = warning
+        else:
+            known.pop(sku, None)
+    ctx.state.set(SUPPRESSED_KEY, known)
+
+
+def warnings(ctx) -> dict[str, str]:
+    """SKU -> what Amazon enforces on its listing, as the app last read it."""
+    return ctx.state.get(SUPPRESSED_KEY, {})
 
 
 def listings(ctx, api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
@@ -109,7 +182,7 @@ def listings(ctx, api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
             unknown.append(sku)
     if unknown:
         ctx.progress.note(f"Reading {len(unknown)} listing(s) from Amazon (product type, fulfilment channel)")
-        for sku, fact in search_listings(api, unknown).items():
+        for sku, fact in search_listings(ctx, api, unknown, tolerate=True).items():
             fact["at"] = now
             if fact.get("found"):
                 ctx.state.set(_listing_key(sku), {k: v for k, v in fact.items() if k != "quantity"})
@@ -129,31 +202,32 @@ def _issues_text(issues: Iterable[dict[str, Any]], fresh: bool = False) -> tuple
     just read from Amazon, so re-reading it would change nothing)."""
     errors = [i for i in issues if i.get("severity") == "ERROR"]
     text = "; ".join(f"{i.get('code')}: {i.get('message')}" for i in errors) or "rejected by Amazon"
-    retryable = bool(errors) and all(str(i.get("code")) in RETRYABLE_CODES for i in errors)
+    can_retry = bool(errors) and all(str(i.get("code")) in RETRYABLE_CODES for i in errors)
     if fresh and any(str(i.get("code")) == PRODUCT_TYPE_CODE for i in errors):
-        retryable = False
-    return text, retryable
+        can_retry = False
+    return text, can_retry
 
 
 def _patch(ctx, api: SpApi, item: StockItem, fact: dict[str, Any]) -> StockOutcome:
+    warning = fact.get("warning", "")
     try:
         response = api.patch_listing(item.sku, patch_body(fact["product_type"], item.quantity))
+        if response.status_code != 200:  # 400 or 404: Amazon's error body, read leniently
+            raise error_of(response, "patchListingsItem")
+        body = parse_json(response, "patchListingsItem")
     except SpApiError as exc:
         return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=str(exc),
-                            retryable=exc.status >= 500 or exc.status == 429)
-    body = response.json() if response.content else {}
-    if response.status_code != 200:
-        errors = body.get("errors") or [{}]
-        return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected",
-                            message=f"{errors[0].get('code', response.status_code)}: {errors[0].get('message', '')}")
+                            retryable=retryable(exc), warning=warning)
     if body.get("status") == "ACCEPTED":
+        # The submission's own issues may carry an enforcement too (Amazon's examples show LISTING_SUPPRESSED).
+        warning = listing_warning({"issues": body.get("issues")}, api.market.id) or warning
         return StockOutcome(sku=item.sku, quantity=item.quantity, status="accepted",
-                            reference=body.get("submissionId"))
-    message, retryable = _issues_text(body.get("issues", []), fresh=bool(fact.get("fresh")))
-    if retryable:
+                            reference=body.get("submissionId"), warning=warning)
+    message, can_retry = _issues_text(body.get("issues", []), fresh=bool(fact.get("fresh")))
+    if can_retry:
         ctx.state.delete(_listing_key(item.sku))  # read the product type afresh before the retry
     return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=message,
-                        retryable=retryable)
+                        retryable=can_retry, warning=warning)
 
 
 def feed_document(seller_id: str, product_types: dict[str, str], items: list[StockItem]) -> dict[str, Any]:
@@ -182,7 +256,8 @@ def _submit_feed(ctx, api: SpApi, items: list[StockItem], facts: dict[str, dict[
     try:
         feed_id = api.create_feed(document_id)["feedId"]
     except SpApiError as exc:
-        if exc.status < 500:  # refused: Amazon made no feed. After a 5xx it may have; the next push asks.
+        # Refused: Amazon made no feed. After a 5xx, or an answer cut off, it may have; the next push asks.
+        if exc.status < 500 and not isinstance(exc, GarbledAnswer):
             _note_upload(ctx, document_id, None)
         raise
     feeds = ctx.state.get(FEEDS_KEY, {})
@@ -254,10 +329,8 @@ def _download(ctx, document: dict[str, Any]) -> dict[str, Any]:
     if response.status_code != 200:
         raise SpApiError(f"downloading the processing report failed: {response.status_code}",
                          status=response.status_code)
-    data = response.content
-    if document.get("compressionAlgorithm") == "GZIP":
-        data = gzip.decompress(data)
-    return json.loads(data)
+    return parse_json(response, "the feed's processing report",
+                      gzipped=document.get("compressionAlgorithm") == "GZIP")
 
 
 def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome]:
@@ -275,20 +348,30 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
     feeds = ctx.state.get(FEEDS_KEY, {})
     checked = False
     finished: list[StockOutcome] = []
+    known: dict[str, str] | None = None
     for feed_id, feed in list(feeds.items()):
         if not force and ctx.clock.time() < feed.get("next_check", 0):
             continue
-        status = api.get_feed(feed_id)
         checked = True
-        state = status.get("processingStatus")
+        try:
+            status = api.get_feed(feed_id)
+            state = status.get("processingStatus")
+            if state == "DONE" and status.get("resultFeedDocumentId"):
+                report = _download(ctx, api.get_feed_document(status["resultFeedDocumentId"]))
+        except SpApiError as exc:
+            if not retryable(exc):
+                raise
+            ctx.progress.note(f"Feed {feed_id} stays pending: {exc}")
+            state = "IN_PROGRESS"  # not known to be done: ask again, later
         if state in ("IN_QUEUE", "IN_PROGRESS"):
             young = ctx.clock.time() - feed.get("created", 0) < FEED_PATIENCE
             feed["wait"] = min(FEED_QUICK_WAIT if young else FEED_MAX_WAIT, feed.get("wait", FEED_FIRST_CHECK) * 2)
             feed["next_check"] = ctx.clock.time() + feed["wait"]
             continue
         skus = feed["skus"]
+        if known is None:
+            known = warnings(ctx)
         if state == "DONE" and status.get("resultFeedDocumentId"):
-            report = _download(ctx, api.get_feed_document(status["resultFeedDocumentId"]))
             by_message: dict[int, list[dict[str, Any]]] = {}
             for issue in report.get("issues", []):
                 by_message.setdefault(issue.get("messageId"), []).append(issue)
@@ -302,13 +385,15 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
             for number, (sku, quantity, *fresh) in enumerate(skus, start=1):
                 issues = by_message.get(number, [])
                 if any(i.get("severity") == "ERROR" for i in issues):
-                    message, retryable = _issues_text(issues, fresh=bool(fresh and fresh[0]))
-                    if retryable:
+                    message, can_retry = _issues_text(issues, fresh=bool(fresh and fresh[0]))
+                    if can_retry:
                         ctx.state.delete(_listing_key(sku))
                     finished.append(StockOutcome(sku=sku, quantity=quantity, status="rejected", message=message,
-                                                 retryable=retryable, reference=feed_id))
+                                                 retryable=can_retry, reference=feed_id,
+                                                 warning=known.get(sku, "")))
                 else:
-                    finished.append(StockOutcome(sku=sku, quantity=quantity, status="accepted", reference=feed_id))
+                    finished.append(StockOutcome(sku=sku, quantity=quantity, status="accepted", reference=feed_id,
+                                                 warning=known.get(sku, "")))
         else:
             detail = ""
             if status.get("resultFeedDocumentId"):
@@ -388,12 +473,15 @@ def push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
     mfn: list[StockItem] = []
     for item in items:
         fact = facts[item.sku]
-        if not fact.get("found"):
+        if "unread" in fact:
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", retryable=True,
+                               message=f"its listing could not be read: {fact['unread']}")
+        elif not fact.get("found"):
             yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected",
                                message=f"no listing with this SKU on {api.market.domain}; create the listing in "
                                        "Seller Central or fix the SKU")
         elif fact.get("fba"):
-            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped",
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped", warning=fact.get("warning", ""),
                                message="fulfilled by Amazon (FBA): Amazon owns this quantity, nothing was pushed")
         else:
             mfn.append(item)
@@ -403,28 +491,37 @@ def push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
         return
     for start in range(0, len(mfn), FEED_MAX_MESSAGES):
         chunk = mfn[start:start + FEED_MAX_MESSAGES]
-        feed_id = _submit_feed(ctx, api, chunk, facts)
+        try:
+            feed_id = _submit_feed(ctx, api, chunk, facts)
+        except GarbledAnswer as exc:
+            # Amazon may hold the feed: the upload stays noted, and the next push looks for it.
+            for item in chunk:
+                yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", retryable=True,
+                                   message=str(exc))
+            continue
         ctx.progress.note(f"Sent {len(chunk)} quantities in feed {feed_id}; Amazon reports back in a few minutes")
         for item in chunk:
             yield StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference=feed_id,
-                               message=f"in feed {feed_id}")
+                               message=f"in feed {feed_id}", warning=facts[item.sku].get("warning", ""))
 
 
 def read(ctx, skus: list[str] | None) -> Iterator[StockLevel]:
     """Amazon's current quantities (merchant channel), for ``skus`` or every listing."""
     api = SpApi(ctx)
     if skus is not None:
-        for sku, fact in search_listings(api, list(skus)).items():
+        for sku, fact in search_listings(ctx, api, list(skus)).items():
             yield _level(sku, fact)
         return
     token = None
     while True:
-        params: dict[str, Any] = {"includedData": "summaries,fulfillmentAvailability", "pageSize": SEARCH_BATCH}
+        params: dict[str, Any] = {"includedData": SEARCHED, "pageSize": SEARCH_BATCH}
         if token:
             params["pageToken"] = token
         page = api.search_listings(params)
-        for item in page.get("items", []):
-            yield _level(item["sku"], _channel_facts(item, api.market.id))
+        facts = {item["sku"]: _channel_facts(item, api.market.id) for item in page.get("items", [])}
+        remember_warnings(ctx, {sku: fact["warning"] for sku, fact in facts.items()})
+        for sku, fact in facts.items():
+            yield _level(sku, fact)
         token = (page.get("pagination") or {}).get("nextToken")
         if not token:
             return
@@ -433,7 +530,9 @@ def read(ctx, skus: list[str] | None) -> Iterator[StockLevel]:
 def _level(sku: str, fact: dict[str, Any]) -> StockLevel:
     if not fact.get("found"):
         return StockLevel(sku=sku, quantity=None, found=False, fulfilled_by="unknown", detail="not listed")
+    warning = fact.get("warning", "")
     if fact.get("fba"):
         return StockLevel(sku=sku, quantity=fact.get("amazon_quantity"), fulfilled_by="marketplace",
-                          detail="fulfilled by Amazon")
-    return StockLevel(sku=sku, quantity=fact.get("quantity"), fulfilled_by="merchant")
+                          detail="fulfilled by Amazon", warning=warning)
+    return StockLevel(sku=sku, quantity=fact.get("quantity"), fulfilled_by="merchant", warning=warning,
+                      publication_delay=PUBLICATION_DELAY)

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from .faults import KINDS
 from .wire import SimRequest, SimResponse, iso, json_response
@@ -104,6 +105,15 @@ ROUTES: list[tuple[str, str, Route]] = [
             ).sku
         },
     ),
+    (
+        "POST",
+        r"/_sim/listings/(?P<sku>.+)/suppress",
+        lambda s, r, b, m: s.suppress_listing(
+            unquote(m["sku"]), b.get("action", "LISTING_SUPPRESSED"), b.get("marketplaces"),
+            seller_id=b.get("seller_id"),
+        ),
+    ),
+    ("POST", r"/_sim/listings/(?P<sku>.+)/fix", lambda s, r, b, m: _done(s.fix_listing, unquote(m["sku"]))),
     (
         "GET",
         r"/_sim/accounts",

@@ -32,7 +32,7 @@ from .accounts import (
     make_account,
 )
 from .consent import AppRegistration, ConsentService
-from .data import Arrivals, Generator, catalogue
+from .data import Arrivals, Generator, catalogue, suppress
 from .faults import Fault, FaultInjector
 from .feeds import FeedService
 from .ids import IdSource
@@ -72,6 +72,7 @@ class SimConfig:
     draft: bool = False
     login_uri: str | None = None
     listing_visibility_delay: float = 60.0
+    suppressed_listings: int = 0  # seeded merchant listings Amazon has suppressed, hidden or removed
     feed_queue_seconds: float = 30.0
     feed_processing_seconds: float = 60.0
     report_gzip_threshold: int = 64 * 1024
@@ -254,6 +255,8 @@ class Simulator:
             gen = Generator(self.config.seed, selling_partner_id, acct.marketplace_ids)
             self._generators[selling_partner_id] = gen
             listings = gen.listings(skus, now)
+            if selling_partner_id == self.config.seller_id:
+                suppress(listings, self.config.suppressed_listings)
             for lst in listings:
                 self.listings.add(lst)
             cat = catalogue(listings, acct.marketplace_ids)
@@ -312,6 +315,23 @@ class Simulator:
                 listing.offers[mid] = offer
             self.listings.add(listing)
         return listing
+
+    def suppress_listing(
+        self,
+        sku: str,
+        action: str = "LISTING_SUPPRESSED",
+        marketplaces: Sequence[str] | None = None,
+        *,
+        seller_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Amazon enforces ``action`` on a listing (LISTING_SUPPRESSED, SEARCH_SUPPRESSED, CATALOG_ITEM_REMOVED,
+        ATTRIBUTE_SUPPRESSED); returns the issue its reads now carry. ``fix_listing`` lifts it."""
+        mids = [resolve(m).id for m in marketplaces] if marketplaces else None
+        return self.listings.suppress(seller_id or self.default_seller_id, sku, action, mids)
+
+    def fix_listing(self, sku: str, *, seller_id: str | None = None) -> None:
+        """The seller fixed the listing in Seller Central: its issues are gone."""
+        self.listings.clear_issues(seller_id or self.default_seller_id, sku)
 
     def add_order(
         self,
@@ -495,7 +515,7 @@ class Simulator:
             self.feeds.tick(now)
             resp = self.feeds.upload(req, now) if req.method == "PUT" else self.feeds.download(req, now)
         self.counters.status(op, resp.status)
-        return resp
+        return self._maybe_malform(resp, fault)
 
     def _spapi(self, req: SimRequest) -> SimResponse:
         found = contract.route(req.method, req.raw_path)

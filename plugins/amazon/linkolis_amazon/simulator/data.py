@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .listings import FA, Listing, ListingStore, Offer
+from .listings import FA, Listing, ListingStore, Offer, suppression_issue
 from .marketplaces import MARKETPLACES, ZERO_DECIMAL_CURRENCIES, Marketplace
 from .orders import Order, OrderItem, OrderStore
 
@@ -326,6 +326,19 @@ class Generator:
             if o is not None:
                 out.append(o)
         return out
+
+
+SEEDED_SUPPRESSIONS = ["LISTING_SUPPRESSED", "SEARCH_SUPPRESSED", "CATALOG_ITEM_REMOVED"]
+
+
+def suppress(listings: Iterable[Listing], count: int) -> list[Listing]:
+    """Put Amazon's enforcements on the first ``count`` merchant-fulfilled listings, taking the actions in turn.
+    Draws nothing from a generator, so the rest of the seeded data is the same with or without it."""
+    chosen = [listing for listing in listings if not listing.fba][:count]
+    for n, listing in enumerate(chosen):
+        action = SEEDED_SUPPRESSIONS[n % len(SEEDED_SUPPRESSIONS)]
+        listing.issues.append(suppression_issue(action, sorted(listing.offers)))
+    return chosen
 
 
 def catalogue(

@@ -20,7 +20,8 @@ KINDS: dict[str, str] = {
     "drop": "drop the connection without an answer (httpx.RemoteProtocolError in-process)",
     "connect_error": "refuse the connection (httpx.ConnectError in-process; socket closed at once over HTTP)",
     "slow": "sleep `delay` seconds on the simulator's clock, then answer normally",
-    "malformed_json": "process the call, then answer with a truncated, unparsable JSON body",
+    "malformed_json": "process the call, then answer with its body cut in half (unparsable JSON, or a broken gzip "
+    "report from downloadDocument)",
     "revoke_refresh_token": "lwaToken refresh grant: revoke the refresh token presented, answer invalid_grant",
     "expire_pagination_token": "searchOrders/searchListingsItems with a token: treat the token as expired",
     "feed_fatal": "createFeed: accept the feed, which then ends FATAL",

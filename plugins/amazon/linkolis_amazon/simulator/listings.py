@@ -4,6 +4,11 @@
 Each SKU has one offer per marketplace whose attributes are kept in Amazon's attribute shape (snake_case, arrays of
 objects). An accepted patch sets the offer's *desired* attributes at once and makes them *visible* after the
 configured delay, which is what ``ACCEPTED`` means on Amazon: asynchronous.
+
+A listing can carry issues in the model's ``Issue`` shape, some with enforcements Amazon applies: a suppressed
+listing (``LISTING_SUPPRESSED``, ``CATALOG_ITEM_REMOVED``) loses ``BUYABLE`` from its summary status, one hidden from
+search (``SEARCH_SUPPRESSED``, ``CATALOG_ITEM_REMOVED``) loses ``DISCOVERABLE``. A patch or feed message whose
+product type is neither the listing's nor the generic ``PRODUCT`` is INVALID with issue 4000003.
 """
 
 from __future__ import annotations
@@ -28,6 +33,20 @@ ISSUE_MISSING = "90220"
 ISSUE_NOT_ENOUGH = "99022"
 ISSUE_AFN = "AFN_QUANTITY_MANAGED_BY_AMAZON"  # simulator's own code: Amazon's for this case is not documented
 ISSUE_PRODUCT_TYPE = ("4000003", "The Amazon product type specified is invalid or not supported.")
+GENERIC_PRODUCT_TYPE = "PRODUCT"  # what integrations send for offer-only patches, and Amazon accepts
+# Enforcements the simulator can put on a listing, with an issue Amazon's own examples show for each.
+SUPPRESSIONS: dict[str, tuple[str, str, list[str]]] = {
+    "LISTING_SUPPRESSED": ("18155", "The 'minimum price' is greater than the selling price (excluding shipping) "
+                           "for the listing. Review and update your price and/or minimum price.", ["INVALID_PRICE"]),
+    "CATALOG_ITEM_REMOVED": ("18742", "Restricted Products Policy Violation", []),
+    "SEARCH_SUPPRESSED": ("18027", "We believe the main image has text, logo, graphic, or watermark that is not "
+                          "permitted for this product type. Submit a compliant image to lift the suppression. Also "
+                          "refer to Product image requirements.", ["INVALID_IMAGE"]),
+    "ATTRIBUTE_SUPPRESSED": ("99300", "Product Detail Page Rules Violation (Inaccurate information on product "
+                             "detail page).", []),
+}
+NOT_BUYABLE = {"LISTING_SUPPRESSED", "CATALOG_ITEM_REMOVED"}
+NOT_DISCOVERABLE = {"SEARCH_SUPPRESSED", "CATALOG_ITEM_REMOVED"}
 PRODUCT_TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 ATTRIBUTE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 CHANNEL_RE = re.compile(r"^(DEFAULT|AMAZON_[A-Z]{2})$")
@@ -67,6 +86,35 @@ class Listing:
     created: int
     fnsku: str | None = None
     offers: dict[str, Offer] = field(default_factory=dict)
+    issues: list[dict[str, Any]] = field(default_factory=list)  # the model's Issue, each with marketplaceIds
+
+    def issues_in(self, mid: str) -> list[dict[str, Any]]:
+        return [i for i in self.issues if mid in i.get("marketplaceIds", [mid])]
+
+    def enforced(self, mid: str) -> set[str]:
+        """The enforcement actions in force on this listing in marketplace ``mid``."""
+        return {a["action"] for i in self.issues_in(mid) for a in i.get("enforcements", {}).get("actions", [])
+                if i["enforcements"].get("exemption", {}).get("status") == "NOT_EXEMPT"}
+
+    def status(self, offer: "Offer") -> list[str]:
+        """The summary's status: buyable with stock and no suppression, discoverable unless hidden."""
+        enforced = self.enforced(offer.marketplace_id)
+        out = []
+        if offer.quantity() > 0 and not enforced & NOT_BUYABLE:
+            out.append("BUYABLE")
+        if not enforced & NOT_DISCOVERABLE:
+            out.append("DISCOVERABLE")
+        return out
+
+
+def suppression_issue(action: str, marketplace_ids: list[str]) -> dict[str, Any]:
+    """An issue with Amazon's enforcement ``action`` in force (NOT_EXEMPT), shaped as the model's examples."""
+    if action not in SUPPRESSIONS:
+        raise ValueError(f"unknown enforcement {action!r}; known: {', '.join(SUPPRESSIONS)}")
+    code, message, categories = SUPPRESSIONS[action]
+    return {"code": code, "message": message, "severity": "ERROR", "categories": list(categories),
+            "enforcements": {"actions": [{"action": action}], "exemption": {"status": "NOT_EXEMPT"}},
+            "marketplaceIds": list(marketplace_ids)}
 
 
 @dataclass
@@ -121,6 +169,25 @@ class ListingStore:
 
     def get(self, seller_id: str, sku: str) -> Listing | None:
         return self.by_seller.get(seller_id, {}).get(sku)
+
+    def suppress(self, seller_id: str, sku: str, action: str = "LISTING_SUPPRESSED",
+                 marketplace_ids: list[str] | None = None) -> dict[str, Any]:
+        """Amazon enforces ``action`` on a listing (in ``marketplace_ids``, default all of its offers)."""
+        with self.lock:
+            listing = self.get(seller_id, sku)
+            if listing is None:
+                raise KeyError(sku)
+            found = suppression_issue(action, marketplace_ids or sorted(listing.offers))
+            listing.issues.append(found)
+            return found
+
+    def clear_issues(self, seller_id: str, sku: str) -> None:
+        """The seller fixed the listing: Amazon lifts its issues."""
+        with self.lock:
+            listing = self.get(seller_id, sku)
+            if listing is None:
+                raise KeyError(sku)
+            listing.issues.clear()
 
     def tick(self, now: float) -> None:
         """Make accepted changes whose delay has passed visible."""
@@ -201,10 +268,11 @@ class ListingStore:
     ) -> PatchOutcome:
         """Apply patches to a copy of the latest accepted state, as Amazon validates a submission."""
         out = PatchOutcome()
-        if not PRODUCT_TYPE_RE.match(product_type or ""):
+        listing = self.get(seller, sku)
+        wrong = listing is not None and product_type not in (listing.product_type, GENERIC_PRODUCT_TYPE)
+        if not PRODUCT_TYPE_RE.match(product_type or "") or wrong:
             out.issues.append(issue(*ISSUE_PRODUCT_TYPE, attrs=["product_type"], categories=["INVALID_ATTRIBUTE"]))
             return out
-        listing = self.get(seller, sku)
         for mid in marketplace_ids:
             offer = listing.offers.get(mid) if listing else None
             if offer is None or offer.delete_pending:
@@ -389,7 +457,7 @@ def render_item(listing: Listing, mids: list[str], included: set[str]) -> dict[s
                 "asin": listing.asin,
                 "productType": listing.product_type,
                 "conditionType": "new_new",
-                "status": ["BUYABLE", "DISCOVERABLE"] if offer.quantity() > 0 else ["DISCOVERABLE"],
+                "status": listing.status(offer),
                 "itemName": listing.title,
                 "createdDate": iso(offer.created),
                 "lastUpdatedDate": iso(offer.updated),
@@ -409,7 +477,7 @@ def render_item(listing: Listing, mids: list[str], included: set[str]) -> dict[s
                     merged.setdefault(name, []).append(entry)
         out["attributes"] = merged
     if "issues" in included:
-        out["issues"] = []
+        out["issues"] = [copy.deepcopy(i) for i in listing.issues if any(m in mids for m in i["marketplaceIds"])]
     if "offers" in included:
         out["offers"] = []
         for mid, offer in offers:
@@ -552,13 +620,15 @@ def search_listings_items(store: ListingStore, call: Call) -> dict[str, Any]:
                 key = {"SKU": listing.sku, "ASIN": listing.asin, "FNSKU": listing.fnsku}.get(itype or "")
                 if key not in idents:
                     continue
-            if call.q("variationParentSku") or call.q("packageHierarchySku") or severities:
-                continue  # the simulated catalogue has no variations, packages or listing issues
+            if call.q("variationParentSku") or call.q("packageHierarchySku"):
+                continue  # the simulated catalogue has no variations or packages
+            if severities and not any(i["severity"] in severities for i in listing.issues_in(mid)):
+                continue
             if not _within(offer.created, bounds.get("createdAfter"), bounds.get("createdBefore")):
                 continue
             if not _within(offer.updated, bounds.get("lastUpdatedAfter"), bounds.get("lastUpdatedBefore")):
                 continue
-            status = {"BUYABLE", "DISCOVERABLE"} if offer.quantity() > 0 else {"DISCOVERABLE"}
+            status = set(listing.status(offer))
             if with_status and not with_status & status or without_status & status:
                 continue
             hits.append((listing, offer))
