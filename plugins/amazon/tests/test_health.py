@@ -66,16 +66,16 @@ def test_an_expired_client_secret_fails_the_lwa_refresh_with_rotation_as_the_rem
     assert "LINKOLIS_AMAZON_CLIENT_SECRET" in checks["LWA token refresh"]["remedy"]
 
 
-def test_an_app_for_a_marketplace_the_seller_does_not_sell_in_fails_participation_with_the_wrong_account_advice(
-        run, seller):
-    run("apps", "install", "amazon", "--name", "Amazon JP", "--marketplace", "JP")
-    run("apps", "authorize", "Amazon JP")
+def test_an_app_for_a_marketplace_the_seller_no_longer_sells_in_fails_participation_with_the_wrong_account_advice(
+        run, sim, authorized):
+    # (Authorizing an app for a marketplace the account does not sell in is refused outright: test_account_proof.)
+    sim.accounts[SELLER].marketplace_ids[:] = ["A13V1IB3VIYZZH"]  # France only, from now on
 
-    checks = verify(run, "Amazon JP", ok=False)
+    checks = verify(run, authorized, ok=False)
 
-    assert not_ok(checks) == {"marketplace participation": "failed"}
+    assert not_ok(checks)["marketplace participation"] == "failed"
     participation = checks["marketplace participation"]
-    assert "does not sell in Japan" in participation["detail"] and "it sells in: DE" in participation["detail"]
+    assert "does not sell in Germany" in participation["detail"] and "it sells in: FR" in participation["detail"]
     assert "remove the app and install it again" in participation["remedy"]
     assert "right account" in participation["remedy"]
 
