@@ -234,9 +234,13 @@ def apps_show(host: Host, name: str, as_json: bool) -> None:
 
     def human(v: dict) -> None:
         for key, value in v.items():
+            if key == "notices":
+                continue
             if isinstance(value, dict):
                 value = ", ".join(f"{k}={val}" for k, val in value.items())
             click.echo(f"{key.replace('_', ' '):<26} {value if value not in (None, '') else '-'}")
+        for notice in v["notices"]:
+            click.echo(f"{'notice':<26} {notice}")
 
     emit(view, as_json, human)
 

@@ -120,17 +120,18 @@ def clear_attention(host: Host, app: App) -> None:
 
 @contextmanager
 def run(host: Host, app: App, *, lock: str | None = None, progress: Progress | None = None,
-        stamp: str | None = None) -> Iterator[Context]:
+        stamp: str | None = None, for_authorization: bool = False) -> Iterator[Context]:
     """Run hooks for ``app``: the one way the host does.
 
     Holds the app's lock for ``lock`` (``"import"`` or ``"push"``) when given, builds the app's context, marks the
     app "needs attention" when a hook raises ``NeedsAttention`` (an ``OperatorConfigError`` is the operator's to
     fix and is reported without touching the seller's app), and always finishes the progress and closes the HTTP
     client. After a clean run it stamps the column ``stamp`` (``last_import_at``) and clears "needs attention".
+    ``for_authorization``: see ``Host.context`` (credentials the current key cannot open are None).
     """
     progress = progress or Progress()
     with app_lock(host.home, app.id, app.name, lock) if lock else nullcontext():
-        ctx = host.context(app, progress)
+        ctx = host.context(app, progress, for_authorization=for_authorization)
         try:
             yield ctx
         except OperatorConfigError:
