@@ -33,6 +33,7 @@ def configure_fields() -> AppKind:
             CredentialField(name="selling_partner_id", label="Merchant id", secret=False,
                             help="Your merchant token (Seller Central: Settings → Account info)"),
         ],
+        notices=health.notices,
     )
 
 

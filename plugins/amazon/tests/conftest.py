@@ -53,7 +53,7 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
     monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
     for name in ("CLIENT_ID", "CLIENT_SECRET", "APPLICATION_ID", "REDIRECT_URI", "DRAFT", "SANDBOX", "ENDPOINT",
-                 "LOGIN_URI", "FIRST_IMPORT_DAYS", "FEED_THRESHOLD"):
+                 "LOGIN_URI", "FIRST_IMPORT_DAYS", "FEED_THRESHOLD", "ALLOW_INSECURE_ENDPOINT"):
         monkeypatch.delenv(f"LINKOLIS_AMAZON_{name}", raising=False)
     return path
 

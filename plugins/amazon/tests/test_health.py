@@ -15,7 +15,8 @@ def verify(run, name: str, ok: bool) -> dict[str, dict]:
 
 
 def not_ok(checks: dict[str, dict]) -> dict[str, str]:
-    return {name: c["status"] for name, c in checks.items() if c["status"] != "ok"}
+    """The checks that are not ok, but the endpoint warning: every test here talks to the simulator."""
+    return {name: c["status"] for name, c in checks.items() if c["status"] != "ok" and name != "Amazon endpoint"}
 
 
 def without(*roles: str) -> list[str]:
@@ -26,8 +27,8 @@ def without(*roles: str) -> list[str]:
 def test_every_check_passes_and_the_seller_sees_module_correctly_installed(run, authorized):
     checks = verify(run, authorized, ok=True)
 
-    assert list(checks) == ["credentials present", "LWA token refresh", "marketplace participation",
-                            "orders readable", "listings readable"]
+    assert list(checks) == ["credentials present", "Amazon endpoint", "LWA token refresh",
+                            "marketplace participation", "orders readable", "listings readable"]
     assert not_ok(checks) == {}
     assert "Germany" in checks["marketplace participation"]["detail"]
     assert BANNER in run("apps", "verify", authorized).stdout
