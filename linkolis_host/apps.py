@@ -23,7 +23,7 @@ from .models import AppSettings, AuthorizationStart, Credentials, HealthCheck
 
 __all__ = ["App", "get", "list_apps", "mark_attention", "catalog", "install", "configure", "remove", "verify",
            "start_authorization", "continue_authorization", "complete_authorization", "authorize_direct",
-           "authorize_in_browser", "public_view", "fields_of"]
+           "authorize_in_browser", "public_view", "notices", "fields_of"]
 
 
 @dataclass
@@ -93,7 +93,25 @@ def public_view(host: Host, app: App) -> dict[str, Any]:
         "authorized_at": app.authorized_at, "authorization_expires_at": app.authorization_expires_at,
         "verified_at": app.verified_at, "last_import_at": app.last_import_at,
         "last_push_at": app.last_push_at, "installed_at": app.created_at,
+        "notices": notices(host, app),
     }
+
+
+def notices(host: Host, app: App) -> list[str]:
+    """What the seller should know about the app without asking the marketplace: credentials the current key
+    cannot open, and the plugin's own notices (``AppKind.notices``: an endpoint override in force, say)."""
+    found = []
+    unopenable = host.credentials_unopenable(app)
+    if unopenable:
+        found.append(unopenable)
+    kind = host.registry.kinds.get(app.kind)
+    if kind is not None and kind.notices is not None:
+        try:
+            found += [str(n) for n in kind.notices(host.app_info(app), host.config.plugins.section(app.kind),
+                                                   host.env)]
+        except LinkolisError as exc:  # an operator setting the plugin refuses is worth telling too
+            found.append(str(exc))
+    return found
 
 
 def _name_taken(host: Host, name: str, other_than: int | None = None) -> bool:
@@ -179,9 +197,9 @@ def start_authorization(host: Host, name: str | App, redirect_uri: str) -> Autho
     kind = host.registry.kind(row.kind)
     if not kind.oauth:
         raise UserError(f"{kind.title} apps are authorized with credentials: "
-                        + ", ".join(f"--credential {f.name}=…" for f in kind.direct_credentials))
+                        + ", ".join(f"--credential {f.name}={'-' if f.secret else '…'}" for f in kind.direct_credentials))
     state = oauth.new_state(host.db, row.id, redirect_uri, host.clock)
-    with installed.run(host, row) as ctx:
+    with installed.run(host, row, for_authorization=True) as ctx:
         start = host.registry.authorize(row.kind, ctx, "start", {"state": state, "redirect_uri": redirect_uri})
     if start.redirect_uri != redirect_uri:
         oauth.set_redirect_uri(host.db, state, start.redirect_uri)
@@ -191,7 +209,7 @@ def start_authorization(host: Host, name: str | App, redirect_uri: str) -> Autho
 def continue_authorization(host: Host, name: str | App, params: dict[str, str], state: str) -> AuthorizationStart:
     """A redirect with no state of ours (a log-in page step): let the plugin say where the browser goes next."""
     row = get(host, name)
-    with installed.run(host, row) as ctx:
+    with installed.run(host, row, for_authorization=True) as ctx:
         return host.registry.authorize(row.kind, ctx, "continue", {**params, "state": state})  # type: ignore
 
 
@@ -203,7 +221,7 @@ def complete_authorization(host: Host, name: str | App, params: dict[str, str]) 
         detail = params.get("error_description") or params["error"]
         raise AuthorizationError(f"the authorization was not granted ({detail}); nothing was stored — run "
                                  f"`linkolis apps authorize {row.name!r}` again to retry")
-    with installed.run(host, row) as ctx:
+    with installed.run(host, row, for_authorization=True) as ctx:
         creds = host.registry.authorize(row.kind, ctx, "complete", {**params, "redirect_uri": redirect_uri})
     return _store_credentials(host, row, creds)  # type: ignore[arg-type]
 
@@ -220,8 +238,9 @@ def authorize_direct(host: Host, name: str | App, params: dict[str, str]) -> App
         raise UserError(f"unknown credential {', '.join(unknown)}; {kind.title} takes: {', '.join(sorted(allowed))}")
     missing = sorted(allowed - set(params))
     if missing:
-        raise UserError(f"missing credential {', '.join(missing)} (give each as --credential NAME=VALUE)")
-    with installed.run(host, row) as ctx:
+        raise UserError(f"missing credential {', '.join(missing)} (give each as --credential NAME=VALUE, a secret as "
+                        "--credential NAME=- to be asked for it)")
+    with installed.run(host, row, for_authorization=True) as ctx:
         creds = host.registry.authorize(row.kind, ctx, "direct", params)
     return _store_credentials(host, row, creds)  # type: ignore[arg-type]
 
@@ -294,8 +313,14 @@ def verify(host: Host, name: str | App) -> tuple[App, list[HealthCheck], bool]:
     """Run the app's health checks: all passing makes it "verified"; a failed check the seller must act on makes it
     "needs attention" (one marked ``operator`` leaves its status as it is)."""
     row = get(host, name)
-    with installed.run(host, row) as ctx:
-        checks = host.registry.health_check(row.kind, ctx)
+    unopenable = host.credentials_unopenable(row)
+    if unopenable:  # the plugin's checks would only report "no credentials", which is not what happened
+        checks = [HealthCheck(name="credentials readable", status="failed", detail=unopenable,
+                              remedy=f"run `linkolis apps authorize {row.name!r}` again (the app keeps its orders "
+                                     "and settings), or restore the old secret key")]
+    else:
+        with installed.run(host, row) as ctx:
+            checks = host.registry.health_check(row.kind, ctx)
     if not row.authorized:
         checks.insert(0, HealthCheck(name="authorized", status="failed", detail="the app was never authorized",
                                      remedy=f"run `linkolis apps authorize {row.name!r}` and confirm in the browser"))

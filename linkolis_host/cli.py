@@ -269,9 +269,13 @@ def apps_show(host: Host, name: str, as_json: bool) -> None:
 
     def human(v: dict) -> None:
         for key, value in v.items():
+            if key == "notices":
+                continue
             if isinstance(value, dict):
                 value = ", ".join(f"{k}={val}" for k, val in value.items())
             click.echo(f"{key.replace('_', ' '):<26} {value if value not in (None, '') else '-'}")
+        for notice in v["notices"]:
+            click.echo(f"{'notice':<26} {notice}")
 
     emit(view, as_json, human)
 
@@ -429,15 +433,31 @@ def apps_remove(host: Host, name: str, purge: bool, yes: bool) -> None:
                                                                           ", its orders kept."))
 
 
-def _parse_credentials(pairs: tuple[str, ...]) -> dict[str, str]:
+def _parse_credentials(pairs: tuple[str, ...], secret_names: set[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs; ``NAME=-`` is asked for (hidden) on a terminal, or read as one line of piped stdin.
+
+    A secret given on the command line is in the shell's history and the process list: it is taken, with a
+    warning that points to the safe form.
+    """
     result = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise click.BadParameter(f"expected NAME=VALUE, got {pair.split('=')[0]!r}…", param_hint="--credential")
         if value == "-":
-            value = click.prompt(key, hide_input=True, err=True)
-        result[key.strip()] = value
+            if _stdin_is_terminal():
+                value = click.prompt(key, hide_input=True, err=True)
+            else:
+                value = sys.stdin.readline().rstrip("\r\n")
+                if not value:
+                    raise click.BadParameter(f"{key}=- reads the value from stdin, but stdin had none",
+                                             param_hint="--credential")
+        elif key in secret_names:
+            click.echo(f"warning: --credential {key}=VALUE puts a secret on the command line (shell history, the "
+                       f"process list); use --credential {key}=- to be asked for it, or pipe it on stdin",
+                       err=True)
+        result[key] = value
     return result
 
 
@@ -449,7 +469,8 @@ def _parse_credentials(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--redirect-url", metavar="URL",
               help="Finish with the address your browser landed on (for a registered HTTPS redirect page).")
 @click.option("--credential", "credentials", multiple=True, metavar="NAME=VALUE",
-              help="Authorize with credentials directly (a private app's refresh token, say); VALUE '-' asks.")
+              help="Authorize with credentials directly (a private app's refresh token, say). Give a secret as "
+                   "NAME=- : it is asked for, or read from stdin when piped.")
 @click.option("--timeout", type=click.IntRange(10, 3600), default=600, show_default=True,
               help="Seconds to wait for the browser to come back.")
 @json_option
@@ -463,7 +484,8 @@ def apps_authorize(host: Host, name: str, no_browser: bool, port: int, redirect_
     """
     app = apps.get(host, name)
     if credentials:
-        row = apps.authorize_direct(host, app, _parse_credentials(credentials))
+        secret = {f.name for f in host.registry.kind(app.kind).direct_credentials if f.secret}
+        row = apps.authorize_direct(host, app, _parse_credentials(credentials, secret))
     elif redirect_url:
         row = apps.complete_authorization(host, app, oauth.params_from_url(redirect_url))
     else:

@@ -19,7 +19,7 @@ from .clock import Clock
 from .errors import AppRemoved
 from .http import LONG_WAIT, HttpClient, duration_text  # noqa: F401 - LONG_WAIT: for plugins that wait
 from .models import AppInfo
-from .secrets import SecretBox
+from .secrets import SecretBox, UnopenableSecret
 from .store import dumps, loads
 
 
@@ -27,7 +27,8 @@ class StateStore:
     """The plugin's own small key/value data for one app (a cached token, product types, pending feeds).
 
     Values are JSON. Each write is committed at once. Removing the app removes its state. A value stored with
-    ``secret=True`` (a cached access token) is encrypted like the app's credentials and must be read the same way.
+    ``secret=True`` (a cached access token) is encrypted like the app's credentials and must be read the same way;
+    one sealed with a secret key that is no longer in use reads as absent.
     """
 
     def __init__(self, db: Database, app_id: int, box: SecretBox | None = None, app_name: str | None = None) -> None:
@@ -46,7 +47,10 @@ class StateStore:
         if secret:
             if not isinstance(value, dict) or "sealed" not in value or self._box is None:
                 return default
-            opened = loads(self._box.open(value["sealed"])["value"])
+            try:
+                opened = loads(self._box.open(value["sealed"])["value"])
+            except UnopenableSecret:  # sealed with a key that is gone: as good as never stored
+                return default
             _redact_strings(opened)
             return opened
         return value

@@ -23,7 +23,7 @@ from .http import HttpClient, HttpStats
 from .models import AppInfo, AppSettings, AppStatus
 from .plugins import Registry, build_plugin_manager
 from .ratelimit import RateLimiter
-from .secrets import SecretBox
+from .secrets import SecretBox, UnopenableSecret
 
 if TYPE_CHECKING:
     from .installed import App
@@ -125,12 +125,30 @@ class Host:
         )
 
     def open_credentials(self, app_id: int) -> dict[str, str] | None:
+        """The app's decrypted credentials, or None if none are stored.
+
+        :raises UnopenableSecret: they were sealed with another key (the secret key changed or was lost).
+        """
         row = self.db.execute("SELECT ciphertext FROM credentials WHERE app_id = ?", (app_id,)).fetchone()
         if row is None:
             return None
         secrets = self.secrets.open(row[0])
         REDACTOR.add(*secrets.values())
         return secrets
+
+    def credentials_unopenable(self, app: App) -> str | None:
+        """Why the app's stored credentials cannot be opened with the current key, or None when they can (or
+        none are stored); the message names the app and the way out."""
+        try:
+            self.open_credentials(app.id)
+        except UnopenableSecret:
+            return self._unopenable(app)
+        return None
+
+    def _unopenable(self, app: App) -> str:
+        return (f"the stored credentials of {app.name!r} cannot be opened with this secret key (LINKOLIS_SECRET_KEY "
+                f"or {self.home / 'secret.key'} changed or was lost): run `linkolis apps authorize {app.name!r}` "
+                "again, or restore the old key")
 
     def seal_credentials(self, app_id: int, secrets: dict[str, str]) -> None:
         REDACTOR.add(*secrets.values())
@@ -142,15 +160,25 @@ class Host:
                 (app_id, self.secrets.seal(secrets), store.dumps(sorted(secrets)), self.clock.now().isoformat()),
             )
 
-    def context(self, app: App, progress: Progress | None = None) -> Context:
-        """What a hook for ``app`` gets. Use ``installed.run``, which also closes the context's HTTP client."""
+    def context(self, app: App, progress: Progress | None = None, *, for_authorization: bool = False) -> Context:
+        """What a hook for ``app`` gets. Use ``installed.run``, which also closes the context's HTTP client.
+
+        Credentials that cannot be opened (the secret key changed) stop every hook with a message that says to
+        authorize again, except the authorization itself (``for_authorization``): it gets ``credentials=None``
+        and replaces them, keeping the app, its orders and its cursor.
+        """
         kind = self.registry.kind(app.kind)
+        try:
+            credentials = self.open_credentials(app.id)
+        except UnopenableSecret:
+            if not for_authorization:
+                raise UnopenableSecret(self._unopenable(app)) from None
+            credentials = None
         info = self.app_info(app)
         account = info.account_id or f"app-{info.id}"
         log = logging.getLogger(f"linkolis.{app.kind}")
         progress = progress or Progress()
         guard = AppGuard(self.db, app.id, app.name)
-        credentials = self.open_credentials(app.id)
 
         def on_credentials(secrets: dict[str, str]) -> None:
             with self.db.atomic():  # a removed app's renewed token is not written back

@@ -130,7 +130,7 @@ def clear_attention(host: Host, app: App) -> None:
 
 @contextmanager
 def run(host: Host, app: App, *, lock: str | None = None, progress: Progress | None = None,
-        stamp: str | None = None) -> Iterator[Context]:
+        stamp: str | None = None, for_authorization: bool = False) -> Iterator[Context]:
     """Run hooks for ``app``: the one way the host does.
 
     Holds the app's lock for ``lock`` (``"import"`` or ``"push"``) when given, builds the app's context, marks the
@@ -139,10 +139,11 @@ def run(host: Host, app: App, *, lock: str | None = None, progress: Progress | N
     client. After a clean run it stamps the column ``stamp`` (``last_import_at``) and clears "needs attention".
     When the app is removed while the hooks run, the context refuses further requests and writes, and the run ends
     in ``AppRemoved`` saying what was stopped.
+    ``for_authorization``: see ``Host.context`` (credentials the current key cannot open are None).
     """
     progress = progress or Progress()
     with app_lock(host.home, app.id, app.name, lock) if lock else nullcontext():
-        ctx = host.context(app, progress)
+        ctx = host.context(app, progress, for_authorization=for_authorization)
         try:
             yield ctx
         except AppRemoved:

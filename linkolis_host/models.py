@@ -84,6 +84,9 @@ class AppKind(BaseModel):
     rate_limits: dict[str, RateLimit] = {}
     oauth: bool = True
     direct_credentials: list[CredentialField] = []
+    # What ``apps show`` tells about an app without asking the marketplace (an endpoint override in force):
+    # called as ``notices(app: AppInfo, plugin_config: dict, env: dict) -> list[str]``.
+    notices: Callable[..., list[str]] | None = None
 
 
 class AppStatus(str, Enum):

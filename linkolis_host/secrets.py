@@ -34,6 +34,11 @@ def _key_from_file(home: Path) -> bytes:
     return key
 
 
+class UnopenableSecret(SecretsError):
+    """Sealed with another key (``LINKOLIS_SECRET_KEY`` or ``secret.key`` changed or was lost): what it held is
+    gone, and is replaced by authorizing the app again."""
+
+
 class SecretBox:
     """Seal and open a dict of secret strings."""
 
@@ -62,7 +67,7 @@ class SecretBox:
         try:
             return json.loads(self._get().decrypt(ciphertext.encode()))
         except InvalidToken:
-            raise SecretsError(
+            raise UnopenableSecret(
                 "the stored credentials cannot be opened with this key (was LINKOLIS_SECRET_KEY or secret.key "
                 "changed?); restore the key, or authorize the app again"
             ) from None

@@ -23,6 +23,12 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def notices(app, plugin_config, env) -> list[str]:
+    """What `apps show` says without asking Amazon: that the app talks to something that is not Amazon."""
+    notice = operator_settings(plugin_config, env).endpoint_notice()
+    return [f"this app {notice}"] if notice else []
+
+
 def checks(ctx) -> list[HealthCheck]:
     market = ctx.app.settings.market
     result: list[HealthCheck] = []
@@ -38,6 +44,11 @@ def checks(ctx) -> list[HealthCheck]:
         result.append(HealthCheck(name="operator settings", status="failed", detail=exc.reason,
                                   remedy="the host operator sets these (see docs/operations.md)", operator=True))
         return result
+    notice = op.endpoint_notice()
+    if notice:
+        result.append(HealthCheck(name="Amazon endpoint", status="warning", detail=f"this app {notice}",
+                                  remedy="right for the simulator or a recording proxy; for a real seller the "
+                                         "operator removes the override (see docs/operations.md)"))
     if not refresh_token:
         return result
 

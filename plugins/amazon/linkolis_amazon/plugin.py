@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
 
 from linkolis_host import (
     AppKind,
@@ -13,7 +14,7 @@ from linkolis_host import (
 )
 
 from . import health, lwa, orders, stock
-from .client import RATE_LIMITS
+from .client import RATE_LIMITS, error_of
 from .settings import AmazonSettings, operator_settings
 
 
@@ -32,6 +33,7 @@ def configure_fields() -> AppKind:
             CredentialField(name="selling_partner_id", label="Merchant id", secret=False,
                             help="Your merchant token (Seller Central: Settings → Account info)"),
         ],
+        notices=health.notices,
     )
 
 
@@ -56,15 +58,51 @@ def authorize(ctx, step, params):
         # The access token is not cached here: the host may still refuse this account (another seller, or an
         # app that already has it), and a cached token would then act as that account for this app.
         tokens = lwa.exchange_code(ctx, op, code, params["redirect_uri"])
+        _prove_seller(ctx, op, seller, tokens.access_token)
         return Credentials(account_id=seller, secrets={"refresh_token": tokens.refresh_token},
                            expires_at=ctx.clock.now() + lwa.RENEWAL, details={"region": market.region})
     if step == "direct":
         token, seller = params["refresh_token"].strip(), params["selling_partner_id"].strip()
         if not token.startswith("Atzr|"):
             raise AuthorizationError("that is not an LWA refresh token (they start with Atzr|)")
-        lwa.check_refresh_token(ctx, op, token)  # not cached either, for the same reason
+        if not seller:
+            raise AuthorizationError("the merchant id (selling_partner_id) is empty; copy it from Seller Central "
+                                     "(Settings → Account info)")
+        tokens = lwa.check_refresh_token(ctx, op, token)  # not cached either, for the same reason
+        _prove_seller(ctx, op, seller, tokens.access_token)
         return Credentials(account_id=seller, secrets={"refresh_token": token}, details={"region": market.region})
     raise AuthorizationError(f"unknown authorization step {step!r}")
+
+
+def _prove_seller(ctx, op, seller: str, access_token: str) -> None:
+    """Ask Amazon, with the new access token, for one listing of ``seller``: Amazon answers only for the selling
+    partner the token acts for. The seller id of a redirect (an address anyone can edit) or of a paste is thereby
+    proven before the host stores it, not trusted. The token is used here and not kept (see above)."""
+    market = ctx.app.settings.market
+    response = ctx.http.request(
+        "GET", f"{op.api_url(market)}/listings/2021-08-01/items/{quote(seller, safe='')}",
+        operation="searchListingsItems", params={"marketplaceIds": market.id, "pageSize": 1},
+        headers={"accept": "application/json", "x-amz-access-token": access_token})
+    if response.status_code == 200:
+        return
+    error = error_of(response, "searchListingsItems")
+    again = f"run `linkolis apps authorize {ctx.app.name!r}` again"
+    if response.status_code == 403:
+        raise AuthorizationError(
+            f"Amazon did not confirm that this authorization belongs to selling partner {seller} ({error}). "
+            "Nothing was stored. The redirect address or the pasted merchant id names another account than the "
+            f"one that signed in: {again} without editing the address (or paste the merchant id shown in Seller "
+            "Central → Settings → Account info). If it persists, the developer app lacks the Product Listing role "
+            "this check needs: the operator adds it, then the seller authorizes again."
+        )
+    if response.status_code == 400:
+        raise AuthorizationError(
+            f"Amazon did not confirm the authorization of selling partner {seller} for {market.country} ({error}). "
+            "Nothing was stored. If the account does not sell in that marketplace, choose one it sells in "
+            f"(`linkolis apps configure {ctx.app.name!r} --marketplace …`) or sign in to the right account; then "
+            f"{again}."
+        )
+    raise error
 
 
 @hookimpl

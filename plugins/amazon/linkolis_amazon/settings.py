@@ -6,7 +6,9 @@ variables, which win. A secret in the file may be written as `"env:VARIABLE"` so
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, Literal, Mapping
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -59,6 +61,9 @@ class OperatorSettings(BaseModel):
     draft: bool = False
     sandbox: bool = False
     endpoint: str | None = Field(None, description="One base URL replacing every Amazon host (the simulator)")
+    allow_insecure_endpoint: bool = Field(
+        False, description="Let `endpoint` be plain HTTP to a host that is not this machine (the seller's tokens "
+                           "and the client secret then cross the network unencrypted)")
     first_import_days: int = Field(7, ge=1, le=730)
     feed_threshold: int = Field(0, ge=0, description="SKUs from which stock goes by feed (0: from the rate model)")
 
@@ -87,6 +92,42 @@ class OperatorSettings(BaseModel):
     def seller_central(self, market: Marketplace) -> str:
         return self.endpoint.rstrip("/") if self.endpoint else market.seller_central
 
+    def endpoint_notice(self) -> str | None:
+        """What to tell a seller or operator when the app talks to something that is not Amazon."""
+        if not self.endpoint:
+            return None
+        plain = " over plain HTTP" if urlsplit(self.endpoint).scheme == "http" else ""
+        return (f"talks to {self.endpoint}{plain} instead of Amazon: the operator's endpoint override "
+                f"({ENV_PREFIX}ENDPOINT or `endpoint` under [plugins.amazon]) is in force")
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_endpoint(op: OperatorSettings) -> None:
+    """The client secret and every seller's tokens go to ``endpoint``: over HTTPS, or to this machine, or only
+    when the operator says so in as many words."""
+    if not op.endpoint:
+        return
+    parts = urlsplit(op.endpoint)
+    where = f"{ENV_PREFIX}ENDPOINT / `endpoint` under [plugins.amazon]"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise OperatorConfigError(f"the Amazon endpoint override {op.endpoint!r} ({where}) is not an http(s) URL "
+                                  "with a host")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not op.allow_insecure_endpoint:
+        raise OperatorConfigError(
+            f"the Amazon endpoint override {op.endpoint} ({where}) is plain HTTP to another machine: the client "
+            "secret and the sellers' tokens would cross the network unencrypted. Use https://, or a loopback "
+            f"address (127.0.0.1, ::1, localhost); to send them anyway, set {ENV_PREFIX}ALLOW_INSECURE_ENDPOINT=1 "
+            "or `allow_insecure_endpoint = true` under [plugins.amazon]"
+        )
+
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -102,11 +143,13 @@ def operator_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> Ope
             if values[name] is None:
                 raise OperatorConfigError(f"[plugins.amazon] {name} refers to the environment variable "
                                           f"{value[4:]}, which is not set")
-        if name in ("draft", "sandbox", "login_uri") and isinstance(values[name], str):
+        if name in ("draft", "sandbox", "login_uri", "allow_insecure_endpoint") and isinstance(values[name], str):
             values[name] = values[name].strip().lower() in _TRUE
     try:
-        return OperatorSettings.model_validate(values)
+        op = OperatorSettings.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise OperatorConfigError(f"invalid Amazon operator settings ([plugins.amazon] / {ENV_PREFIX}*): {problems}") \
             from None
+    _check_endpoint(op)
+    return op

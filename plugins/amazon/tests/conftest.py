@@ -53,7 +53,7 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
     monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
     for name in ("CLIENT_ID", "CLIENT_SECRET", "APPLICATION_ID", "REDIRECT_URI", "DRAFT", "SANDBOX", "ENDPOINT",
-                 "LOGIN_URI", "FIRST_IMPORT_DAYS", "FEED_THRESHOLD"):
+                 "LOGIN_URI", "FIRST_IMPORT_DAYS", "FEED_THRESHOLD", "ALLOW_INSECURE_ENDPOINT"):
         monkeypatch.delenv(f"LINKOLIS_AMAZON_{name}", raising=False)
     return path
 
@@ -104,14 +104,14 @@ class Run:
         self.host = host
         self.runner = CliRunner()
 
-    def __call__(self, *args, code=0):
-        result = self.runner.invoke(cli, list(args), obj=self.host, catch_exceptions=False)
+    def __call__(self, *args, code=0, input=None):
+        result = self.runner.invoke(cli, list(args), obj=self.host, input=input, catch_exceptions=False)
         if code is not None:
             assert result.exit_code == code, f"exit {result.exit_code}:\n{result.stdout}\n{result.stderr}"
         return result
 
-    def json(self, *args, code=0):
-        return json.loads(self(*args, "--json", code=code).stdout)
+    def json(self, *args, code=0, input=None):
+        return json.loads(self(*args, "--json", code=code, input=input).stdout)
 
 
 @pytest.fixture

@@ -183,8 +183,8 @@ def host(home, amazon):
 @pytest.mark.vcr
 def test_the_apps_exchanges_with_amazon_replay_from_the_cassette(run, host, amazon):
     run("apps", "install", "amazon", "--name", "Amazon US", "--marketplace", "US", "--stock-sync")
-    app = run.json("apps", "authorize", "Amazon US", "--credential", f"refresh_token={amazon.refresh_token}",
-                   "--credential", f"selling_partner_id={amazon.seller_id}")
+    app = run.json("apps", "authorize", "Amazon US", "--credential", "refresh_token=-",
+                   "--credential", f"selling_partner_id={amazon.seller_id}", input=amazon.refresh_token + "\n")
     assert app["status"] == "authorized"
     api = SpApi(host.context(App.from_row(host.db["apps"].get(1))))
 
