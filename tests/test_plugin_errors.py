@@ -135,7 +135,7 @@ def test_a_context_that_cannot_be_built_leaves_no_client_open(run, home, clock, 
     authorize_app(run, "Shop EU")
     monkeypatch.setenv("LINKOLIS_SECRET_KEY", Fernet.generate_key().decode())  # not the key that sealed them
     with Host(home, clock=clock, extra_plugins=[testmarket]) as other:
-        result = type(run)(other)("apps", "verify", "Shop EU", code=1)
+        result = type(run)(other)("orders", "import", "Shop EU", code=1)
 
-    assert "the stored credentials cannot be opened with this key" in result.stderr
+    assert "cannot be opened with this secret key" in result.stderr
     assert clients["closed"] == clients["opened"]
