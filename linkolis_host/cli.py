@@ -703,7 +703,10 @@ def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: floa
 @click.option("--interactive", is_flag=True, help="Confirm on the consent page yourself, in your browser.")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
               help="Where to keep the demo's data (default: a new temporary directory).")
-def demo(interactive: bool, home: Path | None) -> None:
+@click.option("--web", is_flag=True, help="Serve the web app on the stand-in instead, until Ctrl-C, and print a "
+              "demo user's sign-in.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="With --web.")
+def demo(interactive: bool, home: Path | None, web: bool, port: int) -> None:
     """Walk the seller's whole story against a local stand-in for a marketplace.
 
     Install, authorize through the consent page, "Module correctly installed", import orders, change stock,
@@ -712,6 +715,10 @@ def demo(interactive: bool, home: Path | None) -> None:
     from .demo import run_demo
 
     try:
+        if web:
+            from .web.demo import run_web_demo
+
+            return run_web_demo(home, port)
         run_demo(home, interactive)
     except LinkolisError as exc:
         raise click.ClickException(str(exc)) from None
@@ -763,7 +770,7 @@ def users_group() -> None:
 
 def _read_password(password_stdin: bool) -> str:
     if password_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\r\n")
+        return sys.stdin.readline().rstrip("\r\n")
     if not _stdin_is_terminal():
         raise click.UsageError("give the password on standard input with --password-stdin (never as an argument)")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
