@@ -1,7 +1,7 @@
 """The web app in a real Chromium (Debian's package; Playwright cannot download browsers here), served over https
 with a throwaway CA by uvicorn in a thread, against the Amazon simulator on loopback with our callback registered.
 
-One browser per session, a fresh context (cookies, storage) per test and per signed-in user.
+One browser per test module, a fresh context (cookies, storage) per test and per signed-in user.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _find_chromium() -> str | None:
     return CHROMIUM if Path(CHROMIUM).exists() else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not session: Playwright's loop must stop before other tests use asyncio.run
 def chromium():
     path = _find_chromium()
     if path is None:
