@@ -794,7 +794,10 @@ def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: floa
 @click.option("--interactive", is_flag=True, help="Confirm on the consent page yourself, in your browser.")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
               help="Where to keep the demo's data (default: a new temporary directory).")
-def demo(interactive: bool, home: Path | None) -> None:
+@click.option("--web", is_flag=True, help="Serve the web app on the stand-in instead, until Ctrl-C, and print a "
+              "demo user's sign-in.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="With --web.")
+def demo(interactive: bool, home: Path | None, web: bool, port: int) -> None:
     """Walk the seller's whole story against a local stand-in for a marketplace.
 
     Install, authorize through the consent page, "Module correctly installed", import orders, change stock,
@@ -803,6 +806,10 @@ def demo(interactive: bool, home: Path | None) -> None:
     from .demo import run_demo
 
     try:
+        if web:
+            from .web.demo import run_web_demo
+
+            return run_web_demo(home, port)
         run_demo(home, interactive)
     except LinkolisError as exc:
         raise click.ClickException(str(exc)) from None
@@ -813,3 +820,143 @@ def main() -> None:  # pragma: no cover
 
 
 __all__ = ["cli", "AuthorizationError"]
+
+
+# -- workspaces, users and the web app -------------------------------------------------------------------------
+
+
+@cli.group("workspaces", cls=LinkolisGroup, context_settings=CONTEXT)
+def workspaces_group() -> None:
+    """Workspaces: one seller business each, with its own users."""
+
+
+@workspaces_group.command("add")
+@click.argument("name")
+@json_option
+@with_host
+def workspaces_add(host: Host, name: str, as_json: bool) -> None:
+    """Create the workspace NAME."""
+    from . import workspaces
+
+    ws = workspaces.add_workspace(host, name)
+    emit({"id": ws.id, "name": ws.name}, as_json, lambda w: click.echo(f"Workspace {w['name']!r} created."))
+
+
+@workspaces_group.command("list")
+@json_option
+@with_host
+def workspaces_list(host: Host, as_json: bool) -> None:
+    """List the workspaces."""
+    from . import workspaces
+
+    rows = [{"id": w.id, "name": w.name} for w in workspaces.list_workspaces(host)]
+    emit(rows, as_json, lambda rs: [click.echo(r["name"]) for r in rs] or (
+        None if rs else click.echo("No workspaces yet. Create one with `linkolis workspaces add NAME`.")))
+
+
+@cli.group("users", cls=LinkolisGroup, context_settings=CONTEXT)
+def users_group() -> None:
+    """The people who sign in to the web app (`linkolis serve`), each in one workspace."""
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not _stdin_is_terminal():
+        raise click.UsageError("give the password on standard input with --password-stdin (never as an argument)")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+
+
+@users_group.command("add")
+@click.argument("email")
+@click.option("--workspace", help="The user's workspace (default: the only one).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input "
+              "(without it, a terminal asks for it, hidden).")
+@click.option("--language", type=click.Choice(["en", "nl"]), help="The web app's language for this user "
+              "(default: the browser's).")
+@json_option
+@with_host
+def users_add(host: Host, email: str, workspace: str | None, password_stdin: bool, language: str | None,
+              as_json: bool) -> None:
+    """Add a user who signs in with EMAIL."""
+    from . import workspaces
+
+    user = workspaces.add_user(host, email, _read_password(password_stdin), workspace, language)
+    emit({"email": user.email, "workspace": user.workspace, "language": user.language}, as_json,
+         lambda u: click.echo(f"User {u['email']} added to workspace {u['workspace']!r}."))
+
+
+@users_group.command("list")
+@click.option("--workspace", help="Only this workspace's users.")
+@json_option
+@with_host
+def users_list(host: Host, workspace: str | None, as_json: bool) -> None:
+    """List the users and their workspaces."""
+    from . import workspaces
+
+    rows = [{"email": u.email, "workspace": u.workspace, "language": u.language}
+            for u in workspaces.list_users(host, workspace)]
+
+    def human(rs: list[dict]) -> None:
+        if not rs:
+            click.echo("No users yet. Add one with `linkolis users add EMAIL --workspace NAME`.")
+        for r in rs:
+            click.echo(f"{r['email']:<40} {r['workspace']}")
+
+    emit(rows, as_json, human)
+
+
+@users_group.command("remove")
+@click.argument("email")
+@json_option
+@with_host
+def users_remove(host: Host, email: str, as_json: bool) -> None:
+    """Remove the user EMAIL (their workspace and its data stay)."""
+    from . import workspaces
+
+    user = workspaces.remove_user(host, email)
+    emit({"email": user.email, "workspace": user.workspace}, as_json,
+         lambda u: click.echo(f"User {u['email']} removed."))
+
+
+SERVE_HELP = """Serve the web app the seller uses: My applications, orders, stock.
+
+Register this OAuth redirect URI with each marketplace (Amazon: the app's "OAuth Redirect URI" in the Solution
+Provider Portal): <base-url>/apps/callback, for example https://linkolis.example.com/apps/callback. One callback
+serves every plugin; the state says which app. Amazon accepts only https redirect URIs.
+
+Behind a TLS proxy: listen on 127.0.0.1 and give --base-url; X-Forwarded-* headers are honoured from 127.0.0.1
+only. Without a proxy: give --certfile and --keyfile and the app serves https itself.
+"""
+
+
+@cli.command("serve", context_settings=CONTEXT, help=SERVE_HELP)
+@click.option("--host", "bind", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM) to serve https.")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="Its private key (PEM).")
+@click.option("--base-url", metavar="URL", help="The public address sellers open [default: http(s)://HOST:PORT]; "
+              "the redirect URI to register is <base-url>/apps/callback.")
+@click.pass_context
+def serve(ctx: click.Context, bind: str, port: int, certfile: str | None, keyfile: str | None,
+          base_url: str | None) -> None:
+    import uvicorn
+
+    from .web import WebSettings, create_app
+
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("give --certfile and --keyfile together")
+    scheme = "https" if certfile else "http"
+    base_url = (base_url or f"{scheme}://{bind}:{port}").rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with https:// (or http:// for a local try-out)", param_hint="--base-url")
+    host = get_host(ctx)
+    settings = WebSettings(base_url=base_url)
+    app = create_app(lambda: host, settings)
+    click.echo(f"Serving on {scheme}://{bind}:{port} (public address {base_url}). Ctrl-C stops.", err=True)
+    click.echo(f"OAuth redirect URI to register: {settings.redirect_uri}", err=True)
+    if not base_url.startswith("https://"):
+        click.echo("Note: marketplaces such as Amazon accept only https redirect URIs; serve behind TLS for them.",
+                   err=True)
+    uvicorn.run(app, host=bind, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=True,
+                forwarded_allow_ips="127.0.0.1", log_level="warning", access_log=False)

@@ -166,3 +166,11 @@ class LoopbackReceiver:
 
     def redirect(self, location: str) -> None:
         self._answers.put((302, _PAGE.format(title="Continue", message="Redirecting…"), location))
+
+
+def pending_app_id(db: Database, state: str | None) -> int | None:
+    """The app a state was issued for, without using it up (``consume_state`` checks and burns it)."""
+    if not state:
+        return None
+    row = db.execute("SELECT app_id FROM oauth_states WHERE state_hash = ?", (_hash(state),)).fetchone()
+    return None if row is None else row[0]

@@ -135,6 +135,21 @@ def m006_stock_warning(db: Database) -> None:
     db["stock_pushes"].add_column("warning", str, not_null_default="")
 
 
+@migrations()
+def m007_workspaces_users(db: Database) -> None:
+    # A workspace is one seller business; a user signs in to exactly one. Owned by ``workspaces.py``.
+    db["workspaces"].create({"id": int, "name": str, "name_key": str, "created_at": str}, pk="id",
+                            not_null={"name", "name_key"})
+    db["workspaces"].create_index(["name_key"], unique=True)
+    db["users"].create(
+        {"id": int, "email": str, "email_key": str, "password_hash": str, "workspace_id": int, "language": str,
+         "created_at": str},
+        pk="id", not_null={"email", "email_key", "password_hash", "workspace_id"},
+        foreign_keys=[("workspace_id", "workspaces", "id")],
+    )
+    db["users"].create_index(["email_key"], unique=True)
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 

@@ -1,0 +1,67 @@
+"""Imports and pushes started from the web, run in a thread each, with their progress kept in memory.
+
+The host keeps no progress of its own; this serve process remembers, per app, the last run it started, so a
+page can poll ``/jobs`` and never look frozen. A restart forgets them (the apps' last import and push stay).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..context import Progress
+from ..errors import LinkolisError
+
+
+@dataclass
+class Job(Progress):
+    workspace_id: int
+    app_id: int
+    app_name: str
+    what: str  # "import" or "push"
+    state: str = "running"  # running, finished, failed
+    done: int = 0
+    total: int | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    started: float = field(default_factory=time.time)
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self.total = total
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+
+
+class Jobs:
+    def __init__(self) -> None:
+        self._jobs: dict[tuple[int, int, str], Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, job: Job, work: Callable[[Job], dict[str, Any]]) -> Job:
+        """Run ``work`` in a thread unless the same app's same job is already running; return the job."""
+        key = (job.workspace_id, job.app_id, job.what)
+        with self._lock:
+            running = self._jobs.get(key)
+            if running is not None and running.state == "running":
+                return running
+            self._jobs[key] = job
+
+        def run() -> None:
+            try:
+                job.summary = work(job)
+                job.state = "finished"
+            except LinkolisError as exc:
+                job.error, job.state = str(exc), "failed"
+            except Exception as exc:  # noqa: BLE001 - a thread must report, not die silently
+                job.error, job.state = f"unexpected error: {type(exc).__name__}", "failed"
+
+        threading.Thread(target=run, name=f"linkolis-{job.what}-{job.app_id}", daemon=True).start()
+        return job
+
+    def of_workspace(self, workspace_id: int) -> list[Job]:
+        with self._lock:
+            return sorted((j for j in self._jobs.values() if j.workspace_id == workspace_id),
+                          key=lambda j: j.started)

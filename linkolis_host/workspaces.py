@@ -1,0 +1,157 @@
+"""Workspaces (one seller business each) and the users who sign in to them.
+
+Owns the tables ``workspaces`` and ``users``. A user belongs to one workspace; e-mail addresses are unique
+whatever their case. Passwords are kept only as argon2 hashes (argon2-cffi, its recommended parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .errors import UserError
+from .host import Host
+
+LANGUAGES = ("en", "nl")
+MIN_PASSWORD = 10
+
+_hasher = PasswordHasher()
+# Hashed once, so that signing in as an unknown address costs as much as a wrong password (no timing oracle).
+_DUMMY_HASH = _hasher.hash("linkolis: no such user")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    workspace_id: int
+    workspace: str
+    language: str | None
+
+
+def _key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _now(host: Host) -> str:
+    return host.clock.now().isoformat(timespec="seconds")
+
+
+def add_workspace(host: Host, name: str) -> Workspace:
+    name = " ".join(name.split())
+    if not name:
+        raise UserError("a workspace needs a name")
+    if host.db.execute("SELECT 1 FROM workspaces WHERE name_key = ?", (_key(name),)).fetchone():
+        raise UserError(f"a workspace named {name!r} already exists")
+    with host.db.atomic():
+        ws_id = host.db["workspaces"].insert({"name": name, "name_key": _key(name), "created_at": _now(host)}).last_pk
+    return Workspace(ws_id, name)
+
+
+def list_workspaces(host: Host) -> list[Workspace]:
+    return [Workspace(r[0], r[1]) for r in host.db.execute("SELECT id, name FROM workspaces ORDER BY name_key")]
+
+
+def get_workspace(host: Host, name: str | None = None) -> Workspace:
+    """The workspace called ``name``; without a name, the only one there is."""
+    if name is None:
+        spaces = list_workspaces(host)
+        if len(spaces) == 1:
+            return spaces[0]
+        if not spaces:
+            raise UserError("no workspace yet: create one with `linkolis workspaces add NAME`")
+        raise UserError("there are several workspaces; name one with --workspace ("
+                        + ", ".join(repr(w.name) for w in spaces) + ")")
+    row = host.db.execute("SELECT id, name FROM workspaces WHERE name_key = ?", (_key(name),)).fetchone()
+    if row is None:
+        known = ", ".join(repr(w.name) for w in list_workspaces(host)) or "none yet"
+        raise UserError(f"no workspace named {name!r} (workspaces: {known})")
+    return Workspace(row[0], row[1])
+
+
+def _check_email(email: str) -> str:
+    email = email.strip()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 254:
+        raise UserError(f"{email!r} is not an e-mail address")
+    return email
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def add_user(host: Host, email: str, password: str, workspace: str | None = None,
+             language: str | None = None) -> User:
+    email = _check_email(email)
+    check_password(password)
+    if language is not None and language not in LANGUAGES:
+        raise UserError(f"language must be one of {', '.join(LANGUAGES)}")
+    ws = get_workspace(host, workspace)
+    if host.db.execute("SELECT 1 FROM users WHERE email_key = ?", (email.casefold(),)).fetchone():
+        raise UserError(f"a user {email!r} already exists")
+    with host.db.atomic():
+        user_id = host.db["users"].insert({
+            "email": email, "email_key": email.casefold(), "password_hash": _hasher.hash(password),
+            "workspace_id": ws.id, "language": language, "created_at": _now(host),
+        }).last_pk
+    return get_user(host, user_id)  # type: ignore[return-value]
+
+
+_USER_SQL = ("SELECT u.id, u.email, u.workspace_id, w.name, u.language FROM users u "
+             "JOIN workspaces w ON w.id = u.workspace_id")
+
+
+def list_users(host: Host, workspace: str | None = None) -> list[User]:
+    if workspace is None:
+        rows = host.db.execute(f"{_USER_SQL} ORDER BY u.email_key").fetchall()
+    else:
+        rows = host.db.execute(f"{_USER_SQL} WHERE u.workspace_id = ? ORDER BY u.email_key",
+                               (get_workspace(host, workspace).id,)).fetchall()
+    return [User(*r) for r in rows]
+
+
+def get_user(host: Host, user_id: int) -> User | None:
+    row = host.db.execute(f"{_USER_SQL} WHERE u.id = ?", (user_id,)).fetchone()
+    return None if row is None else User(*row)
+
+
+def remove_user(host: Host, email: str) -> User:
+    row = host.db.execute(f"{_USER_SQL} WHERE u.email_key = ?", (email.strip().casefold(),)).fetchone()
+    if row is None:
+        raise UserError(f"no user {email!r} (see `linkolis users list`)")
+    with host.db.atomic():
+        host.db.execute("DELETE FROM users WHERE id = ?", (row[0],))
+    return User(*row)
+
+
+def authenticate(host: Host, email: str, password: str) -> User | None:
+    """The user when ``password`` is theirs, else None (the same for an unknown address and a wrong password)."""
+    row = host.db.execute("SELECT id, password_hash FROM users WHERE email_key = ?",
+                          (email.strip().casefold(),)).fetchone()
+    try:
+        _hasher.verify(row[1] if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None:
+        return None
+    if _hasher.check_needs_rehash(row[1]):
+        with host.db.atomic():
+            host.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (_hasher.hash(password), row[0]))
+    return get_user(host, row[0])
+
+
+def set_language(host: Host, user_id: int, language: str) -> None:
+    if language not in LANGUAGES:
+        raise UserError(f"language must be one of {', '.join(LANGUAGES)}")
+    with host.db.atomic():
+        host.db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
