@@ -21,6 +21,9 @@ from .host import Host
 from .installed import REMOVED, App, audit, get, list_apps, mark_attention, name_key, now_text
 from .models import AppSettings, AuthorizationStart, Credentials, HealthCheck
 
+# What the seller sees when every check of an app passed.
+BANNER = "Module correctly installed"
+
 __all__ = ["App", "get", "list_apps", "mark_attention", "catalog", "install", "configure", "remove", "verify",
            "start_authorization", "continue_authorization", "complete_authorization", "authorize_direct",
            "authorize_in_browser", "public_view", "notices", "fields_of"]

@@ -17,15 +17,16 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, apps, oauth, orders, stock, store, sync
-from .apps import FieldSpec, fields_of
-from .context import REDACTOR, Progress, wait_text
+from . import apps, oauth, orders, stock, store, sync
+from .apps import BANNER, FieldSpec, fields_of
+from .context import REDACTOR
+from .progress import StderrProgress
 from .errors import AuthorizationError, Busy, LinkolisError
 from .host import Host
 from .plugins import check_enabled, installed_plugins
+from .version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-BANNER = "Module correctly installed"
 
 
 class LinkolisGroup(click.Group):
@@ -84,64 +85,6 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
         click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
     else:
         human(data)
-
-
-class StderrProgress(Progress):
-    """A bar on a terminal, a line now and then elsewhere; under --json only events, one JSON object a line.
-
-    A long wait is always told: "Waiting 2 min 58 s for Amazon's quota for searchOrders…", or under --json
-    ``{"event": "wait", "for": …, "seconds": …, "message": …}`` on stderr, so stdout stays the command's JSON.
-    """
-
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
-        self.tty = sys.stderr.isatty()
-        self._bar: Any = None
-        self._label = ""
-        self._done = 0
-
-    def start(self, label: str, total: int | None = None) -> None:
-        self._label, self._done = label, 0
-        if self.quiet:
-            return
-        if self.tty and total:
-            self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
-            self._bar.__enter__()
-        else:
-            click.echo(f"{label}…", err=True)
-
-    def advance(self, n: int = 1) -> None:
-        self._done += n
-        if self._bar is not None:
-            self._bar.update(n)
-        elif not self.quiet and n:
-            click.echo(f"  {self._done:,} done", err=True)
-
-    def note(self, message: str) -> None:
-        if not self.quiet:
-            self._line(message)
-
-    def wait(self, what: str, seconds: float) -> None:
-        message = wait_text(what, seconds)
-        if self.quiet:
-            click.echo(json.dumps({"event": "wait", "for": what, "seconds": round(seconds, 1), "message": message},
-                                  ensure_ascii=False), err=True)
-        else:
-            self._line(message)
-
-    def _line(self, message: str) -> None:
-        """A line of its own: a bar being drawn is cleared first and drawn again below it."""
-        if self._bar is not None and self.tty:
-            sys.stderr.write("\r\033[K")
-            click.echo(message, err=True)
-            self._bar.render_progress()
-        else:
-            click.echo(message, err=True)
-
-    def finish(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
 
 
 @click.group(cls=LinkolisGroup, context_settings=CONTEXT)

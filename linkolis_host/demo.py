@@ -16,7 +16,8 @@ from pathlib import Path
 import click
 
 from . import apps, orders, stock
-from .cli import BANNER, StderrProgress
+from .apps import BANNER
+from .progress import StderrProgress
 from .errors import UserError
 from .host import Host
 

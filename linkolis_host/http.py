@@ -23,11 +23,11 @@ from typing import Any, Callable, Protocol
 
 import httpx
 
-from . import __version__
 from .clock import Clock
 from .errors import LinkolisError, RateLimited, RemoteError
 from .models import RateLimit
 from .ratelimit import RateLimiter
+from .version import __version__
 
 RETRY_STATUSES = {500, 502, 503, 504}
 IDEMPOTENT = {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}

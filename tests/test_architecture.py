@@ -58,23 +58,29 @@ def imports_of(path: Path, package: str) -> list[tuple[str, list[str], bool]]:
     return found
 
 
-def host_modules() -> dict[str, Path]:
-    return {path.stem: path for path in HOST.glob("*.py")}
+def host_modules() -> dict[str, list[tuple[Path, str]]]:
+    """Each module of the host, and each subpackage (``web``) as one unit: its files and their package."""
+    units: dict[str, list[tuple[Path, str]]] = {path.stem: [(path, "linkolis_host")] for path in HOST.glob("*.py")}
+    for package in HOST.iterdir():
+        if (package / "__init__.py").exists():
+            units[package.name] = [(path, f"linkolis_host.{package.name}") for path in package.rglob("*.py")]
+    return units
 
 
 def host_edges() -> dict[str, set[str]]:
     """Which host module imports which, resolving `from . import x` to the module x."""
     modules = host_modules()
     edges: dict[str, set[str]] = {name: set() for name in modules}
-    for name, path in modules.items():
-        for module, names, _ in imports_of(path, "linkolis_host"):
-            if module == "linkolis_host":
-                targets = [n for n in names if n in modules] or ["__init__"]
-            elif module.startswith("linkolis_host."):
-                targets = [module.split(".")[1]]
-            else:
-                continue
-            edges[name].update(t for t in targets if t != name)
+    for name, files in modules.items():
+        for path, package in files:
+            for module, names, _ in imports_of(path, package):
+                if module == "linkolis_host":
+                    targets = [n for n in names if n in modules] or ["__init__"]
+                elif module.startswith("linkolis_host."):
+                    targets = [module.split(".")[1]]
+                else:
+                    continue
+                edges[name].update(t for t in targets if t != name)
     return edges
 
 
@@ -112,8 +118,8 @@ def test_no_two_host_modules_import_each_other_round_a_loop():
 def test_the_host_never_imports_a_plugin():
     plugin_packages = {p.name for plugin in PLUGINS for p in plugin.iterdir() if (p / "__init__.py").exists()}
     assert plugin_packages, "no plugin package found under plugins/"
-    found = [f"{path.name} imports {module}" for path in HOST.glob("*.py")
-             for module, _, _ in imports_of(path, "linkolis_host") if module.split(".")[0] in plugin_packages]
+    found = [f"{path.name} imports {module}" for files in host_modules().values() for path, package in files
+             for module, _, _ in imports_of(path, package) if module.split(".")[0] in plugin_packages]
     assert found == []
 
 

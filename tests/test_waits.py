@@ -14,7 +14,7 @@ import pytest
 import testmarket
 from helpers import authorize_app, install_app
 from linkolis_host import AppKind, OrderBatch, RateLimit, RemoteError, hookimpl, store
-from linkolis_host.cli import StderrProgress
+from linkolis_host.progress import StderrProgress
 from linkolis_host.host import Host
 from linkolis_host.http import HttpClient
 from linkolis_host.ratelimit import RateLimiter

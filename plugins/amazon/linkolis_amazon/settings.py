@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from linkolis_host import AppSettings, OperatorConfigError
 
-from .marketplaces import MARKETPLACES, Marketplace, by_code
+from .marketplaces import LWA_TOKEN_URL, MARKETPLACES, Marketplace, by_code
 
 MarketplaceCode = Literal[
     "CA", "US", "MX", "BR", "IE", "ES", "UK", "FR", "BE", "NL", "DE", "IT", "SE", "ZA", "PL", "EG", "TR", "SA",
@@ -80,8 +80,6 @@ class OperatorSettings(BaseModel):
         return self.client_secret.get_secret_value()
 
     def lwa_url(self) -> str:
-        from .marketplaces import LWA_TOKEN_URL
-
         return f"{self.endpoint.rstrip('/')}/auth/o2/token" if self.endpoint else LWA_TOKEN_URL
 
     def api_url(self, market: Marketplace) -> str:

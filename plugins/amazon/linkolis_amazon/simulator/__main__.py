@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from linkolis_host.clock import ScaledClock, SystemClock
+from linkolis_host import ScaledClock, SystemClock
 
 from .app import SimConfig, Simulator
 from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from linkolis_host.clock import Clock, SystemClock
+from linkolis_host import Clock, SystemClock
 
 from . import contract
 from . import listings as listings_api
