@@ -21,7 +21,8 @@ from . import apps, oauth, orders, stock, store, sync
 from .apps import BANNER, FieldSpec, fields_of
 from .context import REDACTOR
 from .progress import StderrProgress
-from .errors import AuthorizationError, Busy, LinkolisError
+from .terminal import safe, safe_json
+from .errors import AuthorizationError, LinkolisError
 from .host import Host
 from .plugins import check_enabled, installed_plugins
 from .version import __version__
@@ -35,10 +36,8 @@ class LinkolisGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except Busy as exc:
-            raise click.ClickException(str(exc)) from None
         except LinkolisError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(safe(str(exc))) from None
         except sqlite3.DatabaseError as exc:  # the database file went bad, or read-only, after it was opened
             host = ctx.find_root().obj
             error = store.explain(exc, host.db_path if isinstance(host, Host) else None)
@@ -51,7 +50,7 @@ def get_host(ctx: click.Context) -> Host:
     root = ctx.find_root()
     if root.obj is None:
         try:
-            host = Host(say=lambda message: click.echo(message, err=True))
+            host = Host(say=lambda message: echo(message, err=True))
         except LinkolisError as exc:
             raise click.ClickException(str(exc)) from None
         root.obj = host
@@ -80,9 +79,19 @@ def with_host(func: Callable) -> Callable:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON only, on stdout.")
 
 
+def echo(message: Any = "", err: bool = False, **kwargs: Any) -> None:
+    """``click.echo`` for every line the CLI prints: what a marketplace, a redirect or a seller typed may carry
+    control or bidi characters, which are shown as escapes instead of driving the terminal."""
+    click.echo(safe(message) if isinstance(message, str) else message, err=err, **kwargs)
+
+
+def secho(message: str, **kwargs: Any) -> None:
+    click.secho(safe(message), **kwargs)
+
+
 def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+        echo(safe_json(json.dumps(data, indent=2, default=str, ensure_ascii=False)))
     else:
         human(data)
 
@@ -139,10 +148,10 @@ def plugins_list(host: Host, as_json: bool) -> None:
 
     def human(rows: list[dict]) -> None:
         if not rows:
-            click.echo("No plugins installed.")
+            echo("No plugins installed.")
         for r in rows:
-            click.echo(f"{r['id']:<12} {r['package']} {r['version']}  {'enabled' if r['enabled'] else 'disabled'}")
-        click.echo(f"Data directory: {host.home}", err=True)
+            echo(f"{r['id']:<12} {r['package']} {r['version']}  {'enabled' if r['enabled'] else 'disabled'}")
+        echo(f"Data directory: {host.home}", err=True)
 
     emit(_plugins(host), as_json, human)
 
@@ -155,15 +164,15 @@ def catalog(host: Host, as_json: bool) -> None:
 
     def human(entries: list[dict]) -> None:
         if not entries:
-            click.echo("No app can be installed: enable a plugin (see `linkolis plugins`).")
+            echo("No app can be installed: enable a plugin (see `linkolis plugins`).")
         for e in entries:
-            click.echo(f"{e['title']} ({e['kind']}): {e['description']}")
+            echo(f"{e['title']} ({e['kind']}): {e['description']}")
             for f in e["fields"]:
                 choices = f" [{', '.join(f['choices'][:8])}{', …' if len(f['choices']) > 8 else ''}]" \
                     if f["choices"] else ""
                 default = "" if f["default"] is None else f" (default: {f['default']})"
-                click.echo(f"    {f['title']}{choices}{default}")
-            click.echo(f"  install with: linkolis apps install {e['kind']} --help")
+                echo(f"    {f['title']}{choices}{default}")
+            echo(f"  install with: linkolis apps install {e['kind']} --help")
 
     emit(apps.catalog(host), as_json, human)
 
@@ -195,9 +204,9 @@ def apps_list(host: Host, as_json: bool) -> None:
 
     def human(_: Any) -> None:
         if not rows:
-            click.echo("No apps installed. See `linkolis catalog`, then `linkolis apps install KIND`.")
+            echo("No apps installed. See `linkolis catalog`, then `linkolis apps install KIND`.")
         for row in rows:
-            click.echo(_app_line(host, row))
+            echo(_app_line(host, row))
 
     emit([apps.public_view(host, r) for r in rows], as_json, human)
 
@@ -216,9 +225,9 @@ def apps_show(host: Host, name: str, as_json: bool) -> None:
                 continue
             if isinstance(value, dict):
                 value = ", ".join(f"{k}={val}" for k, val in value.items())
-            click.echo(f"{key.replace('_', ' '):<26} {value if value not in (None, '') else '-'}")
+            echo(f"{key.replace('_', ' '):<26} {value if value not in (None, '') else '-'}")
         for notice in v["notices"]:
-            click.echo(f"{'notice':<26} {notice}")
+            echo(f"{'notice':<26} {notice}")
 
     emit(view, as_json, human)
 
@@ -301,7 +310,7 @@ class InstallGroup(click.Group):
                 row = apps.install(host, kind.kind, values)
             except LinkolisError as exc:
                 raise click.ClickException(str(exc)) from None
-            emit(apps.public_view(host, row), as_json, lambda v: click.echo(
+            emit(apps.public_view(host, row), as_json, lambda v: echo(
                 f"Installed {v['name']!r} ({kind.title}). Next: linkolis apps authorize {v['name']!r}"))
 
         params = [_field_option(s, with_defaults=True) for s in specs] + [
@@ -326,7 +335,7 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
     A change that voids the authorization (another region, say) sends the app back to needing authorization.
     """
     if name in (None, "-h", "--help"):
-        click.echo(ctx.get_help())
+        echo(ctx.get_help())
         return
     host = get_host(ctx)
     try:
@@ -351,9 +360,9 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
         raise click.ClickException(str(exc)) from None
 
     def human(v: dict) -> None:
-        click.echo(f"Updated {v['name']!r}: " + ", ".join(f"{k}={v['settings'].get(k)}" for k in changes))
+        echo(f"Updated {v['name']!r}: " + ", ".join(f"{k}={v['settings'].get(k)}" for k in changes))
         if voided:
-            click.echo(f"This change voids the authorization: run `linkolis apps authorize {v['name']!r}` again.")
+            echo(f"This change voids the authorization: run `linkolis apps authorize {v['name']!r}` again.")
 
     emit({**apps.public_view(host, new_row), "authorization_voided": voided}, as_json, human)
 
@@ -372,7 +381,7 @@ def apps_remove(host: Host, name: str, purge: bool, yes: bool) -> None:
         what = " and all its imported orders" if purge else ""
         click.confirm(f"Remove {row.name!r}{what}?", abort=True, err=True)
     apps.remove(host, row, purge=purge)
-    click.echo(f"Removed {row.name!r}; its credentials are deleted" + (" and its orders purged." if purge else
+    echo(f"Removed {row.name!r}; its credentials are deleted" + (" and its orders purged." if purge else
                                                                           ", its orders kept."))
 
 
@@ -397,7 +406,7 @@ def _parse_credentials(pairs: tuple[str, ...], secret_names: set[str]) -> dict[s
                     raise click.BadParameter(f"{key}=- reads the value from stdin, but stdin had none",
                                              param_hint="--credential")
         elif key in secret_names:
-            click.echo(f"warning: --credential {key}=VALUE puts a secret on the command line (shell history, the "
+            echo(f"warning: --credential {key}=VALUE puts a secret on the command line (shell history, the "
                        f"process list); use --credential {key}=- to be asked for it, or pipe it on stdin",
                        err=True)
         result[key] = value
@@ -433,7 +442,7 @@ def apps_authorize(host: Host, name: str, no_browser: bool, port: int, redirect_
         row = apps.complete_authorization(host, app, oauth.params_from_url(redirect_url))
     else:
         row = _authorize_in_browser(host, app, no_browser, port, timeout, as_json)
-    emit(apps.public_view(host, row), as_json, lambda v: click.echo(
+    emit(apps.public_view(host, row), as_json, lambda v: echo(
         f"{v['name']!r} is authorized for account {v['account_id']}. Next: linkolis apps verify {v['name']!r}"))
 
 
@@ -441,20 +450,20 @@ def _authorize_in_browser(host: Host, app: apps.App, no_browser: bool, port: int
                           as_json: bool) -> apps.App:
     name = app.name
     def paste(redirect_uri: str) -> dict[str, str] | None:
-        click.echo(f"After you confirm, your browser lands on {redirect_uri}. Copy that whole address and run: "
+        echo(f"After you confirm, your browser lands on {redirect_uri}. Copy that whole address and run: "
                    f"linkolis apps authorize {name!r} --redirect-url 'ADDRESS'", err=True)
         if not _stdin_is_terminal():
             return None
         return oauth.params_from_url(click.prompt("Address", err=True))
 
     def show(url: str) -> None:
-        click.echo("Open this address to authorize (sign in, review the permissions, confirm):", err=True)
-        click.echo(url, err=as_json)  # always shown; on stderr when stdout is for JSON only
+        echo("Open this address to authorize (sign in, review the permissions, confirm):", err=True)
+        echo(url, err=as_json)  # always shown; on stderr when stdout is for JSON only
         if not no_browser:
             oauth.open_browser(url)
 
     row = apps.authorize_in_browser(host, app, port=port, timeout=timeout, open_url=show, paste=paste,
-                                    say=lambda m: click.echo(m, err=True))
+                                    say=lambda m: echo(m, err=True))
     if row is None:
         raise click.exceptions.Exit(0)
     return row
@@ -473,13 +482,13 @@ def apps_verify(host: Host, name: str, as_json: bool) -> None:
     def human(_: Any) -> None:
         marks = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "warning": "warning"}
         for c in checks:
-            click.echo(f"[{marks[c.status]:>7}] {c.name}" + (f": {c.detail}" if c.detail else ""))
+            echo(f"[{marks[c.status]:>7}] {c.name}" + (f": {c.detail}" if c.detail else ""))
             if c.remedy and c.status != "ok":
-                click.echo(f"          → {c.remedy}")
+                echo(f"          → {c.remedy}")
         if ok:
-            click.secho(BANNER, fg="blue", bold=True)
+            secho(BANNER, fg="blue", bold=True)
         else:
-            click.echo(f"{row.name!r} is not ready: follow the steps above, then verify again.", err=True)
+            echo(f"{row.name!r} is not ready: follow the steps above, then verify again.", err=True)
 
     emit(data, as_json, human)
     if not ok:
@@ -514,7 +523,7 @@ def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
 
     def human(rs: list[dict]) -> None:
         for r in rs:
-            click.echo(f"{r['app']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged "
+            echo(f"{r['app']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged "
                        f"({r['batches']} batches, {r['seconds']} s)")
 
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
@@ -533,9 +542,9 @@ def orders_list(host: Host, app: str | None, status: str | None, limit: int, as_
 
     def human(rs: list[dict]) -> None:
         if not rs:
-            click.echo("No orders. Run `linkolis orders import`.")
+            echo("No orders. Run `linkolis orders import`.")
         for r in rs:
-            click.echo(f"{r['marketplace_order_id']:<22} {r['app']:<14} {r['status']:<12} {r['created_at'][:16]}  "
+            echo(f"{r['marketplace_order_id']:<22} {r['app']:<14} {r['status']:<12} {r['created_at'][:16]}  "
                        f"{r['total'] or '-':>10} {r['currency'] or ''}  {r['line_count']} line(s)")
 
     emit(rows, as_json, human)
@@ -550,9 +559,9 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
     order = orders.get_order(host, order_id)
 
     def human(o: dict) -> None:
-        click.echo(f"{o['marketplace_order_id']} ({o['app']}, {o['marketplace']}) {o['status']} "
+        echo(f"{o['marketplace_order_id']} ({o['app']}, {o['marketplace']}) {o['status']} "
                    f"[{o['marketplace_status']}], {o['fulfilled_by']}-fulfilled")
-        click.echo(f"created {o['created_at']}, updated {o['updated_at']}, total {o['total']} {o['currency'] or ''}")
+        echo(f"created {o['created_at']}, updated {o['updated_at']}, total {o['total']} {o['currency'] or ''}")
         buyer, refs = o["buyer"] or {}, []
         if o["seller_order_id"]:
             refs.append(f"seller order id {o['seller_order_id']}")
@@ -564,15 +573,15 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
         if o["programs"]:
             refs.append(f"programs {', '.join(o['programs'])}")
         if refs:
-            click.echo("; ".join(refs))
+            echo("; ".join(refs))
         for line in o["lines"]:
             extras = "".join(f", {name} {line[name]}" for name in ("tax", "shipping", "discount")
                              if line[name] is not None and Decimal(line[name]) != 0)
-            click.echo(f"  {line['quantity_ordered']} x {line['sku']} {line['title'] or ''} @ {line['unit_price']}"
+            echo(f"  {line['quantity_ordered']} x {line['sku']} {line['title'] or ''} @ {line['unit_price']}"
                        f" = {line['subtotal'] or '-'}{extras}, total {line['total'] or '-'}"
                        f" (shipped {line['quantity_shipped']})")
         for h in o["history"]:
-            click.echo(f"  status {h['marketplace_status']} at {h['marketplace_updated_at']}")
+            echo(f"  status {h['marketplace_status']} at {h['marketplace_updated_at']}")
 
     emit(order, as_json, human)
 
@@ -593,7 +602,7 @@ def stock_group() -> None:
 def stock_set(host: Host, sku: str, quantity: str, as_json: bool) -> None:
     """Record the stock level of one SKU (pushed by the next `stock push` or `sync`)."""
     result = stock.set_stock(host, sku, quantity)
-    emit(result, as_json, lambda r: click.echo(f"{r['sku']}: {r['quantity']}"))
+    emit(result, as_json, lambda r: echo(f"{r['sku']}: {r['quantity']}"))
 
 
 @stock_group.command("load")
@@ -607,11 +616,11 @@ def stock_load(host: Host, file: Path, as_json: bool) -> None:
     """
     if str(file) == "-":
         if _stdin_is_terminal():
-            click.echo("Reading sku,quantity lines from standard input; end with Ctrl-D.", err=True)
+            echo("Reading sku,quantity lines from standard input; end with Ctrl-D.", err=True)
         count = stock.load_stock(host, file, stdin=sys.stdin.buffer)
     else:
         count = stock.load_stock(host, file)
-    emit({"loaded": count}, as_json, lambda r: click.echo(f"Recorded {r['loaded']} stock level(s)."))
+    emit({"loaded": count}, as_json, lambda r: echo(f"Recorded {r['loaded']} stock level(s)."))
 
 
 def _stock_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
@@ -637,16 +646,16 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
     def human(rs: list[dict]) -> None:
         for r in rs:
             if r.get("note"):
-                click.echo(f"{r['app']}: {r['note']}")
+                echo(f"{r['app']}: {r['note']}")
             elif dry_run:
-                click.echo(f"{r['app']}: {r['due']} SKU(s) would be sent")
+                echo(f"{r['app']}: {r['due']} SKU(s) would be sent")
                 for p in r["preview"]:
                     current = "?" if p["current"] is None else p["current"]
-                    click.echo(f"  {p['sku']}: {current} -> {p['send']}" + (f" ({p['note']})" if p["note"] else ""))
+                    echo(f"  {p['sku']}: {current} -> {p['send']}" + (f" ({p['note']})" if p["note"] else ""))
             else:
                 earlier = (f"; {r['pending_earlier']} still pending from an earlier push"
                            if r.get("pending_earlier") else "")
-                click.echo(f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
+                echo(f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
                            f"{r['pending']} pending, {r['skipped']} skipped{earlier}")
 
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
@@ -662,14 +671,14 @@ def stock_list(host: Host, app: str | None, as_json: bool) -> None:
 
     def human(rs: list[dict]) -> None:
         if not rs:
-            click.echo("No stock levels recorded. Use `linkolis stock set SKU QTY` or `linkolis stock load FILE`.")
+            echo("No stock levels recorded. Use `linkolis stock set SKU QTY` or `linkolis stock load FILE`.")
         for r in rs:
             pushed = "-" if r.get("pushed_quantity") is None else r["pushed_quantity"]
             message = f"  {r['message']}" if r.get("message") else ""
-            click.echo(f"{r['app'] or '-':<14} {r['sku']:<24} desired {r['desired']:>6}  pushed {pushed:>6}  "
+            echo(f"{r['app'] or '-':<14} {r['sku']:<24} desired {r['desired']:>6}  pushed {pushed:>6}  "
                        f"{r['outcome']}{message}")
             if r.get("warning"):
-                click.echo(f"{'':<14} {'':<24} warning: {r['warning']}")
+                echo(f"{'':<14} {'':<24} warning: {r['warning']}")
 
     emit(rows, as_json, human)
 
@@ -693,10 +702,10 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
     def human(r: dict) -> None:
         for app_name, entries in r.items():
             attention = [e for e in entries if wrong(e) or e["state"] == "not listed" or e.get("warning")]
-            click.echo(f"{app_name}: {len(entries)} SKU(s) read, {len(attention)} need attention")
+            echo(f"{app_name}: {len(entries)} SKU(s) read, {len(attention)} need attention")
             for e in entries:
                 if e["state"] != "in sync" or e.get("warning"):
-                    click.echo(f"  {e['sku']}: desired {e['desired']}, pushed {e['pushed']}, shown {e['shown']} — "
+                    echo(f"  {e['sku']}: desired {e['desired']}, pushed {e['pushed']}, shown {e['shown']} — "
                                f"{e['state']}" + (f"; warning: {e['warning']}" if e.get("warning") else ""))
 
     emit(report, as_json, human)
@@ -719,18 +728,18 @@ def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: floa
     progress = StderrProgress(quiet=as_json)
     if not watch:
         results = sync.sync_once(host, list(names) or None, progress=progress)
-        emit(results, as_json, lambda rs: [click.echo(json.dumps(r, default=str)) for r in rs])
+        emit(results, as_json, lambda rs: [echo(json.dumps(r, default=str)) for r in rs])
         if any("error" in r.get(step, {}) for r in results for step in ("import", "push")):
             sys.exit(1)
         return
     stop = threading.Event()
-    click.echo("Syncing; stock changes are pushed within seconds. Ctrl-C stops.", err=True)
+    echo("Syncing; stock changes are pushed within seconds. Ctrl-C stops.", err=True)
     try:
         sync.watch(host, list(names) or None, interval or host.config.sync.interval, host.config.sync.push_interval,
-                   stop, report=lambda message: click.echo(message, err=True))
+                   stop, report=lambda message: echo(message, err=True))
     except KeyboardInterrupt:
         stop.set()
-        click.echo("Stopped.", err=True)
+        echo("Stopped.", err=True)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -782,7 +791,7 @@ def workspaces_add(host: Host, name: str, as_json: bool) -> None:
     from . import workspaces
 
     ws = workspaces.add_workspace(host, name)
-    emit({"id": ws.id, "name": ws.name}, as_json, lambda w: click.echo(f"Workspace {w['name']!r} created."))
+    emit({"id": ws.id, "name": ws.name}, as_json, lambda w: echo(f"Workspace {w['name']!r} created."))
 
 
 @workspaces_group.command("list")
@@ -793,8 +802,8 @@ def workspaces_list(host: Host, as_json: bool) -> None:
     from . import workspaces
 
     rows = [{"id": w.id, "name": w.name} for w in workspaces.list_workspaces(host)]
-    emit(rows, as_json, lambda rs: [click.echo(r["name"]) for r in rs] or (
-        None if rs else click.echo("No workspaces yet. Create one with `linkolis workspaces add NAME`.")))
+    emit(rows, as_json, lambda rs: [echo(r["name"]) for r in rs] or (
+        None if rs else echo("No workspaces yet. Create one with `linkolis workspaces add NAME`.")))
 
 
 @cli.group("users", cls=LinkolisGroup, context_settings=CONTEXT)
@@ -826,7 +835,7 @@ def users_add(host: Host, email: str, workspace: str | None, password_stdin: boo
 
     user = workspaces.add_user(host, email, _read_password(password_stdin), workspace, language)
     emit({"email": user.email, "workspace": user.workspace, "language": user.language}, as_json,
-         lambda u: click.echo(f"User {u['email']} added to workspace {u['workspace']!r}."))
+         lambda u: echo(f"User {u['email']} added to workspace {u['workspace']!r}."))
 
 
 @users_group.command("list")
@@ -842,9 +851,9 @@ def users_list(host: Host, workspace: str | None, as_json: bool) -> None:
 
     def human(rs: list[dict]) -> None:
         if not rs:
-            click.echo("No users yet. Add one with `linkolis users add EMAIL --workspace NAME`.")
+            echo("No users yet. Add one with `linkolis users add EMAIL --workspace NAME`.")
         for r in rs:
-            click.echo(f"{r['email']:<40} {r['workspace']}")
+            echo(f"{r['email']:<40} {r['workspace']}")
 
     emit(rows, as_json, human)
 
@@ -859,7 +868,7 @@ def users_remove(host: Host, email: str, as_json: bool) -> None:
 
     user = workspaces.remove_user(host, email)
     emit({"email": user.email, "workspace": user.workspace}, as_json,
-         lambda u: click.echo(f"User {u['email']} removed."))
+         lambda u: echo(f"User {u['email']} removed."))
 
 
 SERVE_HELP = """Serve the web app the seller uses: My applications, orders, stock.
@@ -896,10 +905,10 @@ def serve(ctx: click.Context, bind: str, port: int, certfile: str | None, keyfil
     host = get_host(ctx)
     settings = WebSettings(base_url=base_url)
     app = create_app(lambda: host, settings)
-    click.echo(f"Serving on {scheme}://{bind}:{port} (public address {base_url}). Ctrl-C stops.", err=True)
-    click.echo(f"OAuth redirect URI to register: {settings.redirect_uri}", err=True)
+    echo(f"Serving on {scheme}://{bind}:{port} (public address {base_url}). Ctrl-C stops.", err=True)
+    echo(f"OAuth redirect URI to register: {settings.redirect_uri}", err=True)
     if not base_url.startswith("https://"):
-        click.echo("Note: marketplaces such as Amazon accept only https redirect URIs; serve behind TLS for them.",
+        echo("Note: marketplaces such as Amazon accept only https redirect URIs; serve behind TLS for them.",
                    err=True)
     uvicorn.run(app, host=bind, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=True,
                 forwarded_allow_ips="127.0.0.1", log_level="warning", access_log=False)

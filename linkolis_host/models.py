@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterator, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from .terminal import unsafe_characters
+
 # The largest stock quantity the host accepts: beyond it a typo is likelier than a warehouse.
 MAX_QUANTITY = 1_000_000
 
@@ -42,6 +44,10 @@ class AppSettings(BaseModel):
             raise ValueError("the application name cannot be empty")
         if len(name) > 80:
             raise ValueError("the application name is at most 80 characters")
+        unsafe = unsafe_characters(name)
+        if unsafe:
+            raise ValueError(f"the application name may not contain control or format characters "
+                             f"({', '.join(unsafe)}): they could change what a terminal or a page shows")
         return name
 
     def authorization_scope(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .context import Progress, wait_text
+from .terminal import safe
 
 
 class StderrProgress(Progress):
@@ -29,6 +30,7 @@ class StderrProgress(Progress):
         self._done = 0
 
     def start(self, label: str, total: int | None = None) -> None:
+        label = safe(label)  # an app's name is the seller's text
         self._label, self._done = label, 0
         if self.quiet:
             return
@@ -59,6 +61,7 @@ class StderrProgress(Progress):
 
     def _line(self, message: str) -> None:
         """A line of its own: a bar being drawn is cleared first and drawn again below it."""
+        message = safe(message)  # a marketplace's words (a feed's state, an app's name)
         if self._bar is not None and self.tty:
             sys.stderr.write("\r\033[K")
             click.echo(message, err=True)

@@ -25,14 +25,18 @@ from .host import Host
 from .installed import App
 from .models import MAX_QUANTITY, StockItem, StockLevel, StockOutcome
 from .orders import require_authorized
+from .terminal import unsafe_characters
 
 
 def _check_sku(sku: str) -> str:
     sku = sku.strip()
     if not sku:
         raise UserError("a SKU cannot be empty")
-    if len(sku) > 200 or any(ord(c) < 32 for c in sku):
-        raise UserError(f"{sku[:40]!r} is not a SKU (at most 200 printable characters)")
+    if len(sku) > 200:
+        raise UserError(f"{sku[:40]!r}… is not a SKU (at most 200 characters)")
+    unsafe = unsafe_characters(sku)
+    if unsafe:
+        raise UserError(f"{sku[:40]!r} is not a SKU: it contains control or format characters ({', '.join(unsafe)})")
     return sku
 
 

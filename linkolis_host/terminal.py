@@ -41,4 +41,5 @@ def safe(text: str, keep_newlines: bool = True) -> str:
 def safe_json(text: str) -> str:
     """A JSON document made terminal-safe: JSON already escapes C0 controls; DEL, C1 and format characters
     (which JSON may carry raw) become ``\\uXXXX`` escapes, which mean the same character to a JSON reader."""
-    return "".join(f"\\u{ord(c):04x}" if _is_unsafe(c) else c for c in text)
+    # Raw newlines and tabs in a JSON document are its own layout (inside strings JSON escapes them itself).
+    return "".join(f"\\u{ord(c):04x}" if _is_unsafe(c) and c not in "\n\t\r" else c for c in text)

@@ -48,6 +48,7 @@ class Market:
     seen: list[tuple[str, object, dict]] = field(default_factory=list)  # (hook, ctx, arguments) of every call
     demo_closed: bool = False
     page_size: int = 2
+    reject_message: str = "unknown SKU"  # what the market says of a BAD… SKU
     details: dict[str, dict] = field(default_factory=dict)  # Order fields by order id, beyond the basics
     publication_delay: float = 0.0  # seconds an accepted quantity may take to show in read_stock
 
@@ -153,7 +154,8 @@ def push_stock(ctx, items):
     for item in items:
         MARKET.pushes.append((item.sku, item.quantity))
         if item.sku.startswith("BAD"):
-            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message="unknown SKU")
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected",
+                               message=MARKET.reject_message)
         elif item.sku.startswith("FLAKY"):
             yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message="busy, try later",
                                retryable=True)
