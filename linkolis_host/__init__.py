@@ -5,6 +5,7 @@ the errors the host understands, and the clocks.
 """
 
 from .clock import Clock, ScaledClock, SystemClock, VirtualClock  # noqa: E402
+from .context import Context, Progress, StateStore  # noqa: E402
 from .errors import (  # noqa: E402
     AuthorizationError,
     AuthorizationRevoked,
@@ -40,8 +41,8 @@ from .models import (  # noqa: E402
 
 __all__ = [
     "Address", "AppInfo", "AppKind", "AppSettings", "AuthorizationError", "AuthorizationRevoked",
-    "AuthorizationStart", "Buyer", "Clock", "CredentialField", "Credentials", "DemoEnvironment", "HealthCheck",
+    "AuthorizationStart", "Buyer", "Clock", "Context", "CredentialField", "Credentials", "DemoEnvironment", "HealthCheck",
     "LinkolisError", "NeedsAttention", "OperatorConfigError", "Order", "OrderBatch", "OrderLine",
-    "OrderStatus", "RateLimit", "RateLimited", "RemoteError", "ScaledClock", "StockItem", "StockLevel",
-    "StockOutcome", "SystemClock", "UserError", "VirtualClock", "hookimpl", "__version__",
+    "OrderStatus", "Progress", "RateLimit", "RateLimited", "RemoteError", "ScaledClock", "StockItem", "StockLevel",
+    "StateStore", "StockOutcome", "SystemClock", "UserError", "VirtualClock", "hookimpl", "__version__",
 ]

@@ -22,7 +22,7 @@ from .apps import BANNER, FieldSpec, fields_of
 from .context import REDACTOR
 from .progress import StderrProgress
 from .terminal import safe, safe_json
-from .errors import AuthorizationError, LinkolisError
+from .errors import LinkolisError
 from .host import Host
 from .plugins import check_enabled, installed_plugins
 from .version import __version__
@@ -49,21 +49,12 @@ class LinkolisGroup(click.Group):
 def get_host(ctx: click.Context) -> Host:
     root = ctx.find_root()
     if root.obj is None:
-        try:
-            host = Host(say=lambda message: echo(message, err=True))
-        except LinkolisError as exc:
-            raise click.ClickException(str(exc)) from None
+        host = Host(say=lambda message: echo(message, err=True))  # its errors become messages in LinkolisGroup
         root.obj = host
         root.call_on_close(host.close)
-        try:
-            # Every command, not only those that load plugins, refuses a plugin enabled but not installed.
-            check_enabled(host.config.plugins.enabled)
-        except LinkolisError as exc:
-            raise click.ClickException(str(exc)) from None
+        # Every command, not only those that load plugins, refuses a plugin enabled but not installed.
+        check_enabled(host.config.plugins.enabled)
     return root.obj
-
-
-pass_host = click.make_pass_decorator(Host, ensure=False)
 
 
 def with_host(func: Callable) -> Callable:
@@ -286,7 +277,7 @@ def _stdin_is_terminal() -> bool:
         return False
 
 
-class InstallGroup(click.Group):
+class InstallGroup(LinkolisGroup):
     """`apps install KIND`: one subcommand per app kind, its options built from the kind's settings model."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -297,19 +288,13 @@ class InstallGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         host = get_host(ctx)
-        try:
-            kind = host.registry.kind(name)
-        except LinkolisError as exc:
-            raise click.ClickException(str(exc)) from None
+        kind = host.registry.kind(name)
         specs = fields_of(kind.settings)
 
         def run(**params: Any) -> None:
             as_json = params.pop("as_json")
             values = _collect(specs, params, prompt_missing=_stdin_is_terminal())
-            try:
-                row = apps.install(host, kind.kind, values)
-            except LinkolisError as exc:
-                raise click.ClickException(str(exc)) from None
+            row = apps.install(host, kind.kind, values)
             emit(apps.public_view(host, row), as_json, lambda v: echo(
                 f"Installed {v['name']!r} ({kind.title}). Next: linkolis apps authorize {v['name']!r}"))
 
@@ -338,11 +323,8 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
         echo(ctx.get_help())
         return
     host = get_host(ctx)
-    try:
-        row = apps.get(host, name)
-        specs = fields_of(host.registry.kind(row.kind).settings)
-    except LinkolisError as exc:
-        raise click.ClickException(str(exc)) from None
+    row = apps.get(host, name)
+    specs = fields_of(host.registry.kind(row.kind).settings)
     command = click.Command(
         f"configure {name!r}", context_settings=CONTEXT,
         params=[_field_option(s, with_defaults=False) for s in specs]
@@ -354,10 +336,7 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
     changes = {k: _normalize(next(s for s in specs if s.name == k), v) for k, v in sub.params.items() if v is not None}
     if not changes:
         raise click.UsageError(f"nothing to change; `linkolis apps configure {name!r} --help` lists the fields")
-    try:
-        new_row, voided = apps.configure(host, row, changes)
-    except LinkolisError as exc:
-        raise click.ClickException(str(exc)) from None
+    new_row, voided = apps.configure(host, row, changes)
 
     def human(v: dict) -> None:
         echo(f"Updated {v['name']!r}: " + ", ".join(f"{k}={v['settings'].get(k)}" for k in changes))
@@ -757,21 +736,11 @@ def demo(interactive: bool, home: Path | None, web: bool, port: int) -> None:
     """
     from .demo import run_demo
 
-    try:
-        if web:
-            from .web.demo import run_web_demo
+    if web:
+        from .web.demo import run_web_demo
 
-            return run_web_demo(home, port)
-        run_demo(home, interactive)
-    except LinkolisError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def main() -> None:  # pragma: no cover
-    cli()
-
-
-__all__ = ["cli", "AuthorizationError"]
+        return run_web_demo(home, port)
+    run_demo(home, interactive)
 
 
 # -- workspaces, users and the web app -------------------------------------------------------------------------

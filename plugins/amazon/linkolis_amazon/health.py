@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from linkolis_host import HealthCheck, LinkolisError, NeedsAttention, OperatorConfigError
+from linkolis_host import Context, HealthCheck, LinkolisError, NeedsAttention, OperatorConfigError
 
 from . import lwa
 from .client import SpApi, SpApiError
@@ -29,7 +29,7 @@ def notices(app, plugin_config, env) -> list[str]:
     return [f"this app {notice}"] if notice else []
 
 
-def checks(ctx) -> list[HealthCheck]:
+def checks(ctx: Context) -> list[HealthCheck]:
     market = ctx.app.settings.market
     result: list[HealthCheck] = []
     refresh_token = (ctx.credentials or {}).get("refresh_token")

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator
 
-from linkolis_host import Address, Buyer, Order, OrderBatch, OrderLine
+from linkolis_host import Address, Buyer, Context, Order, OrderBatch, OrderLine
 
 from .client import SpApi, SpApiError
 
@@ -195,7 +195,7 @@ def _withholds_pii(raw: dict[str, Any]) -> bool | None:
     return not (raw.get("recipient") or {}).get("deliveryAddress")
 
 
-def import_orders(ctx, cursor: dict | None) -> Iterator[OrderBatch]:
+def import_orders(ctx: Context, cursor: dict | None) -> Iterator[OrderBatch]:
     api = SpApi(ctx)
     now = ctx.clock.now()
     fresh_end = now - SETTLE
@@ -223,7 +223,7 @@ def import_orders(ctx, cursor: dict | None) -> Iterator[OrderBatch]:
         ctx.state.set(PII_KEY, withheld)
 
 
-def _window(ctx, api: SpApi, start: datetime, end: datetime, token: str | None):
+def _window(ctx: Context, api: SpApi, start: datetime, end: datetime, token: str | None):
     """The pages of one window: (batch, the window's boundary as Amazon states it, PII verdict)."""
     params = {"marketplaceIds": api.market.id, "lastUpdatedAfter": iso(start), "lastUpdatedBefore": iso(end),
               "maxResultsPerPage": PAGE_SIZE, "includedData": ",".join(INCLUDED)}
