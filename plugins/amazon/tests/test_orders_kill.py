@@ -44,10 +44,14 @@ def test_an_import_killed_at_random_points_loses_nothing_and_repeats_nothing(tmp
                 sim.add_order([(f"KILL-{round_}", 1)], "DE", created=time.time() - rng.uniform(160, 280))
             _refill_quota(home)
             before = _count(home)
+            pages_before = sim.counters.calls["searchOrders"]
             child = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-            # Kill it right after a page was committed, or at a random moment while it runs.
-            deadline = time.monotonic() + rng.uniform(0.3, 3.0)
+            # Kill it right after a page was committed, or at a random moment while it runs: counted from its first
+            # searchOrders at the simulator, so a slow start on a loaded machine does not eat the window.
+            while child.poll() is None and sim.counters.calls["searchOrders"] == pages_before:
+                time.sleep(0.01)
+            deadline = time.monotonic() + rng.uniform(0.05, 1.5)
             while child.poll() is None and _count(home) == before and time.monotonic() < deadline:
                 time.sleep(0.01)
             if child.poll() is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from collections import Counter
 
@@ -15,11 +14,9 @@ from sim_support import SELLER, START
 from linkolis_host.clock import VirtualClock
 
 
-def test_ten_thousand_orders_with_one_to_five_items_take_well_under_a_few_seconds():
-    t0 = time.perf_counter()
+def test_ten_thousand_orders_have_one_to_five_items_mostly_one():
+    # How long building them takes is a benchmark's figure (bench/amazon_orders.py), not a test's.
     sim = Simulator(VirtualClock(START), orders=10_000, skus=300, new_orders_per_hour=0)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 3.0, elapsed
     orders = sim.orders.by_id.values()
     assert len(orders) == 10_000
     sizes = Counter(len(o.items) for o in orders)
