@@ -23,10 +23,11 @@ from .models import AppSettings, AuthorizationStart, Credentials, HealthCheck
 
 # What the seller sees when every check of an app passed.
 BANNER = "Module correctly installed"
+CALLBACK_PATH = "/apps/callback"  # the served callback (linkolis_host/web/app.py routes it)
 
 __all__ = ["App", "get", "list_apps", "mark_attention", "catalog", "install", "configure", "remove", "verify",
            "start_authorization", "continue_authorization", "complete_authorization", "authorize_direct",
-           "authorize_in_browser", "public_view", "notices", "fields_of"]
+           "authorize_in_browser", "authorize_hosted", "pending_app", "public_view", "notices", "fields_of"]
 
 
 @dataclass
@@ -195,13 +196,15 @@ def remove(host: Host, name: str | App, purge: bool = False) -> App:
 # -- authorization ---------------------------------------------------------------------------------------------
 
 
-def start_authorization(host: Host, name: str | App, redirect_uri: str) -> AuthorizationStart:
+def start_authorization(host: Host, name: str | App, redirect_uri: str, origin: str = "web") -> AuthorizationStart:
+    """``origin``: "web" (the callback checks the state against the browser session that started it) or "cli"
+    (a command waits for the served callback, which completes it without a session)."""
     row = get(host, name)
     kind = host.registry.kind(row.kind)
     if not kind.oauth:
         raise UserError(f"{kind.title} apps are authorized with credentials: "
                         + ", ".join(f"--credential {f.name}={'-' if f.secret else '…'}" for f in kind.direct_credentials))
-    state = oauth.new_state(host.db, row.id, redirect_uri, host.clock)
+    state = oauth.new_state(host.db, row.id, redirect_uri, host.clock, origin)
     with installed.run(host, row, for_authorization=True) as ctx:
         start = host.registry.authorize(row.kind, ctx, "start", {"state": state, "redirect_uri": redirect_uri})
     if start.redirect_uri != redirect_uri:
@@ -219,14 +222,77 @@ def continue_authorization(host: Host, name: str | App, params: dict[str, str], 
 def complete_authorization(host: Host, name: str | App, params: dict[str, str]) -> App:
     """Check the redirect's state, then let the plugin exchange what it carries for credentials."""
     row = get(host, name)
-    redirect_uri = oauth.consume_state(host.db, row.id, params.get("state"), host.clock)
-    if params.get("error"):
-        detail = params.get("error_description") or params["error"]
-        raise AuthorizationError(f"the authorization was not granted ({detail}); nothing was stored — run "
-                                 f"`linkolis apps authorize {row.name!r}` again to retry")
-    with installed.run(host, row, for_authorization=True) as ctx:
-        creds = host.registry.authorize(row.kind, ctx, "complete", {**params, "redirect_uri": redirect_uri})
-    return _store_credentials(host, row, creds)  # type: ignore[arg-type]
+    state = params.get("state") or ""
+    redirect_uri = oauth.consume_state(host.db, row.id, state, host.clock)
+    try:
+        if params.get("error"):
+            detail = params.get("error_description") or params["error"]
+            raise AuthorizationError(f"the authorization was not granted ({detail}); nothing was stored — run "
+                                     f"`linkolis apps authorize {row.name!r}` again to retry")
+        with installed.run(host, row, for_authorization=True) as ctx:
+            creds = host.registry.authorize(row.kind, ctx, "complete", {**params, "redirect_uri": redirect_uri})
+        done = _store_credentials(host, row, creds)  # type: ignore[arg-type]
+    except Exception as exc:  # a command may be waiting for this state: tell it why it ended
+        oauth.finish_state(host.db, state, host.clock, str(exc) if isinstance(exc, LinkolisError) else
+                           f"the authorization failed unexpectedly ({type(exc).__name__}); see the log of "
+                           "`linkolis serve`")
+        raise
+    oauth.finish_state(host.db, state, host.clock)
+    return done
+
+
+def pending_app(host: Host, state: str | None) -> App | None:
+    """The installed app an authorization's ``state`` was issued for (None: never issued, or the app is gone)."""
+    app_id = oauth.pending_app_id(host.db, state)
+    if app_id is None:
+        return None
+    row = next(host.db.query("SELECT * FROM apps WHERE id = ? AND status != ?", [app_id, REMOVED]), None)
+    return None if row is None else App.from_row(row)
+
+
+POLL_INTERVAL = 0.25
+
+
+def authorize_hosted(
+    host: Host, name: str | App, *, base_url: str, timeout: float, open_url: Callable[[str], None],
+    paste: Callable[[str], dict[str, str] | None], say: Callable[[str], None],
+) -> App | None:
+    """Run the redirect flow through the served callback (``<base_url>/apps/callback`` of ``linkolis serve``):
+    start with that redirect URI, send the seller to the consent page, and wait (polling the database both
+    processes share) until the callback completes the state, refuses it, or ``timeout`` seconds pass.
+
+    When the plugin redirects elsewhere (an operator's own page), ``paste`` is asked as in ``authorize_in_browser``.
+    """
+    app = get(host, name)
+    redirect_uri = base_url.rstrip("/") + CALLBACK_PATH
+    start = start_authorization(host, app, redirect_uri, origin="cli")
+    open_url(start.url)
+    if start.redirect_uri != redirect_uri:
+        params = paste(start.redirect_uri)
+        return None if params is None else complete_authorization(host, app, params)
+    state = dict(parse_qsl(urlsplit(start.url).query)).get("state") or ""
+    say(f"Waiting for the marketplace to send the browser back to {redirect_uri} (served by `linkolis serve`) …")
+    deadline = host.clock.time() + timeout
+    while True:
+        found = oauth.outcome(host.db, state)
+        if found is None:
+            raise AuthorizationError(f"the authorization of {app.name!r} was called off while waiting (the app was "
+                                     "reconfigured or removed); nothing was stored")
+        if found.finished:
+            if found.error:
+                raise AuthorizationError(found.error)
+            return installed.reload(host, app)
+        now = host.clock.time()
+        again = f"; nothing was stored. Run `linkolis apps authorize {app.name!r}` again"
+        if now > found.expires_at:
+            raise AuthorizationError("the browser did not come back within 10 minutes and the authorization expired"
+                                     + again)
+        if now >= deadline:
+            raise AuthorizationError(
+                f"no authorization came back to {redirect_uri} within {int(timeout)} s" + again
+                + f", after checking that `linkolis serve` runs at {base_url.rstrip('/')} and that the seller "
+                "confirms in the browser")
+        host.clock.sleep(POLL_INTERVAL)
 
 
 def authorize_direct(host: Host, name: str | App, params: dict[str, str]) -> App:

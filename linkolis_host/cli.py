@@ -17,12 +17,12 @@ from typing import Any, Callable
 
 import click
 
-from . import apps, oauth, orders, stock, store, sync
+from . import apps, config, oauth, orders, stock, store, sync
 from .apps import BANNER, FieldSpec, fields_of
 from .context import REDACTOR
+from .errors import LinkolisError
 from .progress import StderrProgress
 from .terminal import safe, safe_json
-from .errors import LinkolisError
 from .host import Host
 from .plugins import check_enabled, installed_plugins
 from .version import __version__
@@ -396,7 +396,7 @@ def _parse_credentials(pairs: tuple[str, ...], secret_names: set[str]) -> dict[s
 @click.argument("name")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL to open.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Port of the loopback receiver on 127.0.0.1 (0: any free port).")
+              help="Port of the loopback receiver on 127.0.0.1 (0: any free port; unused with a base URL).")
 @click.option("--redirect-url", metavar="URL",
               help="Finish with the address your browser landed on (for a registered HTTPS redirect page).")
 @click.option("--credential", "credentials", multiple=True, metavar="NAME=VALUE",
@@ -410,8 +410,11 @@ def apps_authorize(host: Host, name: str, no_browser: bool, port: int, redirect_
                    credentials: tuple[str, ...], timeout: int, as_json: bool) -> None:
     """Authorize an app at its marketplace: sign in, review the permissions, confirm.
 
-    Opens the marketplace's consent page and receives the redirect on 127.0.0.1. With --redirect-url, finishes
-    an authorization whose redirect went to another page. Re-authorizing with another account is refused.
+    With a base URL configured ([web] base_url in linkolis.toml, or LINKOLIS_BASE_URL), the marketplace sends the
+    browser back to <base-url>/apps/callback, served by `linkolis serve`, and this command waits until that
+    callback completes the authorization (or --timeout passes). Without one, a loopback receiver on 127.0.0.1
+    takes the redirect: only a development marketplace such as the simulator accepts that. With --redirect-url,
+    finishes an authorization whose redirect went to another page. Re-authorizing with another account is refused.
     """
     app = apps.get(host, name)
     if credentials:
@@ -423,6 +426,10 @@ def apps_authorize(host: Host, name: str, no_browser: bool, port: int, redirect_
         row = _authorize_in_browser(host, app, no_browser, port, timeout, as_json)
     emit(apps.public_view(host, row), as_json, lambda v: echo(
         f"{v['name']!r} is authorized for account {v['account_id']}. Next: linkolis apps verify {v['name']!r}"))
+
+
+LOOPBACK_NOTE = ("no base URL configured: using a loopback receiver, which only a development marketplace such as "
+                 "the simulator accepts; see docs/operations.md")
 
 
 def _authorize_in_browser(host: Host, app: apps.App, no_browser: bool, port: int, timeout: int,
@@ -441,8 +448,14 @@ def _authorize_in_browser(host: Host, app: apps.App, no_browser: bool, port: int
         if not no_browser:
             oauth.open_browser(url)
 
-    row = apps.authorize_in_browser(host, app, port=port, timeout=timeout, open_url=show, paste=paste,
-                                    say=lambda m: echo(m, err=True))
+    say = lambda m: echo(m, err=True)  # noqa: E731
+    base_url = config.base_url(host.config, host.env)
+    if base_url:
+        row = apps.authorize_hosted(host, app, base_url=base_url, timeout=timeout, open_url=show, paste=paste,
+                                    say=say)
+    else:
+        say(LOOPBACK_NOTE)
+        row = apps.authorize_in_browser(host, app, port=port, timeout=timeout, open_url=show, paste=paste, say=say)
     if row is None:
         raise click.exceptions.Exit(0)
     return row
@@ -846,6 +859,10 @@ Register this OAuth redirect URI with each marketplace (Amazon: the app's "OAuth
 Provider Portal): <base-url>/apps/callback, for example https://linkolis.example.com/apps/callback. One callback
 serves every plugin; the state says which app. Amazon accepts only https redirect URIs.
 
+`linkolis apps authorize NAME` uses the same callback: set the public address once, as [web] base_url in
+linkolis.toml (or LINKOLIS_BASE_URL), and the command sends the seller's browser back here and waits until this
+server completes the authorization. Without --base-url, serve uses that address too.
+
 Behind a TLS proxy: listen on 127.0.0.1 and give --base-url; X-Forwarded-* headers are honoured from 127.0.0.1
 only. Without a proxy: give --certfile and --keyfile and the app serves https itself.
 """
@@ -856,7 +873,8 @@ only. Without a proxy: give --certfile and --keyfile and the app serves https it
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM) to serve https.")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="Its private key (PEM).")
-@click.option("--base-url", metavar="URL", help="The public address sellers open [default: http(s)://HOST:PORT]; "
+@click.option("--base-url", metavar="URL", help="The public address sellers open [default: [web] base_url, else "
+              "http(s)://HOST:PORT]; "
               "the redirect URI to register is <base-url>/apps/callback.")
 @click.pass_context
 def serve(ctx: click.Context, bind: str, port: int, certfile: str | None, keyfile: str | None,
@@ -868,10 +886,10 @@ def serve(ctx: click.Context, bind: str, port: int, certfile: str | None, keyfil
     if bool(certfile) != bool(keyfile):
         raise click.UsageError("give --certfile and --keyfile together")
     scheme = "https" if certfile else "http"
-    base_url = (base_url or f"{scheme}://{bind}:{port}").rstrip("/")
+    host = get_host(ctx)
+    base_url = (base_url or config.base_url(host.config, host.env) or f"{scheme}://{bind}:{port}").rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise click.BadParameter("must start with https:// (or http:// for a local try-out)", param_hint="--base-url")
-    host = get_host(ctx)
     settings = WebSettings(base_url=base_url)
     app = create_app(lambda: host, settings)
     echo(f"Serving on {scheme}://{bind}:{port} (public address {base_url}). Ctrl-C stops.", err=True)

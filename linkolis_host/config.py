@@ -12,6 +12,9 @@ timeout = 30                  # seconds
 
 [sync]
 interval = 60                 # seconds between imports under `linkolis sync --watch`
+
+[web]
+base_url = "https://linkolis.example.com"   # the public address of `linkolis serve` (env LINKOLIS_BASE_URL)
 ```
 Secrets never belong here: give them as environment variables, which each plugin names.
 """
@@ -21,10 +24,11 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 import click
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import UserError
 
@@ -67,12 +71,48 @@ class SyncConfig(BaseModel):
     push_interval: float = Field(1.0, gt=0, le=60)
 
 
+def check_base_url(value: str) -> str:
+    """A public address: ``https://host[:port][/path]`` (``http://`` only for a local try-out), no query."""
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must start with https:// (or http:// for a local try-out)")
+    if parts.query or parts.fragment:
+        raise ValueError("must be an address without ?query or #fragment")
+    return value
+
+
+class WebConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The public address of `linkolis serve`; the OAuth redirect URI registered with each marketplace is
+    # <base_url>/apps/callback, and `linkolis apps authorize` sends the seller back there too.
+    base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _public_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_base_url(value)
+
+
 class HostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     plugins: PluginsConfig = PluginsConfig()
     http: HttpConfig = HttpConfig()
     sync: SyncConfig = SyncConfig()
+    web: WebConfig = WebConfig()
+
+
+def base_url(config: HostConfig, env: Mapping[str, str]) -> str | None:
+    """The configured public address: ``LINKOLIS_BASE_URL``, else ``[web] base_url``, else None."""
+    given = env.get("LINKOLIS_BASE_URL", "").strip()
+    if not given:
+        return config.web.base_url
+    try:
+        return check_base_url(given)
+    except ValueError as exc:
+        raise UserError(f"LINKOLIS_BASE_URL {given!r} {exc}") from None
 
 
 def format_validation_error(error: ValidationError, prefix: str = "") -> str:

@@ -59,6 +59,9 @@ def _story(host: Host, env, interactive: bool) -> None:  # noqa: ANN001
     click.echo(f"  installed; status: {row.status_text}")
 
     say("Authorize on the marketplace: sign in, review the permissions, confirm")
+    click.echo("  (the development path: a loopback receiver on 127.0.0.1, which only a stand-in such as the "
+               "simulator accepts; a real marketplace sends the seller back to `linkolis serve`'s callback — "
+               "see docs/operations.md)")
 
     def open_url(url: str) -> None:
         click.echo(f"  consent page: {url}")

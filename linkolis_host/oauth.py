@@ -1,7 +1,9 @@
 """OAuth plumbing the host owns: state tokens, the loopback redirect receiver, pasted redirect URLs.
 
 A state is 256 random bits, stored only as its SHA-256, bound to one app, single use, and dead after
-10 minutes. The host checks it before a plugin sees anything of a redirect.
+10 minutes. The host checks it before a plugin sees anything of a redirect. A state remembers who started it
+(``origin``: "web", bound to a browser session, or "cli", whose command waits for the served callback) and, once
+the callback ran, how it ended (``finished_at``, ``error``), which the waiting command reads.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import queue
 import secrets
 import threading
 import webbrowser
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -28,16 +31,53 @@ def _hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def new_state(db: Database, app_id: int, redirect_uri: str, clock: Clock) -> str:
+ORIGINS = ("web", "cli")
+
+
+def new_state(db: Database, app_id: int, redirect_uri: str, clock: Clock, origin: str = "web") -> str:
+    if origin not in ORIGINS:
+        raise ValueError(f"origin must be one of {ORIGINS}")
     state = secrets.token_urlsafe(32)
     now = clock.time()
     with db.atomic():
         db.execute("DELETE FROM oauth_states WHERE expires_at < ?", (now - STATE_TTL,))
         db.execute(
-            "INSERT INTO oauth_states (state_hash, app_id, redirect_uri, created_at, expires_at) VALUES (?,?,?,?,?)",
-            (_hash(state), app_id, redirect_uri, now, now + STATE_TTL),
+            "INSERT INTO oauth_states (state_hash, app_id, redirect_uri, created_at, expires_at, origin) "
+            "VALUES (?,?,?,?,?,?)",
+            (_hash(state), app_id, redirect_uri, now, now + STATE_TTL, origin),
         )
     return state
+
+
+def state_origin(db: Database, state: str | None) -> str | None:
+    """Who started the authorization ``state`` belongs to ("web" or "cli"); None for a state we never issued."""
+    if not state:
+        return None
+    row = db.execute("SELECT origin FROM oauth_states WHERE state_hash = ?", (_hash(state),)).fetchone()
+    return None if row is None else row[0]
+
+
+def finish_state(db: Database, state: str, clock: Clock, error: str | None = None) -> None:
+    """Record how the authorization of ``state`` ended (``error``: why it was refused), for a command waiting."""
+    with db.atomic():
+        db.execute("UPDATE oauth_states SET finished_at = ?, error = ? WHERE state_hash = ? AND finished_at IS NULL",
+                   (clock.time(), error, _hash(state)))
+
+
+@dataclass
+class Outcome:
+    """Where an authorization stands, as a waiting command sees it."""
+
+    finished: bool
+    error: str | None
+    expires_at: float
+
+
+def outcome(db: Database, state: str) -> Outcome | None:
+    """None when the state is gone: the app was reconfigured or removed, or the state long expired."""
+    row = db.execute("SELECT finished_at, error, expires_at FROM oauth_states WHERE state_hash = ?",
+                     (_hash(state),)).fetchone()
+    return None if row is None else Outcome(row[0] is not None, row[1], row[2])
 
 
 def set_redirect_uri(db: Database, state: str, redirect_uri: str) -> None:
@@ -67,13 +107,16 @@ def consume_state(db: Database, app_id: int, state: str | None, clock: Clock) ->
             "`linkolis apps authorize` again"
         )
     now = clock.time()
+    expired = now > row[2]
+    message = ("the authorization took longer than 10 minutes and its state expired; nothing was stored — run "
+               "`linkolis apps authorize` again")
     with db.atomic():
         db.execute("UPDATE oauth_states SET used_at = ? WHERE state_hash = ?", (now, _hash(state)))
-    if now > row[2]:
-        raise AuthorizationError(
-            "the authorization took longer than 10 minutes and its state expired; nothing was stored — run "
-            "`linkolis apps authorize` again"
-        )
+        if expired:
+            db.execute("UPDATE oauth_states SET finished_at = ?, error = ? WHERE state_hash = ?",
+                       (now, message, _hash(state)))
+    if expired:
+        raise AuthorizationError(message)
     return row[1]
 
 

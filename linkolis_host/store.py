@@ -150,6 +150,15 @@ def m007_workspaces_users(db: Database) -> None:
     db["users"].create_index(["email_key"], unique=True)
 
 
+@migrations()
+def m008_oauth_state_origin(db: Database) -> None:
+    # Who started an authorization: "web" (bound to a browser session) or "cli" (`linkolis apps authorize` waits
+    # on the served callback; no session). The callback records how it ended, for the waiting command to read.
+    db["oauth_states"].add_column("origin", str, not_null_default="web")
+    db["oauth_states"].add_column("finished_at", float)
+    db["oauth_states"].add_column("error", str)
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 

@@ -24,6 +24,7 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("LINKOLIS_HOME", str(path))
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "")
     monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("LINKOLIS_BASE_URL", raising=False)  # the loopback receiver unless a test sets one
     return path
 
 

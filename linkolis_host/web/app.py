@@ -34,7 +34,7 @@ from . import auth, i18n
 from .jobs import Job, Jobs
 from .security import SecurityHeaders
 
-CALLBACK_PATH = "/apps/callback"
+CALLBACK_PATH = apps.CALLBACK_PATH  # <base_url>/apps/callback: the redirect URI operators register
 ORDER_STATUSES = ["pending", "unshipped", "partially_shipped", "shipped", "cancelled"]
 PAGE_SIZE = 25
 
@@ -401,10 +401,14 @@ def _verify_and_show(req: Req, app: installed.App) -> Response:
     return see_other(apps_url(open=app.name))
 
 
-@page()
+@page(signed_in=False)
 def callback(req: Req) -> Response:
     params = dict(req.request.query_params)
     state = params.get("state")
+    if oauth.state_origin(req.host.db, state) == "cli":
+        return _complete_for_cli(req, params)
+    if req.user is None:
+        return see_other("/signin")
     if not state and not params.get("error") and req.session.get("continue"):
         return _continue(req, params)
     if not auth.take_state(req.session, state):
@@ -424,6 +428,21 @@ def callback(req: Req) -> Response:
                                  "denied": bool(params.get("error"))}
         return see_other(apps_url(open=app.name))
     return _verify_and_show(req, app)
+
+
+def _complete_for_cli(req: Req, params: dict[str, str]) -> Response:
+    """`linkolis apps authorize` started this state and waits for it: no browser session is bound to it (the
+    terminal holds the state), so it completes without one, and the page sends the seller back to the terminal."""
+    app = apps.pending_app(req.host, params.get("state"))
+    if app is None:
+        return req.render("message.html", 400, title=req._("This authorization was refused"),
+                          message=req._("Its app is no longer installed. Nothing was stored."))
+    try:
+        app = apps.complete_authorization(req.host, app, params)
+    except LinkolisError as exc:
+        return req.render("message.html", 400, title=req._("This authorization was refused"), message=str(exc))
+    return req.render("message.html", title=req._("Authorization complete"),
+                      message=req._("%(name)s is authorized. Back in the terminal.") % {"name": app.name}, back=False)
 
 
 def _continue(req: Req, params: dict[str, str]) -> Response:

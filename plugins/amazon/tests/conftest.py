@@ -52,6 +52,7 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("LINKOLIS_HOME", str(path))
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
     monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("LINKOLIS_BASE_URL", raising=False)  # the loopback receiver unless a test sets one
     for name in ("CLIENT_ID", "CLIENT_SECRET", "APPLICATION_ID", "REDIRECT_URI", "DRAFT", "SANDBOX", "ENDPOINT",
                  "LOGIN_URI", "FIRST_IMPORT_DAYS", "FEED_THRESHOLD", "ALLOW_INSECURE_ENDPOINT"):
         monkeypatch.delenv(f"LINKOLIS_AMAZON_{name}", raising=False)
@@ -71,7 +72,10 @@ def sim_options():
 
 @pytest.fixture
 def sim(clock, sim_options):
-    options = dict(orders=60, skus=20, new_orders_per_hour=0, validate_responses=True, listing_visibility_delay=0)
+    # Most tests authorize through the CLI's loopback receiver, the development path Amazon itself refuses
+    # (not Amazon behaviour); the hosted callback's tests set allow_loopback_redirects=False.
+    options = dict(orders=60, skus=20, new_orders_per_hour=0, validate_responses=True, listing_visibility_delay=0,
+                   allow_loopback_redirects=True)
     options.update(sim_options)
     return Simulator(clock, **options)
 

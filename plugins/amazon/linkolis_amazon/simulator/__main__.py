@@ -61,7 +61,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="URI",
-        help="registered OAuth redirect URI (repeatable; loopback URIs are always accepted)",
+        help="registered OAuth redirect URI (repeatable; https only, as on Amazon)",
+    )
+    p.add_argument(
+        "--allow-loopback-redirects",
+        action="store_true",
+        help="NOT AMAZON BEHAVIOUR: also accept any http://127.0.0.1:PORT (or localhost) redirect URI, registered "
+        "or not, for development with linkolis' loopback receiver; Amazon accepts only registered https ones",
     )
     p.add_argument("--draft", action="store_true", help="the app is a draft: consent needs version=beta")
     p.add_argument("--login-uri", default=None, help="the app's log-in URI: consent goes there before redirecting")
@@ -93,6 +99,7 @@ def build(args: argparse.Namespace) -> Simulator:
         client_secret=args.client_secret,
         application_id=args.application_id,
         redirect_uris=list(args.redirect_uri),
+        allow_loopback_redirects=args.allow_loopback_redirects,
         draft=args.draft,
         login_uri=args.login_uri,
         listing_visibility_delay=args.listing_delay,
@@ -123,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  consent URL     {base}/apps/authorize/consent?application_id={sim.application_id}&state=STATE"
         + ("&version=beta" if args.draft else ""),
         f"  ground truth    {base}/_sim/orders  {base}/_sim/stock  {base}/_sim/counters",
+        *(["  loopback redirects accepted (--allow-loopback-redirects: not Amazon behaviour)"]
+          if args.allow_loopback_redirects else []),
         "Ctrl-C stops it.",
     ]
     print("\n".join(lines), flush=True)

@@ -69,6 +69,9 @@ class SimConfig:
     application_id: str = DEFAULT_APPLICATION_ID
     app_name: str = "Linkolis (simulated app)"
     redirect_uris: Sequence[str] = ()
+    # Not Amazon behaviour: accept any http loopback redirect URI (a development loopback receiver). Amazon accepts
+    # only registered https redirect URIs.
+    allow_loopback_redirects: bool = False
     draft: bool = False
     login_uri: str | None = None
     listing_visibility_delay: float = 60.0
@@ -146,7 +149,8 @@ class Simulator:
         self.faults.on_fire = lambda f: self.counters.fault(f.kind)
         self.accounts: dict[str, Account] = {}
         self.default_seller_id = cfg.seller_id
-        self.app = AppRegistration(cfg.application_id, cfg.app_name, list(cfg.redirect_uris), cfg.draft, cfg.login_uri)
+        self.app = AppRegistration(cfg.application_id, cfg.app_name, list(cfg.redirect_uris), cfg.draft, cfg.login_uri,
+                                   allow_loopback_redirects=cfg.allow_loopback_redirects)
         self.lwa = LwaService(cfg.client_id, cfg.client_secret, self.ids)
         self.consent = ConsentService(
             self.app, self.lwa, self.ids, lambda: self.accounts, lambda: self.default_seller_id

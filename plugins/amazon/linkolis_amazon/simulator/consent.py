@@ -1,7 +1,8 @@
 """Seller Central's website authorization workflow: the consent page, Confirm/Cancel, the optional log-in URI step.
 
 Error pages carry Amazon's documented codes: MD1000 (draft app without ``version=beta``), MD5101 (redirect URI not
-registered), MD5110 (redirect URI with a fragment), MD4100 (unknown application).
+registered, or not https), MD5110 (redirect URI with a fragment), MD4100 (unknown application). A consent request
+without ``state`` is refused too (MD9999, the simulator's own code: Amazon documents no answer for it).
 """
 
 from __future__ import annotations
@@ -48,13 +49,16 @@ class AppRegistration:
     draft: bool = False
     login_uri: str | None = None
     roles: list[str] = field(default_factory=lambda: list(ROLE_TEXT))
+    # Not Amazon behaviour: a development path for a loopback receiver (``http://127.0.0.1:<any port>/…``).
+    allow_loopback_redirects: bool = False
 
     def redirect_allowed(self, uri: str) -> bool:
-        """Registered, or loopback (``http://127.0.0.1:<any port>/…``, ``http://localhost:…``)."""
-        if uri in self.redirect_uris:
-            return True
+        """As Amazon: a registered https redirect URI, nothing else. With ``allow_loopback_redirects`` (not Amazon
+        behaviour) also any ``http://`` loopback address, registered or not."""
         parts = urlsplit(uri)
-        return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
+        if parts.scheme == "https" and uri in self.redirect_uris:
+            return True
+        return self.allow_loopback_redirects and parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
 
 
 @dataclass
@@ -116,10 +120,14 @@ class ConsentService:
             if "#" in redirect_uri:
                 raise ConsentError(400, "MD5110", "The redirect URI contains a fragment.")
             if not self.app.redirect_allowed(redirect_uri):
-                raise ConsentError(400, "MD5101", "The redirect URI is not one of the app's OAuth Redirect URIs.")
+                raise ConsentError(400, "MD5101", "The redirect URI is not one of the app's OAuth Redirect URIs"
+                                   + ("" if redirect_uri.startswith("https://") else " (Amazon accepts only https)")
+                                   + ".")
             return redirect_uri
         if not self.app.redirect_uris:
             raise ConsentError(400, "MD5101", "No redirect_uri given and the app has no registered OAuth Redirect URI.")
+        if not self.app.redirect_allowed(self.app.redirect_uris[0]):
+            raise ConsentError(400, "MD5101", "The app's first OAuth Redirect URI is not https.")
         return self.app.redirect_uris[0]
 
     def consent_page(self, req: SimRequest, now: float) -> SimResponse:
@@ -129,6 +137,9 @@ class ConsentService:
             beta = req.q("version") == "beta"
             self._check_app(app_id, beta)
             redirect_uri = self._pick_redirect(req.q("redirect_uri"))
+            if not req.q("state"):
+                raise ConsentError(400, "MD9999", "The request has no state parameter: the app must send one, "
+                                   "unique to the user, to protect its redirect against forgery.")
         except ConsentError as err:
             return self.error_page(err, app_id)
         accounts = self.accounts()

@@ -54,14 +54,14 @@ def test_the_consent_page_shows_app_marketplaces_permissions_and_two_buttons(sim
 
 def test_confirm_redirects_with_state_seller_and_a_code_that_buys_tokens(sim):
     with sim.client() as c:
-        page = consent(c, sim, redirect_uri=LOOPBACK)
+        page = consent(c, sim, redirect_uri=REGISTERED)
         r = submit(c, page)
         assert r.status_code in (302, 303)
         loc = r.headers["location"]
-        assert loc.startswith(LOOPBACK + "?")
+        assert loc.startswith(REGISTERED + "?")
         q = query(loc)
         assert q["state"] == "st-123" and q["selling_partner_id"] == SELLER and q["spapi_oauth_code"]
-        tokens = exchange(c, sim, q["spapi_oauth_code"], LOOPBACK)
+        tokens = exchange(c, sim, q["spapi_oauth_code"], REGISTERED)
     assert tokens.status_code == 200 and tokens.json()["refresh_token"].startswith("Atzr|")
 
 
@@ -104,6 +104,9 @@ def test_the_consent_form_can_be_submitted_once(sim):
         ({"application_id": "amzn1.sellerapps.app.unknown"}, 404, "MD4100"),
         ({"redirect_uri": "https://evil.example.com/cb"}, 400, "MD5101"),
         ({"redirect_uri": "https://app.example.com/amazon/callback#frag"}, 400, "MD5110"),
+        ({"redirect_uri": LOOPBACK}, 400, "MD5101"),  # Amazon accepts no http, loopback or not
+        ({"redirect_uri": "http://app.example.com/amazon/callback"}, 400, "MD5101"),  # the registered one, in http
+        ({"state": None}, 400, "MD9999"),  # no state: refused (Amazon documents no answer; see docs/operations.md)
     ],
 )
 def test_errors_get_amazons_error_page_and_no_redirect(sim, params, status, code):
@@ -126,13 +129,31 @@ def test_no_registered_redirect_and_none_given_is_an_error_page(clock):
     sim = make_sim(clock, redirect_uris=[])
     with sim.client() as c:
         assert consent(c, sim).status_code == 400
-        assert consent(c, sim, redirect_uri="http://localhost:8765/cb").status_code == 200
+
+
+def test_an_http_redirect_registered_is_still_refused_as_amazon_would(clock):
+    sim = make_sim(clock, redirect_uris=[LOOPBACK])
+    with sim.client() as c:
+        given, default = consent(c, sim, redirect_uri=LOOPBACK), consent(c, sim)
+    assert given.status_code == default.status_code == 400
+    assert 'id="error-code">MD5101' in given.text and 'id="error-code">MD5101' in default.text
+
+
+def test_loopback_redirects_work_only_when_allowed_for_development(clock):
+    """Not Amazon behaviour: ``allow_loopback_redirects`` accepts any http loopback address, for the demo."""
+    sim = make_sim(clock, redirect_uris=[], allow_loopback_redirects=True)
+    with sim.client() as c:
+        page = consent(c, sim, redirect_uri="http://localhost:8765/cb")
+        assert page.status_code == 200
+        assert submit(c, page).headers["location"].startswith("http://localhost:8765/cb?state=st-123&")
+        assert 'id="error-code">MD5101' in consent(c, sim, redirect_uri="http://evil.example.com/cb").text
+        assert consent(c, sim, redirect_uri="http://localhost:8765/cb", state=None).status_code == 400
 
 
 def test_login_uri_step_then_callback_completes_with_a_code(clock):
     sim = make_sim(clock, login_uri="https://app.example.com/amazon/login", draft=True)
     with sim.client() as c:
-        r = submit(c, consent(c, sim, version="beta", redirect_uri=LOOPBACK))
+        r = submit(c, consent(c, sim, version="beta", redirect_uri=REGISTERED))
         loc = r.headers["location"]
         assert loc.startswith("https://app.example.com/amazon/login?")
         q = query(loc)
@@ -144,12 +165,12 @@ def test_login_uri_step_then_callback_completes_with_a_code(clock):
         assert missing_beta.status_code == 400 and "MD1000" in missing_beta.text
         back = c.get(
             urlsplit(callback).path,
-            params={"amazon_state": q["amazon_state"], "state": "mine", "redirect_uri": LOOPBACK, "version": "beta"},
+            params={"amazon_state": q["amazon_state"], "state": "mine", "redirect_uri": REGISTERED, "version": "beta"},
         )
         assert back.status_code == 302
         final = query(back.headers["location"])
-        assert back.headers["location"].startswith(LOOPBACK) and final["state"] == "mine"
-        assert exchange(c, sim, final["spapi_oauth_code"], LOOPBACK).status_code == 200
+        assert back.headers["location"].startswith(REGISTERED) and final["state"] == "mine"
+        assert exchange(c, sim, final["spapi_oauth_code"], REGISTERED).status_code == 200
         # amazon_state is single-use
         replay = c.get(
             urlsplit(callback).path, params={"amazon_state": q["amazon_state"], "state": "mine", "version": "beta"}
@@ -157,8 +178,9 @@ def test_login_uri_step_then_callback_completes_with_a_code(clock):
         assert replay.status_code == 400
 
 
-def test_consent_over_real_http_reaches_a_loopback_receiver(sim):
-    """The demo's path: fetch the page over HTTP, POST Confirm, follow the redirect to a loopback receiver."""
+def test_consent_over_real_http_reaches_a_loopback_receiver(clock):
+    """The demo's path (allowed loopback redirects, not Amazon behaviour): fetch the page over HTTP, POST Confirm,
+    follow the redirect to a loopback receiver."""
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -175,6 +197,7 @@ def test_consent_over_real_http_reaches_a_loopback_receiver(sim):
         def log_message(self, *a: object) -> None:
             pass
 
+    sim = make_sim(clock, allow_loopback_redirects=True)
     receiver = HTTPServer(("127.0.0.1", 0), Receiver)
     t = threading.Thread(target=receiver.handle_request, daemon=True)
     t.start()

@@ -189,3 +189,14 @@ def test_a_scaled_clock_runs_faster(tmp_path):
     t0 = sim.clock.time()
     time.sleep(0.01)
     assert sim.clock.time() - t0 >= 9
+
+
+def test_the_cli_refuses_loopback_redirects_unless_told_it_is_development(capsys):
+    from linkolis_amazon.simulator.__main__ import build, parse_args
+
+    loopback = "http://127.0.0.1:8765/callback"
+    assert not build(parse_args([])).app.redirect_allowed(loopback)
+    assert build(parse_args(["--allow-loopback-redirects"])).app.redirect_allowed(loopback)
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    assert "NOT AMAZON BEHAVIOUR" in " ".join(capsys.readouterr().out.split())
