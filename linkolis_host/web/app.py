@@ -116,12 +116,12 @@ class Web:
                 self._root.registry  # noqa: B018 - built once, shared by the forks
             return self._root
 
-    def host(self, workspace_id: int | None = None) -> Host:
-        """This thread's host, acting for ``workspace_id`` (None: for no workspace; see ``fork``)."""
+    def host(self) -> Host:
+        """This thread's host, acting for no workspace until a request sets the signed-in user's (see ``fork``)."""
         host = getattr(self._local, "host", None)
         if host is None:
             host = self._local.host = self.fork()
-        host.workspace_id = workspace_id
+        host.workspace_id = None
         return host
 
     def fork(self, workspace_id: int | None = None) -> Host:
