@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import ValidationError
 
-from . import installed, oauth, orders, stock, store
+from . import installed, oauth, orders, stock, store, workspaces
 from .config import format_validation_error
 from .errors import AuthorizationError, LinkolisError, UserError
 from .host import Host
@@ -118,9 +118,11 @@ def notices(host: Host, app: App) -> list[str]:
     return found
 
 
-def _name_taken(host: Host, name: str, other_than: int | None = None) -> bool:
-    return next(host.db.query("SELECT 1 FROM apps WHERE name_key = ? AND status != ? AND id IS NOT ?",
-                              [name_key(name), REMOVED, other_than]), None) is not None
+def _name_taken(host: Host, workspace_id: int | None, name: str, other_than: int | None = None) -> bool:
+    """Whether the workspace has another app called ``name`` (names are the workspace's own)."""
+    return next(host.db.query("SELECT 1 FROM apps WHERE workspace_id = ? AND name_key = ? AND status != ? "
+                              "AND id IS NOT ?", [workspace_id, name_key(name), REMOVED, other_than]),
+                None) is not None
 
 
 def install(host: Host, kind: str, values: dict[str, Any]) -> App:
@@ -128,12 +130,13 @@ def install(host: Host, kind: str, values: dict[str, Any]) -> App:
     settings = _validate(host, kind, values)
     name = " ".join(settings.name.split())
     settings = settings.model_copy(update={"name": name})
-    if _name_taken(host, name):
+    workspace_id = workspaces.current_id(host, create=True)
+    if _name_taken(host, workspace_id, name):
         raise UserError(f"an app named {name!r} is already installed; choose another --name")
     now = now_text(host)
     with host.db.atomic():
         app_id = host.db["apps"].insert({
-            "name": name, "name_key": name_key(name), "kind": kind,
+            "workspace_id": workspace_id, "name": name, "name_key": name_key(name), "kind": kind,
             "settings": settings.model_dump_json(), "status": "installed", "attention_reason": "",
             "authorization_scope": settings.authorization_scope(), "account_scope": settings.account_scope(),
             "created_at": now, "updated_at": now,
@@ -149,7 +152,7 @@ def configure(host: Host, name: str | App, changes: dict[str, Any]) -> tuple[App
     settings = _validate(host, row.kind, {**row.settings, **changes})
     new_name = " ".join(settings.name.split())
     settings = settings.model_copy(update={"name": new_name})
-    if _name_taken(host, new_name, other_than=row.id):
+    if _name_taken(host, row.workspace_id, new_name, other_than=row.id):
         raise UserError(f"an app named {new_name!r} is already installed; choose another --name")
     scope_changed = settings.authorization_scope() != (row.authorization_scope or "")
     voided = scope_changed and row.authorized
@@ -354,9 +357,17 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
             f"in. Nothing was changed. To connect another account, remove the app (`linkolis apps remove "
             f"{row.name!r}`) and install it again, signing in to the right account."
         )
+    # One app per account and marketplace across every workspace: two workspaces importing one seller account
+    # would each push its own stock to it. Another workspace's app is not named: its name is that workspace's.
     clash = next(host.db.query(
-        "SELECT name FROM apps WHERE kind = ? AND account_id = ? AND account_scope = ? AND id != ? AND status != ?",
-        [row.kind, creds.account_id, row.account_scope or "", row.id, REMOVED]), None)
+        "SELECT name, workspace_id FROM apps WHERE kind = ? AND account_id = ? AND account_scope = ? AND id != ? "
+        "AND status != ?", [row.kind, creds.account_id, row.account_scope or "", row.id, REMOVED]), None)
+    if clash and clash["workspace_id"] != row.workspace_id:
+        raise AuthorizationError(
+            f"account {creds.account_id} is already connected for the same {row.account_scope or 'scope'} by an "
+            "app in another workspace: one app per marketplace account, across all workspaces. Nothing was "
+            "stored. If this account is yours, ask the operator to remove that app first."
+        )
     if clash:
         raise AuthorizationError(
             f"app {clash['name']!r} already connects account {creds.account_id} for the same "

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import click
 
-from . import apps, config, oauth, orders, stock, store, sync
+from . import apps, config, installed, oauth, orders, stock, store, sync, workspaces
 from .apps import BANNER, FieldSpec, fields_of
 from .context import REDACTOR
 from .errors import LinkolisError
@@ -46,6 +46,9 @@ class LinkolisGroup(click.Group):
             raise click.ClickException(str(error)) from None
 
 
+WORKSPACE_META = "linkolis.workspace"
+
+
 def get_host(ctx: click.Context) -> Host:
     root = ctx.find_root()
     if root.obj is None:
@@ -54,7 +57,12 @@ def get_host(ctx: click.Context) -> Host:
         root.call_on_close(host.close)
         # Every command, not only those that load plugins, refuses a plugin enabled but not installed.
         check_enabled(host.config.plugins.enabled)
-    return root.obj
+    host = root.obj
+    # Every command acts for the workspace it was given, or none chosen (a host reused across commands, as in
+    # tests and the demo, must not keep an earlier command's).
+    name = root.meta.get(WORKSPACE_META)
+    host.workspace_id = workspaces.get_workspace(host, name).id if name else None
+    return host
 
 
 def with_host(func: Callable) -> Callable:
@@ -91,12 +99,16 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
 @click.version_option(__version__, "--version", prog_name="linkolis")
 @click.option("-v", "--verbose", count=True, help="Log what happens on stderr (-vv: every HTTP call). "
               "Secrets are always redacted.")
-def cli(verbose: int) -> None:
+@click.option("--workspace", "workspace", metavar="NAME", envvar="LINKOLIS_WORKSPACE",
+              help="The workspace (seller business) to act on [env: LINKOLIS_WORKSPACE; default: the only one]. "
+                   "`sync` without it serves every workspace.")
+def cli(verbose: int, workspace: str | None) -> None:
     """Connect marketplaces as apps, import their orders, and keep their stock in sync.
 
     The seller's story: `linkolis catalog`, `linkolis apps install KIND`, `linkolis apps authorize NAME`,
     `linkolis apps verify NAME`, then `linkolis sync`. Data lives in $LINKOLIS_HOME (see `linkolis plugins`).
     """
+    click.get_current_context().meta[WORKSPACE_META] = workspace
     if verbose:
         handler = logging.StreamHandler(sys.stderr)
         handler.addFilter(REDACTOR)
@@ -770,8 +782,6 @@ def workspaces_group() -> None:
 @with_host
 def workspaces_add(host: Host, name: str, as_json: bool) -> None:
     """Create the workspace NAME."""
-    from . import workspaces
-
     ws = workspaces.add_workspace(host, name)
     emit({"id": ws.id, "name": ws.name}, as_json, lambda w: echo(f"Workspace {w['name']!r} created."))
 
@@ -780,12 +790,17 @@ def workspaces_add(host: Host, name: str, as_json: bool) -> None:
 @json_option
 @with_host
 def workspaces_list(host: Host, as_json: bool) -> None:
-    """List the workspaces."""
-    from . import workspaces
+    """List the workspaces and how many apps each has."""
+    counts = installed.apps_per_workspace(host)
+    rows = [{"id": w.id, "name": w.name, "apps": counts.get(w.id, 0)} for w in workspaces.list_workspaces(host)]
 
-    rows = [{"id": w.id, "name": w.name} for w in workspaces.list_workspaces(host)]
-    emit(rows, as_json, lambda rs: [echo(r["name"]) for r in rs] or (
-        None if rs else echo("No workspaces yet. Create one with `linkolis workspaces add NAME`.")))
+    def human(rs: list[dict]) -> None:
+        if not rs:
+            echo("No workspaces yet. Create one with `linkolis workspaces add NAME`.")
+        for r in rs:
+            echo(f"{r['name']:<30} {r['apps']} app(s)")
+
+    emit(rows, as_json, human)
 
 
 @cli.group("users", cls=LinkolisGroup, context_settings=CONTEXT)
@@ -803,7 +818,7 @@ def _read_password(password_stdin: bool) -> str:
 
 @users_group.command("add")
 @click.argument("email")
-@click.option("--workspace", help="The user's workspace (default: the only one).")
+@click.option("--workspace", help="The user's workspace (default: the global --workspace, or the only one).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input "
               "(without it, a terminal asks for it, hidden).")
 @click.option("--language", type=click.Choice(["en", "nl"]), help="The web app's language for this user "
@@ -813,8 +828,7 @@ def _read_password(password_stdin: bool) -> str:
 def users_add(host: Host, email: str, workspace: str | None, password_stdin: bool, language: str | None,
               as_json: bool) -> None:
     """Add a user who signs in with EMAIL."""
-    from . import workspaces
-
+    workspace = workspace or click.get_current_context().find_root().meta.get(WORKSPACE_META)
     user = workspaces.add_user(host, email, _read_password(password_stdin), workspace, language)
     emit({"email": user.email, "workspace": user.workspace, "language": user.language}, as_json,
          lambda u: echo(f"User {u['email']} added to workspace {u['workspace']!r}."))
@@ -826,8 +840,6 @@ def users_add(host: Host, email: str, workspace: str | None, password_stdin: boo
 @with_host
 def users_list(host: Host, workspace: str | None, as_json: bool) -> None:
     """List the users and their workspaces."""
-    from . import workspaces
-
     rows = [{"email": u.email, "workspace": u.workspace, "language": u.language}
             for u in workspaces.list_users(host, workspace)]
 
@@ -846,8 +858,6 @@ def users_list(host: Host, workspace: str | None, as_json: bool) -> None:
 @with_host
 def users_remove(host: Host, email: str, as_json: bool) -> None:
     """Remove the user EMAIL (their workspace and its data stay)."""
-    from . import workspaces
-
     user = workspaces.remove_user(host, email)
     emit({"email": user.email, "workspace": user.workspace}, as_json,
          lambda u: echo(f"User {u['email']} removed."))

@@ -86,6 +86,11 @@ class Host:
         self.limiter = RateLimiter(self.db_path, self.clock)
         self.http_stats = HttpStats()
         self._registry: Registry | None = None
+        # The workspace this host acts for (``workspaces.current_id``): set by the CLI from --workspace, by the web
+        # from the signed-in user. None: the only workspace, or a "Default" one made on first need; a host that
+        # must never guess (the web's) sets ``workspace_default`` False, and acting without one is then an error.
+        self.workspace_id: int | None = None
+        self.workspace_default = True
 
     @property
     def registry(self) -> Registry:

@@ -10,7 +10,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from typing import Any, Iterator
 
-from . import store
+from . import store, workspaces
 from .context import Context, Progress
 from .errors import AppRemoved, NeedsAttention, OperatorConfigError, UserError
 from .host import Host
@@ -40,6 +40,7 @@ class App:
     last_push_at: str | None
     created_at: str | None
     updated_at: str | None
+    workspace_id: int | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "App":
@@ -66,17 +67,28 @@ def now_text(host: Host) -> str:
     return host.clock.now().isoformat(timespec="seconds")
 
 
-def list_apps(host: Host) -> list[App]:
-    return [App.from_row(r) for r in host.db.query("SELECT * FROM apps WHERE status != ? ORDER BY name_key",
-                                                   [REMOVED])]
+def list_apps(host: Host, *, every_workspace: bool = False) -> list[App]:
+    """The installed apps of the host's workspace; ``every_workspace``: of all of them (``sync`` serves them all)."""
+    if every_workspace:
+        rows = host.db.query("SELECT * FROM apps WHERE status != ? ORDER BY workspace_id, name_key", [REMOVED])
+    else:
+        rows = host.db.query("SELECT * FROM apps WHERE status != ? AND workspace_id = ? ORDER BY name_key",
+                             [REMOVED, workspaces.current_id(host)])
+    return [App.from_row(r) for r in rows]
+
+
+def apps_per_workspace(host: Host) -> dict[int, int]:
+    """How many apps each workspace has installed (by workspace id)."""
+    return dict(host.db.execute("SELECT workspace_id, COUNT(*) FROM apps WHERE status != ? GROUP BY workspace_id",
+                                (REMOVED,)).fetchall())
 
 
 def get(host: Host, name: str | App) -> App:
-    """The app called ``name`` (any case, any spacing); an ``App`` is returned as it is."""
+    """The app called ``name`` (any case, any spacing) in the host's workspace; an ``App`` is returned as it is."""
     if isinstance(name, App):
         return name
-    row = next(host.db.query("SELECT * FROM apps WHERE name_key = ? AND status != ?", [name_key(name), REMOVED]),
-               None)
+    row = next(host.db.query("SELECT * FROM apps WHERE name_key = ? AND status != ? AND workspace_id = ?",
+                             [name_key(name), REMOVED, workspaces.current_id(host)]), None)
     if row is None:
         names = [a.name for a in list_apps(host)]
         known = ", ".join(repr(n) for n in names) if names else "none installed yet"

@@ -13,7 +13,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from . import installed, store
+from . import installed, store, workspaces
 from .context import Progress
 from .errors import UserError
 from .host import Host
@@ -158,7 +158,8 @@ def import_orders(host: Host, app: App | str, progress: Progress | None = None) 
 
 def list_orders(host: Host, app: App | str | None = None, status: str | None = None,
                 limit: int = 50) -> list[dict]:
-    where, params = ["1 = 1"], []
+    """The workspace's orders (or one app's), newest first."""
+    where, params = ["a.workspace_id = ?"], [workspaces.current_id(host)]
     if app:
         where.append("o.app_id = ?")
         params.append(installed.get(host, app).id)
@@ -175,14 +176,16 @@ def list_orders(host: Host, app: App | str | None = None, status: str | None = N
 
 
 def get_order(host: Host, order_ref: str) -> dict[str, Any]:
-    """An order by the host's id or the marketplace's order id, with its lines and status history.
+    """An order of the host's workspace by the host's id or the marketplace's order id, with its lines and status
+    history (another workspace's order is "no order", whichever id is given).
 
     Money is given as decimal strings in the order's currency, ``None`` where the marketplace did not say (the
     lines' meanings are those of ``OrderLine``).
     """
     rows = list(host.db.query(
         "SELECT o.*, a.name AS app FROM orders o JOIN apps a ON a.id = o.app_id "
-        "WHERE o.marketplace_order_id = ? OR (CAST(o.id AS TEXT) = ?)", [order_ref, order_ref]))
+        "WHERE a.workspace_id = ? AND (o.marketplace_order_id = ? OR CAST(o.id AS TEXT) = ?)",
+        [workspaces.current_id(host), order_ref, order_ref]))
     if not rows:
         raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
     order = rows[0]

@@ -5,6 +5,8 @@ A push marks what it sends as ``sending`` when the plugin answers its first outc
 sent again; a push that fails before that (its token refresh fails, say) leaves every SKU as it was, still due. An
 outcome about an older quantity than the one last sent is stale and dropped.
 
+Desired quantities are a workspace's (SKUs are unique per workspace); an app is handed its own workspace's.
+
 Owns the tables ``desired_stock`` and ``stock_pushes``.
 """
 
@@ -18,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import installed
+from . import installed, workspaces
 from .context import Progress
 from .errors import UserError
 from .host import Host
@@ -53,14 +55,15 @@ def _check_quantity(text: str | int) -> int:
 
 
 def _write_desired(host: Host, pairs: list[tuple[str, int]]) -> None:
+    workspace_id = workspaces.current_id(host, create=True)
     now = host.clock.now().isoformat(timespec="seconds")
     with host.db.atomic():
         version = host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
         host.db.conn.executemany(
-            "INSERT INTO desired_stock (sku, quantity, version, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(sku) DO UPDATE SET quantity = excluded.quantity, version = excluded.version, "
+            "INSERT INTO desired_stock (workspace_id, sku, quantity, version, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(workspace_id, sku) DO UPDATE SET quantity = excluded.quantity, version = excluded.version, "
             "updated_at = excluded.updated_at",
-            [(sku, qty, version + i + 1, now) for i, (sku, qty) in enumerate(pairs)],
+            [(workspace_id, sku, qty, version + i + 1, now) for i, (sku, qty) in enumerate(pairs)],
         )
 
 
@@ -176,12 +179,13 @@ def _csv_problem(exc: csv.Error) -> str:
 
 def stock_due(host: Host, app_id: int) -> list[tuple[str, int, int]]:
     """(sku, quantity, version) the app must be sent: its latest desired quantity differs from the last one sent,
-    or the last send's outcome is unknown (interrupted) or was a rejection that retrying can cure."""
+    or the last send's outcome is unknown (interrupted) or was a rejection that retrying can cure. Only the
+    desired quantities of the app's own workspace."""
     return [tuple(r) for r in host.db.execute(
-        "SELECT d.sku, d.quantity, d.version FROM desired_stock d "
-        "LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku "
-        "WHERE p.sku IS NULL OR p.attempt_quantity IS NOT d.quantity OR p.outcome = 'sending' "
-        "OR (p.outcome = 'rejected' AND p.retryable = 1) ORDER BY d.version", (app_id,))]
+        "SELECT d.sku, d.quantity, d.version FROM apps a JOIN desired_stock d ON d.workspace_id = a.workspace_id "
+        "LEFT JOIN stock_pushes p ON p.app_id = a.id AND p.sku = d.sku WHERE a.id = ? AND ("
+        "p.sku IS NULL OR p.attempt_quantity IS NOT d.quantity OR p.outcome = 'sending' "
+        "OR (p.outcome = 'rejected' AND p.retryable = 1)) ORDER BY d.version", (app_id,))]
 
 
 def has_pending(host: Host, app_id: int) -> bool:
@@ -306,7 +310,7 @@ def preview(host: Host, app: App, due: list[tuple[str, int, int]]) -> list[dict[
 
 
 def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]:
-    """Desired, last pushed and last outcome per SKU and app (apps with stock sync on)."""
+    """Desired, last pushed and last outcome per SKU and app (apps with stock sync on), in the host's workspace."""
     targets = [installed.get(host, app)] if app is not None else installed.list_apps(host)
     rows = [a for a in targets if host.app_info(a).settings.stock_sync]
     result = []
@@ -315,11 +319,12 @@ def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]
             "SELECT d.sku, d.quantity AS desired, p.pushed_quantity, p.attempt_quantity, p.outcome, p.message, "
             "p.reference, p.attempt_at, COALESCE(p.warning, '') AS warning FROM desired_stock d "
             "LEFT JOIN stock_pushes p ON p.app_id = ? AND "
-            "p.sku = d.sku ORDER BY d.sku", [row.id],
+            "p.sku = d.sku WHERE d.workspace_id = ? ORDER BY d.sku", [row.id, row.workspace_id],
         ):
             result.append({"app": row.name, **rec, "outcome": rec["outcome"] or "not pushed"})
     if not targets and app is None:
-        for rec in host.db.query("SELECT sku, quantity AS desired FROM desired_stock ORDER BY sku"):
+        for rec in host.db.query("SELECT sku, quantity AS desired FROM desired_stock WHERE workspace_id = ? "
+                                 "ORDER BY sku", [workspaces.current_id(host)]):
             result.append({"app": None, **rec, "pushed_quantity": None, "outcome": "no app with stock sync"})
     return result
 
@@ -330,7 +335,8 @@ def verify_stock(host: Host, app: App | str) -> list[dict[str, Any]]:
     require_authorized(app)
     desired = {r["sku"]: r for r in host.db.query(
         "SELECT d.sku, d.quantity, p.pushed_quantity, p.pushed_at, p.attempt_quantity, p.outcome, p.message "
-        "FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku", [app.id])}
+        "FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku WHERE d.workspace_id = ?",
+        [app.id, app.workspace_id])}
     with installed.run(host, app) as ctx:
         levels = list(host.registry.read_stock(app.kind, ctx, sorted(desired) or None))
     now = host.clock.now()

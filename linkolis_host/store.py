@@ -159,6 +159,34 @@ def m008_oauth_state_origin(db: Database) -> None:
     db["oauth_states"].add_column("error", str)
 
 
+
+@migrations()
+def m009_workspace_data(db: Database) -> None:
+    # Every app and every desired quantity belongs to a workspace; orders, pushes, cursors and plugin state belong
+    # to an app and so to its workspace. What was there before workspaces moves into the only workspace, or into
+    # one called "Default" (created when there is data and it does not exist).
+    has_data = db.execute("SELECT EXISTS (SELECT 1 FROM apps) OR EXISTS (SELECT 1 FROM desired_stock)").fetchone()[0]
+    spaces = db.execute("SELECT id FROM workspaces").fetchall()
+    home = None
+    if has_data:
+        if len(spaces) == 1:
+            home = spaces[0][0]
+        else:
+            db.execute("INSERT OR IGNORE INTO workspaces (name, name_key, created_at) "
+                       "VALUES ('Default', 'default', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'))")
+            home = db.execute("SELECT id FROM workspaces WHERE name_key = 'default'").fetchone()[0]
+    db["apps"].add_column("workspace_id", int)
+    db.execute("UPDATE apps SET workspace_id = ?", (home,))
+    db["apps"].transform(not_null={"workspace_id"}, add_foreign_keys=[("workspace_id", "workspaces", "id")])
+    db.execute("DROP INDEX IF EXISTS idx_apps_name_key")
+    db["apps"].create_index(["workspace_id", "name_key"], unique=True)
+    db["desired_stock"].add_column("workspace_id", int)
+    db.execute("UPDATE desired_stock SET workspace_id = ?", (home,))
+    db["desired_stock"].transform(pk=("workspace_id", "sku"), not_null={"workspace_id"},
+                                  add_foreign_keys=[("workspace_id", "workspaces", "id")],
+                                  column_order=["workspace_id", "sku"])
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 

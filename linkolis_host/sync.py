@@ -19,9 +19,16 @@ from .stock import has_pending, push_stock, stock_due
 log = logging.getLogger("linkolis.sync")
 
 
+def _every_app(host: Host) -> list[App]:
+    return installed.list_apps(host, every_workspace=host.workspace_id is None)
+
+
 def sync_once(host: Host, names: list[str] | None = None, progress: Any = None) -> list[dict[str, Any]]:
-    """Import then push for every authorized app (or those named); one app's failure does not stop the others."""
-    rows = [installed.get(host, n) for n in names] if names else [a for a in installed.list_apps(host) if a.authorized]
+    """Import then push for every authorized app (or those named); one app's failure does not stop the others.
+
+    Without names: the apps of every workspace, unless the host acts for one (``--workspace``); each push hands an
+    app its own workspace's desired quantities."""
+    rows = [installed.get(host, n) for n in names] if names else [a for a in _every_app(host) if a.authorized]
     results = []
     for row in rows:
         result: dict[str, Any] = {"app": row.name}
@@ -40,7 +47,7 @@ def watch(host: Host, names: list[str] | None, interval: float, push_interval: f
     marketplace's slow order quota never delays stock), and stock pushes every ``push_interval`` seconds."""
 
     def targets(h: Host) -> list[App]:
-        rows = [installed.get(h, n) for n in names] if names else installed.list_apps(h)
+        rows = [installed.get(h, n) for n in names] if names else _every_app(h)
         return [r for r in rows if r.authorized]
 
     def import_loop() -> None:

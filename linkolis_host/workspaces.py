@@ -18,8 +18,16 @@ LANGUAGES = ("en", "nl")
 MIN_PASSWORD = 10
 
 _hasher = PasswordHasher()
-# Hashed once, so that signing in as an unknown address costs as much as a wrong password (no timing oracle).
-_DUMMY_HASH = _hasher.hash("linkolis: no such user")
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """Hashed once, on the first sign-in (not at import: every command imports this module), so that signing in as
+    an unknown address costs as much as a wrong password (no timing oracle)."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("linkolis: no such user")
+    return _dummy_hash
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,33 @@ def get_workspace(host: Host, name: str | None = None) -> Workspace:
         known = ", ".join(repr(w.name) for w in list_workspaces(host)) or "none yet"
         raise UserError(f"no workspace named {name!r} (workspaces: {known})")
     return Workspace(row[0], row[1])
+
+
+DEFAULT = "Default"
+
+
+def current_id(host: Host, *, create: bool = False) -> int | None:
+    """The id of the workspace ``host`` acts for: ``host.workspace_id`` when set, else the only workspace there is.
+
+    With none yet, ``create`` makes one called "Default" (a write needs a workspace to belong to); without it the
+    answer is None, to which nothing belongs. Several and none chosen is an error that names them.
+    """
+    if host.workspace_id is not None:
+        return host.workspace_id
+    if not host.workspace_default:
+        raise UserError("no workspace is chosen for this request")
+    spaces = list_workspaces(host)
+    if len(spaces) == 1:
+        return spaces[0].id
+    if spaces:
+        raise UserError("there are several workspaces: choose one with --workspace NAME (or LINKOLIS_WORKSPACE): "
+                        + ", ".join(repr(w.name) for w in spaces))
+    if not create:
+        return None
+    with host.db.atomic():  # another process may make it at the same moment: the unique name keeps it one
+        host.db.execute("INSERT OR IGNORE INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?)",
+                        (DEFAULT, _key(DEFAULT), _now(host)))
+    return host.db.execute("SELECT id FROM workspaces WHERE name_key = ?", (_key(DEFAULT),)).fetchone()[0]
 
 
 def _check_email(email: str) -> str:
@@ -139,7 +174,7 @@ def authenticate(host: Host, email: str, password: str) -> User | None:
     row = host.db.execute("SELECT id, password_hash FROM users WHERE email_key = ?",
                           (email.strip().casefold(),)).fetchone()
     try:
-        _hasher.verify(row[1] if row else _DUMMY_HASH, password)
+        _hasher.verify(row[1] if row else _dummy(), password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None:

@@ -49,7 +49,8 @@ def test_a_file_that_is_not_a_database_is_named_with_what_to_do(home):
 
 def test_a_truncated_database_is_damaged_not_a_traceback(stocked):
     with sqlite3.connect(stocked) as conn:  # enough rows to spread the tables over many pages
-        conn.executemany("INSERT INTO desired_stock (sku, quantity, version) VALUES (?, 1, 3)",
+        conn.executemany("INSERT INTO desired_stock (workspace_id, sku, quantity, version) "
+                         "VALUES (1, ?, 1, 3)",
                          [(f"SKU-{n:05}-{'x' * 200}",) for n in range(3, 2000)])
     conn.close()
     data = stocked.read_bytes()

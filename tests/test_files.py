@@ -34,7 +34,8 @@ def test_a_new_data_directory_and_everything_in_it_is_for_the_owner_only(umask, 
     with Host(home) as host:
         SecretBox(home).seal({"token": "x"})  # creates secret.key
         with app_lock(home, 1, "Shop EU", "import"):
-            host.db.execute("INSERT INTO desired_stock (sku, quantity, version) VALUES ('SKU-2', 1, 2)")
+            host.db.execute("INSERT INTO desired_stock (workspace_id, sku, quantity, version) "
+                            "VALUES (1, 'SKU-2', 1, 2)")
             host.db.conn.commit()
             files = {p.name: mode(p) for p in home.iterdir() if p.is_file()}
             assert mode(home) == 0o700

@@ -99,7 +99,8 @@ def test_pasted_credentials_replace_the_ones_the_old_key_sealed(run, key_changed
 
 def test_a_cached_secret_sealed_with_the_old_key_reads_as_absent(host, home, monkeypatch):
     db = host.db
-    db["apps"].insert({"name": "x", "name_key": "x", "kind": "testmarket", "settings": "{}", "status": "installed"})
+    db["workspaces"].insert({"name": "Default", "name_key": "default"})
+    db["apps"].insert({"workspace_id": 1, "name": "x", "name_key": "x", "kind": "testmarket", "settings": "{}", "status": "installed"})
     StateStore(db, 1, host.secrets).set("access_token", {"token": "Atza|old-access-token"}, secret=True)
     monkeypatch.setenv("LINKOLIS_SECRET_KEY", Fernet.generate_key().decode())
 

@@ -2,7 +2,9 @@
 functions (``apps``, ``orders``, ``stock``, ``workspaces``), render; nothing here knows a marketplace.
 
 Each request runs its handler in a worker thread on that thread's own ``Host`` (a fork of one built by the
-factory the app is given), because a sqlite connection serves one thread at a time.
+factory the app is given), because a sqlite connection serves one thread at a time. That host acts for the
+signed-in user's workspace, set when the request starts and cleared when it ends; it never falls back to a
+workspace of its own choosing (``workspace_default`` off), so a request cannot see another workspace's data.
 """
 
 from __future__ import annotations
@@ -115,9 +117,17 @@ class Web:
             return self._root
 
     def host(self) -> Host:
+        """This thread's host, acting for no workspace until a request sets the signed-in user's (see ``fork``)."""
         host = getattr(self._local, "host", None)
         if host is None:
-            host = self._local.host = self.root().fork()
+            host = self._local.host = self.fork()
+        host.workspace_id = None
+        return host
+
+    def fork(self, workspace_id: int | None = None) -> Host:
+        """A host on a connection of its own, acting for ``workspace_id`` only, never for a default one."""
+        host = self.root().fork()
+        host.workspace_id, host.workspace_default = workspace_id, False
         return host
 
     def render(self, req: Req, template: str, http_status: int, **context: Any) -> HTMLResponse:
@@ -144,11 +154,18 @@ def page(signed_in: bool = True) -> Callable:
             form = await request.form(max_files=1, max_fields=200) if request.method == "POST" else None
 
             def run() -> Response:
-                host = web.host()
+                host = web.host()  # for no workspace until the user is known
+                try:
+                    return answer(host)
+                finally:
+                    host.workspace_id = None  # the next request on this thread starts from none
+
+            def answer(host: Host) -> Response:
                 user_id = request.session.get("user")
                 user = workspaces.get_user(host, user_id) if user_id else None
                 if user_id and user is None:  # removed since signing in
                     request.session.clear()
+                host.workspace_id = user.workspace_id if user else None
                 req = Req(request, host, user, _language(request, user), form, web)
                 if form is not None and not auth.csrf_ok(request.session, form.get("csrf")):  # type: ignore
                     return req.render("message.html", 403, title=req._("This form has expired"),
@@ -509,7 +526,7 @@ def _start_job(req: Req, what: str) -> Response:
     job = Job(workspace_id=req.user.workspace_id, app_id=app.id, app_name=app.name, what=what)  # type: ignore
 
     def work(job: Job) -> dict[str, Any]:
-        host = web.root().fork()
+        host = web.fork(job.workspace_id)
         try:
             if what == "import":
                 return orders.import_orders(host, app.name, progress=job)

@@ -154,7 +154,7 @@ def _apps_status(site):
     from linkolis_host import installed
 
     with site.host() as host:
-        return [(a.name, a.status) for a in installed.list_apps(host)]
+        return [(a.name, a.status) for a in installed.list_apps(host, every_workspace=True)]
 
 
 def test_forged_replayed_and_other_session_callbacks_are_refused(site):
@@ -169,6 +169,8 @@ def test_forged_replayed_and_other_session_callbacks_are_refused(site):
     _refused(mallory)
     site.shot(mallory, "other-session-refused")
     assert _apps_status(site) == [("Amazon", "installed")]
+    mallory.goto("/apps")  # nor does Anna's app show in Mallory's workspace
+    expect(mallory.get_by_text("No applications yet")).to_be_visible()
 
     # A forged state is refused, even in Anna's session.
     forged = re.sub(r"state=[^&]+", "state=forged-state-value", callback)

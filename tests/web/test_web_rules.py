@@ -118,3 +118,50 @@ def test_workspaces_and_users_from_the_cli(home):
         assert workspaces.authenticate(host, "anna@example.com", "not the password") is None
     run("users", "remove", "anna@example.com")
     assert json.loads(run("users", "list", "--json").stdout) == []
+
+
+def test_a_user_of_another_workspace_sees_none_of_the_first_ones_apps_orders_and_stock(home, market):
+    import testmarket
+    from helpers import token_of
+
+    from linkolis_host import apps, orders, stock
+
+    with Host(home, extra_plugins=[testmarket]) as host:
+        anna = workspaces.add_workspace(host, "Anna's shop")
+        workspaces.add_workspace(host, "Bram's shop")
+        workspaces.add_user(host, "anna@example.com", PASSWORD, "Anna's shop")
+        workspaces.add_user(host, "bram@example.com", PASSWORD, "Bram's shop")
+        host.workspace_id = anna.id
+        apps.install(host, "testmarket", {"name": "Anna EU", "region": "EU", "stock_sync": True})
+        apps.authorize_direct(host, "Anna EU", {"token": token_of("SELLER1"), "account": "SELLER1"})
+        market.add_order("O-ANNA-1")
+        orders.import_orders(host, "Anna EU")
+        order_id = orders.get_order(host, "O-ANNA-1")["id"]
+        stock.set_stock(host, "SKU-ANNA", 5)
+    app = create_app(lambda: Host(home, extra_plugins=[testmarket]), WebSettings("https://shop.example"))
+
+    anna_browser = TestClient(app, base_url="https://shop.example")
+    sign_in(anna_browser, "anna@example.com")
+    assert "Anna EU" in anna_browser.get("/apps").text
+    assert "O-ANNA-1" in anna_browser.get("/orders").text
+    assert "SKU-ANNA" in anna_browser.get("/stock").text
+
+    bram_browser = TestClient(app, base_url="https://shop.example")
+    sign_in(bram_browser, "bram@example.com")
+    for path in ("/apps", "/orders", "/stock", "/apps?open=Anna%20EU"):
+        page = bram_browser.get(path)
+        assert page.status_code == 200
+        assert re.findall(r"Anna EU|O-ANNA-1|SKU-ANNA", page.text) == [], path
+    for path in ("/orders/O-ANNA-1", f"/orders/{order_id}"):  # by Amazon's order id or by the host's
+        assert bram_browser.get(path).status_code == 404
+    searched = bram_browser.get("/orders?q=O-ANNA-1", follow_redirects=False)
+    assert searched.status_code == 200 and "No order O-ANNA-1." in searched.text
+    token = csrf_of(bram_browser.get("/apps"))
+    bram_browser.post("/apps/remove", data={"csrf": token, "app": "Anna EU"})
+    bram_browser.post("/stock/set", data={"csrf": token, "sku": "SKU-ANNA", "quantity": "0"})
+
+    # Bram's requests changed nothing of Anna's: her app stays, her quantity is hers.
+    assert "Anna EU" in anna_browser.get("/apps").text
+    with Host(home, extra_plugins=[testmarket]) as host:
+        host.workspace_id = anna.id
+        assert [(r["sku"], r["desired"]) for r in stock.list_stock(host)] == [("SKU-ANNA", 5)]
