@@ -119,7 +119,7 @@ def _database_before_workspaces(home, workspace=None):
     home.mkdir(parents=True)
     conn = sqlite3.connect(str(home / store.DB_FILE))
     old = store.HostDatabase(conn)
-    store.migrations.apply(old, stop_before="m008_workspace_data")
+    store.migrations.apply(old, stop_before="m009_workspace_data")
     if workspace:
         old.execute("INSERT INTO workspaces (name, name_key) VALUES (?, ?)", (workspace, workspace.casefold()))
     old.execute("INSERT INTO apps (id, name, name_key, kind, settings, status) VALUES "
