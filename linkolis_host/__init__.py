@@ -24,6 +24,7 @@ from .models import (  # noqa: E402
     AppSettings,
     AuthorizationStart,
     Buyer,
+    Carrier,
     CredentialField,
     Credentials,
     DemoEnvironment,
@@ -33,6 +34,8 @@ from .models import (  # noqa: E402
     OrderLine,
     OrderStatus,
     RateLimit,
+    Shipment,
+    ShipmentOutcome,
     StockItem,
     StockLevel,
     StockOutcome,
@@ -40,8 +43,9 @@ from .models import (  # noqa: E402
 
 __all__ = [
     "Address", "AppInfo", "AppKind", "AppSettings", "AuthorizationError", "AuthorizationRevoked",
-    "AuthorizationStart", "Buyer", "Clock", "CredentialField", "Credentials", "DemoEnvironment", "HealthCheck",
-    "LinkolisError", "NeedsAttention", "OperatorConfigError", "Order", "OrderBatch", "OrderLine",
-    "OrderStatus", "RateLimit", "RateLimited", "RemoteError", "ScaledClock", "StockItem", "StockLevel",
-    "StockOutcome", "SystemClock", "UserError", "VirtualClock", "hookimpl", "__version__",
+    "AuthorizationStart", "Buyer", "Carrier", "Clock", "CredentialField", "Credentials", "DemoEnvironment",
+    "HealthCheck", "LinkolisError", "NeedsAttention", "OperatorConfigError", "Order", "OrderBatch", "OrderLine",
+    "OrderStatus", "RateLimit", "RateLimited", "RemoteError", "ScaledClock", "Shipment", "ShipmentOutcome",
+    "StockItem", "StockLevel", "StockOutcome", "SystemClock", "UserError", "VirtualClock", "hookimpl",
+    "__version__",
 ]
