@@ -166,6 +166,7 @@ def m008_shipments(db: Database) -> None:
     )
     db["shipments"].create_index(["app_id", "marketplace_order_id", "package_reference"], unique=True)
     db["shipments"].create_index(["app_id", "status"])
+    db["shipments"].create_index(["order_id"])
 
 
 class HostDatabase(Database):

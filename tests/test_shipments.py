@@ -6,7 +6,7 @@ import pytest
 
 import testmarket
 from helpers import authorize_app, dump_database, install_app
-from linkolis_host import ShipmentOutcome, shipments
+from linkolis_host import ShipmentOutcome, apps, orders, shipments
 from linkolis_host.errors import PluginError, UserError
 
 from linkolis_host.host import Host
@@ -225,7 +225,7 @@ def test_outcome_model_keys_by_order_and_package():
     assert outcome.retryable and outcome.status == "rejected"
 
 
-def test_a_plugin_without_push_shipments_cannot_take_shipments(home, market, run):
+def test_a_plugin_without_push_shipments_cannot_take_shipments(home, market):
     class NoShipments:  # the test market without push_shipments
         configure_fields = staticmethod(testmarket.configure_fields)
         authorize = staticmethod(testmarket.authorize)
@@ -233,18 +233,11 @@ def test_a_plugin_without_push_shipments_cannot_take_shipments(home, market, run
         push_stock = staticmethod(testmarket.push_stock)
         health_check = staticmethod(testmarket.health_check)
 
-    host = Host(home, extra_plugins=[NoShipments()])
-    try:
-        from conftest import Run
-
-        other = Run(host)
-        market.add_order("A-1")
-        install_app(other)
-        authorize_app(other)
-        other("orders", "import")
-        refused = other("orders", "ship", "A-1", "--carrier", "DHL", "--tracking", "T1", code=1)
-        assert "Test Market apps cannot confirm shipments" in refused.stderr
-        with pytest.raises(UserError):
+    market.add_order("A-1")
+    with Host(home, extra_plugins=[NoShipments()]) as host:
+        apps.install(host, "testmarket", {"name": "Shop EU", "region": "EU"})
+        apps.authorize_direct(host, "Shop EU", {"token": "tok-S1", "account": "S1"})
+        orders.import_orders(host, "Shop EU")
+        with pytest.raises(UserError, match="Test Market apps cannot confirm shipments"):
             shipments.ship_order(host, "A-1", carrier="DHL", tracking="T1")
-    finally:
-        host.close()
+        assert shipments.push_shipments(host, "Shop EU")["sent"] == 0
