@@ -150,6 +150,10 @@ def _refused(ctx, api: SpApi, shipment: Shipment, details: str) -> ShipmentOutco
     if too_many:
         parts = [f"{qty} of item {item} but only {max(int(left), 0)} is left to ship" for qty, item, left in too_many]
         return _outcome(shipment, "rejected", f"order {oid}: {'; '.join(parts)} (shipped already elsewhere?)")
+    # Amazon's own wording for a reused reference is not documented (the simulator's is matched above): any other
+    # refusal of a package sent before is checked against the order's packages too.
+    if (shipment.resent or "already" in details.lower()) and _has_package(ctx, api, shipment):
+        return _outcome(shipment, "accepted")
     return _outcome(shipment, "rejected", f"Amazon refused the shipment of order {oid}: {details}")
 
 

@@ -172,3 +172,16 @@ def test_the_amazon_plugin_keeps_the_shipments_contract(sim, clock, operator_env
     )
     assert not wire.problems, wire.problems
     assert [t["trackingNumber"] for t in truth(sim, order)] == ["CONF-1"]
+
+
+def test_a_resent_package_is_recognised_whatever_words_amazon_refuses_it_with(sim, run, host, orders, monkeypatch):
+    second = orders[1]
+    run("orders", "ship", second, "--carrier", "DHL", "--tracking", "W-1", "--line", "MUG-01=1")
+    run("shipments", "push")
+    with host.db.atomic():
+        host.db.execute("UPDATE shipments SET status = 'sending'")
+    # As if Amazon worded the reused-reference refusal differently from the simulator.
+    monkeypatch.setattr(amazon_shipments, "REUSED_REFERENCE", amazon_shipments.re.compile(r"^never$"))
+    again = run.json("shipments", "push")
+    assert again["accepted"] == 1, again["messages"]
+    assert len(truth(sim, second)) == 1
