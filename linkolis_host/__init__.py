@@ -25,6 +25,7 @@ from .models import (  # noqa: E402
     AppSettings,
     AuthorizationStart,
     Buyer,
+    Carrier,
     CredentialField,
     Credentials,
     DemoEnvironment,
@@ -34,6 +35,8 @@ from .models import (  # noqa: E402
     OrderLine,
     OrderStatus,
     RateLimit,
+    Shipment,
+    ShipmentOutcome,
     StockItem,
     StockLevel,
     StockOutcome,
@@ -41,8 +44,9 @@ from .models import (  # noqa: E402
 
 __all__ = [
     "Address", "AppInfo", "AppKind", "AppSettings", "AuthorizationError", "AuthorizationRevoked",
-    "AuthorizationStart", "Buyer", "Clock", "Context", "CredentialField", "Credentials", "DemoEnvironment", "HealthCheck",
-    "LinkolisError", "NeedsAttention", "OperatorConfigError", "Order", "OrderBatch", "OrderLine",
-    "OrderStatus", "Progress", "RateLimit", "RateLimited", "RemoteError", "ScaledClock", "StockItem", "StockLevel",
-    "StateStore", "StockOutcome", "SystemClock", "UserError", "VirtualClock", "hookimpl", "__version__",
+    "AuthorizationStart", "Buyer", "Carrier", "Clock", "Context", "CredentialField", "Credentials",
+    "DemoEnvironment", "HealthCheck", "LinkolisError", "NeedsAttention", "OperatorConfigError", "Order", "OrderBatch",
+    "OrderLine", "OrderStatus", "Progress", "RateLimit", "RateLimited", "RemoteError", "ScaledClock", "Shipment",
+    "ShipmentOutcome", "StateStore", "StockItem", "StockLevel", "StockOutcome", "SystemClock", "UserError",
+    "VirtualClock", "hookimpl", "__version__",
 ]

@@ -728,12 +728,12 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
 @json_option
 @with_host
 def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: float | None, as_json: bool) -> None:
-    """Import orders, then push stock, for every authorized app (or those named)."""
+    """Import orders, push stock, then confirm due shipments, for every authorized app (or those named)."""
     progress = StderrProgress(quiet=as_json)
     if not watch:
         results = sync.sync_once(host, list(names) or None, progress=progress)
         emit(results, as_json, lambda rs: [echo(json.dumps(r, default=str)) for r in rs])
-        if any("error" in r.get(step, {}) for r in results for step in ("import", "push")):
+        if any("error" in r.get(step, {}) for r in results for step in ("import", "push", "shipments")):
             sys.exit(1)
         return
     stop = threading.Event()
@@ -909,3 +909,109 @@ def serve(ctx: click.Context, bind: str, port: int, certfile: str | None, keyfil
                    err=True)
     uvicorn.run(app, host=bind, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=True,
                 forwarded_allow_ips="127.0.0.1", log_level="warning", access_log=False)
+
+
+# -- shipments -------------------------------------------------------------------------------------------------
+
+
+def _shipment_line(r: dict[str, Any]) -> str:
+    items = ", ".join(f"{line['quantity']} x {line['line_id']}" for line in r["lines"])
+    message = f": {r['message']}" if r["message"] else ""
+    return (f"{r['order']} package {r['package_reference']} ({r['app']}): {r['carrier']} {r['tracking_number']}, "
+            f"{items}; {r['status']}{message}")
+
+
+@orders_group.command("ship")
+@click.argument("order_ref", metavar="ORDER")
+@click.option("--carrier", required=True, metavar="CODE", help="The carrier (DHL, DPD, PostNL, UPS, GLS…; any other "
+              "name is sent as it is).")
+@click.option("--tracking", required=True, metavar="NUMBER", help="The parcel's tracking number.")
+@click.option("--method", metavar="M", help="The shipping method or service (Paket, Standard…).")
+@click.option("--date", "ship_date", metavar="D", help="When it left: YYYY-MM-DD or an ISO date and time "
+              "[default: now].")
+@click.option("--line", "lines", multiple=True, metavar="ITEM=QTY", help="An item of the package (the order line's "
+              "id or SKU) and how many; repeat it. Default: everything left to ship.")
+@click.option("--app", help="The app whose order it is (when two apps imported the same order id).")
+@json_option
+@with_host
+def orders_ship(host: Host, order_ref: str, carrier: str, tracking: str, method: str | None,
+                ship_date: str | None, lines: tuple[str, ...], app: str | None, as_json: bool) -> None:
+    """Mark an order (or part of it) shipped; the tracking number reaches the marketplace on the next push or sync."""
+    from . import shipments
+
+    result = shipments.ship_order(host, order_ref, carrier=carrier, tracking=tracking, method=method,
+                                  ship_date=ship_date, lines=[shipments.parse_line(t) for t in lines] or None, app=app)
+
+    def human(r: dict) -> None:
+        if r["existing"]:
+            echo(f"Already recorded, nothing changed: {_shipment_line(r)}")
+        else:
+            echo(f"Recorded: {_shipment_line(r)}")
+            echo("It is sent with `linkolis shipments push` or the next `linkolis sync`.", err=True)
+
+    emit(result, as_json, human)
+
+
+@cli.group("shipments", cls=LinkolisGroup, context_settings=CONTEXT)
+def shipments_group() -> None:
+    """Shipments: tracking numbers sent back to the marketplaces, once each."""
+
+
+@shipments_group.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@with_host
+def shipments_load(host: Host, file: Path, as_json: bool) -> None:
+    """Record shipments from a CSV with the header order,carrier,tracking (and optionally item,quantity,method,date).
+
+    Rows with the same order and tracking number are one package; a row without an item ships everything left of
+    the order. A bad row applies nothing; a shipment recorded before is left as it is.
+    """
+    from . import shipments
+
+    result = shipments.load_shipments(host, file)
+    emit(result, as_json, lambda r: echo(f"Recorded {r['recorded']} shipment(s); {r['unchanged']} recorded "
+                                               "before, unchanged."))
+
+
+@shipments_group.command("list")
+@click.option("--app", help="Only this app's shipments.")
+@click.option("--status", type=click.Choice(["due", "sending", "accepted", "rejected", "pending", "refused"]),
+              help="Only shipments with this status.")
+@json_option
+@with_host
+def shipments_list(host: Host, app: str | None, status: str | None, as_json: bool) -> None:
+    """Recorded shipments and what became of them."""
+    from . import shipments
+
+    rows = shipments.list_shipments(host, app, status)
+
+    def human(rs: list[dict]) -> None:
+        if not rs:
+            echo("No shipments. Record one with `linkolis orders ship ORDER --carrier … --tracking …`.")
+        for r in rs:
+            echo(_shipment_line(r))
+
+    emit(rows, as_json, human)
+
+
+@shipments_group.command("push")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@json_option
+@with_host
+def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
+    """Send due shipments to the named apps' marketplaces (default: every authorized app)."""
+    from . import shipments
+
+    progress = StderrProgress(quiet=as_json)
+    results = [shipments.push_shipments(host, a, progress=progress) for a in _authorized_apps(host, names)]
+
+    def human(rs: list[dict]) -> None:
+        for r in rs:
+            refused = f", {r['refused']} refused (order cancelled)" if r["refused"] else ""
+            echo(f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
+                       f"{r['pending']} pending{refused}")
+            for message in r["messages"][:20]:
+                echo(f"  {message}")
+
+    emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
         DemoEnvironment,
         HealthCheck,
         OrderBatch,
+        Shipment,
+        ShipmentOutcome,
         StockItem,
         StockLevel,
         StockOutcome,
@@ -92,6 +94,23 @@ def read_stock(ctx: Context, skus: list[str] | None) -> Iterable[StockLevel]:
     """Read the quantities the marketplace shows now, for ``skus`` (or every listing when None).
 
     Used by ``stock push --dry-run`` and ``stock verify``. Optional: a plugin without it cannot verify.
+    """
+
+
+@hookspec
+def push_shipments(ctx: Context, shipments: list[Shipment]) -> Iterable[ShipmentOutcome]:
+    """Confirm packages the seller shipped to the marketplace: carrier, tracking number, the lines in each.
+
+    :param shipments: the app's shipments due, each for a seller-fulfilled order the host has not seen cancelled,
+        never more of a line than was ordered. One the host sent before without learning the outcome comes again
+        with ``resent`` set: the marketplace may already have it, and must then be answered ``accepted``, not sent
+        twice (a package reference is used once per order).
+    :returns: one ``ShipmentOutcome`` per shipment, keyed by order and package reference: accepted, rejected with
+        the marketplace's message (``retryable`` when sending again could help), or pending. The host records each
+        as it comes, so a plugin should yield them as it goes.
+    :raises AuthorizationRevoked: the grant is gone; what was answered stays answered, the rest is sent again.
+
+    Optional: the host refuses to record shipments for an app whose plugin does not implement it.
     """
 
 

@@ -78,6 +78,13 @@ class CredentialField(BaseModel):
     help: str = ""
 
 
+class Carrier(BaseModel):
+    """A carrier a plugin knows by ``code`` (what ``Shipment.carrier_code`` carries), shown as ``name``."""
+
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
 class AppKind(BaseModel):
     """A plugin's catalog entry: what it is, its panel, its quotas, and how it is authorized."""
 
@@ -93,6 +100,9 @@ class AppKind(BaseModel):
     # What ``apps show`` tells about an app without asking the marketplace (an endpoint override in force):
     # called as ``notices(app: AppInfo, plugin_config: dict, env: dict) -> list[str]``.
     notices: Callable[..., list[str]] | None = None
+    # The carriers a seller picks from when marking an order shipped (the web's form, ``orders ship --help``): the
+    # codes the plugin understands, each with how it is shown. Any other carrier is sent by name.
+    carriers: list[Carrier] = []
 
 
 class AppStatus(str, Enum):
@@ -289,6 +299,50 @@ class HealthCheck(BaseModel):
     detail: str = ""
     remedy: str = ""
     operator: bool = False
+
+
+class Shipment(BaseModel):
+    """A package the seller handed to a carrier, to be confirmed to the marketplace.
+
+    ``package_reference`` identifies the package within its order (a positive whole number, as Amazon wants it);
+    ``lines`` are (line id, quantity) pairs, the line ids those of ``OrderLine.line_id``. ``carrier_code`` is what
+    the seller chose (one of ``AppKind.carriers``, or anything else), ``carrier_name`` how the carrier is called
+    when the code is not one the marketplace knows. ``resent`` says the host sent it before and never learnt the
+    outcome (it was interrupted): the marketplace may already have it.
+    """
+
+    marketplace_order_id: str = Field(min_length=1)
+    package_reference: str = Field(pattern=r"^[1-9][0-9]{0,17}$")
+    lines: list[tuple[str, int]] = Field(min_length=1)
+    carrier_code: str = Field(min_length=1)
+    carrier_name: str | None = None
+    tracking_number: str = Field(min_length=1)
+    ship_date: AwareDatetime
+    shipping_method: str | None = None
+    fulfilled_by: Literal["merchant", "marketplace"] = "merchant"
+    resent: bool = False
+
+    @field_validator("lines")
+    @classmethod
+    def _positive(cls, lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        if any(quantity < 1 for _, quantity in lines):
+            raise ValueError("every line ships at least 1 item")
+        return lines
+
+
+class ShipmentOutcome(BaseModel):
+    """What became of one shipment's confirmation, keyed by its order and package reference.
+
+    ``accepted``: the marketplace has it (also when it already had it from an interrupted earlier send).
+    ``rejected``: with the marketplace's ``message``; ``retryable`` says whether sending it again could help.
+    ``pending``: the marketplace took it but has not decided; the host sends it again later.
+    """
+
+    marketplace_order_id: str
+    package_reference: str
+    status: Literal["accepted", "rejected", "pending"]
+    message: str = ""
+    retryable: bool = False
 
 
 @dataclass

@@ -26,6 +26,8 @@ from .models import (
     DemoEnvironment,
     HealthCheck,
     OrderBatch,
+    Shipment,
+    ShipmentOutcome,
     StockItem,
     StockLevel,
     StockOutcome,
@@ -94,6 +96,12 @@ class Registry:
         if not self.implements(kind, "read_stock"):
             raise UserError(f"{self.kind(kind).title} apps cannot read stock back")
         return self._each(kind, "read_stock", StockLevel, self._answer(kind, "read_stock", ctx=ctx, skus=skus))
+
+    def push_shipments(self, kind: str, ctx: Context, shipments: list[Shipment]) -> Iterator[ShipmentOutcome]:
+        if not self.implements(kind, "push_shipments"):
+            raise UserError(f"{self.kind(kind).title} apps cannot confirm shipments")
+        return self._each(kind, "push_shipments", ShipmentOutcome,
+                          self._answer(kind, "push_shipments", ctx=ctx, shipments=shipments))
 
     def health_check(self, kind: str, ctx: Context) -> list[HealthCheck]:
         answer = self._answer(kind, "health_check", ctx=ctx)

@@ -187,6 +187,25 @@ def m009_workspace_data(db: Database) -> None:
                                   column_order=["workspace_id", "sku"])
 
 
+@migrations()
+def m010_shipments(db: Database) -> None:
+    # The shipment outbox, owned by ``shipments.py``: one row per package of an order, sent to the marketplace once.
+    db["shipments"].create(
+        {
+            "id": int, "app_id": int, "order_id": int, "marketplace_order_id": str, "package_reference": str,
+            "lines": str, "carrier_code": str, "carrier_name": str, "tracking_number": str, "ship_date": str,
+            "shipping_method": str, "status": str, "message": str, "retryable": int, "attempts": int,
+            "created_at": str, "sent_at": str, "decided_at": str,
+        },
+        pk="id", not_null={"app_id", "order_id", "marketplace_order_id", "package_reference", "lines",
+                           "carrier_code", "tracking_number", "ship_date", "status"},
+        defaults={"message": "", "retryable": 0, "attempts": 0},
+    )
+    db["shipments"].create_index(["app_id", "marketplace_order_id", "package_reference"], unique=True)
+    db["shipments"].create_index(["app_id", "status"])
+    db["shipments"].create_index(["order_id"])
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 

@@ -1,6 +1,9 @@
-"""Sync: import then push for every authorized app, once or continuously (``sync --watch``).
+"""Sync: import, push stock, then confirm due shipments for every authorized app, once or continuously
+(``sync --watch``).
 
-The units of work are ``orders.import_orders`` and ``stock.push_stock``; this module decides when each runs.
+The units of work are ``orders.import_orders``, ``stock.push_stock`` and ``shipments.push_shipments``; this module
+decides when each runs. Shipments go after the import, so an order cancelled meanwhile is seen before any of its
+shipments is sent.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from .errors import LinkolisError
 from .host import Host
 from .installed import App
 from .orders import import_orders
+from .shipments import has_due, push_shipments
 from .stock import has_pending, push_stock, stock_due
 
 log = logging.getLogger("linkolis.sync")
@@ -32,7 +36,7 @@ def sync_once(host: Host, names: list[str] | None = None, progress: Any = None) 
     results = []
     for row in rows:
         result: dict[str, Any] = {"app": row.name}
-        for step, run in (("import", import_orders), ("push", push_stock)):
+        for step, run in (("import", import_orders), ("push", push_stock), ("shipments", push_shipments)):
             try:
                 result[step] = run(host, installed.reload(host, row), progress=progress)
             except LinkolisError as exc:  # one app's failure must not stop the others
@@ -73,6 +77,17 @@ def watch(host: Host, names: list[str] | None, interval: float, push_interval: f
     try:
         while not stop.is_set():
             for row in targets(host):
+                if has_due(host, row.id):
+                    try:
+                        sent = push_shipments(host, row)
+                        if sent["sent"] or sent["refused"]:
+                            report(f"{row.name}: {sent['sent']} shipment(s) sent, {sent['accepted']} accepted, "
+                                   f"{sent['rejected']} rejected, {sent['refused']} refused")
+                    except LinkolisError as exc:
+                        report(f"{row.name}: shipments: {exc}")
+                    except Exception:  # noqa: BLE001
+                        log.exception("shipments to %s failed", row.name)
+                        report(f"{row.name}: shipments failed unexpectedly (run with -v for details)")
                 if not host.app_info(row).settings.stock_sync:
                     continue
                 if not stock_due(host, row.id) and not has_pending(host, row.id):

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from pydantic import ValidationError
 
-from . import apps, installed, orders, stock
+from . import apps, installed, orders, shipments as shipments_, stock
 from .clock import VirtualClock
 from .config import format_validation_error
 from .errors import LinkolisError, PluginError
@@ -138,6 +138,7 @@ def check_plugin(
     authorize: Callable[[Host, str], Any] | None = None,
     host_factory: HostFactory = default_host,
     stock: Iterable[tuple[str, int]] = (),
+    shipments: Iterable[dict[str, Any]] = (),
 ) -> list[str]:
     """Check ``plugin`` (a module or object with ``@hookimpl`` functions) against the hook contract.
 
@@ -147,6 +148,9 @@ def check_plugin(
     :param host_factory: builds the host from a data directory and the plugins to load (to give it an HTTP
         transport that stands in for the marketplace, a clock, an environment).
     :param stock: ``(sku, quantity)`` pairs to push after the imports; each must come back with an outcome.
+    :param shipments: shipments to confirm after the imports, each as ``shipments.ship_order`` takes them
+        (``order``, ``carrier``, ``tracking``, optionally ``lines``, ``method``, ``ship_date``); each must come
+        back with an outcome, and an accepted one sent again as interrupted (``resent``) must be accepted again.
     :returns: the problems found, empty when the plugin conforms.
     """
     install = dict(install or {})
@@ -169,14 +173,14 @@ def check_plugin(
         with tempfile.TemporaryDirectory(prefix="linkolis-conformance-") as home:
             host = host_factory(Path(home), [plugin])
             try:
-                problems += _check_with_host(host, kind, install, authorize, list(stock))
+                problems += _check_with_host(host, kind, install, authorize, list(stock), list(shipments))
             finally:
                 host.close()
     return list(dict.fromkeys(problems))  # each import may find the same problem: say it once
 
 
 def _check_with_host(host: Host, kind: AppKind, install: dict[str, Any], authorize: Callable[[Host, str], Any],
-                     levels: list[tuple[str, int]]) -> list[str]:
+                     levels: list[tuple[str, int]], packages: list[dict[str, Any]] = ()) -> list[str]:
     problems: list[str] = []
     host.registry._answer = _Watch(host.registry._answer, problems)  # type: ignore[method-assign]
     step = "install"
@@ -228,10 +232,44 @@ def _check_with_host(host: Host, kind: AppKind, install: dict[str, Any], authori
                 "SELECT sku FROM stock_pushes WHERE app_id = ? AND outcome = 'sending' ORDER BY sku", (app_id,))]
             if unanswered:
                 problems.append(f"push_stock: no outcome for {', '.join(unanswered)}; return one per SKU pushed")
+
+        if packages:
+            step = "push_shipments"
+            problems += _check_shipments(host, name, packages)
     except (LinkolisError, ValidationError) as exc:
         problems.append(f"{step}: {type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a plugin's crash is a finding, not the kit's crash
         problems.append(f"{step}: the plugin raised {type(exc).__name__}: {exc}")
+    return problems
+
+
+def _check_shipments(host: Host, name: str, packages: list[dict[str, Any]]) -> list[str]:
+    """Each shipment answered once; an accepted one, sent again as after a crash, accepted again (not refused)."""
+    app = apps.get(host, name)
+    if not host.registry.implements(app.kind, "push_shipments"):
+        return ["push_shipments: not implemented, but shipments were given to check"]
+    problems = []
+    for package in packages:
+        package = dict(package)
+        shipments_.ship_order(host, package.pop("order"), **package)
+    shipments_.push_shipments(host, name)
+    rows = shipments_.list_shipments(host, name)
+    unanswered = [f"{r['order']}/{r['package_reference']}" for r in rows if r["status"] == "sending"]
+    if unanswered:
+        problems.append(f"push_shipments: no outcome for {', '.join(unanswered)}; return one per shipment")
+    accepted = [r["id"] for r in rows if r["status"] == "accepted"]
+    if not accepted:
+        return problems + ["push_shipments: no shipment was accepted; give at least one the marketplace takes"]
+    with host.db.atomic():  # as a run killed after the marketplace took them leaves them
+        host.db.conn.executemany("UPDATE shipments SET status = 'sending' WHERE id = ?", [(i,) for i in accepted])
+    shipments_.push_shipments(host, name)
+    again = {r["id"]: r for r in shipments_.list_shipments(host, name)}
+    for shipment_id in accepted:
+        r = again[shipment_id]
+        if r["status"] != "accepted":
+            problems.append(f"push_shipments: {r['order']}/{r['package_reference']} was accepted, then sent again "
+                            f"as interrupted (resent) and answered {r['status']} {r['message']!r}; a shipment the "
+                            "marketplace already has must be answered accepted")
     return problems
 
 

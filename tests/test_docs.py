@@ -48,7 +48,7 @@ def code_blocks(language: str) -> list[str]:
 
 def test_the_hooks_are_the_ones_the_design_names():
     assert HOOKS == ["authorize", "configure_fields", "demo_environment", "health_check", "import_orders",
-                     "push_stock", "read_stock"]
+                     "push_shipments", "push_stock", "read_stock"]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

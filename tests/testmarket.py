@@ -20,6 +20,7 @@ from linkolis_host import (
     AuthorizationError,
     AuthorizationRevoked,
     AuthorizationStart,
+    Carrier,
     CredentialField,
     Credentials,
     DemoEnvironment,
@@ -28,6 +29,7 @@ from linkolis_host import (
     OrderBatch,
     OrderLine,
     RateLimit,
+    ShipmentOutcome,
     StockLevel,
     StockOutcome,
     hookimpl,
@@ -51,6 +53,11 @@ class Market:
     reject_message: str = "unknown SKU"  # what the market says of a BAD… SKU
     details: dict[str, dict] = field(default_factory=dict)  # Order fields by order id, beyond the basics
     publication_delay: float = 0.0  # seconds an accepted quantity may take to show in read_stock
+    shipments: dict[tuple[str, str], object] = field(default_factory=dict)  # confirmed, by (order, package ref)
+    confirm_calls: int = 0  # every confirmation asked for, the repeated ones too
+    flaky_tracking: set[str] = field(default_factory=set)  # refused once as "busy", retryable
+    garbled_outcome: dict | None = None  # push_shipments answers this instead of outcomes
+    die_after_confirmations: int | None = None  # the process dies right after confirming this many in one call
 
     def add_order(self, order_id: str, status: str = "UNSHIPPED", updated: int = 1, lines: int = 1) -> None:
         self.orders[order_id] = {"id": order_id, "status": status, "updated": updated, "lines": lines}
@@ -81,6 +88,7 @@ def configure_fields() -> AppKind:
         settings=TestMarketSettings, rate_limits={"orders": RateLimit(rate=1, burst=2)},
         direct_credentials=[CredentialField(name="token", label="API token"),
                             CredentialField(name="account", label="Account id", secret=False)],
+        carriers=[Carrier(code="DHL", name="DHL"), Carrier(code="POSTNL", name="PostNL")],
     )
 
 
@@ -173,6 +181,41 @@ def push_stock(ctx, items):
     ctx.state.set("pending", pending)
     yield from MARKET.late_outcomes
     MARKET.late_outcomes.clear()
+
+
+@hookimpl
+def push_shipments(ctx, shipments):
+    """Confirms each package once; a package reference used again for the same package is already confirmed."""
+    MARKET.seen.append(("push_shipments", ctx, {"shipments": list(shipments)}))
+    _check_token(ctx)
+    if MARKET.garbled_outcome is not None:
+        yield MARKET.garbled_outcome
+        return
+    confirmed = 0
+    for shipment in shipments:
+        key = (shipment.marketplace_order_id, shipment.package_reference)
+        MARKET.confirm_calls += 1
+        order = MARKET.orders.get(shipment.marketplace_order_id)
+        if key in MARKET.shipments:
+            same = MARKET.shipments[key].tracking_number == shipment.tracking_number
+            yield ShipmentOutcome(marketplace_order_id=key[0], package_reference=key[1],
+                                  status="accepted" if same else "rejected",
+                                  message="" if same else "package reference used by another package")
+            continue
+        if order is None or order["status"] == "CANCELLED":
+            yield ShipmentOutcome(marketplace_order_id=key[0], package_reference=key[1], status="rejected",
+                                  message="the order is cancelled" if order else "no such order")
+            continue
+        if shipment.tracking_number in MARKET.flaky_tracking:
+            MARKET.flaky_tracking.discard(shipment.tracking_number)
+            yield ShipmentOutcome(marketplace_order_id=key[0], package_reference=key[1], status="rejected",
+                                  message="busy, try later", retryable=True)
+            continue
+        MARKET.shipments[key] = shipment
+        confirmed += 1
+        if MARKET.die_after_confirmations is not None and confirmed >= MARKET.die_after_confirmations:
+            raise RuntimeError("the process died")  # after the marketplace took it, before the host heard
+        yield ShipmentOutcome(marketplace_order_id=key[0], package_reference=key[1], status="accepted")
 
 
 @hookimpl

@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import apps, installed, oauth, orders, stock, workspaces
+from .. import apps, installed, oauth, orders, shipments, stock, workspaces
 from ..apps import FieldSpec, fields_of
 from ..errors import LinkolisError
 from ..host import Host
@@ -581,13 +581,34 @@ def orders_page(req: Req) -> Response:
                       not_found=False)
 
 
+def _order_view(req: Req, order: dict[str, Any], status: int = 200, **extra: Any) -> Response:
+    kind = installed.get(req.host, order["app"]).kind
+    return req.render("order.html", status, order=order, carriers=req.host.registry.kind(kind).carriers,
+                      shipments=shipments.list_shipments(req.host, order["app"], order=order["marketplace_order_id"]),
+                      **extra)
+
+
 @page()
 def order_page(req: Req) -> Response:
     try:
         order = orders.get_order(req.host, req.request.path_params["order_id"])
     except LinkolisError:
         return req.render("message.html", 404, title=req._("No such order"), message="")
-    return req.render("order.html", order=order)
+    return _order_view(req, order)
+
+
+@page()
+def order_ship(req: Req) -> Response:
+    try:
+        order = orders.get_order(req.host, req.request.path_params["order_id"])
+    except LinkolisError:
+        return req.render("message.html", 404, title=req._("No such order"), message="")
+    try:
+        shipments.ship_order(req.host, order["marketplace_order_id"], carrier=req.f("carrier"),
+                             tracking=req.f("tracking"), app=order["app"])
+    except LinkolisError as exc:
+        return _order_view(req, order, 422, error=str(exc), tracking=req.f("tracking"), carrier=req.f("carrier"))
+    return _order_view(req, orders.get_order(req.host, str(order["id"])), shipped=True)
 
 
 # -- stock -----------------------------------------------------------------------------------------------------
@@ -662,6 +683,7 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
         Route("/jobs", jobs_json),
         Route("/orders", orders_page),
         Route("/orders/{order_id}", order_page),
+        Route("/orders/{order_id}/ship", order_ship, methods=["POST"]),
         Route("/stock", stock_page),
         Route("/stock/set", stock_set, methods=["POST"]),
         Route("/stock/upload", stock_upload, methods=["POST"]),

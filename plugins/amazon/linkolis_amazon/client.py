@@ -24,6 +24,7 @@ from .settings import AmazonSettings, OperatorSettings, operator_settings
 RATE_LIMITS = {
     "searchOrders": RateLimit(rate=0.0056, burst=20),
     "getOrder": RateLimit(rate=0.5, burst=30),
+    "confirmShipment": RateLimit(rate=2, burst=10),  # Orders API v0
     "getMarketplaceParticipations": RateLimit(rate=0.016, burst=15),
     "getListingsItem": RateLimit(rate=5, burst=10),
     "searchListingsItems": RateLimit(rate=5, burst=5),
@@ -122,15 +123,16 @@ class SpApi:
         self.seller_id = ctx.app.account_id
 
     def call(self, method: str, path: str, operation: str, *, params: Any = None, json: Any = None,
-             expect: tuple[int, ...] = (200,)) -> httpx.Response:
+             expect: tuple[int, ...] = (200,), retry: bool | None = None) -> httpx.Response:
         """Send one SP-API request; a 403 with a token that may have expired refreshes it and tries once more.
 
-        Returns the response when its status is in ``expect``; raises ``SpApiError`` otherwise.
+        Returns the response when its status is in ``expect``; raises ``SpApiError`` otherwise. ``retry``: retry
+        5xx and dropped connections even for a POST (one that is safe to repeat).
         """
         for attempt in (1, 2):
             response = self.ctx.http.request(method, f"{self.base}{path}", operation=operation, params=params,
                                              json=json, headers={"accept": "application/json"},
-                                             auth=_AccessToken(self))
+                                             auth=_AccessToken(self), retry=retry)
             if response.status_code == 403 and attempt == 1:
                 # Expired token, revoked authorization, or a missing role: a refresh tells them apart (it fails
                 # with invalid_grant when the seller revoked us). Only a token that may have expired is worth a
@@ -173,6 +175,14 @@ class SpApi:
         params = {"includedData": ",".join(included)} if included else None
         return self.call_json("GET", f"/orders/2026-01-01/orders/{quote(order_id, safe='')}", "getOrder",
                               params=params)
+
+    # -- Orders v0 ------------------------------------------------------------------------------------------
+
+    def confirm_shipment(self, order_id: str, body: dict) -> None:
+        """One package of a seller-fulfilled order. Safe to repeat: Amazon refuses a package reference used before
+        for the order, which ``shipments`` recognises, so 5xx and dropped connections are retried."""
+        self.call("POST", f"/orders/v0/orders/{quote(order_id, safe='')}/shipmentConfirmation", "confirmShipment",
+                  json=body, expect=(204,), retry=True)
 
     # -- Listings Items 2021-08-01 --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from linkolis_host import (
 )
 
 from . import health, lwa, orders, stock
+from . import shipments as _shipments
 from .client import RATE_LIMITS, error_of
 from .settings import AmazonSettings, operator_settings
 
@@ -34,6 +35,7 @@ def configure_fields() -> AppKind:
                             help="Your merchant token (Seller Central: Settings → Account info)"),
         ],
         notices=health.notices,
+        carriers=_shipments.CARRIERS,
     )
 
 
@@ -113,6 +115,11 @@ def import_orders(ctx, cursor):
 @hookimpl
 def push_stock(ctx, items):
     return stock.push(ctx, items)
+
+
+@hookimpl
+def push_shipments(ctx, shipments):
+    return _shipments.confirm(ctx, shipments)
 
 
 @hookimpl

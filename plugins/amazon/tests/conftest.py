@@ -21,7 +21,8 @@ from linkolis_host.host import Host
 ENDPOINT = "https://amazon.sim.test"
 START = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 SELLER = "A1SIMSELLER001"
-API_OF = {"/orders/": "orders", "/listings/": "listings", "/feeds/": "feeds", "/sellers/": "sellers"}
+API_OF = {"/orders/v0/": "ordersV0", "/orders/": "orders", "/listings/": "listings", "/feeds/": "feeds",
+          "/sellers/": "sellers"}  # first match wins: v0 before the v2026 orders model
 
 
 class ContractCheckingTransport(httpx.BaseTransport):
