@@ -66,7 +66,7 @@ def sim_options():
 
 @pytest.fixture
 def sim(clock, sim_options):
-    options = dict(orders=80, offers=20, validate_responses=True)
+    options = dict(orders=80, offers=20, order_window_days=5, validate_responses=True)
     options.update(sim_options)
     return Simulator(clock, **options)
 
