@@ -9,7 +9,7 @@ hold 50 orders; a page with fewer is the last. The cursor after each page names 
 resumes where it stopped; after the last it is the run's start.
 
 The list carries no prices, addresses or titles, so each order that is new or changed since it was last seen
-(``SEEN_KEY``: order id -> latest change, kept for a day) is read with `GET /retailer/orders/{order-id}`; one that
+(``SEEN_KEY``: order id -> latest change, kept for three days) is read with `GET /retailer/orders/{order-id}`; one that
 comes again unchanged (overlapping windows, several changed items) costs nothing.
 
 FBR and FBB: an order whose items bol fulfils (``fulfilment.method`` FBB) is ``fulfilled_by="marketplace"``,
@@ -43,7 +43,7 @@ INTERVAL_LIMIT = timedelta(minutes=55)  # bol's change-interval-minute goes up t
 OVERLAP_MINUTES = 2  # bol: poll at least a minute more often than the interval asked for
 MAX_HISTORY_DAYS = 90
 SEEN_KEY = "orders_seen"
-SEEN_FOR = timedelta(days=1)
+SEEN_FOR = timedelta(days=3)  # longer than the day-before re-read reaches back
 MARKETPLACE = "bol.com"
 
 
@@ -53,7 +53,7 @@ def iso(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
 
 
 def _text(value: Any) -> str | None:
