@@ -5,41 +5,17 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
-from linkolis_bol.simulator import Simulator, contract
+from linkolis_bol.simulator import Simulator
+from linkolis_bol.simulator.transport import ContractCheckingTransport
 from linkolis_host import VirtualClock
 from linkolis_host.cli import cli
 from linkolis_host.host import Host
 
 ENDPOINT = "https://bol.sim.test"
 START = 1_780_000_000.0  # 2026-05-28T20:26:40Z
-
-
-class ContractCheckingTransport(httpx.BaseTransport):
-    """Checks every API request against bol's spec before the simulator sees it; keeps what it finds."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.problems: list[str] = []
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        self.requests.append(request)
-        path = request.url.raw_path.decode().split("?", 1)[0]
-        if path != "/token":
-            for problem in contract.request_problems(request.method, path, request.url.params.multi_items(),
-                                                     dict(request.headers), body or None):
-                self.problems.append(f"{request.method} {path}: {problem}")
-            if "v10" not in request.headers.get("accept", "") or not request.headers.get("user-agent"):
-                self.problems.append(f"{request.method} {path}: no bol v10 Accept header or no user agent")
-        return self.inner.handle_request(request)
-
-    def count(self, path: str) -> int:
-        return sum(1 for r in self.requests if r.url.path == path)
 
 
 @pytest.fixture(autouse=True)

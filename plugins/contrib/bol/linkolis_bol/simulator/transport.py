@@ -26,3 +26,30 @@ class SimulatorTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         return to_httpx_response(request, self.sim.handle(to_sim_request(request, body)))
+
+
+class ContractCheckingTransport(httpx.BaseTransport):
+    """For tests: checks every API request a client sends against bol's spec before ``inner`` answers it, and
+    keeps what it finds in ``problems`` (and every request in ``requests``)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.problems: list[str] = []
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        from . import contract
+
+        body = request.read()
+        self.requests.append(request)
+        path = request.url.raw_path.decode().split("?", 1)[0]
+        if path != "/token":
+            for problem in contract.request_problems(request.method, path, request.url.params.multi_items(),
+                                                     dict(request.headers), body or None):
+                self.problems.append(f"{request.method} {path}: {problem}")
+            if "v10" not in request.headers.get("accept", "") or not request.headers.get("user-agent"):
+                self.problems.append(f"{request.method} {path}: no bol v10 Accept header or no user agent")
+        return self.inner.handle_request(request)
+
+    def count(self, path: str) -> int:
+        return sum(1 for r in self.requests if r.url.path == path)
