@@ -19,7 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-PROJECTS = [ROOT / "pyproject.toml", ROOT / "plugins" / "amazon" / "pyproject.toml"]
+PROJECTS = [ROOT / "pyproject.toml", ROOT / "plugins" / "amazon" / "pyproject.toml",
+            ROOT / "plugins" / "contrib" / "bol" / "pyproject.toml"]
 STAMP = VENV / ".linkolis-installed"
 
 
@@ -36,7 +37,8 @@ def ensure_env() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("Installing linkolis-host and its plugins into .venv …", file=sys.stderr)
     subprocess.run([str(_bin("python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-e", f"{ROOT}[test]", "-e", str(ROOT / "plugins" / "amazon")], check=True)
+                    "-e", f"{ROOT}[test]", "-e", str(ROOT / "plugins" / "amazon"),
+                    "-e", str(ROOT / "plugins" / "contrib" / "bol")], check=True)
     STAMP.write_text(digest)
 
 

@@ -8,6 +8,9 @@ Only a request that reaches the marketplace spends a token: a refused connection
 again a few times within seconds and then reported, and before a long wait for quota the client makes sure the
 marketplace can be reached at all, so an unreachable endpoint never makes anyone wait on a quota. Waits longer
 than ``LONG_WAIT`` are announced through the progress reporter.
+
+A 429 with ``Retry-After`` (seconds or an HTTP date) is waited out as the marketplace asks before the next try; a
+plugin that reads its marketplace's quota from the answers reports it with ``learn_rate``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import socket
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Protocol
 
 import httpx
@@ -39,6 +43,8 @@ CONNECT_BACKOFF = (0.5, 1.0, 2.0)
 LONG_WAIT = 2.0
 # How long a connection may take to open; the whole request may take the configured timeout.
 CONNECT_TIMEOUT = 10.0
+# A Retry-After longer than this is not waited for within one request: the call reports RateLimited instead.
+MAX_RETRY_AFTER = 900.0
 
 
 class WaitReporter(Protocol):
@@ -59,6 +65,22 @@ def tcp_reachable(url: httpx.URL, timeout: float) -> bool:
     except OSError:
         return False
     return True
+
+
+def retry_after(response: httpx.Response, now: float) -> float | None:
+    """The seconds a ``Retry-After`` header asks to wait (delta-seconds or an HTTP date), None when absent or
+    unreadable."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def duration_text(seconds: float) -> str:
@@ -145,6 +167,23 @@ class HttpClient:
         if seconds > LONG_WAIT and self.progress is not None:
             self.progress.wait(what, seconds)
 
+    def learn_rate(self, operation: str, rate: float, burst: int) -> None:
+        """The marketplace said what ``operation``'s quota is (in its answers' headers, say): ``rate`` requests a
+        second, ``burst`` at once. From the next request on it replaces the declared limit, for every app of the
+        same account in this process; an operation with no declared limit gets one."""
+        limit = RateLimit(rate=rate, burst=burst)
+        current = self._limit(operation)
+        if current is not None and current.rate == limit.rate and current.burst == limit.burst:
+            return
+        self.limits[operation] = limit
+        if self.limiter is not None:
+            self.limiter.learn(f"{self.bucket_prefix}:{operation}", limit)
+
+    def _limit(self, operation: str | None) -> RateLimit | None:
+        if self.limiter is None:
+            return None
+        return self.limiter.learned(f"{self.bucket_prefix}:{operation}") or self.limits.get(operation or "")
+
     def _quota_name(self, operation: str) -> str:
         return f"{self.marketplace}'s quota for {operation}" if self.marketplace else f"the quota for {operation}"
 
@@ -168,7 +207,7 @@ class HttpClient:
         """
         method = method.upper()
         may_retry = method in IDEMPOTENT if retry is None else retry
-        limit = self.limits.get(operation or "") if self.limiter is not None else None
+        limit = self._limit(operation)
         key = f"{self.bucket_prefix}:{operation}"
         label = operation or method
         host = httpx.URL(url).host
@@ -226,9 +265,20 @@ class HttpClient:
                                       request_id=request_id)
                 throttles += 1
                 self.stats.retries[label] += 1
+                asked = retry_after(response, self.clock.time())
+                if asked is not None and asked > MAX_RETRY_AFTER:
+                    raise RateLimited(f"{label}: the marketplace asks to wait {duration_text(asked)} before the next "
+                                      "call; try again then", status=429, request_id=request_id)
+                limit = self._limit(operation)  # the answer may just have taught a new one
                 if limit is not None:
                     self.limiter.drain(key, limit)  # type: ignore[union-attr]  # the next wait is for a real refill
-                else:
+                if asked is not None:
+                    # The marketplace says when: wait that long, no more (a guessed back-off) and no less.
+                    self.stats.backed_off += asked
+                    self._announce(f"{self.marketplace or 'the marketplace'} to lift its limit on {label} "
+                                   "(429, Retry-After)", asked)
+                    self.clock.sleep(asked)
+                elif limit is None:
                     self._backoff(throttles, f"{label} answered 429, too many requests")
                 continue
             if response.status_code in RETRY_STATUSES and may_retry and failures < self.retries:

@@ -3,6 +3,9 @@
 A call reserves a token first and learns how long to wait for it: the bucket may go below zero, which is a
 queue of reservations, so concurrent callers (threads or processes) are served in order and never burst past
 the marketplace's quota. Buckets start full, as the marketplace's do.
+
+A marketplace may tell its quota in its answers (bol's ``x-ratelimit-*`` headers): a limit learned that way
+(``learn``) replaces the declared one for that bucket, for every client of this limiter, until the process ends.
 """
 
 from __future__ import annotations
@@ -25,9 +28,19 @@ class RateLimiter:
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._lock = threading.Lock()
         self.clock = clock
+        self._learned: dict[str, RateLimit] = {}
 
     def close(self) -> None:
         self._conn.close()
+
+    def learn(self, key: str, limit: RateLimit) -> None:
+        """The marketplace said what ``key``'s quota is: use ``limit`` for it from now on."""
+        with self._lock:
+            self._learned[key] = limit
+
+    def learned(self, key: str) -> RateLimit | None:
+        """The limit learned for ``key``, or None when the marketplace never said."""
+        return self._learned.get(key)
 
     def _update(self, key: str, limit: RateLimit, take: float, floor: float | None = None) -> float:
         """Refill ``key``'s bucket to now, take ``take`` tokens, return the tokens left (may be negative)."""

@@ -1,0 +1,63 @@
+"""The bol app's hook implementations, and nothing else."""
+
+from __future__ import annotations
+
+from linkolis_host import AppKind, AuthorizationError, CredentialField, Credentials, hookimpl
+
+from . import client, health, orders, stock
+from .settings import BolSettings, operator_settings
+
+
+@hookimpl
+def configure_fields() -> AppKind:
+    return AppKind(
+        kind="bol",
+        title="bol",
+        description="Import orders from bol (FBR and FBB) and keep your bol offers' stock in sync (Retailer API v10).",
+        settings=BolSettings,
+        rate_limits=client.RATE_LIMITS,
+        oauth=False,
+        direct_credentials=[
+            CredentialField(name="client_id", label="Client ID", secret=False,
+                            help=f"From the bol {client.SEAT}"),
+            CredentialField(name="client_secret", label="Client Secret",
+                            help=f"Shown once when you create the API credentials in the bol {client.SEAT}"),
+        ],
+        notices=health.notices,
+    )
+
+
+@hookimpl
+def authorize(ctx, step, params):
+    if step != "direct":
+        raise AuthorizationError("bol apps are authorized with the Client ID and Client Secret from the bol "
+                                 f"{client.SEAT}: run `linkolis apps authorize {ctx.app.name!r} --credential "
+                                 "client_id=… --credential client_secret=-`")
+    client_id, secret = params["client_id"].strip(), params["client_secret"].strip()
+    if not client_id or not secret:
+        raise AuthorizationError(f"the Client ID and the Client Secret are both needed; copy them from the bol "
+                                 f"{client.SEAT}")
+    # Checked at once by asking bol for a token. It is not cached: the host may still refuse these credentials
+    # (another account than the app's), and a cached token would then act for them.
+    client.request_token(ctx, operator_settings(ctx.plugin_config, ctx.env), client_id, secret)
+    return Credentials(account_id=client_id, secrets={"client_id": client_id, "client_secret": secret})
+
+
+@hookimpl
+def import_orders(ctx, cursor):
+    return orders.import_orders(ctx, cursor)
+
+
+@hookimpl
+def push_stock(ctx, items):
+    return stock.push(ctx, items)
+
+
+@hookimpl
+def read_stock(ctx, skus):
+    return stock.read(ctx, skus)
+
+
+@hookimpl
+def health_check(ctx):
+    return health.checks(ctx)

@@ -1,0 +1,494 @@
+"""The simulator: bol's login endpoint, Retailer API orders and offers, Shared API process statuses.
+
+Every request is checked against bol's specification first (a 400 problem document names what is wrong), and
+with ``validate_responses`` every answer is checked too (a ``ContractViolation`` is raised: a simulator bug).
+Rate limits are token buckets per client and operation, reported in ``x-ratelimit-*`` headers, with 429 and
+``Retry-After`` when a bucket is empty. Asynchronous writes answer 202 with a process status that becomes final
+``process_seconds`` later on the simulator's clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import math
+import random
+import secrets
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from . import contract
+from .data import Offer, Order, iso, make_order, make_offers, make_orders
+
+DEFAULT_CLIENT_ID = "sim-bol-client-0001"
+DEFAULT_CLIENT_SECRET = "sim-bol-secret-9f3c2a71d5e84b06"
+TOKEN_LIFETIME = 299
+PAGE_SIZE = 50
+# bol's rate limits per operation as (requests, seconds): not in the spec; see docs/operations.md.
+LIMITS: dict[str, tuple[int, float]] = {
+    "get-orders": (25, 1.0),
+    "get-order": (25, 1.0),
+    "update-offer-stock": (25, 1.0),
+    "get-offer": (25, 1.0),
+    "post-offer-export": (10, 60.0),
+    "get-offer-export": (10, 60.0),
+    "get-process-status": (100, 1.0),
+    "get-process-status-bulk": (10, 1.0),
+}
+# bol blocks a caller that asks for tokens too often: more than this many a minute blocks it for BLOCK_SECONDS.
+TOKENS_PER_MINUTE = 10
+BLOCK_SECONDS = 600.0
+EXPORT_COLUMNS = ["offerId", "ean", "conditionName", "conditionCategory", "conditionComment", "bundlePricesPrice",
+                  "fulfilmentDeliveryCode", "stockAmount", "onHoldByRetailer", "fulfilmentType", "mutationDateTime",
+                  "referenceCode", "correctedStock"]
+FAULT_KINDS = ("429", "500", "disconnect", "garbled", "expired-token", "failure")
+
+
+class ContractViolation(AssertionError):
+    """The simulator answered something bol's spec does not allow: a bug in the simulator."""
+
+
+@dataclass
+class SimRequest:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: bytes
+
+    @classmethod
+    def build(cls, method: str, target: str, headers, body: bytes) -> "SimRequest":
+        parts = urlsplit(target)
+        return cls(method.upper(), parts.path, parse_qsl(parts.query, keep_blank_values=True),
+                   {k.lower(): v for k, v in headers}, body)
+
+
+@dataclass
+class SimResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    disconnect: str | None = None
+
+
+@dataclass
+class Fault:
+    operation: str
+    kind: str
+    count: int
+    retry_after: int = 3
+
+
+class Faults:
+    """Planned misbehaviour: ``sim.faults.add(operation="get-orders", kind="429", count=2)``."""
+
+    def __init__(self) -> None:
+        self._plan: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, *, operation: str, kind: str, count: int = 1, retry_after: int = 3) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        with self._lock:
+            self._plan.append(Fault(operation, kind, count, retry_after))
+
+    def take(self, operation: str, kinds: tuple[str, ...] = FAULT_KINDS) -> Fault | None:
+        with self._lock:
+            for fault in self._plan:
+                if fault.operation == operation and fault.kind in kinds and fault.count > 0:
+                    fault.count -= 1
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plan.clear()
+
+
+@dataclass
+class Process:
+    id: str
+    event_type: str
+    description: str
+    entity_id: str | None
+    created: datetime
+    due: float
+    settle: Callable[[], tuple[str, str | None, str | None]]  # -> (status, entity id, error message)
+    status: str = "PENDING"
+    error: str | None = None
+
+    def body(self, base: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"processStatusId": self.id, "eventType": self.event_type,
+                               "description": self.description, "status": self.status,
+                               "createTimestamp": iso(self.created),
+                               "links": [{"rel": "self", "href": f"{base}/shared/process-status/{self.id}"}]}
+        if self.entity_id:
+            out["entityId"] = self.entity_id
+        if self.error:
+            out["errorMessage"] = self.error
+        return out
+
+
+class Simulator:
+    def __init__(self, clock, *, seed: int = 1, orders: int = 60, offers: int = 20, fbb_share: float = 0.2,
+                 order_window_days: int = 10, process_seconds: float = 1.0, export_seconds: float = 2.0,
+                 validate_responses: bool = False, validate_requests: bool = True, limits: dict[str, tuple[int, float]] | None = None,
+                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
+                 base_url: str = contract.HOST_URL) -> None:
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.client_id, self.client_secret = client_id, client_secret
+        self.validate_responses = validate_responses
+        self.validate_requests = validate_requests  # off only for benchmarks: bol itself always checks
+        self.process_seconds, self.export_seconds = process_seconds, export_seconds
+        self.limits = dict(LIMITS if limits is None else limits)
+        self.base_url = base_url
+        self.faults = Faults()
+        self.counters: Counter = Counter()
+        self.throttled: Counter = Counter()
+        self.offers: list[Offer] = make_offers(self.rng, offers, fbb_share)
+        self.orders: list[Order] = make_orders(self.rng, self.offers, orders, self.now(), order_window_days)
+        self.tokens: dict[str, float] = {}  # token -> expiry
+        self.token_times: list[float] = []
+        self.blocked_until = 0.0
+        self.processes: dict[str, Process] = {}
+        self.exports: dict[str, str] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.RLock()
+        self._next_order = len(self.orders) + 1
+
+    # -- ground truth -------------------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.time(), timezone.utc)
+
+    def offer_truth(self) -> dict[str, dict[str, Any]]:
+        """reference -> what bol holds for the offer (offer id, EAN, FBB, stock)."""
+        return {o.reference: {"offer_id": o.offer_id, "ean": o.ean, "fbb": o.fbb, "stock": o.stock,
+                              "managed_by_retailer": o.managed_by_retailer} for o in self.offers}
+
+    def orders_truth(self) -> dict[str, Order]:
+        return {o.order_id: o for o in self.orders}
+
+    def tokens_issued(self) -> int:
+        return self.counters["token"]
+
+    def add_order(self, fbb: bool = False) -> Order:
+        """A new order placed now (for incremental imports)."""
+        with self._lock:
+            pool = [o for o in self.offers if o.fbb == fbb] or self.offers
+            order = make_order(self.rng, pool, self._next_order, self.now(), self.now())
+            self._next_order += 1
+            self.orders.append(order)
+            return order
+
+    def transport(self):
+        from .transport import SimulatorTransport
+
+        return SimulatorTransport(self)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0):
+        from .server import serve
+
+        return serve(self, host, port)
+
+    # -- dispatch -----------------------------------------------------------------------------------------------
+
+    def handle(self, request: SimRequest) -> SimResponse:
+        with self._lock:
+            if request.path == "/token":
+                return self._token(request)
+            found = contract.route(request.method, request.path)
+            if found is None:
+                return self._problem(404, "Not Found", f"no route {request.method} {request.path}")
+            op, params = found
+            self.counters[op.operation_id] += 1
+            response = self._api(request, op, params)
+            if self.validate_responses and response.disconnect is None and 200 <= response.status < 300:
+                problems = contract.response_problems(request.method, request.path, request.query, request.headers,
+                                                      request.body or None, response.status, response.headers,
+                                                      response.body)
+                if problems:
+                    raise ContractViolation(f"{op.operation_id} answered against bol's spec: {problems}")
+            return response
+
+    def _api(self, request: SimRequest, op, params: dict[str, str]) -> SimResponse:
+        auth = request.headers.get("authorization", "")
+        token = auth[7:] if auth.lower().startswith("bearer ") else ""
+        if not token or token not in self.tokens:
+            return self._problem(401, "Unauthorized", "a valid bearer token is required")
+        if self.tokens[token] <= self.clock.time() or self.faults.take(op.operation_id, ("expired-token",)):
+            return self._problem(401, "Expired JWT", "the access token has expired; request a new one")
+        expects_csv = op.operation_id == "get-offer-export"
+        wanted = contract.CSV_MEDIA_TYPE if expects_csv else contract.MEDIA_TYPE
+        if wanted not in request.headers.get("accept", ""):
+            return self._problem(406, "Not Acceptable", f"send Accept: {wanted}")
+        problems = contract.request_problems(request.method, request.path, request.query, request.headers,
+                                             request.body or None) if self.validate_requests else []
+        if problems:
+            return self._problem(400, "Bad Request", "; ".join(problems))
+        limited = self._take_quota(op.operation_id)
+        if isinstance(limited, SimResponse):
+            return limited
+        fault = self.faults.take(op.operation_id, ("429", "500", "disconnect", "garbled"))
+        if fault is not None:
+            if fault.kind == "429":
+                self.throttled[op.operation_id] += 1
+                return self._problem(429, "Too Many Requests", "rate limit exceeded",
+                                     [("Retry-After", str(fault.retry_after)), *limited])
+            if fault.kind == "500":
+                return self._problem(500, "Internal Server Error", "simulated failure")
+            if fault.kind == "disconnect":
+                return SimResponse(0, disconnect="read")
+            return SimResponse(200, [("content-type", wanted), *limited], b'{"orders": [')
+        handler = getattr(self, "_op_" + op.operation_id.replace("-", "_"), None)
+        if handler is None:
+            return self._problem(501, "Not Implemented", f"the simulator does not implement {op.operation_id}")
+        response = handler(request, params)
+        response.headers.extend(limited)
+        return response
+
+    # -- rate limits --------------------------------------------------------------------------------------------
+
+    def _take_quota(self, operation: str):
+        if operation not in self.limits:
+            return []
+        limit, window = self.limits[operation]
+        rate = limit / window
+        now = self.clock.time()
+        tokens, at = self._buckets.get(operation, (float(limit), now))
+        tokens = min(float(limit), tokens + (now - at) * rate)
+        if tokens < 1.0 - 1e-9:
+            self._buckets[operation] = (tokens, now)
+            self.throttled[operation] += 1
+            wait = max(1, math.ceil((1.0 - tokens) / rate))
+            return self._problem(429, "Too Many Requests", f"rate limit of {limit} per {window:g} s exceeded",
+                                 [("Retry-After", str(wait)), *self._rate_headers(limit, tokens, rate)])
+        tokens -= 1.0
+        self._buckets[operation] = (tokens, now)
+        return self._rate_headers(limit, tokens, rate)
+
+    @staticmethod
+    def _rate_headers(limit: int, tokens: float, rate: float) -> list[tuple[str, str]]:
+        return [("x-ratelimit-limit", str(limit)), ("x-ratelimit-remaining", str(max(0, math.floor(tokens)))),
+                ("x-ratelimit-reset", str(math.ceil(max(0.0, limit - tokens) / rate)))]
+
+    # -- login --------------------------------------------------------------------------------------------------
+
+    def _token(self, request: SimRequest) -> SimResponse:
+        now = self.clock.time()
+        if request.method != "POST":
+            return self._oauth_error(405, "invalid_request", "use POST")
+        if now < self.blocked_until:
+            return self._oauth_error(403, "access_denied", "this address asked for tokens too often and is blocked")
+        query = dict(request.query)
+        if query.get("grant_type") != "client_credentials":
+            return self._oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
+        auth = request.headers.get("authorization", "")
+        try:
+            client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":") if auth.startswith("Basic ") \
+                else ("", "", "")
+        except (ValueError, UnicodeDecodeError):
+            client_id, secret = "", ""
+        if (client_id, secret) != (self.client_id, self.client_secret):
+            return self._oauth_error(401, "invalid_client", "Bad client credentials")
+        self.token_times = [t for t in self.token_times if now - t < 60] + [now]
+        if len(self.token_times) > TOKENS_PER_MINUTE:
+            self.blocked_until = now + BLOCK_SECONDS
+            return self._oauth_error(403, "access_denied", "too many token requests: this address is blocked")
+        self.counters["token"] += 1
+        token = "eyJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(32)
+        self.tokens[token] = now + TOKEN_LIFETIME
+        body = {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME, "scope": "RETAILER"}
+        return SimResponse(200, [("content-type", "application/json")], json.dumps(body).encode())
+
+    @staticmethod
+    def _oauth_error(status: int, error: str, description: str) -> SimResponse:
+        body = {"error": error, "error_description": description}
+        return SimResponse(status, [("content-type", "application/json")], json.dumps(body).encode())
+
+    # -- orders -------------------------------------------------------------------------------------------------
+
+    def _op_get_orders(self, request: SimRequest, params) -> SimResponse:
+        query = dict(request.query)
+        method = query.get("fulfilment-method", "FBR")  # bol's defaults: FBR orders that are open
+        status = query.get("status", "OPEN")
+        page = int(query.get("page", "1"))
+        now = self.now()
+        since = None
+        day = None
+        if "change-interval-minute" in query:
+            since = now - timedelta(minutes=int(query["change-interval-minute"]))
+        if "latest-change-date" in query:
+            try:
+                day = datetime.strptime(query["latest-change-date"], "%Y-%m-%d").date()
+            except ValueError:
+                return self._problem(400, "Bad Request", "latest-change-date must be a date (yyyy-MM-dd)",
+                                     violations=[{"name": "latest-change-date", "reason": "not a date"}])
+            if day < (now - timedelta(days=92)).date():
+                return self._problem(400, "Bad Request", "latest-change-date supports 3 months of history",
+                                     violations=[{"name": "latest-change-date", "reason": "older than 3 months"}])
+        selected = []
+        for order in self.orders:
+            items = [i for i in order.items
+                     if method == "ALL" or (i.offer.fbb and method == "FBB") or (not i.offer.fbb and method == "FBR")]
+            if since is not None:
+                items = [i for i in items if i.changed_at >= since]
+            if day is not None:
+                items = [i for i in items if i.changed_at.date() == day]
+            if status == "OPEN":
+                items = [i for i in items if self._open(i)]
+            elif status == "SHIPPED":
+                items = [i for i in items if i.quantity_shipped]
+            if items:
+                selected.append((order, items))
+        chunk = selected[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+        body = {"orders": [{"orderId": o.order_id, "orderPlacedDateTime": iso(o.placed_at), "orderItems": [
+            {"orderItemId": i.order_item_id, "ean": i.offer.ean, "fulfilmentMethod": "FBB" if i.offer.fbb else "FBR",
+             "fulfilmentStatus": "OPEN" if self._open(i) else "HANDLED", "quantity": i.quantity,
+             "quantityShipped": i.quantity_shipped, "quantityCancelled": i.quantity_cancelled,
+             "cancellationRequest": i.cancellation_request, "latestChangedDateTime": iso(i.changed_at)}
+            for i in items]} for o, items in chunk]}
+        return self._json(200, body)
+
+    @staticmethod
+    def _open(item) -> bool:
+        return item.quantity_shipped + item.quantity_cancelled < item.quantity
+
+    def _op_get_order(self, request: SimRequest, params) -> SimResponse:
+        order = self.orders_truth().get(params["order_id"])
+        if order is None:
+            return self._problem(404, "Not Found", f"no order {params['order_id']}")
+        shipment = {"salutation": "UNKNOWN", "firstName": order.first_name, "surname": order.surname,
+                    "streetName": order.street, "houseNumber": order.house_number, "zipCode": order.zip_code,
+                    "city": order.city, "countryCode": order.country, "email": order.email,
+                    "language": "nl" if order.country == "NL" else "nl-BE"}
+        if order.pickup_point:
+            shipment["pickupPointName"] = "Afhaalpunt " + order.city
+        billing = {k: shipment[k] for k in ("salutation", "firstName", "surname", "streetName", "houseNumber",
+                                            "zipCode", "city", "countryCode", "email")}
+        if order.company:
+            billing["company"] = order.company
+            shipment["company"] = order.company
+        if order.order_reference:
+            billing["orderReference"] = order.order_reference
+        items = []
+        for i in order.items:
+            item = {"orderItemId": i.order_item_id, "cancellationRequest": i.cancellation_request,
+                    "fulfilment": {"method": "FBB" if i.offer.fbb else "FBR", "timeFrameType": "REGULAR",
+                                   "distributionParty": "BOL" if i.offer.fbb else "RETAILER"},
+                    "offer": {"offerId": i.offer.offer_id, "reference": i.offer.reference},
+                    "product": {"ean": i.offer.ean, "title": i.offer.title},
+                    "quantity": i.quantity, "quantityShipped": i.quantity_shipped,
+                    "quantityCancelled": i.quantity_cancelled, "unitPrice": float(i.offer.price),
+                    "totalPrice": float(i.total_price), "commission": round(float(i.total_price) * 0.15, 2),
+                    "discounts": [{"title": "Actie", "amount": float(i.discount)}] if i.discount else [],
+                    "latestChangedDateTime": iso(i.changed_at)}
+            items.append(item)
+        body = {"orderId": order.order_id, "pickupPoint": order.pickup_point, "orderPlacedDateTime": iso(order.placed_at),
+                "shipmentDetails": shipment, "billingDetails": billing, "orderItems": items}
+        return self._json(200, body)
+
+    # -- offers -------------------------------------------------------------------------------------------------
+
+    def _offer(self, offer_id: str) -> Offer | None:
+        return next((o for o in self.offers if o.offer_id == offer_id), None)
+
+    def _op_update_offer_stock(self, request: SimRequest, params) -> SimResponse:
+        offer_id = params["offer_id"]
+        body = json.loads(request.body)
+        failing = self.faults.take("update-offer-stock", ("failure",)) is not None
+
+        def settle():
+            offer = self._offer(offer_id)
+            if offer is None:
+                return "FAILURE", offer_id, f"Offer with id {offer_id} does not exist."
+            if failing or offer.refuses_stock:
+                return "FAILURE", offer_id, "The stock update could not be processed for this offer."
+            if offer.fbb:
+                return "FAILURE", offer_id, "Stock of an offer fulfilled by bol (FBB) cannot be updated."
+            offer.stock, offer.managed_by_retailer = body["amount"], body["managedByRetailer"]
+            offer.mutated_at = self.now()
+            return "SUCCESS", offer_id, None
+
+        return self._start("UPDATE_OFFER_STOCK", f"Update stock for offer with id {offer_id}.", offer_id,
+                           self.process_seconds, settle)
+
+    def _op_get_offer(self, request: SimRequest, params) -> SimResponse:
+        offer = self._offer(params["offer_id"])
+        if offer is None:
+            return self._problem(404, "Not Found", f"no offer {params['offer_id']}")
+        body = {"offerId": offer.offer_id, "ean": offer.ean, "reference": offer.reference, "onHoldByRetailer": False,
+                "pricing": {"bundlePrices": [{"quantity": 1, "unitPrice": float(offer.price)}]},
+                "stock": {"amount": offer.stock, "correctedStock": offer.stock,
+                          "managedByRetailer": offer.managed_by_retailer},
+                "fulfilment": {"method": "FBB" if offer.fbb else "FBR"}}
+        return self._json(200, body)
+
+    def _op_post_offer_export(self, request: SimRequest, params) -> SimResponse:
+        report_id = f"{self.rng.getrandbits(48):012x}"
+
+        def settle():
+            self.exports[report_id] = self.export_csv()
+            return "SUCCESS", report_id, None
+
+        return self._start("CREATE_OFFER_EXPORT", "Create an offer export file.", None, self.export_seconds, settle)
+
+    def export_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(EXPORT_COLUMNS)
+        for o in self.offers:
+            writer.writerow([o.offer_id, o.ean, "NEW", "", "", f"{o.price}", "1-2d", o.stock, "false",
+                             "FBB" if o.fbb else "FBR", iso(o.mutated_at or self.now()), o.reference, o.stock])
+        return out.getvalue()
+
+    def _op_get_offer_export(self, request: SimRequest, params) -> SimResponse:
+        text = self.exports.get(params["report_id"])
+        if text is None:
+            return self._problem(404, "Not Found", f"no offer export {params['report_id']}")
+        return SimResponse(200, [("content-type", contract.CSV_MEDIA_TYPE)], text.encode())
+
+    # -- process statuses ---------------------------------------------------------------------------------------
+
+    def _start(self, event: str, description: str, entity: str | None, seconds: float, settle) -> SimResponse:
+        pid = f"{self.rng.getrandbits(60):015d}"
+        process = Process(pid, event, description, entity, self.now(), self.clock.time() + seconds, settle)
+        self.processes[pid] = process
+        return self._json(202, process.body(self.base_url))
+
+    def _current(self, process: Process) -> Process:
+        if process.status == "PENDING" and self.clock.time() >= process.due:
+            process.status, entity, process.error = process.settle()
+            process.entity_id = entity or process.entity_id
+        return process
+
+    def _op_get_process_status(self, request: SimRequest, params) -> SimResponse:
+        process = self.processes.get(params["process_status_id"])
+        if process is None:
+            return self._problem(404, "Not Found", f"no process status {params['process_status_id']}")
+        return self._json(200, self._current(process).body(self.base_url))
+
+    def _op_get_process_status_bulk(self, request: SimRequest, params) -> SimResponse:
+        wanted = [q["processStatusId"] for q in json.loads(request.body)["processStatusQueries"]]
+        found = [self._current(self.processes[p]).body(self.base_url) for p in wanted if p in self.processes]
+        return self._json(200, {"processStatuses": found})
+
+    # -- answers ------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _json(status: int, body: Any) -> SimResponse:
+        return SimResponse(status, [("content-type", contract.MEDIA_TYPE)], json.dumps(body).encode())
+
+    @staticmethod
+    def _problem(status: int, title: str, detail: str, extra_headers=(), violations=None) -> SimResponse:
+        body = {"type": "https://api.bol.com/problems", "title": title, "status": status, "detail": detail,
+                "host": "simulator", "instance": "https://api.bol.com/", "violations": violations or []}
+        return SimResponse(status, [("content-type", contract.PROBLEM_MEDIA_TYPE), *extra_headers],
+                           json.dumps(body).encode())

@@ -1,0 +1,259 @@
+"""Merchant quantities to bol: `PUT /retailer/offers/{offer-id}/stock`, followed to its process status.
+
+bol keys stock by offer id, not by the seller's SKU. The app keeps a map of the seller's reference (and EAN) to
+offer ids from bol's offer export (`POST /retailer/offers/export`, its process status, then the CSV from
+`GET /retailer/offers/export/{report-id}`), in the app's state; it is read again when older than the operator's
+``offer_map_hours`` (24 by default), or when a SKU is not in it and the map is more than an hour old (an offer
+created since). A SKU with an offer bol fulfils (FBB) is skipped, as Amazon's FBA listings are: its stock is bol's.
+A SKU that matches no offer is skipped as not listed on bol.
+
+Each update answers 202 with a process status; the update is pending (its reference the process status id, kept
+in the state as ``pending:<id>``) until bol says SUCCESS (accepted) or FAILURE/TIMEOUT (rejected, with bol's
+message). Statuses are read in bulk (`POST /shared/process-status`, up to 1,000 a call) for up to
+``PROCESS_PATIENCE`` seconds within a push; those still pending are decided by a later push. bol keeps finished
+statuses only for a while: one it no longer knows after ``FORGOTTEN_AFTER`` is rejected as retryable.
+
+The amount sent is the host's quantity with ``managedByRetailer: true`` (bol shows what is sent and does not
+subtract open orders itself: the host's quantity already is what can be sold). bol takes at most 999: a larger
+quantity is sent as 999 and the outcome says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Iterable
+from urllib.parse import quote
+
+from linkolis_host import LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome
+
+from .client import CSV_MEDIA_TYPE, Bol, BolError, parse_json
+
+MAX_AMOUNT = 999
+OFFERS_KEY = "offers"
+EXPORT_KEY = "offer_export"  # an export requested but not read yet (the health check asks for one)
+PENDING_PREFIX = "pending:"
+MISSING_REFRESH = 3600.0
+EXPORT_REUSE = 1800.0  # an export requested this recently is waited for rather than asked for again
+EXPORT_PATIENCE = 900.0
+PROCESS_PATIENCE = 30.0
+FORGOTTEN_AFTER = 3600.0
+BULK = 1000
+
+
+def request_export(api: Bol) -> str:
+    """Ask bol for an offer export; remember its process status id, and return it."""
+    status = api.json("POST", "/retailer/offers/export", "post-offer-export", json={"format": "CSV"}, expect=(202,))
+    pid = str(status["processStatusId"])
+    api.ctx.state.set(EXPORT_KEY, {"id": pid, "at": api.ctx.clock.time()})
+    return pid
+
+
+def process_status(api: Bol, pid: str) -> dict[str, Any] | None:
+    response = api.call("GET", f"/shared/process-status/{quote(pid, safe='')}", "get-process-status",
+                        expect=(200, 404))
+    return None if response.status_code == 404 else parse_json(response, "get-process-status")
+
+
+def _wait_for_export(api: Bol, pid: str) -> str:
+    """The report id of the export ``pid`` once bol made it; waits (on the context's clock) with growing pauses."""
+    ctx = api.ctx
+    waited, pause = 0.0, 2.0
+    while True:
+        status = process_status(api, pid)
+        if status is None:
+            ctx.state.delete(EXPORT_KEY)
+            raise RemoteError(f"bol no longer knows offer export {pid}; a new one is asked for next time")
+        if status.get("status") == "SUCCESS" and status.get("entityId"):
+            return str(status["entityId"])
+        if status.get("status") in ("FAILURE", "TIMEOUT"):
+            ctx.state.delete(EXPORT_KEY)
+            raise RemoteError(f"bol could not make the offer export ({status.get('status')}: "
+                              f"{status.get('errorMessage') or 'no reason given'}); it is asked for again next time")
+        if waited >= EXPORT_PATIENCE:
+            raise RemoteError(f"bol's offer export is not ready after {int(waited)} s; the next push waits for it")
+        ctx.progress.wait("bol's offer export (which offer is which SKU)", pause)
+        ctx.clock.sleep(pause)
+        waited += pause
+        pause = min(30.0, pause * 2)
+
+
+def parse_export(text: str) -> dict[str, dict[str, Any]]:
+    """The offer export's CSV as reference/EAN -> offer facts (a reference wins over an EAN that equals it).
+
+    bol's spec does not list the export's columns; they are read by name (see docs/operations.md)."""
+    rows = []
+    for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff"))):
+        offer_id = (row.get("offerId") or "").strip()
+        if not offer_id:
+            continue
+        method = (row.get("fulfilmentType") or row.get("fulfilmentMethod") or "FBR").strip().upper()
+        try:
+            amount: int | None = int(row.get("stockAmount") or "")
+        except ValueError:
+            amount = None
+        fact = {"offer_id": offer_id, "fbb": method == "FBB", "stock": amount}
+        rows.append(((row.get("ean") or "").strip(), (row.get("referenceCode") or row.get("reference") or "").strip(),
+                     fact))
+    by_key: dict[str, dict[str, Any]] = {}
+    for ean, _, fact in rows:
+        if ean:
+            by_key.setdefault(ean, fact)
+    for _, reference, fact in rows:
+        if reference:
+            by_key[reference] = fact
+    return by_key
+
+
+def refresh_offers(api: Bol) -> dict[str, dict[str, Any]]:
+    ctx = api.ctx
+    pending = ctx.state.get(EXPORT_KEY)
+    if pending and ctx.clock.time() - pending.get("at", 0) < EXPORT_REUSE:
+        pid = pending["id"]
+    else:
+        pid = request_export(api)
+    ctx.progress.note("Reading bol's offer export (which offer is which SKU)")
+    report = _wait_for_export(api, pid)
+    response = api.call("GET", f"/retailer/offers/export/{quote(report, safe='')}", "get-offer-export",
+                        accept=CSV_MEDIA_TYPE)
+    by_key = parse_export(response.text)
+    ctx.state.set(OFFERS_KEY, {"at": ctx.clock.time(), "by_key": by_key})
+    ctx.state.delete(EXPORT_KEY)
+    return by_key
+
+
+def offer_map(api: Bol, skus: Iterable[str]) -> dict[str, dict[str, Any]]:
+    ctx = api.ctx
+    cached = ctx.state.get(OFFERS_KEY)
+    now = ctx.clock.time()
+    if cached:
+        age = now - cached.get("at", 0)
+        missing = any(sku not in cached["by_key"] for sku in skus)
+        if age < api.op.offer_map_hours * 3600 and not (missing and age > MISSING_REFRESH):
+            return cached["by_key"]
+    return refresh_offers(api)
+
+
+def _outcome(entry: dict[str, Any], status: dict[str, Any]) -> StockOutcome | None:
+    state = status.get("status")
+    if state == "SUCCESS":
+        return StockOutcome(sku=entry["sku"], quantity=entry["quantity"], status="accepted",
+                            message=entry.get("note", ""), reference=status.get("processStatusId"))
+    if state in ("FAILURE", "TIMEOUT"):
+        return StockOutcome(sku=entry["sku"], quantity=entry["quantity"], status="rejected",
+                            message=f"bol: {status.get('errorMessage') or state}", retryable=state == "TIMEOUT",
+                            reference=status.get("processStatusId"))
+    return None
+
+
+def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> tuple[list[StockOutcome], dict[str, dict]]:
+    """Outcomes of pending updates bol has decided (within ``patience`` seconds), and those still pending."""
+    ctx = api.ctx
+    pending = {key[len(PENDING_PREFIX):]: ctx.state.get(key) for key in ctx.state.keys(PENDING_PREFIX)}
+    pending = {pid: entry for pid, entry in pending.items() if entry}
+    outcomes: list[StockOutcome] = []
+    waited, pause = 0.0, 1.0
+    while pending:
+        ids = sorted(pending)
+        for start in range(0, len(ids), BULK):
+            chunk = ids[start:start + BULK]
+            body = {"processStatusQueries": [{"processStatusId": pid} for pid in chunk]}
+            try:
+                answer = api.json("POST", "/shared/process-status", "get-process-status-bulk", json=body)
+            except LinkolisError as exc:
+                ctx.log.info("reading %s process statuses failed: %s", len(chunk), exc)
+                continue
+            known = {str(s.get("processStatusId")): s for s in answer.get("processStatuses") or []}
+            for pid in chunk:
+                entry = pending[pid]
+                status = known.get(pid)
+                if status is None:
+                    if ctx.clock.time() - entry.get("at", 0) < FORGOTTEN_AFTER:
+                        continue
+                    outcome = StockOutcome(sku=entry["sku"], quantity=entry["quantity"], status="rejected",
+                                           retryable=True, reference=pid,
+                                           message="bol no longer keeps this update's process status; pushed again")
+                else:
+                    outcome = _outcome(entry, status)
+                if outcome is not None:
+                    outcomes.append(outcome)
+                    ctx.state.delete(PENDING_PREFIX + pid)
+                    del pending[pid]
+        if not pending or waited >= patience:
+            break
+        ctx.progress.wait(f"bol to process {len(pending)} stock update(s)", pause)
+        ctx.clock.sleep(pause)
+        waited += pause
+        pause = min(8.0, pause * 2)
+    return outcomes, pending
+
+
+def push(ctx, items: list[StockItem]) -> list[StockOutcome]:
+    api = Bol(ctx)
+    outcomes: list[StockOutcome] = []
+    sent: dict[str, StockItem] = {}
+    if items:
+        try:
+            offers = offer_map(api, [i.sku for i in items])
+        except LinkolisError as exc:
+            return [StockOutcome(sku=i.sku, quantity=i.quantity, status="rejected", retryable=True,
+                                 message=f"the offer ids could not be read from bol: {exc}") for i in items] \
+                + collect(api, patience=0)[0]
+        ctx.progress.start("Pushing stock to bol", len(items))
+        for item in items:
+            offer = offers.get(item.sku)
+            if offer is None:
+                outcomes.append(StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped",
+                                             message="not listed on bol: no offer has this reference or EAN"))
+            elif offer["fbb"]:
+                outcomes.append(StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped",
+                                             message="bol fulfils this offer (FBB): its stock is bol's"))
+            else:
+                outcome = _send(api, item, offer["offer_id"])
+                if outcome is None:
+                    sent[item.sku] = item
+                else:
+                    outcomes.append(outcome)
+            ctx.progress.advance()
+        ctx.progress.finish()
+    decided, pending = collect(api)
+    outcomes.extend(decided)
+    for pid, entry in pending.items():
+        if entry["sku"] in sent and entry["quantity"] == sent[entry["sku"]].quantity:
+            outcomes.append(StockOutcome(sku=entry["sku"], quantity=entry["quantity"], status="pending",
+                                         reference=pid, message="bol is processing the update"))
+    return outcomes
+
+
+def _send(api: Bol, item: StockItem, offer_id: str) -> StockOutcome | None:
+    """Send one update; None when it is pending at bol (noted in the state), else its outcome."""
+    amount = min(item.quantity, MAX_AMOUNT)
+    note = f"bol takes at most {MAX_AMOUNT}: {MAX_AMOUNT} was sent" if amount != item.quantity else ""
+    try:
+        status = api.json("PUT", f"/retailer/offers/{quote(offer_id, safe='')}/stock", "update-offer-stock",
+                          json={"amount": amount, "managedByRetailer": True}, expect=(202,))
+    except BolError as exc:
+        return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=str(exc),
+                            retryable=exc.status >= 500 or exc.status == 429)
+    except LinkolisError as exc:
+        return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=str(exc), retryable=True)
+    pid = str(status["processStatusId"])
+    api.ctx.state.set(PENDING_PREFIX + pid, {"sku": item.sku, "quantity": item.quantity, "offer_id": offer_id,
+                                             "at": api.ctx.clock.time(), "note": note})
+    return None
+
+
+def read(ctx, skus: list[str] | None) -> list[StockLevel]:
+    """What bol shows now, from a fresh offer export."""
+    by_key = refresh_offers(Bol(ctx))
+    wanted = skus if skus is not None else sorted(k for k in by_key)
+    levels = []
+    for sku in wanted:
+        offer = by_key.get(sku)
+        if offer is None:
+            levels.append(StockLevel(sku=sku, quantity=None, found=False, detail="no bol offer has this reference"))
+        else:
+            levels.append(StockLevel(sku=sku, quantity=offer.get("stock"),
+                                     fulfilled_by="marketplace" if offer["fbb"] else "merchant",
+                                     publication_delay=60.0))
+    return levels

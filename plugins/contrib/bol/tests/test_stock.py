@@ -1,0 +1,65 @@
+"""Stock to bol: offer ids from the offer export, PUT per offer, process statuses followed to the end."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def _merchant(sim):
+    return sorted(ref for ref, o in sim.offer_truth().items() if not o["fbb"])
+
+
+def _rows(run):
+    return {r["sku"]: r for r in run.json("stock", "list", "--app", "bol NL")}
+
+
+def test_bol_refusing_an_update_is_a_rejection_with_bols_message(run, sim, authorized):
+    good, bad = _merchant(sim)[:2]
+    next(o for o in sim.offers if o.reference == bad).refuses_stock = True
+    run("stock", "set", good, "4")
+    run("stock", "set", bad, "6")
+    pushed = run.json("stock", "push", "bol NL")
+    assert (pushed["accepted"], pushed["rejected"]) == (1, 1)
+    rows = _rows(run)
+    assert rows[bad]["outcome"] == "rejected" and "could not be processed" in rows[bad]["message"]
+    assert sim.offer_truth()[good]["stock"] == 4
+
+
+def test_an_ean_finds_the_offer_too(run, sim, authorized):
+    offer = next(o for o in sim.offers if not o.fbb)
+    run("stock", "set", offer.ean, "11")
+    assert run.json("stock", "push", "bol NL")["accepted"] == 1
+    assert offer.stock == 11
+
+
+def test_more_than_bol_takes_is_sent_as_999_and_said(run, sim, authorized):
+    sku = _merchant(sim)[0]
+    run("stock", "set", sku, "1500")
+    assert run.json("stock", "push", "bol NL")["accepted"] == 1
+    assert sim.offer_truth()[sku]["stock"] == 999
+    assert "999" in _rows(run)[sku]["message"]
+
+
+@pytest.mark.parametrize("sim_options", [{"process_seconds": 600}])
+def test_an_update_bol_has_not_processed_stays_pending_until_a_later_push(run, sim, clock, authorized, sim_options):
+    sku = _merchant(sim)[0]
+    run("stock", "set", sku, "8")
+    first = run.json("stock", "push", "bol NL")
+    assert first["pending"] == 1 and _rows(run)[sku]["outcome"] == "pending"
+    clock.advance(600)
+    run("stock", "push", "bol NL")
+    assert _rows(run)[sku]["outcome"] == "accepted" and sim.offer_truth()[sku]["stock"] == 8
+
+
+def test_the_offer_map_is_kept_and_read_again_when_stale(run, sim, clock, authorized):
+    a, b = _merchant(sim)[:2]
+    run("stock", "set", a, "1")
+    run("stock", "push", "bol NL")
+    exports = sim.counters["get-offer-export"]
+    run("stock", "set", b, "2")
+    run("stock", "push", "bol NL")
+    assert sim.counters["get-offer-export"] == exports  # the map is fresh: no new export
+    clock.advance(25 * 3600)
+    run("stock", "set", a, "3")
+    run("stock", "push", "bol NL")
+    assert sim.counters["get-offer-export"] == exports + 1
