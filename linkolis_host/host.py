@@ -194,7 +194,7 @@ class Host:
             clock=self.clock, limiter=self.limiter, limits=kind.rate_limits,
             bucket_prefix=f"{app.kind}:{account}", transport=self.transport,
             timeout=self.config.http.timeout, retries=self.config.http.retries, log=log, stats=self.http_stats,
-            progress=progress, marketplace=kind.title, guard=guard,
+            progress=progress, marketplace=kind.title, guard=guard, request_id_header=kind.request_id_header,
         )
         return Context(
             app=info,

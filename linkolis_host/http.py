@@ -129,11 +129,14 @@ class HttpClient:
         marketplace: str = "",
         guard: Callable[[], None] | None = None,
         probe: Callable[[httpx.URL], bool] | None = None,
+        request_id_header: str = "x-request-id",
     ) -> None:
         """``progress`` hears of long waits; ``marketplace`` (a title, "Amazon") names whose quota is waited for;
         ``guard`` is called before each request and raises to refuse it (the app was removed); ``probe`` says
         whether a URL's host can be reached before a long wait for quota (default: a TCP connection on the
-        client's own network, none through an injected transport)."""
+        client's own network, none through an injected transport); ``request_id_header`` is the response header in
+        which the marketplace names a request for its support (the plugin's word, from ``AppKind``)."""
+        self.request_id_header = request_id_header
         self.clock = clock
         self.limiter = limiter
         self.limits = dict(limits or {})
@@ -256,7 +259,7 @@ class HttpClient:
                     self.limiter.refund(key, limit)  # type: ignore[union-attr]
                 raise
             self._reached.add(host)
-            request_id = response.headers.get("x-amzn-requestid") or response.headers.get("x-request-id")
+            request_id = response.headers.get(self.request_id_header)
             self.log.debug("%s %s -> %s (%s)", method, httpx.URL(url).path, response.status_code, request_id)
             if response.status_code == 429:
                 self.stats.throttled[label] += 1

@@ -97,6 +97,9 @@ class AppKind(BaseModel):
     rate_limits: dict[str, RateLimit] = {}
     oauth: bool = True
     direct_credentials: list[CredentialField] = []
+    # The response header in which the marketplace names a request, to quote to its support (Amazon:
+    # x-amzn-RequestId); the host's HTTP client puts it in every RemoteError it raises.
+    request_id_header: str = "x-request-id"
     # What ``apps show`` tells about an app without asking the marketplace (an endpoint override in force):
     # called as ``notices(app: AppInfo, plugin_config: dict, env: dict) -> list[str]``.
     notices: Callable[..., list[str]] | None = None

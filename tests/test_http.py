@@ -24,7 +24,7 @@ class Market:
         answer = self.answers.pop(0) if self.answers else 200
         if isinstance(answer, type) and issubclass(answer, Exception):
             raise answer("simulated", request=request)
-        return httpx.Response(answer, json={"n": len(self.requests)}, headers={"x-amzn-requestid": "req-1"})
+        return httpx.Response(answer, json={"n": len(self.requests)}, headers={"x-testmarket-request": "req-1"})
 
 
 @pytest.fixture
@@ -33,7 +33,8 @@ def client(clock, home):
 
     def make(market, limits=None, retries=3, limiter=None):
         http = HttpClient(clock=clock, transport=httpx.MockTransport(market), retries=retries,
-                          limiter=limiter, limits=limits, bucket_prefix="testmarket:SELLER1")
+                          limiter=limiter, limits=limits, bucket_prefix="testmarket:SELLER1",
+                          request_id_header="x-testmarket-request")
         made.append(http)
         return http
 
@@ -72,9 +73,20 @@ def test_a_5xx_that_keeps_coming_gives_up_with_the_status_and_request_id(client)
     market = Market(*[500] * 10)
     with pytest.raises(RemoteError) as error:
         client(market, retries=3).get(URL, operation="getOrders")
-    assert (error.value.status, error.value.request_id) == (500, "req-1")
+    assert (error.value.status, error.value.request_id) == (500, "req-1"), "read from the plugin's header"
     assert "getOrders: the marketplace answered 500" in str(error.value)
     assert len(market.requests) == 4
+
+
+def test_the_request_id_header_is_the_plugins_not_the_hosts(clock):
+    market = Market(*[500] * 10)
+    http = HttpClient(clock=clock, transport=httpx.MockTransport(market), retries=0)
+    try:
+        with pytest.raises(RemoteError) as error:
+            http.get(URL)
+    finally:
+        http.close()
+    assert error.value.request_id is None, "another marketplace's header name means nothing here"
 
 
 def test_a_post_is_not_repeated_once_it_may_have_arrived(client):

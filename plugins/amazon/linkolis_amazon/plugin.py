@@ -27,6 +27,7 @@ def configure_fields() -> AppKind:
         description="Import orders from an Amazon marketplace and keep its listings' stock in sync (SP-API).",
         settings=AmazonSettings,
         rate_limits=RATE_LIMITS,
+        request_id_header="x-amzn-requestid",
         oauth=True,
         direct_credentials=[
             CredentialField(name="refresh_token", label="Refresh token",
