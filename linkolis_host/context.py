@@ -290,6 +290,9 @@ class Context:
     progress: Progress = field(default_factory=Progress)
     env: dict[str, str] = field(default_factory=dict)
     on_credentials: Callable[[dict[str, str]], None] | None = None
+    # Set by a push: the clock time before which pushing again with nothing new to send is pointless (a feed the
+    # marketplace is processing is next worth asking about then). None: no such promise.
+    check_again_at: float | None = None
 
     def update_credentials(self, secrets: dict[str, str]) -> None:
         """Store a renewed secret (a rotated refresh token, say), encrypted, for this app.

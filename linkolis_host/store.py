@@ -150,6 +150,14 @@ def m007_workspaces_users(db: Database) -> None:
     db["users"].create_index(["email_key"], unique=True)
 
 
+@migrations()
+def m008_stock_due_index(db: Database) -> None:
+    # A push asks "anything newer than what was last found sent?" (MAX(version)) and "any row interrupted or
+    # retryably rejected?" before the full due query: both answered from an index, at any number of SKUs.
+    db["desired_stock"].create_index(["version"])
+    db["stock_pushes"].create_index(["app_id", "outcome", "retryable"])
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 

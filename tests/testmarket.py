@@ -48,6 +48,7 @@ class Market:
     seen: list[tuple[str, object, dict]] = field(default_factory=list)  # (hook, ctx, arguments) of every call
     demo_closed: bool = False
     page_size: int = 2
+    check_again_in: float | None = None  # a pending push is next worth checking this many seconds later
     details: dict[str, dict] = field(default_factory=dict)  # Order fields by order id, beyond the basics
     publication_delay: float = 0.0  # seconds an accepted quantity may take to show in read_stock
 
@@ -171,6 +172,8 @@ def push_stock(ctx, items):
     ctx.state.set("pending", pending)
     yield from MARKET.late_outcomes
     MARKET.late_outcomes.clear()
+    if MARKET.check_again_in is not None and pending:
+        ctx.check_again_at = ctx.clock.time() + MARKET.check_again_in
 
 
 @hookimpl
