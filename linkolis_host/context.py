@@ -7,9 +7,10 @@ With these a plugin needs no network of its own, no database and no real time to
 
 from __future__ import annotations
 
+import heapq
 import logging
-import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -31,11 +32,13 @@ class StateStore:
     one sealed with a secret key that is no longer in use reads as absent.
     """
 
-    def __init__(self, db: Database, app_id: int, box: SecretBox | None = None, app_name: str | None = None) -> None:
+    def __init__(self, db: Database, app_id: int, box: SecretBox | None = None, app_name: str | None = None,
+                 clock: Clock | None = None) -> None:
         self._db = db
         self._app_id = app_id
         self._box = box
         self._app_name = app_name
+        self._clock = clock
 
     def get(self, key: str, default: Any = None, *, secret: bool = False) -> Any:
         row = self._db.execute(
@@ -51,16 +54,20 @@ class StateStore:
                 opened = loads(self._box.open(value["sealed"])["value"])
             except UnopenableSecret:  # sealed with a key that is gone: as good as never stored
                 return default
-            _redact_strings(opened)
+            _redact_strings(opened, self._lifetime(value.get("expires_at")))
             return opened
         return value
 
-    def set(self, key: str, value: Any, *, secret: bool = False) -> None:
+    def set(self, key: str, value: Any, *, secret: bool = False, expires_at: float | None = None) -> None:
+        """``expires_at`` (clock time, with ``secret``): when the secret stops being worth anything (an access
+        token's expiry), so the log redactor may forget it after that."""
         if secret:
             if self._box is None:
                 raise RuntimeError("this state store cannot keep secrets")
-            _redact_strings(value)
+            _redact_strings(value, self._lifetime(expires_at))
             value = {"sealed": self._box.seal({"value": dumps(value)})}
+            if expires_at is not None:
+                value["expires_at"] = expires_at
         with self._db.atomic():
             # One statement, so a removal committed by another command just before cannot be undone by it.
             written = self._db.execute(
@@ -70,6 +77,35 @@ class StateStore:
             ).rowcount
         if not written:
             self._refuse()
+
+    def _lifetime(self, expires_at: Any) -> float | None:
+        """Seconds the secret is still good for, or None (redact it for good) when that cannot be told."""
+        if self._clock is None or not isinstance(expires_at, (int, float)):
+            return None
+        return float(expires_at) - self._clock.time()
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        """The values stored under ``keys`` (not secret ones), absent keys left out: one query per 500 keys."""
+        found: dict[str, Any] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            found.update((key, loads(value)) for key, value in self._db.execute(
+                f"SELECT key, value FROM plugin_state WHERE app_id = ? AND key IN ({','.join('?' * len(chunk))})",
+                [self._app_id, *chunk]))
+        return found
+
+    def set_many(self, values: dict[str, Any]) -> None:
+        """Store every key -> value (not secret ones) in one transaction: all of them, or none once the app is
+        removed."""
+        if not values:
+            return
+        with self._db.atomic():
+            if self._db.execute(_APP_PRESENT, (self._app_id,)).fetchone() is None:
+                self._refuse()
+            self._db.conn.executemany(
+                "INSERT INTO plugin_state (app_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(app_id, key) DO UPDATE SET value = excluded.value",
+                [(self._app_id, key, dumps(value)) for key, value in values.items()])
 
     def delete(self, key: str) -> None:
         with self._db.atomic():
@@ -109,11 +145,11 @@ class AppGuard:
             raise AppRemoved(self._app_name)
 
 
-def _redact_strings(value: Any) -> None:
+def _redact_strings(value: Any, lifetime: float | None = None) -> None:
     if isinstance(value, str):
-        REDACTOR.add(value)
+        REDACTOR.add(value, lifetime=lifetime)
     elif isinstance(value, dict):
-        REDACTOR.add(*(v for v in value.values() if isinstance(v, str)))
+        REDACTOR.add(*(v for v in value.values() if isinstance(v, str)), lifetime=lifetime)
 
 
 class Progress:
@@ -148,26 +184,92 @@ class Redactor(logging.Filter):
 
     The host registers each app's decrypted credentials here as it opens them, and the CLI puts this filter
     on its log handler, so a plugin that formats a token into a message still leaks nothing.
+
+    A big host holds thousands of secrets and renews an access token per app every hour, so adding one costs
+    O(1) (a dict entry, no pattern to rebuild) and redacting costs one dict lookup per character of the text,
+    whatever the number of secrets: each secret is filed under its last ``KEY`` characters, and the text is
+    checked at each position for a secret ending there. A secret added with a ``lifetime`` (an access token) is
+    forgotten some time after that lifetime has passed (checked lazily, on the next add or redaction).
     """
 
-    def __init__(self) -> None:
+    KEY = 6  # the shortest secret kept; shorter strings are not secrets worth the false matches
+    GRACE = 600.0  # seconds an expired secret is still redacted: a line about it may come just after expiry
+
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
-        self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._now = now
+        self._by_end: dict[str, dict[str, None]] = {}  # last KEY characters -> secrets (longest first on use)
+        self._until: dict[str, float | None] = {}  # secret -> when it may be forgotten (None: never)
+        self._expiring: list[tuple[float, str]] = []  # heap of (until, secret)
         self._lock = threading.Lock()
 
-    def add(self, *values: str) -> None:
+    def add(self, *values: str, lifetime: float | None = None) -> None:
+        """Redact ``values`` from now on; with ``lifetime`` (seconds), only until they have expired."""
         with self._lock:
-            self._secrets.update(v for v in values if v and len(v) >= 6)
-            ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+            now = self._now()
+            for value in values:
+                if not value or len(value) < self.KEY:
+                    continue
+                until = None if lifetime is None else now + max(0.0, lifetime) + self.GRACE
+                if value in self._until:
+                    known = self._until[value]
+                    if known is None or (until is not None and until <= known):
+                        continue  # already kept at least that long
+                else:
+                    self._by_end.setdefault(value[-self.KEY:], {})[value] = None
+                self._until[value] = until
+                if until is not None:
+                    heapq.heappush(self._expiring, (until, value))
+            self._forget_expired(now)
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._until
+
+    def _forget_expired(self, now: float) -> None:
+        while self._expiring and self._expiring[0][0] <= now:
+            until, value = heapq.heappop(self._expiring)
+            if self._until.get(value, 0.0) != until:
+                continue  # kept longer by a later add, or forever
+            del self._until[value]
+            bucket = self._by_end[value[-self.KEY:]]
+            del bucket[value]
+            if not bucket:
+                del self._by_end[value[-self.KEY:]]
 
     def redact(self, text: str) -> str:
-        pattern = self._pattern
-        return pattern.sub("[redacted]", text) if pattern else text
+        if not self._until:
+            return text
+        if self._expiring and self._expiring[0][0] <= self._now():
+            with self._lock:
+                self._forget_expired(self._now())
+        by_end, key = self._by_end, self.KEY
+        spans: list[tuple[int, int]] = []
+        ends = [end for end in range(key, len(text) + 1) if text[end - key:end] in by_end]
+        for end in ends:
+            for value in list(by_end.get(text[end - key:end], ())):
+                start = end - len(value)
+                if start >= 0 and text.startswith(value, start):
+                    spans.append((start, end))
+        if not spans:
+            return text
+        spans.sort()
+        parts, shown = [], 0
+        merged_start, merged_end = spans[0]
+        for start, end in spans[1:] + [(len(text) + 1, len(text) + 1)]:
+            if start <= merged_end:  # overlapping secrets: redact their union, so no part of either shows
+                merged_end = max(merged_end, end)
+                continue
+            parts += [text[shown:merged_start], "[redacted]"]
+            shown = merged_end
+            merged_start, merged_end = start, end
+        parts.append(text[shown:])
+        return "".join(parts)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._pattern is not None:
+        if self._until:
             record.msg = self.redact(record.getMessage())
             record.args = ()
         return True
@@ -188,6 +290,9 @@ class Context:
     progress: Progress = field(default_factory=Progress)
     env: dict[str, str] = field(default_factory=dict)
     on_credentials: Callable[[dict[str, str]], None] | None = None
+    # Set by a push: the clock time before which pushing again with nothing new to send is pointless (a feed the
+    # marketplace is processing is next worth asking about then). None: no such promise.
+    check_again_at: float | None = None
 
     def update_credentials(self, secrets: dict[str, str]) -> None:
         """Store a renewed secret (a rotated refresh token, say), encrypted, for this app.

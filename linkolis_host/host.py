@@ -201,7 +201,7 @@ class Host:
             credentials=credentials,
             plugin_config=self.config.plugins.section(app.kind),
             http=http,
-            state=StateStore(self.db, app.id, self.secrets, app.name),
+            state=StateStore(self.db, app.id, self.secrets, app.name, clock=self.clock),
             clock=self.clock,
             log=log,
             progress=progress,

@@ -16,6 +16,7 @@ import csv
 import io
 import os
 import stat
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -188,6 +189,39 @@ def stock_due(host: Host, app_id: int) -> list[tuple[str, int, int]]:
         "OR (p.outcome = 'rejected' AND p.retryable = 1)) ORDER BY d.version", (app_id,))]
 
 
+# Per host object and app: the desired version through which the app's due query last found everything sent, and
+# the plugin's word on when a pending push is next worth checking. Only in memory, and only a shortcut: without
+# it a push runs the due query and calls the plugin as it always did.
+_CHECKED: weakref.WeakKeyDictionary[Host, dict[int, int]] = weakref.WeakKeyDictionary()
+_CHECK_AGAIN: weakref.WeakKeyDictionary[Host, dict[int, float]] = weakref.WeakKeyDictionary()
+
+
+def _latest_version(host: Host) -> int:
+    return host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
+
+
+def _due_now(host: Host, app_id: int) -> tuple[list[tuple[str, int, int]], int]:
+    """``stock_due``, and the latest desired version read just before it; a few indexed reads instead of the due
+    query when nothing can be due: no desired quantity newer than the last check found sent, and no row of the
+    app interrupted ('sending') or rejected retryably (a push from another process leaves those when it must)."""
+    latest = _latest_version(host)
+    checked = _CHECKED.get(host, {}).get(app_id)
+    if checked is not None and latest <= checked and not any(host.db.execute(
+            f"SELECT 1 FROM stock_pushes WHERE app_id = ? AND outcome = ? {extra} LIMIT 1",
+            (app_id, outcome)).fetchone() for outcome, extra in (("sending", ""), ("rejected", "AND retryable = 1"))):
+        return [], latest
+    return stock_due(host, app_id), latest
+
+
+def _all_sent_through(host: Host, app_id: int, version: int) -> None:
+    _CHECKED.setdefault(host, {})[app_id] = version
+
+
+def _pending_count(host: Host, app_id: int) -> int:
+    return host.db.execute("SELECT COUNT(*) FROM stock_pushes WHERE app_id = ? AND outcome = 'pending'",
+                           (app_id,)).fetchone()[0]
+
+
 def has_pending(host: Host, app_id: int) -> bool:
     return host.db.execute("SELECT 1 FROM stock_pushes WHERE app_id = ? AND outcome = 'pending' LIMIT 1",
                            (app_id,)).fetchone() is not None
@@ -252,16 +286,23 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         summary["note"] = "stock update sync is off for this app; turn it on with `linkolis apps configure " \
                           f"{app.name!r} --stock-sync`"
         return summary
-    due = stock_due(host, app.id)
+    due, latest = _due_now(host, app.id)
     summary["due"] = len(due)
     if dry_run:
         summary["preview"] = preview(host, app, due)
         return summary
-    if not due and not has_pending(host, app.id):
-        return summary
+    if not due:
+        _all_sent_through(host, app.id, latest)
+        if not has_pending(host, app.id):
+            return summary
+        check_again = _CHECK_AGAIN.get(host, {}).get(app.id)
+        if check_again is not None and host.clock.time() < check_again:
+            summary["pending_earlier"] = _pending_count(host, app.id)  # nothing new, and too early to ask
+            return summary
     progress = progress or Progress()
+    _CHECK_AGAIN.get(host, {}).pop(app.id, None)
     with installed.run(host, app, lock="push", progress=progress, stamp="last_push_at") as ctx:
-        due = stock_due(host, app.id)  # again, under the lock: another push may have just sent them
+        due, latest = _due_now(host, app.id)  # again, under the lock: another push may have just sent them
         items = [StockItem(sku=sku, quantity=qty) for sku, qty, _ in due]
         summary["sent"] = len(items)
         progress.start(f"Pushing stock for {app.name}", len(items) or None)
@@ -284,7 +325,12 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
             raise
         record_outcomes(host, app.id, chunk, summary)
         progress.advance(len(chunk))
-    summary["pending_earlier"] = _pending_besides(host, app.id, {sku for sku, _, _ in due})
+        if marked or not due:  # a plugin that answered nothing sent nothing: those SKUs stay due
+            _all_sent_through(host, app.id, latest)
+        if ctx.check_again_at is not None:
+            _CHECK_AGAIN.setdefault(host, {})[app.id] = ctx.check_again_at
+    summary["pending_earlier"] = _pending_besides(host, app.id, {sku for sku, _, _ in due}) if due else \
+        _pending_count(host, app.id)
     return summary
 
 

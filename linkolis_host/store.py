@@ -206,6 +206,14 @@ def m010_shipments(db: Database) -> None:
     db["shipments"].create_index(["order_id"])
 
 
+@migrations()
+def m011_stock_due_index(db: Database) -> None:
+    # A push asks "anything newer than what was last found sent?" (MAX(version)) and "any row interrupted or
+    # retryably rejected?" before the full due query: both answered from an index, at any number of SKUs.
+    db["desired_stock"].create_index(["version"])
+    db["stock_pushes"].create_index(["app_id", "outcome", "retryable"])
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 

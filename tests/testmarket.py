@@ -51,6 +51,7 @@ class Market:
     demo_closed: bool = False
     page_size: int = 2
     reject_message: str = "unknown SKU"  # what the market says of a BAD… SKU
+    check_again_in: float | None = None  # a pending push is next worth checking this many seconds later
     details: dict[str, dict] = field(default_factory=dict)  # Order fields by order id, beyond the basics
     publication_delay: float = 0.0  # seconds an accepted quantity may take to show in read_stock
     shipments: dict[tuple[str, str], object] = field(default_factory=dict)  # confirmed, by (order, package ref)
@@ -181,6 +182,8 @@ def push_stock(ctx, items):
     ctx.state.set("pending", pending)
     yield from MARKET.late_outcomes
     MARKET.late_outcomes.clear()
+    if MARKET.check_again_in is not None and pending:
+        ctx.check_again_at = ctx.clock.time() + MARKET.check_again_in
 
 
 @hookimpl

@@ -113,8 +113,10 @@ def check_refresh_token(ctx, op: OperatorSettings, refresh_token: str) -> TokenS
 
 
 def remember(ctx, tokens: TokenSet) -> None:
-    ctx.state.set(TOKEN_KEY, {"token": tokens.access_token, "expires_at": ctx.clock.time() + tokens.expires_in,
-                              "fetched_at": ctx.clock.time()}, secret=True)
+    expires_at = ctx.clock.time() + tokens.expires_in
+    # The expiry lets the log redactor forget the token once it is worthless: a host renews one per app hourly.
+    ctx.state.set(TOKEN_KEY, {"token": tokens.access_token, "expires_at": expires_at,
+                              "fetched_at": ctx.clock.time()}, secret=True, expires_at=expires_at)
 
 
 def access_token(ctx, op: OperatorSettings, force: bool = False) -> str:

@@ -54,7 +54,8 @@ LISTING_TTL = 86400.0  # re-read a listing's product type, channel and issues da
 PUBLICATION_DELAY = 15 * 60.0
 SEARCH_BATCH = 20
 FALLBACK_PRODUCT_TYPE = "PRODUCT"
-FEEDS_KEY = "feeds"
+FEEDS_KEY = "feeds"  # feed id -> its small record (document, when to check); read on every push
+FEED_SKUS_KEY = "feed_skus:"  # + document id: the [sku, quantity, fresh] of each message, read when it finishes
 REPORTED_KEY = "reported"  # finished feeds' outcomes, told once more on the next call
 HELD_KEY = "held"  # quantities waiting for an older feed of their SKU to be processed
 UPLOADS_KEY = "uploads"  # feed documents sent to createFeed whose answer was not saved yet
@@ -80,6 +81,18 @@ PRODUCT_TYPE_CODE = "4000003"
 
 def _listing_key(sku: str) -> str:
     return f"listing:{sku}"
+
+
+def _skus_key(document_id: str) -> str:
+    return FEED_SKUS_KEY + document_id
+
+
+def _feed_skus(ctx, feed: dict[str, Any]) -> list[list[Any]]:
+    """A feed's messages as [sku, quantity, fresh]: kept apart from the feed's record, so a push that only
+    checks whether Amazon is done reads a few hundred bytes, not a list of 25,000 SKUs."""
+    if "skus" in feed:  # noted inline by an earlier version
+        return feed["skus"]
+    return ctx.state.get(_skus_key(feed["document"]), [])
 
 
 def listing_warning(item: dict[str, Any], marketplace_id: str) -> str:
@@ -174,19 +187,25 @@ def listings(ctx, api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
     now = ctx.clock.time()
     facts: dict[str, dict[str, Any]] = {}
     unknown = []
+    cache = ctx.state.get_many([_listing_key(sku) for sku in skus])
     for sku in skus:
-        cached = ctx.state.get(_listing_key(sku))
+        cached = cache.get(_listing_key(sku))
         if cached and cached.get("found") and now - cached.get("at", 0) < LISTING_TTL:
             facts[sku] = cached
         else:
             unknown.append(sku)
     if unknown:
         ctx.progress.note(f"Reading {len(unknown)} listing(s) from Amazon (product type, fulfilment channel)")
+        fresh: dict[str, Any] = {}
         for sku, fact in search_listings(ctx, api, unknown, tolerate=True).items():
             fact["at"] = now
             if fact.get("found"):
-                ctx.state.set(_listing_key(sku), {k: v for k, v in fact.items() if k != "quantity"})
+                fresh[_listing_key(sku)] = {k: v for k, v in fact.items() if k != "quantity"}
             facts[sku] = {**fact, "fresh": True}
+            if len(fresh) >= 1000:  # a cold push of 50,000 SKUs: 50 commits, not 50,000
+                ctx.state.set_many(fresh)
+                fresh = {}
+        ctx.state.set_many(fresh)
     return facts
 
 
@@ -230,38 +249,43 @@ def _patch(ctx, api: SpApi, item: StockItem, fact: dict[str, Any]) -> StockOutco
                         retryable=can_retry, warning=warning)
 
 
-def feed_document(seller_id: str, product_types: dict[str, str], items: list[StockItem]) -> dict[str, Any]:
-    return {
-        "header": {"sellerId": seller_id, "version": "2.0", "issueLocale": "en_US"},
-        "messages": [
-            {"messageId": number, "sku": item.sku, "operationType": "PATCH",
-             "productType": product_types[item.sku], "patches": patch_body("", item.quantity)["patches"]}
-            for number, item in enumerate(items, start=1)
-        ],
-    }
+def feed_document(seller_id: str, messages: Iterable[tuple[str, str, int]]) -> bytes:
+    """The JSON_LISTINGS_FEED document for (sku, product type, quantity) messages, encoded a message at a time:
+    25,000 messages never exist as dicts at once."""
+    head = json.dumps({"sellerId": seller_id, "version": "2.0", "issueLocale": "en_US"}, separators=(",", ":"))
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    parts = [f'{{"header":{head},"messages":['.encode()]
+    for number, (sku, product_type, quantity) in enumerate(messages, start=1):
+        parts.append((b"," if number > 1 else b"") + encode(
+            {"messageId": number, "sku": sku, "operationType": "PATCH", "productType": product_type,
+             "patches": patch_body("", quantity)["patches"]}).encode())
+    parts.append(b"]}")
+    return b"".join(parts)
 
 
-def _submit_feed(ctx, api: SpApi, items: list[StockItem], facts: dict[str, dict[str, Any]]) -> str:
-    document = feed_document(api.seller_id or "", {i.sku: facts[i.sku]["product_type"] for i in items}, items)
-    payload = json.dumps(document, separators=(",", ":")).encode()
+def _submit_feed(ctx, api: SpApi, items: list[tuple[StockItem, dict[str, Any]]]) -> str:
+    """Send one feed of (item, listing facts) and note it as pending; its feed id."""
+    payload = feed_document(api.seller_id or "", ((i.sku, fact["product_type"], i.quantity) for i, fact in items))
     upload = api.create_feed_document(FEED_CONTENT_TYPE)
     response = ctx.http.put(upload["url"], content=payload, headers={"content-type": FEED_CONTENT_TYPE},
                             operation="feedUpload")
+    del payload
     if response.status_code not in (200, 201, 204):
         raise SpApiError(f"uploading the feed document failed: {response.status_code} {_s3_error(response)}; no feed "
                          "was sent and these quantities go with the next push", status=response.status_code)
     document_id = upload["feedDocumentId"]
-    skus = [[i.sku, i.quantity, int(bool(facts[i.sku].get("fresh")))] for i in items]
-    _note_upload(ctx, document_id, {"skus": skus, "at": ctx.clock.time()})
+    ctx.state.set(_skus_key(document_id), [[i.sku, i.quantity, int(bool(fact.get("fresh")))] for i, fact in items])
+    _note_upload(ctx, document_id, {"at": ctx.clock.time(), "count": len(items)})
     try:
         feed_id = api.create_feed(document_id)["feedId"]
     except SpApiError as exc:
         # Refused: Amazon made no feed. After a 5xx, or an answer cut off, it may have; the next push asks.
         if exc.status < 500 and not isinstance(exc, GarbledAnswer):
             _note_upload(ctx, document_id, None)
+            ctx.state.delete(_skus_key(document_id))
         raise
     feeds = ctx.state.get(FEEDS_KEY, {})
-    feeds[feed_id] = {"skus": skus, "document": document_id, "created": ctx.clock.time(),
+    feeds[feed_id] = {"document": document_id, "created": ctx.clock.time(), "count": len(items),
                       "wait": FEED_FIRST_CHECK, "next_check": ctx.clock.time() + FEED_FIRST_CHECK}
     ctx.state.set(FEEDS_KEY, feeds)
     _note_upload(ctx, document_id, None)  # after the feed: a crash in between leaves a note its feed explains
@@ -288,16 +312,19 @@ def find_lost_feeds(ctx, api: SpApi) -> None:
     if not uploads:
         return
     for document_id, upload in uploads.items():
+        if "skus" in upload:  # noted inline by an earlier version
+            ctx.state.set(_skus_key(document_id), upload["skus"])
         feeds = ctx.state.get(FEEDS_KEY, {})
         if all(feed.get("document") != document_id for feed in feeds.values()):
             found = _lost_feed(ctx, api, upload, set(feeds))
             if found is not None:
-                feeds[found["feedId"]] = {"skus": upload["skus"], "document": document_id, "adopted": 1,
-                                          "created": upload["at"], "wait": FEED_FIRST_CHECK,
-                                          "next_check": ctx.clock.time()}
+                feeds[found["feedId"]] = {"document": document_id, "adopted": 1, "created": upload["at"],
+                                          "wait": FEED_FIRST_CHECK, "next_check": ctx.clock.time()}
                 ctx.state.set(FEEDS_KEY, feeds)
                 ctx.log.info("feed %s holds the %s quantities uploaded before the crash", found["feedId"],
-                             len(upload["skus"]))
+                             upload.get("count", len(upload.get("skus", []))))
+            else:
+                ctx.state.delete(_skus_key(document_id))  # no feed: its SKUs are still due at the host
         _note_upload(ctx, document_id, None)
 
 
@@ -348,6 +375,7 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
     feeds = ctx.state.get(FEEDS_KEY, {})
     checked = False
     finished: list[StockOutcome] = []
+    done_documents: list[str] = []
     known: dict[str, str] | None = None
     for feed_id, feed in list(feeds.items()):
         if not force and ctx.clock.time() < feed.get("next_check", 0):
@@ -368,7 +396,8 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
             feed["wait"] = min(FEED_QUICK_WAIT if young else FEED_MAX_WAIT, feed.get("wait", FEED_FIRST_CHECK) * 2)
             feed["next_check"] = ctx.clock.time() + feed["wait"]
             continue
-        skus = feed["skus"]
+        skus = _feed_skus(ctx, feed)
+        done_documents.append(feed["document"])
         if known is None:
             known = warnings(ctx)
         if state == "DONE" and status.get("resultFeedDocumentId"):
@@ -408,10 +437,12 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
                                              + (f": {detail}" if detail else "")))
         del feeds[feed_id]
     yield from finished
-    if checked:  # a feed's SKU list is large: write it back only when a check changed something
+    if checked:
         ctx.state.set(FEEDS_KEY, feeds)
     if finished:
         ctx.state.set(REPORTED_KEY, [o.model_dump() for o in finished])
+    for document_id in done_documents:  # only once the feeds' records no longer name them
+        ctx.state.delete(_skus_key(document_id))
 
 
 def _report_matches(report: dict[str, Any], skus: list[list[Any]]) -> bool:
@@ -438,7 +469,7 @@ def _behind_feeds(ctx, items: list[StockItem]) -> tuple[list[StockItem], list[St
     if not items and not held:
         return [], []
     in_feed = {sku: (feed_id, quantity) for feed_id, feed in ctx.state.get(FEEDS_KEY, {}).items()
-               for sku, quantity, *_ in feed["skus"]}
+               for sku, quantity, *_ in _feed_skus(ctx, feed)}
     asked = {i.sku for i in items}
     candidates = list(items) + [StockItem(sku=sku, quantity=q) for sku, (q, _) in held.items() if sku not in asked]
     ready: list[StockItem] = []
@@ -462,6 +493,23 @@ def _behind_feeds(ctx, items: list[StockItem]) -> tuple[list[StockItem], list[St
 
 
 def push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
+    yield from _push(ctx, items)
+    ctx.check_again_at = next_check(ctx)
+
+
+def next_check(ctx) -> float | None:
+    """When a push is next worth making with nothing new to send: the earliest check of a feed Amazon is
+    processing (None: no feed pending, or an upload to look for at once)."""
+    if ctx.state.get(UPLOADS_KEY) or ctx.state.get(HELD_KEY):
+        return None
+    feeds = ctx.state.get(FEEDS_KEY, {})
+    return min((feed.get("next_check", 0) for feed in feeds.values()), default=None)
+
+
+LISTING_CHUNK = 5000  # listing facts read from the state at a time: a push of 200,000 SKUs never holds them all
+
+
+def _push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
     api = SpApi(ctx)
     find_lost_feeds(ctx, api)
     yield from collect_feeds(ctx, api)
@@ -469,40 +517,54 @@ def push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
     yield from waiting
     if not items:
         return
-    facts = listings(ctx, api, [i.sku for i in items])
-    mfn: list[StockItem] = []
-    for item in items:
-        fact = facts[item.sku]
-        if "unread" in fact:
-            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", retryable=True,
-                               message=f"its listing could not be read: {fact['unread']}")
-        elif not fact.get("found"):
-            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected",
-                               message=f"no listing with this SKU on {api.market.domain}; create the listing in "
-                                       "Seller Central or fix the SKU")
-        elif fact.get("fba"):
-            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped", warning=fact.get("warning", ""),
-                               message="fulfilled by Amazon (FBA): Amazon owns this quantity, nothing was pushed")
-        else:
-            mfn.append(item)
-    if len(mfn) <= threshold(api):
-        for item in mfn:
-            yield _patch(ctx, api, item, facts[item.sku])
-        return
-    for start in range(0, len(mfn), FEED_MAX_MESSAGES):
-        chunk = mfn[start:start + FEED_MAX_MESSAGES]
-        try:
-            feed_id = _submit_feed(ctx, api, chunk, facts)
-        except GarbledAnswer as exc:
-            # Amazon may hold the feed: the upload stays noted, and the next push looks for it.
-            for item in chunk:
-                yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", retryable=True,
-                                   message=str(exc))
-            continue
-        ctx.progress.note(f"Sent {len(chunk)} quantities in feed {feed_id}; Amazon reports back in a few minutes")
+    # Merchant-fulfilled items with the facts a patch or a feed message needs; once more than the patch path
+    # takes, they go in feeds of 25,000 as they come.
+    mfn: list[tuple[StockItem, dict[str, Any]]] = []
+    feeding = False
+    for start in range(0, len(items), LISTING_CHUNK):
+        chunk = items[start:start + LISTING_CHUNK]
+        facts = listings(ctx, api, [i.sku for i in chunk])
         for item in chunk:
-            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference=feed_id,
-                               message=f"in feed {feed_id}", warning=facts[item.sku].get("warning", ""))
+            fact = facts[item.sku]
+            if "unread" in fact:
+                yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", retryable=True,
+                                   message=f"its listing could not be read: {fact['unread']}")
+            elif not fact.get("found"):
+                yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected",
+                                   message=f"no listing with this SKU on {api.market.domain}; create the listing in "
+                                           "Seller Central or fix the SKU")
+            elif fact.get("fba"):
+                yield StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped",
+                                   warning=fact.get("warning", ""),
+                                   message="fulfilled by Amazon (FBA): Amazon owns this quantity, nothing was pushed")
+            else:
+                mfn.append((item, {"product_type": fact["product_type"], "warning": fact.get("warning", ""),
+                                   "fresh": fact.get("fresh", False)}))
+                if len(mfn) >= FEED_MAX_MESSAGES:
+                    feeding = True
+                    yield from _feed(ctx, api, mfn)
+                    mfn = []
+        del facts
+    if not feeding and len(mfn) <= threshold(api):
+        for item, fact in mfn:
+            yield _patch(ctx, api, item, fact)
+    elif mfn:
+        yield from _feed(ctx, api, mfn)
+
+
+def _feed(ctx, api: SpApi, chunk: list[tuple[StockItem, dict[str, Any]]]) -> Iterator[StockOutcome]:
+    try:
+        feed_id = _submit_feed(ctx, api, chunk)
+    except GarbledAnswer as exc:
+        # Amazon may hold the feed: the upload stays noted, and the next push looks for it.
+        for item, _ in chunk:
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", retryable=True,
+                               message=str(exc))
+        return
+    ctx.progress.note(f"Sent {len(chunk)} quantities in feed {feed_id}; Amazon reports back in a few minutes")
+    for item, fact in chunk:
+        yield StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference=feed_id,
+                           message=f"in feed {feed_id}", warning=fact["warning"])
 
 
 def read(ctx, skus: list[str] | None) -> Iterator[StockLevel]:

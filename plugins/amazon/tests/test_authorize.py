@@ -372,6 +372,33 @@ def test_the_access_token_is_cached_encrypted_and_reused_across_calls(host, sim,
     assert cached["token"].encode() not in on_disk
 
 
+def test_an_expired_access_token_is_forgotten_by_the_log_redactor(clock, sim, api, monkeypatch):
+    """A host renews each app's access token hourly: the redactor keeps the live ones, not every one ever seen."""
+    from linkolis_host import context
+
+    real = {"now": 5_000.0}
+    REDACTOR = context.Redactor(now=lambda: real["now"])  # noqa: N806 - the host's, fresh for this story
+    monkeypatch.setattr(context, "REDACTOR", REDACTOR)
+    client = api()
+    client.marketplace_participations()
+    first = client.ctx.state.get(lwa.TOKEN_KEY, secret=True)["token"]
+    assert first in REDACTOR
+
+    clock.advance(3_600)
+    real["now"] += 3_600 + REDACTOR.GRACE + 1
+    client = api()
+    client.marketplace_participations()
+    second = client.ctx.state.get(lwa.TOKEN_KEY, secret=True)["token"]
+
+    assert second != first and second in REDACTOR
+    assert first in REDACTOR  # read once more as it expired: a line about it may still come
+
+    clock.advance(60)
+    real["now"] += REDACTOR.GRACE + 1
+    api().marketplace_participations()
+    assert first not in REDACTOR and second in REDACTOR
+
+
 def test_the_access_token_is_refreshed_a_minute_before_it_expires(clock, sim, api):
     api().marketplace_participations()
     fetched = grants(sim, "refresh_token")

@@ -603,3 +603,33 @@ def test_a_crash_after_a_feed_was_collected_but_before_its_outcomes_were_recorde
         survivor.close()
     assert all_accepted(rows, desired)
     assert calls(sim, "createFeed") == 1
+
+
+def test_a_pending_feed_costs_each_push_a_few_small_reads_and_a_cold_push_few_commits(run, authorized, sim, host,
+                                                                                       clock):
+    """`sync --watch` pushes every second while Amazon processes a feed of up to 25,000 SKUs."""
+    feed_threshold(host, 3)
+    skus = add_many(sim, 60)
+    set_many(host, {sku: 4 for sku in skus})
+    seen: list[str] = []
+    host.db.conn.set_trace_callback(seen.append)
+    try:
+        assert run.json("stock", "push")["pending"] == 60
+        commits = sum(1 for sql in seen if sql == "COMMIT")
+        assert commits < 20, "the listing facts of a cold push are written together, not one commit each"
+        seen.clear()
+        for polls in range(1, 300):
+            clock.advance(1)
+            run("stock", "push")
+            if not any(r["outcome"] == "pending" for r in pushed(run).values()):
+                break
+    finally:
+        host.db.conn.set_trace_callback(None)
+
+    assert {r["outcome"] for r in pushed(run).values()} == {"accepted"}
+    reads_of_the_sku_list = [sql for sql in seen if "feed_skus:" in sql and sql.startswith("SELECT")]
+    assert len(reads_of_the_sku_list) == 1, "read once, when the feed is done"
+    assert not any("'listing:" in sql for sql in seen), "no listing fact is read while nothing is sent"
+    assert calls(sim, "getFeed") * 3 < polls, "Amazon is asked when the feed is due, not on every push"
+    hook_runs = sum(1 for sql in seen if sql.lower().startswith("update") and "last_push_at" in sql)
+    assert hook_runs == calls(sim, "getFeed"), "a push before the feed's next check does not even start the plugin"

@@ -111,6 +111,28 @@ def test_search_by_sku_identifiers_and_its_rules(sim, api, conforms, refused_by_
     assert big.status_code == 400 and refused_by_model(big.request)
 
 
+def test_a_search_by_sku_looks_up_only_those_skus_however_big_the_catalogue(sim, api, conforms):
+    """A push looks its SKUs up 20 a call: the simulator must not walk the seller's whole catalogue each time."""
+    skus = AWKWARD_SKUS[:2]
+
+    class Catalogue(dict):
+        walked = 0
+
+        def values(self):
+            Catalogue.walked += 1
+            return super().values()
+
+    sim.listings.by_seller[SELLER] = Catalogue(sim.listings.by_seller[SELLER])
+    r = conforms(api.get(f"/listings/2021-08-01/items/{SELLER}", marketplaceIds=DE,
+                         identifiers=[*skus, skus[0], "NO-SUCH-SKU"], identifiersType="SKU",
+                         includedData="summaries"))
+
+    assert r.status_code == 200
+    expected = [s for s in skus if DE in sim.stock_truth(SELLER)[SELLER][s]]
+    assert sorted(i["sku"] for i in r.json()["items"]) == sorted(expected)
+    assert Catalogue.walked == 0
+
+
 def test_replace_is_accepted_and_shows_after_the_delay(sim, api, conforms, clock):
     sku = mfn_sku(sim)
     before = shown(api, sku)[0]["quantity"]
