@@ -19,8 +19,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-PROJECTS = [ROOT / "pyproject.toml", ROOT / "plugins" / "amazon" / "pyproject.toml",
-            ROOT / "plugins" / "contrib" / "bol" / "pyproject.toml"]
+PROJECTS = [
+    ROOT / "pyproject.toml",
+    ROOT / "plugins" / "amazon" / "pyproject.toml",
+    ROOT / "plugins" / "contrib" / "bol" / "pyproject.toml",
+]
 STAMP = VENV / ".linkolis-installed"
 
 
@@ -36,9 +39,23 @@ def ensure_env() -> None:
         print("Creating .venv …", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("Installing linkolis-host and its plugins into .venv …", file=sys.stderr)
-    subprocess.run([str(_bin("python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "-e", f"{ROOT}[test]", "-e", str(ROOT / "plugins" / "amazon"),
-                    "-e", str(ROOT / "plugins" / "contrib" / "bol")], check=True)
+    subprocess.run(
+        [
+            str(_bin("python")),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-e",
+            f"{ROOT}[test]",
+            "-e",
+            str(ROOT / "plugins" / "amazon"),
+            "-e",
+            str(ROOT / "plugins" / "contrib" / "bol"),
+        ],
+        check=True,
+    )
     STAMP.write_text(digest)
 
 
@@ -54,8 +71,19 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return subprocess.call([str(_bin("linkolis")), "demo", *rest])
     # Cassettes replay only; every connection but loopback (simulators, the OAuth receiver) is refused.
-    return subprocess.call([str(_bin("python")), "-m", "pytest", "-q", "--record-mode=none", "--block-network",
-                            "--allowed-hosts=127.0.0.1,localhost", *rest], cwd=ROOT)
+    return subprocess.call(
+        [
+            str(_bin("python")),
+            "-m",
+            "pytest",
+            "-q",
+            "--record-mode=none",
+            "--block-network",
+            "--allowed-hosts=127.0.0.1,localhost",
+            *rest,
+        ],
+        cwd=ROOT,
+    )
 
 
 if __name__ == "__main__":

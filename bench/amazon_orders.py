@@ -19,9 +19,9 @@ from pathlib import Path
 
 from benchkit import TimedTransport, rss_mb
 
-SEARCH = (0.0056, 20)      # searchOrders rate, burst
-V0_PAGES = (0.0167, 20)    # getOrders
-V0_ITEMS = (0.5, 30)       # getOrderItems, one per order
+SEARCH = (0.0056, 20)  # searchOrders rate, burst
+V0_PAGES = (0.0167, 20)  # getOrders
+V0_ITEMS = (0.5, 30)  # getOrderItems, one per order
 
 
 def bound(calls: int, rate_burst: tuple[float, int]) -> float:
@@ -31,24 +31,37 @@ def bound(calls: int, rate_burst: tuple[float, int]) -> float:
 
 def one(n: int) -> dict:
     from linkolis_amazon.simulator import Simulator
+
     from linkolis_host import VirtualClock, orders
-    from linkolis_host.apps import install
-    from linkolis_host.apps import authorize_direct
+    from linkolis_host.apps import authorize_direct, install
     from linkolis_host.host import Host
 
     clock = VirtualClock(1_780_000_000.0)
-    sim = Simulator(clock, orders=n, skus=200, order_window_days=30, new_orders_per_hour=0, marketplaces=("DE",),
-                    listing_visibility_delay=0)
+    sim = Simulator(
+        clock,
+        orders=n,
+        skus=200,
+        order_window_days=30,
+        new_orders_per_hour=0,
+        marketplaces=("DE",),
+        listing_visibility_delay=0,
+    )
     timed = TimedTransport(sim)
     truth = [o for o in sim.orders_truth()]
     rss_before = rss_mb()
-    env = {"LINKOLIS_AMAZON_ENDPOINT": "https://amazon.sim.test", "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
-           "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret, "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
-           "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "30"}
+    env = {
+        "LINKOLIS_AMAZON_ENDPOINT": "https://amazon.sim.test",
+        "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+        "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+        "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+        "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "30",
+    }
     with tempfile.TemporaryDirectory() as home:
         host = Host(Path(home), clock=clock, transport=timed, env=env)
         install(host, "amazon", {"name": "Amazon DE", "marketplace": "DE"})
-        authorize_direct(host, "Amazon DE", {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id})
+        authorize_direct(
+            host, "Amazon DE", {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id}
+        )
         clock.advance(600)
         slept_before = clock.slept
         started = time.perf_counter()
@@ -60,19 +73,26 @@ def one(n: int) -> dict:
     calls = counters["calls"].get("searchOrders", 0)
     local = wall - timed.seconds
     return {
-        "orders": n, "imported": summary["new"], "held": held, "truth": len(truth),
-        "searchOrders_calls": calls, "expected_calls": math.ceil(n / 100),
+        "orders": n,
+        "imported": summary["new"],
+        "held": held,
+        "truth": len(truth),
+        "searchOrders_calls": calls,
+        "expected_calls": math.ceil(n / 100),
         "token_calls": counters["calls"].get("lwaToken", 0),
-        "429s": counters.get("throttled", {}).get("searchOrders", 0) if isinstance(counters.get("throttled"), dict)
+        "429s": counters.get("throttled", {}).get("searchOrders", 0)
+        if isinstance(counters.get("throttled"), dict)
         else counters.get("throttled", 0),
         "retries": sum(host.http_stats.retries.values()),
         "virtual_seconds": round(clock.slept - slept_before, 1),
         "bound_seconds": round(bound(calls, SEARCH), 1),
         "ratio": round((clock.slept - slept_before) / bound(calls, SEARCH), 4) if bound(calls, SEARCH) else None,
-        "wall_seconds": round(wall, 3), "simulator_seconds": round(timed.seconds, 3),
+        "wall_seconds": round(wall, 3),
+        "simulator_seconds": round(timed.seconds, 3),
         "local_orders_per_second": round(n / local) if local > 0 else None,
         "v0_bound_seconds": round(bound(math.ceil(n / 100), V0_PAGES) + bound(n, V0_ITEMS), 1),
-        "rss_mb_after_simulator_setup": round(rss_before, 1), "peak_rss_mb": round(rss_mb(), 1),
+        "rss_mb_after_simulator_setup": round(rss_before, 1),
+        "peak_rss_mb": round(rss_mb(), 1),
     }
 
 

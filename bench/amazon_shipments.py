@@ -24,6 +24,7 @@ CONFIRM = (2.0, 10)  # confirmShipment rate, burst
 
 def one(n: int) -> dict:
     from linkolis_amazon.simulator import Simulator
+
     from linkolis_host import VirtualClock, orders, shipments
     from linkolis_host.apps import authorize_direct, install
     from linkolis_host.host import Host
@@ -31,18 +32,27 @@ def one(n: int) -> dict:
     clock = VirtualClock(1_780_000_000.0)
     sim = Simulator(clock, orders=0, skus=50, new_orders_per_hour=0, marketplaces=("DE",), listing_visibility_delay=0)
     sim.add_listing("BENCH-1", ["DE"], 10 * n)
-    ids = [sim.add_order([("BENCH-1", 1)], "DE", status="UNSHIPPED", consume_stock=False,
-                         created=clock.time() - 86400 + i % 3600) for i in range(n)]
+    ids = [
+        sim.add_order(
+            [("BENCH-1", 1)], "DE", status="UNSHIPPED", consume_stock=False, created=clock.time() - 86400 + i % 3600
+        )
+        for i in range(n)
+    ]
     clock.advance(600)
     timed = TimedTransport(sim)
-    env = {"LINKOLIS_AMAZON_ENDPOINT": "https://amazon.sim.test", "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
-           "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret, "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
-           "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "3"}
+    env = {
+        "LINKOLIS_AMAZON_ENDPOINT": "https://amazon.sim.test",
+        "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+        "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+        "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+        "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "3",
+    }
     with tempfile.TemporaryDirectory() as home:
         host = Host(Path(home), clock=clock, transport=timed, env=env)
         install(host, "amazon", {"name": "Amazon DE", "marketplace": "DE"})
-        authorize_direct(host, "Amazon DE", {"refresh_token": sim.authorize(),
-                                             "selling_partner_id": sim.default_seller_id})
+        authorize_direct(
+            host, "Amazon DE", {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id}
+        )
         orders.import_orders(host, "Amazon DE")
         for number, oid in enumerate(ids):
             shipments.ship_order(host, oid, carrier="DHL", tracking=f"JJD{number:012d}", method="Paket")
@@ -65,12 +75,17 @@ def one(n: int) -> dict:
     bound = max(0, calls - CONFIRM[1]) / CONFIRM[0]
     local = wall - (timed.seconds - sim_before)
     return {
-        "shipments": n, "accepted": summary["accepted"], "rejected": summary["rejected"],
-        "confirmShipment_calls": calls, "429s": throttled,
+        "shipments": n,
+        "accepted": summary["accepted"],
+        "rejected": summary["rejected"],
+        "confirmShipment_calls": calls,
+        "429s": throttled,
         "in_truth_exactly_once": len(per_order) == n and set(per_order.values()) == {1} and set(per_order) == set(ids),
-        "virtual_seconds": round(virtual, 1), "bound_seconds": round(bound, 1),
+        "virtual_seconds": round(virtual, 1),
+        "bound_seconds": round(bound, 1),
         "ratio": round(virtual / bound, 4) if bound else None,
-        "wall_seconds": round(wall, 3), "local_seconds": round(local, 3),
+        "wall_seconds": round(wall, 3),
+        "local_seconds": round(local, 3),
         "peak_rss_mb": round(rss_mb(), 1),
     }
 

@@ -57,17 +57,19 @@ DE = "A1PA6795UKMFR9"
 
 
 def operator_env(sim, endpoint: str) -> dict[str, str]:
-    return {"LINKOLIS_AMAZON_ENDPOINT": endpoint, "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
-            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
-            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id}
+    return {
+        "LINKOLIS_AMAZON_ENDPOINT": endpoint,
+        "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+        "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+        "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+    }
 
 
 def install_amazon_de(host, sim) -> None:
     from linkolis_host.apps import authorize_direct, install
 
     install(host, "amazon", {"name": "Amazon DE", "marketplace": "DE", "stock_sync": True})
-    authorize_direct(host, "Amazon DE", {"refresh_token": sim.authorize(),
-                                         "selling_partner_id": sim.default_seller_id})
+    authorize_direct(host, "Amazon DE", {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id})
 
 
 def bound(calls: dict[str, int], path: str, feeds: int) -> tuple[float, float]:
@@ -82,13 +84,21 @@ def bound(calls: dict[str, int], path: str, feeds: int) -> tuple[float, float]:
 
 def one(m: int) -> dict:
     from linkolis_amazon.simulator import Simulator
+
     from linkolis_host import VirtualClock, stock
     from linkolis_host.host import Host
 
     clock = VirtualClock(START)
-    sim = Simulator(clock, orders=0, skus=0, new_orders_per_hour=0, marketplaces=("DE",),
-                    listing_visibility_delay=0, feed_queue_seconds=QUEUE_SECONDS,
-                    feed_processing_seconds=PROCESSING_SECONDS)
+    sim = Simulator(
+        clock,
+        orders=0,
+        skus=0,
+        new_orders_per_hour=0,
+        marketplaces=("DE",),
+        listing_visibility_delay=0,
+        feed_queue_seconds=QUEUE_SECONDS,
+        feed_processing_seconds=PROCESSING_SECONDS,
+    )
     skus = [f"SKU-{n:06d}" for n in range(m)]
     for sku in skus:
         sim.add_listing(sku, ["DE"], quantity=1)
@@ -112,30 +122,50 @@ def one(m: int) -> dict:
             summary = stock.push_stock(host, "Amazon DE")
             first_push = time.perf_counter() - wall
             pushes = 1
-            while host.db.execute("SELECT COUNT(*) FROM stock_pushes WHERE app_id = ? AND outcome IN "
-                                  "('pending', 'sending')", (app_id,)).fetchone()[0]:
+            while host.db.execute(
+                "SELECT COUNT(*) FROM stock_pushes WHERE app_id = ? AND outcome IN ('pending', 'sending')", (app_id,)
+            ).fetchone()[0]:
                 clock.advance(1.0)  # what `sync --watch` does: push again a second later
                 stock.push_stock(host, "Amazon DE")
                 pushes += 1
             virtual = clock.time() - started_at
             wall_seconds = time.perf_counter() - wall  # before reading the simulator's truth, which is not a push
             after = sim.counters_snapshot()
-            calls = {op: n - before["calls"].get(op, 0) for op, n in after["calls"].items()
-                     if n - before["calls"].get(op, 0) and op != "lwaToken"}
-            throttled = sum(after["throttled"].values()) - sum(before["throttled"].values()) + \
-                after["feed_type_throttled"] - before["feed_type_throttled"]
+            calls = {
+                op: n - before["calls"].get(op, 0)
+                for op, n in after["calls"].items()
+                if n - before["calls"].get(op, 0) and op != "lwaToken"
+            }
+            throttled = (
+                sum(after["throttled"].values())
+                - sum(before["throttled"].values())
+                + after["feed_type_throttled"]
+                - before["feed_type_throttled"]
+            )
             path = "feed" if calls.get("createFeed") else "patch"
             quota, floor = bound(calls, path, calls.get("createFeed", 0))
-            outcomes = dict(host.db.execute("SELECT outcome, COUNT(*) FROM stock_pushes WHERE app_id = ? "
-                                            "GROUP BY outcome", (app_id,)).fetchall())
+            outcomes = dict(
+                host.db.execute(
+                    "SELECT outcome, COUNT(*) FROM stock_pushes WHERE app_id = ? GROUP BY outcome", (app_id,)
+                ).fetchall()
+            )
             truth = sim.stock_truth()[sim.default_seller_id]
             wrong = sum(1 for n, sku in enumerate(skus) if truth[sku][DE]["quantity"] != base + n % 7)
             results[run] = {
-                "path": path, "calls": calls, "429s": throttled, "feeds": calls.get("createFeed", 0),
-                "virtual_seconds": round(virtual, 1), "bound_seconds": round(quota + floor, 1),
-                "of_which_feed_floor": floor, "ratio": round(virtual / (quota + floor), 3) if quota + floor else None,
-                "outcomes": outcomes, "amazon_differs": wrong, "sent": summary["sent"], "pushes": pushes,
-                "wall_first_push": round(first_push, 2), "wall_seconds": round(wall_seconds, 2),
+                "path": path,
+                "calls": calls,
+                "429s": throttled,
+                "feeds": calls.get("createFeed", 0),
+                "virtual_seconds": round(virtual, 1),
+                "bound_seconds": round(quota + floor, 1),
+                "of_which_feed_floor": floor,
+                "ratio": round(virtual / (quota + floor), 3) if quota + floor else None,
+                "outcomes": outcomes,
+                "amazon_differs": wrong,
+                "sent": summary["sent"],
+                "pushes": pushes,
+                "wall_first_push": round(first_push, 2),
+                "wall_seconds": round(wall_seconds, 2),
                 "simulator_seconds": round(timed.seconds - sim_before, 2),
                 "linkolis_seconds": round(wall_seconds - (timed.seconds - sim_before), 2),
             }
@@ -151,34 +181,43 @@ def push_floor(host, app_id: int) -> dict:
     read the listing facts, build and encode the feeds (25,000 messages each), record two outcomes per SKU
     (sending, then the result) in single transactions, and validate every item and outcome with pydantic."""
     from linkolis_amazon.stock import FEED_MAX_MESSAGES, feed_document
+
     from linkolis_host.models import StockItem, StockOutcome
     from linkolis_host.store import loads
 
     timings = {}
     started = time.perf_counter()
-    host.db.execute("SELECT d.sku, d.quantity, d.version FROM desired_stock d LEFT JOIN stock_pushes p ON "
-                    "p.app_id = ? AND p.sku = d.sku WHERE p.sku IS NULL OR p.attempt_quantity IS NOT d.quantity "
-                    "OR p.outcome = 'sending' OR (p.outcome = 'rejected' AND p.retryable = 1) ORDER BY d.version",
-                    (app_id,)).fetchall()
+    host.db.execute(
+        "SELECT d.sku, d.quantity, d.version FROM desired_stock d LEFT JOIN stock_pushes p ON "
+        "p.app_id = ? AND p.sku = d.sku WHERE p.sku IS NULL OR p.attempt_quantity IS NOT d.quantity "
+        "OR p.outcome = 'sending' OR (p.outcome = 'rejected' AND p.retryable = 1) ORDER BY d.version",
+        (app_id,),
+    ).fetchall()
     skus = [r[0] for r in host.db.execute("SELECT sku FROM desired_stock ORDER BY version")]
     timings["select_due"] = time.perf_counter() - started
     started = time.perf_counter()
     facts = {}
     for start in range(0, len(skus), 500):
-        chunk = [f"listing:{sku}" for sku in skus[start:start + 500]]
-        facts.update((k, loads(v)) for k, v in host.db.execute(
-            f"SELECT key, value FROM plugin_state WHERE app_id = ? AND key IN ({','.join('?' * len(chunk))})",
-            [app_id, *chunk]))
+        chunk = [f"listing:{sku}" for sku in skus[start : start + 500]]
+        facts.update(
+            (k, loads(v))
+            for k, v in host.db.execute(
+                f"SELECT key, value FROM plugin_state WHERE app_id = ? AND key IN ({','.join('?' * len(chunk))})",
+                [app_id, *chunk],
+            )
+        )
     timings["read_listing_facts"] = time.perf_counter() - started
     started = time.perf_counter()
     for start in range(0, len(skus), FEED_MAX_MESSAGES):
-        feed_document("SELLER", ((sku, "HOME", 5) for sku in skus[start:start + FEED_MAX_MESSAGES]))
+        feed_document("SELLER", ((sku, "HOME", 5) for sku in skus[start : start + FEED_MAX_MESSAGES]))
     timings["build_feeds"] = time.perf_counter() - started
     started = time.perf_counter()
     for outcome in ("sending", "accepted"):
         host.db.execute("BEGIN IMMEDIATE")
-        host.db.conn.executemany("UPDATE stock_pushes SET outcome = ?, attempt_quantity = 5 WHERE app_id = ? AND "
-                                 "sku = ?", [(outcome, app_id, sku) for sku in skus])
+        host.db.conn.executemany(
+            "UPDATE stock_pushes SET outcome = ?, attempt_quantity = 5 WHERE app_id = ? AND sku = ?",
+            [(outcome, app_id, sku) for sku in skus],
+        )
         host.db.execute("ROLLBACK")  # timed like a commit would be, and the run's records stay as they were
     timings["record_outcomes"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -195,11 +234,13 @@ def push_floor(host, app_id: int) -> dict:
 def latency(samples: int = 20) -> dict:
     """Real clock: `stock set` to the quantity visible at the simulator, under `sync --watch`."""
     from linkolis_amazon.simulator import Simulator
+
     from linkolis_host import SystemClock, stock, sync
     from linkolis_host.host import Host
 
-    sim = Simulator(SystemClock(), orders=0, skus=0, new_orders_per_hour=0, marketplaces=("DE",),
-                    listing_visibility_delay=0)
+    sim = Simulator(
+        SystemClock(), orders=0, skus=0, new_orders_per_hour=0, marketplaces=("DE",), listing_visibility_delay=0
+    )
     sim.add_listing("LATENCY-1", ["DE"], quantity=1)
     seller = sim.default_seller_id
     with sim.serve() as base_url, tempfile.TemporaryDirectory() as home:
@@ -210,9 +251,11 @@ def latency(samples: int = 20) -> dict:
         push_interval = watcher.config.sync.push_interval
         stop = threading.Event()
         messages: list[str] = []
-        thread = threading.Thread(target=sync.watch, args=(watcher, None, watcher.config.sync.interval,
-                                                           push_interval, stop, messages.append),
-                                  daemon=True)
+        thread = threading.Thread(
+            target=sync.watch,
+            args=(watcher, None, watcher.config.sync.interval, push_interval, stop, messages.append),
+            daemon=True,
+        )
         thread.start()
         waits = []
         gaps = random.Random(20261126)
@@ -233,20 +276,31 @@ def latency(samples: int = 20) -> dict:
             setter.close()
             watcher.close()
     waits.sort()
-    return {"samples": len(waits), "push_interval": push_interval, "p50_seconds": round(statistics.median(waits), 3),
-            "p95_seconds": round(waits[math.ceil(0.95 * len(waits)) - 1], 3), "max_seconds": round(waits[-1], 3),
-            "429s": sum(sim.counters_snapshot()["throttled"].values())}
+    return {
+        "samples": len(waits),
+        "push_interval": push_interval,
+        "p50_seconds": round(statistics.median(waits), 3),
+        "p95_seconds": round(waits[math.ceil(0.95 * len(waits)) - 1], 3),
+        "max_seconds": round(waits[-1], 3),
+        "429s": sum(sim.counters_snapshot()["throttled"].values()),
+    }
 
 
 def missed(run: dict) -> list[str]:
-    checks = {"429s": run["429s"] > 0, "ratio > 1.1": (run["ratio"] or 0) > 1.1, "more than 2 feeds": run["feeds"] > 2,
-              "Amazon differs from desired": run["amazon_differs"] > 0}
+    checks = {
+        "429s": run["429s"] > 0,
+        "ratio > 1.1": (run["ratio"] or 0) > 1.1,
+        "more than 2 feeds": run["feeds"] > 2,
+        "Amazon differs from desired": run["amazon_differs"] > 0,
+    }
     return [name for name, failed in checks.items() if failed]
 
 
 def table(rows: list[dict]) -> None:
-    head = (f"{'M':>7} {'run':<5} {'path':<6} {'feeds':>5} {'429s':>5} {'virtual s':>10} {'bound s':>9} "
-            f"{'ratio':>6} {'wall s':>7} {'local s':>7}  calls")
+    head = (
+        f"{'M':>7} {'run':<5} {'path':<6} {'feeds':>5} {'429s':>5} {'virtual s':>10} {'bound s':>9} "
+        f"{'ratio':>6} {'wall s':>7} {'local s':>7}  calls"
+    )
     print(head)
     print("-" * len(head))
     for row in rows:
@@ -254,16 +308,18 @@ def table(rows: list[dict]) -> None:
             r = row[run]
             ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3f}"
             floor = f" (floor {r['of_which_feed_floor']:.0f})" if r["of_which_feed_floor"] else ""
-            print(f"{row['M']:>7,} {run:<5} {r['path']:<6} {r['feeds']:>5} {r['429s']:>5} "
-                  f"{r['virtual_seconds']:>10.1f} {r['bound_seconds']:>9.1f} {ratio:>6} {r['wall_seconds']:>7.1f} "
-                  f"{r['linkolis_seconds']:>7.1f}  "
-                  f"{json.dumps(r['calls'], separators=(',', ':'))}{floor}")
+            print(
+                f"{row['M']:>7,} {run:<5} {r['path']:<6} {r['feeds']:>5} {r['429s']:>5} "
+                f"{r['virtual_seconds']:>10.1f} {r['bound_seconds']:>9.1f} {ratio:>6} {r['wall_seconds']:>7.1f} "
+                f"{r['linkolis_seconds']:>7.1f}  "
+                f"{json.dumps(r['calls'], separators=(',', ':'))}{floor}"
+            )
 
 
 def main(argv: list[str]) -> None:
     if "--skus" in argv:  # `--skus 200000`: that size only
         at = argv.index("--skus")
-        argv = argv[:at] + [argv[at + 1]] + argv[at + 2:]
+        argv = argv[:at] + [argv[at + 1]] + argv[at + 2 :]
     if argv and argv[0] == "--one":
         print(json.dumps(one(int(argv[1]))))
         return
@@ -280,26 +336,43 @@ def main(argv: list[str]) -> None:
         print(f"M={m:,}: " + json.dumps(row), file=sys.stderr)
     if rows:
         table(rows)
-        print("bound = sum over the path's operations of max(0, calls - burst) / rate; the feed path adds the "
-              f"simulator's feed time as a floor ({QUEUE_SECONDS:.0f} s queue + {PROCESSING_SECONDS:.0f} s per feed).")
+        print(
+            "bound = sum over the path's operations of max(0, calls - burst) / rate; the feed path adds the "
+            f"simulator's feed time as a floor ({QUEUE_SECONDS:.0f} s queue + {PROCESSING_SECONDS:.0f} s per feed)."
+        )
         print("wall s: real time of the run; local s: of which linkolis's own work (the rest is the simulator).")
-        print("peak RSS (MB): " + ", ".join(f"M={r['M']:,}: {r['peak_rss_mb']} (the simulator's catalogue alone: "
-                                            f"{r['rss_after_simulator_mb']})" for r in rows))
+        print(
+            "peak RSS (MB): "
+            + ", ".join(
+                f"M={r['M']:,}: {r['peak_rss_mb']} (the simulator's catalogue alone: {r['rss_after_simulator_mb']})"
+                for r in rows
+            )
+        )
         for r in rows:
             f = r["floor"]
-            print(f"M={r['M']:,} floor {f['total']:.2f} s ({', '.join(f'{k} {v}' for k, v in f.items() if k != 'total')})"
-                  f"; warm push local {r['warm']['linkolis_seconds']:.2f} s = {r['warm_to_floor']}x the floor "
-                  f"(target <= 3x)")
-        problems = [f"M={r['M']:,} {run}: {', '.join(missed(r[run]))}" for r in rows for run in ("cold", "warm")
-                    if missed(r[run])]
-        print("targets (0 429s, <= 2 feeds, ratio <= 1.1, Amazon shows every desired quantity): "
-              + ("met" if not problems else "MISSED: " + "; ".join(problems)))
+            print(
+                f"M={r['M']:,} floor {f['total']:.2f} s ({', '.join(f'{k} {v}' for k, v in f.items() if k != 'total')})"
+                f"; warm push local {r['warm']['linkolis_seconds']:.2f} s = {r['warm_to_floor']}x the floor "
+                f"(target <= 3x)"
+            )
+        problems = [
+            f"M={r['M']:,} {run}: {', '.join(missed(r[run]))}"
+            for r in rows
+            for run in ("cold", "warm")
+            if missed(r[run])
+        ]
+        print(
+            "targets (0 429s, <= 2 feeds, ratio <= 1.1, Amazon shows every desired quantity): "
+            + ("met" if not problems else "MISSED: " + "; ".join(problems))
+        )
     out = subprocess.run([sys.executable, __file__, "--latency-one"], capture_output=True, text=True, check=True)
     lat = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"latency stock set -> shown on Amazon under sync --watch (real clock, push interval "
-          f"{lat['push_interval']} s, {lat['samples']} samples): "
-          f"p50 {lat['p50_seconds']} s, p95 {lat['p95_seconds']} s, max {lat['max_seconds']} s, 429s {lat['429s']} "
-          f"(target p50 < 5 s: {'met' if lat['p50_seconds'] < 5 else 'MISSED'})")
+    print(
+        f"latency stock set -> shown on Amazon under sync --watch (real clock, push interval "
+        f"{lat['push_interval']} s, {lat['samples']} samples): "
+        f"p50 {lat['p50_seconds']} s, p95 {lat['p95_seconds']} s, max {lat['max_seconds']} s, 429s {lat['429s']} "
+        f"(target p50 < 5 s: {'met' if lat['p50_seconds'] < 5 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 def main(n_orders: int, n_stock: int) -> None:
     from linkolis_bol.simulator import LIMITS, Simulator
+
     from linkolis_host import VirtualClock, apps, orders, stock
     from linkolis_host.host import Host
 
@@ -47,14 +48,18 @@ def main(n_orders: int, n_stock: int) -> None:
     def delta(counter, before):
         return {k: v - before.get(k, 0) for k, v in counter.items() if v - before.get(k, 0)}
 
-    print(f"bol limits assumed: " + ", ".join(f"{op} {n}/{w:g}s" for op, (n, w) in LIMITS.items()))
-    print(f"\nimport of {n_orders} orders: {summary['new']} new in {summary['batches']} batches; "
-          f"{import_virtual:.0f} virtual s, {import_wall:.1f} wall s")
+    print("bol limits assumed: " + ", ".join(f"{op} {n}/{w:g}s" for op, (n, w) in LIMITS.items()))
+    print(
+        f"\nimport of {n_orders} orders: {summary['new']} new in {summary['batches']} batches; "
+        f"{import_virtual:.0f} virtual s, {import_wall:.1f} wall s"
+    )
     print(f"  calls {dict(after_import[0])}")
     print(f"  429s  {dict(after_import[1]) or 0}")
-    print(f"\npush of {n_stock} stock changes: {pushed['sent']} sent, {pushed['accepted']} accepted at once, "
-          f"{pushed['pending']} pending, {pushed['skipped']} skipped (FBB); "
-          f"{push_virtual:.0f} virtual s, {push_wall:.1f} wall s")
+    print(
+        f"\npush of {n_stock} stock changes: {pushed['sent']} sent, {pushed['accepted']} accepted at once, "
+        f"{pushed['pending']} pending, {pushed['skipped']} skipped (FBB); "
+        f"{push_virtual:.0f} virtual s, {push_wall:.1f} wall s"
+    )
     print(f"  calls {delta(sim.counters, after_import[0])}")
     print(f"  429s  {delta(sim.throttled, after_import[1]) or 0}")
     print(f"\ntokens requested in all: {sim.tokens_issued()}")
@@ -62,4 +67,4 @@ def main(n_orders: int, n_stock: int) -> None:
 
 if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:3]]
-    main(*(args + [10_000, 10_000][len(args):]))
+    main(*(args + [10_000, 10_000][len(args) :]))

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,13 +34,14 @@ from linkolis_host import (
     OrderLine,
     StockOutcome,
     VirtualClock,
+    apps,
     hookimpl,
+    orders,
 )
-from linkolis_host import apps, orders
 from linkolis_host.host import Host
 
 BATCH = 100
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class Synthetic:
@@ -55,8 +56,14 @@ class Synthetic:
         class Settings(AppSettings):
             name: str = Field("Synthetic", title="Application name", description="How this app is called")
 
-        return AppKind(kind="synthetic", title="Synthetic", description="Orders from a loop", settings=Settings,
-                       oauth=False, direct_credentials=[CredentialField(name="token", label="Token")])
+        return AppKind(
+            kind="synthetic",
+            title="Synthetic",
+            description="Orders from a loop",
+            settings=Settings,
+            oauth=False,
+            direct_credentials=[CredentialField(name="token", label="Token")],
+        )
 
     @hookimpl
     def authorize(self, ctx, step, params):
@@ -76,10 +83,27 @@ class Synthetic:
         stamp = EPOCH + timedelta(seconds=i)
         price = Decimal("12.34")
         return Order(
-            marketplace_order_id=f"ORDER-{i:09d}", marketplace="XX", status="unshipped", marketplace_status="Unshipped",
-            fulfilled_by="merchant", created_at=stamp, updated_at=stamp, currency="EUR", total=price * 3,
-            lines=[OrderLine(line_id=str(k), sku=f"SKU-{(i + k) % 5000}", title="A thing", quantity_ordered=1,
-                             unit_price=price, subtotal=price, total=price) for k in range(3)],
+            marketplace_order_id=f"ORDER-{i:09d}",
+            marketplace="XX",
+            status="unshipped",
+            marketplace_status="Unshipped",
+            fulfilled_by="merchant",
+            created_at=stamp,
+            updated_at=stamp,
+            currency="EUR",
+            total=price * 3,
+            lines=[
+                OrderLine(
+                    line_id=str(k),
+                    sku=f"SKU-{(i + k) % 5000}",
+                    title="A thing",
+                    quantity_ordered=1,
+                    unit_price=price,
+                    subtotal=price,
+                    total=price,
+                )
+                for k in range(3)
+            ],
         )
 
     @hookimpl
@@ -107,8 +131,11 @@ def one(n: int) -> dict:
             host.close()
     assert summary["new"] == n and stored == n and lines == 3 * n, (summary, stored, lines)
     return {
-        "n": n, "seconds": round(seconds, 3), "orders_per_s": round(n / seconds),
-        "host_orders_per_s": round(n / (seconds - plugin.making)), "plugin_s": round(plugin.making, 3),
+        "n": n,
+        "seconds": round(seconds, 3),
+        "orders_per_s": round(n / seconds),
+        "host_orders_per_s": round(n / (seconds - plugin.making)),
+        "plugin_s": round(plugin.making, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -124,8 +151,10 @@ def main(argv: list[str]) -> None:
         if out.returncode:
             sys.exit(f"N={n} failed:\n{out.stderr}")
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['n']:>9,} {r['seconds']:>8.2f} {r['orders_per_s']:>9,} {r['host_orders_per_s']:>10,} "
-              f"{r['plugin_s']:>9.2f} {r['peak_rss_mb']:>6.1f} MB")
+        print(
+            f"{r['n']:>9,} {r['seconds']:>8.2f} {r['orders_per_s']:>9,} {r['host_orders_per_s']:>10,} "
+            f"{r['plugin_s']:>9.2f} {r['peak_rss_mb']:>6.1f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,10 @@ def main(argv: list[str]) -> None:
         for name, redactor, adds in (("regex", RegexRedactor(), 3), ("indexed", Redactor(), 2000)):
             add_ms, plain_us, secret_us = measure(redactor, n, adds)
             print(f"{n:>8,} {name:<7} {add_ms:>9.3f} {plain_us:>13.1f} {secret_us:>14.1f}")
-    print("HTTP line: 70 characters, no secret (what -vv logs per call); token line: 430 characters with a 410-character "
-          "token; redaction runs only for records emitted at an enabled level")
+    print(
+        "HTTP line: 70 characters, no secret (what -vv logs per call); token line: 430 characters with a 410-character "
+        "token; redaction runs only for records emitted at an enabled level"
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,27 @@ from .models import AppSettings, AuthorizationStart, Credentials, HealthCheck
 BANNER = "Module correctly installed"
 CALLBACK_PATH = "/apps/callback"  # the served callback (linkolis_host/web/app.py routes it)
 
-__all__ = ["App", "get", "list_apps", "mark_attention", "catalog", "install", "configure", "remove", "verify",
-           "start_authorization", "continue_authorization", "complete_authorization", "authorize_direct",
-           "authorize_in_browser", "authorize_hosted", "pending_app", "public_view", "notices", "fields_of"]
+__all__ = [
+    "App",
+    "get",
+    "list_apps",
+    "mark_attention",
+    "catalog",
+    "install",
+    "configure",
+    "remove",
+    "verify",
+    "start_authorization",
+    "continue_authorization",
+    "complete_authorization",
+    "authorize_direct",
+    "authorize_in_browser",
+    "authorize_hosted",
+    "pending_app",
+    "public_view",
+    "notices",
+    "fields_of",
+]
 
 
 @dataclass
@@ -62,8 +80,17 @@ def fields_of(settings: type[AppSettings]) -> list[FieldSpec]:
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         if isinstance(default, enum.Enum):
             default = default.value
-        specs.append(FieldSpec(name, info.title or name.replace("_", " ").capitalize(), info.description or "",
-                               kind, choices, default, info.is_required()))
+        specs.append(
+            FieldSpec(
+                name,
+                info.title or name.replace("_", " ").capitalize(),
+                info.description or "",
+                kind,
+                choices,
+                default,
+                info.is_required(),
+            )
+        )
     return specs
 
 
@@ -77,13 +104,22 @@ def _validate(host: Host, kind: str, values: dict[str, Any]) -> AppSettings:
 def catalog(host: Host) -> list[dict[str, Any]]:
     entries = []
     for kind in sorted(host.registry.kinds.values(), key=lambda k: k.title.casefold()):
-        entries.append({
-            "kind": kind.kind, "title": kind.title, "description": kind.description,
-            "fields": [vars(spec) for spec in fields_of(kind.settings)],
-            "authorization": ("oauth" if kind.oauth else "") + (
-                " + direct credentials" if kind.oauth and kind.direct_credentials else
-                "direct credentials" if kind.direct_credentials else ""),
-        })
+        entries.append(
+            {
+                "kind": kind.kind,
+                "title": kind.title,
+                "description": kind.description,
+                "fields": [vars(spec) for spec in fields_of(kind.settings)],
+                "authorization": ("oauth" if kind.oauth else "")
+                + (
+                    " + direct credentials"
+                    if kind.oauth and kind.direct_credentials
+                    else "direct credentials"
+                    if kind.direct_credentials
+                    else ""
+                ),
+            }
+        )
     return entries
 
 
@@ -91,12 +127,18 @@ def public_view(host: Host, app: App) -> dict[str, Any]:
     """An app as the seller may see it: settings and status, never a secret."""
     fields = host.db.execute("SELECT fields FROM credentials WHERE app_id = ?", (app.id,)).fetchone()
     return {
-        "name": app.name, "kind": app.kind, "settings": app.settings,
-        "status": app.status_text, "account_id": app.account_id,
+        "name": app.name,
+        "kind": app.kind,
+        "settings": app.settings,
+        "status": app.status_text,
+        "account_id": app.account_id,
         "credentials": {"stored": fields is not None, "fields": store.loads(fields[0]) if fields else []},
-        "authorized_at": app.authorized_at, "authorization_expires_at": app.authorization_expires_at,
-        "verified_at": app.verified_at, "last_import_at": app.last_import_at,
-        "last_push_at": app.last_push_at, "installed_at": app.created_at,
+        "authorized_at": app.authorized_at,
+        "authorization_expires_at": app.authorization_expires_at,
+        "verified_at": app.verified_at,
+        "last_import_at": app.last_import_at,
+        "last_push_at": app.last_push_at,
+        "installed_at": app.created_at,
         "notices": notices(host, app),
     }
 
@@ -111,8 +153,7 @@ def notices(host: Host, app: App) -> list[str]:
     kind = host.registry.kinds.get(app.kind)
     if kind is not None and kind.notices is not None:
         try:
-            found += [str(n) for n in kind.notices(host.app_info(app), host.config.plugins.section(app.kind),
-                                                   host.env)]
+            found += [str(n) for n in kind.notices(host.app_info(app), host.config.plugins.section(app.kind), host.env)]
         except LinkolisError as exc:  # an operator setting the plugin refuses is worth telling too
             found.append(str(exc))
     return found
@@ -120,9 +161,16 @@ def notices(host: Host, app: App) -> list[str]:
 
 def _name_taken(host: Host, workspace_id: int | None, name: str, other_than: int | None = None) -> bool:
     """Whether the workspace has another app called ``name`` (names are the workspace's own)."""
-    return next(host.db.query("SELECT 1 FROM apps WHERE workspace_id = ? AND name_key = ? AND status != ? "
-                              "AND id IS NOT ?", [workspace_id, name_key(name), REMOVED, other_than]),
-                None) is not None
+    return (
+        next(
+            host.db.query(
+                "SELECT 1 FROM apps WHERE workspace_id = ? AND name_key = ? AND status != ? AND id IS NOT ?",
+                [workspace_id, name_key(name), REMOVED, other_than],
+            ),
+            None,
+        )
+        is not None
+    )
 
 
 def install(host: Host, kind: str, values: dict[str, Any]) -> App:
@@ -135,12 +183,25 @@ def install(host: Host, kind: str, values: dict[str, Any]) -> App:
         raise UserError(f"an app named {name!r} is already installed; choose another --name")
     now = now_text(host)
     with host.db.atomic():
-        app_id = host.db["apps"].insert({
-            "workspace_id": workspace_id, "name": name, "name_key": name_key(name), "kind": kind,
-            "settings": settings.model_dump_json(), "status": "installed", "attention_reason": "",
-            "authorization_scope": settings.authorization_scope(), "account_scope": settings.account_scope(),
-            "created_at": now, "updated_at": now,
-        }).last_pk
+        app_id = (
+            host.db["apps"]
+            .insert(
+                {
+                    "workspace_id": workspace_id,
+                    "name": name,
+                    "name_key": name_key(name),
+                    "kind": kind,
+                    "settings": settings.model_dump_json(),
+                    "status": "installed",
+                    "attention_reason": "",
+                    "authorization_scope": settings.authorization_scope(),
+                    "account_scope": settings.account_scope(),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            .last_pk
+        )
         app = App.from_row(host.db["apps"].get(app_id))
         audit(host, app, "installed", settings=app.settings)
     return app
@@ -157,13 +218,22 @@ def configure(host: Host, name: str | App, changes: dict[str, Any]) -> tuple[App
     scope_changed = settings.authorization_scope() != (row.authorization_scope or "")
     voided = scope_changed and row.authorized
     update = {
-        "name": new_name, "name_key": name_key(new_name), "settings": settings.model_dump_json(),
-        "authorization_scope": settings.authorization_scope(), "account_scope": settings.account_scope(),
+        "name": new_name,
+        "name_key": name_key(new_name),
+        "settings": settings.model_dump_json(),
+        "authorization_scope": settings.authorization_scope(),
+        "account_scope": settings.account_scope(),
         "updated_at": now_text(host),
     }
     if voided:
-        update.update(status="installed", attention_reason="", account_id=None, authorized_at=None,
-                      authorization_expires_at=None, verified_at=None)
+        update.update(
+            status="installed",
+            attention_reason="",
+            account_id=None,
+            authorized_at=None,
+            authorization_expires_at=None,
+            verified_at=None,
+        )
     elif row.status == "verified":
         update.update(status="authorized")  # verified means "as configured": verify again
     with host.db.atomic():
@@ -188,10 +258,15 @@ def remove(host: Host, name: str | App, purge: bool = False) -> App:
         stock.forget_app(host, row.id)
         # The row stays (renamed out of the way) so kept orders still say which app they came from and its id
         # is never reused for another app.
-        host.db["apps"].update(row.id, {
-            "status": REMOVED, "name_key": f"{row.name_key}#removed#{row.id}", "account_id": None,
-            "updated_at": now_text(host),
-        })
+        host.db["apps"].update(
+            row.id,
+            {
+                "status": REMOVED,
+                "name_key": f"{row.name_key}#removed#{row.id}",
+                "account_id": None,
+                "updated_at": now_text(host),
+            },
+        )
         audit(host, row, "removed", purged=purge)
     return row
 
@@ -205,8 +280,10 @@ def start_authorization(host: Host, name: str | App, redirect_uri: str, origin: 
     row = get(host, name)
     kind = host.registry.kind(row.kind)
     if not kind.oauth:
-        raise UserError(f"{kind.title} apps are authorized with credentials: "
-                        + ", ".join(f"--credential {f.name}={'-' if f.secret else '…'}" for f in kind.direct_credentials))
+        raise UserError(
+            f"{kind.title} apps are authorized with credentials: "
+            + ", ".join(f"--credential {f.name}={'-' if f.secret else '…'}" for f in kind.direct_credentials)
+        )
     state = oauth.new_state(host.db, row.id, redirect_uri, host.clock, origin)
     with installed.run(host, row, for_authorization=True) as ctx:
         start = host.registry.authorize(row.kind, ctx, "start", {"state": state, "redirect_uri": redirect_uri})
@@ -230,15 +307,22 @@ def complete_authorization(host: Host, name: str | App, params: dict[str, str]) 
     try:
         if params.get("error"):
             detail = params.get("error_description") or params["error"]
-            raise AuthorizationError(f"the authorization was not granted ({detail}); nothing was stored — run "
-                                     f"`linkolis apps authorize {row.name!r}` again to retry")
+            raise AuthorizationError(
+                f"the authorization was not granted ({detail}); nothing was stored — run "
+                f"`linkolis apps authorize {row.name!r}` again to retry"
+            )
         with installed.run(host, row, for_authorization=True) as ctx:
             creds = host.registry.authorize(row.kind, ctx, "complete", {**params, "redirect_uri": redirect_uri})
         done = _store_credentials(host, row, creds)  # type: ignore[arg-type]
     except Exception as exc:  # a command may be waiting for this state: tell it why it ended
-        oauth.finish_state(host.db, state, host.clock, str(exc) if isinstance(exc, LinkolisError) else
-                           f"the authorization failed unexpectedly ({type(exc).__name__}); see the log of "
-                           "`linkolis serve`")
+        oauth.finish_state(
+            host.db,
+            state,
+            host.clock,
+            str(exc)
+            if isinstance(exc, LinkolisError)
+            else f"the authorization failed unexpectedly ({type(exc).__name__}); see the log of `linkolis serve`",
+        )
         raise
     oauth.finish_state(host.db, state, host.clock)
     return done
@@ -257,8 +341,14 @@ POLL_INTERVAL = 0.25
 
 
 def authorize_hosted(
-    host: Host, name: str | App, *, base_url: str, timeout: float, open_url: Callable[[str], None],
-    paste: Callable[[str], dict[str, str] | None], say: Callable[[str], None],
+    host: Host,
+    name: str | App,
+    *,
+    base_url: str,
+    timeout: float,
+    open_url: Callable[[str], None],
+    paste: Callable[[str], dict[str, str] | None],
+    say: Callable[[str], None],
 ) -> App | None:
     """Run the redirect flow through the served callback (``<base_url>/apps/callback`` of ``linkolis serve``):
     start with that redirect URI, send the seller to the consent page, and wait (polling the database both
@@ -279,8 +369,10 @@ def authorize_hosted(
     while True:
         found = oauth.outcome(host.db, state)
         if found is None:
-            raise AuthorizationError(f"the authorization of {app.name!r} was called off while waiting (the app was "
-                                     "reconfigured or removed); nothing was stored")
+            raise AuthorizationError(
+                f"the authorization of {app.name!r} was called off while waiting (the app was "
+                "reconfigured or removed); nothing was stored"
+            )
         if found.finished:
             if found.error:
                 raise AuthorizationError(found.error)
@@ -288,13 +380,16 @@ def authorize_hosted(
         now = host.clock.time()
         again = f"; nothing was stored. Run `linkolis apps authorize {app.name!r}` again"
         if now > found.expires_at:
-            raise AuthorizationError("the browser did not come back within 10 minutes and the authorization expired"
-                                     + again)
+            raise AuthorizationError(
+                "the browser did not come back within 10 minutes and the authorization expired" + again
+            )
         if now >= deadline:
             raise AuthorizationError(
-                f"no authorization came back to {redirect_uri} within {int(timeout)} s" + again
+                f"no authorization came back to {redirect_uri} within {int(timeout)} s"
+                + again
                 + f", after checking that `linkolis serve` runs at {base_url.rstrip('/')} and that the seller "
-                "confirms in the browser")
+                "confirms in the browser"
+            )
         host.clock.sleep(POLL_INTERVAL)
 
 
@@ -303,23 +398,33 @@ def authorize_direct(host: Host, name: str | App, params: dict[str, str]) -> App
     kind = host.registry.kind(row.kind)
     allowed = {f.name for f in kind.direct_credentials}
     if not allowed:
-        raise UserError(f"{kind.title} apps cannot take credentials directly; run `linkolis apps authorize` "
-                        "without --credential to sign in")
+        raise UserError(
+            f"{kind.title} apps cannot take credentials directly; run `linkolis apps authorize` "
+            "without --credential to sign in"
+        )
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise UserError(f"unknown credential {', '.join(unknown)}; {kind.title} takes: {', '.join(sorted(allowed))}")
     missing = sorted(allowed - set(params))
     if missing:
-        raise UserError(f"missing credential {', '.join(missing)} (give each as --credential NAME=VALUE, a secret as "
-                        "--credential NAME=- to be asked for it)")
+        raise UserError(
+            f"missing credential {', '.join(missing)} (give each as --credential NAME=VALUE, a secret as "
+            "--credential NAME=- to be asked for it)"
+        )
     with installed.run(host, row, for_authorization=True) as ctx:
         creds = host.registry.authorize(row.kind, ctx, "direct", params)
     return _store_credentials(host, row, creds)  # type: ignore[arg-type]
 
 
 def authorize_in_browser(
-    host: Host, name: str | App, *, port: int, timeout: float, open_url: Callable[[str], None],
-    paste: Callable[[str], dict[str, str] | None], say: Callable[[str], None],
+    host: Host,
+    name: str | App,
+    *,
+    port: int,
+    timeout: float,
+    open_url: Callable[[str], None],
+    paste: Callable[[str], dict[str, str] | None],
+    say: Callable[[str], None],
 ) -> App | None:
     """Run the redirect flow on a loopback receiver: start, send the seller to the consent page, receive the
     redirect (following a log-in page step if the marketplace makes one), complete, answer the browser.
@@ -359,9 +464,14 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
         )
     # One app per account and marketplace across every workspace: two workspaces importing one seller account
     # would each push its own stock to it. Another workspace's app is not named: its name is that workspace's.
-    clash = next(host.db.query(
-        "SELECT name, workspace_id FROM apps WHERE kind = ? AND account_id = ? AND account_scope = ? AND id != ? "
-        "AND status != ?", [row.kind, creds.account_id, row.account_scope or "", row.id, REMOVED]), None)
+    clash = next(
+        host.db.query(
+            "SELECT name, workspace_id FROM apps WHERE kind = ? AND account_id = ? AND account_scope = ? AND id != ? "
+            "AND status != ?",
+            [row.kind, creds.account_id, row.account_scope or "", row.id, REMOVED],
+        ),
+        None,
+    )
     if clash and clash["workspace_id"] != row.workspace_id:
         raise AuthorizationError(
             f"account {creds.account_id} is already connected for the same {row.account_scope or 'scope'} by an "
@@ -377,11 +487,17 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
     now = now_text(host)
     with host.db.atomic():
         host.seal_credentials(row.id, {k: v.get_secret_value() for k, v in creds.secrets.items()})
-        host.db["apps"].update(row.id, {
-            "status": "authorized", "attention_reason": "", "account_id": creds.account_id,
-            "authorized_at": now, "updated_at": now,
-            "authorization_expires_at": creds.expires_at.isoformat() if creds.expires_at else None,
-        })
+        host.db["apps"].update(
+            row.id,
+            {
+                "status": "authorized",
+                "attention_reason": "",
+                "account_id": creds.account_id,
+                "authorized_at": now,
+                "updated_at": now,
+                "authorization_expires_at": creds.expires_at.isoformat() if creds.expires_at else None,
+            },
+        )
         audit(host, row, "authorized", account_id=creds.account_id)
     return installed.reload(host, row)
 
@@ -395,28 +511,44 @@ def verify(host: Host, name: str | App) -> tuple[App, list[HealthCheck], bool]:
     row = get(host, name)
     unopenable = host.credentials_unopenable(row)
     if unopenable:  # the plugin's checks would only report "no credentials", which is not what happened
-        checks = [HealthCheck(name="credentials readable", status="failed", detail=unopenable,
-                              remedy=f"run `linkolis apps authorize {row.name!r}` again (the app keeps its orders "
-                                     "and settings), or restore the old secret key")]
+        checks = [
+            HealthCheck(
+                name="credentials readable",
+                status="failed",
+                detail=unopenable,
+                remedy=f"run `linkolis apps authorize {row.name!r}` again (the app keeps its orders "
+                "and settings), or restore the old secret key",
+            )
+        ]
     else:
         with installed.run(host, row) as ctx:
             checks = host.registry.health_check(row.kind, ctx)
     if not row.authorized:
-        checks.insert(0, HealthCheck(name="authorized", status="failed", detail="the app was never authorized",
-                                     remedy=f"run `linkolis apps authorize {row.name!r}` and confirm in the browser"))
+        checks.insert(
+            0,
+            HealthCheck(
+                name="authorized",
+                status="failed",
+                detail="the app was never authorized",
+                remedy=f"run `linkolis apps authorize {row.name!r}` and confirm in the browser",
+            ),
+        )
     ok = bool(checks) and not any(c.status == "failed" for c in checks)
     now = now_text(host)
     with host.db.atomic():
         installed.require_present(host, row.id, row.name)  # removed while the checks ran: it stays removed
         if ok:
-            host.db["apps"].update(row.id, {"status": "verified", "attention_reason": "", "verified_at": now,
-                                            "updated_at": now})
+            host.db["apps"].update(
+                row.id, {"status": "verified", "attention_reason": "", "verified_at": now, "updated_at": now}
+            )
             audit(host, row, "verified")
         else:
             # A failure the operator must fix says nothing about the seller's app: its status stays as it was.
             failed = next((c for c in checks if c.status == "failed" and not c.operator), None)
             if row.authorized and failed is not None:
-                host.db["apps"].update(row.id, {"status": "needs_attention", "updated_at": now,
-                                                "attention_reason": failed.detail or failed.name})
+                host.db["apps"].update(
+                    row.id,
+                    {"status": "needs_attention", "updated_at": now, "attention_reason": failed.detail or failed.name},
+                )
             audit(host, row, "verify_failed", failed=[c.name for c in checks if c.status == "failed"])
     return installed.reload(host, row), checks, ok

@@ -21,10 +21,10 @@ from . import apps, config, installed, oauth, orders, stock, store, sync, worksp
 from .apps import BANNER, FieldSpec, fields_of
 from .context import REDACTOR
 from .errors import LinkolisError
-from .progress import StderrProgress
-from .terminal import safe, safe_json
 from .host import Host
 from .plugins import check_enabled, installed_plugins
+from .progress import StderrProgress
+from .terminal import safe, safe_json
 from .version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -97,11 +97,20 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
 
 @click.group(cls=LinkolisGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="linkolis")
-@click.option("-v", "--verbose", count=True, help="Log what happens on stderr (-vv: every HTTP call). "
-              "Secrets are always redacted.")
-@click.option("--workspace", "workspace", metavar="NAME", envvar="LINKOLIS_WORKSPACE",
-              help="The workspace (seller business) to act on [env: LINKOLIS_WORKSPACE; default: the only one]. "
-                   "`sync` without it serves every workspace.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log what happens on stderr (-vv: every HTTP call). Secrets are always redacted.",
+)
+@click.option(
+    "--workspace",
+    "workspace",
+    metavar="NAME",
+    envvar="LINKOLIS_WORKSPACE",
+    help="The workspace (seller business) to act on [env: LINKOLIS_WORKSPACE; default: the only one]. "
+    "`sync` without it serves every workspace.",
+)
 def cli(verbose: int, workspace: str | None) -> None:
     """Connect marketplaces as apps, import their orders, and keep their stock in sync.
 
@@ -129,8 +138,9 @@ def _plugins(host: Host) -> list[dict[str, Any]]:
     rows = []
     for plugin_id, copies in sorted(installed_plugins().items()):
         for copy in copies:
-            rows.append({"id": plugin_id, "package": copy.package, "version": copy.version,
-                         "enabled": plugin_id in enabled})
+            rows.append(
+                {"id": plugin_id, "package": copy.package, "version": copy.version, "enabled": plugin_id in enabled}
+            )
     return rows
 
 
@@ -171,8 +181,9 @@ def catalog(host: Host, as_json: bool) -> None:
         for e in entries:
             echo(f"{e['title']} ({e['kind']}): {e['description']}")
             for f in e["fields"]:
-                choices = f" [{', '.join(f['choices'][:8])}{', …' if len(f['choices']) > 8 else ''}]" \
-                    if f["choices"] else ""
+                choices = (
+                    f" [{', '.join(f['choices'][:8])}{', …' if len(f['choices']) > 8 else ''}]" if f["choices"] else ""
+                )
                 default = "" if f["default"] is None else f" (default: {f['default']})"
                 echo(f"    {f['title']}{choices}{default}")
             echo(f"  install with: linkolis apps install {e['kind']} --help")
@@ -194,8 +205,10 @@ cli.add_command(apps_group, "apps")
 def _app_line(host: Host, row: apps.App) -> str:
     view = apps.public_view(host, row)
     settings = ", ".join(f"{k}={v}" for k, v in view["settings"].items() if k != "name")
-    return (f"{view['name']:<20} {view['kind']:<10} {view['status']:<14} {settings}\n"
-            f"{'':<20} last import: {view['last_import_at'] or 'never'}, last push: {view['last_push_at'] or 'never'}")
+    return (
+        f"{view['name']:<20} {view['kind']:<10} {view['status']:<14} {settings}\n"
+        f"{'':<20} last import: {view['last_import_at'] or 'never'}, last push: {view['last_push_at'] or 'never'}"
+    )
 
 
 @apps_group.command("list")
@@ -252,13 +265,17 @@ def _field_option(spec: FieldSpec, with_defaults: bool) -> click.Option:
     flag = "--" + spec.name.replace("_", "-")
     help_text = spec.help + (f" [default: {spec.default}]" if with_defaults and spec.default is not None else "")
     if spec.type == "bool":
-        return click.Option([f"{flag}/--no-{spec.name.replace('_', '-')}", spec.name], default=None,
-                            help=help_text)
+        return click.Option([f"{flag}/--no-{spec.name.replace('_', '-')}", spec.name], default=None, help=help_text)
     click_type: Any = {"int": int, "float": float}.get(spec.type, str)
     if spec.choices:
         click_type = AnyCaseChoice(spec.choices)
-    return click.Option([flag, spec.name], type=click_type, default=None, help=help_text,
-                        metavar=None if spec.choices else spec.type.upper())
+    return click.Option(
+        [flag, spec.name],
+        type=click_type,
+        default=None,
+        help=help_text,
+        metavar=None if spec.choices else spec.type.upper(),
+    )
 
 
 def _normalize(spec: FieldSpec, value: Any) -> Any:
@@ -307,22 +324,37 @@ class InstallGroup(LinkolisGroup):
             as_json = params.pop("as_json")
             values = _collect(specs, params, prompt_missing=_stdin_is_terminal())
             row = apps.install(host, kind.kind, values)
-            emit(apps.public_view(host, row), as_json, lambda v: echo(
-                f"Installed {v['name']!r} ({kind.title}). Next: linkolis apps authorize {v['name']!r}"))
+            emit(
+                apps.public_view(host, row),
+                as_json,
+                lambda v: echo(f"Installed {v['name']!r} ({kind.title}). Next: linkolis apps authorize {v['name']!r}"),
+            )
 
         params = [_field_option(s, with_defaults=True) for s in specs] + [
-            click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")]
-        return click.Command(name, params=params, callback=run, context_settings=CONTEXT,
-                             help=f"Install {kind.title}: {kind.description}\n\nMissing required fields are asked "
-                                  "for on a terminal.")
+            click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")
+        ]
+        return click.Command(
+            name,
+            params=params,
+            callback=run,
+            context_settings=CONTEXT,
+            help=f"Install {kind.title}: {kind.description}\n\nMissing required fields are asked for on a terminal.",
+        )
 
 
-apps_group.add_command(InstallGroup("install", context_settings=CONTEXT,
-                                    help="Install an app from the catalog: `linkolis apps install KIND --help`."))
+apps_group.add_command(
+    InstallGroup(
+        "install",
+        context_settings=CONTEXT,
+        help="Install an app from the catalog: `linkolis apps install KIND --help`.",
+    )
+)
 
 
-@apps_group.command("configure", context_settings={**CONTEXT, "ignore_unknown_options": True,
-                                                    "allow_extra_args": True, "help_option_names": []})
+@apps_group.command(
+    "configure",
+    context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+)
 @click.argument("name", required=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
@@ -338,7 +370,8 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
     row = apps.get(host, name)
     specs = fields_of(host.registry.kind(row.kind).settings)
     command = click.Command(
-        f"configure {name!r}", context_settings=CONTEXT,
+        f"configure {name!r}",
+        context_settings=CONTEXT,
         params=[_field_option(s, with_defaults=False) for s in specs]
         + [click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")],
         help=f"Change the settings of {row.name!r}; fields not given stay as they are.",
@@ -372,8 +405,10 @@ def apps_remove(host: Host, name: str, purge: bool, yes: bool) -> None:
         what = " and all its imported orders" if purge else ""
         click.confirm(f"Remove {row.name!r}{what}?", abort=True, err=True)
     apps.remove(host, row, purge=purge)
-    echo(f"Removed {row.name!r}; its credentials are deleted" + (" and its orders purged." if purge else
-                                                                          ", its orders kept."))
+    echo(
+        f"Removed {row.name!r}; its credentials are deleted"
+        + (" and its orders purged." if purge else ", its orders kept.")
+    )
 
 
 def _parse_credentials(pairs: tuple[str, ...], secret_names: set[str]) -> dict[str, str]:
@@ -394,12 +429,15 @@ def _parse_credentials(pairs: tuple[str, ...], secret_names: set[str]) -> dict[s
             else:
                 value = sys.stdin.readline().rstrip("\r\n")
                 if not value:
-                    raise click.BadParameter(f"{key}=- reads the value from stdin, but stdin had none",
-                                             param_hint="--credential")
+                    raise click.BadParameter(
+                        f"{key}=- reads the value from stdin, but stdin had none", param_hint="--credential"
+                    )
         elif key in secret_names:
-            echo(f"warning: --credential {key}=VALUE puts a secret on the command line (shell history, the "
-                       f"process list); use --credential {key}=- to be asked for it, or pipe it on stdin",
-                       err=True)
+            echo(
+                f"warning: --credential {key}=VALUE puts a secret on the command line (shell history, the "
+                f"process list); use --credential {key}=- to be asked for it, or pipe it on stdin",
+                err=True,
+            )
         result[key] = value
     return result
 
@@ -407,19 +445,45 @@ def _parse_credentials(pairs: tuple[str, ...], secret_names: set[str]) -> dict[s
 @apps_group.command("authorize")
 @click.argument("name")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL to open.")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Port of the loopback receiver on 127.0.0.1 (0: any free port; unused with a base URL).")
-@click.option("--redirect-url", metavar="URL",
-              help="Finish with the address your browser landed on (for a registered HTTPS redirect page).")
-@click.option("--credential", "credentials", multiple=True, metavar="NAME=VALUE",
-              help="Authorize with credentials directly (a private app's refresh token, say). Give a secret as "
-                   "NAME=- : it is asked for, or read from stdin when piped.")
-@click.option("--timeout", type=click.IntRange(10, 3600), default=600, show_default=True,
-              help="Seconds to wait for the browser to come back.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port of the loopback receiver on 127.0.0.1 (0: any free port; unused with a base URL).",
+)
+@click.option(
+    "--redirect-url",
+    metavar="URL",
+    help="Finish with the address your browser landed on (for a registered HTTPS redirect page).",
+)
+@click.option(
+    "--credential",
+    "credentials",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Authorize with credentials directly (a private app's refresh token, say). Give a secret as "
+    "NAME=- : it is asked for, or read from stdin when piped.",
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(10, 3600),
+    default=600,
+    show_default=True,
+    help="Seconds to wait for the browser to come back.",
+)
 @json_option
 @with_host
-def apps_authorize(host: Host, name: str, no_browser: bool, port: int, redirect_url: str | None,
-                   credentials: tuple[str, ...], timeout: int, as_json: bool) -> None:
+def apps_authorize(
+    host: Host,
+    name: str,
+    no_browser: bool,
+    port: int,
+    redirect_url: str | None,
+    credentials: tuple[str, ...],
+    timeout: int,
+    as_json: bool,
+) -> None:
     """Authorize an app at its marketplace: sign in, review the permissions, confirm.
 
     With a base URL configured ([web] base_url in linkolis.toml, or LINKOLIS_BASE_URL), the marketplace sends the
@@ -436,20 +500,32 @@ def apps_authorize(host: Host, name: str, no_browser: bool, port: int, redirect_
         row = apps.complete_authorization(host, app, oauth.params_from_url(redirect_url))
     else:
         row = _authorize_in_browser(host, app, no_browser, port, timeout, as_json)
-    emit(apps.public_view(host, row), as_json, lambda v: echo(
-        f"{v['name']!r} is authorized for account {v['account_id']}. Next: linkolis apps verify {v['name']!r}"))
+    emit(
+        apps.public_view(host, row),
+        as_json,
+        lambda v: echo(
+            f"{v['name']!r} is authorized for account {v['account_id']}. Next: linkolis apps verify {v['name']!r}"
+        ),
+    )
 
 
-LOOPBACK_NOTE = ("no base URL configured: using a loopback receiver, which only a development marketplace such as "
-                 "the simulator accepts; see docs/operations.md")
+LOOPBACK_NOTE = (
+    "no base URL configured: using a loopback receiver, which only a development marketplace such as "
+    "the simulator accepts; see docs/operations.md"
+)
 
 
-def _authorize_in_browser(host: Host, app: apps.App, no_browser: bool, port: int, timeout: int,
-                          as_json: bool) -> apps.App:
+def _authorize_in_browser(
+    host: Host, app: apps.App, no_browser: bool, port: int, timeout: int, as_json: bool
+) -> apps.App:
     name = app.name
+
     def paste(redirect_uri: str) -> dict[str, str] | None:
-        echo(f"After you confirm, your browser lands on {redirect_uri}. Copy that whole address and run: "
-                   f"linkolis apps authorize {name!r} --redirect-url 'ADDRESS'", err=True)
+        echo(
+            f"After you confirm, your browser lands on {redirect_uri}. Copy that whole address and run: "
+            f"linkolis apps authorize {name!r} --redirect-url 'ADDRESS'",
+            err=True,
+        )
         if not _stdin_is_terminal():
             return None
         return oauth.params_from_url(click.prompt("Address", err=True))
@@ -463,8 +539,7 @@ def _authorize_in_browser(host: Host, app: apps.App, no_browser: bool, port: int
     say = lambda m: echo(m, err=True)  # noqa: E731
     base_url = config.base_url(host.config, host.env)
     if base_url:
-        row = apps.authorize_hosted(host, app, base_url=base_url, timeout=timeout, open_url=show, paste=paste,
-                                    say=say)
+        row = apps.authorize_hosted(host, app, base_url=base_url, timeout=timeout, open_url=show, paste=paste, say=say)
     else:
         say(LOOPBACK_NOTE)
         row = apps.authorize_in_browser(host, app, port=port, timeout=timeout, open_url=show, paste=paste, say=say)
@@ -480,8 +555,13 @@ def _authorize_in_browser(host: Host, app: apps.App, no_browser: bool, port: int
 def apps_verify(host: Host, name: str, as_json: bool) -> None:
     """Check that the app works; all checks passing shows "Module correctly installed"."""
     row, checks, ok = apps.verify(host, apps.get(host, name))
-    data = {"app": row.name, "ok": ok, "status": row.status_text, "banner": BANNER if ok else None,
-            "checks": [c.model_dump() for c in checks]}
+    data = {
+        "app": row.name,
+        "ok": ok,
+        "status": row.status_text,
+        "banner": BANNER if ok else None,
+        "checks": [c.model_dump() for c in checks],
+    }
 
     def human(_: Any) -> None:
         marks = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "warning": "warning"}
@@ -527,16 +607,21 @@ def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
 
     def human(rs: list[dict]) -> None:
         for r in rs:
-            echo(f"{r['app']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged "
-                       f"({r['batches']} batches, {r['seconds']} s)")
+            echo(
+                f"{r['app']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged "
+                f"({r['batches']} batches, {r['seconds']} s)"
+            )
 
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
 
 
 @orders_group.command("list")
 @click.option("--app", help="Only this app's orders.")
-@click.option("--status", type=click.Choice(["pending", "unshipped", "partially_shipped", "shipped", "cancelled",
-                                             "unfulfillable", "other"]), help="Only orders with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "unshipped", "partially_shipped", "shipped", "cancelled", "unfulfillable", "other"]),
+    help="Only orders with this status.",
+)
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @json_option
 @with_host
@@ -548,8 +633,10 @@ def orders_list(host: Host, app: str | None, status: str | None, limit: int, as_
         if not rs:
             echo("No orders. Run `linkolis orders import`.")
         for r in rs:
-            echo(f"{r['marketplace_order_id']:<22} {r['app']:<14} {r['status']:<12} {r['created_at'][:16]}  "
-                       f"{r['total'] or '-':>10} {r['currency'] or ''}  {r['line_count']} line(s)")
+            echo(
+                f"{r['marketplace_order_id']:<22} {r['app']:<14} {r['status']:<12} {r['created_at'][:16]}  "
+                f"{r['total'] or '-':>10} {r['currency'] or ''}  {r['line_count']} line(s)"
+            )
 
     emit(rows, as_json, human)
 
@@ -563,8 +650,10 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
     order = orders.get_order(host, order_id)
 
     def human(o: dict) -> None:
-        echo(f"{o['marketplace_order_id']} ({o['app']}, {o['marketplace']}) {o['status']} "
-                   f"[{o['marketplace_status']}], {o['fulfilled_by']}-fulfilled")
+        echo(
+            f"{o['marketplace_order_id']} ({o['app']}, {o['marketplace']}) {o['status']} "
+            f"[{o['marketplace_status']}], {o['fulfilled_by']}-fulfilled"
+        )
         echo(f"created {o['created_at']}, updated {o['updated_at']}, total {o['total']} {o['currency'] or ''}")
         buyer, refs = o["buyer"] or {}, []
         if o["seller_order_id"]:
@@ -579,11 +668,16 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
         if refs:
             echo("; ".join(refs))
         for line in o["lines"]:
-            extras = "".join(f", {name} {line[name]}" for name in ("tax", "shipping", "discount")
-                             if line[name] is not None and Decimal(line[name]) != 0)
-            echo(f"  {line['quantity_ordered']} x {line['sku']} {line['title'] or ''} @ {line['unit_price']}"
-                       f" = {line['subtotal'] or '-'}{extras}, total {line['total'] or '-'}"
-                       f" (shipped {line['quantity_shipped']})")
+            extras = "".join(
+                f", {name} {line[name]}"
+                for name in ("tax", "shipping", "discount")
+                if line[name] is not None and Decimal(line[name]) != 0
+            )
+            echo(
+                f"  {line['quantity_ordered']} x {line['sku']} {line['title'] or ''} @ {line['unit_price']}"
+                f" = {line['subtotal'] or '-'}{extras}, total {line['total'] or '-'}"
+                f" (shipped {line['quantity_shipped']})"
+            )
         for h in o["history"]:
             echo(f"  status {h['marketplace_status']} at {h['marketplace_updated_at']}")
 
@@ -635,8 +729,9 @@ def _stock_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
 
 @stock_group.command("push")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-@click.option("--dry-run", is_flag=True, help="Show the marketplace's quantity -> the one that would be sent; "
-              "write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Show the marketplace's quantity -> the one that would be sent; write nothing."
+)
 @json_option
 @with_host
 def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
@@ -657,10 +752,13 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
                     current = "?" if p["current"] is None else p["current"]
                     echo(f"  {p['sku']}: {current} -> {p['send']}" + (f" ({p['note']})" if p["note"] else ""))
             else:
-                earlier = (f"; {r['pending_earlier']} still pending from an earlier push"
-                           if r.get("pending_earlier") else "")
-                echo(f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
-                           f"{r['pending']} pending, {r['skipped']} skipped{earlier}")
+                earlier = (
+                    f"; {r['pending_earlier']} still pending from an earlier push" if r.get("pending_earlier") else ""
+                )
+                echo(
+                    f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
+                    f"{r['pending']} pending, {r['skipped']} skipped{earlier}"
+                )
 
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
 
@@ -679,8 +777,10 @@ def stock_list(host: Host, app: str | None, as_json: bool) -> None:
         for r in rs:
             pushed = "-" if r.get("pushed_quantity") is None else r["pushed_quantity"]
             message = f"  {r['message']}" if r.get("message") else ""
-            echo(f"{r['app'] or '-':<14} {r['sku']:<24} desired {r['desired']:>6}  pushed {pushed:>6}  "
-                       f"{r['outcome']}{message}")
+            echo(
+                f"{r['app'] or '-':<14} {r['sku']:<24} desired {r['desired']:>6}  pushed {pushed:>6}  "
+                f"{r['outcome']}{message}"
+            )
             if r.get("warning"):
                 echo(f"{'':<14} {'':<24} warning: {r['warning']}")
 
@@ -709,8 +809,10 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
             echo(f"{app_name}: {len(entries)} SKU(s) read, {len(attention)} need attention")
             for e in entries:
                 if e["state"] != "in sync" or e.get("warning"):
-                    echo(f"  {e['sku']}: desired {e['desired']}, pushed {e['pushed']}, shown {e['shown']} — "
-                               f"{e['state']}" + (f"; warning: {e['warning']}" if e.get("warning") else ""))
+                    echo(
+                        f"  {e['sku']}: desired {e['desired']}, pushed {e['pushed']}, shown {e['shown']} — "
+                        f"{e['state']}" + (f"; warning: {e['warning']}" if e.get("warning") else "")
+                    )
 
     emit(report, as_json, human)
     if any(wrong(e) for entries in report.values() for e in entries):
@@ -723,8 +825,12 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
 @cli.command("sync", context_settings=CONTEXT)
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--watch", is_flag=True, help="Keep going: push stock changes within seconds, import on --interval.")
-@click.option("--interval", type=click.FloatRange(1, 86400), default=None,
-              help="Seconds between order imports under --watch [default: [sync] interval, 60].")
+@click.option(
+    "--interval",
+    type=click.FloatRange(1, 86400),
+    default=None,
+    help="Seconds between order imports under --watch [default: [sync] interval, 60].",
+)
 @json_option
 @with_host
 def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: float | None, as_json: bool) -> None:
@@ -739,8 +845,14 @@ def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: floa
     stop = threading.Event()
     echo("Syncing; stock changes are pushed within seconds. Ctrl-C stops.", err=True)
     try:
-        sync.watch(host, list(names) or None, interval or host.config.sync.interval, host.config.sync.push_interval,
-                   stop, report=lambda message: echo(message, err=True))
+        sync.watch(
+            host,
+            list(names) or None,
+            interval or host.config.sync.interval,
+            host.config.sync.push_interval,
+            stop,
+            report=lambda message: echo(message, err=True),
+        )
     except KeyboardInterrupt:
         stop.set()
         echo("Stopped.", err=True)
@@ -748,10 +860,16 @@ def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: floa
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--interactive", is_flag=True, help="Confirm on the consent page yourself, in your browser.")
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to keep the demo's data (default: a new temporary directory).")
-@click.option("--web", is_flag=True, help="Serve the web app on the stand-in instead, until Ctrl-C, and print a "
-              "demo user's sign-in.")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to keep the demo's data (default: a new temporary directory).",
+)
+@click.option(
+    "--web",
+    is_flag=True,
+    help="Serve the web app on the stand-in instead, until Ctrl-C, and print a demo user's sign-in.",
+)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="With --web.")
 def demo(interactive: bool, home: Path | None, web: bool, port: int) -> None:
     """Walk the seller's whole story against a local stand-in for a marketplace.
@@ -819,19 +937,27 @@ def _read_password(password_stdin: bool) -> str:
 @users_group.command("add")
 @click.argument("email")
 @click.option("--workspace", help="The user's workspace (default: the global --workspace, or the only one).")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input "
-              "(without it, a terminal asks for it, hidden).")
-@click.option("--language", type=click.Choice(["en", "nl"]), help="The web app's language for this user "
-              "(default: the browser's).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (without it, a terminal asks for it, hidden).",
+)
+@click.option(
+    "--language", type=click.Choice(["en", "nl"]), help="The web app's language for this user (default: the browser's)."
+)
 @json_option
 @with_host
-def users_add(host: Host, email: str, workspace: str | None, password_stdin: bool, language: str | None,
-              as_json: bool) -> None:
+def users_add(
+    host: Host, email: str, workspace: str | None, password_stdin: bool, language: str | None, as_json: bool
+) -> None:
     """Add a user who signs in with EMAIL."""
     workspace = workspace or click.get_current_context().find_root().meta.get(WORKSPACE_META)
     user = workspaces.add_user(host, email, _read_password(password_stdin), workspace, language)
-    emit({"email": user.email, "workspace": user.workspace, "language": user.language}, as_json,
-         lambda u: echo(f"User {u['email']} added to workspace {u['workspace']!r}."))
+    emit(
+        {"email": user.email, "workspace": user.workspace, "language": user.language},
+        as_json,
+        lambda u: echo(f"User {u['email']} added to workspace {u['workspace']!r}."),
+    )
 
 
 @users_group.command("list")
@@ -840,8 +966,10 @@ def users_add(host: Host, email: str, workspace: str | None, password_stdin: boo
 @with_host
 def users_list(host: Host, workspace: str | None, as_json: bool) -> None:
     """List the users and their workspaces."""
-    rows = [{"email": u.email, "workspace": u.workspace, "language": u.language}
-            for u in workspaces.list_users(host, workspace)]
+    rows = [
+        {"email": u.email, "workspace": u.workspace, "language": u.language}
+        for u in workspaces.list_users(host, workspace)
+    ]
 
     def human(rs: list[dict]) -> None:
         if not rs:
@@ -859,8 +987,7 @@ def users_list(host: Host, workspace: str | None, as_json: bool) -> None:
 def users_remove(host: Host, email: str, as_json: bool) -> None:
     """Remove the user EMAIL (their workspace and its data stay)."""
     user = workspaces.remove_user(host, email)
-    emit({"email": user.email, "workspace": user.workspace}, as_json,
-         lambda u: echo(f"User {u['email']} removed."))
+    emit({"email": user.email, "workspace": user.workspace}, as_json, lambda u: echo(f"User {u['email']} removed."))
 
 
 SERVE_HELP = """Serve the web app the seller uses: My applications, orders, stock.
@@ -883,12 +1010,17 @@ only. Without a proxy: give --certfile and --keyfile and the app serves https it
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM) to serve https.")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="Its private key (PEM).")
-@click.option("--base-url", metavar="URL", help="The public address sellers open [default: [web] base_url, else "
-              "http(s)://HOST:PORT]; "
-              "the redirect URI to register is <base-url>/apps/callback.")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="The public address sellers open [default: [web] base_url, else "
+    "http(s)://HOST:PORT]; "
+    "the redirect URI to register is <base-url>/apps/callback.",
+)
 @click.pass_context
-def serve(ctx: click.Context, bind: str, port: int, certfile: str | None, keyfile: str | None,
-          base_url: str | None) -> None:
+def serve(
+    ctx: click.Context, bind: str, port: int, certfile: str | None, keyfile: str | None, base_url: str | None
+) -> None:
     import uvicorn
 
     from .web import WebSettings, create_app
@@ -905,10 +1037,18 @@ def serve(ctx: click.Context, bind: str, port: int, certfile: str | None, keyfil
     echo(f"Serving on {scheme}://{bind}:{port} (public address {base_url}). Ctrl-C stops.", err=True)
     echo(f"OAuth redirect URI to register: {settings.redirect_uri}", err=True)
     if not base_url.startswith("https://"):
-        echo("Note: marketplaces such as Amazon accept only https redirect URIs; serve behind TLS for them.",
-                   err=True)
-    uvicorn.run(app, host=bind, port=port, ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1", log_level="warning", access_log=False)
+        echo("Note: marketplaces such as Amazon accept only https redirect URIs; serve behind TLS for them.", err=True)
+    uvicorn.run(
+        app,
+        host=bind,
+        port=port,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        log_level="warning",
+        access_log=False,
+    )
 
 
 # -- shipments -------------------------------------------------------------------------------------------------
@@ -917,30 +1057,60 @@ def serve(ctx: click.Context, bind: str, port: int, certfile: str | None, keyfil
 def _shipment_line(r: dict[str, Any]) -> str:
     items = ", ".join(f"{line['quantity']} x {line['line_id']}" for line in r["lines"])
     message = f": {r['message']}" if r["message"] else ""
-    return (f"{r['order']} package {r['package_reference']} ({r['app']}): {r['carrier']} {r['tracking_number']}, "
-            f"{items}; {r['status']}{message}")
+    return (
+        f"{r['order']} package {r['package_reference']} ({r['app']}): {r['carrier']} {r['tracking_number']}, "
+        f"{items}; {r['status']}{message}"
+    )
 
 
 @orders_group.command("ship")
 @click.argument("order_ref", metavar="ORDER")
-@click.option("--carrier", required=True, metavar="CODE", help="The carrier (DHL, DPD, PostNL, UPS, GLS…; any other "
-              "name is sent as it is).")
+@click.option(
+    "--carrier",
+    required=True,
+    metavar="CODE",
+    help="The carrier (DHL, DPD, PostNL, UPS, GLS…; any other name is sent as it is).",
+)
 @click.option("--tracking", required=True, metavar="NUMBER", help="The parcel's tracking number.")
 @click.option("--method", metavar="M", help="The shipping method or service (Paket, Standard…).")
-@click.option("--date", "ship_date", metavar="D", help="When it left: YYYY-MM-DD or an ISO date and time "
-              "[default: now].")
-@click.option("--line", "lines", multiple=True, metavar="ITEM=QTY", help="An item of the package (the order line's "
-              "id or SKU) and how many; repeat it. Default: everything left to ship.")
+@click.option(
+    "--date", "ship_date", metavar="D", help="When it left: YYYY-MM-DD or an ISO date and time [default: now]."
+)
+@click.option(
+    "--line",
+    "lines",
+    multiple=True,
+    metavar="ITEM=QTY",
+    help="An item of the package (the order line's "
+    "id or SKU) and how many; repeat it. Default: everything left to ship.",
+)
 @click.option("--app", help="The app whose order it is (when two apps imported the same order id).")
 @json_option
 @with_host
-def orders_ship(host: Host, order_ref: str, carrier: str, tracking: str, method: str | None,
-                ship_date: str | None, lines: tuple[str, ...], app: str | None, as_json: bool) -> None:
+def orders_ship(
+    host: Host,
+    order_ref: str,
+    carrier: str,
+    tracking: str,
+    method: str | None,
+    ship_date: str | None,
+    lines: tuple[str, ...],
+    app: str | None,
+    as_json: bool,
+) -> None:
     """Mark an order (or part of it) shipped; the tracking number reaches the marketplace on the next push or sync."""
     from . import shipments
 
-    result = shipments.ship_order(host, order_ref, carrier=carrier, tracking=tracking, method=method,
-                                  ship_date=ship_date, lines=[shipments.parse_line(t) for t in lines] or None, app=app)
+    result = shipments.ship_order(
+        host,
+        order_ref,
+        carrier=carrier,
+        tracking=tracking,
+        method=method,
+        ship_date=ship_date,
+        lines=[shipments.parse_line(t) for t in lines] or None,
+        app=app,
+    )
 
     def human(r: dict) -> None:
         if r["existing"]:
@@ -970,14 +1140,20 @@ def shipments_load(host: Host, file: Path, as_json: bool) -> None:
     from . import shipments
 
     result = shipments.load_shipments(host, file)
-    emit(result, as_json, lambda r: echo(f"Recorded {r['recorded']} shipment(s); {r['unchanged']} recorded "
-                                               "before, unchanged."))
+    emit(
+        result,
+        as_json,
+        lambda r: echo(f"Recorded {r['recorded']} shipment(s); {r['unchanged']} recorded before, unchanged."),
+    )
 
 
 @shipments_group.command("list")
 @click.option("--app", help="Only this app's shipments.")
-@click.option("--status", type=click.Choice(["due", "sending", "accepted", "rejected", "pending", "refused"]),
-              help="Only shipments with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(["due", "sending", "accepted", "rejected", "pending", "refused"]),
+    help="Only shipments with this status.",
+)
 @json_option
 @with_host
 def shipments_list(host: Host, app: str | None, status: str | None, as_json: bool) -> None:
@@ -1009,8 +1185,10 @@ def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
     def human(rs: list[dict]) -> None:
         for r in rs:
             refused = f", {r['refused']} refused (order cancelled)" if r["refused"] else ""
-            echo(f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
-                       f"{r['pending']} pending{refused}")
+            echo(
+                f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
+                f"{r['pending']} pending{refused}"
+            )
             for message in r["messages"][:20]:
                 echo(f"  {message}")
 

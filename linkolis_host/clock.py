@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time as _time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 
@@ -25,7 +25,7 @@ class Clock(Protocol):
 
 class _Base:
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.time(), tz=timezone.utc)  # type: ignore[attr-defined]
+        return datetime.fromtimestamp(self.time(), tz=UTC)  # type: ignore[attr-defined]
 
 
 class SystemClock(_Base):

@@ -47,7 +47,7 @@ class PluginsConfig(BaseModel):
     enabled: list[str] | None = None
 
     @model_validator(mode="after")
-    def _sections_are_tables(self) -> "PluginsConfig":
+    def _sections_are_tables(self) -> PluginsConfig:
         for key, value in (self.model_extra or {}).items():
             if not isinstance(value, dict):
                 raise ValueError(f"[plugins.{key}] must be a table of settings, not {type(value).__name__}")

@@ -32,8 +32,14 @@ class StateStore:
     one sealed with a secret key that is no longer in use reads as absent.
     """
 
-    def __init__(self, db: Database, app_id: int, box: SecretBox | None = None, app_name: str | None = None,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        app_id: int,
+        box: SecretBox | None = None,
+        app_name: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._db = db
         self._app_id = app_id
         self._box = box
@@ -88,10 +94,14 @@ class StateStore:
         """The values stored under ``keys`` (not secret ones), absent keys left out: one query per 500 keys."""
         found: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            found.update((key, loads(value)) for key, value in self._db.execute(
-                f"SELECT key, value FROM plugin_state WHERE app_id = ? AND key IN ({','.join('?' * len(chunk))})",
-                [self._app_id, *chunk]))
+            chunk = keys[start : start + 500]
+            found.update(
+                (key, loads(value))
+                for key, value in self._db.execute(
+                    f"SELECT key, value FROM plugin_state WHERE app_id = ? AND key IN ({','.join('?' * len(chunk))})",
+                    [self._app_id, *chunk],
+                )
+            )
         return found
 
     def set_many(self, values: dict[str, Any]) -> None:
@@ -105,7 +115,8 @@ class StateStore:
             self._db.conn.executemany(
                 "INSERT INTO plugin_state (app_id, key, value) VALUES (?, ?, ?) "
                 "ON CONFLICT(app_id, key) DO UPDATE SET value = excluded.value",
-                [(self._app_id, key, dumps(value)) for key, value in values.items()])
+                [(self._app_id, key, dumps(value)) for key, value in values.items()],
+            )
 
     def delete(self, key: str) -> None:
         with self._db.atomic():
@@ -178,7 +189,6 @@ def wait_text(what: str, seconds: float) -> str:
     return f"Waiting {duration_text(seconds)} for {what}…"
 
 
-
 class Redactor(logging.Filter):
     """Replaces every known secret value in log records with ``[redacted]``.
 
@@ -216,7 +226,7 @@ class Redactor(logging.Filter):
                     if known is None or (until is not None and until <= known):
                         continue  # already kept at least that long
                 else:
-                    self._by_end.setdefault(value[-self.KEY:], {})[value] = None
+                    self._by_end.setdefault(value[-self.KEY :], {})[value] = None
                 self._until[value] = until
                 if until is not None:
                     heapq.heappush(self._expiring, (until, value))
@@ -234,10 +244,10 @@ class Redactor(logging.Filter):
             if self._until.get(value, 0.0) != until:
                 continue  # kept longer by a later add, or forever
             del self._until[value]
-            bucket = self._by_end[value[-self.KEY:]]
+            bucket = self._by_end[value[-self.KEY :]]
             del bucket[value]
             if not bucket:
-                del self._by_end[value[-self.KEY:]]
+                del self._by_end[value[-self.KEY :]]
 
     def redact(self, text: str) -> str:
         if not self._until:
@@ -247,9 +257,9 @@ class Redactor(logging.Filter):
                 self._forget_expired(self._now())
         by_end, key = self._by_end, self.KEY
         spans: list[tuple[int, int]] = []
-        ends = [end for end in range(key, len(text) + 1) if text[end - key:end] in by_end]
+        ends = [end for end in range(key, len(text) + 1) if text[end - key : end] in by_end]
         for end in ends:
-            for value in list(by_end.get(text[end - key:end], ())):
+            for value in list(by_end.get(text[end - key : end], ())):
                 start = end - len(value)
                 if start >= 0 and text.startswith(value, start):
                     spans.append((start, end))

@@ -17,9 +17,9 @@ import click
 
 from . import apps, orders, stock
 from .apps import BANNER
-from .progress import StderrProgress
 from .errors import UserError
 from .host import Host
+from .progress import StderrProgress
 
 
 def say(step: str) -> None:
@@ -59,9 +59,11 @@ def _story(host: Host, env, interactive: bool) -> None:  # noqa: ANN001
     click.echo(f"  installed; status: {row.status_text}")
 
     say("Authorize on the marketplace: sign in, review the permissions, confirm")
-    click.echo("  (the development path: a loopback receiver on 127.0.0.1, which only a stand-in such as the "
-               "simulator accepts; a real marketplace sends the seller back to `linkolis serve`'s callback — "
-               "see docs/operations.md)")
+    click.echo(
+        "  (the development path: a loopback receiver on 127.0.0.1, which only a stand-in such as the "
+        "simulator accepts; a real marketplace sends the seller back to `linkolis serve`'s callback — "
+        "see docs/operations.md)"
+    )
 
     def open_url(url: str) -> None:
         click.echo(f"  consent page: {url}")
@@ -72,8 +74,15 @@ def _story(host: Host, env, interactive: bool) -> None:  # noqa: ANN001
             click.echo("  confirming for you (use --interactive to click Confirm yourself)")
             threading.Thread(target=env.browser, args=(url,), daemon=True).start()
 
-    row = apps.authorize_in_browser(host, row, port=0, timeout=600 if interactive else 60,
-                                    open_url=open_url, paste=lambda _: None, say=lambda m: click.echo(f"  {m}"))
+    row = apps.authorize_in_browser(
+        host,
+        row,
+        port=0,
+        timeout=600 if interactive else 60,
+        open_url=open_url,
+        paste=lambda _: None,
+        say=lambda m: click.echo(f"  {m}"),
+    )
     if row is None:
         raise UserError("the demo's stand-in redirected outside the loopback receiver")
     click.echo(f"  authorized for account {row.account_id}")
@@ -90,8 +99,10 @@ def _story(host: Host, env, interactive: bool) -> None:  # noqa: ANN001
     summary = orders.import_orders(host, row, progress=StderrProgress())
     click.echo(f"  {summary['new']} new orders in {summary['batches']} page(s), {summary['seconds']} s")
     for order in orders.list_orders(host, row, limit=5):
-        click.echo(f"  {order['marketplace_order_id']}  {order['status']:<10} {order['total'] or '-':>9} "
-                   f"{order['currency'] or ''}  {order['line_count']} line(s)")
+        click.echo(
+            f"  {order['marketplace_order_id']}  {order['status']:<10} {order['total'] or '-':>9} "
+            f"{order['currency'] or ''}  {order['line_count']} line(s)"
+        )
 
     if not env.stock and not env.bulk_stock:
         return
@@ -116,8 +127,10 @@ def _story(host: Host, env, interactive: bool) -> None:  # noqa: ANN001
 def _push_until_decided(host: Host, app: apps.App, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit
     result = stock.push_stock(host, app)
-    click.echo(f"  pushed {result['sent']}: {result['accepted']} accepted, {result['rejected']} rejected, "
-               f"{result['pending']} pending, {result['skipped']} skipped")
+    click.echo(
+        f"  pushed {result['sent']}: {result['accepted']} accepted, {result['rejected']} rejected, "
+        f"{result['pending']} pending, {result['skipped']} skipped"
+    )
     while result["pending"] or stock.has_pending(host, app.id):
         if time.monotonic() > deadline:
             click.echo("  some pushes are still pending; a later `linkolis stock push` collects them")
@@ -125,5 +138,7 @@ def _push_until_decided(host: Host, app: apps.App, limit: float = 120.0) -> None
         time.sleep(1)
         result = stock.push_stock(host, app)
         if result["accepted"] or result["rejected"]:
-            click.echo(f"  decided: {result['accepted']} accepted, {result['rejected']} rejected, "
-                       f"{result['pending']} still pending")
+            click.echo(
+                f"  decided: {result['accepted']} accepted, {result['rejected']} rejected, "
+                f"{result['pending']} still pending"
+            )

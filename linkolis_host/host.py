@@ -38,8 +38,9 @@ def _private_data_directory(home: Path, say: Callable[[str], None]) -> None:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = home.stat()
     except FileExistsError:
-        raise UserError(f"the data directory {home} is a file, not a directory; move it aside or point "
-                        "LINKOLIS_HOME elsewhere") from None
+        raise UserError(
+            f"the data directory {home} is a file, not a directory; move it aside or point LINKOLIS_HOME elsewhere"
+        ) from None
     except OSError as exc:
         raise UserError(f"cannot create the data directory {home}: {exc.strerror}") from None
     if not stat.S_ISDIR(info.st_mode):
@@ -51,13 +52,17 @@ def _private_data_directory(home: Path, say: Callable[[str], None]) -> None:
         try:
             os.chmod(home, mode & 0o700)
         except OSError as exc:
-            say(f"warning: other users may read the data directory {home} (mode {mode:o}) and it cannot be "
-                f"tightened ({exc.strerror}); run: chmod 700 {home}")
+            say(
+                f"warning: other users may read the data directory {home} (mode {mode:o}) and it cannot be "
+                f"tightened ({exc.strerror}); run: chmod 700 {home}"
+            )
             return
         say(f"note: the data directory {home} was readable by other users (mode {mode:o}); it is now {mode & 0o700:o}")
     else:
-        say(f"warning: other users may read the data directory {home} (mode {mode:o}), which belongs to uid "
-            f"{info.st_uid}; ask its owner to run: chmod 700 {home}")
+        say(
+            f"warning: other users may read the data directory {home} (mode {mode:o}), which belongs to uid "
+            f"{info.st_uid}; ask its owner to run: chmod 700 {home}"
+        )
 
 
 class Host:
@@ -98,7 +103,7 @@ class Host:
             self._registry = build_plugin_manager(self.config.plugins.enabled, self.extra_plugins)
         return self._registry
 
-    def fork(self) -> "Host":
+    def fork(self) -> Host:
         """A host on its own database connection, for another thread (sync --watch)."""
         twin = object.__new__(Host)
         twin.__dict__.update(self.__dict__)
@@ -110,7 +115,7 @@ class Host:
         self.limiter.close()
         self.db.close()
 
-    def __enter__(self) -> "Host":
+    def __enter__(self) -> Host:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -124,8 +129,13 @@ class Host:
     def app_info(self, app: App) -> AppInfo:
         status = AppStatus.needs_attention if app.status == "needs_attention" else AppStatus(app.status)
         return AppInfo(
-            id=app.id, name=app.name, kind=app.kind, settings=self.settings_for(app.kind, app.settings),
-            status=status, account_id=app.account_id, authorized_at=app.authorized_at,
+            id=app.id,
+            name=app.name,
+            kind=app.kind,
+            settings=self.settings_for(app.kind, app.settings),
+            status=status,
+            account_id=app.account_id,
+            authorized_at=app.authorized_at,
             authorization_expires_at=app.authorization_expires_at,
         )
 
@@ -151,9 +161,11 @@ class Host:
         return None
 
     def _unopenable(self, app: App) -> str:
-        return (f"the stored credentials of {app.name!r} cannot be opened with this secret key (LINKOLIS_SECRET_KEY "
-                f"or {self.home / 'secret.key'} changed or was lost): run `linkolis apps authorize {app.name!r}` "
-                "again, or restore the old key")
+        return (
+            f"the stored credentials of {app.name!r} cannot be opened with this secret key (LINKOLIS_SECRET_KEY "
+            f"or {self.home / 'secret.key'} changed or was lost): run `linkolis apps authorize {app.name!r}` "
+            "again, or restore the old key"
+        )
 
     def seal_credentials(self, app_id: int, secrets: dict[str, str]) -> None:
         REDACTOR.add(*secrets.values())
@@ -191,10 +203,19 @@ class Host:
                 self.seal_credentials(app.id, secrets)
 
         http = HttpClient(
-            clock=self.clock, limiter=self.limiter, limits=kind.rate_limits,
-            bucket_prefix=f"{app.kind}:{account}", transport=self.transport,
-            timeout=self.config.http.timeout, retries=self.config.http.retries, log=log, stats=self.http_stats,
-            progress=progress, marketplace=kind.title, guard=guard, request_id_header=kind.request_id_header,
+            clock=self.clock,
+            limiter=self.limiter,
+            limits=kind.rate_limits,
+            bucket_prefix=f"{app.kind}:{account}",
+            transport=self.transport,
+            timeout=self.config.http.timeout,
+            retries=self.config.http.retries,
+            log=log,
+            stats=self.http_stats,
+            progress=progress,
+            marketplace=kind.title,
+            guard=guard,
+            request_id_header=kind.request_id_header,
         )
         return Context(
             app=info,

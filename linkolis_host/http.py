@@ -148,11 +148,14 @@ class HttpClient:
         self.marketplace = marketplace
         self.guard = guard
         connect_timeout = min(timeout, CONNECT_TIMEOUT)
-        self.probe = probe if probe is not None or transport is not None else (
-            lambda url: tcp_reachable(url, connect_timeout))
+        self.probe = (
+            probe if probe is not None or transport is not None else (lambda url: tcp_reachable(url, connect_timeout))
+        )
         self._client = httpx.Client(
-            transport=transport, timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            headers={"user-agent": agent or user_agent()}, follow_redirects=False,
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            headers={"user-agent": agent or user_agent()},
+            follow_redirects=False,
         )
         self._random = random.Random()
         self._reached: set[str] = set()  # hosts that answered this client: no need to check they can be reached
@@ -264,22 +267,29 @@ class HttpClient:
             if response.status_code == 429:
                 self.stats.throttled[label] += 1
                 if throttles >= MAX_429_RETRIES:
-                    raise RateLimited(f"{label}: still throttled after {throttles} back-offs", status=429,
-                                      request_id=request_id)
+                    raise RateLimited(
+                        f"{label}: still throttled after {throttles} back-offs", status=429, request_id=request_id
+                    )
                 throttles += 1
                 self.stats.retries[label] += 1
                 asked = retry_after(response, self.clock.time())
                 if asked is not None and asked > MAX_RETRY_AFTER:
-                    raise RateLimited(f"{label}: the marketplace asks to wait {duration_text(asked)} before the next "
-                                      "call; try again then", status=429, request_id=request_id)
+                    raise RateLimited(
+                        f"{label}: the marketplace asks to wait {duration_text(asked)} before the next "
+                        "call; try again then",
+                        status=429,
+                        request_id=request_id,
+                    )
                 limit = self._limit(operation)  # the answer may just have taught a new one
                 if limit is not None:
                     self.limiter.drain(key, limit)  # type: ignore[union-attr]  # the next wait is for a real refill
                 if asked is not None:
                     # The marketplace says when: wait that long, no more (a guessed back-off) and no less.
                     self.stats.backed_off += asked
-                    self._announce(f"{self.marketplace or 'the marketplace'} to lift its limit on {label} "
-                                   "(429, Retry-After)", asked)
+                    self._announce(
+                        f"{self.marketplace or 'the marketplace'} to lift its limit on {label} (429, Retry-After)",
+                        asked,
+                    )
                     self.clock.sleep(asked)
                 elif limit is None:
                     self._backoff(throttles, f"{label} answered 429, too many requests")
@@ -291,15 +301,20 @@ class HttpClient:
                 self._backoff(failures, f"{label} answered {response.status_code}")
                 continue
             if response.status_code in RETRY_STATUSES:
-                raise RemoteError(f"{label}: the marketplace answered {response.status_code}",
-                                  status=response.status_code, request_id=request_id)
+                raise RemoteError(
+                    f"{label}: the marketplace answered {response.status_code}",
+                    status=response.status_code,
+                    request_id=request_id,
+                )
             return response
 
     def _refused(self, label: str, host: str, why: str, refused: int) -> int:
         """One more connection that never reached ``host``: pause a moment, or give up when enough were tried."""
         if refused >= len(CONNECT_BACKOFF):
-            raise RemoteError(f"{label}: cannot connect to {host} ({why}, {refused + 1} tries); check the network "
-                              "connection and the marketplace's address in the operator settings")
+            raise RemoteError(
+                f"{label}: cannot connect to {host} ({why}, {refused + 1} tries); check the network "
+                "connection and the marketplace's address in the operator settings"
+            )
         self.stats.retries[label] += 1
         self.log.info("%s: %s %s; trying again", label, host, why)
         self.clock.sleep(CONNECT_BACKOFF[refused])

@@ -43,7 +43,7 @@ class App:
     workspace_id: int | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "App":
+    def from_row(cls, row: dict[str, Any]) -> App:
         values = {f.name: row.get(f.name) for f in fields(cls)}
         values["settings"] = store.loads(row["settings"], {})
         return cls(**values)
@@ -72,23 +72,33 @@ def list_apps(host: Host, *, every_workspace: bool = False) -> list[App]:
     if every_workspace:
         rows = host.db.query("SELECT * FROM apps WHERE status != ? ORDER BY workspace_id, name_key", [REMOVED])
     else:
-        rows = host.db.query("SELECT * FROM apps WHERE status != ? AND workspace_id = ? ORDER BY name_key",
-                             [REMOVED, workspaces.current_id(host)])
+        rows = host.db.query(
+            "SELECT * FROM apps WHERE status != ? AND workspace_id = ? ORDER BY name_key",
+            [REMOVED, workspaces.current_id(host)],
+        )
     return [App.from_row(r) for r in rows]
 
 
 def apps_per_workspace(host: Host) -> dict[int, int]:
     """How many apps each workspace has installed (by workspace id)."""
-    return dict(host.db.execute("SELECT workspace_id, COUNT(*) FROM apps WHERE status != ? GROUP BY workspace_id",
-                                (REMOVED,)).fetchall())
+    return dict(
+        host.db.execute(
+            "SELECT workspace_id, COUNT(*) FROM apps WHERE status != ? GROUP BY workspace_id", (REMOVED,)
+        ).fetchall()
+    )
 
 
 def get(host: Host, name: str | App) -> App:
     """The app called ``name`` (any case, any spacing) in the host's workspace; an ``App`` is returned as it is."""
     if isinstance(name, App):
         return name
-    row = next(host.db.query("SELECT * FROM apps WHERE name_key = ? AND status != ? AND workspace_id = ?",
-                             [name_key(name), REMOVED, workspaces.current_id(host)]), None)
+    row = next(
+        host.db.query(
+            "SELECT * FROM apps WHERE name_key = ? AND status != ? AND workspace_id = ?",
+            [name_key(name), REMOVED, workspaces.current_id(host)],
+        ),
+        None,
+    )
     if row is None:
         names = [a.name for a in list_apps(host)]
         known = ", ".join(repr(n) for n in names) if names else "none installed yet"
@@ -125,8 +135,9 @@ def audit(host: Host, app: App, event: str, **detail: Any) -> None:
 
 def mark_attention(host: Host, app: App, reason: str) -> None:
     with host.db.atomic():
-        host.db["apps"].update(app.id, {"status": "needs_attention", "attention_reason": reason,
-                                        "updated_at": now_text(host)})
+        host.db["apps"].update(
+            app.id, {"status": "needs_attention", "attention_reason": reason, "updated_at": now_text(host)}
+        )
         audit(host, app, "needs_attention", reason=reason)
 
 
@@ -135,14 +146,22 @@ def clear_attention(host: Host, app: App) -> None:
     with host.db.atomic():
         current = reload(host, app)
         if current.status == "needs_attention":
-            host.db["apps"].update(app.id, {"status": "authorized", "attention_reason": "",
-                                            "updated_at": now_text(host)})
+            host.db["apps"].update(
+                app.id, {"status": "authorized", "attention_reason": "", "updated_at": now_text(host)}
+            )
             audit(host, app, "attention_cleared")
 
 
 @contextmanager
-def run(host: Host, app: App, *, lock: str | None = None, progress: Progress | None = None,
-        stamp: str | None = None, for_authorization: bool = False) -> Iterator[Context]:
+def run(
+    host: Host,
+    app: App,
+    *,
+    lock: str | None = None,
+    progress: Progress | None = None,
+    stamp: str | None = None,
+    for_authorization: bool = False,
+) -> Iterator[Context]:
     """Run hooks for ``app``: the one way the host does.
 
     Holds the app's lock for ``lock`` (``"import"`` or ``"push"``) when given, builds the app's context, marks the

@@ -30,10 +30,16 @@ class AppSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("App", title="Application name", description="How this app is called in My applications",
-                      min_length=1, max_length=80)
-    stock_sync: bool = Field(False, title="Stock update sync",
-                             description="Push stock levels to this app's listings as they change")
+    name: str = Field(
+        "App",
+        title="Application name",
+        description="How this app is called in My applications",
+        min_length=1,
+        max_length=80,
+    )
+    stock_sync: bool = Field(
+        False, title="Stock update sync", description="Push stock levels to this app's listings as they change"
+    )
 
     @field_validator("name", check_fields=False)
     @classmethod
@@ -46,8 +52,10 @@ class AppSettings(BaseModel):
             raise ValueError("the application name is at most 80 characters")
         unsafe = unsafe_characters(name)
         if unsafe:
-            raise ValueError(f"the application name may not contain control or format characters "
-                             f"({', '.join(unsafe)}): they could change what a terminal or a page shows")
+            raise ValueError(
+                f"the application name may not contain control or format characters "
+                f"({', '.join(unsafe)}): they could change what a terminal or a page shows"
+            )
         return name
 
     def authorization_scope(self) -> str:

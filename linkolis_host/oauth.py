@@ -60,8 +60,10 @@ def state_origin(db: Database, state: str | None) -> str | None:
 def finish_state(db: Database, state: str, clock: Clock, error: str | None = None) -> None:
     """Record how the authorization of ``state`` ended (``error``: why it was refused), for a command waiting."""
     with db.atomic():
-        db.execute("UPDATE oauth_states SET finished_at = ?, error = ? WHERE state_hash = ? AND finished_at IS NULL",
-                   (clock.time(), error, _hash(state)))
+        db.execute(
+            "UPDATE oauth_states SET finished_at = ?, error = ? WHERE state_hash = ? AND finished_at IS NULL",
+            (clock.time(), error, _hash(state)),
+        )
 
 
 @dataclass
@@ -75,8 +77,9 @@ class Outcome:
 
 def outcome(db: Database, state: str) -> Outcome | None:
     """None when the state is gone: the app was reconfigured or removed, or the state long expired."""
-    row = db.execute("SELECT finished_at, error, expires_at FROM oauth_states WHERE state_hash = ?",
-                     (_hash(state),)).fetchone()
+    row = db.execute(
+        "SELECT finished_at, error, expires_at FROM oauth_states WHERE state_hash = ?", (_hash(state),)
+    ).fetchone()
     return None if row is None else Outcome(row[0] is not None, row[1], row[2])
 
 
@@ -108,13 +111,16 @@ def consume_state(db: Database, app_id: int, state: str | None, clock: Clock) ->
         )
     now = clock.time()
     expired = now > row[2]
-    message = ("the authorization took longer than 10 minutes and its state expired; nothing was stored — run "
-               "`linkolis apps authorize` again")
+    message = (
+        "the authorization took longer than 10 minutes and its state expired; nothing was stored — run "
+        "`linkolis apps authorize` again"
+    )
     with db.atomic():
         db.execute("UPDATE oauth_states SET used_at = ? WHERE state_hash = ?", (now, _hash(state)))
         if expired:
-            db.execute("UPDATE oauth_states SET finished_at = ?, error = ? WHERE state_hash = ?",
-                       (now, message, _hash(state)))
+            db.execute(
+                "UPDATE oauth_states SET finished_at = ?, error = ? WHERE state_hash = ?", (now, message, _hash(state))
+            )
     if expired:
         raise AuthorizationError(message)
     return row[1]
@@ -184,10 +190,9 @@ class LoopbackReceiver:
         self.port = self._server.server_address[1]
         self.redirect_uri = f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
         # A short poll interval: shutting the receiver down after the redirect should not take half a second.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def __enter__(self) -> "LoopbackReceiver":
+    def __enter__(self) -> LoopbackReceiver:
         self._thread.start()
         return self
 

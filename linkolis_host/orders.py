@@ -37,8 +37,16 @@ def _text(value: Any) -> str | None:
 
 def _line_rows(order_id: int, order: Order) -> list[tuple]:
     return [
-        (order_id, line.line_id, line.sku, line.product_id, line.title, line.quantity_ordered,
-         line.quantity_shipped, *(_text(getattr(line, name)) for name in LINE_MONEY))
+        (
+            order_id,
+            line.line_id,
+            line.sku,
+            line.product_id,
+            line.title,
+            line.quantity_ordered,
+            line.quantity_shipped,
+            *(_text(getattr(line, name)) for name in LINE_MONEY),
+        )
         for line in order.lines
     ]
 
@@ -52,11 +60,12 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
     existing: dict[str, tuple] = {}
     ids = list(unique)
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for row in db.execute(
             f"SELECT marketplace_order_id, id, status, marketplace_status, updated_at FROM orders "
-            f"WHERE app_id = ? AND marketplace_order_id IN ({marks})", [app_id, *chunk]
+            f"WHERE app_id = ? AND marketplace_order_id IN ({marks})",
+            [app_id, *chunk],
         ):
             existing[row[0]] = row[1:]
     lines: list[tuple] = []
@@ -65,13 +74,21 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
     for order in unique.values():
         updated_at = order.updated_at.isoformat()
         values = (
-            order.marketplace, order.status.value, order.marketplace_status, order.fulfilled_by,
-            order.created_at.isoformat(), updated_at, order.currency,
+            order.marketplace,
+            order.status.value,
+            order.marketplace_status,
+            order.fulfilled_by,
+            order.created_at.isoformat(),
+            updated_at,
+            order.currency,
             None if order.total is None else str(order.total),
             None if order.buyer is None else order.buyer.model_dump_json(exclude_none=True),
             None if order.recipient is None else order.recipient.model_dump_json(exclude_none=True),
-            len(order.lines), order.seller_order_id, store.dumps(order.programs) if order.programs else None,
-            order.original_order_id, order.original_order_relation,
+            len(order.lines),
+            order.seller_order_id,
+            store.dumps(order.programs) if order.programs else None,
+            order.original_order_id,
+            order.original_order_relation,
         )
         seen = existing.get(order.marketplace_order_id)
         if seen is None:
@@ -109,19 +126,22 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
     if lines:
         db.conn.executemany(
             "INSERT INTO order_lines (order_id, line_id, sku, product_id, title, quantity_ordered, "
-            f"quantity_shipped, {', '.join(LINE_MONEY)}) VALUES ({','.join('?' * (7 + len(LINE_MONEY)))})", lines,
+            f"quantity_shipped, {', '.join(LINE_MONEY)}) VALUES ({','.join('?' * (7 + len(LINE_MONEY)))})",
+            lines,
         )
     if history:
         db.conn.executemany(
             "INSERT INTO order_status_history (order_id, status, marketplace_status, marketplace_updated_at, "
-            "recorded_at) VALUES (?,?,?,?,?)", history,
+            "recorded_at) VALUES (?,?,?,?,?)",
+            history,
         )
     return counts
 
 
 def load_cursor(host: Host, app_id: int, stream: str = ORDERS_STREAM) -> dict | None:
-    row = host.db.execute("SELECT cursor FROM sync_cursors WHERE app_id = ? AND stream = ?",
-                          (app_id, stream)).fetchone()
+    row = host.db.execute(
+        "SELECT cursor FROM sync_cursors WHERE app_id = ? AND stream = ?", (app_id, stream)
+    ).fetchone()
     return None if row is None else store.loads(row[0])
 
 
@@ -156,8 +176,7 @@ def import_orders(host: Host, app: App | str, progress: Progress | None = None) 
     return summary
 
 
-def list_orders(host: Host, app: App | str | None = None, status: str | None = None,
-                limit: int = 50) -> list[dict]:
+def list_orders(host: Host, app: App | str | None = None, status: str | None = None, limit: int = 50) -> list[dict]:
     """The workspace's orders (or one app's), newest first."""
     where, params = ["a.workspace_id = ?"], [workspaces.current_id(host)]
     if app:
@@ -182,10 +201,13 @@ def get_order(host: Host, order_ref: str) -> dict[str, Any]:
     Money is given as decimal strings in the order's currency, ``None`` where the marketplace did not say (the
     lines' meanings are those of ``OrderLine``).
     """
-    rows = list(host.db.query(
-        "SELECT o.*, a.name AS app FROM orders o JOIN apps a ON a.id = o.app_id "
-        "WHERE a.workspace_id = ? AND (o.marketplace_order_id = ? OR CAST(o.id AS TEXT) = ?)",
-        [workspaces.current_id(host), order_ref, order_ref]))
+    rows = list(
+        host.db.query(
+            "SELECT o.*, a.name AS app FROM orders o JOIN apps a ON a.id = o.app_id "
+            "WHERE a.workspace_id = ? AND (o.marketplace_order_id = ? OR CAST(o.id AS TEXT) = ?)",
+            [workspaces.current_id(host), order_ref, order_ref],
+        )
+    )
     if not rows:
         raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
     order = rows[0]
@@ -193,12 +215,20 @@ def get_order(host: Host, order_ref: str) -> dict[str, Any]:
     order["buyer"] = store.loads(order["buyer"])
     order["recipient"] = store.loads(order["recipient"])
     # Not line_total: an old row's line_total meant proceeds or unit x quantity, whichever Amazon had sent.
-    order["lines"] = list(host.db.query(
-        "SELECT line_id, sku, product_id, title, quantity_ordered, quantity_shipped, "
-        f"{', '.join(LINE_MONEY)} FROM order_lines WHERE order_id = ? ORDER BY line_id", [order["id"]]))
-    order["history"] = list(host.db.query(
-        "SELECT status, marketplace_status, marketplace_updated_at, recorded_at FROM order_status_history "
-        "WHERE order_id = ? ORDER BY id", [order["id"]]))
+    order["lines"] = list(
+        host.db.query(
+            "SELECT line_id, sku, product_id, title, quantity_ordered, quantity_shipped, "
+            f"{', '.join(LINE_MONEY)} FROM order_lines WHERE order_id = ? ORDER BY line_id",
+            [order["id"]],
+        )
+    )
+    order["history"] = list(
+        host.db.query(
+            "SELECT status, marketplace_status, marketplace_updated_at, recorded_at FROM order_status_history "
+            "WHERE order_id = ? ORDER BY id",
+            [order["id"]],
+        )
+    )
     return order
 
 

@@ -79,15 +79,15 @@ class Registry:
 
     # -- the hooks -------------------------------------------------------------------------------------------
 
-    def authorize(self, kind: str, ctx: Context, step: str,
-                  params: dict[str, str]) -> AuthorizationStart | Credentials:
+    def authorize(self, kind: str, ctx: Context, step: str, params: dict[str, str]) -> AuthorizationStart | Credentials:
         answer = self._answer(kind, "authorize", ctx=ctx, step=step, params=params)
         model: type[BaseModel] = AuthorizationStart if step in ("start", "continue") else Credentials
         return self._check(kind, "authorize", model, answer)  # type: ignore[return-value]
 
     def import_orders(self, kind: str, ctx: Context, cursor: dict | None) -> Iterator[OrderBatch]:
-        return self._each(kind, "import_orders", OrderBatch,
-                          self._answer(kind, "import_orders", ctx=ctx, cursor=cursor))
+        return self._each(
+            kind, "import_orders", OrderBatch, self._answer(kind, "import_orders", ctx=ctx, cursor=cursor)
+        )
 
     def push_stock(self, kind: str, ctx: Context, items: list[StockItem]) -> Iterator[StockOutcome]:
         return self._each(kind, "push_stock", StockOutcome, self._answer(kind, "push_stock", ctx=ctx, items=items))
@@ -100,16 +100,19 @@ class Registry:
     def push_shipments(self, kind: str, ctx: Context, shipments: list[Shipment]) -> Iterator[ShipmentOutcome]:
         if not self.implements(kind, "push_shipments"):
             raise UserError(f"{self.kind(kind).title} apps cannot confirm shipments")
-        return self._each(kind, "push_shipments", ShipmentOutcome,
-                          self._answer(kind, "push_shipments", ctx=ctx, shipments=shipments))
+        return self._each(
+            kind, "push_shipments", ShipmentOutcome, self._answer(kind, "push_shipments", ctx=ctx, shipments=shipments)
+        )
 
     def health_check(self, kind: str, ctx: Context) -> list[HealthCheck]:
         answer = self._answer(kind, "health_check", ctx=ctx)
         if answer is None:
             return []
         if not isinstance(answer, list):
-            raise PluginError(f"the {self.plugin_name(kind)} plugin's health_check answered "
-                              f"{type(answer).__name__}, not a list of HealthCheck")
+            raise PluginError(
+                f"the {self.plugin_name(kind)} plugin's health_check answered "
+                f"{type(answer).__name__}, not a list of HealthCheck"
+            )
         return [self._check(kind, "health_check", HealthCheck, item, number) for number, item in enumerate(answer)]
 
     def demo_environment(self, home: Path) -> DemoEnvironment | None:
@@ -138,8 +141,10 @@ class Registry:
             return model.model_validate(answer)
         except ValidationError as exc:
             where = "" if number is None else f" (item {number})"
-            raise PluginError(f"the {self.plugin_name(kind)} plugin's {hook} answered something that is not a "
-                              f"{model.__name__}{where}:\n{format_validation_error(exc, '  ')}") from None
+            raise PluginError(
+                f"the {self.plugin_name(kind)} plugin's {hook} answered something that is not a "
+                f"{model.__name__}{where}:\n{format_validation_error(exc, '  ')}"
+            ) from None
 
     def _each(self, kind: str, hook: str, model: type[T], answer: Any) -> Iterator[T]:
         if answer is None:
@@ -147,8 +152,10 @@ class Registry:
         try:
             items = iter(answer)
         except TypeError:
-            raise PluginError(f"the {self.plugin_name(kind)} plugin's {hook} answered {type(answer).__name__}, "
-                              f"not an iterable of {model.__name__}") from None
+            raise PluginError(
+                f"the {self.plugin_name(kind)} plugin's {hook} answered {type(answer).__name__}, "
+                f"not an iterable of {model.__name__}"
+            ) from None
         for number, item in enumerate(items):
             yield self._check(kind, hook, model, item, number)
 

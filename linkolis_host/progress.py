@@ -54,8 +54,12 @@ class StderrProgress(Progress):
     def wait(self, what: str, seconds: float) -> None:
         message = wait_text(what, seconds)
         if self.quiet:
-            click.echo(json.dumps({"event": "wait", "for": what, "seconds": round(seconds, 1), "message": message},
-                                  ensure_ascii=False), err=True)
+            click.echo(
+                json.dumps(
+                    {"event": "wait", "for": what, "seconds": round(seconds, 1), "message": message}, ensure_ascii=False
+                ),
+                err=True,
+            )
         else:
             self._line(message)
 

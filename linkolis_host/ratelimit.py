@@ -48,9 +48,7 @@ class RateLimiter:
             now = self.clock.time()
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                row = self._conn.execute(
-                    "SELECT tokens, updated_at FROM rate_buckets WHERE key = ?", (key,)
-                ).fetchone()
+                row = self._conn.execute("SELECT tokens, updated_at FROM rate_buckets WHERE key = ?", (key,)).fetchone()
                 tokens = float(limit.burst) if row is None else row[0]
                 if row is not None:
                     tokens = min(float(limit.burst), tokens + max(0.0, now - row[1]) * limit.rate)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,39 +53,50 @@ def _order(host: Host, order_ref: str, app: App | str | None) -> dict[str, Any]:
     if app is not None:
         where += " AND o.app_id = ?"
         params.append(installed.get(host, app).id)
-    rows = list(host.db.query(
-        "SELECT o.id, o.app_id, o.marketplace_order_id, o.status, o.fulfilled_by, o.created_at, a.name AS app "
-        f"FROM orders o JOIN apps a ON a.id = o.app_id WHERE {where} AND a.status != ?", [*params, installed.REMOVED]))
+    rows = list(
+        host.db.query(
+            "SELECT o.id, o.app_id, o.marketplace_order_id, o.status, o.fulfilled_by, o.created_at, a.name AS app "
+            f"FROM orders o JOIN apps a ON a.id = o.app_id WHERE {where} AND a.status != ?",
+            [*params, installed.REMOVED],
+        )
+    )
     if not rows:
         raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
     if len(rows) > 1:
         names = ", ".join(sorted(r["app"] for r in rows))
         raise UserError(f"order {order_ref!r} was imported by more than one app ({names}); say which with --app")
     order = rows[0]
-    order["lines"] = list(host.db.query(
-        "SELECT line_id, sku, quantity_ordered, quantity_shipped FROM order_lines WHERE order_id = ? ORDER BY line_id",
-        [order["id"]]))
+    order["lines"] = list(
+        host.db.query(
+            "SELECT line_id, sku, quantity_ordered, quantity_shipped FROM order_lines WHERE order_id = ? "
+            "ORDER BY line_id",
+            [order["id"]],
+        )
+    )
     return order
 
 
 def _refuse_unshippable(order: dict[str, Any]) -> None:
     oid = order["marketplace_order_id"]
     if order["fulfilled_by"] == "marketplace":
-        raise UserError(f"order {oid} is fulfilled by the marketplace ({order['app']} ships it and confirms it "
-                        "itself): there is nothing to confirm")
+        raise UserError(
+            f"order {oid} is fulfilled by the marketplace ({order['app']} ships it and confirms it "
+            "itself): there is nothing to confirm"
+        )
     if order["status"] == "cancelled":
         raise UserError(f"order {oid} was cancelled at the marketplace: do not ship it")
     if order["status"] not in SHIPPABLE:
-        raise UserError(f"order {oid} is {order['status'].replace('_', ' ')} at the marketplace and cannot be "
-                        "shipped yet")
+        raise UserError(
+            f"order {oid} is {order['status'].replace('_', ' ')} at the marketplace and cannot be shipped yet"
+        )
 
 
 def _already_counted(host: Host, app_id: int, order_id: str) -> dict[str, int]:
     """Quantities per line of the order's shipments recorded so far (but those refused)."""
     counted: dict[str, int] = {}
     for (lines,) in host.db.execute(
-            f"SELECT lines FROM shipments WHERE app_id = ? AND marketplace_order_id = ? AND {COUNTED}",
-            (app_id, order_id)):
+        f"SELECT lines FROM shipments WHERE app_id = ? AND marketplace_order_id = ? AND {COUNTED}", (app_id, order_id)
+    ):
         for line_id, quantity in store.loads(lines):
             counted[line_id] = counted.get(line_id, 0) + quantity
     return counted
@@ -93,13 +104,15 @@ def _already_counted(host: Host, app_id: int, order_id: str) -> dict[str, int]:
 
 def _left(order: dict[str, Any], counted: dict[str, int]) -> dict[str, int]:
     """What is left to ship per line: ordered less what the marketplace or our shipments say is shipped."""
-    return {line["line_id"]: line["quantity_ordered"] - max(line["quantity_shipped"] or 0,
-                                                            counted.get(line["line_id"], 0))
-            for line in order["lines"]}
+    return {
+        line["line_id"]: line["quantity_ordered"] - max(line["quantity_shipped"] or 0, counted.get(line["line_id"], 0))
+        for line in order["lines"]
+    }
 
 
-def _check_lines(order: dict[str, Any], wanted: list[tuple[str, int]] | None,
-                 left: dict[str, int]) -> list[tuple[str, int]]:
+def _check_lines(
+    order: dict[str, Any], wanted: list[tuple[str, int]] | None, left: dict[str, int]
+) -> list[tuple[str, int]]:
     """The shipment's (line id, quantity): ``wanted`` (items named by line id or SKU), else everything left."""
     oid = order["marketplace_order_id"]
     if not wanted:
@@ -118,10 +131,17 @@ def _check_lines(order: dict[str, Any], wanted: list[tuple[str, int]] | None,
         elif len(by_sku.get(item, [])) == 1:
             line_id = by_sku[item][0]
         else:
-            known = ", ".join(f"{line['line_id']} ({line['sku']})" if line["sku"] else line["line_id"]
-                              for line in order["lines"]) or "none"
-            why = "two lines have that SKU; name the line id" if len(by_sku.get(item, [])) > 1 else \
-                "it is not an item of the order"
+            known = (
+                ", ".join(
+                    f"{line['line_id']} ({line['sku']})" if line["sku"] else line["line_id"] for line in order["lines"]
+                )
+                or "none"
+            )
+            why = (
+                "two lines have that SKU; name the line id"
+                if len(by_sku.get(item, [])) > 1
+                else "it is not an item of the order"
+            )
             raise UserError(f"order {oid}: {item!r}: {why} (items: {known})")
         if quantity < 1:
             raise UserError(f"order {oid}: item {item!r}: a quantity is at least 1")
@@ -146,29 +166,31 @@ def _check_text(name: str, value: str | None, required: bool = True) -> str | No
 
 def _ship_date(host: Host, order: dict[str, Any], text: str | None) -> datetime:
     """When the package left: now by default; a date alone is that day at noon UTC (never before the order)."""
-    now = host.clock.now().astimezone(timezone.utc).replace(microsecond=0)
-    created = datetime.fromisoformat(order["created_at"]).astimezone(timezone.utc)
+    now = host.clock.now().astimezone(UTC).replace(microsecond=0)
+    created = datetime.fromisoformat(order["created_at"]).astimezone(UTC)
     if not text or not text.strip():
         return now
     text = text.strip()
     try:
         if len(text) == 10:
-            moment = datetime.combine(date.fromisoformat(text), time(12), timezone.utc)
+            moment = datetime.combine(date.fromisoformat(text), time(12), UTC)
             if moment.date() == now.date():
                 moment = min(moment, now)
             moment = max(moment, created)
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
+                moment = moment.replace(tzinfo=UTC)
     except ValueError:
         raise UserError(f"{text!r} is not a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM:SSZ)") from None
     if moment > now + timedelta(minutes=5):
         raise UserError(f"the ship date {text} is in the future; give the day the package left")
     if moment < created:
-        raise UserError(f"the ship date {text} is before order {order['marketplace_order_id']} was placed "
-                        f"({order['created_at'][:19]})")
-    return moment.astimezone(timezone.utc)
+        raise UserError(
+            f"the ship date {text} is before order {order['marketplace_order_id']} was placed "
+            f"({order['created_at'][:19]})"
+        )
+    return moment.astimezone(UTC)
 
 
 def _carrier(host: Host, kind: str, text: str | None) -> tuple[str, str | None]:
@@ -183,20 +205,38 @@ def _carrier(host: Host, kind: str, text: str | None) -> tuple[str, str | None]:
 
 
 def _next_reference(host: Host, app_id: int, order_id: str) -> str:
-    row = host.db.execute("SELECT MAX(CAST(package_reference AS INTEGER)) FROM shipments WHERE app_id = ? AND "
-                          "marketplace_order_id = ?", (app_id, order_id)).fetchone()
+    row = host.db.execute(
+        "SELECT MAX(CAST(package_reference AS INTEGER)) FROM shipments WHERE app_id = ? AND marketplace_order_id = ?",
+        (app_id, order_id),
+    ).fetchone()
     return str((row[0] or 0) + 1)
 
 
 def _existing(host: Host, app_id: int, order_id: str, tracking: str) -> dict[str, Any] | None:
-    return next(iter(host.db.query(
-        "SELECT * FROM shipments WHERE app_id = ? AND marketplace_order_id = ? AND tracking_number = ? "
-        "AND status != 'refused'", [app_id, order_id, tracking])), None)
+    return next(
+        iter(
+            host.db.query(
+                "SELECT * FROM shipments WHERE app_id = ? AND marketplace_order_id = ? AND tracking_number = ? "
+                "AND status != 'refused'",
+                [app_id, order_id, tracking],
+            )
+        ),
+        None,
+    )
 
 
-def _prepare(host: Host, order_ref: str, *, carrier: str, tracking: str, method: str | None = None,
-             ship_date: str | None = None, lines: list[tuple[str, int]] | None = None, app: App | str | None = None,
-             pending: dict[tuple[int, str], dict[str, int]] | None = None) -> dict[str, Any]:
+def _prepare(
+    host: Host,
+    order_ref: str,
+    *,
+    carrier: str,
+    tracking: str,
+    method: str | None = None,
+    ship_date: str | None = None,
+    lines: list[tuple[str, int]] | None = None,
+    app: App | str | None = None,
+    pending: dict[tuple[int, str], dict[str, int]] | None = None,
+) -> dict[str, Any]:
     """Check one shipment against its order; the row to insert, or the existing shipment (``existing`` set).
 
     ``pending``: quantities of shipments checked in the same go but not stored yet (a file), by (app, order).
@@ -219,9 +259,16 @@ def _prepare(host: Host, order_ref: str, *, carrier: str, tracking: str, method:
     chosen = _check_lines(order, lines, _left(order, counted))
     when = _ship_date(host, order, ship_date)
     return {
-        "existing": False, "app_id": order["app_id"], "app": order["app"], "order_id": order["id"],
-        "marketplace_order_id": oid, "lines": chosen, "carrier_code": code, "carrier_name": name,
-        "tracking_number": tracking_number, "ship_date": when.isoformat(),
+        "existing": False,
+        "app_id": order["app_id"],
+        "app": order["app"],
+        "order_id": order["id"],
+        "marketplace_order_id": oid,
+        "lines": chosen,
+        "carrier_code": code,
+        "carrier_name": name,
+        "tracking_number": tracking_number,
+        "ship_date": when.isoformat(),
         "shipping_method": _check_text("shipping method", method, required=False),
     }
 
@@ -237,23 +284,43 @@ def _insert(host: Host, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "INSERT INTO shipments (app_id, order_id, marketplace_order_id, package_reference, lines, "
                 "carrier_code, carrier_name, tracking_number, ship_date, shipping_method, status, message, "
                 "retryable, attempts, created_at) VALUES (?,?,?,?,?,?,?,?,?,?, 'due', '', 0, 0, ?) RETURNING id",
-                (row["app_id"], row["order_id"], row["marketplace_order_id"], reference, store.dumps(row["lines"]),
-                 row["carrier_code"], row["carrier_name"], row["tracking_number"], row["ship_date"],
-                 row["shipping_method"], now)).fetchone()[0]
+                (
+                    row["app_id"],
+                    row["order_id"],
+                    row["marketplace_order_id"],
+                    reference,
+                    store.dumps(row["lines"]),
+                    row["carrier_code"],
+                    row["carrier_name"],
+                    row["tracking_number"],
+                    row["ship_date"],
+                    row["shipping_method"],
+                    now,
+                ),
+            ).fetchone()[0]
             stored.append(_view(host.db["shipments"].get(shipment_id), row["app"]))
     return stored
 
 
-def ship_order(host: Host, order_ref: str, *, carrier: str, tracking: str, method: str | None = None,
-               ship_date: str | None = None, lines: list[tuple[str, int]] | None = None,
-               app: App | str | None = None) -> dict[str, Any]:
+def ship_order(
+    host: Host,
+    order_ref: str,
+    *,
+    carrier: str,
+    tracking: str,
+    method: str | None = None,
+    ship_date: str | None = None,
+    lines: list[tuple[str, int]] | None = None,
+    app: App | str | None = None,
+) -> dict[str, Any]:
     """Record that a package of the order left with ``carrier`` under ``tracking``; it is sent on the next push.
 
     ``lines``: (line id or SKU, quantity) pairs; without them, everything left to ship. The same order and tracking
     number again is the shipment already recorded (``existing`` is then true) and changes nothing.
     """
-    row = _prepare(host, order_ref, carrier=carrier, tracking=tracking, method=method, ship_date=ship_date,
-                   lines=lines, app=app)
+    row = _prepare(
+        host, order_ref, carrier=carrier, tracking=tracking, method=method, ship_date=ship_date, lines=lines, app=app
+    )
     if row["existing"]:
         return row
     return {"existing": False, **_insert(host, [row])[0]}
@@ -296,8 +363,8 @@ def load_shipments(host: Host, path: Path) -> dict[str, int]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise UserError(f"{path} is not UTF-8 text (line {line}); save it as \"CSV UTF-8\"") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise UserError(f'{path} is not UTF-8 text (line {line}); save it as "CSV UTF-8"') from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if ";" in first and "," not in first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -307,8 +374,10 @@ def load_shipments(host: Host, path: Path) -> dict[str, int]:
         raise UserError(f"{path}: line 1: {exc}") from None
     unknown = [h for h in header if h not in COLUMNS]
     if not header or unknown or any(c not in header for c in REQUIRED_COLUMNS) or len(set(header)) != len(header):
-        raise UserError(f"{path}: the first line must name the columns order,carrier,tracking and optionally "
-                        f"item,quantity,method,date" + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+        raise UserError(
+            f"{path}: the first line must name the columns order,carrier,tracking and optionally "
+            f"item,quantity,method,date" + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
     # Rows of one package (same order and tracking) are gathered first, then each package is checked.
     packages: dict[tuple[str, str], dict[str, Any]] = {}
     errors: list[str] = []
@@ -326,7 +395,7 @@ def load_shipments(host: Host, path: Path) -> dict[str, int]:
         if len(record) != len(header):
             errors.append(f"line {number}: expected {len(header)} columns ({','.join(header)}), found {len(record)}")
             continue
-        row = {name: cell.strip() for name, cell in zip(header, record)}
+        row = {name: cell.strip() for name, cell in zip(header, record, strict=True)}
         if not row["order"] or not row["tracking"] or not row["carrier"]:
             missing = [c for c in REQUIRED_COLUMNS if not row[c]]
             errors.append(f"line {number}: no {' or '.join(missing)}")
@@ -346,8 +415,16 @@ def load_shipments(host: Host, path: Path) -> dict[str, int]:
     for (order_ref, tracking), package in packages.items():
         row = package["row"]
         try:
-            prepared = _prepare(host, order_ref, carrier=row["carrier"], tracking=tracking, method=row.get("method"),
-                                ship_date=row.get("date"), lines=package["lines"] or None, pending=pending)
+            prepared = _prepare(
+                host,
+                order_ref,
+                carrier=row["carrier"],
+                tracking=tracking,
+                method=row.get("method"),
+                ship_date=row.get("date"),
+                lines=package["lines"] or None,
+                pending=pending,
+            )
         except UserError as exc:
             errors.append(f"line {package['first']}: {exc}")
             continue
@@ -370,19 +447,29 @@ def load_shipments(host: Host, path: Path) -> dict[str, int]:
 
 def _view(row: dict[str, Any], app_name: str) -> dict[str, Any]:
     return {
-        "id": row["id"], "app": app_name, "order": row["marketplace_order_id"],
+        "id": row["id"],
+        "app": app_name,
+        "order": row["marketplace_order_id"],
         "package_reference": row["package_reference"],
         "lines": [{"line_id": line_id, "quantity": quantity} for line_id, quantity in store.loads(row["lines"])],
-        "carrier": row["carrier_name"] or row["carrier_code"], "carrier_code": row["carrier_code"],
-        "tracking_number": row["tracking_number"], "ship_date": row["ship_date"],
-        "shipping_method": row["shipping_method"], "status": row["status"], "message": row["message"] or "",
-        "retryable": bool(row["retryable"]), "attempts": row["attempts"] or 0, "created_at": row["created_at"],
-        "sent_at": row["sent_at"], "decided_at": row["decided_at"],
+        "carrier": row["carrier_name"] or row["carrier_code"],
+        "carrier_code": row["carrier_code"],
+        "tracking_number": row["tracking_number"],
+        "ship_date": row["ship_date"],
+        "shipping_method": row["shipping_method"],
+        "status": row["status"],
+        "message": row["message"] or "",
+        "retryable": bool(row["retryable"]),
+        "attempts": row["attempts"] or 0,
+        "created_at": row["created_at"],
+        "sent_at": row["sent_at"],
+        "decided_at": row["decided_at"],
     }
 
 
-def list_shipments(host: Host, app: App | str | None = None, status: str | None = None,
-                   order: str | None = None) -> list[dict[str, Any]]:
+def list_shipments(
+    host: Host, app: App | str | None = None, status: str | None = None, order: str | None = None
+) -> list[dict[str, Any]]:
     where, params = ["a.status != ?", "a.workspace_id IS ?"], [installed.REMOVED, workspaces.current_id(host)]
     if app:
         where.append("s.app_id = ?")
@@ -395,14 +482,19 @@ def list_shipments(host: Host, app: App | str | None = None, status: str | None 
     if order:
         where.append("s.marketplace_order_id = ?")
         params.append(order)
-    rows = host.db.query(f"SELECT s.*, a.name AS app_name FROM shipments s JOIN apps a ON a.id = s.app_id "
-                         f"WHERE {' AND '.join(where)} ORDER BY s.id", params)
+    rows = host.db.query(
+        f"SELECT s.*, a.name AS app_name FROM shipments s JOIN apps a ON a.id = s.app_id "
+        f"WHERE {' AND '.join(where)} ORDER BY s.id",
+        params,
+    )
     return [_view(r, r["app_name"]) for r in rows]
 
 
 def has_due(host: Host, app_id: int) -> bool:
-    return host.db.execute(f"SELECT 1 FROM shipments s WHERE s.app_id = ? AND {DUE} LIMIT 1",
-                           (app_id,)).fetchone() is not None
+    return (
+        host.db.execute(f"SELECT 1 FROM shipments s WHERE s.app_id = ? AND {DUE} LIMIT 1", (app_id,)).fetchone()
+        is not None
+    )
 
 
 # -- sending ----------------------------------------------------------------------------------------------------
@@ -421,14 +513,19 @@ def _refuse_cancelled(host: Host, app: App) -> int:
             "'the parcel (recall it if it left)' END "
             "WHERE app_id = ? AND attempts = 0 AND status IN ('due', 'rejected') AND order_id IN "
             "(SELECT id FROM orders WHERE app_id = ? AND (status = 'cancelled' OR fulfilled_by = 'marketplace'))",
-            (now, app.id, app.id))
+            (now, app.id, app.id),
+        )
         return cursor.rowcount
 
 
 def _due(host: Host, app_id: int) -> list[dict[str, Any]]:
-    return list(host.db.query(
-        f"SELECT s.*, o.fulfilled_by FROM shipments s JOIN orders o ON o.id = s.order_id "
-        f"WHERE s.app_id = ? AND {DUE} ORDER BY s.id", [app_id]))
+    return list(
+        host.db.query(
+            f"SELECT s.*, o.fulfilled_by FROM shipments s JOIN orders o ON o.id = s.order_id "
+            f"WHERE s.app_id = ? AND {DUE} ORDER BY s.id",
+            [app_id],
+        )
+    )
 
 
 def _mark_sending(host: Host, app: App, due: list[dict[str, Any]]) -> None:
@@ -437,21 +534,28 @@ def _mark_sending(host: Host, app: App, due: list[dict[str, Any]]) -> None:
         installed.require_present(host, app.id, app.name)
         host.db.conn.executemany(
             "UPDATE shipments SET status = 'sending', attempts = attempts + 1, sent_at = ? WHERE id = ?",
-            [(now, row["id"]) for row in due])
+            [(now, row["id"]) for row in due],
+        )
 
 
 def _shipment(row: dict[str, Any]) -> Shipment:
     return Shipment(
-        marketplace_order_id=row["marketplace_order_id"], package_reference=row["package_reference"],
-        lines=[tuple(pair) for pair in store.loads(row["lines"])], carrier_code=row["carrier_code"],
-        carrier_name=row["carrier_name"], tracking_number=row["tracking_number"],
-        ship_date=datetime.fromisoformat(row["ship_date"]), shipping_method=row["shipping_method"],
-        fulfilled_by=row["fulfilled_by"], resent=(row["attempts"] or 0) > 0,
+        marketplace_order_id=row["marketplace_order_id"],
+        package_reference=row["package_reference"],
+        lines=[tuple(pair) for pair in store.loads(row["lines"])],
+        carrier_code=row["carrier_code"],
+        carrier_name=row["carrier_name"],
+        tracking_number=row["tracking_number"],
+        ship_date=datetime.fromisoformat(row["ship_date"]),
+        shipping_method=row["shipping_method"],
+        fulfilled_by=row["fulfilled_by"],
+        resent=(row["attempts"] or 0) > 0,
     )
 
 
-def record_outcomes(host: Host, app: App, outcomes: list[ShipmentOutcome], sent: dict[tuple[str, str], dict],
-                    counts: dict[str, Any]) -> None:
+def record_outcomes(
+    host: Host, app: App, outcomes: list[ShipmentOutcome], sent: dict[tuple[str, str], dict], counts: dict[str, Any]
+) -> None:
     """Record outcomes in one transaction; an accepted shipment updates its order's lines, status and history."""
     if not outcomes:
         return
@@ -464,14 +568,16 @@ def record_outcomes(host: Host, app: App, outcomes: list[ShipmentOutcome], sent:
         updates.append((outcome.status, outcome.message, int(outcome.retryable), now, row["id"]))
         counts[outcome.status] += 1
         if outcome.status == "rejected":
-            counts["messages"].append(f"{outcome.marketplace_order_id} package {outcome.package_reference}: "
-                                      f"{outcome.message}")
+            counts["messages"].append(
+                f"{outcome.marketplace_order_id} package {outcome.package_reference}: {outcome.message}"
+            )
         if outcome.status == "accepted":
             accepted.append(row)
     with host.db.atomic():
         installed.require_present(host, app.id, app.name)
         host.db.conn.executemany(
-            "UPDATE shipments SET status = ?, message = ?, retryable = ?, decided_at = ? WHERE id = ?", updates)
+            "UPDATE shipments SET status = ?, message = ?, retryable = ?, decided_at = ? WHERE id = ?", updates
+        )
         for order_id in sorted({row["order_id"] for row in accepted}):
             _ship_locally(host, order_id, now)
 
@@ -479,32 +585,48 @@ def record_outcomes(host: Host, app: App, outcomes: list[ShipmentOutcome], sent:
 def _ship_locally(host: Host, order_id: int, now: str) -> None:
     """The order as the marketplace will show it once it has our accepted shipments: quantities shipped, status."""
     shipped: dict[str, int] = {}
-    for (lines,) in host.db.execute("SELECT lines FROM shipments WHERE order_id = ? AND status = 'accepted'",
-                                    (order_id,)):
+    for (lines,) in host.db.execute(
+        "SELECT lines FROM shipments WHERE order_id = ? AND status = 'accepted'", (order_id,)
+    ):
         for line_id, quantity in store.loads(lines):
             shipped[line_id] = shipped.get(line_id, 0) + quantity
     host.db.conn.executemany(
         "UPDATE order_lines SET quantity_shipped = MAX(COALESCE(quantity_shipped, 0), ?) WHERE order_id = ? AND "
-        "line_id = ?", [(qty, order_id, line_id) for line_id, qty in shipped.items()])
-    left = host.db.execute("SELECT COALESCE(SUM(MAX(quantity_ordered - COALESCE(quantity_shipped, 0), 0)), 0) "
-                           "FROM order_lines WHERE order_id = ?", (order_id,)).fetchone()[0]
+        "line_id = ?",
+        [(qty, order_id, line_id) for line_id, qty in shipped.items()],
+    )
+    left = host.db.execute(
+        "SELECT COALESCE(SUM(MAX(quantity_ordered - COALESCE(quantity_shipped, 0), 0)), 0) "
+        "FROM order_lines WHERE order_id = ?",
+        (order_id,),
+    ).fetchone()[0]
     status = "shipped" if left == 0 else "partially_shipped"
-    old, marketplace_status = host.db.execute("SELECT status, marketplace_status FROM orders WHERE id = ?",
-                                              (order_id,)).fetchone()
+    old, marketplace_status = host.db.execute(
+        "SELECT status, marketplace_status FROM orders WHERE id = ?", (order_id,)
+    ).fetchone()
     if old == status or old == "cancelled":
         return
     host.db.execute("UPDATE orders SET status = ?, changed_at = ? WHERE id = ?", (status, now, order_id))
     host.db.execute(
         "INSERT INTO order_status_history (order_id, status, marketplace_status, marketplace_updated_at, "
-        "recorded_at) VALUES (?, ?, ?, ?, ?)", (order_id, status, marketplace_status, now, now))
+        "recorded_at) VALUES (?, ?, ?, ?, ?)",
+        (order_id, status, marketplace_status, now, now),
+    )
 
 
 def push_shipments(host: Host, app: App | str, progress: Progress | None = None) -> dict[str, Any]:
     """Send the app's due shipments to its marketplace; record each outcome as it comes."""
     app = installed.get(host, app)
     require_authorized(app)
-    summary: dict[str, Any] = {"app": app.name, "sent": 0, "accepted": 0, "rejected": 0, "pending": 0,
-                               "refused": 0, "messages": []}
+    summary: dict[str, Any] = {
+        "app": app.name,
+        "sent": 0,
+        "accepted": 0,
+        "rejected": 0,
+        "pending": 0,
+        "refused": 0,
+        "messages": [],
+    }
     if not host.registry.implements(app.kind, "push_shipments"):
         return summary
     summary["refused"] = _refuse_cancelled(host, app)

@@ -17,7 +17,7 @@ import io
 import os
 import stat
 import weakref
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -94,12 +94,21 @@ def _read_stock_file(path: Path, stdin: BinaryIO | None) -> bytes:
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            what = "a directory" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) else \
-                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "a socket"
+            what = (
+                "a directory"
+                if stat.S_ISDIR(info.st_mode)
+                else "a pipe"
+                if stat.S_ISFIFO(info.st_mode)
+                else "a device"
+                if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+                else "a socket"
+            )
             raise UserError(f"{path} is {what}, not a regular file; give a CSV file (or '-' to read standard input)")
         if info.st_size > MAX_STOCK_FILE_BYTES:
-            raise UserError(f"{path} is {info.st_size:,} bytes, over the {limit} a stock file may be; is it the "
-                            "right file? Split it if it is")
+            raise UserError(
+                f"{path} is {info.st_size:,} bytes, over the {limit} a stock file may be; is it the "
+                "right file? Split it if it is"
+            )
         try:
             data = handle.read(MAX_STOCK_FILE_BYTES + 1)
         except OSError as exc:
@@ -125,8 +134,8 @@ def load_stock(host: Host, path: Path, stdin: BinaryIO | None = None) -> int:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise UserError(f"{name} is not UTF-8 text (line {line}); save it as \"CSV UTF-8\"") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise UserError(f'{name} is not UTF-8 text (line {line}); save it as "CSV UTF-8"') from None
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     try:
@@ -182,11 +191,16 @@ def stock_due(host: Host, app_id: int) -> list[tuple[str, int, int]]:
     """(sku, quantity, version) the app must be sent: its latest desired quantity differs from the last one sent,
     or the last send's outcome is unknown (interrupted) or was a rejection that retrying can cure. Only the
     desired quantities of the app's own workspace."""
-    return [tuple(r) for r in host.db.execute(
-        "SELECT d.sku, d.quantity, d.version FROM apps a JOIN desired_stock d ON d.workspace_id = a.workspace_id "
-        "LEFT JOIN stock_pushes p ON p.app_id = a.id AND p.sku = d.sku WHERE a.id = ? AND ("
-        "p.sku IS NULL OR p.attempt_quantity IS NOT d.quantity OR p.outcome = 'sending' "
-        "OR (p.outcome = 'rejected' AND p.retryable = 1)) ORDER BY d.version", (app_id,))]
+    return [
+        tuple(r)
+        for r in host.db.execute(
+            "SELECT d.sku, d.quantity, d.version FROM apps a JOIN desired_stock d ON d.workspace_id = a.workspace_id "
+            "LEFT JOIN stock_pushes p ON p.app_id = a.id AND p.sku = d.sku WHERE a.id = ? AND ("
+            "p.sku IS NULL OR p.attempt_quantity IS NOT d.quantity OR p.outcome = 'sending' "
+            "OR (p.outcome = 'rejected' AND p.retryable = 1)) ORDER BY d.version",
+            (app_id,),
+        )
+    ]
 
 
 # Per host object and app: the desired version through which the app's due query last found everything sent, and
@@ -206,9 +220,16 @@ def _due_now(host: Host, app_id: int) -> tuple[list[tuple[str, int, int]], int]:
     app interrupted ('sending') or rejected retryably (a push from another process leaves those when it must)."""
     latest = _latest_version(host)
     checked = _CHECKED.get(host, {}).get(app_id)
-    if checked is not None and latest <= checked and not any(host.db.execute(
-            f"SELECT 1 FROM stock_pushes WHERE app_id = ? AND outcome = ? {extra} LIMIT 1",
-            (app_id, outcome)).fetchone() for outcome, extra in (("sending", ""), ("rejected", "AND retryable = 1"))):
+    if (
+        checked is not None
+        and latest <= checked
+        and not any(
+            host.db.execute(
+                f"SELECT 1 FROM stock_pushes WHERE app_id = ? AND outcome = ? {extra} LIMIT 1", (app_id, outcome)
+            ).fetchone()
+            for outcome, extra in (("sending", ""), ("rejected", "AND retryable = 1"))
+        )
+    ):
         return [], latest
     return stock_due(host, app_id), latest
 
@@ -218,13 +239,18 @@ def _all_sent_through(host: Host, app_id: int, version: int) -> None:
 
 
 def _pending_count(host: Host, app_id: int) -> int:
-    return host.db.execute("SELECT COUNT(*) FROM stock_pushes WHERE app_id = ? AND outcome = 'pending'",
-                           (app_id,)).fetchone()[0]
+    return host.db.execute(
+        "SELECT COUNT(*) FROM stock_pushes WHERE app_id = ? AND outcome = 'pending'", (app_id,)
+    ).fetchone()[0]
 
 
 def has_pending(host: Host, app_id: int) -> bool:
-    return host.db.execute("SELECT 1 FROM stock_pushes WHERE app_id = ? AND outcome = 'pending' LIMIT 1",
-                           (app_id,)).fetchone() is not None
+    return (
+        host.db.execute(
+            "SELECT 1 FROM stock_pushes WHERE app_id = ? AND outcome = 'pending' LIMIT 1", (app_id,)
+        ).fetchone()
+        is not None
+    )
 
 
 def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], counts: dict[str, int]) -> None:
@@ -235,10 +261,15 @@ def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], count
     sent: dict[str, tuple[int, int]] = {}
     skus = list({o.sku for o in outcomes})
     for start in range(0, len(skus), 500):
-        chunk = skus[start:start + 500]
-        sent.update((r[0], (r[1], r[2])) for r in host.db.execute(
-            f"SELECT sku, attempt_quantity, attempt_version FROM stock_pushes WHERE app_id = ? AND sku IN "
-            f"({','.join('?' * len(chunk))})", [app_id, *chunk]))
+        chunk = skus[start : start + 500]
+        sent.update(
+            (r[0], (r[1], r[2]))
+            for r in host.db.execute(
+                f"SELECT sku, attempt_quantity, attempt_version FROM stock_pushes WHERE app_id = ? AND sku IN "
+                f"({','.join('?' * len(chunk))})",
+                [app_id, *chunk],
+            )
+        )
     updates = []
     for outcome in outcomes:
         attempt = sent.get(outcome.sku)
@@ -248,9 +279,23 @@ def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], count
             counts["stale"] = counts.get("stale", 0) + 1  # about an older quantity: a newer one was sent
             continue
         accepted = outcome.status == "accepted"
-        updates.append((outcome.status, outcome.message, int(outcome.retryable), outcome.reference,
-                        accepted, attempt[0], accepted, attempt[1], accepted, now, outcome.warning, app_id,
-                        outcome.sku))
+        updates.append(
+            (
+                outcome.status,
+                outcome.message,
+                int(outcome.retryable),
+                outcome.reference,
+                accepted,
+                attempt[0],
+                accepted,
+                attempt[1],
+                accepted,
+                now,
+                outcome.warning,
+                app_id,
+                outcome.sku,
+            )
+        )
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     with host.db.atomic():
         installed.require_present(host, app_id, f"app {app_id}")  # removed meanwhile: record nothing more
@@ -258,7 +303,9 @@ def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], count
             "UPDATE stock_pushes SET outcome = ?, message = ?, retryable = ?, reference = ?, "
             "pushed_quantity = CASE WHEN ? THEN ? ELSE pushed_quantity END, "
             "pushed_version = CASE WHEN ? THEN ? ELSE pushed_version END, "
-            "pushed_at = CASE WHEN ? THEN ? ELSE pushed_at END, warning = ? WHERE app_id = ? AND sku = ?", updates)
+            "pushed_at = CASE WHEN ? THEN ? ELSE pushed_at END, warning = ? WHERE app_id = ? AND sku = ?",
+            updates,
+        )
 
 
 def _mark_sending(host: Host, app: App, due: list[tuple[str, int, int]]) -> None:
@@ -280,11 +327,21 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
     app = installed.get(host, app)
     require_authorized(app)
     settings = host.app_info(app).settings
-    summary: dict[str, Any] = {"app": app.name, "due": 0, "sent": 0, "accepted": 0, "rejected": 0,
-                               "pending": 0, "skipped": 0, "pending_earlier": 0}
+    summary: dict[str, Any] = {
+        "app": app.name,
+        "due": 0,
+        "sent": 0,
+        "accepted": 0,
+        "rejected": 0,
+        "pending": 0,
+        "skipped": 0,
+        "pending_earlier": 0,
+    }
     if not settings.stock_sync:
-        summary["note"] = "stock update sync is off for this app; turn it on with `linkolis apps configure " \
-                          f"{app.name!r} --stock-sync`"
+        summary["note"] = (
+            "stock update sync is off for this app; turn it on with `linkolis apps configure "
+            f"{app.name!r} --stock-sync`"
+        )
         return summary
     due, latest = _due_now(host, app.id)
     summary["due"] = len(due)
@@ -329,8 +386,9 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
             _all_sent_through(host, app.id, latest)
         if ctx.check_again_at is not None:
             _CHECK_AGAIN.setdefault(host, {})[app.id] = ctx.check_again_at
-    summary["pending_earlier"] = _pending_besides(host, app.id, {sku for sku, _, _ in due}) if due else \
-        _pending_count(host, app.id)
+    summary["pending_earlier"] = (
+        _pending_besides(host, app.id, {sku for sku, _, _ in due}) if due else _pending_count(host, app.id)
+    )
     return summary
 
 
@@ -350,8 +408,14 @@ def preview(host: Host, app: App, due: list[tuple[str, int, int]]) -> list[dict[
     result = []
     for sku, qty, _ in due:
         level = shown.get(sku)
-        result.append({"sku": sku, "current": None if level is None else level.quantity, "send": qty,
-                       "note": "" if level is None else level.detail})
+        result.append(
+            {
+                "sku": sku,
+                "current": None if level is None else level.quantity,
+                "send": qty,
+                "note": "" if level is None else level.detail,
+            }
+        )
     return result
 
 
@@ -365,12 +429,15 @@ def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]
             "SELECT d.sku, d.quantity AS desired, p.pushed_quantity, p.attempt_quantity, p.outcome, p.message, "
             "p.reference, p.attempt_at, COALESCE(p.warning, '') AS warning FROM desired_stock d "
             "LEFT JOIN stock_pushes p ON p.app_id = ? AND "
-            "p.sku = d.sku WHERE d.workspace_id = ? ORDER BY d.sku", [row.id, row.workspace_id],
+            "p.sku = d.sku WHERE d.workspace_id = ? ORDER BY d.sku",
+            [row.id, row.workspace_id],
         ):
             result.append({"app": row.name, **rec, "outcome": rec["outcome"] or "not pushed"})
     if not targets and app is None:
-        for rec in host.db.query("SELECT sku, quantity AS desired FROM desired_stock WHERE workspace_id = ? "
-                                 "ORDER BY sku", [workspaces.current_id(host)]):
+        for rec in host.db.query(
+            "SELECT sku, quantity AS desired FROM desired_stock WHERE workspace_id = ? ORDER BY sku",
+            [workspaces.current_id(host)],
+        ):
             result.append({"app": None, **rec, "pushed_quantity": None, "outcome": "no app with stock sync"})
     return result
 
@@ -379,19 +446,29 @@ def verify_stock(host: Host, app: App | str) -> list[dict[str, Any]]:
     """Read back what the marketplace shows and compare with desired and last pushed."""
     app = installed.get(host, app)
     require_authorized(app)
-    desired = {r["sku"]: r for r in host.db.query(
-        "SELECT d.sku, d.quantity, p.pushed_quantity, p.pushed_at, p.attempt_quantity, p.outcome, p.message "
-        "FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku WHERE d.workspace_id = ?",
-        [app.id, app.workspace_id])}
+    desired = {
+        r["sku"]: r
+        for r in host.db.query(
+            "SELECT d.sku, d.quantity, p.pushed_quantity, p.pushed_at, p.attempt_quantity, p.outcome, p.message "
+            "FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku WHERE d.workspace_id = ?",
+            [app.id, app.workspace_id],
+        )
+    }
     with installed.run(host, app) as ctx:
         levels = list(host.registry.read_stock(app.kind, ctx, sorted(desired) or None))
     now = host.clock.now()
     report = []
     for level in levels:
         want = desired.get(level.sku)
-        entry = {"sku": level.sku, "desired": want and want["quantity"], "pushed": want and want["pushed_quantity"],
-                 "shown": level.quantity, "fulfilled_by": level.fulfilled_by, "detail": level.detail,
-                 "warning": level.warning}
+        entry = {
+            "sku": level.sku,
+            "desired": want and want["quantity"],
+            "pushed": want and want["pushed_quantity"],
+            "shown": level.quantity,
+            "fulfilled_by": level.fulfilled_by,
+            "detail": level.detail,
+            "warning": level.warning,
+        }
         if not level.found:
             entry["state"] = "not listed"
         elif level.fulfilled_by == "marketplace":
@@ -418,7 +495,7 @@ def _within_delay(pushed_at: str | None, now: datetime, delay: float) -> bool:
         return False
     at = datetime.fromisoformat(pushed_at)
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     return (now - at).total_seconds() < delay
 
 

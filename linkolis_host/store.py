@@ -36,29 +36,52 @@ migrations = Migrations("linkolis_host")
 def m001_apps(db: Database) -> None:
     db["apps"].create(
         {
-            "id": int, "name": str, "name_key": str, "kind": str, "settings": str, "status": str,
-            "attention_reason": str, "account_id": str, "authorization_scope": str, "account_scope": str,
-            "authorized_at": str, "authorization_expires_at": str, "verified_at": str,
-            "last_import_at": str, "last_push_at": str, "created_at": str, "updated_at": str,
+            "id": int,
+            "name": str,
+            "name_key": str,
+            "kind": str,
+            "settings": str,
+            "status": str,
+            "attention_reason": str,
+            "account_id": str,
+            "authorization_scope": str,
+            "account_scope": str,
+            "authorized_at": str,
+            "authorization_expires_at": str,
+            "verified_at": str,
+            "last_import_at": str,
+            "last_push_at": str,
+            "created_at": str,
+            "updated_at": str,
         },
-        pk="id", not_null={"name", "name_key", "kind", "settings", "status"},
+        pk="id",
+        not_null={"name", "name_key", "kind", "settings", "status"},
     )
     db["apps"].create_index(["name_key"], unique=True)
     db["credentials"].create(
         {"app_id": int, "ciphertext": str, "fields": str, "updated_at": str},
-        pk="app_id", foreign_keys=[("app_id", "apps", "id")],
+        pk="app_id",
+        foreign_keys=[("app_id", "apps", "id")],
     )
     db["oauth_states"].create(
-        {"state_hash": str, "app_id": int, "redirect_uri": str, "created_at": float, "expires_at": float,
-         "used_at": float},
+        {
+            "state_hash": str,
+            "app_id": int,
+            "redirect_uri": str,
+            "created_at": float,
+            "expires_at": float,
+            "used_at": float,
+        },
         pk="state_hash",
     )
     db["audit_log"].create(
-        {"id": int, "app_id": int, "app_name": str, "event": str, "detail": str, "at": str}, pk="id",
+        {"id": int, "app_id": int, "app_name": str, "event": str, "detail": str, "at": str},
+        pk="id",
     )
     db["plugin_state"].create({"app_id": int, "key": str, "value": str}, pk=("app_id", "key"))
     db["sync_cursors"].create(
-        {"app_id": int, "stream": str, "cursor": str, "updated_at": str}, pk=("app_id", "stream"),
+        {"app_id": int, "stream": str, "cursor": str, "updated_at": str},
+        pk=("app_id", "stream"),
     )
     db["rate_buckets"].create({"key": str, "tokens": float, "updated_at": float}, pk="key")
 
@@ -67,25 +90,51 @@ def m001_apps(db: Database) -> None:
 def m002_orders(db: Database) -> None:
     db["orders"].create(
         {
-            "id": int, "app_id": int, "marketplace_order_id": str, "marketplace": str, "status": str,
-            "marketplace_status": str, "fulfilled_by": str, "created_at": str, "updated_at": str,
-            "currency": str, "total": str, "buyer": str, "recipient": str, "line_count": int,
-            "imported_at": str, "changed_at": str,
+            "id": int,
+            "app_id": int,
+            "marketplace_order_id": str,
+            "marketplace": str,
+            "status": str,
+            "marketplace_status": str,
+            "fulfilled_by": str,
+            "created_at": str,
+            "updated_at": str,
+            "currency": str,
+            "total": str,
+            "buyer": str,
+            "recipient": str,
+            "line_count": int,
+            "imported_at": str,
+            "changed_at": str,
         },
-        pk="id", not_null={"app_id", "marketplace_order_id", "status"},
+        pk="id",
+        not_null={"app_id", "marketplace_order_id", "status"},
     )
     db["orders"].create_index(["app_id", "marketplace_order_id"], unique=True)
     db["orders"].create_index(["app_id", "status"])
     db["order_lines"].create(
         {
-            "order_id": int, "line_id": str, "sku": str, "product_id": str, "title": str,
-            "quantity_ordered": int, "quantity_shipped": int, "unit_price": str, "line_total": str,
+            "order_id": int,
+            "line_id": str,
+            "sku": str,
+            "product_id": str,
+            "title": str,
+            "quantity_ordered": int,
+            "quantity_shipped": int,
+            "unit_price": str,
+            "line_total": str,
         },
         pk=("order_id", "line_id"),
     )
     db["order_status_history"].create(
-        {"id": int, "order_id": int, "status": str, "marketplace_status": str, "marketplace_updated_at": str,
-         "recorded_at": str},
+        {
+            "id": int,
+            "order_id": int,
+            "status": str,
+            "marketplace_status": str,
+            "marketplace_updated_at": str,
+            "recorded_at": str,
+        },
         pk="id",
     )
     db["order_status_history"].create_index(["order_id"])
@@ -97,10 +146,18 @@ def m003_stock(db: Database) -> None:
     db["desired_stock"].create({"sku": str, "quantity": int, "version": int, "updated_at": str}, pk="sku")
     db["stock_pushes"].create(
         {
-            "app_id": int, "sku": str,
-            "pushed_quantity": int, "pushed_version": int, "pushed_at": str,
-            "attempt_quantity": int, "attempt_version": int, "attempt_at": str,
-            "outcome": str, "message": str, "retryable": int, "reference": str,
+            "app_id": int,
+            "sku": str,
+            "pushed_quantity": int,
+            "pushed_version": int,
+            "pushed_at": str,
+            "attempt_quantity": int,
+            "attempt_version": int,
+            "attempt_at": str,
+            "outcome": str,
+            "message": str,
+            "retryable": int,
+            "reference": str,
         },
         pk=("app_id", "sku"),
     )
@@ -114,10 +171,14 @@ def m004_order_line_money(db: Database) -> None:
     # a row does not say which, so it cannot become the new total. The subtotal is known for every old row.
     for column in ("subtotal", "tax", "shipping", "shipping_tax", "discount", "total"):
         db["order_lines"].add_column(column, str)
-    rows = db.execute("SELECT rowid, unit_price, quantity_ordered FROM order_lines "
-                      "WHERE unit_price IS NOT NULL AND quantity_ordered IS NOT NULL").fetchall()
-    db.conn.executemany("UPDATE order_lines SET subtotal = ? WHERE rowid = ?",
-                        [(str(Decimal(unit) * quantity), rowid) for rowid, unit, quantity in rows])
+    rows = db.execute(
+        "SELECT rowid, unit_price, quantity_ordered FROM order_lines "
+        "WHERE unit_price IS NOT NULL AND quantity_ordered IS NOT NULL"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE order_lines SET subtotal = ? WHERE rowid = ?",
+        [(str(Decimal(unit) * quantity), rowid) for rowid, unit, quantity in rows],
+    )
 
 
 @migrations()
@@ -138,13 +199,22 @@ def m006_stock_warning(db: Database) -> None:
 @migrations()
 def m007_workspaces_users(db: Database) -> None:
     # A workspace is one seller business; a user signs in to exactly one. Owned by ``workspaces.py``.
-    db["workspaces"].create({"id": int, "name": str, "name_key": str, "created_at": str}, pk="id",
-                            not_null={"name", "name_key"})
+    db["workspaces"].create(
+        {"id": int, "name": str, "name_key": str, "created_at": str}, pk="id", not_null={"name", "name_key"}
+    )
     db["workspaces"].create_index(["name_key"], unique=True)
     db["users"].create(
-        {"id": int, "email": str, "email_key": str, "password_hash": str, "workspace_id": int, "language": str,
-         "created_at": str},
-        pk="id", not_null={"email", "email_key", "password_hash", "workspace_id"},
+        {
+            "id": int,
+            "email": str,
+            "email_key": str,
+            "password_hash": str,
+            "workspace_id": int,
+            "language": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"email", "email_key", "password_hash", "workspace_id"},
         foreign_keys=[("workspace_id", "workspaces", "id")],
     )
     db["users"].create_index(["email_key"], unique=True)
@@ -159,7 +229,6 @@ def m008_oauth_state_origin(db: Database) -> None:
     db["oauth_states"].add_column("error", str)
 
 
-
 @migrations()
 def m009_workspace_data(db: Database) -> None:
     # Every app and every desired quantity belongs to a workspace; orders, pushes, cursors and plugin state belong
@@ -172,8 +241,10 @@ def m009_workspace_data(db: Database) -> None:
         if len(spaces) == 1:
             home = spaces[0][0]
         else:
-            db.execute("INSERT OR IGNORE INTO workspaces (name, name_key, created_at) "
-                       "VALUES ('Default', 'default', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'))")
+            db.execute(
+                "INSERT OR IGNORE INTO workspaces (name, name_key, created_at) "
+                "VALUES ('Default', 'default', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'))"
+            )
             home = db.execute("SELECT id FROM workspaces WHERE name_key = 'default'").fetchone()[0]
     db["apps"].add_column("workspace_id", int)
     db.execute("UPDATE apps SET workspace_id = ?", (home,))
@@ -182,9 +253,12 @@ def m009_workspace_data(db: Database) -> None:
     db["apps"].create_index(["workspace_id", "name_key"], unique=True)
     db["desired_stock"].add_column("workspace_id", int)
     db.execute("UPDATE desired_stock SET workspace_id = ?", (home,))
-    db["desired_stock"].transform(pk=("workspace_id", "sku"), not_null={"workspace_id"},
-                                  add_foreign_keys=[("workspace_id", "workspaces", "id")],
-                                  column_order=["workspace_id", "sku"])
+    db["desired_stock"].transform(
+        pk=("workspace_id", "sku"),
+        not_null={"workspace_id"},
+        add_foreign_keys=[("workspace_id", "workspaces", "id")],
+        column_order=["workspace_id", "sku"],
+    )
 
 
 @migrations()
@@ -192,13 +266,37 @@ def m010_shipments(db: Database) -> None:
     # The shipment outbox, owned by ``shipments.py``: one row per package of an order, sent to the marketplace once.
     db["shipments"].create(
         {
-            "id": int, "app_id": int, "order_id": int, "marketplace_order_id": str, "package_reference": str,
-            "lines": str, "carrier_code": str, "carrier_name": str, "tracking_number": str, "ship_date": str,
-            "shipping_method": str, "status": str, "message": str, "retryable": int, "attempts": int,
-            "created_at": str, "sent_at": str, "decided_at": str,
+            "id": int,
+            "app_id": int,
+            "order_id": int,
+            "marketplace_order_id": str,
+            "package_reference": str,
+            "lines": str,
+            "carrier_code": str,
+            "carrier_name": str,
+            "tracking_number": str,
+            "ship_date": str,
+            "shipping_method": str,
+            "status": str,
+            "message": str,
+            "retryable": int,
+            "attempts": int,
+            "created_at": str,
+            "sent_at": str,
+            "decided_at": str,
         },
-        pk="id", not_null={"app_id", "order_id", "marketplace_order_id", "package_reference", "lines",
-                           "carrier_code", "tracking_number", "ship_date", "status"},
+        pk="id",
+        not_null={
+            "app_id",
+            "order_id",
+            "marketplace_order_id",
+            "package_reference",
+            "lines",
+            "carrier_code",
+            "tracking_number",
+            "ship_date",
+            "status",
+        },
         defaults={"message": "", "retryable": 0, "attempts": 0},
     )
     db["shipments"].create_index(["app_id", "marketplace_order_id", "package_reference"], unique=True)
@@ -232,7 +330,7 @@ class HostDatabase(Database):
     say: Callable[[str], None] = staticmethod(_log.warning)
 
     @contextlib.contextmanager
-    def atomic(self) -> Iterator["HostDatabase"]:
+    def atomic(self) -> Iterator[HostDatabase]:
         if self.conn.in_transaction:
             with super().atomic():
                 yield self
@@ -275,8 +373,10 @@ class HostDatabase(Database):
                         raise
                     raise Busy(_busy_message(self.path, total)) from None
             if not ours:
-                self.say(f"{self.path} is busy: {_who_writes(self.path)} is writing to it; "
-                         f"waiting up to {(total - first) / 1000:g} s more for it to finish…")
+                self.say(
+                    f"{self.path} is busy: {_who_writes(self.path)} is writing to it; "
+                    f"waiting up to {(total - first) / 1000:g} s more for it to finish…"
+                )
             self.conn.execute(f"PRAGMA busy_timeout={total - first}")
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -302,8 +402,10 @@ def _who_writes(path: Path | None) -> str:
 
 
 def _busy_message(path: Path | None, waited_ms: float) -> str:
-    return (f"{path or 'the database'} stayed locked by {_who_writes(path)} for {waited_ms / 1000:g} s; "
-            "nothing was changed: try again when it ends")
+    return (
+        f"{path or 'the database'} stayed locked by {_who_writes(path)} for {waited_ms / 1000:g} s; "
+        "nothing was changed: try again when it ends"
+    )
 
 
 def explain(exc: sqlite3.Error, path: Path | str | None = None) -> LinkolisError | None:
@@ -311,8 +413,10 @@ def explain(exc: sqlite3.Error, path: Path | str | None = None) -> LinkolisError
     where = path or "the database"
     name = getattr(exc, "sqlite_errorname", "")
     if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
-        return UserError(f"{where} is damaged or is not a linkolis database ({exc}); restore it from a backup, or "
-                         "move it aside to start with an empty one")
+        return UserError(
+            f"{where} is damaged or is not a linkolis database ({exc}); restore it from a backup, or "
+            "move it aside to start with an empty one"
+        )
     if name == "SQLITE_BUSY":
         return Busy(_busy_message(Path(path) if path else None, LOCK_WAIT * 1000))
     if name == "SQLITE_READONLY":
@@ -341,8 +445,10 @@ def connect(path: Path | str, *, say: Callable[[str], None] | None = None) -> Ho
     path = Path(path)
     try:
         if path.is_dir():
-            raise UserError(f"{path} is a directory, not the database file: move it aside (linkolis then starts "
-                            "an empty database) or point LINKOLIS_HOME elsewhere")
+            raise UserError(
+                f"{path} is a directory, not the database file: move it aside (linkolis then starts "
+                "an empty database) or point LINKOLIS_HOME elsewhere"
+            )
         read_only = _why_read_only(path)
         if read_only is None:
             db = _open_for_writing(path)
@@ -369,8 +475,10 @@ def _may(path: Path, how: int) -> bool:
 def _why_read_only(path: Path) -> str | None:
     if path.exists():
         if not _may(path, os.R_OK):
-            raise UserError(f"cannot read {path}: it belongs to another user (uid {path.stat().st_uid}) and is not "
-                            "readable by you; run linkolis as that user, or point LINKOLIS_HOME elsewhere")
+            raise UserError(
+                f"cannot read {path}: it belongs to another user (uid {path.stat().st_uid}) and is not "
+                "readable by you; run linkolis as that user, or point LINKOLIS_HOME elsewhere"
+            )
         if not _may(path, os.W_OK):
             return "you may not write to it (it belongs to another user, or is read-only)"
         if not _may(path.parent, os.W_OK):
@@ -401,15 +509,16 @@ def _open_for_writing(path: Path) -> HostDatabase:
 
 
 def _open_read_only(path: Path, reason: str) -> HostDatabase:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=LOCK_WAIT,
-                           check_same_thread=False)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=LOCK_WAIT, check_same_thread=False)
     db = HostDatabase(conn)
     db.path, db.read_only = path, reason
     db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
     if migrations.pending(db):
         db.close()
-        raise UserError(f"{path} must be upgraded for this version of linkolis, but {reason}; run linkolis once "
-                        "as a user who may write to it")
+        raise UserError(
+            f"{path} must be upgraded for this version of linkolis, but {reason}; run linkolis once "
+            "as a user who may write to it"
+        )
     return db
 
 

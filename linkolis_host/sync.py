@@ -45,8 +45,14 @@ def sync_once(host: Host, names: list[str] | None = None, progress: Any = None) 
     return results
 
 
-def watch(host: Host, names: list[str] | None, interval: float, push_interval: float, stop: threading.Event,
-          report: Callable[[str], None]) -> None:
+def watch(
+    host: Host,
+    names: list[str] | None,
+    interval: float,
+    push_interval: float,
+    stop: threading.Event,
+    report: Callable[[str], None],
+) -> None:
     """Keep syncing until ``stop`` is set: imports every ``interval`` seconds in a thread of their own (so a
     marketplace's slow order quota never delays stock), and stock pushes every ``push_interval`` seconds."""
 
@@ -81,8 +87,10 @@ def watch(host: Host, names: list[str] | None, interval: float, push_interval: f
                     try:
                         sent = push_shipments(host, row)
                         if sent["sent"] or sent["refused"]:
-                            report(f"{row.name}: {sent['sent']} shipment(s) sent, {sent['accepted']} accepted, "
-                                   f"{sent['rejected']} rejected, {sent['refused']} refused")
+                            report(
+                                f"{row.name}: {sent['sent']} shipment(s) sent, {sent['accepted']} accepted, "
+                                f"{sent['rejected']} rejected, {sent['refused']} refused"
+                            )
                     except LinkolisError as exc:
                         report(f"{row.name}: shipments: {exc}")
                     except Exception:  # noqa: BLE001
@@ -95,8 +103,10 @@ def watch(host: Host, names: list[str] | None, interval: float, push_interval: f
                 try:
                     result = push_stock(host, row)
                     if result["sent"] or result["accepted"] or result["rejected"]:
-                        report(f"{row.name}: {result['sent']} sent, {result['accepted']} accepted, "
-                               f"{result['rejected']} rejected, {result['pending']} pending")
+                        report(
+                            f"{row.name}: {result['sent']} sent, {result['accepted']} accepted, "
+                            f"{result['rejected']} rejected, {result['pending']} pending"
+                        )
                 except LinkolisError as exc:
                     report(f"{row.name}: push: {exc}")
                 except Exception:  # noqa: BLE001

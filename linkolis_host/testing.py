@@ -34,7 +34,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from pydantic import ValidationError
 
-from . import apps, installed, orders, shipments as shipments_, stock
+from . import apps, installed, orders, stock
+from . import shipments as shipments_
 from .clock import VirtualClock
 from .config import format_validation_error
 from .errors import LinkolisError, PluginError
@@ -84,8 +85,9 @@ def check_settings(settings: type[AppSettings], install: dict[str, Any]) -> list
     try:
         settings.model_validate(values | install)  # given explicitly, so the defaults are validated too
     except ValidationError as exc:
-        problems.append("settings: the defaults and the install values do not validate:\n"
-                        + format_validation_error(exc, "  "))
+        problems.append(
+            "settings: the defaults and the install values do not validate:\n" + format_validation_error(exc, "  ")
+        )
         return problems
     instance = settings.model_validate(install)
     for method in ("authorization_scope", "account_scope"):
@@ -108,11 +110,15 @@ class _Watch:
             return self._batches(answer)
         if hook == "health_check":
             if not isinstance(answer, list):
-                self.problems.append(f"health_check: must return a list of HealthCheck, returned "
-                                     f"{type(answer).__name__}")
+                self.problems.append(
+                    f"health_check: must return a list of HealthCheck, returned {type(answer).__name__}"
+                )
             else:
-                self.problems.extend(f"health_check: item {number} is {type(check).__name__}, not a HealthCheck"
-                                     for number, check in enumerate(answer) if not isinstance(check, HealthCheck))
+                self.problems.extend(
+                    f"health_check: item {number} is {type(check).__name__}, not a HealthCheck"
+                    for number, check in enumerate(answer)
+                    if not isinstance(check, HealthCheck)
+                )
         return answer
 
     def _batches(self, answer: Any) -> Iterator[Any]:
@@ -126,8 +132,10 @@ class _Watch:
                 if json.loads(json.dumps(checked.cursor)) != checked.cursor:
                     raise TypeError("it changes on the way through JSON")
             except (TypeError, ValueError) as exc:
-                self.problems.append(f"import_orders: the cursor of batch {number} is not plain JSON ({exc}); "
-                                     "the host stores it as JSON and hands it back as such")
+                self.problems.append(
+                    f"import_orders: the cursor of batch {number} is not plain JSON ({exc}); "
+                    "the host stores it as JSON and hands it back as such"
+                )
             yield batch
 
 
@@ -159,8 +167,11 @@ def check_plugin(
             registry = build_plugin_manager([], extra_plugins=[plugin])
         except LinkolisError as exc:
             return [f"loading: {exc}"]
-        missing = [hook for hook in REQUIRED_HOOKS
-                   if not any(impl.plugin is plugin for impl in getattr(registry.pm.hook, hook).get_hookimpls())]
+        missing = [
+            hook
+            for hook in REQUIRED_HOOKS
+            if not any(impl.plugin is plugin for impl in getattr(registry.pm.hook, hook).get_hookimpls())
+        ]
         if missing:
             return [f"hooks: {', '.join(missing)} not implemented"]
         kinds = [k for k, owner in registry.owners.items() if owner is plugin]
@@ -179,8 +190,14 @@ def check_plugin(
     return list(dict.fromkeys(problems))  # each import may find the same problem: say it once
 
 
-def _check_with_host(host: Host, kind: AppKind, install: dict[str, Any], authorize: Callable[[Host, str], Any],
-                     levels: list[tuple[str, int]], packages: list[dict[str, Any]] = ()) -> list[str]:
+def _check_with_host(
+    host: Host,
+    kind: AppKind,
+    install: dict[str, Any],
+    authorize: Callable[[Host, str], Any],
+    levels: list[tuple[str, int]],
+    packages: list[dict[str, Any]] = (),
+) -> list[str]:
     problems: list[str] = []
     host.registry._answer = _Watch(host.registry._answer, problems)  # type: ignore[method-assign]
     step = "install"
@@ -216,9 +233,11 @@ def _check_with_host(host: Host, kind: AppKind, install: dict[str, Any], authori
         step = "import_orders (second)"
         second = orders.import_orders(host, name)
         if second["new"] or second["updated"]:
-            problems.append(f"import_orders: a second import right after the first found {second['new']} new and "
-                            f"{second['updated']} updated order(s); expected none (is the cursor or updated_at "
-                            "unstable?)")
+            problems.append(
+                f"import_orders: a second import right after the first found {second['new']} new and "
+                f"{second['updated']} updated order(s); expected none (is the cursor or updated_at "
+                "unstable?)"
+            )
 
         if levels:
             step = "push_stock"
@@ -228,8 +247,12 @@ def _check_with_host(host: Host, kind: AppKind, install: dict[str, Any], authori
                 stock.set_stock(host, sku, quantity)
             stock.push_stock(host, name)
             app_id = apps.get(host, name).id
-            unanswered = [r[0] for r in host.db.execute(
-                "SELECT sku FROM stock_pushes WHERE app_id = ? AND outcome = 'sending' ORDER BY sku", (app_id,))]
+            unanswered = [
+                r[0]
+                for r in host.db.execute(
+                    "SELECT sku FROM stock_pushes WHERE app_id = ? AND outcome = 'sending' ORDER BY sku", (app_id,)
+                )
+            ]
             if unanswered:
                 problems.append(f"push_stock: no outcome for {', '.join(unanswered)}; return one per SKU pushed")
 
@@ -267,9 +290,11 @@ def _check_shipments(host: Host, name: str, packages: list[dict[str, Any]]) -> l
     for shipment_id in accepted:
         r = again[shipment_id]
         if r["status"] != "accepted":
-            problems.append(f"push_shipments: {r['order']}/{r['package_reference']} was accepted, then sent again "
-                            f"as interrupted (resent) and answered {r['status']} {r['message']!r}; a shipment the "
-                            "marketplace already has must be answered accepted")
+            problems.append(
+                f"push_shipments: {r['order']}/{r['package_reference']} was accepted, then sent again "
+                f"as interrupted (resent) and answered {r['status']} {r['message']!r}; a shipment the "
+                "marketplace already has must be answered accepted"
+            )
     return problems
 
 

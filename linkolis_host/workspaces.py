@@ -76,8 +76,9 @@ def get_workspace(host: Host, name: str | None = None) -> Workspace:
             return spaces[0]
         if not spaces:
             raise UserError("no workspace yet: create one with `linkolis workspaces add NAME`")
-        raise UserError("there are several workspaces; name one with --workspace ("
-                        + ", ".join(repr(w.name) for w in spaces) + ")")
+        raise UserError(
+            "there are several workspaces; name one with --workspace (" + ", ".join(repr(w.name) for w in spaces) + ")"
+        )
     row = host.db.execute("SELECT id, name FROM workspaces WHERE name_key = ?", (_key(name),)).fetchone()
     if row is None:
         known = ", ".join(repr(w.name) for w in list_workspaces(host)) or "none yet"
@@ -102,13 +103,17 @@ def current_id(host: Host, *, create: bool = False) -> int | None:
     if len(spaces) == 1:
         return spaces[0].id
     if spaces:
-        raise UserError("there are several workspaces: choose one with --workspace NAME (or LINKOLIS_WORKSPACE): "
-                        + ", ".join(repr(w.name) for w in spaces))
+        raise UserError(
+            "there are several workspaces: choose one with --workspace NAME (or LINKOLIS_WORKSPACE): "
+            + ", ".join(repr(w.name) for w in spaces)
+        )
     if not create:
         return None
     with host.db.atomic():  # another process may make it at the same moment: the unique name keeps it one
-        host.db.execute("INSERT OR IGNORE INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?)",
-                        (DEFAULT, _key(DEFAULT), _now(host)))
+        host.db.execute(
+            "INSERT OR IGNORE INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?)",
+            (DEFAULT, _key(DEFAULT), _now(host)),
+        )
     return host.db.execute("SELECT id FROM workspaces WHERE name_key = ?", (_key(DEFAULT),)).fetchone()[0]
 
 
@@ -125,8 +130,7 @@ def check_password(password: str) -> None:
         raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
 
 
-def add_user(host: Host, email: str, password: str, workspace: str | None = None,
-             language: str | None = None) -> User:
+def add_user(host: Host, email: str, password: str, workspace: str | None = None, language: str | None = None) -> User:
     email = _check_email(email)
     check_password(password)
     if language is not None and language not in LANGUAGES:
@@ -135,23 +139,35 @@ def add_user(host: Host, email: str, password: str, workspace: str | None = None
     if host.db.execute("SELECT 1 FROM users WHERE email_key = ?", (email.casefold(),)).fetchone():
         raise UserError(f"a user {email!r} already exists")
     with host.db.atomic():
-        user_id = host.db["users"].insert({
-            "email": email, "email_key": email.casefold(), "password_hash": _hasher.hash(password),
-            "workspace_id": ws.id, "language": language, "created_at": _now(host),
-        }).last_pk
+        user_id = (
+            host.db["users"]
+            .insert(
+                {
+                    "email": email,
+                    "email_key": email.casefold(),
+                    "password_hash": _hasher.hash(password),
+                    "workspace_id": ws.id,
+                    "language": language,
+                    "created_at": _now(host),
+                }
+            )
+            .last_pk
+        )
     return get_user(host, user_id)  # type: ignore[return-value]
 
 
-_USER_SQL = ("SELECT u.id, u.email, u.workspace_id, w.name, u.language FROM users u "
-             "JOIN workspaces w ON w.id = u.workspace_id")
+_USER_SQL = (
+    "SELECT u.id, u.email, u.workspace_id, w.name, u.language FROM users u JOIN workspaces w ON w.id = u.workspace_id"
+)
 
 
 def list_users(host: Host, workspace: str | None = None) -> list[User]:
     if workspace is None:
         rows = host.db.execute(f"{_USER_SQL} ORDER BY u.email_key").fetchall()
     else:
-        rows = host.db.execute(f"{_USER_SQL} WHERE u.workspace_id = ? ORDER BY u.email_key",
-                               (get_workspace(host, workspace).id,)).fetchall()
+        rows = host.db.execute(
+            f"{_USER_SQL} WHERE u.workspace_id = ? ORDER BY u.email_key", (get_workspace(host, workspace).id,)
+        ).fetchall()
     return [User(*r) for r in rows]
 
 
@@ -171,8 +187,9 @@ def remove_user(host: Host, email: str) -> User:
 
 def authenticate(host: Host, email: str, password: str) -> User | None:
     """The user when ``password`` is theirs, else None (the same for an unknown address and a wrong password)."""
-    row = host.db.execute("SELECT id, password_hash FROM users WHERE email_key = ?",
-                          (email.strip().casefold(),)).fetchone()
+    row = host.db.execute(
+        "SELECT id, password_hash FROM users WHERE email_key = ?", (email.strip().casefold(),)
+    ).fetchone()
     try:
         _hasher.verify(row[1] if row else _dummy(), password)
     except (VerificationError, InvalidHashError):

@@ -6,15 +6,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+import testmarket
 from click.testing import CliRunner
+from helpers import authorize_app, install_app
 
-from linkolis_host import VirtualClock
-from linkolis_host import oauth
+from linkolis_host import VirtualClock, oauth
 from linkolis_host.cli import cli
 from linkolis_host.host import Host
-
-import testmarket
-from helpers import authorize_app, install_app
 
 
 @pytest.fixture(autouse=True)

@@ -24,12 +24,20 @@ def _plugin(name: str, **hooks) -> types.ModuleType:
     return plugin
 
 
-othermarket = _plugin("othermarket", configure_fields=lambda: AppKind(
-    kind="othermarket", title="Other Market", description="A second marketplace", settings=OtherSettings))
+othermarket = _plugin(
+    "othermarket",
+    configure_fields=lambda: AppKind(
+        kind="othermarket", title="Other Market", description="A second marketplace", settings=OtherSettings
+    ),
+)
 
 # Offers the app kind testmarket already offers.
-testmarket_twin = _plugin("testmarket_twin", configure_fields=lambda: AppKind(
-    kind="testmarket", title="Test Market again", description="Same kind, other plugin", settings=OtherSettings))
+testmarket_twin = _plugin(
+    "testmarket_twin",
+    configure_fields=lambda: AppKind(
+        kind="testmarket", title="Test Market again", description="Same kind, other plugin", settings=OtherSettings
+    ),
+)
 
 
 def _import_order(ctx, cursor):  # one letter short of import_orders
@@ -45,8 +53,9 @@ class FakeDistribution:
     def __init__(self, package: str, version: str, entry_points: dict[str, str]) -> None:
         self.metadata = {"Name": package}
         self.version = version
-        self.entry_points = [importlib.metadata.EntryPoint(name, value, "linkolis")
-                             for name, value in entry_points.items()]
+        self.entry_points = [
+            importlib.metadata.EntryPoint(name, value, "linkolis") for name, value in entry_points.items()
+        ]
 
 
 def with_fake_distributions(monkeypatch, *fakes: FakeDistribution) -> None:

@@ -12,8 +12,16 @@ def install_app(run, name="Shop EU", region="EU", *extra):
 
 def authorize_app(run, name="Shop EU", account="SELLER1", code=0):
     """Authorize with pasted credentials (no browser), with the token the test market hands out."""
-    return run("apps", "authorize", name, "--credential", f"token={token_of(account)}",
-               "--credential", f"account={account}", code=code)
+    return run(
+        "apps",
+        "authorize",
+        name,
+        "--credential",
+        f"token={token_of(account)}",
+        "--credential",
+        f"account={account}",
+        code=code,
+    )
 
 
 def token_of(account: str) -> str:

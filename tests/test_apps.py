@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import authorize_app, install_app
 
 import linkolis_host.cli
-from helpers import authorize_app, install_app
 
 # -- install: the panel comes from the plugin's settings model --------------------------------------------------
 
@@ -73,7 +73,8 @@ def test_an_unknown_app_names_the_installed_ones(run):
 def test_list_and_show_give_status_and_last_import_and_push(run, app, market, clock):
     listed = run.json("apps", "list")
     assert [(a["name"], a["status"], a["last_import_at"], a["last_push_at"]) for a in listed] == [
-        ("Shop EU", "authorized", None, None)]
+        ("Shop EU", "authorized", None, None)
+    ]
     market.add_order("O-1")
     run("orders", "import", "Shop EU")
     clock.advance(60)
@@ -126,8 +127,14 @@ def test_a_region_change_burns_an_authorization_started_for_the_old_region(run, 
     start = apps.start_authorization(host, "Shop EU", "http://127.0.0.1:1/callback")
     state = dict(p.split("=", 1) for p in start.url.split("?", 1)[1].split("&"))["state"]
     run("apps", "configure", "Shop EU", "--region", "US")
-    result = run("apps", "authorize", "Shop EU", "--redirect-url",
-                 f"http://127.0.0.1:1/callback?state={state}&code=good-SELLER1", code=1)
+    result = run(
+        "apps",
+        "authorize",
+        "Shop EU",
+        "--redirect-url",
+        f"http://127.0.0.1:1/callback?state={state}&code=good-SELLER1",
+        code=1,
+    )
     assert "not one we issued" in result.stderr
     assert run.json("apps", "show", "Shop EU")["status"] == "installed"
 

@@ -26,7 +26,8 @@ def layers_in_the_doc() -> dict[str, int]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imports_of(path: Path, package: str) -> list[tuple[str, list[str], bool]]:
@@ -93,9 +94,12 @@ def test_every_host_module_has_its_place_in_the_plan():
 
 def test_no_host_module_imports_a_layer_below_it():
     layers = layers_in_the_doc()
-    against = [f"{src} (layer {layers[src]}) imports {dst} (layer {layers[dst]})"
-               for src, targets in host_edges().items() for dst in sorted(targets)
-               if dst in layers and layers[dst] > layers[src]]
+    against = [
+        f"{src} (layer {layers[src]}) imports {dst} (layer {layers[dst]})"
+        for src, targets in host_edges().items()
+        for dst in sorted(targets)
+        if dst in layers and layers[dst] > layers[src]
+    ]
     assert against == []
 
 
@@ -118,8 +122,13 @@ def test_no_two_host_modules_import_each_other_round_a_loop():
 def test_the_host_never_imports_a_plugin():
     plugin_packages = {p.name for plugin in PLUGINS for p in plugin.iterdir() if (p / "__init__.py").exists()}
     assert plugin_packages, "no plugin package found under plugins/"
-    found = [f"{path.name} imports {module}" for files in host_modules().values() for path, package in files
-             for module, _, _ in imports_of(path, package) if module.split(".")[0] in plugin_packages]
+    found = [
+        f"{path.name} imports {module}"
+        for files in host_modules().values()
+        for path, package in files
+        for module, _, _ in imports_of(path, package)
+        if module.split(".")[0] in plugin_packages
+    ]
     assert found == []
 
 
@@ -143,16 +152,20 @@ def test_a_plugin_imports_only_the_public_names_of_linkolis_host():
             if module.startswith("linkolis_host."):
                 found.append(f"{dotted} imports the host module {module}")
             elif module == "linkolis_host":
-                found.extend(f"{dotted} imports {n}, which linkolis_host does not export" for n in names
-                             if n not in public)
+                found.extend(
+                    f"{dotted} imports {n}, which linkolis_host does not export" for n in names if n not in public
+                )
     assert found == []
 
 
 def test_nothing_in_a_plugins_runtime_path_imports_its_simulator():
     files = {dotted: path for path, dotted in _plugin_files()}
     for plugin in PLUGINS:
-        entry = re.search(r'^\s*\w+\s*=\s*"([\w.]+)"', (plugin / "pyproject.toml").read_text().split(
-            "[project.entry-points.linkolis]")[1], flags=re.M)
+        entry = re.search(
+            r'^\s*\w+\s*=\s*"([\w.]+)"',
+            (plugin / "pyproject.toml").read_text().split("[project.entry-points.linkolis]")[1],
+            flags=re.M,
+        )
         assert entry, f"{plugin.name}: no entry point in group linkolis"
         seen, todo = set(), [entry.group(1)]
         while todo:
@@ -165,7 +178,8 @@ def test_nothing_in_a_plugins_runtime_path_imports_its_simulator():
             for module, names, top in imports_of(path, package):
                 if not top:
                     assert current.endswith(".plugin") and module.endswith(".demo"), (
-                        f"{current} imports {module} inside a function; only the demo hook may")
+                        f"{current} imports {module} inside a function; only the demo hook may"
+                    )
                     continue
                 todo.append(module)
                 todo.extend(f"{module}.{n}" for n in names)

@@ -1,4 +1,4 @@
-""""Needs attention" is the seller's to-do: an operator's mistake never puts it there, and a run that works again
+""" "Needs attention" is the seller's to-do: an operator's mistake never puts it there, and a run that works again
 takes it away."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import types
 
 import pytest
-
 import testmarket
 from helpers import token_of
+
 from linkolis_host import HealthCheck, OperatorConfigError, hookimpl
 from linkolis_host.host import Host
 
@@ -16,9 +16,16 @@ HOOKS = ("configure_fields", "authorize", "import_orders", "push_stock", "read_s
 
 
 def operator_check(ctx):
-    return [HealthCheck(name="credentials present", status="ok"),
-            HealthCheck(name="operator settings", status="failed", detail="the client id is not set",
-                        remedy="the host operator sets it (see docs/operations.md)", operator=True)]
+    return [
+        HealthCheck(name="credentials present", status="ok"),
+        HealthCheck(
+            name="operator settings",
+            status="failed",
+            detail="the client id is not set",
+            remedy="the host operator sets it (see docs/operations.md)",
+            operator=True,
+        ),
+    ]
 
 
 def operator_import(ctx, cursor):
@@ -26,8 +33,10 @@ def operator_import(ctx, cursor):
 
 
 def mixed_check(ctx):
-    return [*operator_check(ctx),
-            HealthCheck(name="orders readable", status="failed", detail="the shop is closed", remedy="open it")]
+    return [
+        *operator_check(ctx),
+        HealthCheck(name="orders readable", status="failed", detail="the shop is closed", remedy="open it"),
+    ]
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
-
 import testmarket
+from cryptography.fernet import Fernet
 from helpers import authorize_app, dump_database, install_app, token_of
+
 from linkolis_host import apps, oauth
 from linkolis_host.host import Host
 
@@ -107,11 +107,14 @@ def test_a_state_issued_for_another_app_is_refused(run, host, installed):
     paste(run, landed(state_for_us, code="good-SELLER1"), name="Shop US")  # still good where it belongs
 
 
-@pytest.mark.parametrize("state, message", [
-    ("x" * 43, "not one we issued for this app"),
-    ("", "carries no state"),
-    (None, "carries no state"),
-])
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ("x" * 43, "not one we issued for this app"),
+        ("", "carries no state"),
+        (None, "carries no state"),
+    ],
+)
 def test_a_forged_or_missing_state_is_refused(run, host, installed, state, message):
     start(host)
     before = dump_database(host.db_path)
@@ -164,8 +167,9 @@ def test_no_browser_prints_the_address_and_waits_for_the_redirect(run, browser, 
 
     monkeypatch.setattr(apps, "start_authorization", start_and_tell)
     results = []
-    worker = threading.Thread(target=lambda: results.append(
-        run("apps", "authorize", "Shop EU", "--no-browser", "--timeout", "10", code=None)))
+    worker = threading.Thread(
+        target=lambda: results.append(run("apps", "authorize", "Shop EU", "--no-browser", "--timeout", "10", code=None))
+    )
     worker.start()
     assert printed.wait(5), "the authorization never started"
     query = parse_qs(urlsplit(started[0].url).query)
@@ -199,12 +203,18 @@ def test_credentials_can_be_given_directly(run, installed):
     assert run.json("apps", "show", "Shop EU")["account_id"] == "SELLER9"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--credential", "token=nope", "--credential", "account=A"], "not a Test Market token"),
-    (["--credential", "token=tok-A"], "missing credential account"),
-    (["--credential", "token=tok-A", "--credential", "account=A", "--credential", "pin=1"], "unknown credential pin"),
-    (["--credential", "token"], "expected NAME=VALUE"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--credential", "token=nope", "--credential", "account=A"], "not a Test Market token"),
+        (["--credential", "token=tok-A"], "missing credential account"),
+        (
+            ["--credential", "token=tok-A", "--credential", "account=A", "--credential", "pin=1"],
+            "unknown credential pin",
+        ),
+        (["--credential", "token"], "expected NAME=VALUE"),
+    ],
+)
 def test_wrong_direct_credentials_are_refused_and_store_nothing(run, host, installed, args, message):
     before = dump_database(host.db_path)
     result = run("apps", "authorize", "Shop EU", *args, code=None)
@@ -281,10 +291,13 @@ def test_the_key_can_come_from_the_environment(run, host, home, installed, monke
     assert token_of("SELLER1") in Fernet(key).decrypt(ciphertext.encode()).decode()
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (Fernet.generate_key().decode(), "cannot be opened with this secret key"),
-    ("not-a-key", "LINKOLIS_SECRET_KEY is not a valid key"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (Fernet.generate_key().decode(), "cannot be opened with this secret key"),
+        ("not-a-key", "LINKOLIS_SECRET_KEY is not a valid key"),
+    ],
+)
 def test_a_wrong_key_is_a_clear_error(run, home, clock, installed, monkeypatch, wrong, message):
     monkeypatch.setenv("LINKOLIS_SECRET_KEY", Fernet.generate_key().decode())
     authorize_app(run, "Shop EU", "SELLER1")
@@ -302,9 +315,14 @@ def test_a_wrong_key_is_a_clear_error(run, home, clock, installed, monkeypatch, 
 def test_no_secret_shows_in_any_output_or_log(run, host, market, installed):
     token = token_of("SELLER1")
     outputs = [authorize_app(run, "Shop EU", "SELLER1").output]
-    for args in (["apps", "show", "Shop EU", "--json"], ["apps", "list", "--json"], ["apps", "show", "Shop EU"],
-                 ["-vv", "apps", "verify", "Shop EU"], ["-vv", "orders", "import", "--json"],
-                 ["-vv", "sync"]):
+    for args in (
+        ["apps", "show", "Shop EU", "--json"],
+        ["apps", "list", "--json"],
+        ["apps", "show", "Shop EU"],
+        ["-vv", "apps", "verify", "Shop EU"],
+        ["-vv", "orders", "import", "--json"],
+        ["-vv", "sync"],
+    ):
         result = run(*args)
         outputs.append(result.output + result.stderr)
     text = "\n".join(outputs)

@@ -7,9 +7,9 @@ from typing import Callable
 
 import pytest
 from click.testing import CliRunner
+from helpers import dump_database, install_app
 
 import linkolis_host.cli
-from helpers import dump_database, install_app
 from linkolis_host.cli import cli
 
 
@@ -24,6 +24,7 @@ def shop_installed(run, home):
 def config(text: str) -> Callable:
     def write(run, home, monkeypatch=None):
         (home / "linkolis.toml").write_text(text, encoding="utf-8")
+
     return write
 
 
@@ -37,39 +38,65 @@ class Case:
 
 
 CASES = {
-    "unknown kind": Case(["apps", "install", "shopify"],
-                         "no plugin offers the app kind 'shopify' (available: testmarket)"),
-    "duplicate name": Case(["apps", "install", "testmarket", "--name", "SHOP eu", "--region", "US"],
-                           "an app named 'SHOP eu' is already installed", shop_installed),
-    "missing field": Case(["apps", "install", "testmarket", "--name", "Shop US"],
-                          "missing --region (Region, one of: EU, US)"),
-    "choice not allowed": Case(["apps", "install", "testmarket", "--region", "FR"],
-                               "Invalid value for '--region': 'FR' is not one of"),
-    "invalid field value": Case(["apps", "install", "testmarket", "--region", "EU", "--name", " "],
-                                "invalid settings for a testmarket app:\n  name: Value error, the application "
-                                "name cannot be empty"),
-    "invalid field on configure": Case(["apps", "configure", "Shop EU", "--name", "x" * 81],
-                                       "name: Value error, the application name is at most 80 characters", shop_installed),
+    "unknown kind": Case(
+        ["apps", "install", "shopify"], "no plugin offers the app kind 'shopify' (available: testmarket)"
+    ),
+    "duplicate name": Case(
+        ["apps", "install", "testmarket", "--name", "SHOP eu", "--region", "US"],
+        "an app named 'SHOP eu' is already installed",
+        shop_installed,
+    ),
+    "missing field": Case(
+        ["apps", "install", "testmarket", "--name", "Shop US"], "missing --region (Region, one of: EU, US)"
+    ),
+    "choice not allowed": Case(
+        ["apps", "install", "testmarket", "--region", "FR"], "Invalid value for '--region': 'FR' is not one of"
+    ),
+    "invalid field value": Case(
+        ["apps", "install", "testmarket", "--region", "EU", "--name", " "],
+        "invalid settings for a testmarket app:\n  name: Value error, the application name cannot be empty",
+    ),
+    "invalid field on configure": Case(
+        ["apps", "configure", "Shop EU", "--name", "x" * 81],
+        "name: Value error, the application name is at most 80 characters",
+        shop_installed,
+    ),
     "unknown app": Case(["apps", "show", "Shop FR"], "no app named 'Shop FR' (apps: 'Shop EU')", shop_installed),
     "unknown app to configure": Case(["apps", "configure", "Shop FR", "--region", "US"], "no app named 'Shop FR'"),
     "unknown app to sync": Case(["sync", "Shop FR"], "no app named 'Shop FR' (apps: none installed yet)"),
-    "import of an app not authorized": Case(["orders", "import", "Shop EU"],
-                                            "'Shop EU' is not authorized yet", shop_installed),
-    "push to an app not authorized": Case(["stock", "push", "Shop EU"], "'Shop EU' is not authorized yet",
-                                          shop_installed),
+    "import of an app not authorized": Case(
+        ["orders", "import", "Shop EU"], "'Shop EU' is not authorized yet", shop_installed
+    ),
+    "push to an app not authorized": Case(
+        ["stock", "push", "Shop EU"], "'Shop EU' is not authorized yet", shop_installed
+    ),
     "unknown order": Case(["orders", "show", "O-404"], "no order 'O-404'"),
     "stock file missing": Case(["stock", "load", "/nonexistent/stock.csv"], "cannot read /nonexistent/stock.csv"),
-    "config is not TOML": Case(["apps", "list"], "linkolis.toml is not valid TOML", config("plugins = ["),
-                               own_host=True),
-    "config with an unknown key": Case(["apps", "list"], "has invalid settings:\n  server: Extra inputs are not "
-                                       "permitted", config("[server]\nport = 8080\n"), own_host=True),
-    "config with a bad value": Case(["catalog"], "http.timeout: Input should be greater than 0",
-                                    config("[http]\ntimeout = -1\n"), own_host=True),
-    "config is a directory": Case(["apps", "list"], "linkolis.toml is a directory; the configuration must be a TOML "
-                                  "file", lambda run, home: (home / "linkolis.toml").mkdir(), own_host=True),
+    "config is not TOML": Case(
+        ["apps", "list"], "linkolis.toml is not valid TOML", config("plugins = ["), own_host=True
+    ),
+    "config with an unknown key": Case(
+        ["apps", "list"],
+        "has invalid settings:\n  server: Extra inputs are not permitted",
+        config("[server]\nport = 8080\n"),
+        own_host=True,
+    ),
+    "config with a bad value": Case(
+        ["catalog"], "http.timeout: Input should be greater than 0", config("[http]\ntimeout = -1\n"), own_host=True
+    ),
+    "config is a directory": Case(
+        ["apps", "list"],
+        "linkolis.toml is a directory; the configuration must be a TOML file",
+        lambda run, home: (home / "linkolis.toml").mkdir(),
+        own_host=True,
+    ),
     "enabled plugin not installed": Case(
-        ["catalog"], "plugin 'nope' is enabled but not installed (installed plugins: ",
-        config('[plugins]\nenabled = ["nope"]\n'), own_host=True, env={"LINKOLIS_LOAD_PLUGINS": None}),
+        ["catalog"],
+        "plugin 'nope' is enabled but not installed (installed plugins: ",
+        config('[plugins]\nenabled = ["nope"]\n'),
+        own_host=True,
+        env={"LINKOLIS_LOAD_PLUGINS": None},
+    ),
 }
 
 

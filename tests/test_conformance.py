@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import types
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 import pytest
-from pydantic import Field
-
 import testmarket
 from helpers import token_of
+from pydantic import Field
+
 from linkolis_host import AppKind, HealthCheck, Order, OrderBatch, StockOutcome, apps, hookimpl
 from linkolis_host.testing import assert_conformance, check_plugin
 
@@ -22,8 +22,9 @@ def authorize(host, name):
 
 
 def check(plugin, **kwargs):
-    return check_plugin(plugin, **({"install": {"region": "EU"}, "authorize": authorize, "stock": [("SKU-A", 5)]}
-                                   | kwargs))
+    return check_plugin(
+        plugin, **({"install": {"region": "EU"}, "authorize": authorize, "stock": [("SKU-A", 5)]} | kwargs)
+    )
 
 
 def variant(**hooks):
@@ -119,10 +120,21 @@ def test_an_import_that_finds_the_same_orders_changed_every_time_is_caught():
 
     def import_orders(ctx, cursor):  # ignores the cursor and stamps each answer anew
         calls.append(cursor)
-        stamp = datetime.fromtimestamp(1_700_000_000 + len(calls), tz=timezone.utc)
-        yield OrderBatch(orders=[Order(marketplace_order_id="O-1", marketplace="EU", status="unshipped",
-                                       marketplace_status="UNSHIPPED", fulfilled_by="merchant", created_at=stamp,
-                                       updated_at=stamp)], cursor={})
+        stamp = datetime.fromtimestamp(1_700_000_000 + len(calls), tz=UTC)
+        yield OrderBatch(
+            orders=[
+                Order(
+                    marketplace_order_id="O-1",
+                    marketplace="EU",
+                    status="unshipped",
+                    marketplace_status="UNSHIPPED",
+                    fulfilled_by="merchant",
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+            ],
+            cursor={},
+        )
 
     [problem] = check(variant(import_orders=import_orders))
     assert "a second import right after the first found 0 new and 1 updated order(s)" in problem
@@ -130,7 +142,7 @@ def test_an_import_that_finds_the_same_orders_changed_every_time_is_caught():
 
 def test_a_cursor_that_is_not_plain_json_is_caught():
     def import_orders(ctx, cursor):
-        yield OrderBatch(orders=[], cursor={"since": datetime(2026, 1, 1, tzinfo=timezone.utc)})
+        yield OrderBatch(orders=[], cursor={"since": datetime(2026, 1, 1, tzinfo=UTC)})
 
     [problem] = check(variant(import_orders=import_orders))
     assert problem.startswith("import_orders: the cursor of batch 1 is not plain JSON")
@@ -141,7 +153,8 @@ def test_a_push_that_forgets_a_sku_is_caught():
         return [StockOutcome(sku=i.sku, quantity=i.quantity, status="accepted") for i in items[1:]]
 
     assert check(variant(push_stock=push_stock), stock=[("SKU-A", 5), ("SKU-B", 2)]) == [
-        "push_stock: no outcome for SKU-A; return one per SKU pushed"]
+        "push_stock: no outcome for SKU-A; return one per SKU pushed"
+    ]
 
 
 def test_a_crashing_hook_is_a_finding_not_a_crash():
@@ -149,7 +162,8 @@ def test_a_crashing_hook_is_a_finding_not_a_crash():
         raise KeyError("orders")
 
     assert check(variant(import_orders=import_orders)) == [
-        "import_orders (first): the plugin raised KeyError: 'orders'"]
+        "import_orders (first): the plugin raised KeyError: 'orders'"
+    ]
 
 
 def test_assert_conformance_lists_every_problem():

@@ -49,9 +49,10 @@ def test_a_file_that_is_not_a_database_is_named_with_what_to_do(home):
 
 def test_a_truncated_database_is_damaged_not_a_traceback(stocked):
     with sqlite3.connect(stocked) as conn:  # enough rows to spread the tables over many pages
-        conn.executemany("INSERT INTO desired_stock (workspace_id, sku, quantity, version) "
-                         "VALUES (1, ?, 1, 3)",
-                         [(f"SKU-{n:05}-{'x' * 200}",) for n in range(3, 2000)])
+        conn.executemany(
+            "INSERT INTO desired_stock (workspace_id, sku, quantity, version) VALUES (1, ?, 1, 3)",
+            [(f"SKU-{n:05}-{'x' * 200}",) for n in range(3, 2000)],
+        )
     conn.close()
     data = stocked.read_bytes()
     stocked.write_bytes(data[: len(data) // 3])
@@ -91,16 +92,16 @@ def short_waits(monkeypatch):
 
 
 def test_a_write_while_another_linkolis_process_writes_waits_says_so_then_names_it(stocked, short_waits):
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(stocked.parent)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(stocked.parent)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline() == "holding\n"
         who = f"another linkolis process (pid {holder.pid}, import of 'Shop EU')"
 
         result = linkolis("stock", "set", "SKU-1", "9")
         assert_refused(result, f"{stocked} stayed locked by {who} for 0.2 s; nothing was changed: try again")
-        assert f"{stocked} is busy: {who} is writing to it; waiting up to 0.15 s more for it to finish" \
-            in result.stderr
+        assert f"{stocked} is busy: {who} is writing to it; waiting up to 0.15 s more for it to finish" in result.stderr
 
         reading = linkolis("stock", "list", "--json")  # readers are not blocked by a writer
         assert reading.exit_code == 0, reading.output
@@ -115,8 +116,7 @@ def test_a_write_while_another_program_holds_the_database_says_it_does_not_know_
     other.execute("BEGIN EXCLUSIVE")
     try:
         result = linkolis("stock", "set", "SKU-3", "1")
-        assert_refused(result, "stayed locked by another linkolis process (or another program with the database "
-                               "open)")
+        assert_refused(result, "stayed locked by another linkolis process (or another program with the database open)")
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -153,8 +153,10 @@ def test_a_command_that_must_write_to_a_database_that_is_not_writable_says_so(st
         result = linkolis(*command)
         assert result.exit_code != 0
         assert "Traceback" not in result.output
-    assert_refused(linkolis("stock", "set", "SKU-1", "9"),
-                   f"this command needs to write to {stocked}, which is open read-only: you may not write to it")
+    assert_refused(
+        linkolis("stock", "set", "SKU-1", "9"),
+        f"this command needs to write to {stocked}, which is open read-only: you may not write to it",
+    )
     assert [r[0] for r in sqlite3.connect(stocked).execute("SELECT quantity FROM desired_stock")] == [5, 7]
 
 
@@ -162,16 +164,19 @@ def test_a_write_that_slips_past_the_read_only_check_is_refused_by_sqlite_and_ex
     db = store.connect(stocked)
     with pytest.raises(sqlite3.OperationalError) as error:
         db.execute("DELETE FROM desired_stock")
-    assert str(store.explain(error.value, stocked)).startswith(f"this command needs to write to {stocked}, which "
-                                                                 "cannot be written here")
+    assert str(store.explain(error.value, stocked)).startswith(
+        f"this command needs to write to {stocked}, which cannot be written here"
+    )
 
 
 def test_a_database_that_is_not_writable_and_needs_upgrading_is_refused(stocked, not_writable):
     with sqlite3.connect(stocked) as conn:  # as if written by an older linkolis, before its last migration
         conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm003_stock'")
     conn.close()
-    assert_refused(linkolis("apps", "list"), f"{stocked} must be upgraded for this version of linkolis, but you "
-                                             "may not write to it")
+    assert_refused(
+        linkolis("apps", "list"),
+        f"{stocked} must be upgraded for this version of linkolis, but you may not write to it",
+    )
 
 
 def test_a_database_this_user_may_not_read_is_named(stocked, monkeypatch):

@@ -22,8 +22,7 @@ from linkolis_host.testing import assert_conformance
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "plugin-hooks.md").read_text(encoding="utf-8")
-HOOKS = sorted(name for name, fn in vars(hookspecs).items()
-               if inspect.isfunction(fn) and hasattr(fn, "linkolis_spec"))
+HOOKS = sorted(name for name, fn in vars(hookspecs).items() if inspect.isfunction(fn) and hasattr(fn, "linkolis_spec"))
 
 
 class _Plain(str):
@@ -36,10 +35,13 @@ class _Plain(str):
 def signature_text(fn) -> str:
     """``def name(...) -> ...`` as ``inspect.signature`` renders it, string annotations shown unquoted."""
     sig = inspect.signature(fn)
-    params = [p.replace(annotation=_Plain(p.annotation)) if isinstance(p.annotation, str) else p
-              for p in sig.parameters.values()]
+    params = [
+        p.replace(annotation=_Plain(p.annotation)) if isinstance(p.annotation, str) else p
+        for p in sig.parameters.values()
+    ]
     ret = sig.return_annotation
-    return f"def {fn.__name__}{sig.replace(parameters=params, return_annotation=_Plain(ret) if isinstance(ret, str) else ret)}"
+    shown = sig.replace(parameters=params, return_annotation=_Plain(ret) if isinstance(ret, str) else ret)
+    return f"def {fn.__name__}{shown}"
 
 
 def code_blocks(language: str) -> list[str]:
@@ -47,8 +49,16 @@ def code_blocks(language: str) -> list[str]:
 
 
 def test_the_hooks_are_the_ones_the_design_names():
-    assert HOOKS == ["authorize", "configure_fields", "demo_environment", "health_check", "import_orders",
-                     "push_shipments", "push_stock", "read_stock"]
+    assert HOOKS == [
+        "authorize",
+        "configure_fields",
+        "demo_environment",
+        "health_check",
+        "import_orders",
+        "push_shipments",
+        "push_stock",
+        "read_stock",
+    ]
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -80,11 +90,16 @@ def test_every_context_field_is_documented():
 def test_every_model_a_plugin_imports_is_documented():
     import pydantic
 
-    models = [name for name in linkolis_host.__all__
-              if isinstance(getattr(linkolis_host, name), type)
-              and (issubclass(getattr(linkolis_host, name), pydantic.BaseModel)
-                   or dataclasses.is_dataclass(getattr(linkolis_host, name))
-                   or name == "OrderStatus")]
+    models = [
+        name
+        for name in linkolis_host.__all__
+        if isinstance(getattr(linkolis_host, name), type)
+        and (
+            issubclass(getattr(linkolis_host, name), pydantic.BaseModel)
+            or dataclasses.is_dataclass(getattr(linkolis_host, name))
+            or name == "OrderStatus"
+        )
+    ]
     assert len(models) > 15
     for name in models:
         assert f"| `{name}` |" in DOC, f"model {name} is not in the models table"
@@ -110,8 +125,14 @@ class FakeAcme:
     """Acme's API, as much as the example uses: a key, three orders in pages of two, stock per listing."""
 
     ORDERS = [
-        {"id": f"A-{n}", "status": status, "total": "12.50", "created": f"2026-03-0{n}T10:00:00+00:00",
-         "updated": f"2026-03-0{n}T12:00:00+00:00", "lines": [{"sku": "SKU-1", "qty": n}]}
+        {
+            "id": f"A-{n}",
+            "status": status,
+            "total": "12.50",
+            "created": f"2026-03-0{n}T10:00:00+00:00",
+            "updated": f"2026-03-0{n}T12:00:00+00:00",
+            "lines": [{"sku": "SKU-1", "qty": n}],
+        }
         for n, status in ((1, "sent"), (2, "new"), (3, "cancelled"))
     ]
 
@@ -128,7 +149,9 @@ class FakeAcme:
             due = [o for o in self.ORDERS if o["updated"] >= params["updated_since"]]
             start = int(params.get("page", 0))
             more = start + 2 < len(due)
-            return httpx.Response(200, json={"orders": due[start:start + 2], "next_page": str(start + 2) if more else None})
+            return httpx.Response(
+                200, json={"orders": due[start : start + 2], "next_page": str(start + 2) if more else None}
+            )
         sku = path.split("/")[2]
         if request.method == "PUT":
             if sku.startswith("BAD"):
@@ -154,8 +177,9 @@ def test_the_example_plugin_passes_the_conformance_kit():
         plugin,
         install={"country": "DE"},
         authorize=lambda host, name: apps.authorize_direct(host, name, {"api_key": "good-key"}),
-        host_factory=lambda home, plugins: Host(home, clock=VirtualClock(), extra_plugins=plugins,
-                                                transport=httpx.MockTransport(acme)),
+        host_factory=lambda home, plugins: Host(
+            home, clock=VirtualClock(), extra_plugins=plugins, transport=httpx.MockTransport(acme)
+        ),
         stock=[("SKU-1", 5), ("BAD-1", 2)],
     )
     assert acme.stock == {"SKU-1": 5}

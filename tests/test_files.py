@@ -34,8 +34,9 @@ def test_a_new_data_directory_and_everything_in_it_is_for_the_owner_only(umask, 
     with Host(home) as host:
         SecretBox(home).seal({"token": "x"})  # creates secret.key
         with app_lock(home, 1, "Shop EU", "import"):
-            host.db.execute("INSERT INTO desired_stock (workspace_id, sku, quantity, version) "
-                            "VALUES (1, 'SKU-2', 1, 2)")
+            host.db.execute(
+                "INSERT INTO desired_stock (workspace_id, sku, quantity, version) VALUES (1, 'SKU-2', 1, 2)"
+            )
             host.db.conn.commit()
             files = {p.name: mode(p) for p in home.iterdir() if p.is_file()}
             assert mode(home) == 0o700
@@ -70,8 +71,10 @@ def test_a_data_directory_of_another_user_is_left_alone_with_a_warning(home, mon
     Host(home, say=said.append).close()
 
     assert mode(home) == 0o755
-    assert said == [f"warning: other users may read the data directory {home} (mode 755), which belongs to uid "
-                    f"{os.stat(home).st_uid}; ask its owner to run: chmod 700 {home}"]
+    assert said == [
+        f"warning: other users may read the data directory {home} (mode 755), which belongs to uid "
+        f"{os.stat(home).st_uid}; ask its owner to run: chmod 700 {home}"
+    ]
 
 
 def test_a_lock_file_an_older_linkolis_left_readable_is_made_private(home):

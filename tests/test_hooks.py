@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from click.testing import CliRunner
-
 import testmarket
+from click.testing import CliRunner
 from helpers import authorize_app, install_app, token_of
+
 from linkolis_host import RateLimit, StockItem, VirtualClock, apps
 from linkolis_host.cli import cli
 from linkolis_host.clock import Clock
@@ -29,8 +29,15 @@ def test_hook_configure_fields(run, host):
     assert entry["authorization"] == "oauth + direct credentials"
     fields = {f["name"]: f for f in entry["fields"]}
     assert list(fields) == ["name", "stock_sync", "region", "shop"]
-    assert fields["region"] == {"name": "region", "title": "Region", "help": "Where the shop sells",
-                                "type": "choice", "choices": ["EU", "US"], "default": None, "required": True}
+    assert fields["region"] == {
+        "name": "region",
+        "title": "Region",
+        "help": "Where the shop sells",
+        "type": "choice",
+        "choices": ["EU", "US"],
+        "default": None,
+        "required": True,
+    }
     assert (fields["shop"]["default"], fields["stock_sync"]["type"]) == ("main", "bool")
     assert host.registry.kind("testmarket").rate_limits == {"orders": RateLimit(rate=1, burst=2)}
 
@@ -138,8 +145,9 @@ def test_hook_health_check(run, app, market):
 def test_hook_demo_environment(market, tmp_path, monkeypatch):
     import linkolis_host.demo
 
-    monkeypatch.setattr(linkolis_host.demo, "Host",
-                        lambda home: Host(home, clock=VirtualClock(), extra_plugins=[testmarket]))
+    monkeypatch.setattr(
+        linkolis_host.demo, "Host", lambda home: Host(home, clock=VirtualClock(), extra_plugins=[testmarket])
+    )
     result = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert "The test market, in this very process." in result.stdout

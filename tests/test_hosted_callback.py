@@ -10,10 +10,10 @@ import json
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import testmarket
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-import testmarket
 from linkolis_host import apps, oauth
 from linkolis_host.cli import cli
 from linkolis_host.config import HostConfig, base_url, load_config
@@ -49,8 +49,11 @@ def test_a_base_url_in_the_config_sends_the_seller_back_to_the_served_callback(c
     def seller_confirms(url: str) -> None:
         query = parse_qs(urlsplit(url).query)
         assert query["redirect_uri"] == [BASE_URL + "/apps/callback"]
-        back = urlsplit(query["redirect_uri"][0]).path + "?" + urlencode({"state": query["state"][0],
-                                                                          "code": "good-SELLER1"})
+        back = (
+            urlsplit(query["redirect_uri"][0]).path
+            + "?"
+            + urlencode({"state": query["state"][0], "code": "good-SELLER1"})
+        )
         pages.append(served.get(back))  # a browser that never signed in to the web app
 
     monkeypatch.setattr(oauth, "open_browser", seller_confirms)
@@ -68,8 +71,7 @@ def test_a_state_the_web_started_still_needs_the_session_that_started_it(configu
     start = apps.start_authorization(configured, "Shop EU", BASE_URL + "/apps/callback")  # origin "web"
     state = parse_qs(urlsplit(start.url).query)["state"][0]
 
-    answer = served.get("/apps/callback?" + urlencode({"state": state, "code": "good-SELLER1"}),
-                        follow_redirects=False)
+    answer = served.get("/apps/callback?" + urlencode({"state": state, "code": "good-SELLER1"}), follow_redirects=False)
 
     assert answer.status_code == 303 and answer.headers["location"] == "/signin"
     assert not apps.get(configured, "Shop EU").authorized

@@ -32,9 +32,15 @@ def client(clock, home):
     made = []
 
     def make(market, limits=None, retries=3, limiter=None):
-        http = HttpClient(clock=clock, transport=httpx.MockTransport(market), retries=retries,
-                          limiter=limiter, limits=limits, bucket_prefix="testmarket:SELLER1",
-                          request_id_header="x-testmarket-request")
+        http = HttpClient(
+            clock=clock,
+            transport=httpx.MockTransport(market),
+            retries=retries,
+            limiter=limiter,
+            limits=limits,
+            bucket_prefix="testmarket:SELLER1",
+            request_id_header="x-testmarket-request",
+        )
         made.append(http)
         return http
 

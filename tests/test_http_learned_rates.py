@@ -24,8 +24,13 @@ def limiter(home, clock):
 
 
 def _client(clock, handler, limiter=None, limits=None):
-    return HttpClient(clock=clock, transport=httpx.MockTransport(handler), limiter=limiter, limits=limits,
-                      bucket_prefix="testmarket:SELLER1")
+    return HttpClient(
+        clock=clock,
+        transport=httpx.MockTransport(handler),
+        limiter=limiter,
+        limits=limits,
+        bucket_prefix="testmarket:SELLER1",
+    )
 
 
 def test_a_429_with_retry_after_is_waited_out_as_long_as_the_marketplace_asks(clock):

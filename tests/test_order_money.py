@@ -8,13 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import testmarket
+from conftest import Run
 from pydantic import ValidationError
 
 from linkolis_host import Address, Buyer, Order, OrderLine, store
 from linkolis_host.host import Host
-
-import testmarket
-from conftest import Run
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "plugin-hooks.md").read_text(encoding="utf-8")
 
@@ -23,12 +22,30 @@ def b2b_order() -> dict:
     """What a marketplace says of a business buyer's replacement order: 2 x 49.99, 4.99 shipping, a promotion."""
     return {
         "total": Decimal("108.95"),
-        "lines": [OrderLine(line_id="1", sku="MUG-01", title="Mug", quantity_ordered=2, unit_price=Decimal("49.99"),
-                            subtotal=Decimal("99.98"), tax=Decimal("8.98"), shipping=Decimal("4.99"),
-                            shipping_tax=Decimal("0.40"), discount=Decimal("5.00"), total=Decimal("108.95"))],
+        "lines": [
+            OrderLine(
+                line_id="1",
+                sku="MUG-01",
+                title="Mug",
+                quantity_ordered=2,
+                unit_price=Decimal("49.99"),
+                subtotal=Decimal("99.98"),
+                tax=Decimal("8.98"),
+                shipping=Decimal("4.99"),
+                shipping_tax=Decimal("0.40"),
+                discount=Decimal("5.00"),
+                total=Decimal("108.95"),
+            )
+        ],
         "buyer": Buyer(name="Jo Buyer", company="Smith Industries", purchase_order_number="PO-2026-7"),
-        "recipient": Address(name="Goods In", city="Leeds", district="West Yorkshire", municipality="Leeds",
-                             country_code="GB", address_type="commercial"),
+        "recipient": Address(
+            name="Goods In",
+            city="Leeds",
+            district="West Yorkshire",
+            municipality="Leeds",
+            country_code="GB",
+            address_type="commercial",
+        ),
         "seller_order_id": "MY-0042",
         "programs": ["PRIME", "BUSINESS"],
         "original_order_id": "O-0",
@@ -43,9 +60,15 @@ def test_each_amount_of_a_line_has_its_own_field_in_orders_show(run, app, market
 
     order = run.json("orders", "show", "O-1")
     [line] = order["lines"]
-    assert {k: line[k] for k in ("unit_price", "subtotal", "tax", "shipping", "shipping_tax", "discount", "total")} \
-        == {"unit_price": "49.99", "subtotal": "99.98", "tax": "8.98", "shipping": "4.99", "shipping_tax": "0.40",
-            "discount": "5.00", "total": "108.95"}
+    assert {k: line[k] for k in ("unit_price", "subtotal", "tax", "shipping", "shipping_tax", "discount", "total")} == {
+        "unit_price": "49.99",
+        "subtotal": "99.98",
+        "tax": "8.98",
+        "shipping": "4.99",
+        "shipping_tax": "0.40",
+        "discount": "5.00",
+        "total": "108.95",
+    }
     assert "line_total" not in line
     assert (order["total"], order["currency"]) == ("108.95", "EUR")
 
@@ -55,8 +78,12 @@ def test_each_amount_of_a_line_has_its_own_field_in_orders_show(run, app, market
 
 def test_what_the_marketplace_does_not_say_is_null_and_zero_stays_zero(run, app, market):
     market.add_order("O-1")
-    market.details["O-1"] = {"total": None, "lines": [
-        OrderLine(line_id="1", sku="MUG-01", quantity_ordered=1, unit_price=Decimal("9.99"), tax=Decimal("0"))]}
+    market.details["O-1"] = {
+        "total": None,
+        "lines": [
+            OrderLine(line_id="1", sku="MUG-01", quantity_ordered=1, unit_price=Decimal("9.99"), tax=Decimal("0"))
+        ],
+    }
     run("orders", "import", app)
     [line] = run.json("orders", "show", "O-1")["lines"]
     assert (line["subtotal"], line["shipping"], line["discount"], line["total"]) == (None,) * 4
@@ -75,7 +102,10 @@ def test_a_b2b_replacement_order_shows_its_po_number_own_id_programs_and_origina
     assert (order["original_order_id"], order["original_order_relation"]) == ("O-0", "replacement")
     assert order["buyer"]["purchase_order_number"] == "PO-2026-7"
     assert {k: order["recipient"][k] for k in ("district", "municipality", "address_type")} == {
-        "district": "West Yorkshire", "municipality": "Leeds", "address_type": "commercial"}
+        "district": "West Yorkshire",
+        "municipality": "Leeds",
+        "address_type": "commercial",
+    }
     [listed] = run.json("orders", "list")
     assert listed["seller_order_id"] == "MY-0042"
 
@@ -106,14 +136,20 @@ def test_lines_imported_before_the_money_fields_keep_their_subtotal_and_no_total
     conn = sqlite3.connect(str(home / store.DB_FILE))
     old = store.HostDatabase(conn)
     store.migrations.apply(old, stop_before="m004_order_line_money")
-    old.execute("INSERT INTO apps (id, name, name_key, kind, settings, status) "
-                "VALUES (1, 'Shop EU', 'shop eu', 'testmarket', '{\"region\": \"EU\"}', 'authorized')")
-    old.execute("INSERT INTO orders (id, app_id, marketplace_order_id, marketplace, status, marketplace_status, "
-                "fulfilled_by, created_at, updated_at, currency, total, line_count) VALUES "
-                "(1, 1, 'O-OLD', 'EU', 'shipped', 'SHIPPED', 'merchant', '2026-01-01T00:00:00+00:00', "
-                "'2026-01-01T00:00:00+00:00', 'USD', '100.00', 1)")
-    old.execute("INSERT INTO order_lines (order_id, line_id, sku, quantity_ordered, quantity_shipped, unit_price, "
-                "line_total) VALUES (1, '1', 'ECHO', 2, 2, '49.99', '100.00')")
+    old.execute(
+        "INSERT INTO apps (id, name, name_key, kind, settings, status) "
+        "VALUES (1, 'Shop EU', 'shop eu', 'testmarket', '{\"region\": \"EU\"}', 'authorized')"
+    )
+    old.execute(
+        "INSERT INTO orders (id, app_id, marketplace_order_id, marketplace, status, marketplace_status, "
+        "fulfilled_by, created_at, updated_at, currency, total, line_count) VALUES "
+        "(1, 1, 'O-OLD', 'EU', 'shipped', 'SHIPPED', 'merchant', '2026-01-01T00:00:00+00:00', "
+        "'2026-01-01T00:00:00+00:00', 'USD', '100.00', 1)"
+    )
+    old.execute(
+        "INSERT INTO order_lines (order_id, line_id, sku, quantity_ordered, quantity_shipped, unit_price, "
+        "line_total) VALUES (1, '1', 'ECHO', 2, 2, '49.99', '100.00')"
+    )
     conn.commit()
     conn.close()
 

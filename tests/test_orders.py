@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import authorize_app, install_app, token_of
+
 from linkolis_host import orders, store
 
 

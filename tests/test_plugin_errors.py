@@ -6,10 +6,10 @@ from __future__ import annotations
 import types
 
 import pytest
-from cryptography.fernet import Fernet
-
 import testmarket
+from cryptography.fernet import Fernet
 from helpers import authorize_app, install_app, token_of
+
 from linkolis_host import hookimpl
 from linkolis_host.host import Host
 from linkolis_host.http import HttpClient

@@ -7,8 +7,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
 from fakeplugins import FakeDistribution, with_fake_distributions
+
 from linkolis_host.cli import cli
 from linkolis_host.errors import PluginLoadError
 from linkolis_host.plugins import build_plugin_manager, installed_plugins
@@ -30,22 +30,28 @@ def test_one_distribution_found_twice_on_the_path_is_one_plugin(monkeypatch):
     result = CliRunner().invoke(cli, ["plugins", "list", "--json"])
     assert result.exit_code == 0, result.output
     assert [r for r in json.loads(result.stdout) if r["id"] == "other"] == [
-        {"id": "other", "package": "linkolis-othermarket", "version": "2.0.1", "enabled": True}]
+        {"id": "other", "package": "linkolis-othermarket", "version": "2.0.1", "enabled": True}
+    ]
 
 
-@pytest.mark.parametrize("second", [
-    FakeDistribution("linkolis-othermarket", "1.9", {"other": "fakeplugins:othermarket"}),  # a stale old install
-    FakeDistribution("linkolis-fork", "2.0.1", {"other": "fakeplugins:othermarket"}),
-    FakeDistribution("linkolis-othermarket", "2.0.1", {"other": "fakeplugins:testmarket_twin"}),
-], ids=["another version", "another distribution", "another entry point"])
+@pytest.mark.parametrize(
+    "second",
+    [
+        FakeDistribution("linkolis-othermarket", "1.9", {"other": "fakeplugins:othermarket"}),  # a stale old install
+        FakeDistribution("linkolis-fork", "2.0.1", {"other": "fakeplugins:othermarket"}),
+        FakeDistribution("linkolis-othermarket", "2.0.1", {"other": "fakeplugins:testmarket_twin"}),
+    ],
+    ids=["another version", "another distribution", "another entry point"],
+)
 def test_two_different_distributions_with_one_plugin_id_stay_an_error(monkeypatch, second):
     with_fake_distributions(monkeypatch, OTHER, second)
     with pytest.raises(PluginLoadError, match="two installed plugins have the id 'other'"):
         build_plugin_manager([])
 
 
-@pytest.mark.parametrize("command", [["apps", "list"], ["orders", "list"], ["stock", "list"], ["catalog"],
-                                     ["plugins", "list"]])
+@pytest.mark.parametrize(
+    "command", [["apps", "list"], ["orders", "list"], ["stock", "list"], ["catalog"], ["plugins", "list"]]
+)
 def test_a_plugin_enabled_but_not_installed_stops_every_command_with_the_same_message(monkeypatch, command):
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "nope")
     result = CliRunner().invoke(cli, [*command, "--json"])

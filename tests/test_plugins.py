@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from click.testing import CliRunner
-
 import fakeplugins
+import pytest
 import testmarket
+from click.testing import CliRunner
 from fakeplugins import FakeDistribution, with_fake_distributions
+
 from linkolis_host.cli import cli
 from linkolis_host.errors import PluginLoadError
 from linkolis_host.plugins import build_plugin_manager, enabled_from, installed_plugins
@@ -58,8 +58,11 @@ def test_two_plugins_offering_one_app_kind_is_an_error_naming_both():
 
 
 def test_two_installed_distributions_with_one_plugin_id_is_an_error_naming_both(monkeypatch):
-    with_fake_distributions(monkeypatch, FakeDistribution("linkolis-other-a", "1.0", {"other": "fakeplugins:othermarket"}),
-                            FakeDistribution("linkolis-other-b", "1.1", {"other": "fakeplugins:othermarket"}))
+    with_fake_distributions(
+        monkeypatch,
+        FakeDistribution("linkolis-other-a", "1.0", {"other": "fakeplugins:othermarket"}),
+        FakeDistribution("linkolis-other-b", "1.1", {"other": "fakeplugins:othermarket"}),
+    )
     with pytest.raises(PluginLoadError) as error:
         build_plugin_manager([])
     message = str(error.value)

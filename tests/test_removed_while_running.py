@@ -7,9 +7,9 @@ import types
 
 import httpx
 import pytest
-
 import testmarket
 from helpers import authorize_app, install_app
+
 from linkolis_host import HealthCheck, Order, OrderBatch, StockOutcome, apps, hookimpl
 from linkolis_host.host import Host
 
@@ -36,8 +36,14 @@ WORLD = World()
 
 def _order(order_id):
     return Order(
-        marketplace_order_id=order_id, marketplace="EU", status="unshipped", marketplace_status="UNSHIPPED",
-        fulfilled_by="merchant", created_at=testmarket._stamp(0), updated_at=testmarket._stamp(1))
+        marketplace_order_id=order_id,
+        marketplace="EU",
+        status="unshipped",
+        marketplace_status="UNSHIPPED",
+        fulfilled_by="merchant",
+        created_at=testmarket._stamp(0),
+        updated_at=testmarket._stamp(1),
+    )
 
 
 def import_orders(ctx, cursor):
@@ -104,8 +110,9 @@ def rows(host, table):
     return list(host.db.query(f"SELECT * FROM {table}"))
 
 
-@pytest.mark.parametrize("steps", [set(), {"http"}, {"state"}, {"token"}],
-                         ids=["next batch", "next request", "state write", "renewed token"])
+@pytest.mark.parametrize(
+    "steps", [set(), {"http"}, {"state"}, {"token"}], ids=["next batch", "next request", "state write", "renewed token"]
+)
 def test_an_import_stops_when_its_app_is_removed(run, host, app, steps):
     WORLD.steps = steps
 

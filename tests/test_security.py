@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
-
 import testmarket
+from cryptography.fernet import Fernet
 from helpers import install_app, token_of
+
 from linkolis_host import cli as cli_module
 from linkolis_host.context import StateStore
 from linkolis_host.host import Host
@@ -23,8 +23,18 @@ AGAIN = "run `linkolis apps authorize 'Shop EU'` again"
 
 def paste_token(run, name="Shop EU", account="SELLER1", code=0, **kwargs):
     """Authorize with pasted credentials, the token piped on stdin (the safe form)."""
-    return run("apps", "authorize", name, "--credential", "token=-", "--credential", f"account={account}",
-               input=token_of(account) + "\n", code=code, **kwargs)
+    return run(
+        "apps",
+        "authorize",
+        name,
+        "--credential",
+        "token=-",
+        "--credential",
+        f"account={account}",
+        input=token_of(account) + "\n",
+        code=code,
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -66,14 +76,16 @@ def test_after_the_secret_key_changed_verify_names_the_cause_and_the_remedy(run,
 
 def test_after_the_secret_key_changed_import_and_push_fail_with_the_remedy_not_a_traceback(run, key_changed):
     assert UNOPENABLE in refused(run, "orders", "import", "Shop EU") and AGAIN in refused(
-        run, "orders", "import", "Shop EU")
+        run, "orders", "import", "Shop EU"
+    )
     run("stock", "set", "SKU-0", "4")
     pushed = refused(run, "stock", "push", "Shop EU")
     assert UNOPENABLE in pushed and AGAIN in pushed
 
 
 def test_authorizing_again_after_the_key_changed_keeps_the_app_its_orders_and_its_cursor(
-        run, market, browser, key_changed):
+    run, market, browser, key_changed
+):
     run("apps", "verify", "Shop EU", code=1)
 
     app = run.json("apps", "authorize", "Shop EU")  # in the browser: start and complete, the old credentials unread
@@ -100,7 +112,9 @@ def test_pasted_credentials_replace_the_ones_the_old_key_sealed(run, key_changed
 def test_a_cached_secret_sealed_with_the_old_key_reads_as_absent(host, home, monkeypatch):
     db = host.db
     db["workspaces"].insert({"name": "Default", "name_key": "default"})
-    db["apps"].insert({"workspace_id": 1, "name": "x", "name_key": "x", "kind": "testmarket", "settings": "{}", "status": "installed"})
+    db["apps"].insert(
+        {"workspace_id": 1, "name": "x", "name_key": "x", "kind": "testmarket", "settings": "{}", "status": "installed"}
+    )
     StateStore(db, 1, host.secrets).set("access_token", {"token": "Atza|old-access-token"}, secret=True)
     monkeypatch.setenv("LINKOLIS_SECRET_KEY", Fernet.generate_key().decode())
 
@@ -117,8 +131,16 @@ def test_a_cached_secret_sealed_with_the_old_key_reads_as_absent(host, home, mon
 def test_a_secret_given_on_the_command_line_warns_and_points_to_the_safe_form(run, market):
     install_app(run, "Shop EU", "EU")
 
-    result = run("apps", "authorize", "Shop EU", "--credential", f"token={token_of('SELLER1')}",
-                 "--credential", "account=SELLER1", "--json")
+    result = run(
+        "apps",
+        "authorize",
+        "Shop EU",
+        "--credential",
+        f"token={token_of('SELLER1')}",
+        "--credential",
+        "account=SELLER1",
+        "--json",
+    )
 
     assert "warning: --credential token=VALUE puts a secret on the command line" in result.stderr
     assert "--credential token=-" in result.stderr
@@ -149,8 +171,9 @@ def test_a_secret_asked_for_on_a_terminal_is_not_echoed(run, market, monkeypatch
 def test_a_dash_with_nothing_on_stdin_is_a_clear_error(run, market):
     install_app(run, "Shop EU", "EU")
 
-    result = run("apps", "authorize", "Shop EU", "--credential", "token=-", "--credential", "account=SELLER1",
-                 input="", code=2)
+    result = run(
+        "apps", "authorize", "Shop EU", "--credential", "token=-", "--credential", "account=SELLER1", input="", code=2
+    )
 
     assert "token=- reads the value from stdin, but stdin had none" in result.stderr
     assert run.json("apps", "show", "Shop EU")["credentials"]["stored"] is False

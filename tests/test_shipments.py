@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
 import testmarket
 from helpers import authorize_app, dump_database, install_app
+
 from linkolis_host import ShipmentOutcome, apps, orders, shipments
 from linkolis_host.errors import PluginError, UserError
-
 from linkolis_host.host import Host
 
 
@@ -17,10 +16,12 @@ def shop(run, market):
     """An authorized "Shop EU" with three imported orders: A-1 (one item), A-2 (three of SKU-0, two of SKU-1), A-3."""
     market.add_order("A-1")
     market.add_order("A-2", updated=2)
-    market.details["A-2"] = {"lines": [
-        {"line_id": "0", "sku": "SKU-0", "quantity_ordered": 3},
-        {"line_id": "1", "sku": "SKU-1", "quantity_ordered": 2},
-    ]}
+    market.details["A-2"] = {
+        "lines": [
+            {"line_id": "0", "sku": "SKU-0", "quantity_ordered": 3},
+            {"line_id": "1", "sku": "SKU-1", "quantity_ordered": 2},
+        ]
+    }
     market.add_order("A-3", updated=3)
     install_app(run)
     authorize_app(run)
@@ -42,8 +43,12 @@ def test_hook_push_shipments(run, market, shop):
     [sent] = args["shipments"]
     assert ctx.app.name == "Shop EU"
     assert (sent.marketplace_order_id, sent.package_reference, sent.lines) == ("A-1", "1", [("0", 1)])
-    assert (sent.carrier_code, sent.carrier_name, sent.tracking_number, sent.shipping_method) == \
-        ("DHL", None, "JJD0001", "Paket")
+    assert (sent.carrier_code, sent.carrier_name, sent.tracking_number, sent.shipping_method) == (
+        "DHL",
+        None,
+        "JJD0001",
+        "Paket",
+    )
     assert sent.ship_date.tzinfo is not None and not sent.resent and sent.fulfilled_by == "merchant"
     order = run.json("orders", "show", "A-1")
     assert order["status"] == "shipped" and order["lines"][0]["quantity_shipped"] == 1
@@ -131,8 +136,9 @@ def test_a_retryable_refusal_is_sent_again_and_a_final_one_is_not(run, market, s
     assert statuses == {"BUSY-1": ("accepted", 2), "GONE-1": ("rejected", 1)}
 
 
-def test_a_push_that_dies_after_the_marketplace_took_a_shipment_confirms_each_once_on_the_rerun(run, host, market,
-                                                                                              shop):
+def test_a_push_that_dies_after_the_marketplace_took_a_shipment_confirms_each_once_on_the_rerun(
+    run, host, market, shop
+):
     for order, tracking in (("A-1", "T1"), ("A-2", "T2"), ("A-3", "T3")):
         run("orders", "ship", order, "--carrier", "DHL", "--tracking", tracking)
     market.die_after_confirmations = 2
@@ -140,8 +146,11 @@ def test_a_push_that_dies_after_the_marketplace_took_a_shipment_confirms_each_on
         shipments.push_shipments(host, "Shop EU")
     # The first was recorded accepted; the second reached the marketplace but the host never heard; the third was
     # never sent. Both are 'sending' and go again.
-    assert {r["tracking_number"]: r["status"] for r in run.json("shipments", "list")} == \
-        {"T1": "accepted", "T2": "sending", "T3": "sending"}
+    assert {r["tracking_number"]: r["status"] for r in run.json("shipments", "list")} == {
+        "T1": "accepted",
+        "T2": "sending",
+        "T3": "sending",
+    }
     market.die_after_confirmations = None
     again = run.json("shipments", "push")
     assert (again["sent"], again["accepted"]) == (2, 2)
@@ -153,11 +162,7 @@ def test_a_push_that_dies_after_the_marketplace_took_a_shipment_confirms_each_on
 
 def test_a_file_of_shipments_is_applied_whole_or_not_at_all(run, host, market, shop, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("order,carrier,tracking,item,quantity\n"
-                   "A-1,DHL,T1,,\n"
-                   "A-2,DHL,T2,SKU-0,4\n"
-                   "NOPE,DHL,T3,,\n"
-                   "A-3,,T4,,\n")
+    bad.write_text("order,carrier,tracking,item,quantity\nA-1,DHL,T1,,\nA-2,DHL,T2,SKU-0,4\nNOPE,DHL,T3,,\nA-3,,T4,,\n")
     before = dump_database(host.db_path)
     result = run("shipments", "load", str(bad), code=1)
     assert "3 bad row(s), nothing was applied" in result.stderr
@@ -166,11 +171,13 @@ def test_a_file_of_shipments_is_applied_whole_or_not_at_all(run, host, market, s
     assert dump_database(host.db_path) == before
 
     good = tmp_path / "good.csv"
-    good.write_text("order;carrier;tracking;item;quantity\n"
-                    "A-1;DHL;T1;;\n"
-                    "A-2;PostNL;T2;SKU-0;2\n"
-                    "A-2;PostNL;T2;SKU-1;1\n"
-                    "A-2;DHL;T5;SKU-0;1\n")
+    good.write_text(
+        "order;carrier;tracking;item;quantity\n"
+        "A-1;DHL;T1;;\n"
+        "A-2;PostNL;T2;SKU-0;2\n"
+        "A-2;PostNL;T2;SKU-1;1\n"
+        "A-2;DHL;T5;SKU-0;1\n"
+    )
     assert run.json("shipments", "load", str(good)) == {"recorded": 3, "unchanged": 0}
     rows = {r["tracking_number"]: r for r in run.json("shipments", "list")}
     assert rows["T2"]["lines"] == [{"line_id": "0", "quantity": 2}, {"line_id": "1", "quantity": 1}]
@@ -211,17 +218,18 @@ def test_a_bad_ship_date_or_line_is_a_clear_error(run, shop):
 def test_a_malformed_outcome_is_an_error_naming_the_plugin_and_the_hook(host, market, shop, run):
     run("orders", "ship", "A-1", "--carrier", "DHL", "--tracking", "T1")
     market.garbled_outcome = {"marketplace_order_id": "A-1", "status": "maybe"}
-    with pytest.raises(PluginError, match="testmarket plugin's push_shipments answered something that is not a "
-                                          "ShipmentOutcome"):
+    with pytest.raises(
+        PluginError, match="testmarket plugin's push_shipments answered something that is not a ShipmentOutcome"
+    ):
         shipments.push_shipments(host, "Shop EU")
     assert run.json("shipments", "list")[0]["status"] == "sending"  # sent again next time, never lost
-    assert "push_shipments answered something that is not a ShipmentOutcome" in \
-        run("shipments", "push", code=1).stderr
+    assert "push_shipments answered something that is not a ShipmentOutcome" in run("shipments", "push", code=1).stderr
 
 
 def test_outcome_model_keys_by_order_and_package():
-    outcome = ShipmentOutcome(marketplace_order_id="A-1", package_reference="1", status="rejected",
-                              message="no", retryable=True)
+    outcome = ShipmentOutcome(
+        marketplace_order_id="A-1", package_reference="1", status="rejected", message="no", retryable=True
+    )
     assert outcome.retryable and outcome.status == "rejected"
 
 

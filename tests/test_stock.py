@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import dump_database
+
 from linkolis_host import StockOutcome
 
 
@@ -15,12 +15,15 @@ def outcome_of(run, sku):
 # -- what the seller may set ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("quantity, message", [
-    ("-5", "-5 is negative: a stock level is 0 or more"),
-    ("2.5", "'2.5' is not a whole number of items"),
-    ("five", "'five' is not a whole number of items"),
-    ("1000001", "1000001 is more than 1,000,000"),
-])
+@pytest.mark.parametrize(
+    "quantity, message",
+    [
+        ("-5", "-5 is negative: a stock level is 0 or more"),
+        ("2.5", "'2.5' is not a whole number of items"),
+        ("five", "'five' is not a whole number of items"),
+        ("1000001", "1000001 is more than 1,000,000"),
+    ],
+)
 def test_stock_set_refuses_what_cannot_be_a_stock_level(run, host, quantity, message):
     before = dump_database(host.db_path)
     result = run("stock", "set", "SKU-A", quantity, code=1)
@@ -153,14 +156,19 @@ def test_stock_list_json_gives_desired_pushed_and_outcome_per_app(run, app, mark
     run("stock", "set", "SKU-A", "6")
     rows = {r["sku"]: r for r in run.json("stock", "list")}
     assert {k: rows["SKU-A"][k] for k in ("app", "desired", "pushed_quantity", "outcome")} == {
-        "app": "Shop EU", "desired": 6, "pushed_quantity": 5, "outcome": "accepted"}
+        "app": "Shop EU",
+        "desired": 6,
+        "pushed_quantity": 5,
+        "outcome": "accepted",
+    }
     assert (rows["BAD-1"]["outcome"], rows["BAD-1"]["message"]) == ("rejected", "unknown SKU")
 
 
 def test_stock_list_before_any_app_has_stock_sync(run):
     run("stock", "set", "SKU-A", "5")
-    assert run.json("stock", "list") == [{"app": None, "sku": "SKU-A", "desired": 5, "pushed_quantity": None,
-                                          "outcome": "no app with stock sync"}]
+    assert run.json("stock", "list") == [
+        {"app": None, "sku": "SKU-A", "desired": 5, "pushed_quantity": None, "outcome": "no app with stock sync"}
+    ]
 
 
 def test_a_dry_run_shows_current_to_would_send_and_writes_nothing(run, host, app, market):
@@ -170,8 +178,7 @@ def test_a_dry_run_shows_current_to_would_send_and_writes_nothing(run, host, app
     before = dump_database(host.db_path)
     preview = run.json("stock", "push", "--dry-run")
     assert preview["due"] == 2
-    assert [(p["sku"], p["current"], p["send"]) for p in preview["preview"]] == [("SKU-A", 2, 5),
-                                                                                  ("SKU-NEW", None, 1)]
+    assert [(p["sku"], p["current"], p["send"]) for p in preview["preview"]] == [("SKU-A", 2, 5), ("SKU-NEW", None, 1)]
     text = run("stock", "push", "--dry-run").stdout
     assert "SKU-A: 2 -> 5" in text and "SKU-NEW: ? -> 1" in text
     assert dump_database(host.db_path) == before

@@ -22,12 +22,16 @@ def stock_file(tmp_path, content: str | bytes, name="stock.csv"):
     return str(path)
 
 
-@pytest.mark.parametrize("content", [
-    "sku;quantity\nSKU-A;5\nSKU-B;0\n",                     # Excel in Dutch or German
-    "\ufeffsku;quantity\r\nSKU-A;5\r\nSKU-B;0\r\n",         # Excel's "CSV UTF-8" there: a BOM, CRLF
-    "\ufeffsku,quantity\nSKU-A,5\nSKU-B,0\n",               # "CSV UTF-8" where the separator is a comma
-    '"sku";"quantity"\n"SKU-A";"5"\n"SKU-B";"0"\n',         # every field quoted
-], ids=["semicolons", "BOM, semicolons, CRLF", "BOM, commas", "quoted semicolons"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "sku;quantity\nSKU-A;5\nSKU-B;0\n",  # Excel in Dutch or German
+        "\ufeffsku;quantity\r\nSKU-A;5\r\nSKU-B;0\r\n",  # Excel's "CSV UTF-8" there: a BOM, CRLF
+        "\ufeffsku,quantity\nSKU-A,5\nSKU-B,0\n",  # "CSV UTF-8" where the separator is a comma
+        '"sku";"quantity"\n"SKU-A";"5"\n"SKU-B";"0"\n',  # every field quoted
+    ],
+    ids=["semicolons", "BOM, semicolons, CRLF", "BOM, commas", "quoted semicolons"],
+)
 def test_what_excel_saves_in_any_country_is_read(run, tmp_path, content):
     assert run.json("stock", "load", stock_file(tmp_path, content)) == {"loaded": 2}
     assert levels(run) == {"SKU-A": 5, "SKU-B": 0}
@@ -41,8 +45,7 @@ def test_a_dash_reads_the_rows_from_standard_input(run):
 
 def test_standard_input_with_bad_rows_applies_nothing_and_names_the_line(run):
     result = run("stock", "load", "-", input="sku,quantity\nSKU-A,5\nSKU-B,many\n", code=1)
-    assert "standard input: 1 bad row(s), nothing was applied:\n  line 3: 'many' is not a whole number" \
-        in result.stderr
+    assert "standard input: 1 bad row(s), nothing was applied:\n  line 3: 'many' is not a whole number" in result.stderr
     assert levels(run) == {}
 
 
@@ -84,8 +87,7 @@ def test_standard_input_over_the_size_limit_is_refused(run, monkeypatch):
 
 def test_a_device_is_refused(run):
     result = run("stock", "load", "/dev/null", code=1)
-    assert "/dev/null is a device, not a regular file; give a CSV file (or '-' to read standard input)" \
-        in result.stderr
+    assert "/dev/null is a device, not a regular file; give a CSV file (or '-' to read standard input)" in result.stderr
 
 
 def test_a_named_pipe_is_refused_and_never_waited_on(run, tmp_path):

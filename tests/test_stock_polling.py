@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import contextlib
 
+import testmarket
+
 from linkolis_host import stock
 from linkolis_host.host import Host
-
-import testmarket
 
 
 @contextlib.contextmanager
@@ -39,8 +39,7 @@ def pending_push(run, host, market, skus=("SKU-A", "SKU-B")):
     assert first["pending"] == len(skus)
 
 
-def test_a_push_with_nothing_new_skips_the_due_query_and_waits_for_the_plugins_moment(run, host, app, market,
-                                                                                       clock):
+def test_a_push_with_nothing_new_skips_the_due_query_and_waits_for_the_plugins_moment(run, host, app, market, clock):
     pending_push(run, host, market)
     calls = push_calls(market)
 

@@ -56,8 +56,11 @@ def test_a_push_that_fails_before_any_outcome_leaves_every_sku_as_it_was(run, ap
     result = run("stock", "push", code=1)
     assert "authorization revoked" in result.output
     rows = {r["sku"]: r for r in run.json("stock", "list")}
-    assert (rows["SKU-A"]["outcome"], rows["SKU-A"]["pushed_quantity"], rows["SKU-A"]["attempt_quantity"]) == \
-        ("accepted", 5, 5)
+    assert (rows["SKU-A"]["outcome"], rows["SKU-A"]["pushed_quantity"], rows["SKU-A"]["attempt_quantity"]) == (
+        "accepted",
+        5,
+        5,
+    )
     assert rows["SKU-B"]["outcome"] == "not pushed"
     due = stock.stock_due(host, apps.get(host, "Shop EU").id)
     assert sorted(sku for sku, _, _ in due) == ["SKU-A", "SKU-B"]

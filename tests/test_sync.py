@@ -6,11 +6,11 @@ import threading
 import time
 
 import pytest
-
 from helpers import authorize_app, install_app, token_of
+
 from linkolis_host import apps, orders, stock, sync
-from linkolis_host.locks import app_lock
 from linkolis_host.errors import Busy
+from linkolis_host.locks import app_lock
 
 
 def test_sync_imports_then_pushes_for_every_authorized_app(run, app, market):

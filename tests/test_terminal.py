@@ -10,8 +10,8 @@ import json
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-
 from helpers import install_app
+
 from linkolis_host import apps
 from linkolis_host.terminal import safe, safe_json, unsafe_characters
 
@@ -39,7 +39,9 @@ def test_a_redirects_error_description_is_printed_escaped(run, host, market):
     install_app(run, "Shop EU", "EU")
     url = apps.start_authorization(host, "Shop EU", REDIRECT).url
     state = parse_qs(urlsplit(url).query)["state"][0]
-    landed = f"{REDIRECT}?{urlencode({'state': state, 'error': 'access_denied', 'error_description': 'no' + ESC + '[2J'})}"
+    landed = (
+        f"{REDIRECT}?{urlencode({'state': state, 'error': 'access_denied', 'error_description': 'no' + ESC + '[2J'})}"
+    )
     result = run("apps", "authorize", "Shop EU", "--redirect-url", landed, code=1)
     assert "no\\x1b[2J" in result.stderr
     assert ESC not in result.stderr

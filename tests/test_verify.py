@@ -18,8 +18,10 @@ def test_verify_json_reports_each_check(run, app):
     report = run.json("apps", "verify", "Shop EU")
     assert report["ok"] is True and report["banner"] == "Module correctly installed"
     assert report["status"] == "verified"
-    assert [(c["name"], c["status"]) for c in report["checks"]] == [("credentials present", "ok"),
-                                                                      ("token works", "ok")]
+    assert [(c["name"], c["status"]) for c in report["checks"]] == [
+        ("credentials present", "ok"),
+        ("token works", "ok"),
+    ]
 
 
 def test_a_failing_check_exits_1_prints_the_remedy_and_needs_attention(run, app, market):

@@ -10,13 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-
 import testmarket
 from helpers import authorize_app, install_app
+
 from linkolis_host import AppKind, OrderBatch, RateLimit, RemoteError, hookimpl, store
-from linkolis_host.progress import StderrProgress
 from linkolis_host.host import Host
 from linkolis_host.http import HttpClient
+from linkolis_host.progress import StderrProgress
 from linkolis_host.ratelimit import RateLimiter
 
 URL = "https://api.market.invalid/orders"
@@ -50,8 +50,13 @@ def closed_port() -> int:
 
 def test_an_unreachable_marketplace_fails_within_seconds_and_spends_no_quota(clock, limiter):
     requests = []
-    http = HttpClient(clock=clock, limiter=limiter, limits={"searchOrders": SLOW}, bucket_prefix="amazon:SELLER1",
-                      transport=httpx.MockTransport(refusing(requests)))
+    http = HttpClient(
+        clock=clock,
+        limiter=limiter,
+        limits={"searchOrders": SLOW},
+        bucket_prefix="amazon:SELLER1",
+        transport=httpx.MockTransport(refusing(requests)),
+    )
     try:
         with pytest.raises(RemoteError) as error:
             http.get(URL, operation="searchOrders")
@@ -67,14 +72,24 @@ def test_an_unreachable_marketplace_fails_within_seconds_and_spends_no_quota(clo
 def test_once_the_network_is_back_the_first_request_does_not_wait(clock, limiter):
     down = []
     for _ in range(3):  # three imports in a row against a dead network
-        http = HttpClient(clock=clock, limiter=limiter, limits={"searchOrders": SLOW},
-                          bucket_prefix="amazon:SELLER1", transport=httpx.MockTransport(refusing(down)))
+        http = HttpClient(
+            clock=clock,
+            limiter=limiter,
+            limits={"searchOrders": SLOW},
+            bucket_prefix="amazon:SELLER1",
+            transport=httpx.MockTransport(refusing(down)),
+        )
         with pytest.raises(RemoteError):
             http.get(URL, operation="searchOrders")
         http.close()
     slept = clock.slept
-    http = HttpClient(clock=clock, limiter=limiter, limits={"searchOrders": SLOW}, bucket_prefix="amazon:SELLER1",
-                      transport=httpx.MockTransport(lambda request: httpx.Response(200)))
+    http = HttpClient(
+        clock=clock,
+        limiter=limiter,
+        limits={"searchOrders": SLOW},
+        bucket_prefix="amazon:SELLER1",
+        transport=httpx.MockTransport(lambda request: httpx.Response(200)),
+    )
     assert http.get(URL, operation="searchOrders").status_code == 200
     http.close()
     assert clock.slept == slept
@@ -128,9 +143,14 @@ def slow_market_plugin():
         setattr(plugin, hook, getattr(testmarket, hook))
 
     def configure_fields():
-        return AppKind(kind="testmarket", title="Test Market", description="A marketplace with a slow quota",
-                       settings=testmarket.TestMarketSettings, rate_limits={"searchOrders": SLOW},
-                       direct_credentials=testmarket.configure_fields().direct_credentials)
+        return AppKind(
+            kind="testmarket",
+            title="Test Market",
+            description="A marketplace with a slow quota",
+            settings=testmarket.TestMarketSettings,
+            rate_limits={"searchOrders": SLOW},
+            direct_credentials=testmarket.configure_fields().direct_credentials,
+        )
 
     def import_orders(ctx, cursor):
         for page in (1, 2):
@@ -144,8 +164,12 @@ def slow_market_plugin():
 
 @pytest.fixture
 def host(home, clock, market):
-    made = Host(home, clock=clock, extra_plugins=[slow_market_plugin()],
-                transport=httpx.MockTransport(lambda request: httpx.Response(200, json={})))
+    made = Host(
+        home,
+        clock=clock,
+        extra_plugins=[slow_market_plugin()],
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json={})),
+    )
     yield made
     made.close()
 
@@ -170,17 +194,29 @@ def test_under_json_a_wait_is_a_json_event_on_stderr_and_stdout_stays_json(slow_
 
     assert json.loads(result.stdout)["batches"] == 2
     events = [json.loads(line) for line in result.stderr.splitlines()]
-    assert events == [{"event": "wait", "for": "Test Market's quota for searchOrders", "seconds": 180.2,
-                       "message": "Waiting 3 min for Test Market's quota for searchOrders…"}]
+    assert events == [
+        {
+            "event": "wait",
+            "for": "Test Market's quota for searchOrders",
+            "seconds": 180.2,
+            "message": "Waiting 3 min for Test Market's quota for searchOrders…",
+        }
+    ]
 
 
 def test_a_short_wait_is_not_told(clock, limiter):
     heard = []
     progress = types.SimpleNamespace(wait=lambda what, seconds: heard.append((what, seconds)))
     quick = RateLimit(rate=1, burst=1)
-    http = HttpClient(clock=clock, limiter=limiter, limits={"getOrder": quick}, bucket_prefix="amazon:SELLER1",
-                      transport=httpx.MockTransport(lambda request: httpx.Response(200)), progress=progress,
-                      marketplace="Amazon")
+    http = HttpClient(
+        clock=clock,
+        limiter=limiter,
+        limits={"getOrder": quick},
+        bucket_prefix="amazon:SELLER1",
+        transport=httpx.MockTransport(lambda request: httpx.Response(200)),
+        progress=progress,
+        marketplace="Amazon",
+    )
     for _ in range(3):
         http.get(URL, operation="getOrder")
     http.close()
@@ -191,8 +227,12 @@ def test_backing_off_from_a_failing_marketplace_is_told(clock):
     heard = []
     progress = types.SimpleNamespace(wait=lambda what, seconds: heard.append(what))
     answers = [503, 503, 503, 200]
-    http = HttpClient(clock=clock, transport=httpx.MockTransport(lambda request: httpx.Response(answers.pop(0))),
-                      progress=progress, marketplace="Amazon")
+    http = HttpClient(
+        clock=clock,
+        transport=httpx.MockTransport(lambda request: httpx.Response(answers.pop(0))),
+        progress=progress,
+        marketplace="Amazon",
+    )
     assert http.get(URL, operation="getOrder").status_code == 200
     http.close()
     assert "Amazon to recover (getOrder answered 503)" in heard  # the third back-off is 4-8 s
@@ -211,8 +251,10 @@ def test_a_wait_line_never_lands_inside_a_progress_bar(capsys):
     assert drawn == ["bar"], "the bar is drawn again below the line"
 
 
-@pytest.mark.parametrize("seconds, text", [(0.4, "0 s"), (45, "45 s"), (120, "2 min"), (178.2, "2 min 58 s"),
-                                           (3600, "1 h"), (3780, "1 h 3 min")])
+@pytest.mark.parametrize(
+    "seconds, text",
+    [(0.4, "0 s"), (45, "45 s"), (120, "2 min"), (178.2, "2 min 58 s"), (3600, "1 h"), (3780, "1 h 3 min")],
+)
 def test_a_wait_reads_as_a_person_says_it(seconds, text):
     from linkolis_host.http import duration_text
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from linkolis_host import store, workspaces
-from linkolis_host.host import Host
-
 import testmarket
 from helpers import token_of
+
+from linkolis_host import store, workspaces
+from linkolis_host.host import Host
 
 ANNA, BRAM = "Anna's shop", "Bram's shop"
 
@@ -21,16 +21,28 @@ def set_up_two_shops(run, anna_app="Shop", bram_app="Shop"):
     run("workspaces", "add", ANNA)
     run("workspaces", "add", BRAM)
     for workspace, name, account in ((ANNA, anna_app, "SELLER1"), (BRAM, bram_app, "SELLER2")):
-        in_workspace(run, workspace, "apps", "install", "testmarket", "--name", name, "--region", "EU",
-                     "--stock-sync")
-        run("--workspace", workspace, "apps", "authorize", name, "--credential", f"token={token_of(account)}",
-            "--credential", f"account={account}")
+        in_workspace(run, workspace, "apps", "install", "testmarket", "--name", name, "--region", "EU", "--stock-sync")
+        run(
+            "--workspace",
+            workspace,
+            "apps",
+            "authorize",
+            name,
+            "--credential",
+            f"token={token_of(account)}",
+            "--credential",
+            f"account={account}",
+        )
 
 
 def pushed_items(market, since):
     """(app id, sku, quantity) of every SKU the plugin was handed after the first ``since`` calls."""
-    return [(ctx.app.id, item.sku, item.quantity) for hook, ctx, args in market.seen[since:] if hook == "push_stock"
-            for item in args["items"]]
+    return [
+        (ctx.app.id, item.sku, item.quantity)
+        for hook, ctx, args in market.seen[since:]
+        if hook == "push_stock"
+        for item in args["items"]
+    ]
 
 
 def test_two_workspaces_each_push_and_list_only_their_own_stock(run, market):
@@ -40,9 +52,15 @@ def test_two_workspaces_each_push_and_list_only_their_own_stock(run, market):
     anna_id = in_workspace(run, ANNA, "apps", "list")
     assert [a["name"] for a in anna_id] == ["Shop"]
     with Host(run.host.home) as host:
-        ids = {ws: next(r[0] for r in host.db.execute(
-            "SELECT a.id FROM apps a JOIN workspaces w ON w.id = a.workspace_id WHERE w.name = ?", (ws,)))
-            for ws in (ANNA, BRAM)}
+        ids = {
+            ws: next(
+                r[0]
+                for r in host.db.execute(
+                    "SELECT a.id FROM apps a JOIN workspaces w ON w.id = a.workspace_id WHERE w.name = ?", (ws,)
+                )
+            )
+            for ws in (ANNA, BRAM)
+        }
 
     in_workspace(run, ANNA, "stock", "set", "SKU-A", "5")
     in_workspace(run, BRAM, "stock", "set", "SKU-B", "7")
@@ -79,8 +97,7 @@ def test_one_workspace_does_not_see_anothers_orders(run, market):
     for ref in ("O-1", str(anna_orders[0]["id"])):  # neither Amazon's order id nor the host's id
         refused = run("--workspace", BRAM, "orders", "show", ref, code=1)
         assert f"no order {ref!r}" in refused.output
-    assert "no app named 'Anna EU'" in run("--workspace", BRAM, "orders", "list", "--app", "Anna EU",
-                                           code=1).output
+    assert "no app named 'Anna EU'" in run("--workspace", BRAM, "orders", "list", "--app", "Anna EU", code=1).output
 
 
 def test_with_several_workspaces_a_command_says_which_to_choose(run, market, monkeypatch):
@@ -98,10 +115,29 @@ def test_an_account_connected_in_one_workspace_cannot_be_connected_in_another(ru
     run("workspaces", "add", BRAM)
     for workspace, name in ((ANNA, "Anna EU"), (BRAM, "Bram EU")):
         in_workspace(run, workspace, "apps", "install", "testmarket", "--name", name, "--region", "EU")
-    run("--workspace", ANNA, "apps", "authorize", "Anna EU", "--credential", f"token={token_of('SELLER1')}",
-        "--credential", "account=SELLER1")
-    refused = run("--workspace", BRAM, "apps", "authorize", "Bram EU", "--credential",
-                  f"token={token_of('SELLER1')}", "--credential", "account=SELLER1", code=1)
+    run(
+        "--workspace",
+        ANNA,
+        "apps",
+        "authorize",
+        "Anna EU",
+        "--credential",
+        f"token={token_of('SELLER1')}",
+        "--credential",
+        "account=SELLER1",
+    )
+    refused = run(
+        "--workspace",
+        BRAM,
+        "apps",
+        "authorize",
+        "Bram EU",
+        "--credential",
+        f"token={token_of('SELLER1')}",
+        "--credential",
+        "account=SELLER1",
+        code=1,
+    )
     assert "another workspace" in refused.output and "across all workspaces" in refused.output
     assert "Anna EU" not in refused.output  # another workspace's app names are its own
     assert in_workspace(run, BRAM, "apps", "show", "Bram EU")["account_id"] is None
@@ -122,12 +158,16 @@ def _database_before_workspaces(home, workspace=None):
     store.migrations.apply(old, stop_before="m009_workspace_data")
     if workspace:
         old.execute("INSERT INTO workspaces (name, name_key) VALUES (?, ?)", (workspace, workspace.casefold()))
-    old.execute("INSERT INTO apps (id, name, name_key, kind, settings, status) VALUES "
-                "(1, 'Shop EU', 'shop eu', 'testmarket', '{\"name\": \"Shop EU\", \"region\": \"EU\", "
-                "\"stock_sync\": true}', 'installed')")
-    old.execute("INSERT INTO orders (id, app_id, marketplace_order_id, marketplace, status, created_at, "
-                "updated_at, line_count) VALUES (1, 1, 'O-OLD', 'EU', 'shipped', '2026-01-01T00:00:00+00:00', "
-                "'2026-01-01T00:00:00+00:00', 0)")
+    old.execute(
+        "INSERT INTO apps (id, name, name_key, kind, settings, status) VALUES "
+        '(1, \'Shop EU\', \'shop eu\', \'testmarket\', \'{"name": "Shop EU", "region": "EU", '
+        "\"stock_sync\": true}', 'installed')"
+    )
+    old.execute(
+        "INSERT INTO orders (id, app_id, marketplace_order_id, marketplace, status, created_at, "
+        "updated_at, line_count) VALUES (1, 1, 'O-OLD', 'EU', 'shipped', '2026-01-01T00:00:00+00:00', "
+        "'2026-01-01T00:00:00+00:00', 0)"
+    )
     old.execute("INSERT INTO desired_stock (sku, quantity, version) VALUES ('SKU-OLD', 9, 1)")
     conn.commit()
     conn.close()

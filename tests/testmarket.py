@@ -6,7 +6,7 @@ Its "marketplace" is ``MARKET``, an in-memory world the tests arrange: accounts,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -85,24 +85,30 @@ class TestMarketSettings(AppSettings):
 @hookimpl
 def configure_fields() -> AppKind:
     return AppKind(
-        kind="testmarket", title="Test Market", description="A marketplace that lives in the test process",
-        settings=TestMarketSettings, rate_limits={"orders": RateLimit(rate=1, burst=2)},
-        direct_credentials=[CredentialField(name="token", label="API token"),
-                            CredentialField(name="account", label="Account id", secret=False)],
+        kind="testmarket",
+        title="Test Market",
+        description="A marketplace that lives in the test process",
+        settings=TestMarketSettings,
+        rate_limits={"orders": RateLimit(rate=1, burst=2)},
+        direct_credentials=[
+            CredentialField(name="token", label="API token"),
+            CredentialField(name="account", label="Account id", secret=False),
+        ],
         carriers=[Carrier(code="DHL", name="DHL"), Carrier(code="POSTNL", name="PostNL")],
     )
 
 
 def _stamp(n: int) -> datetime:
-    return datetime.fromtimestamp(1_700_000_000 + n, tz=timezone.utc)
+    return datetime.fromtimestamp(1_700_000_000 + n, tz=UTC)
 
 
 @hookimpl
 def authorize(ctx, step, params):
     MARKET.seen.append(("authorize", ctx, {"step": step, "params": dict(params)}))
     if step == "start":
-        query = urlencode({"state": params["state"], "redirect_uri": params["redirect_uri"],
-                           "region": ctx.app.settings.region})
+        query = urlencode(
+            {"state": params["state"], "redirect_uri": params["redirect_uri"], "region": ctx.app.settings.region}
+        )
         return AuthorizationStart(url=f"{CONSENT}?{query}", redirect_uri=params["redirect_uri"])
     if step == "complete":
         code = params.get("code", "")
@@ -139,16 +145,33 @@ def import_orders(ctx, cursor):
     for number, start in enumerate(range(0, len(due), MARKET.page_size)):
         if MARKET.fail_after_batches is not None and number >= MARKET.fail_after_batches:
             raise RuntimeError("the process died")
-        page = due[start:start + MARKET.page_size]
+        page = due[start : start + MARKET.page_size]
         orders = [
-            _with_details(Order(
-                marketplace_order_id=o["id"], marketplace=ctx.app.settings.region, status=STATUS[o["status"]],
-                marketplace_status=o["status"], fulfilled_by="merchant", created_at=_stamp(0),
-                updated_at=_stamp(o["updated"]), currency="EUR", total=Decimal("9.99") * o["lines"],
-                lines=[OrderLine(line_id=str(i), sku=f"SKU-{i}", quantity_ordered=1, unit_price=Decimal("9.99"),
-                                 subtotal=Decimal("9.99"), tax=Decimal(0), total=Decimal("9.99"))
-                       for i in range(o["lines"])],
-            ))
+            _with_details(
+                Order(
+                    marketplace_order_id=o["id"],
+                    marketplace=ctx.app.settings.region,
+                    status=STATUS[o["status"]],
+                    marketplace_status=o["status"],
+                    fulfilled_by="merchant",
+                    created_at=_stamp(0),
+                    updated_at=_stamp(o["updated"]),
+                    currency="EUR",
+                    total=Decimal("9.99") * o["lines"],
+                    lines=[
+                        OrderLine(
+                            line_id=str(i),
+                            sku=f"SKU-{i}",
+                            quantity_ordered=1,
+                            unit_price=Decimal("9.99"),
+                            subtotal=Decimal("9.99"),
+                            tax=Decimal(0),
+                            total=Decimal("9.99"),
+                        )
+                        for i in range(o["lines"])
+                    ],
+                )
+            )
             for o in page
         ]
         yield OrderBatch(orders=orders, cursor={"since": page[-1]["updated"]})
@@ -163,11 +186,11 @@ def push_stock(ctx, items):
     for item in items:
         MARKET.pushes.append((item.sku, item.quantity))
         if item.sku.startswith("BAD"):
-            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected",
-                               message=MARKET.reject_message)
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=MARKET.reject_message)
         elif item.sku.startswith("FLAKY"):
-            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message="busy, try later",
-                               retryable=True)
+            yield StockOutcome(
+                sku=item.sku, quantity=item.quantity, status="rejected", message="busy, try later", retryable=True
+            )
         elif item.sku in MARKET.pending_once:
             MARKET.pending_once.discard(item.sku)
             pending[item.sku] = item.quantity
@@ -201,18 +224,30 @@ def push_shipments(ctx, shipments):
         order = MARKET.orders.get(shipment.marketplace_order_id)
         if key in MARKET.shipments:
             same = MARKET.shipments[key].tracking_number == shipment.tracking_number
-            yield ShipmentOutcome(marketplace_order_id=key[0], package_reference=key[1],
-                                  status="accepted" if same else "rejected",
-                                  message="" if same else "package reference used by another package")
+            yield ShipmentOutcome(
+                marketplace_order_id=key[0],
+                package_reference=key[1],
+                status="accepted" if same else "rejected",
+                message="" if same else "package reference used by another package",
+            )
             continue
         if order is None or order["status"] == "CANCELLED":
-            yield ShipmentOutcome(marketplace_order_id=key[0], package_reference=key[1], status="rejected",
-                                  message="the order is cancelled" if order else "no such order")
+            yield ShipmentOutcome(
+                marketplace_order_id=key[0],
+                package_reference=key[1],
+                status="rejected",
+                message="the order is cancelled" if order else "no such order",
+            )
             continue
         if shipment.tracking_number in MARKET.flaky_tracking:
             MARKET.flaky_tracking.discard(shipment.tracking_number)
-            yield ShipmentOutcome(marketplace_order_id=key[0], package_reference=key[1], status="rejected",
-                                  message="busy, try later", retryable=True)
+            yield ShipmentOutcome(
+                marketplace_order_id=key[0],
+                package_reference=key[1],
+                status="rejected",
+                message="busy, try later",
+                retryable=True,
+            )
             continue
         MARKET.shipments[key] = shipment
         confirmed += 1
@@ -225,21 +260,29 @@ def push_shipments(ctx, shipments):
 def read_stock(ctx, skus):
     MARKET.seen.append(("read_stock", ctx, {"skus": skus}))
     for sku in skus or sorted(MARKET.listings):
-        yield StockLevel(sku=sku, quantity=MARKET.listings.get(sku), found=sku in MARKET.listings,
-                         publication_delay=MARKET.publication_delay)
+        yield StockLevel(
+            sku=sku,
+            quantity=MARKET.listings.get(sku),
+            found=sku in MARKET.listings,
+            publication_delay=MARKET.publication_delay,
+        )
 
 
 @hookimpl
 def health_check(ctx):
     MARKET.seen.append(("health_check", ctx, {}))
     token = (ctx.credentials or {}).get("token")
-    checks = [HealthCheck(name="credentials present", status="ok" if token else "failed",
-                          remedy="authorize the app")]
+    checks = [HealthCheck(name="credentials present", status="ok" if token else "failed", remedy="authorize the app")]
     if token:
         revoked = token in MARKET.revoked
-        checks.append(HealthCheck(name="token works", status="failed" if revoked else "ok",
-                                  detail="authorization revoked" if revoked else "",
-                                  remedy="authorize again" if revoked else ""))
+        checks.append(
+            HealthCheck(
+                name="token works",
+                status="failed" if revoked else "ok",
+                detail="authorization revoked" if revoked else "",
+                remedy="authorize again" if revoked else "",
+            )
+        )
     return checks
 
 
@@ -257,6 +300,11 @@ def demo_environment(home):
     for n in range(1, 4):
         MARKET.add_order(f"DEMO-{n}", updated=n)
     return DemoEnvironment(
-        kind="testmarket", install={"name": "Demo Shop", "region": "EU"}, env={"TESTMARKET_DEMO_HOME": str(home)},
-        browser=confirm, describe="The test market, in this very process.", stock=[("SKU-A", 3)], close=close,
+        kind="testmarket",
+        install={"name": "Demo Shop", "region": "EU"},
+        env={"TESTMARKET_DEMO_HOME": str(home)},
+        browser=confirm,
+        describe="The test market, in this very process.",
+        stock=[("SKU-A", 3)],
+        close=close,
     )

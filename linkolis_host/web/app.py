@@ -69,7 +69,7 @@ class Req:
     user: workspaces.User | None
     lang: str
     form: FormData | None = None
-    web: "Web" = field(default=None)  # type: ignore[assignment]
+    web: Web = field(default=None)  # type: ignore[assignment]
 
     @property
     def session(self) -> dict:
@@ -106,8 +106,10 @@ class Web:
         self._lock = threading.Lock()
         self.jobs = Jobs()
         self.limiter = auth.LoginLimiter(settings.login_attempts, settings.login_window)
-        self.templates = Environment(loader=PackageLoader("linkolis_host.web", "templates"),
-                                     autoescape=select_autoescape(default=True, default_for_string=True))
+        self.templates = Environment(
+            loader=PackageLoader("linkolis_host.web", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+        )
 
     def root(self) -> Host:
         with self._lock:
@@ -132,8 +134,14 @@ class Web:
 
     def render(self, req: Req, template: str, http_status: int, **context: Any) -> HTMLResponse:
         page = self.templates.get_template(template).render(
-            _=req._, lang=req.lang, user=req.user, csrf=auth.csrf_token(req.session), path=req.request.url.path,
-            field_title=lambda spec: req._(spec.title), **context)
+            _=req._,
+            lang=req.lang,
+            user=req.user,
+            csrf=auth.csrf_token(req.session),
+            path=req.request.url.path,
+            field_title=lambda spec: req._(spec.title),
+            **context,
+        )
         return HTMLResponse(page, status_code=http_status)
 
 
@@ -168,8 +176,12 @@ def page(signed_in: bool = True) -> Callable:
                 host.workspace_id = user.workspace_id if user else None
                 req = Req(request, host, user, _language(request, user), form, web)
                 if form is not None and not auth.csrf_ok(request.session, form.get("csrf")):  # type: ignore
-                    return req.render("message.html", 403, title=req._("This form has expired"),
-                                      message=req._("Reload the page and try again."))
+                    return req.render(
+                        "message.html",
+                        403,
+                        title=req._("This form has expired"),
+                        message=req._("Reload the page and try again."),
+                    )
                 if signed_in and user is None:
                     return see_other("/signin")
                 request.state.workspace_id = user.workspace_id if user else None
@@ -198,8 +210,12 @@ def signin(req: Req) -> Response:
     email, password = req.f("email"), req.f("password")
     client = req.request.client.host if req.request.client else "?"
     if req.web.limiter.blocked(email, client):
-        return req.render("signin.html", 429, email=email,
-                          error=req._("Too many failed attempts. Wait a quarter of an hour and try again."))
+        return req.render(
+            "signin.html",
+            429,
+            email=email,
+            error=req._("Too many failed attempts. Wait a quarter of an hour and try again."),
+        )
     user = workspaces.authenticate(req.host, email, password)
     if user is None:
         req.web.limiter.failed(email, client)
@@ -286,17 +302,30 @@ def _my_apps(req: Req, status: int = 200, **panel: Any) -> Response:
     return req.render("apps.html", status, rows=_app_rows(req), jobs=_jobs_view(req), **panel)
 
 
-def _panel_for_app(req: Req, app: installed.App, *, values: dict[str, Any] | None = None,
-                   errors: dict[str, str] | None = None, result: dict[str, Any] | None = None,
-                   status: int = 200) -> Response:
+def _panel_for_app(
+    req: Req,
+    app: installed.App,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    result: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
     kind = req.host.registry.kind(app.kind)
     specs = fields_of(kind.settings)
-    return _my_apps(req, status, panel={
-        "mode": "configure", "app": app, "kind": kind, "fields": _panel_fields(specs, values or app.settings,
-                                                                               errors or {}),
-        "credentials": kind.direct_credentials if not kind.oauth or (result and result.get("credentials")) else [],
-        "oauth": kind.oauth, "result": result or {},
-    })
+    return _my_apps(
+        req,
+        status,
+        panel={
+            "mode": "configure",
+            "app": app,
+            "kind": kind,
+            "fields": _panel_fields(specs, values or app.settings, errors or {}),
+            "credentials": kind.direct_credentials if not kind.oauth or (result and result.get("credentials")) else [],
+            "oauth": kind.oauth,
+            "result": result or {},
+        },
+    )
 
 
 @page()
@@ -328,8 +357,16 @@ def new_app(req: Req) -> Response:
         return see_other("/apps/catalog")
     specs = fields_of(kind.settings)
     if req.request.method == "GET":
-        return _my_apps(req, panel={"mode": "install", "kind": kind, "fields": _panel_fields(specs, {}, {}),
-                                    "result": {}, "credentials": []})
+        return _my_apps(
+            req,
+            panel={
+                "mode": "install",
+                "kind": kind,
+                "fields": _panel_fields(specs, {}, {}),
+                "result": {},
+                "credentials": [],
+            },
+        )
     values = _form_values(req, specs)
     errors = _field_errors(req, kind.kind, values)
     if not errors:
@@ -339,8 +376,17 @@ def new_app(req: Req) -> Response:
             errors = {"name": str(exc)}
         else:
             return _authorize(req, app)
-    return _my_apps(req, 422, panel={"mode": "install", "kind": kind, "fields": _panel_fields(specs, values, errors),
-                                     "result": {}, "credentials": []})
+    return _my_apps(
+        req,
+        422,
+        panel={
+            "mode": "install",
+            "kind": kind,
+            "fields": _panel_fields(specs, values, errors),
+            "result": {},
+            "credentials": [],
+        },
+    )
 
 
 @page()
@@ -412,7 +458,8 @@ def _verify_and_show(req: Req, app: installed.App) -> Response:
         req.session["result"] = {"app_id": app.id, "error": str(exc)}
         return see_other(apps_url(open=app.name))
     req.session["result"] = {
-        "app_id": app.id, "ok": ok,
+        "app_id": app.id,
+        "ok": ok,
         "failed": [{"name": c.name, "detail": c.detail, "remedy": c.remedy} for c in checks if c.status == "failed"],
     }
     return see_other(apps_url(open=app.name))
@@ -429,20 +476,29 @@ def callback(req: Req) -> Response:
     if not state and not params.get("error") and req.session.get("continue"):
         return _continue(req, params)
     if not auth.take_state(req.session, state):
-        return req.render("message.html", 400, title=req._("This authorization was refused"),
-                          message=req._("It was not started from your session, or it was already used. "
-                                        "Nothing was stored. Start it again from My applications."))
+        return req.render(
+            "message.html",
+            400,
+            title=req._("This authorization was refused"),
+            message=req._(
+                "It was not started from your session, or it was already used. "
+                "Nothing was stored. Start it again from My applications."
+            ),
+        )
     app_id = oauth.pending_app_id(req.host.db, state)
     app = next((a for a in installed.list_apps(req.host) if a.id == app_id), None)
     if app is None:
-        return req.render("message.html", 400, title=req._("This authorization was refused"),
-                          message=req._("Its app is no longer installed. Nothing was stored."))
+        return req.render(
+            "message.html",
+            400,
+            title=req._("This authorization was refused"),
+            message=req._("Its app is no longer installed. Nothing was stored."),
+        )
     req.session.pop("continue", None)
     try:
         app = apps.complete_authorization(req.host, app, params)
     except LinkolisError as exc:
-        req.session["result"] = {"app_id": app.id, "error": str(exc),
-                                 "denied": bool(params.get("error"))}
+        req.session["result"] = {"app_id": app.id, "error": str(exc), "denied": bool(params.get("error"))}
         return see_other(apps_url(open=app.name))
     return _verify_and_show(req, app)
 
@@ -452,14 +508,22 @@ def _complete_for_cli(req: Req, params: dict[str, str]) -> Response:
     terminal holds the state), so it completes without one, and the page sends the seller back to the terminal."""
     app = apps.pending_app(req.host, params.get("state"))
     if app is None:
-        return req.render("message.html", 400, title=req._("This authorization was refused"),
-                          message=req._("Its app is no longer installed. Nothing was stored."))
+        return req.render(
+            "message.html",
+            400,
+            title=req._("This authorization was refused"),
+            message=req._("Its app is no longer installed. Nothing was stored."),
+        )
     try:
         app = apps.complete_authorization(req.host, app, params)
     except LinkolisError as exc:
         return req.render("message.html", 400, title=req._("This authorization was refused"), message=str(exc))
-    return req.render("message.html", title=req._("Authorization complete"),
-                      message=req._("%(name)s is authorized. Back in the terminal.") % {"name": app.name}, back=False)
+    return req.render(
+        "message.html",
+        title=req._("Authorization complete"),
+        message=req._("%(name)s is authorized. Back in the terminal.") % {"name": app.name},
+        back=False,
+    )
 
 
 def _continue(req: Req, params: dict[str, str]) -> Response:
@@ -495,25 +559,42 @@ def _job_text(req: Req, job: Job) -> str:
     name = job.app_name
     if job.state == "failed":
         return req._("%(what)s for %(name)s failed: %(error)s") % {
-            "what": req._("Import") if job.what == "import" else req._("Push"), "name": name, "error": job.error}
+            "what": req._("Import") if job.what == "import" else req._("Push"),
+            "name": name,
+            "error": job.error,
+        }
     if job.what == "import":
         if job.state == "running":
             return req._("Importing orders for %(name)s: %(done)s so far") % {"name": name, "done": job.done}
         return req._("Import finished for %(name)s: %(new)s new, %(updated)s updated orders") % {
-            "name": name, "new": job.summary.get("new", 0), "updated": job.summary.get("updated", 0)}
+            "name": name,
+            "new": job.summary.get("new", 0),
+            "updated": job.summary.get("updated", 0),
+        }
     if job.state == "running":
         return req._("Pushing stock for %(name)s: %(done)s sent") % {"name": name, "done": job.done}
     if job.summary.get("note"):
         return req._("Nothing pushed for %(name)s: stock update sync is off") % {"name": name}
     return req._("Push finished for %(name)s: %(accepted)s accepted, %(rejected)s rejected, %(pending)s pending") % {
-        "name": name, **{k: job.summary.get(k, 0) for k in ("accepted", "rejected", "pending")}}
+        "name": name,
+        **{k: job.summary.get(k, 0) for k in ("accepted", "rejected", "pending")},
+    }
 
 
 def _jobs_view(req: Req) -> list[dict[str, Any]]:
     if req.user is None:
         return []
-    return [{"app": j.app_name, "what": j.what, "state": j.state, "done": j.done, "total": j.total,
-             "text": _job_text(req, j)} for j in req.web.jobs.of_workspace(req.user.workspace_id)]
+    return [
+        {
+            "app": j.app_name,
+            "what": j.what,
+            "state": j.state,
+            "done": j.done,
+            "total": j.total,
+            "text": _job_text(req, j),
+        }
+        for j in req.web.jobs.of_workspace(req.user.workspace_id)
+    ]
 
 
 def _start_job(req: Req, what: str) -> Response:
@@ -565,9 +646,18 @@ def orders_page(req: Req) -> Response:
         try:
             order = orders.get_order(req.host, search)
         except LinkolisError:
-            return req.render("orders.html", rows=[], status=status, statuses=ORDER_STATUSES, search=search,
-                              page=1, more=False, jobs=_jobs_view(req), apps=installed.list_apps(req.host),
-                              not_found=True)
+            return req.render(
+                "orders.html",
+                rows=[],
+                status=status,
+                statuses=ORDER_STATUSES,
+                search=search,
+                page=1,
+                more=False,
+                jobs=_jobs_view(req),
+                apps=installed.list_apps(req.host),
+                not_found=True,
+            )
         return see_other(f"/orders/{order['id']}")
     try:
         number = max(1, int(req.q("page", "1")))
@@ -575,17 +665,31 @@ def orders_page(req: Req) -> Response:
         number = 1
     # orders.list_orders has no offset yet: ask for the pages up to this one and show the last.
     rows = orders.list_orders(req.host, status=status or None, limit=number * PAGE_SIZE + 1)
-    shown = rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
-    return req.render("orders.html", rows=shown, status=status, statuses=ORDER_STATUSES, search="", page=number,
-                      more=len(rows) > number * PAGE_SIZE, jobs=_jobs_view(req), apps=installed.list_apps(req.host),
-                      not_found=False)
+    shown = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    return req.render(
+        "orders.html",
+        rows=shown,
+        status=status,
+        statuses=ORDER_STATUSES,
+        search="",
+        page=number,
+        more=len(rows) > number * PAGE_SIZE,
+        jobs=_jobs_view(req),
+        apps=installed.list_apps(req.host),
+        not_found=False,
+    )
 
 
 def _order_view(req: Req, order: dict[str, Any], status: int = 200, **extra: Any) -> Response:
     kind = installed.get(req.host, order["app"]).kind
-    return req.render("order.html", status, order=order, carriers=req.host.registry.kind(kind).carriers,
-                      shipments=shipments.list_shipments(req.host, order["app"], order=order["marketplace_order_id"]),
-                      **extra)
+    return req.render(
+        "order.html",
+        status,
+        order=order,
+        carriers=req.host.registry.kind(kind).carriers,
+        shipments=shipments.list_shipments(req.host, order["app"], order=order["marketplace_order_id"]),
+        **extra,
+    )
 
 
 @page()
@@ -604,8 +708,13 @@ def order_ship(req: Req) -> Response:
     except LinkolisError:
         return req.render("message.html", 404, title=req._("No such order"), message="")
     try:
-        shipments.ship_order(req.host, order["marketplace_order_id"], carrier=req.f("carrier"),
-                             tracking=req.f("tracking"), app=order["app"])
+        shipments.ship_order(
+            req.host,
+            order["marketplace_order_id"],
+            carrier=req.f("carrier"),
+            tracking=req.f("tracking"),
+            app=order["app"],
+        )
     except LinkolisError as exc:
         return _order_view(req, order, 422, error=str(exc), tracking=req.f("tracking"), carrier=req.f("carrier"))
     return _order_view(req, orders.get_order(req.host, str(order["id"])), shipped=True)
@@ -621,8 +730,7 @@ def _stock_view(req: Req, status: int = 200, **extra: Any) -> Response:
         if row["app"]:
             entry["apps"].append(row)
     sync_apps = [a for a in installed.list_apps(req.host) if a.authorized]
-    return req.render("stock.html", status, rows=list(by_sku.values()), apps=sync_apps, jobs=_jobs_view(req),
-                      **extra)
+    return req.render("stock.html", status, rows=list(by_sku.values()), apps=sync_apps, jobs=_jobs_view(req), **extra)
 
 
 @page()
@@ -692,9 +800,14 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
     root = web.root()
     middleware = [
         Middleware(SecurityHeaders, hsts=bool(settings.secure_cookies)),
-        Middleware(SessionMiddleware, secret_key=auth.session_secret(root.home, root.env),
-                   session_cookie="linkolis_session", max_age=12 * 3600, same_site="lax",
-                   https_only=bool(settings.secure_cookies)),
+        Middleware(
+            SessionMiddleware,
+            secret_key=auth.session_secret(root.home, root.env),
+            session_cookie="linkolis_session",
+            max_age=12 * 3600,
+            same_site="lax",
+            https_only=bool(settings.secure_cookies),
+        ),
     ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.web = web

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.core import negotiate_locale
@@ -21,7 +21,7 @@ LANGUAGES = ("en", "nl")
 DEFAULT = "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> gettext.NullTranslations:
     po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
     if not po.exists():
@@ -47,5 +47,8 @@ def from_accept_language(header: str | None) -> str:
             continue
         preferred.append((-weight, n, tag.replace("_", "-")))  # type: ignore[arg-type]
     tags = [t for *_, t in sorted(preferred)]
-    return negotiate_locale(tags, list(LANGUAGES), sep="-") or negotiate_locale(
-        [t.split("-")[0] for t in tags], list(LANGUAGES), sep="-") or DEFAULT
+    return (
+        negotiate_locale(tags, list(LANGUAGES), sep="-")
+        or negotiate_locale([t.split("-")[0] for t in tags], list(LANGUAGES), sep="-")
+        or DEFAULT
+    )

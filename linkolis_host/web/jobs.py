@@ -63,5 +63,4 @@ class Jobs:
 
     def of_workspace(self, workspace_id: int) -> list[Job]:
         with self._lock:
-            return sorted((j for j in self._jobs.values() if j.workspace_id == workspace_id),
-                          key=lambda j: j.started)
+            return sorted((j for j in self._jobs.values() if j.workspace_id == workspace_id), key=lambda j: j.started)

@@ -6,8 +6,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # form-action 'self': every form posts here; a marketplace's consent page is reached by a link from a page of
 # ours (see templates/redirect.html), never by a form, because browsers apply form-action to redirects too.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-       "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     # Everywhere, not only on /apps/callback: its URL carries an authorization code that must not leak.
@@ -31,8 +33,10 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *((k, v) for k, v in HEADERS + self.extra if k not in names)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k, v) for k, v in HEADERS + self.extra if k not in names),
+                ]
             await send(message)
 
         await self.app(scope, receive, with_headers)

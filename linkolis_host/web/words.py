@@ -11,12 +11,27 @@ def _(message: str) -> str:
 
 WORDS = [
     # app statuses
-    _("installed"), _("authorized"), _("verified"), _("removed"),
+    _("installed"),
+    _("authorized"),
+    _("verified"),
+    _("removed"),
     # order statuses
-    _("pending"), _("unshipped"), _("partially_shipped"), _("shipped"), _("cancelled"),
+    _("pending"),
+    _("unshipped"),
+    _("partially_shipped"),
+    _("shipped"),
+    _("cancelled"),
     # stock push outcomes
-    _("accepted"), _("rejected"), _("not pushed"), _("sending"),
+    _("accepted"),
+    _("rejected"),
+    _("not pushed"),
+    _("sending"),
     # panel fields common to marketplaces
-    _("Application name"), _("Marketplace"), _("Stock update sync"), _("Region"), _("Shop"),
-    _("API token"), _("Account id"),
+    _("Application name"),
+    _("Marketplace"),
+    _("Stock update sync"),
+    _("Region"),
+    _("Shop"),
+    _("API token"),
+    _("Account id"),
 ]

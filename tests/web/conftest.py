@@ -28,8 +28,10 @@ def _find_chromium() -> str | None:
 def chromium():
     path = _find_chromium()
     if path is None:
-        message = ("no Chromium found (install Debian's `chromium` package: apt-get install -y chromium, or set "
-                   "LINKOLIS_CHROMIUM); the browser tests need it")
+        message = (
+            "no Chromium found (install Debian's `chromium` package: apt-get install -y chromium, or set "
+            "LINKOLIS_CHROMIUM); the browser tests need it"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -114,13 +116,26 @@ def site(chromium, tls, tmp_path, monkeypatch):
     port = sock.getsockname()[1]
     sock.close()
     base_url = f"https://127.0.0.1:{port}"
-    sim = Simulator(SystemClock(), seed=7, orders=30, skus=8, order_window_days=5, new_orders_per_hour=0,
-                    listing_visibility_delay=0.2, feed_queue_seconds=0.2, feed_processing_seconds=0.2,
-                    redirect_uris=[f"{base_url}/apps/callback"])
+    sim = Simulator(
+        SystemClock(),
+        seed=7,
+        orders=30,
+        skus=8,
+        order_window_days=5,
+        new_orders_per_hour=0,
+        listing_visibility_delay=0.2,
+        feed_queue_seconds=0.2,
+        feed_processing_seconds=0.2,
+        redirect_uris=[f"{base_url}/apps/callback"],
+    )
     with sim.serve() as sim_url:
-        env = {"LINKOLIS_AMAZON_ENDPOINT": sim_url, "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
-               "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
-               "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id, "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "10"}
+        env = {
+            "LINKOLIS_AMAZON_ENDPOINT": sim_url,
+            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "10",
+        }
         shots = tmp_path / "screenshots"
         shots.mkdir()
         s = Site(home, base_url, sim, env, chromium, shots)
@@ -136,8 +151,16 @@ def site(chromium, tls, tmp_path, monkeypatch):
 def _serving_on(app, certfile, keyfile, port):
     import uvicorn
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, ssl_certfile=str(certfile), ssl_keyfile=str(keyfile),
-                            log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        ssl_certfile=str(certfile),
+        ssl_keyfile=str(keyfile),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

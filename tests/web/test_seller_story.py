@@ -27,12 +27,28 @@ def install_amazon(site, page, texts):
     site.shot(page, "installed")
 
 
-EN = {"add": "Add application", "all": "All applications", "install": "Install", "name": "Application name",
-      "marketplace": "Marketplace", "stock_sync": "Stock update sync", "confirm": "Confirm",
-      "banner": "Module correctly installed", "mine": "My applications"}
-NL = {"add": "Toepassing toevoegen", "all": "Alle toepassingen", "install": "Installeren", "name": "Applicatienaam",
-      "marketplace": "Marktplaats", "stock_sync": "Voorraadupdatesynchronisatie", "confirm": "Bevestigen",
-      "banner": "Module correct geïnstalleerd", "mine": "Mijn toepassingen"}
+EN = {
+    "add": "Add application",
+    "all": "All applications",
+    "install": "Install",
+    "name": "Application name",
+    "marketplace": "Marketplace",
+    "stock_sync": "Stock update sync",
+    "confirm": "Confirm",
+    "banner": "Module correctly installed",
+    "mine": "My applications",
+}
+NL = {
+    "add": "Toepassing toevoegen",
+    "all": "Alle toepassingen",
+    "install": "Installeren",
+    "name": "Applicatienaam",
+    "marketplace": "Marktplaats",
+    "stock_sync": "Voorraadupdatesynchronisatie",
+    "confirm": "Bevestigen",
+    "banner": "Module correct geïnstalleerd",
+    "mine": "Mijn toepassingen",
+}
 
 
 def test_the_seller_installs_amazon_imports_orders_sets_stock_reconfigures_and_removes(site):
@@ -63,8 +79,9 @@ def test_the_seller_installs_amazon_imports_orders_sets_stock_reconfigures_and_r
 
     # Stock: set a quantity for a merchant-fulfilled SKU, push, see Amazon's outcome.
     truth = site.sim.stock_truth()[site.sim.default_seller_id]
-    sku = sorted(s for s, per in truth.items() if "A1PA6795UKMFR9" in per
-                 and per["A1PA6795UKMFR9"]["fulfillment"] == "MFN")[0]
+    sku = sorted(
+        s for s, per in truth.items() if "A1PA6795UKMFR9" in per and per["A1PA6795UKMFR9"]["fulfillment"] == "MFN"
+    )[0]
     page.get_by_role("link", name="Stock").click()
     page.get_by_label("SKU").fill(sku)
     page.get_by_label("Quantity").fill("17")
@@ -123,8 +140,9 @@ def _consent_redirect(site, page):
     page.get_by_role("link", name="Install Amazon").click()
     page.get_by_label("Marketplace").select_option("DE")
     consent = []
-    page.route(re.compile(r".*/apps/authorize/consent\?.*"),
-               lambda route: (consent.append(route.request.url), route.abort()))
+    page.route(
+        re.compile(r".*/apps/authorize/consent\?.*"), lambda route: (consent.append(route.request.url), route.abort())
+    )
     page.get_by_role("button", name="Confirm").click()
     for _ in range(200):
         if consent:

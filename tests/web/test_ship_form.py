@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+import testmarket
 from starlette.testclient import TestClient
 
-import testmarket
 from linkolis_host import apps, orders, shipments, workspaces
 from linkolis_host.host import Host
 from linkolis_host.web import WebSettings, create_app
@@ -50,8 +50,12 @@ def test_the_seller_marks_an_order_shipped_with_a_carrier_from_the_list(client, 
     assert done.status_code == 200 and "Shipment recorded" in done.text and "3S123" in done.text
     with Host(home, extra_plugins=[testmarket]) as host:
         [row] = shipments.list_shipments(host)
-    assert (row["order"], row["carrier_code"], row["tracking_number"], row["status"]) == ("A-1", "POSTNL", "3S123",
-                                                                                          "due")
+    assert (row["order"], row["carrier_code"], row["tracking_number"], row["status"]) == (
+        "A-1",
+        "POSTNL",
+        "3S123",
+        "due",
+    )
 
 
 def test_an_empty_tracking_number_is_shown_as_an_error_and_records_nothing(client, home):

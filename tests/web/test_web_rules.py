@@ -85,11 +85,18 @@ def test_every_text_the_pages_show_has_a_dutch_translation():
     from babel.messages.extract import extract_from_dir
 
     web = LOCALE_DIR.parent
-    found = {msg for _, _, msg, *_ in extract_from_dir(
-        str(web), method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")], keywords={"_": None})}
+    found = {
+        msg
+        for _, _, msg, *_ in extract_from_dir(
+            str(web), method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")], keywords={"_": None}
+        )
+    }
     dutch = translations("nl")
-    missing = sorted(m for m in found if isinstance(m, str) and dutch.gettext(m) == m and m not in ("Status", "SKU",
-                                                                                                     "Apps", "Import"))
+    missing = sorted(
+        m
+        for m in found
+        if isinstance(m, str) and dutch.gettext(m) == m and m not in ("Status", "SKU", "Apps", "Import")
+    )
     assert not missing, f"untranslated: {missing}"
     assert dutch.gettext("Module correctly installed") == "Module correct geïnstalleerd"
 
@@ -104,8 +111,9 @@ def test_workspaces_and_users_from_the_cli(home):
 
     assert json.loads(run("workspaces", "add", "Anna's shop", "--json").stdout)["name"] == "Anna's shop"
     run("workspaces", "add", "anna's  SHOP", code=1)
-    added = json.loads(run("users", "add", "anna@example.com", "--password-stdin", "--json",
-                           input=PASSWORD + "\n").stdout)
+    added = json.loads(
+        run("users", "add", "anna@example.com", "--password-stdin", "--json", input=PASSWORD + "\n").stdout
+    )
     assert added == {"email": "anna@example.com", "workspace": "Anna's shop", "language": None}
     assert PASSWORD not in run("users", "list").output
     run("users", "add", "ANNA@example.com", "--password-stdin", input=PASSWORD + "\n", code=1)  # any case: taken

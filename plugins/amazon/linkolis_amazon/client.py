@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from linkolis_host import RateLimit, RemoteError
+from linkolis_host import Context, RateLimit, RemoteError
 
 from . import lwa
 from .settings import AmazonSettings, OperatorSettings, operator_settings
@@ -75,8 +75,10 @@ def parse_json(response: httpx.Response, operation: str, *, gzipped: bool = Fals
     if isinstance(body, dict):
         return body
     request_id = response.headers.get("x-amzn-requestid")
-    text = (f"{operation}: Amazon's answer ({response.status_code}, {len(response.content)} bytes) was cut off or "
-            "is not JSON; it is asked for again next time")
+    text = (
+        f"{operation}: Amazon's answer ({response.status_code}, {len(response.content)} bytes) was cut off or "
+        "is not JSON; it is asked for again next time"
+    )
     if request_id:
         text += f" [request id {request_id}]"
     raise GarbledAnswer(text, status=response.status_code, request_id=request_id)
@@ -93,7 +95,9 @@ def error_of(response: httpx.Response, operation: str) -> SpApiError:
     message = first.get("message", response.reason_phrase)
     details = first.get("details")
     request_id = response.headers.get("x-amzn-requestid")
-    text = f"{operation}: Amazon answered {response.status_code} {code}: {message}" + (f" ({details})" if details else "")
+    text = f"{operation}: Amazon answered {response.status_code} {code}: {message}" + (
+        f" ({details})" if details else ""
+    )
     if request_id:
         text += f" [request id {request_id}]"
     return SpApiError(text, status=response.status_code, code=code, request_id=request_id, body=body)
@@ -103,7 +107,7 @@ class _AccessToken(httpx.Auth):
     """Puts the LWA access token on a request as it is sent, after any wait for quota, so a token that was
     fresh before a three-minute wait for searchOrders is never sent stale."""
 
-    def __init__(self, api: "SpApi") -> None:
+    def __init__(self, api: SpApi) -> None:
         self.api = api
 
     def auth_flow(self, request: httpx.Request):
@@ -114,7 +118,7 @@ class _AccessToken(httpx.Auth):
 class SpApi:
     """SP-API for one app: its marketplace, its selling partner, its tokens."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.settings: AmazonSettings = ctx.app.settings
         self.market = self.settings.market
@@ -122,17 +126,33 @@ class SpApi:
         self.base = self.op.api_url(self.market)
         self.seller_id = ctx.app.account_id
 
-    def call(self, method: str, path: str, operation: str, *, params: Any = None, json: Any = None,
-             expect: tuple[int, ...] = (200,), retry: bool | None = None) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        expect: tuple[int, ...] = (200,),
+        retry: bool | None = None,
+    ) -> httpx.Response:
         """Send one SP-API request; a 403 with a token that may have expired refreshes it and tries once more.
 
         Returns the response when its status is in ``expect``; raises ``SpApiError`` otherwise. ``retry``: retry
         5xx and dropped connections even for a POST (one that is safe to repeat).
         """
         for attempt in (1, 2):
-            response = self.ctx.http.request(method, f"{self.base}{path}", operation=operation, params=params,
-                                             json=json, headers={"accept": "application/json"},
-                                             auth=_AccessToken(self), retry=retry)
+            response = self.ctx.http.request(
+                method,
+                f"{self.base}{path}",
+                operation=operation,
+                params=params,
+                json=json,
+                headers={"accept": "application/json"},
+                auth=_AccessToken(self),
+                retry=retry,
+            )
             if response.status_code == 403 and attempt == 1:
                 # Expired token, revoked authorization, or a missing role: a refresh tells them apart (it fails
                 # with invalid_grant when the seller revoked us). Only a token that may have expired is worth a
@@ -164,7 +184,8 @@ class SpApi:
 
     def marketplace_participations(self) -> list[dict]:
         return self.call_json("GET", "/sellers/v1/marketplaceParticipations", "getMarketplaceParticipations").get(
-            "payload", [])
+            "payload", []
+        )
 
     # -- Orders v2026-01-01 ---------------------------------------------------------------------------------
 
@@ -173,16 +194,21 @@ class SpApi:
 
     def get_order(self, order_id: str, included: list[str] | None = None) -> dict:
         params = {"includedData": ",".join(included)} if included else None
-        return self.call_json("GET", f"/orders/2026-01-01/orders/{quote(order_id, safe='')}", "getOrder",
-                              params=params)
+        return self.call_json("GET", f"/orders/2026-01-01/orders/{quote(order_id, safe='')}", "getOrder", params=params)
 
     # -- Orders v0 ------------------------------------------------------------------------------------------
 
     def confirm_shipment(self, order_id: str, body: dict) -> None:
         """One package of a seller-fulfilled order. Safe to repeat: Amazon refuses a package reference used before
         for the order, which ``shipments`` recognises, so 5xx and dropped connections are retried."""
-        self.call("POST", f"/orders/v0/orders/{quote(order_id, safe='')}/shipmentConfirmation", "confirmShipment",
-                  json=body, expect=(204,), retry=True)
+        self.call(
+            "POST",
+            f"/orders/v0/orders/{quote(order_id, safe='')}/shipmentConfirmation",
+            "confirmShipment",
+            json=body,
+            expect=(204,),
+            retry=True,
+        )
 
     # -- Listings Items 2021-08-01 --------------------------------------------------------------------------
 
@@ -190,25 +216,40 @@ class SpApi:
         return f"/listings/2021-08-01/items/{quote(self.seller_id or '', safe='')}/{quote(sku, safe='')}"
 
     def get_listing(self, sku: str, included: list[str]) -> httpx.Response:
-        return self.call("GET", self.listing_path(sku), "getListingsItem", expect=(200, 404),
-                         params={"marketplaceIds": self.market.id, "includedData": ",".join(included)})
+        return self.call(
+            "GET",
+            self.listing_path(sku),
+            "getListingsItem",
+            expect=(200, 404),
+            params={"marketplaceIds": self.market.id, "includedData": ",".join(included)},
+        )
 
     def search_listings(self, params: dict[str, Any]) -> dict:
-        return self.call_json("GET", f"/listings/2021-08-01/items/{quote(self.seller_id or '', safe='')}",
-                              "searchListingsItems", params={"marketplaceIds": self.market.id, **params})
+        return self.call_json(
+            "GET",
+            f"/listings/2021-08-01/items/{quote(self.seller_id or '', safe='')}",
+            "searchListingsItems",
+            params={"marketplaceIds": self.market.id, **params},
+        )
 
     def patch_listing(self, sku: str, body: dict, included: list[str] | None = None) -> httpx.Response:
         params = {"marketplaceIds": self.market.id}
         if included:
             params["includedData"] = ",".join(included)
-        return self.call("PATCH", self.listing_path(sku), "patchListingsItem", params=params, json=body,
-                         expect=(200, 400, 404))
+        return self.call(
+            "PATCH", self.listing_path(sku), "patchListingsItem", params=params, json=body, expect=(200, 400, 404)
+        )
 
     # -- Feeds 2021-06-30 -----------------------------------------------------------------------------------
 
     def create_feed_document(self, content_type: str) -> dict:
-        return self.call_json("POST", "/feeds/2021-06-30/documents", "createFeedDocument",
-                              json={"contentType": content_type}, expect=(201,))
+        return self.call_json(
+            "POST",
+            "/feeds/2021-06-30/documents",
+            "createFeedDocument",
+            json={"contentType": content_type},
+            expect=(201,),
+        )
 
     def create_feed(self, document_id: str, feed_type: str = "JSON_LISTINGS_FEED") -> dict:
         body = {"feedType": feed_type, "marketplaceIds": [self.market.id], "inputFeedDocumentId": document_id}
@@ -217,15 +258,23 @@ class SpApi:
     def get_feed(self, feed_id: str) -> dict:
         return self.call_json("GET", f"/feeds/2021-06-30/feeds/{quote(feed_id, safe='')}", "getFeed")
 
-    def get_feeds(self, created_since: str, created_until: str | None = None,
-                  feed_type: str = "JSON_LISTINGS_FEED", page_size: int = 100) -> dict:
+    def get_feeds(
+        self,
+        created_since: str,
+        created_until: str | None = None,
+        feed_type: str = "JSON_LISTINGS_FEED",
+        page_size: int = 100,
+    ) -> dict:
         """One page (up to ``page_size``) of this marketplace's feeds of one type created in a time range."""
-        params = {"feedTypes": feed_type, "marketplaceIds": self.market.id, "pageSize": page_size,
-                  "createdSince": created_since}
+        params = {
+            "feedTypes": feed_type,
+            "marketplaceIds": self.market.id,
+            "pageSize": page_size,
+            "createdSince": created_since,
+        }
         if created_until:
             params["createdUntil"] = created_until
         return self.call_json("GET", "/feeds/2021-06-30/feeds", "getFeeds", params=params)
 
     def get_feed_document(self, document_id: str) -> dict:
-        return self.call_json("GET", f"/feeds/2021-06-30/documents/{quote(document_id, safe='')}",
-                              "getFeedDocument")
+        return self.call_json("GET", f"/feeds/2021-06-30/documents/{quote(document_id, safe='')}", "getFeedDocument")

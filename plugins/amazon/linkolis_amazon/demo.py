@@ -21,23 +21,32 @@ FEED_THRESHOLD = 20  # so the demo's bulk load of a few dozen SKUs shows the fee
 
 def environment(home: Path) -> DemoEnvironment:
     stack = ExitStack()
-    sim = Simulator(SystemClock(), seed=2026, orders=240, skus=48, order_window_days=20,
-                    listing_visibility_delay=1.0, feed_queue_seconds=1.0, feed_processing_seconds=2.0,
-                    # The demos' development path (not Amazon behaviour): the CLI's loopback receiver, and the web
-                    # demo served on http://127.0.0.1. Amazon accepts only registered https redirect URIs.
-                    allow_loopback_redirects=True)
+    sim = Simulator(
+        SystemClock(),
+        seed=2026,
+        orders=240,
+        skus=48,
+        order_window_days=20,
+        listing_visibility_delay=1.0,
+        feed_queue_seconds=1.0,
+        feed_processing_seconds=2.0,
+        # The demos' development path (not Amazon behaviour): the CLI's loopback receiver, and the web
+        # demo served on http://127.0.0.1. Amazon accepts only registered https redirect URIs.
+        allow_loopback_redirects=True,
+    )
     base_url = stack.enter_context(sim.serve())
     client = stack.enter_context(httpx.Client(base_url=base_url, timeout=30))
     truth = sim.stock_truth()[sim.default_seller_id]
     market_id = "A1PA6795UKMFR9"
-    merchant = sorted(sku for sku, per in truth.items()
-                      if market_id in per and per[market_id]["fulfillment"] == "MFN")
+    merchant = sorted(sku for sku, per in truth.items() if market_id in per and per[market_id]["fulfillment"] == "MFN")
     amazon = sorted(sku for sku, per in truth.items() if market_id in per and per[market_id]["fulfillment"] == "AFN")
     stock = [(sku, 7 + n) for n, sku in enumerate(merchant[:3])]
     bulk = [(sku, 20 + n) for n, sku in enumerate(merchant[3:] + amazon[:2])]
-    describe = (f"A local Amazon is running at {base_url} (simulated Seller Central, Login with Amazon and SP-API; "
-                f"seller {sim.default_seller_id}, {len(truth)} listings). Nothing leaves this machine. It accepts "
-                "http loopback redirect URIs, which Amazon does not: the development path.")
+    describe = (
+        f"A local Amazon is running at {base_url} (simulated Seller Central, Login with Amazon and SP-API; "
+        f"seller {sim.default_seller_id}, {len(truth)} listings). Nothing leaves this machine. It accepts "
+        "http loopback redirect URIs, which Amazon does not: the development path."
+    )
     return DemoEnvironment(
         kind="amazon",
         install={"name": "Amazon DE", "marketplace": MARKETPLACE, "stock_sync": True},

@@ -6,7 +6,7 @@ bucket order imports use) and, with stock sync on, one searchListingsItems item.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from linkolis_host import Context, HealthCheck, LinkolisError, NeedsAttention, OperatorConfigError
 
@@ -20,7 +20,7 @@ RENEWAL_WARNING = timedelta(days=30)
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def notices(app, plugin_config, env) -> list[str]:
@@ -33,22 +33,39 @@ def checks(ctx: Context) -> list[HealthCheck]:
     market = ctx.app.settings.market
     result: list[HealthCheck] = []
     refresh_token = (ctx.credentials or {}).get("refresh_token")
-    result.append(HealthCheck(
-        name="credentials present", status="ok" if refresh_token else "failed",
-        detail="" if refresh_token else "no Amazon authorization is stored for this app",
-        remedy=f"run `linkolis apps authorize {ctx.app.name!r}` and confirm in Seller Central"))
+    result.append(
+        HealthCheck(
+            name="credentials present",
+            status="ok" if refresh_token else "failed",
+            detail="" if refresh_token else "no Amazon authorization is stored for this app",
+            remedy=f"run `linkolis apps authorize {ctx.app.name!r}` and confirm in Seller Central",
+        )
+    )
     try:
         op = operator_settings(ctx.plugin_config, ctx.env)
         op.require("client_id", "client_secret", "application_id")
     except OperatorConfigError as exc:
-        result.append(HealthCheck(name="operator settings", status="failed", detail=exc.reason,
-                                  remedy="the host operator sets these (see docs/operations.md)", operator=True))
+        result.append(
+            HealthCheck(
+                name="operator settings",
+                status="failed",
+                detail=exc.reason,
+                remedy="the host operator sets these (see docs/operations.md)",
+                operator=True,
+            )
+        )
         return result
     notice = op.endpoint_notice()
     if notice:
-        result.append(HealthCheck(name="Amazon endpoint", status="warning", detail=f"this app {notice}",
-                                  remedy="right for the simulator or a recording proxy; for a real seller the "
-                                         "operator removes the override (see docs/operations.md)"))
+        result.append(
+            HealthCheck(
+                name="Amazon endpoint",
+                status="warning",
+                detail=f"this app {notice}",
+                remedy="right for the simulator or a recording proxy; for a real seller the "
+                "operator removes the override (see docs/operations.md)",
+            )
+        )
     if not refresh_token:
         return result
 
@@ -56,15 +73,28 @@ def checks(ctx: Context) -> list[HealthCheck]:
         lwa.access_token(ctx, op, force=True)
         result.append(HealthCheck(name="LWA token refresh", status="ok"))
     except NeedsAttention as exc:
-        remedy = ("the host operator rotates the client secret in Seller Central (Develop apps → View → "
-                  "rotate) and sets LINKOLIS_AMAZON_CLIENT_SECRET" if isinstance(exc, OperatorConfigError) else
-                  f"run `linkolis apps authorize {ctx.app.name!r}` again")
-        result.append(HealthCheck(name="LWA token refresh", status="failed", detail=exc.reason, remedy=remedy,
-                                  operator=isinstance(exc, OperatorConfigError)))
+        remedy = (
+            "the host operator rotates the client secret in Seller Central (Develop apps → View → "
+            "rotate) and sets LINKOLIS_AMAZON_CLIENT_SECRET"
+            if isinstance(exc, OperatorConfigError)
+            else f"run `linkolis apps authorize {ctx.app.name!r}` again"
+        )
+        result.append(
+            HealthCheck(
+                name="LWA token refresh",
+                status="failed",
+                detail=exc.reason,
+                remedy=remedy,
+                operator=isinstance(exc, OperatorConfigError),
+            )
+        )
         return result
     except LinkolisError as exc:
-        result.append(HealthCheck(name="LWA token refresh", status="failed", detail=str(exc),
-                                  remedy="check the network and try again"))
+        result.append(
+            HealthCheck(
+                name="LWA token refresh", status="failed", detail=str(exc), remedy="check the network and try again"
+            )
+        )
         return result
 
     api = SpApi(ctx)
@@ -72,44 +102,88 @@ def checks(ctx: Context) -> list[HealthCheck]:
         participations = api.marketplace_participations()
         mine = [p for p in participations if p.get("marketplace", {}).get("id") == market.id]
         if mine and mine[0].get("participation", {}).get("isParticipating"):
-            result.append(HealthCheck(name="marketplace participation", status="ok",
-                                      detail=f"the account sells in {market.country} ({market.domain})"))
+            result.append(
+                HealthCheck(
+                    name="marketplace participation",
+                    status="ok",
+                    detail=f"the account sells in {market.country} ({market.domain})",
+                )
+            )
         else:
-            sells_in = ", ".join(sorted(p["marketplace"].get("countryCode", "?") for p in participations
-                                        if p.get("participation", {}).get("isParticipating"))) or "nowhere"
-            result.append(HealthCheck(
-                name="marketplace participation", status="failed",
-                detail=f"the authorized account does not sell in {market.country} (it sells in: {sells_in})",
-                remedy="if the wrong Seller Central account was authorized, remove the app and install it again, "
-                       "signing in to the right account; otherwise choose the marketplace you sell in "
-                       f"(`linkolis apps configure {ctx.app.name!r} --marketplace …`)"))
+            sells_in = (
+                ", ".join(
+                    sorted(
+                        p["marketplace"].get("countryCode", "?")
+                        for p in participations
+                        if p.get("participation", {}).get("isParticipating")
+                    )
+                )
+                or "nowhere"
+            )
+            result.append(
+                HealthCheck(
+                    name="marketplace participation",
+                    status="failed",
+                    detail=f"the authorized account does not sell in {market.country} (it sells in: {sells_in})",
+                    remedy="if the wrong Seller Central account was authorized, remove the app and install it again, "
+                    "signing in to the right account; otherwise choose the marketplace you sell in "
+                    f"(`linkolis apps configure {ctx.app.name!r} --marketplace …`)",
+                )
+            )
     except SpApiError as exc:
         if exc.status == 403:
-            result.append(HealthCheck(
-                name="marketplace participation", status="skipped",
-                detail="the app's roles do not include the Sellers API (Amazon answered 403)",
-                remedy="optional; add the Selling Partner Insights role to the developer app to enable this check"))
+            result.append(
+                HealthCheck(
+                    name="marketplace participation",
+                    status="skipped",
+                    detail="the app's roles do not include the Sellers API (Amazon answered 403)",
+                    remedy="optional; add the Selling Partner Insights role to the developer app to enable this check",
+                )
+            )
         else:
-            result.append(HealthCheck(name="marketplace participation", status="failed", detail=str(exc),
-                                      remedy="try again later; quote the request id to Amazon if it persists"))
+            result.append(
+                HealthCheck(
+                    name="marketplace participation",
+                    status="failed",
+                    detail=str(exc),
+                    remedy="try again later; quote the request id to Amazon if it persists",
+                )
+            )
     except LinkolisError as exc:
-        result.append(HealthCheck(name="marketplace participation", status="failed", detail=str(exc),
-                                  remedy="try again later"))
+        result.append(
+            HealthCheck(name="marketplace participation", status="failed", detail=str(exc), remedy="try again later")
+        )
 
     now = ctx.clock.now()
     try:
-        api.search_orders({"marketplaceIds": market.id, "lastUpdatedAfter": _iso(now - timedelta(days=1)),
-                           "lastUpdatedBefore": _iso(now - timedelta(minutes=3)), "maxResultsPerPage": 1})
+        api.search_orders(
+            {
+                "marketplaceIds": market.id,
+                "lastUpdatedAfter": _iso(now - timedelta(days=1)),
+                "lastUpdatedBefore": _iso(now - timedelta(minutes=3)),
+                "maxResultsPerPage": 1,
+            }
+        )
         result.append(HealthCheck(name="orders readable", status="ok"))
         if ctx.state.get(PII_KEY):
-            result.append(HealthCheck(
-                name="buyer and shipping details", status="warning",
-                detail="Amazon sends orders without buyer and recipient: the app lacks the restricted roles",
-                remedy="orders still import; for addresses, the operator requests the Direct-to-Consumer Shipping "
-                       "role for the developer app, then the seller authorizes again"))
+            result.append(
+                HealthCheck(
+                    name="buyer and shipping details",
+                    status="warning",
+                    detail="Amazon sends orders without buyer and recipient: the app lacks the restricted roles",
+                    remedy="orders still import; for addresses, the operator requests the Direct-to-Consumer Shipping "
+                    "role for the developer app, then the seller authorizes again",
+                )
+            )
     except SpApiError as exc:
-        remedy = ("the developer app needs the Inventory and Order Tracking role; the operator adds it in the "
-                  "developer profile, then the seller authorizes again") if exc.status == 403 else "try again later"
+        remedy = (
+            (
+                "the developer app needs the Inventory and Order Tracking role; the operator adds it in the "
+                "developer profile, then the seller authorizes again"
+            )
+            if exc.status == 403
+            else "try again later"
+        )
         result.append(HealthCheck(name="orders readable", status="failed", detail=str(exc), remedy=remedy))
     except LinkolisError as exc:
         result.append(HealthCheck(name="orders readable", status="failed", detail=str(exc), remedy="try again later"))
@@ -119,33 +193,53 @@ def checks(ctx: Context) -> list[HealthCheck]:
             api.search_listings({"pageSize": 1})
             result.append(HealthCheck(name="listings readable", status="ok"))
         except SpApiError as exc:
-            remedy = ("the developer app needs the Product Listing role; the operator adds it, then the seller "
-                      "authorizes again") if exc.status == 403 else "try again later"
+            remedy = (
+                (
+                    "the developer app needs the Product Listing role; the operator adds it, then the seller "
+                    "authorizes again"
+                )
+                if exc.status == 403
+                else "try again later"
+            )
             result.append(HealthCheck(name="listings readable", status="failed", detail=str(exc), remedy=remedy))
         except LinkolisError as exc:
-            result.append(HealthCheck(name="listings readable", status="failed", detail=str(exc),
-                                      remedy="try again later"))
+            result.append(
+                HealthCheck(name="listings readable", status="failed", detail=str(exc), remedy="try again later")
+            )
 
     expires = ctx.app.authorization_expires_at
     if expires is not None:
         if expires.tzinfo is None:
-            expires = expires.replace(tzinfo=timezone.utc)
+            expires = expires.replace(tzinfo=UTC)
         left = expires - now
         if left <= timedelta(0):
-            result.append(HealthCheck(name="authorization renewal", status="failed",
-                                      detail=f"the yearly authorization lapsed on {expires:%Y-%m-%d}",
-                                      remedy=f"run `linkolis apps authorize {ctx.app.name!r}` again"))
+            result.append(
+                HealthCheck(
+                    name="authorization renewal",
+                    status="failed",
+                    detail=f"the yearly authorization lapsed on {expires:%Y-%m-%d}",
+                    remedy=f"run `linkolis apps authorize {ctx.app.name!r}` again",
+                )
+            )
         elif left <= RENEWAL_WARNING:
-            result.append(HealthCheck(name="authorization renewal", status="warning",
-                                      detail=f"the yearly authorization lapses on {expires:%Y-%m-%d} "
-                                             f"({left.days} days)",
-                                      remedy=f"run `linkolis apps authorize {ctx.app.name!r}` before then"))
+            result.append(
+                HealthCheck(
+                    name="authorization renewal",
+                    status="warning",
+                    detail=f"the yearly authorization lapses on {expires:%Y-%m-%d} ({left.days} days)",
+                    remedy=f"run `linkolis apps authorize {ctx.app.name!r}` before then",
+                )
+            )
 
     suppressed = warnings(ctx)  # as the last push or verify read them: no call to Amazon here
     if suppressed:
         named = ", ".join(sorted(suppressed)[:5]) + (", …" if len(suppressed) > 5 else "")
-        result.append(HealthCheck(
-            name="listing health", status="warning",
-            detail=f"{len(suppressed)} listing(s) suppressed or restricted by Amazon, as last read: {named}",
-            remedy=f"{FIX_LISTING}; `linkolis stock list` shows what Amazon says of each"))
+        result.append(
+            HealthCheck(
+                name="listing health",
+                status="warning",
+                detail=f"{len(suppressed)} listing(s) suppressed or restricted by Amazon, as last read: {named}",
+                remedy=f"{FIX_LISTING}; `linkolis stock list` shows what Amazon says of each",
+            )
+        )
     return result

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
-from linkolis_host import AuthorizationError, AuthorizationRevoked, OperatorConfigError, RemoteError
+from linkolis_host import AuthorizationError, AuthorizationRevoked, Context, OperatorConfigError, RemoteError
 
 from . import client
 from .marketplaces import Marketplace
@@ -42,13 +42,16 @@ def callback_url(op: OperatorSettings, market: Marketplace, params: dict[str, st
     """The log-in URI step: send the browser back to Amazon's callback with its state and ours."""
     callback = params.get("amazon_callback_uri", "")
     if not params.get("amazon_state") or not callback:
-        raise AuthorizationError("the redirect carries no state and no Amazon callback: it did not come from "
-                                 "an authorization we started")
+        raise AuthorizationError(
+            "the redirect carries no state and no Amazon callback: it did not come from an authorization we started"
+        )
     allowed = urlsplit(op.seller_central(market)).netloc
     target = urlsplit(callback)
     if target.scheme not in ("https", "http") or target.netloc != allowed:
-        raise AuthorizationError(f"the Amazon callback points at {target.netloc or 'nowhere'}, not {allowed}; "
-                                 "refusing to send the browser there")
+        raise AuthorizationError(
+            f"the Amazon callback points at {target.netloc or 'nowhere'}, not {allowed}; "
+            "refusing to send the browser there"
+        )
     query = {"amazon_state": params["amazon_state"], "state": params["state"]}
     if redirect_uri:  # optional; an empty one is not a registered redirect URI
         query["redirect_uri"] = redirect_uri
@@ -57,11 +60,15 @@ def callback_url(op: OperatorSettings, market: Marketplace, params: dict[str, st
     return f"{callback}{'&' if target.query else '?'}{urlencode(query)}"
 
 
-def _token_request(ctx, op: OperatorSettings, form: dict[str, str]) -> TokenSet:
+def _token_request(ctx: Context, op: OperatorSettings, form: dict[str, str]) -> TokenSet:
     op.require("client_id", "client_secret")
     form = {**form, "client_id": op.client_id, "client_secret": op.secret()}
-    response = ctx.http.post(op.lwa_url(), data=form, operation="lwa.token",
-                             headers={"content-type": "application/x-www-form-urlencoded;charset=UTF-8"})
+    response = ctx.http.post(
+        op.lwa_url(),
+        data=form,
+        operation="lwa.token",
+        headers={"content-type": "application/x-www-form-urlencoded;charset=UTF-8"},
+    )
     try:
         body = client.parse_json(response, "Login with Amazon (lwa.token)")
     except client.GarbledAnswer:
@@ -79,19 +86,19 @@ def _token_request(ctx, op: OperatorSettings, form: dict[str, str]) -> TokenSet:
         )
     if error == "invalid_grant":
         raise _InvalidGrant(body.get("error_description") or "invalid_grant")
-    raise RemoteError(f"Login with Amazon answered {response.status_code} {error}".strip(),
-                      status=response.status_code)
+    raise RemoteError(f"Login with Amazon answered {response.status_code} {error}".strip(), status=response.status_code)
 
 
 class _InvalidGrant(Exception):
     pass
 
 
-def exchange_code(ctx, op: OperatorSettings, code: str, redirect_uri: str) -> TokenSet:
+def exchange_code(ctx: Context, op: OperatorSettings, code: str, redirect_uri: str) -> TokenSet:
     """Trade the 5-minute `spapi_oauth_code` for a refresh token, at once."""
     try:
-        tokens = _token_request(ctx, op, {"grant_type": "authorization_code", "code": code,
-                                          "redirect_uri": redirect_uri})
+        tokens = _token_request(
+            ctx, op, {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        )
     except _InvalidGrant as exc:
         raise AuthorizationError(
             f"Amazon refused the authorization code ({exc}): it was used already or is older than 5 minutes; "
@@ -102,24 +109,30 @@ def exchange_code(ctx, op: OperatorSettings, code: str, redirect_uri: str) -> To
     return tokens
 
 
-def check_refresh_token(ctx, op: OperatorSettings, refresh_token: str) -> TokenSet:
+def check_refresh_token(ctx: Context, op: OperatorSettings, refresh_token: str) -> TokenSet:
     """Prove a (pasted) refresh token works; its access token is cached."""
     try:
         tokens = _token_request(ctx, op, {"grant_type": "refresh_token", "refresh_token": refresh_token})
     except _InvalidGrant as exc:
-        raise AuthorizationError(f"Amazon refused that refresh token ({exc}); copy it again from Seller Central "
-                                 "(Develop apps → Authorize) and check it belongs to this app") from None
+        raise AuthorizationError(
+            f"Amazon refused that refresh token ({exc}); copy it again from Seller Central "
+            "(Develop apps → Authorize) and check it belongs to this app"
+        ) from None
     return tokens
 
 
-def remember(ctx, tokens: TokenSet) -> None:
+def remember(ctx: Context, tokens: TokenSet) -> None:
     expires_at = ctx.clock.time() + tokens.expires_in
     # The expiry lets the log redactor forget the token once it is worthless: a host renews one per app hourly.
-    ctx.state.set(TOKEN_KEY, {"token": tokens.access_token, "expires_at": expires_at,
-                              "fetched_at": ctx.clock.time()}, secret=True, expires_at=expires_at)
+    ctx.state.set(
+        TOKEN_KEY,
+        {"token": tokens.access_token, "expires_at": expires_at, "fetched_at": ctx.clock.time()},
+        secret=True,
+        expires_at=expires_at,
+    )
 
 
-def access_token(ctx, op: OperatorSettings, force: bool = False) -> str:
+def access_token(ctx: Context, op: OperatorSettings, force: bool = False) -> str:
     """A valid access token: the cached one, or a fresh one from the refresh token."""
     cached = None if force else ctx.state.get(TOKEN_KEY, secret=True)
     if cached and cached["expires_at"] - REFRESH_MARGIN > ctx.clock.time():
@@ -141,6 +154,6 @@ def access_token(ctx, op: OperatorSettings, force: bool = False) -> str:
     return tokens.access_token
 
 
-def token_age(ctx) -> float | None:
+def token_age(ctx: Context) -> float | None:
     cached = ctx.state.get(TOKEN_KEY, secret=True)
     return None if not cached else ctx.clock.time() - cached.get("fetched_at", 0)

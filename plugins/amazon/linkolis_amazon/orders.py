@@ -30,7 +30,7 @@ Empty strings from Amazon (``addressLine3: ""``) are ``None``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator
 
@@ -49,14 +49,18 @@ TOKEN_LIFETIME = timedelta(hours=24)
 PII_KEY = "pii_withheld"
 
 STATUSES = {
-    "PENDING_AVAILABILITY": "pending", "PENDING": "pending", "UNSHIPPED": "unshipped",
-    "PARTIALLY_SHIPPED": "partially_shipped", "SHIPPED": "shipped", "CANCELLED": "cancelled",
+    "PENDING_AVAILABILITY": "pending",
+    "PENDING": "pending",
+    "UNSHIPPED": "unshipped",
+    "PARTIALLY_SHIPPED": "partially_shipped",
+    "SHIPPED": "shipped",
+    "CANCELLED": "cancelled",
     "UNFULFILLABLE": "unfulfillable",
 }
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: str) -> datetime:
@@ -125,23 +129,37 @@ def _line(item: dict[str, Any]) -> tuple[OrderLine, str | None]:
         else:
             shipping_tax = zero if tax == 0 else None  # Amazon does not say how the tax splits
     line = OrderLine(
-        line_id=item["orderItemId"], sku=_text(product.get("sellerSku")), product_id=_text(product.get("asin")),
-        title=_text(product.get("title")), quantity_ordered=quantity,
+        line_id=item["orderItemId"],
+        sku=_text(product.get("sellerSku")),
+        product_id=_text(product.get("asin")),
+        title=_text(product.get("title")),
+        quantity_ordered=quantity,
         quantity_shipped=(item.get("fulfillment") or {}).get("quantityFulfilled") or 0,
-        unit_price=unit, subtotal=subtotal, tax=tax, shipping=shipping, shipping_tax=shipping_tax,
-        discount=None if discount is None else abs(discount), total=total,
+        unit_price=unit,
+        subtotal=subtotal,
+        tax=tax,
+        shipping=shipping,
+        shipping_tax=shipping_tax,
+        discount=None if discount is None else abs(discount),
+        total=total,
     )
     return line, currency or total_currency
 
 
 def _address(address: dict[str, Any]) -> Address:
     return Address(
-        name=_text(address.get("name")), company=_text(address.get("companyName")),
-        line1=_text(address.get("addressLine1")), line2=_text(address.get("addressLine2")),
-        line3=_text(address.get("addressLine3")), city=_text(address.get("city")),
-        district=_text(address.get("districtOrCounty")), region=_text(address.get("stateOrRegion")),
-        municipality=_text(address.get("municipality")), postal_code=_text(address.get("postalCode")),
-        country_code=_text(address.get("countryCode")), phone=_text(address.get("phone")),
+        name=_text(address.get("name")),
+        company=_text(address.get("companyName")),
+        line1=_text(address.get("addressLine1")),
+        line2=_text(address.get("addressLine2")),
+        line3=_text(address.get("addressLine3")),
+        city=_text(address.get("city")),
+        district=_text(address.get("districtOrCounty")),
+        region=_text(address.get("stateOrRegion")),
+        municipality=_text(address.get("municipality")),
+        postal_code=_text(address.get("postalCode")),
+        country_code=_text(address.get("countryCode")),
+        phone=_text(address.get("phone")),
         address_type=ADDRESS_TYPES.get(address.get("addressType")),
     )
 
@@ -159,11 +177,22 @@ def to_order(raw: dict[str, Any], marketplace_id: str = "") -> Order:
     buyer = raw.get("buyer")
     address = (raw.get("recipient") or {}).get("deliveryAddress")
     aliases = [a for a in raw.get("orderAliases") or [] if isinstance(a, dict)]
-    seller_order_id = next((_text(a.get("aliasId")) for a in aliases
-                            if a.get("aliasType") == "SELLER_ORDER_ID" and _text(a.get("aliasId"))), None)
-    original = next((a for a in raw.get("associatedOrders") or []
-                     if isinstance(a, dict) and a.get("associationType") in ORIGINAL_ORDER and _text(a.get("orderId"))),
-                    None)
+    seller_order_id = next(
+        (
+            _text(a.get("aliasId"))
+            for a in aliases
+            if a.get("aliasType") == "SELLER_ORDER_ID" and _text(a.get("aliasId"))
+        ),
+        None,
+    )
+    original = next(
+        (
+            a
+            for a in raw.get("associatedOrders") or []
+            if isinstance(a, dict) and a.get("associationType") in ORIGINAL_ORDER and _text(a.get("orderId"))
+        ),
+        None,
+    )
     return Order(
         marketplace_order_id=raw["orderId"],
         marketplace=_text((raw.get("salesChannel") or {}).get("marketplaceId")) or marketplace_id,
@@ -175,9 +204,14 @@ def to_order(raw: dict[str, Any], marketplace_id: str = "") -> Order:
         currency=currency,
         total=total,
         lines=lines,
-        buyer=Buyer(name=_text(buyer.get("buyerName")), email=_text(buyer.get("buyerEmail")),
-                    company=_text(buyer.get("buyerCompanyName")),
-                    purchase_order_number=_text(buyer.get("buyerPurchaseOrderNumber"))) if buyer else None,
+        buyer=Buyer(
+            name=_text(buyer.get("buyerName")),
+            email=_text(buyer.get("buyerEmail")),
+            company=_text(buyer.get("buyerCompanyName")),
+            purchase_order_number=_text(buyer.get("buyerPurchaseOrderNumber")),
+        )
+        if buyer
+        else None,
         recipient=_address(address) if address else None,
         seller_order_id=seller_order_id,
         programs=[p for p in (_text(p) for p in raw.get("programs") or []) if p],
@@ -190,7 +224,10 @@ def _withholds_pii(raw: dict[str, Any]) -> bool | None:
     """True when an order that should carry a recipient came without one (the app lacks the role)."""
     fulfillment = raw.get("fulfillment") or {}
     if fulfillment.get("fulfilledBy") != "MERCHANT" or fulfillment.get("fulfillmentStatus") not in (
-            "UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"):
+        "UNSHIPPED",
+        "PARTIALLY_SHIPPED",
+        "SHIPPED",
+    ):
         return None
     return not (raw.get("recipient") or {}).get("deliveryAddress")
 
@@ -211,7 +248,8 @@ def import_orders(ctx: Context, cursor: dict | None) -> Iterator[OrderBatch]:
     withheld: bool | None = None
     while start < end:
         boundary = end
-        for batch, boundary, verdict in _window(ctx, api, start, end, token):
+        # ``boundary`` is read after the loop: the last page's word on where the window ended.
+        for batch, boundary, verdict in _window(ctx, api, start, end, token):  # noqa: B007
             if verdict is not None:
                 withheld = verdict if withheld is None else (withheld and verdict)
             yield batch
@@ -225,8 +263,13 @@ def import_orders(ctx: Context, cursor: dict | None) -> Iterator[OrderBatch]:
 
 def _window(ctx: Context, api: SpApi, start: datetime, end: datetime, token: str | None):
     """The pages of one window: (batch, the window's boundary as Amazon states it, PII verdict)."""
-    params = {"marketplaceIds": api.market.id, "lastUpdatedAfter": iso(start), "lastUpdatedBefore": iso(end),
-              "maxResultsPerPage": PAGE_SIZE, "includedData": ",".join(INCLUDED)}
+    params = {
+        "marketplaceIds": api.market.id,
+        "lastUpdatedAfter": iso(start),
+        "lastUpdatedBefore": iso(end),
+        "maxResultsPerPage": PAGE_SIZE,
+        "includedData": ",".join(INCLUDED),
+    }
     restarted = False
     while True:
         try:

@@ -8,6 +8,7 @@ from linkolis_host import (
     AppKind,
     AuthorizationError,
     AuthorizationStart,
+    Context,
     CredentialField,
     Credentials,
     hookimpl,
@@ -30,10 +31,17 @@ def configure_fields() -> AppKind:
         request_id_header="x-amzn-requestid",
         oauth=True,
         direct_credentials=[
-            CredentialField(name="refresh_token", label="Refresh token",
-                            help="A private app's self-authorization (Seller Central: Develop apps → Authorize)"),
-            CredentialField(name="selling_partner_id", label="Merchant id", secret=False,
-                            help="Your merchant token (Seller Central: Settings → Account info)"),
+            CredentialField(
+                name="refresh_token",
+                label="Refresh token",
+                help="A private app's self-authorization (Seller Central: Develop apps → Authorize)",
+            ),
+            CredentialField(
+                name="selling_partner_id",
+                label="Merchant id",
+                secret=False,
+                help="Your merchant token (Seller Central: Settings → Account info)",
+            ),
         ],
         notices=health.notices,
         carriers=_shipments.CARRIERS,
@@ -41,51 +49,61 @@ def configure_fields() -> AppKind:
 
 
 @hookimpl
-def authorize(ctx, step, params):
+def authorize(ctx: Context, step, params):
     op = operator_settings(ctx.plugin_config, ctx.env)
     market = ctx.app.settings.market
     if step == "start":
         # Fail before the seller confirms in Seller Central, not after: the code exchange needs all three.
         op.require("client_id", "client_secret", "application_id")
         redirect_uri = op.redirect_uri or params["redirect_uri"]
-        return AuthorizationStart(url=lwa.consent_url(op, market, params["state"], redirect_uri),
-                                  redirect_uri=redirect_uri)
+        return AuthorizationStart(
+            url=lwa.consent_url(op, market, params["state"], redirect_uri), redirect_uri=redirect_uri
+        )
     if step == "continue":
         redirect_uri = op.redirect_uri or params.get("redirect_uri") or ""
         return AuthorizationStart(url=lwa.callback_url(op, market, params, redirect_uri), redirect_uri=redirect_uri)
     if step == "complete":
         code, seller = params.get("spapi_oauth_code"), params.get("selling_partner_id")
         if not code or not seller:
-            raise AuthorizationError("Amazon's redirect carries no spapi_oauth_code or selling_partner_id; "
-                                     "run the authorization again")
+            raise AuthorizationError(
+                "Amazon's redirect carries no spapi_oauth_code or selling_partner_id; run the authorization again"
+            )
         # The access token is not cached here: the host may still refuse this account (another seller, or an
         # app that already has it), and a cached token would then act as that account for this app.
         tokens = lwa.exchange_code(ctx, op, code, params["redirect_uri"])
         _prove_seller(ctx, op, seller, tokens.access_token)
-        return Credentials(account_id=seller, secrets={"refresh_token": tokens.refresh_token},
-                           expires_at=ctx.clock.now() + lwa.RENEWAL, details={"region": market.region})
+        return Credentials(
+            account_id=seller,
+            secrets={"refresh_token": tokens.refresh_token},
+            expires_at=ctx.clock.now() + lwa.RENEWAL,
+            details={"region": market.region},
+        )
     if step == "direct":
         token, seller = params["refresh_token"].strip(), params["selling_partner_id"].strip()
         if not token.startswith("Atzr|"):
             raise AuthorizationError("that is not an LWA refresh token (they start with Atzr|)")
         if not seller:
-            raise AuthorizationError("the merchant id (selling_partner_id) is empty; copy it from Seller Central "
-                                     "(Settings → Account info)")
+            raise AuthorizationError(
+                "the merchant id (selling_partner_id) is empty; copy it from Seller Central (Settings → Account info)"
+            )
         tokens = lwa.check_refresh_token(ctx, op, token)  # not cached either, for the same reason
         _prove_seller(ctx, op, seller, tokens.access_token)
         return Credentials(account_id=seller, secrets={"refresh_token": token}, details={"region": market.region})
     raise AuthorizationError(f"unknown authorization step {step!r}")
 
 
-def _prove_seller(ctx, op, seller: str, access_token: str) -> None:
+def _prove_seller(ctx: Context, op, seller: str, access_token: str) -> None:
     """Ask Amazon, with the new access token, for one listing of ``seller``: Amazon answers only for the selling
     partner the token acts for. The seller id of a redirect (an address anyone can edit) or of a paste is thereby
     proven before the host stores it, not trusted. The token is used here and not kept (see above)."""
     market = ctx.app.settings.market
     response = ctx.http.request(
-        "GET", f"{op.api_url(market)}/listings/2021-08-01/items/{quote(seller, safe='')}",
-        operation="searchListingsItems", params={"marketplaceIds": market.id, "pageSize": 1},
-        headers={"accept": "application/json", "x-amz-access-token": access_token})
+        "GET",
+        f"{op.api_url(market)}/listings/2021-08-01/items/{quote(seller, safe='')}",
+        operation="searchListingsItems",
+        params={"marketplaceIds": market.id, "pageSize": 1},
+        headers={"accept": "application/json", "x-amz-access-token": access_token},
+    )
     if response.status_code == 200:
         return
     error = error_of(response, "searchListingsItems")
@@ -109,27 +127,27 @@ def _prove_seller(ctx, op, seller: str, access_token: str) -> None:
 
 
 @hookimpl
-def import_orders(ctx, cursor):
+def import_orders(ctx: Context, cursor):
     return orders.import_orders(ctx, cursor)
 
 
 @hookimpl
-def push_stock(ctx, items):
+def push_stock(ctx: Context, items):
     return stock.push(ctx, items)
 
 
 @hookimpl
-def push_shipments(ctx, shipments):
+def push_shipments(ctx: Context, shipments):
     return _shipments.confirm(ctx, shipments)
 
 
 @hookimpl
-def read_stock(ctx, skus):
+def read_stock(ctx: Context, skus):
     return stock.read(ctx, skus)
 
 
 @hookimpl
-def health_check(ctx):
+def health_check(ctx: Context):
     return health.checks(ctx)
 
 
@@ -138,5 +156,3 @@ def demo_environment(home):
     from .demo import environment  # the simulator is only ever imported for the demo
 
     return environment(home)
-
-

@@ -17,21 +17,51 @@ from linkolis_host import AppSettings, OperatorConfigError
 from .marketplaces import LWA_TOKEN_URL, MARKETPLACES, Marketplace, by_code
 
 MarketplaceCode = Literal[
-    "CA", "US", "MX", "BR", "IE", "ES", "UK", "FR", "BE", "NL", "DE", "IT", "SE", "ZA", "PL", "EG", "TR", "SA",
-    "AE", "IN", "SG", "AU", "JP",
+    "CA",
+    "US",
+    "MX",
+    "BR",
+    "IE",
+    "ES",
+    "UK",
+    "FR",
+    "BE",
+    "NL",
+    "DE",
+    "IT",
+    "SE",
+    "ZA",
+    "PL",
+    "EG",
+    "TR",
+    "SA",
+    "AE",
+    "IN",
+    "SG",
+    "AU",
+    "JP",
 ]
 assert set(MarketplaceCode.__args__) == set(MARKETPLACES)  # type: ignore[attr-defined]
 
 
 class AmazonSettings(AppSettings):
-    name: str = Field("Amazon", title="Application name", min_length=1, max_length=80,
-                      description='How this app is called in My applications; name it after its marketplace '
-                                  '("Amazon DE", "Amazon FR") when you sell in several')
+    name: str = Field(
+        "Amazon",
+        title="Application name",
+        min_length=1,
+        max_length=80,
+        description="How this app is called in My applications; name it after its marketplace "
+        '("Amazon DE", "Amazon FR") when you sell in several',
+    )
     marketplace: MarketplaceCode = Field(
-        title="Marketplace", description="The Amazon country this app sells in (one app per marketplace)")
-    stock_sync: bool = Field(False, title="Stock update sync",
-                             description="Push stock levels to this marketplace's listings as they change; off "
-                                         "means nothing is pushed to live listings")
+        title="Marketplace", description="The Amazon country this app sells in (one app per marketplace)"
+    )
+    stock_sync: bool = Field(
+        False,
+        title="Stock update sync",
+        description="Push stock levels to this marketplace's listings as they change; off "
+        "means nothing is pushed to live listings",
+    )
 
     @property
     def market(self) -> Marketplace:
@@ -62,16 +92,19 @@ class OperatorSettings(BaseModel):
     sandbox: bool = False
     endpoint: str | None = Field(None, description="One base URL replacing every Amazon host (the simulator)")
     allow_insecure_endpoint: bool = Field(
-        False, description="Let `endpoint` be plain HTTP to a host that is not this machine (the seller's tokens "
-                           "and the client secret then cross the network unencrypted)")
+        False,
+        description="Let `endpoint` be plain HTTP to a host that is not this machine (the seller's tokens "
+        "and the client secret then cross the network unencrypted)",
+    )
     first_import_days: int = Field(7, ge=1, le=730)
     feed_threshold: int = Field(0, ge=0, description="SKUs from which stock goes by feed (0: from the rate model)")
 
     def require(self, *names: str) -> None:
         missing = [n for n in names if getattr(self, n) in (None, "")]
         if missing:
-            where = "; ".join(f"{ENV_PREFIX}{n.upper()} or `{n} = …` under [plugins.amazon] in linkolis.toml"
-                              for n in missing)
+            where = "; ".join(
+                f"{ENV_PREFIX}{n.upper()} or `{n} = …` under [plugins.amazon] in linkolis.toml" for n in missing
+            )
             raise OperatorConfigError(f"the Amazon app needs its operator setting {', '.join(missing)}: set {where}")
 
     def secret(self) -> str:
@@ -95,8 +128,10 @@ class OperatorSettings(BaseModel):
         if not self.endpoint:
             return None
         plain = " over plain HTTP" if urlsplit(self.endpoint).scheme == "http" else ""
-        return (f"talks to {self.endpoint}{plain} instead of Amazon: the operator's endpoint override "
-                f"({ENV_PREFIX}ENDPOINT or `endpoint` under [plugins.amazon]) is in force")
+        return (
+            f"talks to {self.endpoint}{plain} instead of Amazon: the operator's endpoint override "
+            f"({ENV_PREFIX}ENDPOINT or `endpoint` under [plugins.amazon]) is in force"
+        )
 
 
 def _is_loopback(hostname: str) -> bool:
@@ -116,8 +151,9 @@ def _check_endpoint(op: OperatorSettings) -> None:
     parts = urlsplit(op.endpoint)
     where = f"{ENV_PREFIX}ENDPOINT / `endpoint` under [plugins.amazon]"
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise OperatorConfigError(f"the Amazon endpoint override {op.endpoint!r} ({where}) is not an http(s) URL "
-                                  "with a host")
+        raise OperatorConfigError(
+            f"the Amazon endpoint override {op.endpoint!r} ({where}) is not an http(s) URL with a host"
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname) and not op.allow_insecure_endpoint:
         raise OperatorConfigError(
             f"the Amazon endpoint override {op.endpoint} ({where}) is plain HTTP to another machine: the client "
@@ -139,15 +175,17 @@ def operator_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> Ope
         if isinstance(value, str) and value.startswith("env:"):
             values[name] = env.get(value[4:])
             if values[name] is None:
-                raise OperatorConfigError(f"[plugins.amazon] {name} refers to the environment variable "
-                                          f"{value[4:]}, which is not set")
+                raise OperatorConfigError(
+                    f"[plugins.amazon] {name} refers to the environment variable {value[4:]}, which is not set"
+                )
         if name in ("draft", "sandbox", "login_uri", "allow_insecure_endpoint") and isinstance(values[name], str):
             values[name] = values[name].strip().lower() in _TRUE
     try:
         op = OperatorSettings.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise OperatorConfigError(f"invalid Amazon operator settings ([plugins.amazon] / {ENV_PREFIX}*): {problems}") \
-            from None
+        raise OperatorConfigError(
+            f"invalid Amazon operator settings ([plugins.amazon] / {ENV_PREFIX}*): {problems}"
+        ) from None
     _check_endpoint(op)
     return op

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator
 
-from linkolis_host import Carrier, Shipment, ShipmentOutcome
+from linkolis_host import Carrier, Context, Shipment, ShipmentOutcome
 
 from .client import SpApi, SpApiError
 from .orders import iso
@@ -58,12 +58,22 @@ CARRIER_LIST: list[tuple[str, str | None, str]] = [
 ]
 CARRIERS = [Carrier(code=code, name=name) for code, _, name in CARRIER_LIST]
 # Spellings sellers use for the same carriers.
-ALIASES = {"post nl": "PostNL", "dhl paket": "DHL-Paket", "bpost": "BPOST", "dhlparcel": "DHL Parcel NL",
-           "dhl parcel": "DHL Parcel NL", "evri": "Hermes", "hermes uk": "Hermes", "la poste": "Colissimo"}
+ALIASES = {
+    "post nl": "PostNL",
+    "dhl paket": "DHL-Paket",
+    "bpost": "BPOST",
+    "dhlparcel": "DHL Parcel NL",
+    "dhl parcel": "DHL Parcel NL",
+    "evri": "Hermes",
+    "hermes uk": "Hermes",
+    "la poste": "Colissimo",
+}
 _BY_KEY = {code.casefold(): (amazon, name) for code, amazon, name in CARRIER_LIST}
 _BY_KEY.update({name.casefold(): (amazon, name) for _, amazon, name in CARRIER_LIST})
 
-REUSED_REFERENCE = re.compile(r"^packageReferenceId (?P<ref>\S+) is already used by a package of order (?P<order>\S+)\.$")
+REUSED_REFERENCE = re.compile(
+    r"^packageReferenceId (?P<ref>\S+) is already used by a package of order (?P<order>\S+)\.$"
+)
 UNKNOWN_ITEM = re.compile(r"orderItemId (\S+) is not an item of order")
 TOO_MANY = re.compile(r"quantity (\d+) of orderItemId (\S+) exceeds the (-?\d+) left to ship")
 
@@ -91,30 +101,38 @@ def body_of(shipment: Shipment, marketplace_id: str) -> dict:
     return {"marketplaceId": marketplace_id, "packageDetail": detail}
 
 
-def confirm(ctx, shipments: Iterable[Shipment]) -> Iterator[ShipmentOutcome]:
+def confirm(ctx: Context, shipments: Iterable[Shipment]) -> Iterator[ShipmentOutcome]:
     api = SpApi(ctx)
     for shipment in shipments:
         yield _confirm_one(ctx, api, shipment)
 
 
 def _outcome(shipment: Shipment, status: str, message: str = "", retryable: bool = False) -> ShipmentOutcome:
-    return ShipmentOutcome(marketplace_order_id=shipment.marketplace_order_id,
-                           package_reference=shipment.package_reference, status=status, message=message,
-                           retryable=retryable)
+    return ShipmentOutcome(
+        marketplace_order_id=shipment.marketplace_order_id,
+        package_reference=shipment.package_reference,
+        status=status,
+        message=message,
+        retryable=retryable,
+    )
 
 
-def _confirm_one(ctx, api: SpApi, shipment: Shipment) -> ShipmentOutcome:
+def _confirm_one(ctx: Context, api: SpApi, shipment: Shipment) -> ShipmentOutcome:
     oid = shipment.marketplace_order_id
     if shipment.fulfilled_by == "marketplace":  # refused before any call: Amazon confirms FBA shipments itself
-        return _outcome(shipment, "rejected", f"order {oid} is fulfilled by Amazon (FBA): Amazon ships it and "
-                                              "confirms its shipment itself")
+        return _outcome(
+            shipment,
+            "rejected",
+            f"order {oid} is fulfilled by Amazon (FBA): Amazon ships it and confirms its shipment itself",
+        )
     try:
         api.confirm_shipment(oid, body_of(shipment, api.market.id))
         return _outcome(shipment, "accepted")
     except SpApiError as exc:
         if exc.status in (429,) or exc.status >= 500:
-            return _outcome(shipment, "rejected", f"Amazon could not take it now ({exc}); it is sent again",
-                            retryable=True)
+            return _outcome(
+                shipment, "rejected", f"Amazon could not take it now ({exc}); it is sent again", retryable=True
+            )
         if exc.status == 404:
             return _outcome(shipment, "rejected", f"Amazon has no order {oid} for this seller in this marketplace")
         if exc.status != 400:
@@ -128,7 +146,7 @@ def _details(exc: SpApiError) -> str:
     return str(first.get("details") or first.get("message") or exc)
 
 
-def _refused(ctx, api: SpApi, shipment: Shipment, details: str) -> ShipmentOutcome:
+def _refused(ctx: Context, api: SpApi, shipment: Shipment, details: str) -> ShipmentOutcome:
     """Amazon's 400, in a seller's words; a reused reference or "already Shipped" for this very package is accepted."""
     oid, ref = shipment.marketplace_order_id, shipment.package_reference
     reused = REUSED_REFERENCE.match(details.strip())
@@ -137,12 +155,19 @@ def _refused(ctx, api: SpApi, shipment: Shipment, details: str) -> ShipmentOutco
         if has or (has is None and shipment.resent and reused):
             return _outcome(shipment, "accepted")
         if reused:
-            return _outcome(shipment, "rejected", f"Amazon already has another package {ref} for order {oid} (a "
-                                                  "shipment confirmed elsewhere, with another tracking number)")
+            return _outcome(
+                shipment,
+                "rejected",
+                f"Amazon already has another package {ref} for order {oid} (a "
+                "shipment confirmed elsewhere, with another tracking number)",
+            )
         return _outcome(shipment, "rejected", f"order {oid} is shipped already at Amazon: nothing is left to ship")
     if "is Canceled" in details:
-        return _outcome(shipment, "rejected", f"order {oid} was cancelled at Amazon meanwhile: do not ship it (recall "
-                                              "the parcel if it left)")
+        return _outcome(
+            shipment,
+            "rejected",
+            f"order {oid} was cancelled at Amazon meanwhile: do not ship it (recall the parcel if it left)",
+        )
     unknown = UNKNOWN_ITEM.findall(details)
     if unknown:
         return _outcome(shipment, "rejected", f"order {oid} has no item {', '.join(unknown)} at Amazon")
@@ -157,18 +182,17 @@ def _refused(ctx, api: SpApi, shipment: Shipment, details: str) -> ShipmentOutco
     return _outcome(shipment, "rejected", f"Amazon refused the shipment of order {oid}: {details}")
 
 
-def _has_package(ctx, api: SpApi, shipment: Shipment) -> bool | None:
+def _has_package(ctx: Context, api: SpApi, shipment: Shipment) -> bool | None:
     """Whether the order at Amazon has this package (reference and tracking number); None when Amazon cannot say."""
     try:
         raw = api.get_order(shipment.marketplace_order_id, ["PACKAGES"])
     except SpApiError as exc:
-        ctx.log.info("getOrder %s to check package %s: %s", shipment.marketplace_order_id,
-                     shipment.package_reference, exc)
+        ctx.log.info(
+            "getOrder %s to check package %s: %s", shipment.marketplace_order_id, shipment.package_reference, exc
+        )
         return None
     order = raw.get("order") if isinstance(raw.get("order"), dict) else raw
     for package in order.get("packages") or []:
         if str(package.get("packageReferenceId")) == shipment.package_reference:
             return package.get("trackingNumber") == shipment.tracking_number
     return False
-
-

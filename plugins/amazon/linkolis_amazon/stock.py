@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Iterable, Iterator
 
 import httpx
 
-from linkolis_host import StockItem, StockLevel, StockOutcome
+from linkolis_host import Context, StockItem, StockLevel, StockOutcome
 
 from .client import RATE_LIMITS, GarbledAnswer, SpApi, SpApiError, error_of, parse_json, retryable
 from .orders import iso, parse_time
@@ -87,7 +87,7 @@ def _skus_key(document_id: str) -> str:
     return FEED_SKUS_KEY + document_id
 
 
-def _feed_skus(ctx, feed: dict[str, Any]) -> list[list[Any]]:
+def _feed_skus(ctx: Context, feed: dict[str, Any]) -> list[list[Any]]:
     """A feed's messages as [sku, quantity, fresh]: kept apart from the feed's record, so a push that only
     checks whether Amazon is done reads a few hundred bytes, not a list of 25,000 SKUs."""
     if "skus" in feed:  # noted inline by an earlier version
@@ -138,7 +138,7 @@ def _channel_facts(item: dict[str, Any], marketplace_id: str) -> dict[str, Any]:
 SEARCHED = "summaries,fulfillmentAvailability,issues"
 
 
-def search_listings(ctx, api: SpApi, skus: list[str], tolerate: bool = False) -> dict[str, dict[str, Any]]:
+def search_listings(ctx: Context, api: SpApi, skus: list[str], tolerate: bool = False) -> dict[str, dict[str, Any]]:
     """Look up to 20 SKUs up at once; a SKU absent from the answer is not listed in this marketplace.
 
     What Amazon enforces on each listing is remembered. With ``tolerate``, a search whose answer stays garbled
@@ -146,10 +146,16 @@ def search_listings(ctx, api: SpApi, skus: list[str], tolerate: bool = False) ->
     """
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(skus), SEARCH_BATCH):
-        chunk = skus[start:start + SEARCH_BATCH]
+        chunk = skus[start : start + SEARCH_BATCH]
         try:
-            page = api.search_listings({"identifiers": ",".join(chunk), "identifiersType": "SKU",
-                                        "includedData": SEARCHED, "pageSize": SEARCH_BATCH})
+            page = api.search_listings(
+                {
+                    "identifiers": ",".join(chunk),
+                    "identifiersType": "SKU",
+                    "includedData": SEARCHED,
+                    "pageSize": SEARCH_BATCH,
+                }
+            )
         except GarbledAnswer as exc:
             if not tolerate:
                 raise
@@ -163,7 +169,7 @@ def search_listings(ctx, api: SpApi, skus: list[str], tolerate: bool = False) ->
     return found
 
 
-def remember_warnings(ctx, seen: dict[str, str]) -> None:
+def remember_warnings(ctx: Context, seen: dict[str, str]) -> None:
     """Keep what Amazon enforces per SKU (``seen``: SKU -> warning, "" for a healthy listing) in the state."""
     known = ctx.state.get(SUPPRESSED_KEY, {})
     changed = {sku: w for sku, w in seen.items() if known.get(sku, "") != w}
@@ -177,12 +183,12 @@ def remember_warnings(ctx, seen: dict[str, str]) -> None:
     ctx.state.set(SUPPRESSED_KEY, known)
 
 
-def warnings(ctx) -> dict[str, str]:
+def warnings(ctx: Context) -> dict[str, str]:
     """SKU -> what Amazon enforces on its listing, as the app last read it."""
     return ctx.state.get(SUPPRESSED_KEY, {})
 
 
-def listings(ctx, api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
+def listings(ctx: Context, api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
     """Each SKU's listing facts, from the cache when fresh, else from Amazon (and cached)."""
     now = ctx.clock.time()
     facts: dict[str, dict[str, Any]] = {}
@@ -210,10 +216,16 @@ def listings(ctx, api: SpApi, skus: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def patch_body(product_type: str, quantity: int) -> dict[str, Any]:
-    return {"productType": product_type, "patches": [{
-        "op": "merge", "path": QUANTITY_PATH,
-        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
-    }]}
+    return {
+        "productType": product_type,
+        "patches": [
+            {
+                "op": "merge",
+                "path": QUANTITY_PATH,
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+            }
+        ],
+    }
 
 
 def _issues_text(issues: Iterable[dict[str, Any]], fresh: bool = False) -> tuple[str, bool]:
@@ -227,7 +239,7 @@ def _issues_text(issues: Iterable[dict[str, Any]], fresh: bool = False) -> tuple
     return text, can_retry
 
 
-def _patch(ctx, api: SpApi, item: StockItem, fact: dict[str, Any]) -> StockOutcome:
+def _patch(ctx: Context, api: SpApi, item: StockItem, fact: dict[str, Any]) -> StockOutcome:
     warning = fact.get("warning", "")
     try:
         response = api.patch_listing(item.sku, patch_body(fact["product_type"], item.quantity))
@@ -235,18 +247,26 @@ def _patch(ctx, api: SpApi, item: StockItem, fact: dict[str, Any]) -> StockOutco
             raise error_of(response, "patchListingsItem")
         body = parse_json(response, "patchListingsItem")
     except SpApiError as exc:
-        return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=str(exc),
-                            retryable=retryable(exc), warning=warning)
+        return StockOutcome(
+            sku=item.sku,
+            quantity=item.quantity,
+            status="rejected",
+            message=str(exc),
+            retryable=retryable(exc),
+            warning=warning,
+        )
     if body.get("status") == "ACCEPTED":
         # The submission's own issues may carry an enforcement too (Amazon's examples show LISTING_SUPPRESSED).
         warning = listing_warning({"issues": body.get("issues")}, api.market.id) or warning
-        return StockOutcome(sku=item.sku, quantity=item.quantity, status="accepted",
-                            reference=body.get("submissionId"), warning=warning)
+        return StockOutcome(
+            sku=item.sku, quantity=item.quantity, status="accepted", reference=body.get("submissionId"), warning=warning
+        )
     message, can_retry = _issues_text(body.get("issues", []), fresh=bool(fact.get("fresh")))
     if can_retry:
         ctx.state.delete(_listing_key(item.sku))  # read the product type afresh before the retry
-    return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=message,
-                        retryable=can_retry, warning=warning)
+    return StockOutcome(
+        sku=item.sku, quantity=item.quantity, status="rejected", message=message, retryable=can_retry, warning=warning
+    )
 
 
 def feed_document(seller_id: str, messages: Iterable[tuple[str, str, int]]) -> bytes:
@@ -256,23 +276,36 @@ def feed_document(seller_id: str, messages: Iterable[tuple[str, str, int]]) -> b
     encode = json.JSONEncoder(separators=(",", ":")).encode
     parts = [f'{{"header":{head},"messages":['.encode()]
     for number, (sku, product_type, quantity) in enumerate(messages, start=1):
-        parts.append((b"," if number > 1 else b"") + encode(
-            {"messageId": number, "sku": sku, "operationType": "PATCH", "productType": product_type,
-             "patches": patch_body("", quantity)["patches"]}).encode())
+        parts.append(
+            (b"," if number > 1 else b"")
+            + encode(
+                {
+                    "messageId": number,
+                    "sku": sku,
+                    "operationType": "PATCH",
+                    "productType": product_type,
+                    "patches": patch_body("", quantity)["patches"],
+                }
+            ).encode()
+        )
     parts.append(b"]}")
     return b"".join(parts)
 
 
-def _submit_feed(ctx, api: SpApi, items: list[tuple[StockItem, dict[str, Any]]]) -> str:
+def _submit_feed(ctx: Context, api: SpApi, items: list[tuple[StockItem, dict[str, Any]]]) -> str:
     """Send one feed of (item, listing facts) and note it as pending; its feed id."""
     payload = feed_document(api.seller_id or "", ((i.sku, fact["product_type"], i.quantity) for i, fact in items))
     upload = api.create_feed_document(FEED_CONTENT_TYPE)
-    response = ctx.http.put(upload["url"], content=payload, headers={"content-type": FEED_CONTENT_TYPE},
-                            operation="feedUpload")
+    response = ctx.http.put(
+        upload["url"], content=payload, headers={"content-type": FEED_CONTENT_TYPE}, operation="feedUpload"
+    )
     del payload
     if response.status_code not in (200, 201, 204):
-        raise SpApiError(f"uploading the feed document failed: {response.status_code} {_s3_error(response)}; no feed "
-                         "was sent and these quantities go with the next push", status=response.status_code)
+        raise SpApiError(
+            f"uploading the feed document failed: {response.status_code} {_s3_error(response)}; no feed "
+            "was sent and these quantities go with the next push",
+            status=response.status_code,
+        )
     document_id = upload["feedDocumentId"]
     ctx.state.set(_skus_key(document_id), [[i.sku, i.quantity, int(bool(fact.get("fresh")))] for i, fact in items])
     _note_upload(ctx, document_id, {"at": ctx.clock.time(), "count": len(items)})
@@ -285,14 +318,19 @@ def _submit_feed(ctx, api: SpApi, items: list[tuple[StockItem, dict[str, Any]]])
             ctx.state.delete(_skus_key(document_id))
         raise
     feeds = ctx.state.get(FEEDS_KEY, {})
-    feeds[feed_id] = {"document": document_id, "created": ctx.clock.time(), "count": len(items),
-                      "wait": FEED_FIRST_CHECK, "next_check": ctx.clock.time() + FEED_FIRST_CHECK}
+    feeds[feed_id] = {
+        "document": document_id,
+        "created": ctx.clock.time(),
+        "count": len(items),
+        "wait": FEED_FIRST_CHECK,
+        "next_check": ctx.clock.time() + FEED_FIRST_CHECK,
+    }
     ctx.state.set(FEEDS_KEY, feeds)
     _note_upload(ctx, document_id, None)  # after the feed: a crash in between leaves a note its feed explains
     return feed_id
 
 
-def _note_upload(ctx, document_id: str, upload: dict[str, Any] | None) -> None:
+def _note_upload(ctx: Context, document_id: str, upload: dict[str, Any] | None) -> None:
     uploads = ctx.state.get(UPLOADS_KEY, {})
     if upload is None:
         uploads.pop(document_id, None)
@@ -304,7 +342,7 @@ def _note_upload(ctx, document_id: str, upload: dict[str, Any] | None) -> None:
         ctx.state.delete(UPLOADS_KEY)
 
 
-def find_lost_feeds(ctx, api: SpApi) -> None:
+def find_lost_feeds(ctx: Context, api: SpApi) -> None:
     """Uploads whose createFeed answer was never saved: take on the feed Amazon made of each as a pending feed,
     or forget the upload when Amazon made none (its SKUs are still due, so the host sends them again).
     One getFeeds call per such upload."""
@@ -318,23 +356,32 @@ def find_lost_feeds(ctx, api: SpApi) -> None:
         if all(feed.get("document") != document_id for feed in feeds.values()):
             found = _lost_feed(ctx, api, upload, set(feeds))
             if found is not None:
-                feeds[found["feedId"]] = {"document": document_id, "adopted": 1, "created": upload["at"],
-                                          "wait": FEED_FIRST_CHECK, "next_check": ctx.clock.time()}
+                feeds[found["feedId"]] = {
+                    "document": document_id,
+                    "adopted": 1,
+                    "created": upload["at"],
+                    "wait": FEED_FIRST_CHECK,
+                    "next_check": ctx.clock.time(),
+                }
                 ctx.state.set(FEEDS_KEY, feeds)
-                ctx.log.info("feed %s holds the %s quantities uploaded before the crash", found["feedId"],
-                             upload.get("count", len(upload.get("skus", []))))
+                ctx.log.info(
+                    "feed %s holds the %s quantities uploaded before the crash",
+                    found["feedId"],
+                    upload.get("count", len(upload.get("skus", []))),
+                )
             else:
                 ctx.state.delete(_skus_key(document_id))  # no feed: its SKUs are still due at the host
         _note_upload(ctx, document_id, None)
 
 
-def _lost_feed(ctx, api: SpApi, upload: dict[str, Any], known: set[str]) -> dict[str, Any] | None:
+def _lost_feed(ctx: Context, api: SpApi, upload: dict[str, Any], known: set[str]) -> dict[str, Any] | None:
     def moment(seconds: float) -> str:
-        return iso(datetime.fromtimestamp(seconds, timezone.utc))
+        return iso(datetime.fromtimestamp(seconds, UTC))
 
     until = upload["at"] + LOST_FEED_WINDOW
-    answer = api.get_feeds(moment(upload["at"] - CLOCK_SLACK),
-                           moment(until) if until < ctx.clock.time() - CLOCK_SLACK else None)
+    answer = api.get_feeds(
+        moment(upload["at"] - CLOCK_SLACK), moment(until) if until < ctx.clock.time() - CLOCK_SLACK else None
+    )
     unknown = [f for f in answer.get("feeds", []) if f.get("feedId") not in known]
     if not unknown:
         return None
@@ -351,16 +398,16 @@ def _s3_error(response: httpx.Response) -> str:
     return text
 
 
-def _download(ctx, document: dict[str, Any]) -> dict[str, Any]:
+def _download(ctx: Context, document: dict[str, Any]) -> dict[str, Any]:
     response = ctx.http.get(document["url"], operation="feedDownload")
     if response.status_code != 200:
-        raise SpApiError(f"downloading the processing report failed: {response.status_code}",
-                         status=response.status_code)
-    return parse_json(response, "the feed's processing report",
-                      gzipped=document.get("compressionAlgorithm") == "GZIP")
+        raise SpApiError(
+            f"downloading the processing report failed: {response.status_code}", status=response.status_code
+        )
+    return parse_json(response, "the feed's processing report", gzipped=document.get("compressionAlgorithm") == "GZIP")
 
 
-def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome]:
+def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[StockOutcome]:
     """Outcomes of earlier feeds that Amazon has finished; feeds still in progress stay pending.
 
     A finished feed's outcomes are told twice: now, and once more on the next call. The host records an outcome
@@ -405,10 +452,17 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
             for issue in report.get("issues", []):
                 by_message.setdefault(issue.get("messageId"), []).append(issue)
             if feed.get("adopted") and not _report_matches(report, skus):
-                finished.extend(StockOutcome(sku=sku, quantity=quantity, status="rejected", retryable=True,
-                                             reference=feed_id, message=f"feed {feed_id}, found after a crash, "
-                                             "does not match what was uploaded; sending again")
-                                for sku, quantity, *_ in skus)
+                finished.extend(
+                    StockOutcome(
+                        sku=sku,
+                        quantity=quantity,
+                        status="rejected",
+                        retryable=True,
+                        reference=feed_id,
+                        message=f"feed {feed_id}, found after a crash, does not match what was uploaded; sending again",
+                    )
+                    for sku, quantity, *_ in skus
+                )
                 del feeds[feed_id]
                 continue
             for number, (sku, quantity, *fresh) in enumerate(skus, start=1):
@@ -417,12 +471,23 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
                     message, can_retry = _issues_text(issues, fresh=bool(fresh and fresh[0]))
                     if can_retry:
                         ctx.state.delete(_listing_key(sku))
-                    finished.append(StockOutcome(sku=sku, quantity=quantity, status="rejected", message=message,
-                                                 retryable=can_retry, reference=feed_id,
-                                                 warning=known.get(sku, "")))
+                    finished.append(
+                        StockOutcome(
+                            sku=sku,
+                            quantity=quantity,
+                            status="rejected",
+                            message=message,
+                            retryable=can_retry,
+                            reference=feed_id,
+                            warning=known.get(sku, ""),
+                        )
+                    )
                 else:
-                    finished.append(StockOutcome(sku=sku, quantity=quantity, status="accepted", reference=feed_id,
-                                                 warning=known.get(sku, "")))
+                    finished.append(
+                        StockOutcome(
+                            sku=sku, quantity=quantity, status="accepted", reference=feed_id, warning=known.get(sku, "")
+                        )
+                    )
         else:
             detail = ""
             if status.get("resultFeedDocumentId"):
@@ -432,9 +497,16 @@ def collect_feeds(ctx, api: SpApi, force: bool = False) -> Iterator[StockOutcome
                 except (SpApiError, httpx.HTTPError, ValueError):
                     detail = ""
             for sku, quantity, *_ in skus:
-                finished.append(StockOutcome(sku=sku, quantity=quantity, status="rejected", retryable=True,
-                                             reference=feed_id, message=f"feed {feed_id} ended {state}"
-                                             + (f": {detail}" if detail else "")))
+                finished.append(
+                    StockOutcome(
+                        sku=sku,
+                        quantity=quantity,
+                        status="rejected",
+                        retryable=True,
+                        reference=feed_id,
+                        message=f"feed {feed_id} ended {state}" + (f": {detail}" if detail else ""),
+                    )
+                )
         del feeds[feed_id]
     yield from finished
     if checked:
@@ -461,15 +533,18 @@ def threshold(api: SpApi) -> int:
     return api.op.feed_threshold or DEFAULT_THRESHOLD
 
 
-def _behind_feeds(ctx, items: list[StockItem]) -> tuple[list[StockItem], list[StockOutcome]]:
+def _behind_feeds(ctx: Context, items: list[StockItem]) -> tuple[list[StockItem], list[StockOutcome]]:
     """Split what can go now from what must wait: a SKU whose older quantity is in a feed Amazon has not processed
     yet waits for it (a patch sent now would be overwritten when the feed lands). Quantities that waited go once
     their feed is done; a newer quantity from the host replaces a waiting one."""
     held = ctx.state.get(HELD_KEY, {})
     if not items and not held:
         return [], []
-    in_feed = {sku: (feed_id, quantity) for feed_id, feed in ctx.state.get(FEEDS_KEY, {}).items()
-               for sku, quantity, *_ in _feed_skus(ctx, feed)}
+    in_feed = {
+        sku: (feed_id, quantity)
+        for feed_id, feed in ctx.state.get(FEEDS_KEY, {}).items()
+        for sku, quantity, *_ in _feed_skus(ctx, feed)
+    }
     asked = {i.sku for i in items}
     candidates = list(items) + [StockItem(sku=sku, quantity=q) for sku, (q, _) in held.items() if sku not in asked]
     ready: list[StockItem] = []
@@ -480,24 +555,38 @@ def _behind_feeds(ctx, items: list[StockItem]) -> tuple[list[StockItem], list[St
         if feed_id is None:
             ready.append(item)
         elif quantity == item.quantity:
-            outcomes.append(StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference=feed_id,
-                                         message=f"in feed {feed_id}"))
+            outcomes.append(
+                StockOutcome(
+                    sku=item.sku,
+                    quantity=item.quantity,
+                    status="pending",
+                    reference=feed_id,
+                    message=f"in feed {feed_id}",
+                )
+            )
         else:
             waiting[item.sku] = [item.quantity, feed_id]
-            outcomes.append(StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference=feed_id,
-                                         message=f"waits for feed {feed_id} (an older quantity) to be processed, "
-                                                 "so that it cannot overwrite this one"))
+            outcomes.append(
+                StockOutcome(
+                    sku=item.sku,
+                    quantity=item.quantity,
+                    status="pending",
+                    reference=feed_id,
+                    message=f"waits for feed {feed_id} (an older quantity) to be processed, "
+                    "so that it cannot overwrite this one",
+                )
+            )
     if waiting or held:
         ctx.state.set(HELD_KEY, waiting)
     return ready, outcomes
 
 
-def push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
+def push(ctx: Context, items: list[StockItem]) -> Iterator[StockOutcome]:
     yield from _push(ctx, items)
     ctx.check_again_at = next_check(ctx)
 
 
-def next_check(ctx) -> float | None:
+def next_check(ctx: Context) -> float | None:
     """When a push is next worth making with nothing new to send: the earliest check of a feed Amazon is
     processing (None: no feed pending, or an upload to look for at once)."""
     if ctx.state.get(UPLOADS_KEY) or ctx.state.get(HELD_KEY):
@@ -509,7 +598,7 @@ def next_check(ctx) -> float | None:
 LISTING_CHUNK = 5000  # listing facts read from the state at a time: a push of 200,000 SKUs never holds them all
 
 
-def _push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
+def _push(ctx: Context, items: list[StockItem]) -> Iterator[StockOutcome]:
     api = SpApi(ctx)
     find_lost_feeds(ctx, api)
     yield from collect_feeds(ctx, api)
@@ -522,24 +611,45 @@ def _push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
     mfn: list[tuple[StockItem, dict[str, Any]]] = []
     feeding = False
     for start in range(0, len(items), LISTING_CHUNK):
-        chunk = items[start:start + LISTING_CHUNK]
+        chunk = items[start : start + LISTING_CHUNK]
         facts = listings(ctx, api, [i.sku for i in chunk])
         for item in chunk:
             fact = facts[item.sku]
             if "unread" in fact:
-                yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", retryable=True,
-                                   message=f"its listing could not be read: {fact['unread']}")
+                yield StockOutcome(
+                    sku=item.sku,
+                    quantity=item.quantity,
+                    status="rejected",
+                    retryable=True,
+                    message=f"its listing could not be read: {fact['unread']}",
+                )
             elif not fact.get("found"):
-                yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected",
-                                   message=f"no listing with this SKU on {api.market.domain}; create the listing in "
-                                           "Seller Central or fix the SKU")
+                yield StockOutcome(
+                    sku=item.sku,
+                    quantity=item.quantity,
+                    status="rejected",
+                    message=f"no listing with this SKU on {api.market.domain}; create the listing in "
+                    "Seller Central or fix the SKU",
+                )
             elif fact.get("fba"):
-                yield StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped",
-                                   warning=fact.get("warning", ""),
-                                   message="fulfilled by Amazon (FBA): Amazon owns this quantity, nothing was pushed")
+                yield StockOutcome(
+                    sku=item.sku,
+                    quantity=item.quantity,
+                    status="skipped",
+                    warning=fact.get("warning", ""),
+                    message="fulfilled by Amazon (FBA): Amazon owns this quantity, nothing was pushed",
+                )
             else:
-                mfn.append((item, {"product_type": fact["product_type"], "warning": fact.get("warning", ""),
-                                   "fresh": fact.get("fresh", False)}))
+                mfn.append(
+                    (
+                        item,
+                        {
+                            "product_type": fact["product_type"],
+                            "warning": fact.get("warning", ""),
+                            "fresh": fact.get("fresh", False),
+                        },
+                    )
+                )
                 if len(mfn) >= FEED_MAX_MESSAGES:
                     feeding = True
                     yield from _feed(ctx, api, mfn)
@@ -552,22 +662,29 @@ def _push(ctx, items: list[StockItem]) -> Iterator[StockOutcome]:
         yield from _feed(ctx, api, mfn)
 
 
-def _feed(ctx, api: SpApi, chunk: list[tuple[StockItem, dict[str, Any]]]) -> Iterator[StockOutcome]:
+def _feed(ctx: Context, api: SpApi, chunk: list[tuple[StockItem, dict[str, Any]]]) -> Iterator[StockOutcome]:
     try:
         feed_id = _submit_feed(ctx, api, chunk)
     except GarbledAnswer as exc:
         # Amazon may hold the feed: the upload stays noted, and the next push looks for it.
         for item, _ in chunk:
-            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", retryable=True,
-                               message=str(exc))
+            yield StockOutcome(
+                sku=item.sku, quantity=item.quantity, status="rejected", retryable=True, message=str(exc)
+            )
         return
     ctx.progress.note(f"Sent {len(chunk)} quantities in feed {feed_id}; Amazon reports back in a few minutes")
     for item, fact in chunk:
-        yield StockOutcome(sku=item.sku, quantity=item.quantity, status="pending", reference=feed_id,
-                           message=f"in feed {feed_id}", warning=fact["warning"])
+        yield StockOutcome(
+            sku=item.sku,
+            quantity=item.quantity,
+            status="pending",
+            reference=feed_id,
+            message=f"in feed {feed_id}",
+            warning=fact["warning"],
+        )
 
 
-def read(ctx, skus: list[str] | None) -> Iterator[StockLevel]:
+def read(ctx: Context, skus: list[str] | None) -> Iterator[StockLevel]:
     """Amazon's current quantities (merchant channel), for ``skus`` or every listing."""
     api = SpApi(ctx)
     if skus is not None:
@@ -594,7 +711,17 @@ def _level(sku: str, fact: dict[str, Any]) -> StockLevel:
         return StockLevel(sku=sku, quantity=None, found=False, fulfilled_by="unknown", detail="not listed")
     warning = fact.get("warning", "")
     if fact.get("fba"):
-        return StockLevel(sku=sku, quantity=fact.get("amazon_quantity"), fulfilled_by="marketplace",
-                          detail="fulfilled by Amazon", warning=warning)
-    return StockLevel(sku=sku, quantity=fact.get("quantity"), fulfilled_by="merchant", warning=warning,
-                      publication_delay=PUBLICATION_DELAY)
+        return StockLevel(
+            sku=sku,
+            quantity=fact.get("amazon_quantity"),
+            fulfilled_by="marketplace",
+            detail="fulfilled by Amazon",
+            warning=warning,
+        )
+    return StockLevel(
+        sku=sku,
+        quantity=fact.get("quantity"),
+        fulfilled_by="merchant",
+        warning=warning,
+        publication_delay=PUBLICATION_DELAY,
+    )

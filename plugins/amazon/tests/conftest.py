@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from click.testing import CliRunner
-
 from linkolis_amazon.simulator import Simulator, contract
 from linkolis_amazon.simulator.browser import SellerBrowser
+
 from linkolis_host import VirtualClock, oauth
 from linkolis_host.cli import cli
 from linkolis_host.host import Host
@@ -21,8 +21,13 @@ from linkolis_host.host import Host
 ENDPOINT = "https://amazon.sim.test"
 START = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 SELLER = "A1SIMSELLER001"
-API_OF = {"/orders/v0/": "ordersV0", "/orders/": "orders", "/listings/": "listings", "/feeds/": "feeds",
-          "/sellers/": "sellers"}  # first match wins: v0 before the v2026 orders model
+API_OF = {
+    "/orders/v0/": "ordersV0",
+    "/orders/": "orders",
+    "/listings/": "listings",
+    "/feeds/": "feeds",
+    "/sellers/": "sellers",
+}  # first match wins: v0 before the v2026 orders model
 
 
 class ContractCheckingTransport(httpx.BaseTransport):
@@ -39,8 +44,9 @@ class ContractCheckingTransport(httpx.BaseTransport):
         raw_path = request.url.raw_path.decode().split("?", 1)[0]
         api = next((name for prefix, name in API_OF.items() if raw_path.startswith(prefix)), None)
         if api is not None:
-            for problem in contract.request_problems(api, request.method, raw_path, request.url.params.multi_items(),
-                                                     dict(request.headers), body or None):
+            for problem in contract.request_problems(
+                api, request.method, raw_path, request.url.params.multi_items(), dict(request.headers), body or None
+            ):
                 self.problems.append(f"{request.method} {raw_path}: {problem.details}")
             if not request.headers.get("user-agent") or not request.headers.get("x-amz-access-token"):
                 self.problems.append(f"{request.method} {raw_path}: missing user-agent or x-amz-access-token")
@@ -54,8 +60,19 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
     monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
     monkeypatch.delenv("LINKOLIS_BASE_URL", raising=False)  # the loopback receiver unless a test sets one
-    for name in ("CLIENT_ID", "CLIENT_SECRET", "APPLICATION_ID", "REDIRECT_URI", "DRAFT", "SANDBOX", "ENDPOINT",
-                 "LOGIN_URI", "FIRST_IMPORT_DAYS", "FEED_THRESHOLD", "ALLOW_INSECURE_ENDPOINT"):
+    for name in (
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "APPLICATION_ID",
+        "REDIRECT_URI",
+        "DRAFT",
+        "SANDBOX",
+        "ENDPOINT",
+        "LOGIN_URI",
+        "FIRST_IMPORT_DAYS",
+        "FEED_THRESHOLD",
+        "ALLOW_INSECURE_ENDPOINT",
+    ):
         monkeypatch.delenv(f"LINKOLIS_AMAZON_{name}", raising=False)
     return path
 
@@ -75,8 +92,14 @@ def sim_options():
 def sim(clock, sim_options):
     # Most tests authorize through the CLI's loopback receiver, the development path Amazon itself refuses
     # (not Amazon behaviour); the hosted callback's tests set allow_loopback_redirects=False.
-    options = dict(orders=60, skus=20, new_orders_per_hour=0, validate_responses=True, listing_visibility_delay=0,
-                   allow_loopback_redirects=True)
+    options = dict(
+        orders=60,
+        skus=20,
+        new_orders_per_hour=0,
+        validate_responses=True,
+        listing_visibility_delay=0,
+        allow_loopback_redirects=True,
+    )
     options.update(sim_options)
     return Simulator(clock, **options)
 

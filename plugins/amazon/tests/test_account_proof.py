@@ -10,7 +10,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
-
 from linkolis_amazon import lwa
 from linkolis_amazon.simulator.browser import SellerBrowser
 
@@ -63,8 +62,9 @@ def nothing_stored(run, host, name: str) -> None:
 
 
 def test_a_redirect_address_edited_to_name_another_seller_is_refused_and_nothing_is_stored(run, host, sim, landed):
-    message = refused(run, "apps", "authorize", "Amazon DE", "--redirect-url",
-                      edited(landed, selling_partner_id=OTHER_SELLER))
+    message = refused(
+        run, "apps", "authorize", "Amazon DE", "--redirect-url", edited(landed, selling_partner_id=OTHER_SELLER)
+    )
 
     assert f"did not confirm that this authorization belongs to selling partner {OTHER_SELLER}" in message
     assert "403 Unauthorized: Access to requested resource is denied." in message
@@ -74,7 +74,8 @@ def test_a_redirect_address_edited_to_name_another_seller_is_refused_and_nothing
 
 
 def test_the_honest_redirect_is_proven_with_one_listing_call_and_its_access_token_is_not_kept(
-        run, host, sim, wire, landed):
+    run, host, sim, wire, landed
+):
     app = run.json("apps", "authorize", "Amazon DE", "--redirect-url", landed)
 
     assert (app["account_id"], app["status"]) == (SELLER, "authorized")
@@ -89,13 +90,15 @@ def test_the_honest_redirect_is_proven_with_one_listing_call_and_its_access_toke
 
 
 def test_an_edited_address_cannot_slip_a_second_app_for_the_same_marketplace_past_the_one_app_rule(
-        run, host, sim, operator_env, landed):
+    run, host, sim, operator_env, landed
+):
     run("apps", "authorize", "Amazon DE", "--redirect-url", landed)
     run("apps", "install", "amazon", "--name", "Amazon DE 2", "--marketplace", "DE")
     second = confirm(run, sim, operator_env, "Amazon DE 2")
 
-    message = refused(run, "apps", "authorize", "Amazon DE 2", "--redirect-url",
-                      edited(second, selling_partner_id="A9MADEUPSELLER"))
+    message = refused(
+        run, "apps", "authorize", "Amazon DE 2", "--redirect-url", edited(second, selling_partner_id="A9MADEUPSELLER")
+    )
 
     assert "did not confirm that this authorization belongs to selling partner A9MADEUPSELLER" in message
     app = run.json("apps", "show", "Amazon DE 2")
@@ -106,8 +109,17 @@ def test_a_pasted_refresh_token_with_another_sellers_merchant_id_is_refused(run,
     sim.add_account(OTHER_SELLER, ["DE"], orders=5)
     run("apps", "install", "amazon", "--name", "Amazon DE", "--marketplace", "DE")
 
-    message = refused(run, "apps", "authorize", "Amazon DE", "--credential", "refresh_token=-",
-                      "--credential", f"selling_partner_id={OTHER_SELLER}", input=sim.authorize(SELLER) + "\n")
+    message = refused(
+        run,
+        "apps",
+        "authorize",
+        "Amazon DE",
+        "--credential",
+        "refresh_token=-",
+        "--credential",
+        f"selling_partner_id={OTHER_SELLER}",
+        input=sim.authorize(SELLER) + "\n",
+    )
 
     assert f"belongs to selling partner {OTHER_SELLER}" in message and "Nothing was stored" in message
     nothing_stored(run, host, "Amazon DE")
@@ -116,15 +128,25 @@ def test_a_pasted_refresh_token_with_another_sellers_merchant_id_is_refused(run,
 def test_a_pasted_refresh_token_with_its_own_merchant_id_is_accepted(run, sim):
     run("apps", "install", "amazon", "--name", "Amazon DE", "--marketplace", "DE")
 
-    result = run("apps", "authorize", "Amazon DE", "--credential", "refresh_token=-",
-                 "--credential", f"selling_partner_id={SELLER}", "--json", input=sim.authorize(SELLER) + "\n")
+    result = run(
+        "apps",
+        "authorize",
+        "Amazon DE",
+        "--credential",
+        "refresh_token=-",
+        "--credential",
+        f"selling_partner_id={SELLER}",
+        "--json",
+        input=sim.authorize(SELLER) + "\n",
+    )
 
     assert '"account_id": "A1SIMSELLER001"' in result.stdout
     assert "Module correctly installed" in run("apps", "verify", "Amazon DE").stdout
 
 
 def test_an_app_for_a_marketplace_the_account_does_not_sell_in_is_refused_with_the_marketplace_advice(
-        run, seller, host):
+    run, seller, host
+):
     run("apps", "install", "amazon", "--name", "Amazon JP", "--marketplace", "JP")
 
     message = refused(run, "apps", "authorize", "Amazon JP")

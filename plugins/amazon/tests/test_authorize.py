@@ -11,11 +11,11 @@ import socket
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
-
 from linkolis_amazon import lwa
 from linkolis_amazon.client import SpApi
 from linkolis_amazon.settings import operator_settings
 from linkolis_amazon.simulator.browser import SellerBrowser
+
 from linkolis_host import AuthorizationError
 from linkolis_host.installed import App
 
@@ -94,7 +94,8 @@ def grants(sim, kind: str) -> int:
 
 
 def test_the_consent_url_of_a_published_app_carries_application_id_state_and_redirect_uri_but_no_version(
-        run, seller, sim, installed):
+    run, seller, sim, installed
+):
     run("apps", "authorize", installed)
 
     consent = seller.browsers[-1].pages[0][0]
@@ -121,7 +122,8 @@ def test_a_draft_app_sends_the_seller_to_the_beta_consent_page_and_completes(run
 
 
 def test_a_pasted_redirect_with_a_forged_state_is_refused_and_nothing_is_stored(
-        run, sim, operator_env, https_redirect, installed):
+    run, sim, operator_env, https_redirect, installed
+):
     landed = confirm_in_seller_central(sim, operator_env, consent_url_of(run, installed))
 
     message = refused(run, "apps", "authorize", installed, "--redirect-url", with_query(landed, state="forged" * 8))
@@ -145,7 +147,8 @@ def test_a_replayed_redirect_is_refused_and_changes_nothing(run, host, sim, oper
 
 
 def test_a_redirect_completed_after_ten_minutes_is_refused_and_nothing_is_stored(
-        run, clock, sim, operator_env, https_redirect, installed):
+    run, clock, sim, operator_env, https_redirect, installed
+):
     landed = confirm_in_seller_central(sim, operator_env, consent_url_of(run, installed))
     clock.advance(11 * 60)
 
@@ -171,15 +174,17 @@ def test_cancel_on_the_consent_page_is_refused_and_nothing_is_stored(run, seller
 
 
 def test_an_authorization_code_used_twice_is_invalid_grant_explained(
-        run, host, sim, operator_env, https_redirect, installed):
+    run, host, sim, operator_env, https_redirect, installed
+):
     landed = confirm_in_seller_central(sim, operator_env, consent_url_of(run, installed))
     run("apps", "authorize", installed, "--redirect-url", landed)
     row = App.from_row(host.db["apps"].get(1))
     ctx = host.context(row)
 
     with pytest.raises(AuthorizationError) as refusal:
-        lwa.exchange_code(ctx, operator_settings(ctx.plugin_config, ctx.env), query(landed)["spapi_oauth_code"],
-                          REDIRECT)
+        lwa.exchange_code(
+            ctx, operator_settings(ctx.plugin_config, ctx.env), query(landed)["spapi_oauth_code"], REDIRECT
+        )
 
     message = str(refusal.value)
     assert "refused the authorization code" in message and "invalid grant parameter : code" in message
@@ -188,7 +193,8 @@ def test_an_authorization_code_used_twice_is_invalid_grant_explained(
 
 
 def test_a_code_older_than_five_minutes_is_refused_with_the_five_minute_explanation(
-        run, clock, sim, operator_env, https_redirect, installed):
+    run, clock, sim, operator_env, https_redirect, installed
+):
     landed = confirm_in_seller_central(sim, operator_env, consent_url_of(run, installed))
     clock.advance(6 * 60)  # the state (10 minutes) still holds; Amazon's code (5 minutes) does not
 
@@ -201,8 +207,7 @@ def test_a_code_older_than_five_minutes_is_refused_with_the_five_minute_explanat
 # -- after the authorization: revoked, wrong secret, wrong account -----------------------------------------------
 
 
-def test_a_revoked_authorization_fails_verify_needs_attention_and_authorizing_again_clears_it(
-        run, sim, authorized):
+def test_a_revoked_authorization_fails_verify_needs_attention_and_authorizing_again_clears_it(run, sim, authorized):
     sim.revoke_refresh_token(selling_partner_id=SELLER)  # the seller removed the app in Seller Central
 
     checked = run("apps", "verify", authorized, code=1)
@@ -228,7 +233,8 @@ def test_a_wrong_client_secret_names_invalid_client_and_the_180_day_rotation(run
 
 
 def test_re_authorizing_with_another_seller_account_is_refused_and_the_app_keeps_its_account(
-        run, host, sim, seller, wire, authorized):
+    run, host, sim, seller, wire, authorized
+):
     sim.add_account(OTHER_SELLER, ["DE"], orders=5)
     seller.account = OTHER_SELLER
 
@@ -312,8 +318,15 @@ def test_an_app_with_a_log_in_uri_completes_through_amazons_callback(run, host, 
 def test_a_private_app_is_self_authorized_with_a_pasted_refresh_token(run, sim, installed):
     token = sim.authorize()
 
-    app = run.json("apps", "authorize", installed, "--credential", f"refresh_token={token}",
-                   "--credential", f"selling_partner_id={SELLER}")
+    app = run.json(
+        "apps",
+        "authorize",
+        installed,
+        "--credential",
+        f"refresh_token={token}",
+        "--credential",
+        f"selling_partner_id={SELLER}",
+    )
 
     assert (app["account_id"], app["status"]) == (SELLER, "authorized")
     assert app["credentials"]["fields"] == ["refresh_token"]
@@ -321,8 +334,16 @@ def test_a_private_app_is_self_authorized_with_a_pasted_refresh_token(run, sim, 
 
 
 def test_a_pasted_token_that_is_not_an_lwa_refresh_token_is_refused(run, sim, installed):
-    message = refused(run, "apps", "authorize", installed, "--credential", "refresh_token=Atza|an-access-token",
-                      "--credential", f"selling_partner_id={SELLER}")
+    message = refused(
+        run,
+        "apps",
+        "authorize",
+        installed,
+        "--credential",
+        "refresh_token=Atza|an-access-token",
+        "--credential",
+        f"selling_partner_id={SELLER}",
+    )
 
     assert "not an LWA refresh token" in message and "Atzr|" in message
     assert_nothing_stored(run, installed)

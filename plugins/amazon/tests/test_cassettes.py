@@ -27,9 +27,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
-
 from linkolis_amazon import lwa
 from linkolis_amazon.client import SpApi
+
 from linkolis_host.host import Host
 from linkolis_host.installed import App
 
@@ -39,16 +39,25 @@ REPLAY_ENDPOINT = "http://127.0.0.1:9"  # discard port: nothing answers there, s
 SCRUBBED = "[scrubbed]"
 
 # Taken at import: the suite's autouse fixture clears LINKOLIS_AMAZON_* before each test.
-RECORDING = {name: os.environ.get(f"LINKOLIS_AMAZON_{name}", "") for name in
-             ("RECORD_REFRESH_TOKEN", "RECORD_SELLER_ID", "CLIENT_ID", "CLIENT_SECRET")}
+RECORDING = {
+    name: os.environ.get(f"LINKOLIS_AMAZON_{name}", "")
+    for name in ("RECORD_REFRESH_TOKEN", "RECORD_SELLER_ID", "CLIENT_ID", "CLIENT_SECRET")
+}
 
 # Amazon's sandbox answers only its models' example requests, and only exactly those (reference §9).
-SANDBOX_ORDERS = {"createdAfter": "2024-12-20T00:00:00Z", "marketplaceIds": "A2Q3Y263D00KWC",
-                  "includedData": "BUYER,RECIPIENT,PROCEEDS,FULFILLMENT,TAX,PAYMENT"}
+SANDBOX_ORDERS = {
+    "createdAfter": "2024-12-20T00:00:00Z",
+    "marketplaceIds": "A2Q3Y263D00KWC",
+    "includedData": "BUYER,RECIPIENT,PROCEEDS,FULFILLMENT,TAX,PAYMENT",
+}
 SANDBOX_SKUS = ["GM-ZDPI-9B4E", "HW-ZDPI-9B4E", "TC-ZDPI-9B4E"]
-SANDBOX_LISTINGS = {"identifiersType": "SKU", "identifiers": ",".join(SANDBOX_SKUS),
-                    "marketplaceIds": "ATVPDKIKX0DER,A2EUQ1WTGCTBG2",
-                    "includedData": "summaries,offers,fulfillmentAvailability,issues", "pageSize": 1}
+SANDBOX_LISTINGS = {
+    "identifiersType": "SKU",
+    "identifiers": ",".join(SANDBOX_SKUS),
+    "marketplaceIds": "ATVPDKIKX0DER,A2EUQ1WTGCTBG2",
+    "includedData": "summaries,offers,fulfillmentAvailability,issues",
+    "pageSize": 1,
+}
 
 # -- what must never reach a cassette ------------------------------------------------------------------------------
 
@@ -59,8 +68,16 @@ SECRET = re.compile(
 TOKEN_TEXT = re.compile(r"Atz[a-z.]*\|[^\"'\s&,}]*")
 EMAIL_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 TOKEN_KEYS = {"access_token", "refresh_token"}
-BUYER_KEYS = {"buyer", "recipient", "buyerInfo", "BuyerInfo", "shippingAddress", "ShippingAddress",
-              "billingAddress", "deliveryAddress"}
+BUYER_KEYS = {
+    "buyer",
+    "recipient",
+    "buyerInfo",
+    "BuyerInfo",
+    "shippingAddress",
+    "ShippingAddress",
+    "billingAddress",
+    "deliveryAddress",
+}
 PERSONAL_KEYS = {"buyerEmail", "buyerName", "BuyerEmail", "BuyerName", "email", "phone", "Phone"}
 KEEP_IN_ADDRESSES = {"countryCode", "CountryCode", "addressType", "AddressType"}
 
@@ -71,10 +88,16 @@ def secrets_in(text: str) -> list[str]:
 
 def _scrub(value: Any, personal: bool = False) -> Any:
     if isinstance(value, dict):
-        return {k: (v if personal and k in KEEP_IN_ADDRESSES and isinstance(v, str) else
-                    SCRUBBED if k in TOKEN_KEYS | PERSONAL_KEYS and isinstance(v, str) else
-                    _scrub(v, personal or k in BUYER_KEYS))
-                for k, v in value.items()}
+        return {
+            k: (
+                v
+                if personal and k in KEEP_IN_ADDRESSES and isinstance(v, str)
+                else SCRUBBED
+                if k in TOKEN_KEYS | PERSONAL_KEYS and isinstance(v, str)
+                else _scrub(v, personal or k in BUYER_KEYS)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_scrub(v, personal) for v in value]
     return SCRUBBED if personal and isinstance(value, str) else value
@@ -143,30 +166,55 @@ class Amazon:
 @pytest.fixture
 def amazon(vcr):
     if vcr.write_protected:
-        yield Amazon("replay", {"LINKOLIS_AMAZON_ENDPOINT": REPLAY_ENDPOINT,
-                                "LINKOLIS_AMAZON_CLIENT_ID": "amzn1.application-oa2-client.replay",
-                                "LINKOLIS_AMAZON_CLIENT_SECRET": "replay", "LINKOLIS_AMAZON_APPLICATION_ID": "replay"},
-                     "Atzr|replayed-from-the-cassette", SELLER)
+        yield Amazon(
+            "replay",
+            {
+                "LINKOLIS_AMAZON_ENDPOINT": REPLAY_ENDPOINT,
+                "LINKOLIS_AMAZON_CLIENT_ID": "amzn1.application-oa2-client.replay",
+                "LINKOLIS_AMAZON_CLIENT_SECRET": "replay",
+                "LINKOLIS_AMAZON_APPLICATION_ID": "replay",
+            },
+            "Atzr|replayed-from-the-cassette",
+            SELLER,
+        )
     elif RECORDING["RECORD_REFRESH_TOKEN"] and RECORDING["RECORD_SELLER_ID"]:
-        yield Amazon("sandbox", {"LINKOLIS_AMAZON_SANDBOX": "1",  # never production, whatever else is set
-                                 "LINKOLIS_AMAZON_CLIENT_ID": RECORDING["CLIENT_ID"],
-                                 "LINKOLIS_AMAZON_CLIENT_SECRET": RECORDING["CLIENT_SECRET"]},
-                     RECORDING["RECORD_REFRESH_TOKEN"], RECORDING["RECORD_SELLER_ID"])
+        yield Amazon(
+            "sandbox",
+            {
+                "LINKOLIS_AMAZON_SANDBOX": "1",  # never production, whatever else is set
+                "LINKOLIS_AMAZON_CLIENT_ID": RECORDING["CLIENT_ID"],
+                "LINKOLIS_AMAZON_CLIENT_SECRET": RECORDING["CLIENT_SECRET"],
+            },
+            RECORDING["RECORD_REFRESH_TOKEN"],
+            RECORDING["RECORD_SELLER_ID"],
+        )
     else:
         from linkolis_amazon.simulator import Simulator
 
-        sim = Simulator(seller_id=SELLER, marketplaces=("US", "CA", "BR"), orders=0, skus=0,
-                        new_orders_per_hour=0, validate_responses=True)  # on the system clock, as served
+        sim = Simulator(
+            seller_id=SELLER,
+            marketplaces=("US", "CA", "BR"),
+            orders=0,
+            skus=0,
+            new_orders_per_hour=0,
+            validate_responses=True,
+        )  # on the system clock, as served
         for sku in SANDBOX_SKUS:
             sim.add_listing(sku, ["US", "CA"], quantity=7)
         sim.add_listing("BR-BOTTLE-1", ["BR"], quantity=3)
         sim.add_order([("BR-BOTTLE-1", 1)], "BR", created=sim.clock.time() - 3600, status="UNSHIPPED")
         with sim.serve() as base_url:
-            yield Amazon("simulator", {"LINKOLIS_AMAZON_ENDPOINT": base_url,
-                                       "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
-                                       "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
-                                       "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id},
-                         sim.authorize(), SELLER)
+            yield Amazon(
+                "simulator",
+                {
+                    "LINKOLIS_AMAZON_ENDPOINT": base_url,
+                    "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+                    "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+                    "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+                },
+                sim.authorize(),
+                SELLER,
+            )
 
 
 @pytest.fixture
@@ -183,8 +231,16 @@ def host(home, amazon):
 @pytest.mark.vcr
 def test_the_apps_exchanges_with_amazon_replay_from_the_cassette(run, host, amazon):
     run("apps", "install", "amazon", "--name", "Amazon US", "--marketplace", "US", "--stock-sync")
-    app = run.json("apps", "authorize", "Amazon US", "--credential", "refresh_token=-",
-                   "--credential", f"selling_partner_id={amazon.seller_id}", input=amazon.refresh_token + "\n")
+    app = run.json(
+        "apps",
+        "authorize",
+        "Amazon US",
+        "--credential",
+        "refresh_token=-",
+        "--credential",
+        f"selling_partner_id={amazon.seller_id}",
+        input=amazon.refresh_token + "\n",
+    )
     assert app["status"] == "authorized"
     api = SpApi(host.context(App.from_row(host.db["apps"].get(1))))
 
@@ -207,8 +263,9 @@ def test_the_apps_exchanges_with_amazon_replay_from_the_cassette(run, host, amaz
 
 def leaks_under(root: Path) -> dict[str, list[str]]:
     """Every file under ``root`` that holds a secret marker or an e-mail address, with what was found."""
-    found = {str(p.relative_to(root)): secrets_in(p.read_text(errors="replace")) for p in root.rglob("*")
-             if p.is_file()}
+    found = {
+        str(p.relative_to(root)): secrets_in(p.read_text(errors="replace")) for p in root.rglob("*") if p.is_file()
+    }
     return {name: hits for name, hits in found.items() if hits}
 
 
@@ -217,11 +274,16 @@ def test_cassettes_hold_no_secret():
     assert leaks_under(CASSETTES) == {}
 
 
-@pytest.mark.parametrize("dirty", [
-    "access_token: Atza|IwEBIJ2x-synthetic", "refresh_token=Atzr|IwEBIN8-synthetic",
-    "x-amz-access-token: Atz.sprdt|IwEBIsynthetic", "client_secret: amzn1.oa2-cs.v1.0123456789abcdef",
-    '"buyerEmail": "jane.doe+shop@marketplace.amazon.de"',
-])
+@pytest.mark.parametrize(
+    "dirty",
+    [
+        "access_token: Atza|IwEBIJ2x-synthetic",
+        "refresh_token=Atzr|IwEBIN8-synthetic",
+        "x-amz-access-token: Atz.sprdt|IwEBIsynthetic",
+        "client_secret: amzn1.oa2-cs.v1.0123456789abcdef",
+        '"buyerEmail": "jane.doe+shop@marketplace.amazon.de"',
+    ],
+)
 def test_the_guard_fails_on_a_cassette_with_a_secret(tmp_path, dirty):
     (tmp_path / "dirty").mkdir()
     (tmp_path / "dirty" / "leak.yaml").write_text(f"interactions:\n- response:\n    body: '{dirty}'\n")
@@ -231,15 +293,33 @@ def test_the_guard_fails_on_a_cassette_with_a_secret(tmp_path, dirty):
 
 
 def test_the_filters_leave_nothing_the_guard_would_catch():
-    response = {"status": {"code": 200, "message": "OK"}, "headers": {"Set-Cookie": ["session=abc"]},
-                "body": {"string": json.dumps({
-                    "access_token": "Atza|IwEBIsynthetic", "refresh_token": "Atzr|IwEBIsynthetic",
-                    "orders": [{"orderId": "171-0000000-0000000",
-                                "buyer": {"buyerEmail": "jane@marketplace.amazon.de", "buyerName": "Jane Doe"},
-                                "recipient": {"deliveryAddress": {"name": "Jane Doe", "addressLine1": "Hauptstr. 1",
-                                                                  "phone": "+49 30 123456", "countryCode": "DE"}}}],
+    response = {
+        "status": {"code": 200, "message": "OK"},
+        "headers": {"Set-Cookie": ["session=abc"]},
+        "body": {
+            "string": json.dumps(
+                {
+                    "access_token": "Atza|IwEBIsynthetic",
+                    "refresh_token": "Atzr|IwEBIsynthetic",
+                    "orders": [
+                        {
+                            "orderId": "171-0000000-0000000",
+                            "buyer": {"buyerEmail": "jane@marketplace.amazon.de", "buyerName": "Jane Doe"},
+                            "recipient": {
+                                "deliveryAddress": {
+                                    "name": "Jane Doe",
+                                    "addressLine1": "Hauptstr. 1",
+                                    "phone": "+49 30 123456",
+                                    "countryCode": "DE",
+                                }
+                            },
+                        }
+                    ],
                     "note": "write to john@example.com",
-                }).encode()}}
+                }
+            ).encode()
+        },
+    }
 
     scrubbed = scrub_response(response)
     text = scrubbed["body"]["string"].decode()

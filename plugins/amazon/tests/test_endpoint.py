@@ -5,15 +5,23 @@ app talks to something that is not Amazon."""
 from __future__ import annotations
 
 import pytest
-
 from linkolis_amazon.settings import operator_settings
+
 from linkolis_host import OperatorConfigError
 
 ENDPOINT = "https://amazon.sim.test"
 
 
-@pytest.mark.parametrize("endpoint", ["https://proxy.example.com", "http://127.0.0.1:8080", "http://127.9.9.9",
-                                      "http://[::1]:9000/base", "http://localhost:5000"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://proxy.example.com",
+        "http://127.0.0.1:8080",
+        "http://127.9.9.9",
+        "http://[::1]:9000/base",
+        "http://localhost:5000",
+    ],
+)
 def test_https_and_loopback_endpoints_are_accepted(endpoint):
     assert operator_settings({}, {"LINKOLIS_AMAZON_ENDPOINT": endpoint}).endpoint == endpoint
 
@@ -30,8 +38,9 @@ def test_plain_http_to_another_machine_is_refused_with_the_setting_that_allows_i
 
 def test_the_operator_may_allow_plain_http_explicitly_in_the_file_or_the_environment():
     assert operator_settings({"endpoint": "http://proxy.lan:8080", "allow_insecure_endpoint": True}, {}).endpoint
-    assert operator_settings({"endpoint": "http://proxy.lan:8080"},
-                             {"LINKOLIS_AMAZON_ALLOW_INSECURE_ENDPOINT": "1"}).endpoint
+    assert operator_settings(
+        {"endpoint": "http://proxy.lan:8080"}, {"LINKOLIS_AMAZON_ALLOW_INSECURE_ENDPOINT": "1"}
+    ).endpoint
 
 
 @pytest.mark.parametrize("endpoint", ["ftp://amazon.sim.test", "amazon.sim.test"])
@@ -54,8 +63,9 @@ def test_an_insecure_endpoint_stops_the_authorization_before_anything_is_sent(ru
 
 
 def test_with_plain_http_allowed_the_app_works_and_says_so(run, host, seller):
-    host.env.update({"LINKOLIS_AMAZON_ENDPOINT": "http://amazon.sim.test",
-                     "LINKOLIS_AMAZON_ALLOW_INSECURE_ENDPOINT": "1"})
+    host.env.update(
+        {"LINKOLIS_AMAZON_ENDPOINT": "http://amazon.sim.test", "LINKOLIS_AMAZON_ALLOW_INSECURE_ENDPOINT": "1"}
+    )
     run("apps", "install", "amazon", "--name", "Amazon DE", "--marketplace", "DE")
 
     run("apps", "authorize", "Amazon DE")

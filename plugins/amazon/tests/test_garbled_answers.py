@@ -60,8 +60,9 @@ def test_listings_that_stay_unreadable_are_rejected_retryably_with_the_reason(ru
 
 
 @pytest.mark.parametrize("sim_options", [{}, {"report_gzip_threshold": 1}], ids=["plain", "gzipped"])
-def test_a_cut_off_processing_report_keeps_the_feed_pending_until_it_can_be_read(run, authorized, sim, host, clock,
-                                                                                sim_options):
+def test_a_cut_off_processing_report_keeps_the_feed_pending_until_it_can_be_read(
+    run, authorized, sim, host, clock, sim_options
+):
     host.env["LINKOLIS_AMAZON_FEED_THRESHOLD"] = "3"
     skus = [f"BULK-{n}" for n in range(6)]
     for sku in skus:

@@ -27,8 +27,14 @@ def without(*roles: str) -> list[str]:
 def test_every_check_passes_and_the_seller_sees_module_correctly_installed(run, authorized):
     checks = verify(run, authorized, ok=True)
 
-    assert list(checks) == ["credentials present", "Amazon endpoint", "LWA token refresh",
-                            "marketplace participation", "orders readable", "listings readable"]
+    assert list(checks) == [
+        "credentials present",
+        "Amazon endpoint",
+        "LWA token refresh",
+        "marketplace participation",
+        "orders readable",
+        "listings readable",
+    ]
     assert not_ok(checks) == {}
     assert "Germany" in checks["marketplace participation"]["detail"]
     assert BANNER in run("apps", "verify", authorized).stdout
@@ -68,7 +74,8 @@ def test_an_expired_client_secret_fails_the_lwa_refresh_with_rotation_as_the_rem
 
 
 def test_an_app_for_a_marketplace_the_seller_no_longer_sells_in_fails_participation_with_the_wrong_account_advice(
-        run, sim, authorized):
+    run, sim, authorized
+):
     # (Authorizing an app for a marketplace the account does not sell in is refused outright: test_account_proof.)
     sim.accounts[SELLER].marketplace_ids[:] = ["A13V1IB3VIYZZH"]  # France only, from now on
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from linkolis_amazon.simulator.browser import SellerBrowser
 from starlette.testclient import TestClient
 
-from linkolis_amazon.simulator.browser import SellerBrowser
 from linkolis_host import apps, oauth
 from linkolis_host.host import Host
 from linkolis_host.web import WebSettings, create_app
@@ -95,8 +95,7 @@ def nothing_stored(run, host) -> None:
     assert host.db.execute("SELECT count(*) FROM credentials").fetchone()[0] == 0
 
 
-def test_with_a_base_url_the_command_completes_when_the_served_callback_is_hit(run, hosted, installed, seller,
-                                                                                served):
+def test_with_a_base_url_the_command_completes_when_the_served_callback_is_hit(run, hosted, installed, seller, served):
     result = run("apps", "authorize", "Amazon DE", "--json")
 
     assert run.json("apps", "show", "Amazon DE")["account_id"] == SELLER
@@ -113,8 +112,9 @@ def test_with_a_base_url_the_command_completes_when_the_served_callback_is_hit(r
     assert replay.status_code == 400 and "already used" in replay.text
 
 
-def test_the_page_that_sends_the_seller_back_to_the_terminal_is_in_their_language(run, hosted, installed, seller,
-                                                                                  served):
+def test_the_page_that_sends_the_seller_back_to_the_terminal_is_in_their_language(
+    run, hosted, installed, seller, served
+):
     served.headers["accept-language"] = "nl-NL,nl;q=0.9"
 
     run("apps", "authorize", "Amazon DE")
@@ -143,8 +143,7 @@ def test_a_refused_consent_is_reported_by_the_waiting_command(run, hosted, insta
     nothing_stored(run, host)
 
 
-def test_removing_the_app_while_the_command_waits_calls_the_wait_off(run, hosted, installed, seller, host,
-                                                                     monkeypatch):
+def test_removing_the_app_while_the_command_waits_calls_the_wait_off(run, hosted, installed, seller, host, monkeypatch):
     def seller_away_operator_removes(url: str) -> None:
         with Host(host.home, env=host.env) as other:  # another terminal: `linkolis apps remove 'Amazon DE' --yes`
             apps.remove(other, "Amazon DE")
@@ -156,10 +155,10 @@ def test_removing_the_app_while_the_command_waits_calls_the_wait_off(run, hosted
     assert "called off while waiting" in message
 
 
-@pytest.mark.parametrize("sim_options", [{"redirect_uris": [CALLBACK], "allow_loopback_redirects": True}],
-                         ids=["development simulator"])
-def test_without_a_base_url_the_loopback_receiver_says_it_is_for_development_only(run, installed, monkeypatch,
-                                                                                   sim):
+@pytest.mark.parametrize(
+    "sim_options", [{"redirect_uris": [CALLBACK], "allow_loopback_redirects": True}], ids=["development simulator"]
+)
+def test_without_a_base_url_the_loopback_receiver_says_it_is_for_development_only(run, installed, monkeypatch, sim):
     import threading
 
     def confirm(url: str) -> None:
@@ -169,7 +168,9 @@ def test_without_a_base_url_the_loopback_receiver_says_it_is_for_development_onl
 
     result = run("apps", "authorize", "Amazon DE")
 
-    note = ("no base URL configured: using a loopback receiver, which only a development marketplace such as the "
-            "simulator accepts; see docs/operations.md")
+    note = (
+        "no base URL configured: using a loopback receiver, which only a development marketplace such as the "
+        "simulator accepts; see docs/operations.md"
+    )
     assert note in result.stderr and "Waiting for the redirect on http://127.0.0.1:" in result.stderr
     assert run.json("apps", "show", "Amazon DE")["account_id"] == SELLER

@@ -13,12 +13,13 @@ from importlib import resources
 
 import jsonschema
 import pytest
-
 from linkolis_amazon.orders import to_order
+
 from linkolis_host import orders
 
-MODEL = json.loads(resources.files("linkolis_amazon").joinpath("spapi_models", "orders-2026-01-01.json")
-                   .read_text(encoding="utf-8"))
+MODEL = json.loads(
+    resources.files("linkolis_amazon").joinpath("spapi_models", "orders-2026-01-01.json").read_text(encoding="utf-8")
+)
 US = "ATVPDKIKX0DER"
 
 
@@ -97,7 +98,7 @@ def test_every_example_order_adds_up_and_keeps_no_empty_text(order_id):
     raw = EXAMPLES[order_id]
     order = to_order(raw)
     assert order.total == Decimal(raw["proceeds"]["grandTotal"]["amount"])
-    for item, line in zip(raw["orderItems"], order.lines):
+    for item, line in zip(raw["orderItems"], order.lines, strict=True):
         unit = Decimal(item["product"]["price"]["unitPrice"]["amount"])
         assert line.subtotal == unit * item["quantityOrdered"]
         assert line.total == Decimal(item["proceeds"]["proceedsTotal"]["amount"])
@@ -128,32 +129,61 @@ def test_an_order_that_replaces_nothing_has_no_original_order():
 
 def promotion_order() -> dict:
     """A US order of 2 x 25.00 with a 5.00 promotion on the goods and one of 2.00 on the 4.99 shipping, taxed."""
-    return shaped_per_model({
-        "orderId": "113-0000000-0000001",
-        "createdTime": "2026-05-01T10:00:00Z",
-        "lastUpdatedTime": "2026-05-01T11:00:00Z",
-        "salesChannel": {"channelName": "AMAZON", "marketplaceId": US, "marketplaceName": "Amazon.com"},
-        "associatedOrders": [{"orderId": "113-0000000-0000000", "associationType": "EXCHANGE_ORIGINAL_ID"}],
-        "proceeds": {"grandTotal": money("51.23"), "breakdowns": [
-            {"type": "ITEM", "subtotal": money("50.00")}, {"type": "SHIPPING", "subtotal": money("4.99")},
-            {"type": "TAX", "subtotal": money("3.24")}, {"type": "DISCOUNT", "subtotal": money("-7.00")}]},
-        "fulfillment": {"fulfillmentStatus": "UNSHIPPED", "fulfilledBy": "MERCHANT"},
-        "orderItems": [{
-            "orderItemId": "11300000000001",
-            "quantityOrdered": 2,
-            "product": {"asin": "B000000001", "sellerSku": "MUG-01", "title": "Mug",
-                        "price": {"unitPrice": money("25.00")}},
-            "proceeds": {"proceedsTotal": money("51.23"), "breakdowns": [
-                {"type": "ITEM", "subtotal": money("50.00")},
-                {"type": "SHIPPING", "subtotal": money("4.99")},
-                {"type": "TAX", "subtotal": money("3.24"), "detailedBreakdowns": [
-                    {"subtype": "ITEM", "value": money("3.60")}, {"subtype": "SHIPPING", "value": money("0.36")},
-                    {"subtype": "DISCOUNT", "value": money("-0.72")}]},
-                {"type": "DISCOUNT", "subtotal": money("-7.00"), "detailedBreakdowns": [
-                    {"subtype": "ITEM", "value": money("-5.00")}, {"subtype": "SHIPPING", "value": money("-2.00")}]},
-            ]},
-        }],
-    })
+    return shaped_per_model(
+        {
+            "orderId": "113-0000000-0000001",
+            "createdTime": "2026-05-01T10:00:00Z",
+            "lastUpdatedTime": "2026-05-01T11:00:00Z",
+            "salesChannel": {"channelName": "AMAZON", "marketplaceId": US, "marketplaceName": "Amazon.com"},
+            "associatedOrders": [{"orderId": "113-0000000-0000000", "associationType": "EXCHANGE_ORIGINAL_ID"}],
+            "proceeds": {
+                "grandTotal": money("51.23"),
+                "breakdowns": [
+                    {"type": "ITEM", "subtotal": money("50.00")},
+                    {"type": "SHIPPING", "subtotal": money("4.99")},
+                    {"type": "TAX", "subtotal": money("3.24")},
+                    {"type": "DISCOUNT", "subtotal": money("-7.00")},
+                ],
+            },
+            "fulfillment": {"fulfillmentStatus": "UNSHIPPED", "fulfilledBy": "MERCHANT"},
+            "orderItems": [
+                {
+                    "orderItemId": "11300000000001",
+                    "quantityOrdered": 2,
+                    "product": {
+                        "asin": "B000000001",
+                        "sellerSku": "MUG-01",
+                        "title": "Mug",
+                        "price": {"unitPrice": money("25.00")},
+                    },
+                    "proceeds": {
+                        "proceedsTotal": money("51.23"),
+                        "breakdowns": [
+                            {"type": "ITEM", "subtotal": money("50.00")},
+                            {"type": "SHIPPING", "subtotal": money("4.99")},
+                            {
+                                "type": "TAX",
+                                "subtotal": money("3.24"),
+                                "detailedBreakdowns": [
+                                    {"subtype": "ITEM", "value": money("3.60")},
+                                    {"subtype": "SHIPPING", "value": money("0.36")},
+                                    {"subtype": "DISCOUNT", "value": money("-0.72")},
+                                ],
+                            },
+                            {
+                                "type": "DISCOUNT",
+                                "subtotal": money("-7.00"),
+                                "detailedBreakdowns": [
+                                    {"subtype": "ITEM", "value": money("-5.00")},
+                                    {"subtype": "SHIPPING", "value": money("-2.00")},
+                                ],
+                            },
+                        ],
+                    },
+                }
+            ],
+        }
+    )
 
 
 def test_a_promotion_is_a_positive_discount_and_the_total_is_what_the_buyer_paid():
@@ -198,9 +228,15 @@ def test_the_seller_sees_amazons_example_order_in_orders_show(run, host):
         orders.store_orders(host, app_id, [to_order(EXAMPLES["123-4567890-1234567"])])
     shown = run.json("orders", "show", "123-4567890-1234567")
     line = next(line for line in shown["lines"] if line["line_id"] == "12345678901234")
-    assert {k: line[k] for k in ("unit_price", "subtotal", "tax", "shipping", "shipping_tax", "discount", "total")} \
-        == {"unit_price": "49.99", "subtotal": "99.98", "tax": "0.02", "shipping": "0.00", "shipping_tax": "0.00",
-            "discount": "0.00", "total": "100.00"}
+    assert {k: line[k] for k in ("unit_price", "subtotal", "tax", "shipping", "shipping_tax", "discount", "total")} == {
+        "unit_price": "49.99",
+        "subtotal": "99.98",
+        "tax": "0.02",
+        "shipping": "0.00",
+        "shipping_tax": "0.00",
+        "discount": "0.00",
+        "total": "100.00",
+    }
     assert "line_total" not in line
     assert shown["total"] == "154.99" and shown["currency"] == "USD"
     assert shown["seller_order_id"] == "SELLER-ORDER-2024-001"

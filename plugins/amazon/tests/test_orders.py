@@ -7,11 +7,11 @@ import random
 
 import httpx
 import pytest
+from linkolis_amazon.orders import SETTLE
 
 from linkolis_host import apps, orders
 from linkolis_host.errors import AuthorizationRevoked
 from linkolis_host.host import Host
-from linkolis_amazon.orders import SETTLE
 
 DE = "A1PA6795UKMFR9"
 
@@ -75,8 +75,9 @@ def test_a_second_import_with_nothing_new_makes_one_call_and_adds_nothing(run, a
     assert host.db["orders"].count == rows
 
 
-def test_status_changes_and_cancellations_after_import_update_the_order_and_its_history(run, authorized, sim, host,
-                                                                                         clock):
+def test_status_changes_and_cancellations_after_import_update_the_order_and_its_history(
+    run, authorized, sim, host, clock
+):
     sim.add_listing("LAMP-2", ["DE"])
     shipped = sim.add_order([("LAMP-2", 1)], "DE", status="UNSHIPPED")
     cancelled = sim.add_order([("LAMP-2", 1)], "DE", status="PENDING")
@@ -133,7 +134,8 @@ def test_a_429_storm_waits_for_the_quota_instead_of_hammering(run, authorized, s
 
 
 def test_a_revoked_authorization_mid_run_keeps_what_was_imported_and_asks_to_authorize_again(
-        run, authorized, sim, host, clock, wire):
+    run, authorized, sim, host, clock, wire
+):
     clock.advance(600)
     original = wire.handle_request
     seen = {"pages": 0}
@@ -176,8 +178,9 @@ def test_a_fault_campaign_with_kills_always_ends_with_exactly_amazons_orders(hom
     """Randomized faults and kills at random points; every campaign ends equal to the simulator's truth."""
     first = Host(home, clock=clock, transport=sim.transport(), env=operator_env)
     apps.install(first, "amazon", {"name": "Amazon DE", "marketplace": "DE"})
-    apps.authorize_direct(first, "Amazon DE", {"refresh_token": sim.authorize(),
-                                               "selling_partner_id": sim.default_seller_id})
+    apps.authorize_direct(
+        first, "Amazon DE", {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id}
+    )
     first.close()
     rng = random.Random(20261126)
     for campaign in range(8):
@@ -197,13 +200,16 @@ def test_a_fault_campaign_with_kills_always_ends_with_exactly_amazons_orders(hom
         inner = sim.transport()
 
         class Dying(httpx.BaseTransport):
-            def handle_request(self, request):
-                calls["n"] += 1
-                if calls["n"] == kill_at:
-                    raise Killed()
-                return inner.handle_request(request)
+            def __init__(self, calls, kill_at, inner):
+                self.calls, self.kill_at, self.inner = calls, kill_at, inner
 
-        dying = Host(home, clock=clock, transport=Dying(), env=operator_env)
+            def handle_request(self, request):
+                self.calls["n"] += 1
+                if self.calls["n"] == self.kill_at:
+                    raise Killed()
+                return self.inner.handle_request(request)
+
+        dying = Host(home, clock=clock, transport=Dying(calls, kill_at, inner), env=operator_env)
         try:
             orders.import_orders(dying, "Amazon DE")
         except (Killed, Exception):  # noqa: BLE001 - the process is gone, whatever it was doing
@@ -224,8 +230,12 @@ def test_a_fault_campaign_with_kills_always_ends_with_exactly_amazons_orders(hom
         mine = held(survivor)
         assert set(truth) <= set(mine) <= set(truth_de(sim)), f"campaign {campaign}"
         assert {k: mine[k]["marketplace_status"] for k in truth} == {k: v["status"] for k, v in truth.items()}
-        lines = dict(survivor.db.execute("SELECT o.marketplace_order_id, COUNT(*) FROM order_lines l "
-                                         "JOIN orders o ON o.id = l.order_id GROUP BY 1").fetchall())
+        lines = dict(
+            survivor.db.execute(
+                "SELECT o.marketplace_order_id, COUNT(*) FROM order_lines l "
+                "JOIN orders o ON o.id = l.order_id GROUP BY 1"
+            ).fetchall()
+        )
         assert lines == {k: len(v["items"]) for k, v in truth_de(sim).items() if k in mine}
         assert len(mine) == survivor.db.execute("SELECT COUNT(DISTINCT marketplace_order_id) FROM orders").fetchone()[0]
         survivor.close()

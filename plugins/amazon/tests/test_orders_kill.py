@@ -13,6 +13,7 @@ from pathlib import Path
 
 from linkolis_amazon.orders import SETTLE
 from linkolis_amazon.simulator import Simulator
+
 from linkolis_host import SystemClock, apps
 from linkolis_host.host import Host
 
@@ -20,19 +21,31 @@ DE = "A1PA6795UKMFR9"
 
 
 def test_an_import_killed_at_random_points_loses_nothing_and_repeats_nothing(tmp_path):
-    sim = Simulator(SystemClock(), orders=900, skus=30, order_window_days=5, new_orders_per_hour=0,
-                    marketplaces=("DE",), rate_limits=False)
+    sim = Simulator(
+        SystemClock(),
+        orders=900,
+        skus=30,
+        order_window_days=5,
+        new_orders_per_hour=0,
+        marketplaces=("DE",),
+        rate_limits=False,
+    )
     home = tmp_path / "home"
     with sim.serve() as base_url:
         env = {
-            "LINKOLIS_HOME": str(home), "LINKOLIS_LOAD_PLUGINS": "amazon", "LINKOLIS_AMAZON_ENDPOINT": base_url,
-            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id, "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
-            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id, "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "10",
+            "LINKOLIS_HOME": str(home),
+            "LINKOLIS_LOAD_PLUGINS": "amazon",
+            "LINKOLIS_AMAZON_ENDPOINT": base_url,
+            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "10",
         }
         host = Host(home, env=env)
         apps.install(host, "amazon", {"name": "Amazon DE", "marketplace": "DE"})
-        apps.authorize_direct(host, "Amazon DE", {"refresh_token": sim.authorize(),
-                                                  "selling_partner_id": sim.default_seller_id})
+        apps.authorize_direct(
+            host, "Amazon DE", {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id}
+        )
         host.close()
         command = [str(Path(sys.executable).with_name("linkolis")), "orders", "import", "Amazon DE"]
         rng = random.Random(9)
@@ -45,8 +58,9 @@ def test_an_import_killed_at_random_points_loses_nothing_and_repeats_nothing(tmp
             _refill_quota(home)
             before = _count(home)
             pages_before = sim.counters.calls["searchOrders"]
-            child = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+            child = subprocess.Popen(
+                command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             # Kill it right after a page was committed, or at a random moment while it runs: counted from its first
             # searchOrders at the simulator, so a slow start on a loaded machine does not eat the window.
             while child.poll() is None and sim.counters.calls["searchOrders"] == pages_before:

@@ -5,13 +5,12 @@ Every request is checked against the v0 model by the conftest's transport; the s
 
 from __future__ import annotations
 
+import linkolis_amazon.plugin
 import pytest
-
 from linkolis_amazon import shipments as amazon_shipments
+
 from linkolis_host import Shipment
 from linkolis_host.testing import assert_conformance
-
-import linkolis_amazon.plugin
 
 
 def settle(clock):
@@ -23,9 +22,11 @@ def orders(sim, clock, run, authorized):
     """Three unshipped DE orders, imported: one mug, two mugs and a lamp, one more mug."""
     sim.add_listing("MUG-01", ["DE"], 50)
     sim.add_listing("LAMP-2", ["DE"], 50)
-    ids = [sim.add_order([("MUG-01", 1)], "DE", status="UNSHIPPED"),
-           sim.add_order([("MUG-01", 2), ("LAMP-2", 1)], "DE", status="UNSHIPPED"),
-           sim.add_order([("MUG-01", 1)], "DE", status="UNSHIPPED")]
+    ids = [
+        sim.add_order([("MUG-01", 1)], "DE", status="UNSHIPPED"),
+        sim.add_order([("MUG-01", 2), ("LAMP-2", 1)], "DE", status="UNSHIPPED"),
+        sim.add_order([("MUG-01", 1)], "DE", status="UNSHIPPED"),
+    ]
     settle(clock)
     run("orders", "import")
     return ids
@@ -41,9 +42,14 @@ def test_a_shipment_reaches_amazon_as_the_v0_model_has_it(sim, clock, run, wire,
     pushed = run.json("shipments", "push")
     assert (pushed["sent"], pushed["accepted"]) == (1, 1)
     [package] = truth(sim)
-    assert (package["orderId"], package["packageReferenceId"], package["carrierCode"], package["carrierName"],
-            package["trackingNumber"], package["shippingMethod"]) == \
-        (first, "1", "PostNL", None, "3SABC123456", "Standaard")
+    assert (
+        package["orderId"],
+        package["packageReferenceId"],
+        package["carrierCode"],
+        package["carrierName"],
+        package["trackingNumber"],
+        package["shippingMethod"],
+    ) == (first, "1", "PostNL", None, "3SABC123456", "Standaard")
     [confirm] = [r for r in wire.requests if r.url.path.endswith("/shipmentConfirmation")]
     assert confirm.method == "POST"
     assert run.json("orders", "show", first)["status"] == "shipped"
@@ -53,25 +59,56 @@ def test_a_shipment_reaches_amazon_as_the_v0_model_has_it(sim, clock, run, wire,
     assert order["marketplace_status"] == "SHIPPED" and order["lines"][0]["quantity_shipped"] == 1
 
 
-@pytest.mark.parametrize("seller_typed, code, name", [
-    ("DHL", "DHL", None), ("dpd", "DPD", None), ("PostNL", "PostNL", None), ("UPS", "UPS", None),
-    ("GLS", "GLS", None), ("DHL Parcel NL", "Other", "DHL Parcel NL"), ("Deutsche Post", "Deutsche Post", None),
-    ("Hermes", "Hermes", None), ("Royal Mail", "Royal Mail", None), ("Colissimo", "Colissimo", None),
-    ("Correos", "Correos", None), ("Poste Italiane", "Poste Italiane", None), ("Bpost", "BPOST", None),
-    ("Bode Koeriers", "Other", "Bode Koeriers"),
-])
+@pytest.mark.parametrize(
+    "seller_typed, code, name",
+    [
+        ("DHL", "DHL", None),
+        ("dpd", "DPD", None),
+        ("PostNL", "PostNL", None),
+        ("UPS", "UPS", None),
+        ("GLS", "GLS", None),
+        ("DHL Parcel NL", "Other", "DHL Parcel NL"),
+        ("Deutsche Post", "Deutsche Post", None),
+        ("Hermes", "Hermes", None),
+        ("Royal Mail", "Royal Mail", None),
+        ("Colissimo", "Colissimo", None),
+        ("Correos", "Correos", None),
+        ("Poste Italiane", "Poste Italiane", None),
+        ("Bpost", "BPOST", None),
+        ("Bode Koeriers", "Other", "Bode Koeriers"),
+    ],
+)
 def test_carriers_are_sent_with_amazons_codes_or_as_other_by_name(seller_typed, code, name):
-    shipment = Shipment(marketplace_order_id="028-0000000-0000000", package_reference="1", lines=[("1", 1)],
-                        carrier_code=seller_typed, carrier_name=None if code != "Other" else seller_typed,
-                        tracking_number="T", ship_date="2026-05-28T10:00:00Z")
+    shipment = Shipment(
+        marketplace_order_id="028-0000000-0000000",
+        package_reference="1",
+        lines=[("1", 1)],
+        carrier_code=seller_typed,
+        carrier_name=None if code != "Other" else seller_typed,
+        tracking_number="T",
+        ship_date="2026-05-28T10:00:00Z",
+    )
     expected = {"carrierCode": code, **({"carrierName": name} if name else {})}
     assert amazon_shipments.carrier_fields(shipment) == expected
 
 
 def test_the_web_form_offers_amazons_carriers(host):
     names = [c.name for c in host.registry.kind("amazon").carriers]
-    for carrier in ("DHL", "DPD", "PostNL", "UPS", "GLS", "DHL Parcel NL", "Deutsche Post", "Hermes", "Royal Mail",
-                    "Colissimo", "Correos", "Poste Italiane", "Bpost"):
+    for carrier in (
+        "DHL",
+        "DPD",
+        "PostNL",
+        "UPS",
+        "GLS",
+        "DHL Parcel NL",
+        "Deutsche Post",
+        "Hermes",
+        "Royal Mail",
+        "Colissimo",
+        "Correos",
+        "Poste Italiane",
+        "Bpost",
+    ):
         assert carrier in names
 
 
@@ -80,8 +117,10 @@ def test_partial_shipments_move_the_order_to_partially_shipped_then_shipped(sim,
     items = [line["line_id"] for line in run.json("orders", "show", second)["lines"]]
     run("orders", "ship", second, "--carrier", "DHL", "--tracking", "P-1", "--line", "MUG-01=1")
     run("shipments", "push")
-    assert sim.orders_truth()[0] and next(o for o in sim.orders_truth() if o["orderId"] == second)["status"] == \
-        "PARTIALLY_SHIPPED"
+    assert (
+        sim.orders_truth()[0]
+        and next(o for o in sim.orders_truth() if o["orderId"] == second)["status"] == "PARTIALLY_SHIPPED"
+    )
     run("orders", "ship", second, "--carrier", "DHL", "--tracking", "P-2")
     run("shipments", "push")
     packages = truth(sim, second)
@@ -103,8 +142,9 @@ def test_amazons_refusals_become_clear_outcomes(sim, clock, run, host, orders):
     sim_order = sim.orders.by_id[second]
     sim_order.packages = [_package(lamp)]
     with host.db.atomic():
-        host.db.execute("UPDATE shipments SET lines = ? WHERE marketplace_order_id = ?", ('[["99999999999999",1]]',
-                                                                                         third))
+        host.db.execute(
+            "UPDATE shipments SET lines = ? WHERE marketplace_order_id = ?", ('[["99999999999999",1]]', third)
+        )
     pushed = run.json("shipments", "push")
     messages = " | ".join(pushed["messages"])
     assert pushed["rejected"] == 3, messages
@@ -121,9 +161,15 @@ def _package(item_id):
 
 
 def test_an_fba_order_is_refused_before_any_call(sim, clock, run, wire, authorized, host):
-    shipment = Shipment(marketplace_order_id="028-1111111-1111111", package_reference="1", lines=[("1", 1)],
-                        carrier_code="DHL", tracking_number="T", ship_date="2026-05-28T10:00:00Z",
-                        fulfilled_by="marketplace")
+    shipment = Shipment(
+        marketplace_order_id="028-1111111-1111111",
+        package_reference="1",
+        lines=[("1", 1)],
+        carrier_code="DHL",
+        tracking_number="T",
+        ship_date="2026-05-28T10:00:00Z",
+        fulfilled_by="marketplace",
+    )
     from linkolis_host import installed
 
     app = installed.get(host, authorized)
@@ -150,7 +196,8 @@ def test_a_package_sent_again_after_a_crash_is_accepted_not_confirmed_twice(sim,
 
 def test_the_reused_reference_refusal_is_matched_exactly():
     assert amazon_shipments.REUSED_REFERENCE.match(
-        "packageReferenceId 1 is already used by a package of order 028-1234567-1234567.")
+        "packageReferenceId 1 is already used by a package of order 028-1234567-1234567."
+    )
     assert not amazon_shipments.REUSED_REFERENCE.match("packageReferenceId 1 is invalid.")
 
 
@@ -164,10 +211,12 @@ def test_the_amazon_plugin_keeps_the_shipments_contract(sim, clock, operator_env
     assert_conformance(
         linkolis_amazon.plugin,
         install={"name": "Amazon DE", "marketplace": "DE"},
-        authorize=lambda h, name: apps.authorize_direct(h, name, {"refresh_token": sim.authorize(),
-                                                                 "selling_partner_id": sim.default_seller_id}),
-        host_factory=lambda home, plugins: Host(home, clock=clock, extra_plugins=plugins, transport=wire,
-                                                env=operator_env),
+        authorize=lambda h, name: apps.authorize_direct(
+            h, name, {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id}
+        ),
+        host_factory=lambda home, plugins: Host(
+            home, clock=clock, extra_plugins=plugins, transport=wire, env=operator_env
+        ),
         shipments=[{"order": order, "carrier": "DHL", "tracking": "CONF-1"}],
     )
     assert not wire.problems, wire.problems

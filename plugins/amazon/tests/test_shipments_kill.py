@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from linkolis_amazon.simulator import Simulator
+
 from linkolis_host import SystemClock, apps, orders, shipments
 from linkolis_host.host import Host
 
@@ -25,21 +26,33 @@ def confirmations(sim) -> int:
 
 
 def test_sync_killed_while_shipments_are_due_confirms_each_exactly_once_after_a_rerun(tmp_path):
-    sim = Simulator(SystemClock(), orders=0, skus=5, new_orders_per_hour=0, marketplaces=("DE",), rate_limits=False,
-                    listing_visibility_delay=0)
+    sim = Simulator(
+        SystemClock(),
+        orders=0,
+        skus=5,
+        new_orders_per_hour=0,
+        marketplaces=("DE",),
+        rate_limits=False,
+        listing_visibility_delay=0,
+    )
     sim.add_listing("KILL-1", ["DE"], 1000)
     ids = [sim.add_order([("KILL-1", 2)], "DE", status="UNSHIPPED", created=time.time() - 900) for _ in range(N)]
     home = tmp_path / "home"
     with sim.serve() as base_url:
         env = {
-            "LINKOLIS_HOME": str(home), "LINKOLIS_LOAD_PLUGINS": "amazon", "LINKOLIS_AMAZON_ENDPOINT": base_url,
-            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id, "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
-            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id, "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "2",
+            "LINKOLIS_HOME": str(home),
+            "LINKOLIS_LOAD_PLUGINS": "amazon",
+            "LINKOLIS_AMAZON_ENDPOINT": base_url,
+            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "2",
         }
         host = Host(home, env=env)
         apps.install(host, "amazon", {"name": "Amazon DE", "marketplace": "DE"})
-        apps.authorize_direct(host, "Amazon DE", {"refresh_token": sim.authorize(),
-                                                  "selling_partner_id": sim.default_seller_id})
+        apps.authorize_direct(
+            host, "Amazon DE", {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id}
+        )
         orders.import_orders(host, "Amazon DE")
         for number, oid in enumerate(ids):  # half in one package, half in two
             if number % 2:
@@ -54,8 +67,9 @@ def test_sync_killed_while_shipments_are_due_confirms_each_exactly_once_after_a_
         killed_at = []
         for _ in range(5):
             target = confirmations(sim) + rng.randint(1, 4)
-            child = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+            child = subprocess.Popen(
+                command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             deadline = time.monotonic() + 120  # a safety net only: the kill waits on the simulator, not the clock
             while child.poll() is None and confirmations(sim) < target and time.monotonic() < deadline:
                 time.sleep(0.002)

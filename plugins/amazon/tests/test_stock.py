@@ -63,8 +63,9 @@ def settle(clock, seconds=600):
 # -- one SKU, the Listings PATCH -------------------------------------------------------------------------------
 
 
-def test_a_quantity_is_merged_into_the_merchant_channel_with_the_listings_real_product_type(run, authorized, sim,
-                                                                                          clock, wire):
+def test_a_quantity_is_merged_into_the_merchant_channel_with_the_listings_real_product_type(
+    run, authorized, sim, clock, wire
+):
     sim.add_listing("MUG-01", ["DE"], quantity=30, product_type="KITCHEN")
     run("stock", "set", "MUG-01", "12")
     summary = run.json("stock", "push")
@@ -72,9 +73,16 @@ def test_a_quantity_is_merged_into_the_merchant_channel_with_the_listings_real_p
     [patch] = patches(wire)
     assert patch.url.raw_path.decode().split("?")[0] == f"/listings/2021-08-01/items/{SELLER}/MUG-01"
     assert patch.url.params["marketplaceIds"] == DE
-    assert json.loads(patch.content) == {"productType": "KITCHEN", "patches": [{
-        "op": "merge", "path": "/attributes/fulfillment_availability",
-        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 12}]}]}
+    assert json.loads(patch.content) == {
+        "productType": "KITCHEN",
+        "patches": [
+            {
+                "op": "merge",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 12}],
+            }
+        ],
+    }
     assert shown(sim, "MUG-01") == 12
     assert offer(sim, "MUG-01")["channels"] == ["DEFAULT"], "no second channel was added"
 
@@ -272,8 +280,11 @@ def test_many_skus_go_in_one_feed_and_each_gets_its_own_outcome(run, authorized,
     assert {m["sku"]: m["patches"][0]["value"][0]["quantity"] for m in document["messages"]} == wanted
     assert all(m["operationType"] == "PATCH" and m["patches"][0]["op"] == "merge" for m in document["messages"])
     document_id = unquote(upload.url.path.rsplit("/", 1)[1])
-    assert json.loads(create_feed.content) == {"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [DE],
-                                               "inputFeedDocumentId": document_id}
+    assert json.loads(create_feed.content) == {
+        "feedType": "JSON_LISTINGS_FEED",
+        "marketplaceIds": [DE],
+        "inputFeedDocumentId": document_id,
+    }
 
     settle(clock, 120)
     summary = run.json("stock", "push")
@@ -288,8 +299,7 @@ def test_many_skus_go_in_one_feed_and_each_gets_its_own_outcome(run, authorized,
 
 
 @pytest.mark.parametrize("sim_options", [{"report_gzip_threshold": 200}])
-def test_a_large_processing_report_comes_gzipped_and_its_issues_land_on_their_skus(run, authorized, sim, host,
-                                                                                   clock):
+def test_a_large_processing_report_comes_gzipped_and_its_issues_land_on_their_skus(run, authorized, sim, host, clock):
     feed_threshold(host, 3)
     skus = add_many(sim, 8)
     sim.add_listing("BAD-TYPE", ["DE"], quantity=1, product_type="not-a-type")
@@ -386,6 +396,7 @@ def test_a_newer_quantity_set_while_a_feed_is_pending_wins_over_the_feed(run, au
 class Killed(BaseException):
     """The process killed mid-push (what kill -9 leaves: no cleanup, no outcome recorded)."""
 
+
 def six_in_a_feed(host, sim, first_quantity):
     """Six listed SKUs with new quantities, more than a feed threshold of 3: they go by feed."""
     feed_threshold(host, 3)
@@ -404,8 +415,10 @@ def die_pushing(home, clock, transport, env, progress=None):
 
 
 def all_accepted(rows, desired):
-    return {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in desired} == \
-        {s: ("accepted", q) for s, q in desired.items()}
+    return {s: (rows[s]["outcome"], rows[s]["pushed_quantity"]) for s in desired} == {
+        s: ("accepted", q) for s, q in desired.items()
+    }
+
 
 def sold_while_down_then_push(home, clock, transport, env, sku, desired):
     """linkolis comes back, the seller has sold ``sku`` down to 3 meanwhile, and it pushes for five minutes."""
@@ -421,11 +434,10 @@ def sold_while_down_then_push(home, clock, transport, env, sku, desired):
         survivor.close()
 
 
-
-
 @pytest.mark.parametrize("sim_options", [{"listing_visibility_delay": 90}])
 def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_desired_quantities(
-        home, authorized, sim, host, clock, operator_env, wire):
+    home, authorized, sim, host, clock, operator_env, wire
+):
     skus, desired = six_in_a_feed(host, sim, first_quantity=30)
     inner = sim.transport()
 
@@ -472,10 +484,15 @@ def dies_on_create_feed(inner, after_amazon_answered):
 
 
 def test_a_newer_quantity_after_a_crash_that_lost_create_feeds_answer_waits_for_the_feed_amazon_made(
-        home, authorized, sim, host, clock, operator_env, wire):
+    home, authorized, sim, host, clock, operator_env, wire
+):
     skus, desired = six_in_a_feed(host, sim, first_quantity=30)
-    die_pushing(home, clock, dies_on_create_feed(wire, after_amazon_answered=True),
-                {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"})
+    die_pushing(
+        home,
+        clock,
+        dies_on_create_feed(wire, after_amazon_answered=True),
+        {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"},
+    )
     assert calls(sim, "createFeed") == 1 and [f.status(clock.time()) for f in sim.feeds.feeds.values()] == ["IN_QUEUE"]
 
     # The default threshold: six SKUs go by patch, which Amazon applies at once, before the feed it has queued.
@@ -488,7 +505,8 @@ def test_a_newer_quantity_after_a_crash_that_lost_create_feeds_answer_waits_for_
 
 
 def test_an_upload_whose_create_feed_never_reached_amazon_is_dropped_and_its_skus_sent_again(
-        home, authorized, sim, host, clock, operator_env, wire):
+    home, authorized, sim, host, clock, operator_env, wire
+):
     skus, desired = six_in_a_feed(host, sim, first_quantity=50)
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
     die_pushing(home, clock, dies_on_create_feed(wire, after_amazon_answered=False), env)
@@ -509,7 +527,8 @@ def test_an_upload_whose_create_feed_never_reached_amazon_is_dropped_and_its_sku
 
 
 def test_another_tools_feed_found_after_a_crash_is_waited_for_but_its_report_is_not_taken_for_ours(
-        home, authorized, sim, host, clock, operator_env, wire):
+    home, authorized, sim, host, clock, operator_env, wire
+):
     feed_threshold(host, 3)
     skus = add_many(sim, 6)
     other = add_many(sim, 2, prefix="OTHER")
@@ -539,27 +558,56 @@ def test_another_tools_feed_found_after_a_crash_is_waited_for_but_its_report_is_
 def another_tools_feed(sim, quantities):
     """A JSON_LISTINGS_FEED another program of the seller sends, with its own token."""
     client = sim.client()
-    token = client.post("/auth/o2/token", data={
-        "grant_type": "refresh_token", "refresh_token": sim.authorize(SELLER),
-        "client_id": sim.client_id, "client_secret": sim.client_secret}).json()["access_token"]
+    token = client.post(
+        "/auth/o2/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": sim.authorize(SELLER),
+            "client_id": sim.client_id,
+            "client_secret": sim.client_secret,
+        },
+    ).json()["access_token"]
     headers = {"x-amz-access-token": token, "user-agent": "OtherTool/1.0"}
     content_type = "application/json; charset=UTF-8"
     document = client.post("/feeds/2021-06-30/documents", headers=headers, json={"contentType": content_type}).json()
-    messages = [{"messageId": n, "sku": sku, "operationType": "PATCH", "productType": "HOME", "patches": [
-        {"op": "merge", "path": "/attributes/fulfillment_availability",
-         "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]}]}
-        for n, (sku, quantity) in enumerate(quantities.items(), start=1)]
-    upload = client.put(document["url"], headers={"content-type": content_type},
-                        content=json.dumps({"header": {"sellerId": SELLER, "version": "2.0"}, "messages": messages}))
-    answer = client.post("/feeds/2021-06-30/feeds", headers=headers, json={
-        "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [DE], "inputFeedDocumentId": document["feedDocumentId"]})
+    messages = [
+        {
+            "messageId": n,
+            "sku": sku,
+            "operationType": "PATCH",
+            "productType": "HOME",
+            "patches": [
+                {
+                    "op": "merge",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+                }
+            ],
+        }
+        for n, (sku, quantity) in enumerate(quantities.items(), start=1)
+    ]
+    upload = client.put(
+        document["url"],
+        headers={"content-type": content_type},
+        content=json.dumps({"header": {"sellerId": SELLER, "version": "2.0"}, "messages": messages}),
+    )
+    answer = client.post(
+        "/feeds/2021-06-30/feeds",
+        headers=headers,
+        json={
+            "feedType": "JSON_LISTINGS_FEED",
+            "marketplaceIds": [DE],
+            "inputFeedDocumentId": document["feedDocumentId"],
+        },
+    )
     client.close()
     assert upload.status_code == 200 and answer.status_code == 202, answer.text
 
 
 @pytest.mark.parametrize("sim_options", [{"listing_visibility_delay": 90}])
 def test_a_crash_before_the_pending_feed_was_recorded_waits_for_that_feed_and_sends_a_newer_quantity_after_it(
-        home, authorized, sim, host, clock, operator_env):
+    home, authorized, sim, host, clock, operator_env
+):
     skus, desired = six_in_a_feed(host, sim, first_quantity=30)
 
     class DiesAfterTheFeedWasSent(Progress):
@@ -578,7 +626,8 @@ def test_a_crash_before_the_pending_feed_was_recorded_waits_for_that_feed_and_se
 
 
 def test_a_crash_after_a_feed_was_collected_but_before_its_outcomes_were_recorded_still_decides_them(
-        home, authorized, sim, host, clock, operator_env, monkeypatch):
+    home, authorized, sim, host, clock, operator_env, monkeypatch
+):
     skus, desired = six_in_a_feed(host, sim, first_quantity=40)
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
     assert stock.push_stock(host, "Amazon DE")["pending"] == 6
@@ -605,8 +654,9 @@ def test_a_crash_after_a_feed_was_collected_but_before_its_outcomes_were_recorde
     assert calls(sim, "createFeed") == 1
 
 
-def test_a_pending_feed_costs_each_push_a_few_small_reads_and_a_cold_push_few_commits(run, authorized, sim, host,
-                                                                                       clock):
+def test_a_pending_feed_costs_each_push_a_few_small_reads_and_a_cold_push_few_commits(
+    run, authorized, sim, host, clock
+):
     """`sync --watch` pushes every second while Amazon processes a feed of up to 25,000 SKUs."""
     feed_threshold(host, 3)
     skus = add_many(sim, 60)
@@ -618,7 +668,7 @@ def test_a_pending_feed_costs_each_push_a_few_small_reads_and_a_cold_push_few_co
         commits = sum(1 for sql in seen if sql == "COMMIT")
         assert commits < 20, "the listing facts of a cold push are written together, not one commit each"
         seen.clear()
-        for polls in range(1, 300):
+        for polls in range(1, 300):  # noqa: B007 - read after the loop
             clock.advance(1)
             run("stock", "push")
             if not any(r["outcome"] == "pending" for r in pushed(run).values()):

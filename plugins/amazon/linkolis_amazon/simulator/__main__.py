@@ -130,8 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  consent URL     {base}/apps/authorize/consent?application_id={sim.application_id}&state=STATE"
         + ("&version=beta" if args.draft else ""),
         f"  ground truth    {base}/_sim/orders  {base}/_sim/stock  {base}/_sim/counters",
-        *(["  loopback redirects accepted (--allow-loopback-redirects: not Amazon behaviour)"]
-          if args.allow_loopback_redirects else []),
+        *(
+            ["  loopback redirects accepted (--allow-loopback-redirects: not Amazon behaviour)"]
+            if args.allow_loopback_redirects
+            else []
+        ),
         "Ctrl-C stops it.",
     ]
     print("\n".join(lines), flush=True)

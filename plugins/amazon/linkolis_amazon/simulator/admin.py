@@ -109,7 +109,9 @@ ROUTES: list[tuple[str, str, Route]] = [
         "POST",
         r"/_sim/listings/(?P<sku>.+)/suppress",
         lambda s, r, b, m: s.suppress_listing(
-            unquote(m["sku"]), b.get("action", "LISTING_SUPPRESSED"), b.get("marketplaces"),
+            unquote(m["sku"]),
+            b.get("action", "LISTING_SUPPRESSED"),
+            b.get("marketplaces"),
             seller_id=b.get("seller_id"),
         ),
     ),

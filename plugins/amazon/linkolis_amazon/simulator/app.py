@@ -17,10 +17,9 @@ from typing import Any
 
 from linkolis_host import Clock, SystemClock
 
-from . import contract
+from . import contract, orders_v0
 from . import listings as listings_api
 from . import orders as orders_api
-from . import orders_v0
 from . import sellers as sellers_api
 from .accounts import (
     DEFAULT_MARKETPLACES,
@@ -149,8 +148,14 @@ class Simulator:
         self.faults.on_fire = lambda f: self.counters.fault(f.kind)
         self.accounts: dict[str, Account] = {}
         self.default_seller_id = cfg.seller_id
-        self.app = AppRegistration(cfg.application_id, cfg.app_name, list(cfg.redirect_uris), cfg.draft, cfg.login_uri,
-                                   allow_loopback_redirects=cfg.allow_loopback_redirects)
+        self.app = AppRegistration(
+            cfg.application_id,
+            cfg.app_name,
+            list(cfg.redirect_uris),
+            cfg.draft,
+            cfg.login_uri,
+            allow_loopback_redirects=cfg.allow_loopback_redirects,
+        )
         self.lwa = LwaService(cfg.client_id, cfg.client_secret, self.ids)
         self.consent = ConsentService(
             self.app, self.lwa, self.ids, lambda: self.accounts, lambda: self.default_seller_id

@@ -120,9 +120,13 @@ class ConsentService:
             if "#" in redirect_uri:
                 raise ConsentError(400, "MD5110", "The redirect URI contains a fragment.")
             if not self.app.redirect_allowed(redirect_uri):
-                raise ConsentError(400, "MD5101", "The redirect URI is not one of the app's OAuth Redirect URIs"
-                                   + ("" if redirect_uri.startswith("https://") else " (Amazon accepts only https)")
-                                   + ".")
+                raise ConsentError(
+                    400,
+                    "MD5101",
+                    "The redirect URI is not one of the app's OAuth Redirect URIs"
+                    + ("" if redirect_uri.startswith("https://") else " (Amazon accepts only https)")
+                    + ".",
+                )
             return redirect_uri
         if not self.app.redirect_uris:
             raise ConsentError(400, "MD5101", "No redirect_uri given and the app has no registered OAuth Redirect URI.")
@@ -138,8 +142,12 @@ class ConsentService:
             self._check_app(app_id, beta)
             redirect_uri = self._pick_redirect(req.q("redirect_uri"))
             if not req.q("state"):
-                raise ConsentError(400, "MD9999", "The request has no state parameter: the app must send one, "
-                                   "unique to the user, to protect its redirect against forgery.")
+                raise ConsentError(
+                    400,
+                    "MD9999",
+                    "The request has no state parameter: the app must send one, "
+                    "unique to the user, to protect its redirect against forgery.",
+                )
         except ConsentError as err:
             return self.error_page(err, app_id)
         accounts = self.accounts()

@@ -36,14 +36,25 @@ ISSUE_PRODUCT_TYPE = ("4000003", "The Amazon product type specified is invalid o
 GENERIC_PRODUCT_TYPE = "PRODUCT"  # what integrations send for offer-only patches, and Amazon accepts
 # Enforcements the simulator can put on a listing, with an issue Amazon's own examples show for each.
 SUPPRESSIONS: dict[str, tuple[str, str, list[str]]] = {
-    "LISTING_SUPPRESSED": ("18155", "The 'minimum price' is greater than the selling price (excluding shipping) "
-                           "for the listing. Review and update your price and/or minimum price.", ["INVALID_PRICE"]),
+    "LISTING_SUPPRESSED": (
+        "18155",
+        "The 'minimum price' is greater than the selling price (excluding shipping) "
+        "for the listing. Review and update your price and/or minimum price.",
+        ["INVALID_PRICE"],
+    ),
     "CATALOG_ITEM_REMOVED": ("18742", "Restricted Products Policy Violation", []),
-    "SEARCH_SUPPRESSED": ("18027", "We believe the main image has text, logo, graphic, or watermark that is not "
-                          "permitted for this product type. Submit a compliant image to lift the suppression. Also "
-                          "refer to Product image requirements.", ["INVALID_IMAGE"]),
-    "ATTRIBUTE_SUPPRESSED": ("99300", "Product Detail Page Rules Violation (Inaccurate information on product "
-                             "detail page).", []),
+    "SEARCH_SUPPRESSED": (
+        "18027",
+        "We believe the main image has text, logo, graphic, or watermark that is not "
+        "permitted for this product type. Submit a compliant image to lift the suppression. Also "
+        "refer to Product image requirements.",
+        ["INVALID_IMAGE"],
+    ),
+    "ATTRIBUTE_SUPPRESSED": (
+        "99300",
+        "Product Detail Page Rules Violation (Inaccurate information on product detail page).",
+        [],
+    ),
 }
 NOT_BUYABLE = {"LISTING_SUPPRESSED", "CATALOG_ITEM_REMOVED"}
 NOT_DISCOVERABLE = {"SEARCH_SUPPRESSED", "CATALOG_ITEM_REMOVED"}
@@ -93,10 +104,14 @@ class Listing:
 
     def enforced(self, mid: str) -> set[str]:
         """The enforcement actions in force on this listing in marketplace ``mid``."""
-        return {a["action"] for i in self.issues_in(mid) for a in i.get("enforcements", {}).get("actions", [])
-                if i["enforcements"].get("exemption", {}).get("status") == "NOT_EXEMPT"}
+        return {
+            a["action"]
+            for i in self.issues_in(mid)
+            for a in i.get("enforcements", {}).get("actions", [])
+            if i["enforcements"].get("exemption", {}).get("status") == "NOT_EXEMPT"
+        }
 
-    def status(self, offer: "Offer") -> list[str]:
+    def status(self, offer: Offer) -> list[str]:
         """The summary's status: buyable with stock and no suppression, discoverable unless hidden."""
         enforced = self.enforced(offer.marketplace_id)
         out = []
@@ -112,9 +127,14 @@ def suppression_issue(action: str, marketplace_ids: list[str]) -> dict[str, Any]
     if action not in SUPPRESSIONS:
         raise ValueError(f"unknown enforcement {action!r}; known: {', '.join(SUPPRESSIONS)}")
     code, message, categories = SUPPRESSIONS[action]
-    return {"code": code, "message": message, "severity": "ERROR", "categories": list(categories),
-            "enforcements": {"actions": [{"action": action}], "exemption": {"status": "NOT_EXEMPT"}},
-            "marketplaceIds": list(marketplace_ids)}
+    return {
+        "code": code,
+        "message": message,
+        "severity": "ERROR",
+        "categories": list(categories),
+        "enforcements": {"actions": [{"action": action}], "exemption": {"status": "NOT_EXEMPT"}},
+        "marketplaceIds": list(marketplace_ids),
+    }
 
 
 @dataclass
@@ -170,8 +190,9 @@ class ListingStore:
     def get(self, seller_id: str, sku: str) -> Listing | None:
         return self.by_seller.get(seller_id, {}).get(sku)
 
-    def suppress(self, seller_id: str, sku: str, action: str = "LISTING_SUPPRESSED",
-                 marketplace_ids: list[str] | None = None) -> dict[str, Any]:
+    def suppress(
+        self, seller_id: str, sku: str, action: str = "LISTING_SUPPRESSED", marketplace_ids: list[str] | None = None
+    ) -> dict[str, Any]:
         """Amazon enforces ``action`` on a listing (in ``marketplace_ids``, default all of its offers)."""
         with self.lock:
             listing = self.get(seller_id, sku)
@@ -317,9 +338,7 @@ class ListingStore:
             return
         value = patch.get("value")
         if op != "delete" and value is None:
-            out.issues.append(
-                invalid_attribute(f"The attributes are invalid: '{op}' of '{name}' needs a value.", name)
-            )
+            out.issues.append(invalid_attribute(f"The attributes are invalid: '{op}' of '{name}' needs a value.", name))
             return
         if value is not None and (not isinstance(value, list) or not all(isinstance(v, dict) for v in value)):
             out.issues.append(

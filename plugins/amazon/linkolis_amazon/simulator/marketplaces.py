@@ -22,8 +22,17 @@ class Marketplace:
 
 
 MARKETPLACES: dict[str, Marketplace] = {
-    m.id: Marketplace(m.id, m.code, "Amazon" + m.domain.removeprefix("www.amazon"), m.currency, m.language, m.domain,
-                      m.region, m.iso_country, m.fba_channel)
+    m.id: Marketplace(
+        m.id,
+        m.code,
+        "Amazon" + m.domain.removeprefix("www.amazon"),
+        m.currency,
+        m.language,
+        m.domain,
+        m.region,
+        m.iso_country,
+        m.fba_channel,
+    )
     for m in _TABLE.values()
 }
 BY_COUNTRY: dict[str, Marketplace] = {m.country: m for m in MARKETPLACES.values()}

@@ -271,11 +271,12 @@ def test_sandbox_4xx_examples_with_values_the_simulator_can_judge_are_refused(si
 
 
 def test_response_validation_is_a_switch_that_catches_a_broken_answer(clock, monkeypatch):
+    from linkolis_amazon.simulator import ContractViolation, SimConfig, sellers
     from sim_support import make_sim
 
-    from linkolis_amazon.simulator import ContractViolation, SimConfig, sellers
-
-    monkeypatch.setattr(sellers, "get_marketplace_participations", lambda call: {"payload": [{"marketplace": {"id": 1}}]})
+    monkeypatch.setattr(
+        sellers, "get_marketplace_participations", lambda call: {"payload": [{"marketplace": {"id": 1}}]}
+    )
     strict, lenient = make_sim(clock, validate_responses=True), make_sim(clock, validate_responses=False)
     with pytest.raises(ContractViolation):
         SpApi(strict).get("/sellers/v1/marketplaceParticipations")

@@ -235,13 +235,13 @@ def test_get_feeds_lists_the_sellers_feeds_newest_first_by_type_marketplace_stat
     assert listed(feedTypes="JSON_LISTINGS_FEED") == [cancelled, third, second, first]
     assert listed(feedTypes="JSON_LISTINGS_FEED", marketplaceIds=DE) == [cancelled, second, first]
     assert listed(feedTypes="JSON_LISTINGS_FEED", marketplaceIds=f"{FR},{DE}", processingStatuses="DONE") == [first]
-    assert listed(feedTypes="JSON_LISTINGS_FEED", processingStatuses="IN_QUEUE,CANCELLED") == [cancelled, third,
-                                                                                               second]
+    assert listed(feedTypes="JSON_LISTINGS_FEED", processingStatuses="IN_QUEUE,CANCELLED") == [cancelled, third, second]
     assert listed(feedTypes="JSON_LISTINGS_FEED", createdSince=iso(START + 100)) == [cancelled, third, second]
     assert listed(feedTypes="JSON_LISTINGS_FEED", createdUntil=iso(START + 100)) == [first]
     assert listed(feedTypes="POST_PRODUCT_DATA") == []
     [done] = conforms(api.get(f"{FEEDS}/feeds", feedTypes="JSON_LISTINGS_FEED", processingStatuses="DONE")).json()[
-        "feeds"]
+        "feeds"
+    ]
     assert done == api.get(f"{FEEDS}/feeds/{first}").json(), "the same Feed getFeed returns"
     assert "inputFeedDocumentId" not in done, "Amazon's Feed does not name its input document"
 
@@ -289,7 +289,8 @@ def test_get_feeds_refuses_what_amazon_refuses(sim, conforms, refused_by_model, 
     "ex", [e for e in contract.sandbox_examples("feeds") if e["operation_id"] == "getFeeds"], ids=lambda e: e["status"]
 )
 def test_get_feeds_answers_the_models_sandbox_examples_with_their_status(sim, conforms, ex):
-    params = {k: ",".join(v["value"]) if isinstance(v["value"], list) else v["value"]
-              for k, v in ex["parameters"].items()}
+    params = {
+        k: ",".join(v["value"]) if isinstance(v["value"], list) else v["value"] for k, v in ex["parameters"].items()
+    }
     r = conforms(SpApi(sim).get(f"{FEEDS}/feeds", **params))
     assert r.status_code == int(ex["status"]), r.text

@@ -31,8 +31,15 @@ def test_no_listing_has_issues_unless_seeded_so(sim, api, conforms):
 def test_seeded_suppressed_listings_come_with_enforced_issues_and_lose_buyable(clock, conforms):
     sim = make_sim(clock, suppressed_listings=3)
     api = Client(sim)
-    r = conforms(api.get(f"/listings/2021-08-01/items/{SELLER}", marketplaceIds=DE, includedData=ALL,
-                         withIssueSeverity="ERROR", pageSize=20))
+    r = conforms(
+        api.get(
+            f"/listings/2021-08-01/items/{SELLER}",
+            marketplaceIds=DE,
+            includedData=ALL,
+            withIssueSeverity="ERROR",
+            pageSize=20,
+        )
+    )
     items = {i["sku"]: i for i in r.json()["items"]}
     assert 1 <= len(items) <= 3, "only suppressed listings have ERROR issues (some may not be offered in DE)"
     for body in items.values():
@@ -55,8 +62,14 @@ def test_a_listing_suppressed_through_the_admin_api_shows_it_until_fixed(sim, ap
     body = item(api, "LAMP-1", conforms)
     assert actions(body) == {"CATALOG_ITEM_REMOVED"} and body["issues"][0]["code"] == "18742"
     assert body["summaries"][0]["status"] == []
-    hidden = conforms(api.get(f"/listings/2021-08-01/items/{SELLER}", marketplaceIds=DE, withoutStatus="DISCOVERABLE",
-                              includedData="summaries"))
+    hidden = conforms(
+        api.get(
+            f"/listings/2021-08-01/items/{SELLER}",
+            marketplaceIds=DE,
+            withoutStatus="DISCOVERABLE",
+            includedData="summaries",
+        )
+    )
     assert [i["sku"] for i in hidden.json()["items"]] == ["LAMP-1"]
     accepted = conforms(api.patch(api.listing_path("LAMP-1"), qty_patch(9), marketplaceIds=DE))
     assert accepted.json()["status"] == "ACCEPTED", "a suppressed listing still takes its quantity"
@@ -66,8 +79,9 @@ def test_a_listing_suppressed_through_the_admin_api_shows_it_until_fixed(sim, ap
     assert body["issues"] == [] and "BUYABLE" in body["summaries"][0]["status"]
 
 
-@pytest.mark.parametrize("product_type, status", [("KITCHEN", "ACCEPTED"), ("PRODUCT", "ACCEPTED"),
-                                                  ("HOME", "INVALID")])
+@pytest.mark.parametrize(
+    "product_type, status", [("KITCHEN", "ACCEPTED"), ("PRODUCT", "ACCEPTED"), ("HOME", "INVALID")]
+)
 def test_a_patch_with_another_product_type_is_invalid_with_4000003(sim, api, conforms, product_type, status):
     sim.add_listing("MUG-1", ["DE"], quantity=4, product_type="KITCHEN")
     body = {**qty_patch(6), "productType": product_type}
@@ -82,7 +96,10 @@ def test_a_patch_with_another_product_type_is_invalid_with_4000003(sim, api, con
 def test_a_feed_message_with_another_product_type_is_refused_on_its_own(sim, api, conforms):
     sim.add_listing("MUG-1", ["DE"], quantity=4, product_type="KITCHEN")
     sim.add_listing("MUG-2", ["DE"], quantity=4, product_type="KITCHEN")
-    messages = [{**patch_msg(1, "MUG-1", 7), "productType": "SHOES"}, {**patch_msg(2, "MUG-2", 8), "productType": "KITCHEN"}]
+    messages = [
+        {**patch_msg(1, "MUG-1", 7), "productType": "SHOES"},
+        {**patch_msg(2, "MUG-2", 8), "productType": "KITCHEN"},
+    ]
     feed = finish(api, submit(api, feed_doc(messages), conforms=conforms), conforms=conforms)
     rep = report(api, feed, conforms=conforms)
     assert [(i["messageId"], i["code"]) for i in rep["issues"]] == [(1, "4000003")]

@@ -123,9 +123,15 @@ def test_a_search_by_sku_looks_up_only_those_skus_however_big_the_catalogue(sim,
             return super().values()
 
     sim.listings.by_seller[SELLER] = Catalogue(sim.listings.by_seller[SELLER])
-    r = conforms(api.get(f"/listings/2021-08-01/items/{SELLER}", marketplaceIds=DE,
-                         identifiers=[*skus, skus[0], "NO-SUCH-SKU"], identifiersType="SKU",
-                         includedData="summaries"))
+    r = conforms(
+        api.get(
+            f"/listings/2021-08-01/items/{SELLER}",
+            marketplaceIds=DE,
+            identifiers=[*skus, skus[0], "NO-SUCH-SKU"],
+            identifiersType="SKU",
+            includedData="summaries",
+        )
+    )
 
     assert r.status_code == 200
     expected = [s for s in skus if DE in sim.stock_truth(SELLER)[SELLER][s]]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from linkolis_amazon.simulator.marketplaces import MARKETPLACES
 from linkolis_amazon.simulator.wire import iso
-from sim_support import DE, SELLER, START, US, SpApi, make_sim
+from sim_support import SELLER, START, SpApi, make_sim
 
 from linkolis_host.clock import VirtualClock
 
@@ -157,8 +157,9 @@ def test_the_truth_knows_each_lines_money_as_the_wire_sends_it(history):
         if "proceeds" not in o:
             continue
         known = truth[o["orderId"]]
-        assert known["grandTotal"] == o["proceeds"]["grandTotal"]["amount"] and known["currency"] == (
-            o["proceeds"]["grandTotal"]["currencyCode"]
+        assert (
+            known["grandTotal"] == o["proceeds"]["grandTotal"]["amount"]
+            and known["currency"] == (o["proceeds"]["grandTotal"]["currencyCode"])
         )
         for it, line in zip(o["orderItems"], known["items"], strict=True):
             p = it["proceeds"]

@@ -59,8 +59,9 @@ def error_of(response: httpx.Response, operation: str) -> BolError:
     body = body if isinstance(body, dict) else {}
     title = str(body.get("title") or response.reason_phrase or "")
     detail = str(body.get("detail") or "")
-    violations = "; ".join(f"{v.get('name')}: {v.get('reason')}" for v in body.get("violations") or []
-                           if isinstance(v, dict))
+    violations = "; ".join(
+        f"{v.get('name')}: {v.get('reason')}" for v in body.get("violations") or [] if isinstance(v, dict)
+    )
     text = f"{operation}: bol answered {response.status_code} {title}" + (f": {detail}" if detail else "")
     if violations:
         text += f" ({violations})"
@@ -74,8 +75,11 @@ def parse_json(response: httpx.Response, operation: str) -> dict[str, Any]:
         body = None
     if isinstance(body, dict):
         return body
-    raise BolError(f"{operation}: bol's answer ({response.status_code}, {len(response.content)} bytes) was cut off "
-                   "or is not JSON; it is asked for again next time", status=response.status_code)
+    raise BolError(
+        f"{operation}: bol's answer ({response.status_code}, {len(response.content)} bytes) was cut off "
+        "or is not JSON; it is asked for again next time",
+        status=response.status_code,
+    )
 
 
 def learn_rate(ctx, operation: str, response: httpx.Response) -> None:
@@ -100,8 +104,12 @@ def request_token(ctx, op: OperatorSettings, client_id: str, client_secret: str)
     :raises AuthorizationError: bol refused the credentials.
     """
     basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
-    response = ctx.http.post(op.token_url(), params={"grant_type": "client_credentials"}, operation=TOKEN_OPERATION,
-                             headers={"authorization": f"Basic {basic}", "accept": "application/json"})
+    response = ctx.http.post(
+        op.token_url(),
+        params={"grant_type": "client_credentials"},
+        operation=TOKEN_OPERATION,
+        headers={"authorization": f"Basic {basic}", "accept": "application/json"},
+    )
     try:
         body = response.json()
     except ValueError:
@@ -111,11 +119,16 @@ def request_token(ctx, op: OperatorSettings, client_id: str, client_secret: str)
         return str(body["access_token"]), int(body.get("expires_in") or 299)
     error = str(body.get("error") or "")
     if response.status_code in (400, 401) and error in ("invalid_client", "unauthorized_client", ""):
-        raise AuthorizationError(f"bol refused the Client ID and Client Secret ({error or response.status_code}): "
-                                 f"copy both again from the bol {SEAT}, or create new ones there")
+        raise AuthorizationError(
+            f"bol refused the Client ID and Client Secret ({error or response.status_code}): "
+            f"copy both again from the bol {SEAT}, or create new ones there"
+        )
     if response.status_code == 403:
-        raise RemoteError("bol's login refuses this address (403): it blocks callers that ask for tokens too "
-                          "often; wait ten minutes before trying again", status=403)
+        raise RemoteError(
+            "bol's login refuses this address (403): it blocks callers that ask for tokens too "
+            "often; wait ten minutes before trying again",
+            status=403,
+        )
     raise RemoteError(f"bol's login answered {response.status_code} {error}".strip(), status=response.status_code)
 
 
@@ -133,8 +146,9 @@ def access_token(ctx, force: bool = False) -> str:
         token, lifetime = request_token(ctx, op, credentials["client_id"], credentials["client_secret"])
     except AuthorizationError as exc:
         ctx.state.delete(TOKEN_KEY)
-        raise AuthorizationRevoked(f"{exc} (the API credentials were deleted or renewed in the Seller Portal?)") \
-            from None
+        raise AuthorizationRevoked(
+            f"{exc} (the API credentials were deleted or renewed in the Seller Portal?)"
+        ) from None
     ctx.state.set(TOKEN_KEY, {"token": token, "expires_at": now + lifetime}, secret=True)
     return token
 
@@ -158,21 +172,39 @@ class Bol:
         self.op = operator_settings(ctx.plugin_config, ctx.env)
         self.base = self.op.api_url()
 
-    def call(self, method: str, path: str, operation: str, *, params: Any = None, json: Any = None,
-             accept: str = MEDIA_TYPE, expect: tuple[int, ...] = (200,)) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        accept: str = MEDIA_TYPE,
+        expect: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
         headers = {"accept": accept}
         if json is not None:
             headers["content-type"] = MEDIA_TYPE
         for attempt in (1, 2):
-            response = self.ctx.http.request(method, f"{self.base}{path}", operation=operation, params=params,
-                                              json=json, headers=headers, auth=_Bearer(self.ctx, force=attempt == 2))
+            response = self.ctx.http.request(
+                method,
+                f"{self.base}{path}",
+                operation=operation,
+                params=params,
+                json=json,
+                headers=headers,
+                auth=_Bearer(self.ctx, force=attempt == 2),
+            )
             learn_rate(self.ctx, operation, response)
             if response.status_code != 401:
                 break
             self.ctx.log.info("%s: 401 from bol; asking for a new token once", operation)
         if response.status_code == 401:
-            raise AuthorizationRevoked("bol refuses the app's access tokens (401 with a fresh one): authorize the "
-                                       "app again with the Client ID and Client Secret from the Seller Portal")
+            raise AuthorizationRevoked(
+                "bol refuses the app's access tokens (401 with a fresh one): authorize the "
+                "app again with the Client ID and Client Secret from the Seller Portal"
+            )
         if response.status_code not in expect:
             raise error_of(response, operation)
         return response

@@ -27,10 +27,14 @@ def environment(home: Path) -> tuple[DemoEnvironment, dict[str, str]]:
         raise RuntimeError("bol apps are authorized with pasted credentials, not a consent page")
 
     env = DemoEnvironment(
-        kind="bol", install={"name": "bol NL", "stock_sync": True}, env={"LINKOLIS_BOL_ENDPOINT": base_url},
+        kind="bol",
+        install={"name": "bol NL", "stock_sync": True},
+        env={"LINKOLIS_BOL_ENDPOINT": base_url},
         browser=no_consent_page,
         describe=f"A local bol is running at {base_url} (login and Retailer API v10; {len(sim.offers)} offers). "
-                 "Nothing leaves this machine.",
-        stock=[(sku, 4 + n) for n, sku in enumerate(merchant[:3])], bulk_stock=[(sku, 9) for sku in merchant[3:] + fbb[:1]],
-        close=stack.close)
+        "Nothing leaves this machine.",
+        stock=[(sku, 4 + n) for n, sku in enumerate(merchant[:3])],
+        bulk_stock=[(sku, 9) for sku in merchant[3:] + fbb[:1]],
+        close=stack.close,
+    )
     return env, {"client_id": sim.client_id, "client_secret": sim.client_secret}

@@ -20,17 +20,24 @@ def notices(app, plugin_config, env) -> list[str]:
 
 
 def _again(ctx) -> str:
-    return (f"create new API credentials in the bol {SEAT} and run `linkolis apps authorize {ctx.app.name!r} "
-            "--credential client_id=… --credential client_secret=-`")
+    return (
+        f"create new API credentials in the bol {SEAT} and run `linkolis apps authorize {ctx.app.name!r} "
+        "--credential client_id=… --credential client_secret=-`"
+    )
 
 
 def checks(ctx) -> list[HealthCheck]:
     result: list[HealthCheck] = []
     credentials = ctx.credentials or {}
     present = bool(credentials.get("client_id") and credentials.get("client_secret"))
-    result.append(HealthCheck(name="credentials present", status="ok" if present else "failed",
-                              detail="" if present else "no bol Client ID and Client Secret are stored for this app",
-                              remedy=_again(ctx)))
+    result.append(
+        HealthCheck(
+            name="credentials present",
+            status="ok" if present else "failed",
+            detail="" if present else "no bol Client ID and Client Secret are stored for this app",
+            remedy=_again(ctx),
+        )
+    )
     if not present:
         return result
     try:
@@ -38,27 +45,52 @@ def checks(ctx) -> list[HealthCheck]:
         client.access_token(ctx)
         result.append(HealthCheck(name="bol token", status="ok", detail="bol's login accepts the Client ID and Secret"))
     except OperatorConfigError as exc:
-        result.append(HealthCheck(name="bol token", status="failed", detail=str(exc), operator=True,
-                                  remedy="the operator corrects the bol settings ([plugins.bol] / LINKOLIS_BOL_*)"))
+        result.append(
+            HealthCheck(
+                name="bol token",
+                status="failed",
+                detail=str(exc),
+                operator=True,
+                remedy="the operator corrects the bol settings ([plugins.bol] / LINKOLIS_BOL_*)",
+            )
+        )
         return result
     except AuthorizationRevoked as exc:
         result.append(HealthCheck(name="bol token", status="failed", detail=str(exc), remedy=_again(ctx)))
         return result
     except LinkolisError as exc:
-        result.append(HealthCheck(name="bol token", status="failed", detail=str(exc),
-                                  remedy="check the network and try again in a few minutes"))
+        result.append(
+            HealthCheck(
+                name="bol token",
+                status="failed",
+                detail=str(exc),
+                remedy="check the network and try again in a few minutes",
+            )
+        )
         return result
 
     api = Bol(ctx)
-    for name, read in (("orders readable", lambda: api.json(
-            "GET", "/retailer/orders", "get-orders", params={"status": "OPEN", "fulfilment-method": "ALL", "page": 1})),
-                       ("offers readable", lambda: stock.request_export(api))):
+    for name, read in (
+        (
+            "orders readable",
+            lambda: api.json(
+                "GET",
+                "/retailer/orders",
+                "get-orders",
+                params={"status": "OPEN", "fulfilment-method": "ALL", "page": 1},
+            ),
+        ),
+        ("offers readable", lambda: stock.request_export(api)),
+    ):
         try:
             read()
             result.append(HealthCheck(name=name, status="ok"))
         except BolError as exc:
-            remedy = (f"the API credentials may not use the Retailer API: check them in the bol {SEAT}, or "
-                      + _again(ctx)) if exc.status == 403 else "try again later; if it persists, tell bol's partner service"
+            remedy = (
+                (f"the API credentials may not use the Retailer API: check them in the bol {SEAT}, or " + _again(ctx))
+                if exc.status == 403
+                else "try again later; if it persists, tell bol's partner service"
+            )
             result.append(HealthCheck(name=name, status="failed", detail=str(exc), remedy=remedy))
         except AuthorizationRevoked as exc:
             result.append(HealthCheck(name=name, status="failed", detail=str(exc), remedy=_again(ctx)))

@@ -29,7 +29,7 @@ Money (bol's prices include VAT and bol states neither the VAT amount nor its ra
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator
 from urllib.parse import quote
@@ -48,12 +48,12 @@ MARKETPLACE = "bol.com"
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _text(value: Any) -> str | None:
@@ -79,11 +79,19 @@ def _line(item: dict[str, Any]) -> OrderLine:
     discounts = [d for d in item.get("discounts") or [] if isinstance(d, dict)]
     discount = sum((abs(_money(d.get("amount")) or Decimal(0)) for d in discounts), Decimal("0.00"))
     return OrderLine(
-        line_id=str(item["orderItemId"]), sku=_text(offer.get("reference")) or _text(product.get("ean")),
-        product_id=_text(product.get("ean")), title=_text(product.get("title")),
-        quantity_ordered=int(item.get("quantity") or 0), quantity_shipped=int(item.get("quantityShipped") or 0),
-        unit_price=None, subtotal=None, tax=None, shipping=None, shipping_tax=None,
-        discount=discount, total=_money(item.get("totalPrice")),
+        line_id=str(item["orderItemId"]),
+        sku=_text(offer.get("reference")) or _text(product.get("ean")),
+        product_id=_text(product.get("ean")),
+        title=_text(product.get("title")),
+        quantity_ordered=int(item.get("quantity") or 0),
+        quantity_shipped=int(item.get("quantityShipped") or 0),
+        unit_price=None,
+        subtotal=None,
+        tax=None,
+        shipping=None,
+        shipping_tax=None,
+        discount=discount,
+        total=_money(item.get("totalPrice")),
     )
 
 
@@ -102,14 +110,28 @@ def _status(items: list[dict[str, Any]]) -> tuple[str, str]:
 
 
 def _address(details: dict[str, Any], pickup_point: bool) -> Address:
-    street = " ".join(p for p in (_text(details.get("streetName")), _text(details.get("houseNumber")),
-                                  _text(details.get("houseNumberExtension"))) if p)
+    street = " ".join(
+        p
+        for p in (
+            _text(details.get("streetName")),
+            _text(details.get("houseNumber")),
+            _text(details.get("houseNumberExtension")),
+        )
+        if p
+    )
     name = " ".join(p for p in (_text(details.get("firstName")), _text(details.get("surname"))) if p)
-    return Address(name=name or None, company=_text(details.get("company")), line1=street or None,
-                   line2=_text(details.get("extraAddressInformation")), line3=_text(details.get("pickupPointName")),
-                   city=_text(details.get("city")), postal_code=_text(details.get("zipCode")),
-                   country_code=_text(details.get("countryCode")), phone=_text(details.get("deliveryPhoneNumber")),
-                   address_type="pickup_point" if pickup_point else None)
+    return Address(
+        name=name or None,
+        company=_text(details.get("company")),
+        line1=street or None,
+        line2=_text(details.get("extraAddressInformation")),
+        line3=_text(details.get("pickupPointName")),
+        city=_text(details.get("city")),
+        postal_code=_text(details.get("zipCode")),
+        country_code=_text(details.get("countryCode")),
+        phone=_text(details.get("deliveryPhoneNumber")),
+        address_type="pickup_point" if pickup_point else None,
+    )
 
 
 def to_order(raw: dict[str, Any], placed_fallback: str | None = None) -> Order:
@@ -126,12 +148,24 @@ def to_order(raw: dict[str, Any], placed_fallback: str | None = None) -> Order:
     totals = [line.total for line in lines]
     name = " ".join(p for p in (_text((billing or {}).get("firstName")), _text((billing or {}).get("surname"))) if p)
     return Order(
-        marketplace_order_id=str(raw["orderId"]), marketplace=MARKETPLACE, status=status, marketplace_status=word,
+        marketplace_order_id=str(raw["orderId"]),
+        marketplace=MARKETPLACE,
+        status=status,
+        marketplace_status=word,
         fulfilled_by="marketplace" if methods == {"FBB"} else "merchant",
-        created_at=created, updated_at=max(changes, default=created), currency="EUR",
-        total=sum(totals, Decimal("0.00")) if totals and None not in totals else None, lines=lines,
-        buyer=Buyer(name=name or None, email=_text(billing.get("email")), company=_text(billing.get("company")),
-                    purchase_order_number=_text(billing.get("orderReference"))) if billing else None,
+        created_at=created,
+        updated_at=max(changes, default=created),
+        currency="EUR",
+        total=sum(totals, Decimal("0.00")) if totals and None not in totals else None,
+        lines=lines,
+        buyer=Buyer(
+            name=name or None,
+            email=_text(billing.get("email")),
+            company=_text(billing.get("company")),
+            purchase_order_number=_text(billing.get("orderReference")),
+        )
+        if billing
+        else None,
         recipient=_address(shipment, bool(raw.get("pickupPoint"))) if shipment else None,
     )
 
@@ -189,8 +223,11 @@ def import_orders(ctx, cursor: dict | None) -> Iterator[OrderBatch]:
         else:
             days = None
         finished = not more and days is None
-        next_cursor = {"since": run} if finished else (
-            {"days": days, "page": page, "run": run} if days is not None else dict(cursor or {"since": run}))
+        next_cursor = (
+            {"since": run}
+            if finished
+            else ({"days": days, "page": page, "run": run} if days is not None else dict(cursor or {"since": run}))
+        )
         if orders:
             ctx.state.set(SEEN_KEY, seen)
         yield OrderBatch(orders=orders, cursor=next_cursor)

@@ -18,10 +18,12 @@ def configure_fields() -> AppKind:
         rate_limits=client.RATE_LIMITS,
         oauth=False,
         direct_credentials=[
-            CredentialField(name="client_id", label="Client ID", secret=False,
-                            help=f"From the bol {client.SEAT}"),
-            CredentialField(name="client_secret", label="Client Secret",
-                            help=f"Shown once when you create the API credentials in the bol {client.SEAT}"),
+            CredentialField(name="client_id", label="Client ID", secret=False, help=f"From the bol {client.SEAT}"),
+            CredentialField(
+                name="client_secret",
+                label="Client Secret",
+                help=f"Shown once when you create the API credentials in the bol {client.SEAT}",
+            ),
         ],
         notices=health.notices,
     )
@@ -30,13 +32,16 @@ def configure_fields() -> AppKind:
 @hookimpl
 def authorize(ctx, step, params):
     if step != "direct":
-        raise AuthorizationError("bol apps are authorized with the Client ID and Client Secret from the bol "
-                                 f"{client.SEAT}: run `linkolis apps authorize {ctx.app.name!r} --credential "
-                                 "client_id=… --credential client_secret=-`")
+        raise AuthorizationError(
+            "bol apps are authorized with the Client ID and Client Secret from the bol "
+            f"{client.SEAT}: run `linkolis apps authorize {ctx.app.name!r} --credential "
+            "client_id=… --credential client_secret=-`"
+        )
     client_id, secret = params["client_id"].strip(), params["client_secret"].strip()
     if not client_id or not secret:
-        raise AuthorizationError(f"the Client ID and the Client Secret are both needed; copy them from the bol "
-                                 f"{client.SEAT}")
+        raise AuthorizationError(
+            f"the Client ID and the Client Secret are both needed; copy them from the bol {client.SEAT}"
+        )
     # Checked at once by asking bol for a token. It is not cached: the host may still refuse these credentials
     # (another account than the app's), and a cached token would then act for them.
     client.request_token(ctx, operator_settings(ctx.plugin_config, ctx.env), client_id, secret)

@@ -21,11 +21,18 @@ API_URL = "https://api.bol.com"
 
 
 class BolSettings(AppSettings):
-    name: str = Field("bol", title="Application name", min_length=1, max_length=80,
-                      description='How this app is called in My applications ("bol NL", "bol BE")')
-    stock_sync: bool = Field(False, title="Stock update sync",
-                             description="Push stock levels to your bol offers as they change; off means nothing "
-                                         "is pushed to live offers")
+    name: str = Field(
+        "bol",
+        title="Application name",
+        min_length=1,
+        max_length=80,
+        description='How this app is called in My applications ("bol NL", "bol BE")',
+    )
+    stock_sync: bool = Field(
+        False,
+        title="Stock update sync",
+        description="Push stock levels to your bol offers as they change; off means nothing is pushed to live offers",
+    )
 
 
 class OperatorSettings(BaseModel):
@@ -35,8 +42,10 @@ class OperatorSettings(BaseModel):
 
     endpoint: str | None = Field(None, description="One base URL for bol's login and API (the simulator)")
     allow_insecure_endpoint: bool = Field(
-        False, description="Let `endpoint` be plain HTTP to a host that is not this machine (the seller's client "
-                           "secret and tokens then cross the network unencrypted)")
+        False,
+        description="Let `endpoint` be plain HTTP to a host that is not this machine (the seller's client "
+        "secret and tokens then cross the network unencrypted)",
+    )
     first_import_days: int = Field(7, ge=1, le=90, description="bol keeps 3 months of order changes")
     offer_map_hours: float = Field(24.0, gt=0, description="Re-read the offer export after this many hours")
 
@@ -50,8 +59,10 @@ class OperatorSettings(BaseModel):
         if not self.endpoint:
             return None
         plain = " over plain HTTP" if urlsplit(self.endpoint).scheme == "http" else ""
-        return (f"talks to {self.endpoint}{plain} instead of bol: the operator's endpoint override "
-                f"({ENV_PREFIX}ENDPOINT or `endpoint` under [plugins.bol]) is in force")
+        return (
+            f"talks to {self.endpoint}{plain} instead of bol: the operator's endpoint override "
+            f"({ENV_PREFIX}ENDPOINT or `endpoint` under [plugins.bol]) is in force"
+        )
 
 
 def _is_loopback(hostname: str) -> bool:
@@ -71,14 +82,16 @@ def _check_endpoint(op: OperatorSettings) -> None:
     parts = urlsplit(op.endpoint)
     where = f"{ENV_PREFIX}ENDPOINT / `endpoint` under [plugins.bol]"
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise OperatorConfigError(f"the bol endpoint override {op.endpoint!r} ({where}) is not an http(s) URL with "
-                                  "a host")
+        raise OperatorConfigError(
+            f"the bol endpoint override {op.endpoint!r} ({where}) is not an http(s) URL with a host"
+        )
     if parts.scheme == "http" and not _is_loopback(parts.hostname) and not op.allow_insecure_endpoint:
         raise OperatorConfigError(
             f"the bol endpoint override {op.endpoint} ({where}) is plain HTTP to another machine: the sellers' "
             "client secrets and tokens would cross the network unencrypted. Use https://, or a loopback address "
             f"(127.0.0.1, ::1, localhost); to send them anyway, set {ENV_PREFIX}ALLOW_INSECURE_ENDPOINT=1 or "
-            "`allow_insecure_endpoint = true` under [plugins.bol]")
+            "`allow_insecure_endpoint = true` under [plugins.bol]"
+        )
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -95,7 +108,8 @@ def operator_settings(section: Mapping[str, Any], env: Mapping[str, str]) -> Ope
         op = OperatorSettings.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise OperatorConfigError(f"invalid bol operator settings ([plugins.bol] / {ENV_PREFIX}*): {problems}") \
-            from None
+        raise OperatorConfigError(
+            f"invalid bol operator settings ([plugins.bol] / {ENV_PREFIX}*): {problems}"
+        ) from None
     _check_endpoint(op)
     return op

@@ -50,8 +50,7 @@ def request_export(api: Bol) -> str:
 
 
 def process_status(api: Bol, pid: str) -> dict[str, Any] | None:
-    response = api.call("GET", f"/shared/process-status/{quote(pid, safe='')}", "get-process-status",
-                        expect=(200, 404))
+    response = api.call("GET", f"/shared/process-status/{quote(pid, safe='')}", "get-process-status", expect=(200, 404))
     return None if response.status_code == 404 else parse_json(response, "get-process-status")
 
 
@@ -68,8 +67,10 @@ def _wait_for_export(api: Bol, pid: str) -> str:
             return str(status["entityId"])
         if status.get("status") in ("FAILURE", "TIMEOUT"):
             ctx.state.delete(EXPORT_KEY)
-            raise RemoteError(f"bol could not make the offer export ({status.get('status')}: "
-                              f"{status.get('errorMessage') or 'no reason given'}); it is asked for again next time")
+            raise RemoteError(
+                f"bol could not make the offer export ({status.get('status')}: "
+                f"{status.get('errorMessage') or 'no reason given'}); it is asked for again next time"
+            )
         if waited >= EXPORT_PATIENCE:
             raise RemoteError(f"bol's offer export is not ready after {int(waited)} s; the next push waits for it")
         ctx.progress.wait("bol's offer export (which offer is which SKU)", pause)
@@ -93,8 +94,9 @@ def parse_export(text: str) -> dict[str, dict[str, Any]]:
         except ValueError:
             amount = None
         fact = {"offer_id": offer_id, "fbb": method == "FBB", "stock": amount}
-        rows.append(((row.get("ean") or "").strip(), (row.get("referenceCode") or row.get("reference") or "").strip(),
-                     fact))
+        rows.append(
+            ((row.get("ean") or "").strip(), (row.get("referenceCode") or row.get("reference") or "").strip(), fact)
+        )
     by_key: dict[str, dict[str, Any]] = {}
     for ean, _, fact in rows:
         if ean:
@@ -114,8 +116,9 @@ def refresh_offers(api: Bol) -> dict[str, dict[str, Any]]:
         pid = request_export(api)
     ctx.progress.note("Reading bol's offer export (which offer is which SKU)")
     report = _wait_for_export(api, pid)
-    response = api.call("GET", f"/retailer/offers/export/{quote(report, safe='')}", "get-offer-export",
-                        accept=CSV_MEDIA_TYPE)
+    response = api.call(
+        "GET", f"/retailer/offers/export/{quote(report, safe='')}", "get-offer-export", accept=CSV_MEDIA_TYPE
+    )
     by_key = parse_export(response.text)
     ctx.state.set(OFFERS_KEY, {"at": ctx.clock.time(), "by_key": by_key})
     ctx.state.delete(EXPORT_KEY)
@@ -137,26 +140,36 @@ def offer_map(api: Bol, skus: Iterable[str]) -> dict[str, dict[str, Any]]:
 def _outcome(entry: dict[str, Any], status: dict[str, Any]) -> StockOutcome | None:
     state = status.get("status")
     if state == "SUCCESS":
-        return StockOutcome(sku=entry["sku"], quantity=entry["quantity"], status="accepted",
-                            message=entry.get("note", ""), reference=status.get("processStatusId"))
+        return StockOutcome(
+            sku=entry["sku"],
+            quantity=entry["quantity"],
+            status="accepted",
+            message=entry.get("note", ""),
+            reference=status.get("processStatusId"),
+        )
     if state in ("FAILURE", "TIMEOUT"):
-        return StockOutcome(sku=entry["sku"], quantity=entry["quantity"], status="rejected",
-                            message=f"bol: {status.get('errorMessage') or state}", retryable=state == "TIMEOUT",
-                            reference=status.get("processStatusId"))
+        return StockOutcome(
+            sku=entry["sku"],
+            quantity=entry["quantity"],
+            status="rejected",
+            message=f"bol: {status.get('errorMessage') or state}",
+            retryable=state == "TIMEOUT",
+            reference=status.get("processStatusId"),
+        )
     return None
 
 
 def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> tuple[list[StockOutcome], dict[str, dict]]:
     """Outcomes of pending updates bol has decided (within ``patience`` seconds), and those still pending."""
     ctx = api.ctx
-    pending = {key[len(PENDING_PREFIX):]: ctx.state.get(key) for key in ctx.state.keys(PENDING_PREFIX)}
+    pending = {key[len(PENDING_PREFIX) :]: ctx.state.get(key) for key in ctx.state.keys(PENDING_PREFIX)}
     pending = {pid: entry for pid, entry in pending.items() if entry}
     outcomes: list[StockOutcome] = []
     waited, pause = 0.0, 1.0
     while pending:
         ids = sorted(pending)
         for start in range(0, len(ids), BULK):
-            chunk = ids[start:start + BULK]
+            chunk = ids[start : start + BULK]
             body = {"processStatusQueries": [{"processStatusId": pid} for pid in chunk]}
             try:
                 answer = api.json("POST", "/shared/process-status", "get-process-status-bulk", json=body)
@@ -170,9 +183,14 @@ def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> tuple[list[StockOut
                 if status is None:
                     if ctx.clock.time() - entry.get("at", 0) < FORGOTTEN_AFTER:
                         continue
-                    outcome = StockOutcome(sku=entry["sku"], quantity=entry["quantity"], status="rejected",
-                                           retryable=True, reference=pid,
-                                           message="bol no longer keeps this update's process status; pushed again")
+                    outcome = StockOutcome(
+                        sku=entry["sku"],
+                        quantity=entry["quantity"],
+                        status="rejected",
+                        retryable=True,
+                        reference=pid,
+                        message="bol no longer keeps this update's process status; pushed again",
+                    )
                 else:
                     outcome = _outcome(entry, status)
                 if outcome is not None:
@@ -196,18 +214,37 @@ def push(ctx, items: list[StockItem]) -> list[StockOutcome]:
         try:
             offers = offer_map(api, [i.sku for i in items])
         except LinkolisError as exc:
-            return [StockOutcome(sku=i.sku, quantity=i.quantity, status="rejected", retryable=True,
-                                 message=f"the offer ids could not be read from bol: {exc}") for i in items] \
-                + collect(api, patience=0)[0]
+            return [
+                StockOutcome(
+                    sku=i.sku,
+                    quantity=i.quantity,
+                    status="rejected",
+                    retryable=True,
+                    message=f"the offer ids could not be read from bol: {exc}",
+                )
+                for i in items
+            ] + collect(api, patience=0)[0]
         ctx.progress.start("Pushing stock to bol", len(items))
         for item in items:
             offer = offers.get(item.sku)
             if offer is None:
-                outcomes.append(StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped",
-                                             message="not listed on bol: no offer has this reference or EAN"))
+                outcomes.append(
+                    StockOutcome(
+                        sku=item.sku,
+                        quantity=item.quantity,
+                        status="skipped",
+                        message="not listed on bol: no offer has this reference or EAN",
+                    )
+                )
             elif offer["fbb"]:
-                outcomes.append(StockOutcome(sku=item.sku, quantity=item.quantity, status="skipped",
-                                             message="bol fulfils this offer (FBB): its stock is bol's"))
+                outcomes.append(
+                    StockOutcome(
+                        sku=item.sku,
+                        quantity=item.quantity,
+                        status="skipped",
+                        message="bol fulfils this offer (FBB): its stock is bol's",
+                    )
+                )
             else:
                 outcome = _send(api, item, offer["offer_id"])
                 if outcome is None:
@@ -220,8 +257,15 @@ def push(ctx, items: list[StockItem]) -> list[StockOutcome]:
     outcomes.extend(decided)
     for pid, entry in pending.items():
         if entry["sku"] in sent and entry["quantity"] == sent[entry["sku"]].quantity:
-            outcomes.append(StockOutcome(sku=entry["sku"], quantity=entry["quantity"], status="pending",
-                                         reference=pid, message="bol is processing the update"))
+            outcomes.append(
+                StockOutcome(
+                    sku=entry["sku"],
+                    quantity=entry["quantity"],
+                    status="pending",
+                    reference=pid,
+                    message="bol is processing the update",
+                )
+            )
     return outcomes
 
 
@@ -230,16 +274,28 @@ def _send(api: Bol, item: StockItem, offer_id: str) -> StockOutcome | None:
     amount = min(item.quantity, MAX_AMOUNT)
     note = f"bol takes at most {MAX_AMOUNT}: {MAX_AMOUNT} was sent" if amount != item.quantity else ""
     try:
-        status = api.json("PUT", f"/retailer/offers/{quote(offer_id, safe='')}/stock", "update-offer-stock",
-                          json={"amount": amount, "managedByRetailer": True}, expect=(202,))
+        status = api.json(
+            "PUT",
+            f"/retailer/offers/{quote(offer_id, safe='')}/stock",
+            "update-offer-stock",
+            json={"amount": amount, "managedByRetailer": True},
+            expect=(202,),
+        )
     except BolError as exc:
-        return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=str(exc),
-                            retryable=exc.status >= 500 or exc.status == 429)
+        return StockOutcome(
+            sku=item.sku,
+            quantity=item.quantity,
+            status="rejected",
+            message=str(exc),
+            retryable=exc.status >= 500 or exc.status == 429,
+        )
     except LinkolisError as exc:
         return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=str(exc), retryable=True)
     pid = str(status["processStatusId"])
-    api.ctx.state.set(PENDING_PREFIX + pid, {"sku": item.sku, "quantity": item.quantity, "offer_id": offer_id,
-                                             "at": api.ctx.clock.time(), "note": note})
+    api.ctx.state.set(
+        PENDING_PREFIX + pid,
+        {"sku": item.sku, "quantity": item.quantity, "offer_id": offer_id, "at": api.ctx.clock.time(), "note": note},
+    )
     return None
 
 
@@ -253,7 +309,12 @@ def read(ctx, skus: list[str] | None) -> list[StockLevel]:
         if offer is None:
             levels.append(StockLevel(sku=sku, quantity=None, found=False, detail="no bol offer has this reference"))
         else:
-            levels.append(StockLevel(sku=sku, quantity=offer.get("stock"),
-                                     fulfilled_by="marketplace" if offer["fbb"] else "merchant",
-                                     publication_delay=60.0))
+            levels.append(
+                StockLevel(
+                    sku=sku,
+                    quantity=offer.get("stock"),
+                    fulfilled_by="marketplace" if offer["fbb"] else "merchant",
+                    publication_delay=60.0,
+                )
+            )
     return levels

@@ -7,9 +7,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
 from linkolis_bol.simulator import Simulator
 from linkolis_bol.simulator.transport import ContractCheckingTransport
+
 from linkolis_host import VirtualClock
 from linkolis_host.cli import cli
 from linkolis_host.host import Host
@@ -84,6 +84,14 @@ def run(host):
 def authorized(run, sim):
     """A "bol NL" app with stock sync on, authorized with the simulator's credentials (the secret piped)."""
     run("apps", "install", "bol", "--name", "bol NL", "--stock-sync")
-    run("apps", "authorize", "bol NL", "--credential", f"client_id={sim.client_id}",
-        "--credential", "client_secret=-", input=sim.client_secret + "\n")
+    run(
+        "apps",
+        "authorize",
+        "bol NL",
+        "--credential",
+        f"client_id={sim.client_id}",
+        "--credential",
+        "client_secret=-",
+        input=sim.client_secret + "\n",
+    )
     return "bol NL"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import linkolis_bol.plugin
 from linkolis_bol.simulator import Simulator
+from linkolis_bol.simulator.transport import ContractCheckingTransport
+
 from linkolis_host import VirtualClock, apps
 from linkolis_host.host import Host
 from linkolis_host.testing import assert_conformance
-
-from linkolis_bol.simulator.transport import ContractCheckingTransport
 
 ENDPOINT = "https://bol.sim.test"
 START = 1_780_000_000.0
@@ -22,9 +22,11 @@ def test_the_bol_plugin_keeps_the_hook_contract():
     assert_conformance(
         linkolis_bol.plugin,
         authorize=lambda host, name: apps.authorize_direct(
-            host, name, {"client_id": sim.client_id, "client_secret": sim.client_secret}),
-        host_factory=lambda home, plugins: Host(home, clock=clock, extra_plugins=plugins, transport=wire,
-                                                env={"LINKOLIS_BOL_ENDPOINT": ENDPOINT}),
+            host, name, {"client_id": sim.client_id, "client_secret": sim.client_secret}
+        ),
+        host_factory=lambda home, plugins: Host(
+            home, clock=clock, extra_plugins=plugins, transport=wire, env={"LINKOLIS_BOL_ENDPOINT": ENDPOINT}
+        ),
         stock=[(merchant, 5), ("NOT-ON-BOL", 1)],
     )
     assert not wire.problems

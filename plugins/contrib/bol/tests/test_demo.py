@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from linkolis_bol.demo import environment
+
 from linkolis_host import apps, orders
 from linkolis_host.host import Host
 

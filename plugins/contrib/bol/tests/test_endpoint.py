@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pytest
-
 from linkolis_bol.settings import operator_settings
+
 from linkolis_host import OperatorConfigError
 
 
 def test_plain_http_to_another_machine_is_refused_with_the_way_out():
     with pytest.raises(OperatorConfigError, match="LINKOLIS_BOL_ALLOW_INSECURE_ENDPOINT"):
         operator_settings({}, {"LINKOLIS_BOL_ENDPOINT": "http://bol.example.net"})
-    allowed = operator_settings({}, {"LINKOLIS_BOL_ENDPOINT": "http://bol.example.net",
-                                     "LINKOLIS_BOL_ALLOW_INSECURE_ENDPOINT": "1"})
+    allowed = operator_settings(
+        {}, {"LINKOLIS_BOL_ENDPOINT": "http://bol.example.net", "LINKOLIS_BOL_ALLOW_INSECURE_ENDPOINT": "1"}
+    )
     assert allowed.token_url() == "http://bol.example.net/token"
 
 
@@ -26,6 +27,15 @@ def test_loopback_and_https_are_fine_and_login_and_api_share_the_base():
 def test_the_seller_sees_a_refused_endpoint_as_a_message_not_a_traceback(run, sim, monkeypatch):
     run("apps", "install", "bol", "--name", "bol NL")
     run.host.env["LINKOLIS_BOL_ENDPOINT"] = "http://bol.example.net"
-    result = run("apps", "authorize", "bol NL", "--credential", f"client_id={sim.client_id}",
-                 "--credential", "client_secret=-", input=sim.client_secret + "\n", code=None)
+    result = run(
+        "apps",
+        "authorize",
+        "bol NL",
+        "--credential",
+        f"client_id={sim.client_id}",
+        "--credential",
+        "client_secret=-",
+        input=sim.client_secret + "\n",
+        code=None,
+    )
     assert result.exit_code != 0 and "plain HTTP" in result.stderr and "Traceback" not in result.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from linkolis_bol.orders import to_order
 
 
@@ -14,20 +13,53 @@ def _imported(run):
 
 
 def test_bol_prices_include_vat_so_only_what_the_buyer_paid_is_stated():
-    raw = {"orderId": "A1", "pickupPoint": True, "orderPlacedDateTime": "2026-05-01T10:00:00+02:00",
-           "shipmentDetails": {"salutation": "FEMALE", "firstName": "Anna", "surname": "Jansen", "streetName": "Kerkstraat",
-                               "houseNumber": "12", "houseNumberExtension": "A", "zipCode": "3511 AB", "city": "Utrecht",
-                               "countryCode": "NL", "pickupPointName": "Afhaalpunt Utrecht"},
-           "billingDetails": {"salutation": "FEMALE", "firstName": "Anna", "surname": "Jansen", "streetName": "Kerkstraat",
-                              "houseNumber": "12", "zipCode": "3511 AB", "city": "Utrecht", "countryCode": "NL",
-                              "email": "anna@example.invalid", "company": "Jansen B.V.", "orderReference": "PO-7"},
-           "orderItems": [{"orderItemId": "1", "cancellationRequest": False, "quantity": 2, "quantityShipped": 0,
-                           "quantityCancelled": 0, "unitPrice": 24.99, "totalPrice": 47.48, "commission": 5.1,
-                           "discounts": [{"title": "Actie", "amount": 2.5}],
-                           "fulfilment": {"method": "FBR", "timeFrameType": "REGULAR"},
-                           "offer": {"offerId": "o-1", "reference": "SKU-1"},
-                           "product": {"ean": "8712345678901", "title": "Mok"},
-                           "latestChangedDateTime": "2026-05-01T11:00:00+02:00"}]}
+    raw = {
+        "orderId": "A1",
+        "pickupPoint": True,
+        "orderPlacedDateTime": "2026-05-01T10:00:00+02:00",
+        "shipmentDetails": {
+            "salutation": "FEMALE",
+            "firstName": "Anna",
+            "surname": "Jansen",
+            "streetName": "Kerkstraat",
+            "houseNumber": "12",
+            "houseNumberExtension": "A",
+            "zipCode": "3511 AB",
+            "city": "Utrecht",
+            "countryCode": "NL",
+            "pickupPointName": "Afhaalpunt Utrecht",
+        },
+        "billingDetails": {
+            "salutation": "FEMALE",
+            "firstName": "Anna",
+            "surname": "Jansen",
+            "streetName": "Kerkstraat",
+            "houseNumber": "12",
+            "zipCode": "3511 AB",
+            "city": "Utrecht",
+            "countryCode": "NL",
+            "email": "anna@example.invalid",
+            "company": "Jansen B.V.",
+            "orderReference": "PO-7",
+        },
+        "orderItems": [
+            {
+                "orderItemId": "1",
+                "cancellationRequest": False,
+                "quantity": 2,
+                "quantityShipped": 0,
+                "quantityCancelled": 0,
+                "unitPrice": 24.99,
+                "totalPrice": 47.48,
+                "commission": 5.1,
+                "discounts": [{"title": "Actie", "amount": 2.5}],
+                "fulfilment": {"method": "FBR", "timeFrameType": "REGULAR"},
+                "offer": {"offerId": "o-1", "reference": "SKU-1"},
+                "product": {"ean": "8712345678901", "title": "Mok"},
+                "latestChangedDateTime": "2026-05-01T11:00:00+02:00",
+            }
+        ],
+    }
     order = to_order(raw)
     [line] = order.lines
     assert (line.total, line.discount) == (Decimal("47.48"), Decimal("2.50"))
@@ -61,8 +93,9 @@ def test_cancelled_and_shipped_orders_keep_their_status(run, sim, authorized):
 
 
 @pytest.mark.parametrize("sim_options", [{"orders": 130, "order_window_days": 1}])
-def test_pages_of_fifty_are_followed_and_a_later_run_asks_only_for_what_changed(run, sim, wire, clock, authorized,
-                                                                                  sim_options):
+def test_pages_of_fifty_are_followed_and_a_later_run_asks_only_for_what_changed(
+    run, sim, wire, clock, authorized, sim_options
+):
     first = run.json("orders", "import", "bol NL")
     assert first["new"] == 130 and sim.counters["get-order"] == 130
     clock.advance(600)
@@ -76,8 +109,9 @@ def test_pages_of_fifty_are_followed_and_a_later_run_asks_only_for_what_changed(
     assert details == [f"/retailer/orders/{new.order_id}"]
 
 
-def test_an_import_after_a_gap_walks_the_days_since_and_fetches_unchanged_orders_once(run, sim, wire, clock,
-                                                                                       authorized):
+def test_an_import_after_a_gap_walks_the_days_since_and_fetches_unchanged_orders_once(
+    run, sim, wire, clock, authorized
+):
     run("orders", "import", "bol NL")
     fetched = sim.counters["get-order"]
     clock.advance(3 * 3600)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from linkolis_bol.simulator import LIMITS
 
 

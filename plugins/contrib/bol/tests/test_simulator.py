@@ -8,9 +8,7 @@ import sys
 
 import httpx
 import pytest
-
 from linkolis_bol.simulator import ContractViolation, Simulator
-from linkolis_host import VirtualClock
 
 V10 = "application/vnd.retailer.v10+json"
 
@@ -22,14 +20,20 @@ def bol(sim):
 
 def _token(bol, sim, secret=None):
     basic = base64.b64encode(f"{sim.client_id}:{secret or sim.client_secret}".encode()).decode()
-    return bol.post("/token", params={"grant_type": "client_credentials"},
-                    headers={"authorization": f"Basic {basic}", "accept": "application/json"})
+    return bol.post(
+        "/token",
+        params={"grant_type": "client_credentials"},
+        headers={"authorization": f"Basic {basic}", "accept": "application/json"},
+    )
 
 
 def test_requests_against_the_spec_are_refused_with_a_problem_naming_it(bol, sim):
     token = _token(bol, sim).json()["access_token"]
-    response = bol.put(f"/retailer/offers/{sim.offers[0].offer_id}/stock", json={"amount": 5},
-                       headers={"authorization": f"Bearer {token}", "accept": V10, "content-type": V10})
+    response = bol.put(
+        f"/retailer/offers/{sim.offers[0].offer_id}/stock",
+        json={"amount": 5},
+        headers={"authorization": f"Bearer {token}", "accept": V10, "content-type": V10},
+    )
     assert response.status_code == 400 and "managedByRetailer" in response.json()["detail"]
     response = bol.get("/retailer/orders", headers={"authorization": f"Bearer {token}", "accept": "application/json"})
     assert response.status_code == 406
@@ -64,6 +68,7 @@ def test_an_answer_against_the_spec_is_a_simulator_bug(sim, bol, monkeypatch):
 
 
 def test_the_simulator_has_a_command_line():
-    result = subprocess.run([sys.executable, "-m", "linkolis_bol.simulator", "--help"], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "linkolis_bol.simulator", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0 and "LINKOLIS_BOL_ENDPOINT" in result.stdout

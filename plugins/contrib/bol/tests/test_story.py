@@ -20,8 +20,12 @@ def test_a_seller_installs_bol_verifies_imports_and_pushes_stock(run, sim, wire,
 
     verified = run.json("apps", "verify", "bol NL")
     assert verified["ok"] and verified["banner"] == "Module correctly installed"
-    assert [c["name"] for c in verified["checks"]] == ["credentials present", "bol token", "orders readable",
-                                                       "offers readable"]
+    assert [c["name"] for c in verified["checks"]] == [
+        "credentials present",
+        "bol token",
+        "orders readable",
+        "offers readable",
+    ]
 
     imported = run.json("orders", "import", "bol NL")
     truth = sim.orders_truth()
@@ -71,8 +75,17 @@ def test_tokens_are_reused_until_shortly_before_they_expire(run, sim, clock, aut
 
 def test_wrong_credentials_are_refused_at_once_and_nothing_is_stored(run, sim):
     run("apps", "install", "bol", "--name", "bol NL")
-    result = run("apps", "authorize", "bol NL", "--credential", f"client_id={sim.client_id}",
-                 "--credential", "client_secret=-", input="not-the-secret\n", code=1)
+    result = run(
+        "apps",
+        "authorize",
+        "bol NL",
+        "--credential",
+        f"client_id={sim.client_id}",
+        "--credential",
+        "client_secret=-",
+        input="not-the-secret\n",
+        code=1,
+    )
     assert "bol refused the Client ID and Client Secret" in result.stderr
     assert "not-the-secret" not in result.stdout + result.stderr
     assert run.json("apps", "show", "bol NL")["status"] == "installed"

@@ -22,5 +22,13 @@ from .app import (
     Simulator,
 )
 
-__all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "FAULT_KINDS", "LIMITS", "ContractViolation", "SimRequest",
-           "SimResponse", "Simulator"]
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "FAULT_KINDS",
+    "LIMITS",
+    "ContractViolation",
+    "SimRequest",
+    "SimResponse",
+    "Simulator",
+]

@@ -19,12 +19,12 @@ import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from . import contract
-from .data import Offer, Order, iso, make_order, make_offers, make_orders
+from .data import Offer, Order, iso, make_offers, make_order, make_orders
 
 DEFAULT_CLIENT_ID = "sim-bol-client-0001"
 DEFAULT_CLIENT_SECRET = "sim-bol-secret-9f3c2a71d5e84b06"
@@ -44,9 +44,21 @@ LIMITS: dict[str, tuple[int, float]] = {
 # bol blocks a caller that asks for tokens too often: more than this many a minute blocks it for BLOCK_SECONDS.
 TOKENS_PER_MINUTE = 10
 BLOCK_SECONDS = 600.0
-EXPORT_COLUMNS = ["offerId", "ean", "conditionName", "conditionCategory", "conditionComment", "bundlePricesPrice",
-                  "fulfilmentDeliveryCode", "stockAmount", "onHoldByRetailer", "fulfilmentType", "mutationDateTime",
-                  "referenceCode", "correctedStock"]
+EXPORT_COLUMNS = [
+    "offerId",
+    "ean",
+    "conditionName",
+    "conditionCategory",
+    "conditionComment",
+    "bundlePricesPrice",
+    "fulfilmentDeliveryCode",
+    "stockAmount",
+    "onHoldByRetailer",
+    "fulfilmentType",
+    "mutationDateTime",
+    "referenceCode",
+    "correctedStock",
+]
 FAULT_KINDS = ("429", "500", "disconnect", "garbled", "expired-token", "failure")
 
 
@@ -63,10 +75,15 @@ class SimRequest:
     body: bytes
 
     @classmethod
-    def build(cls, method: str, target: str, headers, body: bytes) -> "SimRequest":
+    def build(cls, method: str, target: str, headers, body: bytes) -> SimRequest:
         parts = urlsplit(target)
-        return cls(method.upper(), parts.path, parse_qsl(parts.query, keep_blank_values=True),
-                   {k.lower(): v for k, v in headers}, body)
+        return cls(
+            method.upper(),
+            parts.path,
+            parse_qsl(parts.query, keep_blank_values=True),
+            {k.lower(): v for k, v in headers},
+            body,
+        )
 
 
 @dataclass
@@ -124,10 +141,14 @@ class Process:
     error: str | None = None
 
     def body(self, base: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"processStatusId": self.id, "eventType": self.event_type,
-                               "description": self.description, "status": self.status,
-                               "createTimestamp": iso(self.created),
-                               "links": [{"rel": "self", "href": f"{base}/shared/process-status/{self.id}"}]}
+        out: dict[str, Any] = {
+            "processStatusId": self.id,
+            "eventType": self.event_type,
+            "description": self.description,
+            "status": self.status,
+            "createTimestamp": iso(self.created),
+            "links": [{"rel": "self", "href": f"{base}/shared/process-status/{self.id}"}],
+        }
         if self.entity_id:
             out["entityId"] = self.entity_id
         if self.error:
@@ -136,11 +157,24 @@ class Process:
 
 
 class Simulator:
-    def __init__(self, clock, *, seed: int = 1, orders: int = 60, offers: int = 20, fbb_share: float = 0.2,
-                 order_window_days: int = 10, process_seconds: float = 1.0, export_seconds: float = 2.0,
-                 validate_responses: bool = False, validate_requests: bool = True, limits: dict[str, tuple[int, float]] | None = None,
-                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                 base_url: str = contract.HOST_URL) -> None:
+    def __init__(
+        self,
+        clock,
+        *,
+        seed: int = 1,
+        orders: int = 60,
+        offers: int = 20,
+        fbb_share: float = 0.2,
+        order_window_days: int = 10,
+        process_seconds: float = 1.0,
+        export_seconds: float = 2.0,
+        validate_responses: bool = False,
+        validate_requests: bool = True,
+        limits: dict[str, tuple[int, float]] | None = None,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        base_url: str = contract.HOST_URL,
+    ) -> None:
         self.clock = clock
         self.rng = random.Random(seed)
         self.client_id, self.client_secret = client_id, client_secret
@@ -166,12 +200,20 @@ class Simulator:
     # -- ground truth -------------------------------------------------------------------------------------------
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock.time(), timezone.utc)
+        return datetime.fromtimestamp(self.clock.time(), UTC)
 
     def offer_truth(self) -> dict[str, dict[str, Any]]:
         """reference -> what bol holds for the offer (offer id, EAN, FBB, stock)."""
-        return {o.reference: {"offer_id": o.offer_id, "ean": o.ean, "fbb": o.fbb, "stock": o.stock,
-                              "managed_by_retailer": o.managed_by_retailer} for o in self.offers}
+        return {
+            o.reference: {
+                "offer_id": o.offer_id,
+                "ean": o.ean,
+                "fbb": o.fbb,
+                "stock": o.stock,
+                "managed_by_retailer": o.managed_by_retailer,
+            }
+            for o in self.offers
+        }
 
     def orders_truth(self) -> dict[str, Order]:
         return {o.order_id: o for o in self.orders}
@@ -211,9 +253,16 @@ class Simulator:
             self.counters[op.operation_id] += 1
             response = self._api(request, op, params)
             if self.validate_responses and response.disconnect is None and 200 <= response.status < 300:
-                problems = contract.response_problems(request.method, request.path, request.query, request.headers,
-                                                      request.body or None, response.status, response.headers,
-                                                      response.body)
+                problems = contract.response_problems(
+                    request.method,
+                    request.path,
+                    request.query,
+                    request.headers,
+                    request.body or None,
+                    response.status,
+                    response.headers,
+                    response.body,
+                )
                 if problems:
                     raise ContractViolation(f"{op.operation_id} answered against bol's spec: {problems}")
             return response
@@ -229,8 +278,13 @@ class Simulator:
         wanted = contract.CSV_MEDIA_TYPE if expects_csv else contract.MEDIA_TYPE
         if wanted not in request.headers.get("accept", ""):
             return self._problem(406, "Not Acceptable", f"send Accept: {wanted}")
-        problems = contract.request_problems(request.method, request.path, request.query, request.headers,
-                                             request.body or None) if self.validate_requests else []
+        problems = (
+            contract.request_problems(
+                request.method, request.path, request.query, request.headers, request.body or None
+            )
+            if self.validate_requests
+            else []
+        )
         if problems:
             return self._problem(400, "Bad Request", "; ".join(problems))
         limited = self._take_quota(op.operation_id)
@@ -240,8 +294,9 @@ class Simulator:
         if fault is not None:
             if fault.kind == "429":
                 self.throttled[op.operation_id] += 1
-                return self._problem(429, "Too Many Requests", "rate limit exceeded",
-                                     [("Retry-After", str(fault.retry_after)), *limited])
+                return self._problem(
+                    429, "Too Many Requests", "rate limit exceeded", [("Retry-After", str(fault.retry_after)), *limited]
+                )
             if fault.kind == "500":
                 return self._problem(500, "Internal Server Error", "simulated failure")
             if fault.kind == "disconnect":
@@ -268,16 +323,23 @@ class Simulator:
             self._buckets[operation] = (tokens, now)
             self.throttled[operation] += 1
             wait = max(1, math.ceil((1.0 - tokens) / rate))
-            return self._problem(429, "Too Many Requests", f"rate limit of {limit} per {window:g} s exceeded",
-                                 [("Retry-After", str(wait)), *self._rate_headers(limit, tokens, rate)])
+            return self._problem(
+                429,
+                "Too Many Requests",
+                f"rate limit of {limit} per {window:g} s exceeded",
+                [("Retry-After", str(wait)), *self._rate_headers(limit, tokens, rate)],
+            )
         tokens -= 1.0
         self._buckets[operation] = (tokens, now)
         return self._rate_headers(limit, tokens, rate)
 
     @staticmethod
     def _rate_headers(limit: int, tokens: float, rate: float) -> list[tuple[str, str]]:
-        return [("x-ratelimit-limit", str(limit)), ("x-ratelimit-remaining", str(max(0, math.floor(tokens)))),
-                ("x-ratelimit-reset", str(math.ceil(max(0.0, limit - tokens) / rate)))]
+        return [
+            ("x-ratelimit-limit", str(limit)),
+            ("x-ratelimit-remaining", str(max(0, math.floor(tokens)))),
+            ("x-ratelimit-reset", str(math.ceil(max(0.0, limit - tokens) / rate))),
+        ]
 
     # -- login --------------------------------------------------------------------------------------------------
 
@@ -292,8 +354,9 @@ class Simulator:
             return self._oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
         auth = request.headers.get("authorization", "")
         try:
-            client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":") if auth.startswith("Basic ") \
-                else ("", "", "")
+            client_id, _, secret = (
+                base64.b64decode(auth[6:]).decode().partition(":") if auth.startswith("Basic ") else ("", "", "")
+            )
         except (ValueError, UnicodeDecodeError):
             client_id, secret = "", ""
         if (client_id, secret) != (self.client_id, self.client_secret):
@@ -329,15 +392,26 @@ class Simulator:
             try:
                 day = datetime.strptime(query["latest-change-date"], "%Y-%m-%d").date()
             except ValueError:
-                return self._problem(400, "Bad Request", "latest-change-date must be a date (yyyy-MM-dd)",
-                                     violations=[{"name": "latest-change-date", "reason": "not a date"}])
+                return self._problem(
+                    400,
+                    "Bad Request",
+                    "latest-change-date must be a date (yyyy-MM-dd)",
+                    violations=[{"name": "latest-change-date", "reason": "not a date"}],
+                )
             if day < (now - timedelta(days=92)).date():
-                return self._problem(400, "Bad Request", "latest-change-date supports 3 months of history",
-                                     violations=[{"name": "latest-change-date", "reason": "older than 3 months"}])
+                return self._problem(
+                    400,
+                    "Bad Request",
+                    "latest-change-date supports 3 months of history",
+                    violations=[{"name": "latest-change-date", "reason": "older than 3 months"}],
+                )
         selected = []
         for order in self.orders:
-            items = [i for i in order.items
-                     if method == "ALL" or (i.offer.fbb and method == "FBB") or (not i.offer.fbb and method == "FBR")]
+            items = [
+                i
+                for i in order.items
+                if method == "ALL" or (i.offer.fbb and method == "FBB") or (not i.offer.fbb and method == "FBR")
+            ]
             if since is not None:
                 items = [i for i in items if i.changed_at >= since]
             if day is not None:
@@ -348,13 +422,30 @@ class Simulator:
                 items = [i for i in items if i.quantity_shipped]
             if items:
                 selected.append((order, items))
-        chunk = selected[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-        body = {"orders": [{"orderId": o.order_id, "orderPlacedDateTime": iso(o.placed_at), "orderItems": [
-            {"orderItemId": i.order_item_id, "ean": i.offer.ean, "fulfilmentMethod": "FBB" if i.offer.fbb else "FBR",
-             "fulfilmentStatus": "OPEN" if self._open(i) else "HANDLED", "quantity": i.quantity,
-             "quantityShipped": i.quantity_shipped, "quantityCancelled": i.quantity_cancelled,
-             "cancellationRequest": i.cancellation_request, "latestChangedDateTime": iso(i.changed_at)}
-            for i in items]} for o, items in chunk]}
+        chunk = selected[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        body = {
+            "orders": [
+                {
+                    "orderId": o.order_id,
+                    "orderPlacedDateTime": iso(o.placed_at),
+                    "orderItems": [
+                        {
+                            "orderItemId": i.order_item_id,
+                            "ean": i.offer.ean,
+                            "fulfilmentMethod": "FBB" if i.offer.fbb else "FBR",
+                            "fulfilmentStatus": "OPEN" if self._open(i) else "HANDLED",
+                            "quantity": i.quantity,
+                            "quantityShipped": i.quantity_shipped,
+                            "quantityCancelled": i.quantity_cancelled,
+                            "cancellationRequest": i.cancellation_request,
+                            "latestChangedDateTime": iso(i.changed_at),
+                        }
+                        for i in items
+                    ],
+                }
+                for o, items in chunk
+            ]
+        }
         return self._json(200, body)
 
     @staticmethod
@@ -365,14 +456,34 @@ class Simulator:
         order = self.orders_truth().get(params["order_id"])
         if order is None:
             return self._problem(404, "Not Found", f"no order {params['order_id']}")
-        shipment = {"salutation": "UNKNOWN", "firstName": order.first_name, "surname": order.surname,
-                    "streetName": order.street, "houseNumber": order.house_number, "zipCode": order.zip_code,
-                    "city": order.city, "countryCode": order.country, "email": order.email,
-                    "language": "nl" if order.country == "NL" else "nl-BE"}
+        shipment = {
+            "salutation": "UNKNOWN",
+            "firstName": order.first_name,
+            "surname": order.surname,
+            "streetName": order.street,
+            "houseNumber": order.house_number,
+            "zipCode": order.zip_code,
+            "city": order.city,
+            "countryCode": order.country,
+            "email": order.email,
+            "language": "nl" if order.country == "NL" else "nl-BE",
+        }
         if order.pickup_point:
             shipment["pickupPointName"] = "Afhaalpunt " + order.city
-        billing = {k: shipment[k] for k in ("salutation", "firstName", "surname", "streetName", "houseNumber",
-                                            "zipCode", "city", "countryCode", "email")}
+        billing = {
+            k: shipment[k]
+            for k in (
+                "salutation",
+                "firstName",
+                "surname",
+                "streetName",
+                "houseNumber",
+                "zipCode",
+                "city",
+                "countryCode",
+                "email",
+            )
+        }
         if order.company:
             billing["company"] = order.company
             shipment["company"] = order.company
@@ -380,19 +491,34 @@ class Simulator:
             billing["orderReference"] = order.order_reference
         items = []
         for i in order.items:
-            item = {"orderItemId": i.order_item_id, "cancellationRequest": i.cancellation_request,
-                    "fulfilment": {"method": "FBB" if i.offer.fbb else "FBR", "timeFrameType": "REGULAR",
-                                   "distributionParty": "BOL" if i.offer.fbb else "RETAILER"},
-                    "offer": {"offerId": i.offer.offer_id, "reference": i.offer.reference},
-                    "product": {"ean": i.offer.ean, "title": i.offer.title},
-                    "quantity": i.quantity, "quantityShipped": i.quantity_shipped,
-                    "quantityCancelled": i.quantity_cancelled, "unitPrice": float(i.offer.price),
-                    "totalPrice": float(i.total_price), "commission": round(float(i.total_price) * 0.15, 2),
-                    "discounts": [{"title": "Actie", "amount": float(i.discount)}] if i.discount else [],
-                    "latestChangedDateTime": iso(i.changed_at)}
+            item = {
+                "orderItemId": i.order_item_id,
+                "cancellationRequest": i.cancellation_request,
+                "fulfilment": {
+                    "method": "FBB" if i.offer.fbb else "FBR",
+                    "timeFrameType": "REGULAR",
+                    "distributionParty": "BOL" if i.offer.fbb else "RETAILER",
+                },
+                "offer": {"offerId": i.offer.offer_id, "reference": i.offer.reference},
+                "product": {"ean": i.offer.ean, "title": i.offer.title},
+                "quantity": i.quantity,
+                "quantityShipped": i.quantity_shipped,
+                "quantityCancelled": i.quantity_cancelled,
+                "unitPrice": float(i.offer.price),
+                "totalPrice": float(i.total_price),
+                "commission": round(float(i.total_price) * 0.15, 2),
+                "discounts": [{"title": "Actie", "amount": float(i.discount)}] if i.discount else [],
+                "latestChangedDateTime": iso(i.changed_at),
+            }
             items.append(item)
-        body = {"orderId": order.order_id, "pickupPoint": order.pickup_point, "orderPlacedDateTime": iso(order.placed_at),
-                "shipmentDetails": shipment, "billingDetails": billing, "orderItems": items}
+        body = {
+            "orderId": order.order_id,
+            "pickupPoint": order.pickup_point,
+            "orderPlacedDateTime": iso(order.placed_at),
+            "shipmentDetails": shipment,
+            "billingDetails": billing,
+            "orderItems": items,
+        }
         return self._json(200, body)
 
     # -- offers -------------------------------------------------------------------------------------------------
@@ -417,18 +543,27 @@ class Simulator:
             offer.mutated_at = self.now()
             return "SUCCESS", offer_id, None
 
-        return self._start("UPDATE_OFFER_STOCK", f"Update stock for offer with id {offer_id}.", offer_id,
-                           self.process_seconds, settle)
+        return self._start(
+            "UPDATE_OFFER_STOCK", f"Update stock for offer with id {offer_id}.", offer_id, self.process_seconds, settle
+        )
 
     def _op_get_offer(self, request: SimRequest, params) -> SimResponse:
         offer = self._offer(params["offer_id"])
         if offer is None:
             return self._problem(404, "Not Found", f"no offer {params['offer_id']}")
-        body = {"offerId": offer.offer_id, "ean": offer.ean, "reference": offer.reference, "onHoldByRetailer": False,
-                "pricing": {"bundlePrices": [{"quantity": 1, "unitPrice": float(offer.price)}]},
-                "stock": {"amount": offer.stock, "correctedStock": offer.stock,
-                          "managedByRetailer": offer.managed_by_retailer},
-                "fulfilment": {"method": "FBB" if offer.fbb else "FBR"}}
+        body = {
+            "offerId": offer.offer_id,
+            "ean": offer.ean,
+            "reference": offer.reference,
+            "onHoldByRetailer": False,
+            "pricing": {"bundlePrices": [{"quantity": 1, "unitPrice": float(offer.price)}]},
+            "stock": {
+                "amount": offer.stock,
+                "correctedStock": offer.stock,
+                "managedByRetailer": offer.managed_by_retailer,
+            },
+            "fulfilment": {"method": "FBB" if offer.fbb else "FBR"},
+        }
         return self._json(200, body)
 
     def _op_post_offer_export(self, request: SimRequest, params) -> SimResponse:
@@ -445,8 +580,23 @@ class Simulator:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
         for o in self.offers:
-            writer.writerow([o.offer_id, o.ean, "NEW", "", "", f"{o.price}", "1-2d", o.stock, "false",
-                             "FBB" if o.fbb else "FBR", iso(o.mutated_at or self.now()), o.reference, o.stock])
+            writer.writerow(
+                [
+                    o.offer_id,
+                    o.ean,
+                    "NEW",
+                    "",
+                    "",
+                    f"{o.price}",
+                    "1-2d",
+                    o.stock,
+                    "false",
+                    "FBB" if o.fbb else "FBR",
+                    iso(o.mutated_at or self.now()),
+                    o.reference,
+                    o.stock,
+                ]
+            )
         return out.getvalue()
 
     def _op_get_offer_export(self, request: SimRequest, params) -> SimResponse:
@@ -488,7 +638,15 @@ class Simulator:
 
     @staticmethod
     def _problem(status: int, title: str, detail: str, extra_headers=(), violations=None) -> SimResponse:
-        body = {"type": "https://api.bol.com/problems", "title": title, "status": status, "detail": detail,
-                "host": "simulator", "instance": "https://api.bol.com/", "violations": violations or []}
-        return SimResponse(status, [("content-type", contract.PROBLEM_MEDIA_TYPE), *extra_headers],
-                           json.dumps(body).encode())
+        body = {
+            "type": "https://api.bol.com/problems",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "host": "simulator",
+            "instance": "https://api.bol.com/",
+            "violations": violations or [],
+        }
+        return SimResponse(
+            status, [("content-type", contract.PROBLEM_MEDIA_TYPE), *extra_headers], json.dumps(body).encode()
+        )

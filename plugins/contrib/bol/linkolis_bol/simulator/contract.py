@@ -47,8 +47,10 @@ def operations() -> tuple[Operation, ...]:
     ops = []
     for api in SPECS:
         for template, item in load_spec(api)["paths"].items():
-            regex = "".join(f"(?P<{part[1:-1].replace('-', '_')}>[^/]+)" if part.startswith("{") else re.escape(part)
-                            for part in re.split(r"(\{[\w-]+\})", template))
+            regex = "".join(
+                f"(?P<{part[1:-1].replace('-', '_')}>[^/]+)" if part.startswith("{") else re.escape(part)
+                for part in re.split(r"(\{[\w-]+\})", template)
+            )
             for method, op in item.items():
                 if method in ("get", "put", "post", "delete", "patch"):
                     ops.append(Operation(api, op["operationId"], method.upper(), template, re.compile(regex)))
@@ -79,8 +81,9 @@ def openapi(api: str) -> Any:
     with _lock:
         # bol's vendor media types are JSON; openapi-core knows only the plain one by name.
         json_types = {t: json.loads for t in (MEDIA_TYPE, PROBLEM_MEDIA_TYPE, "application/vnd.advertiser.v10+json")}
-        return OpenAPI.from_dict(load_spec(api), config=Config(spec_validator_cls=None,
-                                                               extra_media_type_deserializers=json_types))
+        return OpenAPI.from_dict(
+            load_spec(api), config=Config(spec_validator_cls=None, extra_media_type_deserializers=json_types)
+        )
 
 
 @dataclass
@@ -101,15 +104,21 @@ class OAResponse:
     content_type: str
 
 
-def _request(method: str, raw_path: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str],
-             body: bytes | None) -> OARequest:
+def _request(
+    method: str, raw_path: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str], body: bytes | None
+) -> OARequest:
     from openapi_core.datatypes import RequestParameters
     from werkzeug.datastructures import Headers, ImmutableMultiDict
 
     lowered = {k.lower(): v for k, v in headers.items()}
-    return OARequest(HOST_URL, raw_path, method.lower(),
-                     RequestParameters(query=ImmutableMultiDict(list(query)), header=Headers(dict(headers))),
-                     body or None, (lowered.get("content-type") or MEDIA_TYPE).lower())
+    return OARequest(
+        HOST_URL,
+        raw_path,
+        method.lower(),
+        RequestParameters(query=ImmutableMultiDict(list(query)), header=Headers(dict(headers))),
+        body or None,
+        (lowered.get("content-type") or MEDIA_TYPE).lower(),
+    )
 
 
 def _describe(err: Exception) -> str:
@@ -124,8 +133,9 @@ def _describe(err: Exception) -> str:
     return f"{err}: {cause}" if cause is not None and str(cause) not in str(err) else str(err)
 
 
-def request_problems(method: str, raw_path: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str],
-                     body: bytes | None) -> list[str]:
+def request_problems(
+    method: str, raw_path: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str], body: bytes | None
+) -> list[str]:
     """What bol's spec finds wrong with a request (empty: it conforms)."""
     api = api_of(raw_path)
     if api is None:
@@ -134,9 +144,16 @@ def request_problems(method: str, raw_path: str, query: Iterable[tuple[str, str]
     return [_describe(e) for e in openapi(api).iter_request_errors(req)]
 
 
-def response_problems(method: str, raw_path: str, query: Iterable[tuple[str, str]], req_headers: Mapping[str, str],
-                      req_body: bytes | None, status: int, headers: Iterable[tuple[str, str]],
-                      body: bytes) -> list[str]:
+def response_problems(
+    method: str,
+    raw_path: str,
+    query: Iterable[tuple[str, str]],
+    req_headers: Mapping[str, str],
+    req_body: bytes | None,
+    status: int,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+) -> list[str]:
     """What bol's spec finds wrong with a response to a request (empty: it conforms)."""
     from werkzeug.datastructures import Headers
 

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 FIRST_NAMES = ["Anna", "Bram", "Chloé", "Daan", "Emma", "Finn", "Lotte", "Sem", "Julia", "Noah"]
 SURNAMES = ["de Vries", "Jansen", "Peeters", "Bakker", "Visser", "Maes", "Smit", "Claes"]
 STREETS = ["Kerkstraat", "Dorpsstraat", "Stationsweg", "Molenlaan", "Grote Markt"]
-CITIES = [("Utrecht", "3511 AB", "NL"), ("Antwerpen", "2000", "BE"), ("Zwolle", "8011 AA", "NL"),
-          ("Gent", "9000", "BE"), ("Haarlem", "2011 AB", "NL")]
+CITIES = [
+    ("Utrecht", "3511 AB", "NL"),
+    ("Antwerpen", "2000", "BE"),
+    ("Zwolle", "8011 AA", "NL"),
+    ("Gent", "9000", "BE"),
+    ("Haarlem", "2011 AB", "NL"),
+]
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -75,14 +80,23 @@ def make_offers(rng: random.Random, count: int, fbb_share: float) -> list[Offer]
     offers = []
     for n in range(count):
         ean = f"87{rng.randrange(10**10, 10**11):011d}"
-        offers.append(Offer(offer_id=f"{rng.getrandbits(64):016x}-{n:04d}", ean=ean, reference=f"SKU-{n + 1:04d}",
-                            title=f"Product {n + 1}", price=Decimal(rng.randrange(499, 12999)) / 100,
-                            fbb=rng.random() < fbb_share, stock=rng.randrange(0, 40)))
+        offers.append(
+            Offer(
+                offer_id=f"{rng.getrandbits(64):016x}-{n:04d}",
+                ean=ean,
+                reference=f"SKU-{n + 1:04d}",
+                title=f"Product {n + 1}",
+                price=Decimal(rng.randrange(499, 12999)) / 100,
+                fbb=rng.random() < fbb_share,
+                stock=rng.randrange(0, 40),
+            )
+        )
     return offers
 
 
-def make_orders(rng: random.Random, offers: list[Offer], count: int, now: datetime, window_days: int,
-                first_id: int = 1) -> list[Order]:
+def make_orders(
+    rng: random.Random, offers: list[Offer], count: int, now: datetime, window_days: int, first_id: int = 1
+) -> list[Order]:
     orders = []
     for n in range(count):
         placed = now - timedelta(seconds=rng.randrange(600, max(601, window_days * 86400)))
@@ -105,13 +119,32 @@ def make_order(rng: random.Random, offers: list[Offer], number: int, placed: dat
         shipped = quantity if fate < 0.6 and age > timedelta(hours=12) else 0
         cancelled = quantity if 0.6 <= fate < 0.66 else 0
         discount = Decimal("2.50") if rng.random() < 0.15 else Decimal("0.00")
-        items.append(Item(order_item_id=f"{number:07d}{k + 1}", offer=offer, quantity=quantity,
-                          quantity_shipped=shipped, quantity_cancelled=cancelled, discount=discount,
-                          changed_at=changed if (shipped or cancelled) else placed))
+        items.append(
+            Item(
+                order_item_id=f"{number:07d}{k + 1}",
+                offer=offer,
+                quantity=quantity,
+                quantity_shipped=shipped,
+                quantity_cancelled=cancelled,
+                discount=discount,
+                changed_at=changed if (shipped or cancelled) else placed,
+            )
+        )
     first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
     business = rng.random() < 0.1
-    return Order(order_id=f"A{number:09d}", placed_at=placed, items=items, first_name=first, surname=last,
-                 street=rng.choice(STREETS), house_number=str(rng.randrange(1, 200)), city=city,
-                 zip_code=zip_code, country=country, email=f"{first.lower()}.{number}@verkopen.bol.example",
-                 pickup_point=rng.random() < 0.1, company="Bedrijf B.V." if business else None,
-                 order_reference=f"PO-{number}" if business else None)
+    return Order(
+        order_id=f"A{number:09d}",
+        placed_at=placed,
+        items=items,
+        first_name=first,
+        surname=last,
+        street=rng.choice(STREETS),
+        house_number=str(rng.randrange(1, 200)),
+        city=city,
+        zip_code=zip_code,
+        country=country,
+        email=f"{first.lower()}.{number}@verkopen.bol.example",
+        pickup_point=rng.random() < 0.1,
+        company="Bedrijf B.V." if business else None,
+        order_reference=f"PO-{number}" if business else None,
+    )

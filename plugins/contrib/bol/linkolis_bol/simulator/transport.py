@@ -44,8 +44,9 @@ class ContractCheckingTransport(httpx.BaseTransport):
         self.requests.append(request)
         path = request.url.raw_path.decode().split("?", 1)[0]
         if path != "/token":
-            for problem in contract.request_problems(request.method, path, request.url.params.multi_items(),
-                                                     dict(request.headers), body or None):
+            for problem in contract.request_problems(
+                request.method, path, request.url.params.multi_items(), dict(request.headers), body or None
+            ):
                 self.problems.append(f"{request.method} {path}: {problem}")
             if "v10" not in request.headers.get("accept", "") or not request.headers.get("user-agent"):
                 self.problems.append(f"{request.method} {path}: no bol v10 Accept header or no user agent")
