@@ -623,11 +623,15 @@ def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
     help="Only orders with this status.",
 )
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many (the next page: --offset 50).")
+@click.option("--search", metavar="TEXT", help="Only orders whose order id (or your own order id) contains TEXT.")
 @json_option
 @with_host
-def orders_list(host: Host, app: str | None, status: str | None, limit: int, as_json: bool) -> None:
+def orders_list(
+    host: Host, app: str | None, status: str | None, limit: int, offset: int, search: str | None, as_json: bool
+) -> None:
     """Imported orders, newest first."""
-    rows = orders.list_orders(host, app, status, limit)
+    rows = orders.list_orders(host, app, status, limit, offset=offset, search=search)
 
     def human(rs: list[dict]) -> None:
         if not rs:

@@ -176,9 +176,21 @@ def import_orders(host: Host, app: App | str, progress: Progress | None = None) 
     return summary
 
 
-def list_orders(host: Host, app: App | str | None = None, status: str | None = None, limit: int = 50) -> list[dict]:
-    """The workspace's orders (or one app's), newest first."""
+def list_orders(
+    host: Host,
+    app: App | str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    search: str | None = None,
+) -> list[dict]:
+    """The workspace's orders (or one app's), newest first: ``limit`` of them after skipping ``offset``; ``search``
+    keeps those whose marketplace order id or seller's order id contains it."""
     where, params = ["a.workspace_id = ?"], [workspaces.current_id(host)]
+    if search:
+        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append("(o.marketplace_order_id LIKE ? ESCAPE '\\' OR o.seller_order_id LIKE ? ESCAPE '\\')")
+        params += [pattern, pattern]
     if app:
         where.append("o.app_id = ?")
         params.append(installed.get(host, app).id)
@@ -189,9 +201,10 @@ def list_orders(host: Host, app: App | str | None = None, status: str | None = N
         "SELECT o.id, a.name AS app, o.marketplace_order_id, o.marketplace, o.status, o.marketplace_status, "
         "o.fulfilled_by, o.created_at, o.updated_at, o.currency, o.total, o.line_count, o.seller_order_id "
         "FROM orders o "
-        f"JOIN apps a ON a.id = o.app_id WHERE {' AND '.join(where)} ORDER BY o.created_at DESC LIMIT ?"
+        f"JOIN apps a ON a.id = o.app_id WHERE {' AND '.join(where)} ORDER BY o.created_at DESC, o.id DESC "
+        "LIMIT ? OFFSET ?"
     )
-    return list(host.db.query(sql, [*params, limit]))
+    return list(host.db.query(sql, [*params, limit, max(0, offset)]))
 
 
 def get_order(host: Host, order_ref: str) -> dict[str, Any]:

@@ -152,3 +152,17 @@ def test_orders_list_filters_by_app_and_status(run, app, market):
     assert len(run.json("orders", "list", "--app", "shop eu")) == 2
     result = run("orders", "show", "O-404", code=1)
     assert "no order 'O-404'" in result.stderr
+
+
+def test_orders_are_listed_a_page_at_a_time_and_found_by_part_of_their_id(run, app, market):
+    for n in range(1, 6):
+        market.add_order(f"O-10{n}", updated=n)
+    market.add_order("X-200", updated=6)
+    run("orders", "import")
+    everything = [o["marketplace_order_id"] for o in run.json("orders", "list")]
+    first = [o["marketplace_order_id"] for o in run.json("orders", "list", "--limit", "2")]
+    second = [o["marketplace_order_id"] for o in run.json("orders", "list", "--limit", "2", "--offset", "2")]
+    assert first + second == everything[:4] and not set(first) & set(second)
+    found = {o["marketplace_order_id"] for o in run.json("orders", "list", "--search", "O-10")}
+    assert found == {f"O-10{n}" for n in range(1, 6)}
+    assert run.json("orders", "list", "--search", "%") == [], "a LIKE wildcard is searched for as it is typed"

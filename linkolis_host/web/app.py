@@ -643,29 +643,30 @@ def orders_page(req: Req) -> Response:
     status = req.q("status") if req.q("status") in ORDER_STATUSES else ""
     search = req.q("q").strip()
     if search:
-        try:
-            order = orders.get_order(req.host, search)
+        try:  # an exact id (the marketplace's or the host's) opens that order
+            return see_other(f"/orders/{orders.get_order(req.host, search)['id']}")
         except LinkolisError:
-            return req.render(
-                "orders.html",
-                rows=[],
-                status=status,
-                statuses=ORDER_STATUSES,
-                search=search,
-                page=1,
-                more=False,
-                jobs=_jobs_view(req),
-                apps=installed.list_apps(req.host),
-                not_found=True,
-            )
-        return see_other(f"/orders/{order['id']}")
+            found = orders.list_orders(req.host, search=search, limit=PAGE_SIZE)  # else: ids that contain it
+        if len(found) == 1:
+            return see_other(f"/orders/{found[0]['id']}")
+        return req.render(
+            "orders.html",
+            rows=found,
+            status="",
+            statuses=ORDER_STATUSES,
+            search=search,
+            page=1,
+            more=False,
+            jobs=_jobs_view(req),
+            apps=installed.list_apps(req.host),
+            not_found=not found,
+        )
     try:
         number = max(1, int(req.q("page", "1")))
     except ValueError:
         number = 1
-    # orders.list_orders has no offset yet: ask for the pages up to this one and show the last.
-    rows = orders.list_orders(req.host, status=status or None, limit=number * PAGE_SIZE + 1)
-    shown = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    rows = orders.list_orders(req.host, status=status or None, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
+    shown = rows[:PAGE_SIZE]
     return req.render(
         "orders.html",
         rows=shown,
@@ -673,7 +674,7 @@ def orders_page(req: Req) -> Response:
         statuses=ORDER_STATUSES,
         search="",
         page=number,
-        more=len(rows) > number * PAGE_SIZE,
+        more=len(rows) > PAGE_SIZE,
         jobs=_jobs_view(req),
         apps=installed.list_apps(req.host),
         not_found=False,
