@@ -6,6 +6,7 @@ the errors the host understands, and the clocks.
 
 from .clock import Clock, ScaledClock, SystemClock, VirtualClock  # noqa: E402
 from .context import Context, Progress, StateStore  # noqa: E402
+from .endpoints import check_endpoint  # noqa: E402
 from .errors import (  # noqa: E402
     AuthorizationError,
     AuthorizationRevoked,
@@ -79,6 +80,7 @@ __all__ = [
     "SystemClock",
     "UserError",
     "VirtualClock",
+    "check_endpoint",
     "hookimpl",
     "__version__",
 ]

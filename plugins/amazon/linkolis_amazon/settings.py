@@ -6,13 +6,12 @@ variables, which win. A secret in the file may be written as `"env:VARIABLE"` so
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Literal, Mapping
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from linkolis_host import AppSettings, OperatorConfigError
+from linkolis_host import AppSettings, OperatorConfigError, check_endpoint
 
 from .marketplaces import LWA_TOKEN_URL, MARKETPLACES, Marketplace, by_code
 
@@ -134,33 +133,16 @@ class OperatorSettings(BaseModel):
         )
 
 
-def _is_loopback(hostname: str) -> bool:
-    if hostname.casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_endpoint(op: OperatorSettings) -> None:
-    """The client secret and every seller's tokens go to ``endpoint``: over HTTPS, or to this machine, or only
-    when the operator says so in as many words."""
-    if not op.endpoint:
-        return
-    parts = urlsplit(op.endpoint)
-    where = f"{ENV_PREFIX}ENDPOINT / `endpoint` under [plugins.amazon]"
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise OperatorConfigError(
-            f"the Amazon endpoint override {op.endpoint!r} ({where}) is not an http(s) URL with a host"
-        )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not op.allow_insecure_endpoint:
-        raise OperatorConfigError(
-            f"the Amazon endpoint override {op.endpoint} ({where}) is plain HTTP to another machine: the client "
-            "secret and the sellers' tokens would cross the network unencrypted. Use https://, or a loopback "
-            f"address (127.0.0.1, ::1, localhost); to send them anyway, set {ENV_PREFIX}ALLOW_INSECURE_ENDPOINT=1 "
-            "or `allow_insecure_endpoint = true` under [plugins.amazon]"
-        )
+    check_endpoint(
+        op.endpoint,
+        marketplace="Amazon",
+        setting=f"{ENV_PREFIX}ENDPOINT / `endpoint` under [plugins.amazon]",
+        allow_setting=f"{ENV_PREFIX}ALLOW_INSECURE_ENDPOINT=1 or `allow_insecure_endpoint = true` under "
+        "[plugins.amazon]",
+        allowed=op.allow_insecure_endpoint,
+        carries="the client secret and the sellers' tokens",
+    )
 
 
 _TRUE = {"1", "true", "yes", "on"}

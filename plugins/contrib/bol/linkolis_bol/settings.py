@@ -7,13 +7,12 @@ come from `[plugins.bol]` in linkolis.toml and from `LINKOLIS_BOL_*` environment
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from linkolis_host import AppSettings, OperatorConfigError
+from linkolis_host import AppSettings, OperatorConfigError, check_endpoint
 
 ENV_PREFIX = "LINKOLIS_BOL_"
 LOGIN_URL = "https://login.bol.com"
@@ -65,33 +64,15 @@ class OperatorSettings(BaseModel):
         )
 
 
-def _is_loopback(hostname: str) -> bool:
-    if hostname.casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_endpoint(op: OperatorSettings) -> None:
-    """The seller's client secret goes to ``endpoint``: over HTTPS, or to this machine, or only when the operator
-    says so in as many words."""
-    if not op.endpoint:
-        return
-    parts = urlsplit(op.endpoint)
-    where = f"{ENV_PREFIX}ENDPOINT / `endpoint` under [plugins.bol]"
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise OperatorConfigError(
-            f"the bol endpoint override {op.endpoint!r} ({where}) is not an http(s) URL with a host"
-        )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not op.allow_insecure_endpoint:
-        raise OperatorConfigError(
-            f"the bol endpoint override {op.endpoint} ({where}) is plain HTTP to another machine: the sellers' "
-            "client secrets and tokens would cross the network unencrypted. Use https://, or a loopback address "
-            f"(127.0.0.1, ::1, localhost); to send them anyway, set {ENV_PREFIX}ALLOW_INSECURE_ENDPOINT=1 or "
-            "`allow_insecure_endpoint = true` under [plugins.bol]"
-        )
+    check_endpoint(
+        op.endpoint,
+        marketplace="bol",
+        setting=f"{ENV_PREFIX}ENDPOINT / `endpoint` under [plugins.bol]",
+        allow_setting=f"{ENV_PREFIX}ALLOW_INSECURE_ENDPOINT=1 or `allow_insecure_endpoint = true` under [plugins.bol]",
+        allowed=op.allow_insecure_endpoint,
+        carries="the sellers' client secrets and tokens",
+    )
 
 
 _TRUE = {"1", "true", "yes", "on"}
