@@ -6,6 +6,8 @@ in-process transport) under the "orders" quota, and the account SLOW's quota is 
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -221,3 +223,20 @@ def test_sync_status_shows_what_waits_and_the_last_error(run, host, market, cloc
 def test_sync_status_before_any_scheduler_ran(run):
     assert run.json("sync", "status") == {"units": [], "queue_depth": 0, "running": 0}
     assert "sync --watch" in run("sync", "status").stdout
+
+
+def test_sync_watch_runs_the_scheduler_and_sigterm_stops_it_after_the_page(run, host, market, watch):
+    install_app(run, "Backlog Shop", "EU")
+    authorize_app(run, "Backlog Shop", account="SLOW")
+    backlog(market)
+    watch.after_slow_page.append(lambda pages: os.kill(os.getpid(), signal.SIGTERM))  # the operator's `kill`
+    result = run("sync", "--watch", "--workers", "2")
+    assert "with 2 worker(s)" in result.stderr and "Stopped." in result.stderr
+    assert watch.pages["SLOW"] == 1
+    assert orders_of(host, "Backlog Shop") == 2
+    assert {u["state"] for u in run.json("sync", "status")["units"]} == {"stopped"}
+
+
+def test_sync_watch_refuses_an_unknown_app_and_a_pool_of_no_workers(run, app):
+    assert "no app named 'Nope'" in run("sync", "--watch", "Nope", code=1).stderr
+    assert "--workers" in run("sync", "--watch", "--workers", "0", code=2).stderr
