@@ -4,6 +4,9 @@
 The units of work are ``orders.import_orders``, ``stock.push_stock`` and ``shipments.push_shipments``; this module
 decides when each runs. Shipments go after the import, so an order cancelled meanwhile is seen before any of its
 shipments is sent.
+
+``sync --watch`` runs ``watch_scheduled`` (the ``scheduler``: every app at once on a pool of workers); ``watch`` is
+the older loop of one import thread and one push loop over every app in turn.
 """
 
 from __future__ import annotations
