@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sqlite3
 import sys
 import threading
@@ -827,7 +828,7 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
 
 
 @cli.command("sync", context_settings=CONTEXT)
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]... | status")
 @click.option("--watch", is_flag=True, help="Keep going: push stock changes within seconds, import on --interval.")
 @click.option(
     "--interval",
@@ -835,10 +836,25 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
     default=None,
     help="Seconds between order imports under --watch [default: [sync] interval, 60].",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Under --watch: how many apps' units run at once.",
+)
 @json_option
 @with_host
-def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: float | None, as_json: bool) -> None:
-    """Import orders, push stock, then confirm due shipments, for every authorized app (or those named)."""
+def sync_command(
+    host: Host, names: tuple[str, ...], watch: bool, interval: float | None, workers: int, as_json: bool
+) -> None:
+    """Import orders, push stock, then confirm due shipments, for every authorized app (or those named).
+
+    `linkolis sync status` shows what a running `sync --watch` does: per app what runs, what waits and until when,
+    the last error, and how many units are ready and waiting for a worker."""
+    if names == ("status",) and not watch:
+        _sync_status(host, as_json)
+        return
     progress = StderrProgress(quiet=as_json)
     if not watch:
         results = sync.sync_once(host, list(names) or None, progress=progress)
@@ -846,20 +862,49 @@ def sync_command(host: Host, names: tuple[str, ...], watch: bool, interval: floa
         if any("error" in r.get(step, {}) for r in results for step in ("import", "push", "shipments")):
             sys.exit(1)
         return
+    for name in names:
+        installed.get(host, name)  # an unknown name is refused before anything runs
     stop = threading.Event()
-    echo("Syncing; stock changes are pushed within seconds. Ctrl-C stops.", err=True)
+    echo(f"Syncing with {workers} worker(s); stock changes are pushed within seconds. Ctrl-C stops.", err=True)
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if _main_thread() else None
     try:
-        sync.watch(
+        sync.watch_scheduled(
             host,
             list(names) or None,
             interval or host.config.sync.interval,
             host.config.sync.push_interval,
             stop,
             report=lambda message: echo(message, err=True),
+            workers=workers,
         )
     except KeyboardInterrupt:
         stop.set()
-        echo("Stopped.", err=True)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    echo("Stopped.", err=True)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _sync_status(host: Host, as_json: bool) -> None:
+    from . import scheduler
+
+    state = scheduler.status(host)
+
+    def human(data: dict) -> None:
+        if not data["units"]:
+            echo("No scheduler has run on this data directory yet; start one with `linkolis sync --watch`.")
+            return
+        for unit in data["units"]:
+            when = f", next at {unit['due_at']} (in {unit['waits_s']:g} s)" if unit["state"] == "waiting" else ""
+            error = f"; last error: {unit['last_error']}" if unit["last_error"] else ""
+            echo(f"{unit['app']}: {unit['stream']} {unit['state']}{when}{error}")
+        echo(f"Queue: {data['queue_depth']} unit(s) ready, {data['running']} running.")
+
+    emit(state, as_json, human)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -19,11 +19,13 @@ import logging
 import platform
 import random
 import socket
+import threading
 import urllib.request
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import httpx
 
@@ -109,6 +111,30 @@ class HttpStats:
     retries: Counter = field(default_factory=Counter)
     waited: float = 0.0
     backed_off: float = 0.0
+
+
+class Deferred(LinkolisError):
+    """The next call would wait for quota longer than the scheduler allows: the unit gives its worker back and is
+    run again at ``until`` (clock time). Nothing was sent and no token was taken."""
+
+    def __init__(self, until: float, what: str = "") -> None:
+        super().__init__(f"waiting for {what or 'quota'} until {until:.0f}")
+        self.until = until
+
+
+_DEFER = threading.local()
+
+
+@contextmanager
+def deferring(seconds: float, stop: threading.Event | None = None) -> Iterator[None]:
+    """In this thread, a request that would wait for quota more than ``seconds`` raises ``Deferred`` instead; once
+    ``stop`` is set, every next request does (the unit ends after the page it stored)."""
+    before = getattr(_DEFER, "over", None), getattr(_DEFER, "stop", None)
+    _DEFER.over, _DEFER.stop = seconds, stop
+    try:
+        yield
+    finally:
+        _DEFER.over, _DEFER.stop = before
 
 
 class HttpClient:
@@ -221,7 +247,15 @@ class HttpClient:
         while True:
             if self.guard is not None:
                 self.guard()
+            stopping = getattr(_DEFER, "stop", None)
+            if stopping is not None and stopping.is_set():
+                raise Deferred(self.clock.time(), "the scheduler to start again")
             if limit is not None:
+                over = getattr(_DEFER, "over", None)
+                if over is not None:
+                    due = self.limiter.wait_time(key, limit)  # type: ignore[union-attr]
+                    if due > over:
+                        raise Deferred(self.clock.time() + due, self._quota_name(label))
                 wait = self.limiter.reserve(key, limit)  # type: ignore[union-attr]
                 if wait > LONG_WAIT and (refused or not self._can_reach(url)):
                     # Never wait on a quota for a marketplace that cannot be reached: give the token back.

@@ -312,6 +312,26 @@ def m011_stock_due_index(db: Database) -> None:
     db["stock_pushes"].create_index(["app_id", "outcome", "retryable"])
 
 
+@migrations()
+def m012_scheduler_state(db: Database) -> None:
+    # What the scheduler of `sync --watch` is doing, per app and stream, so `sync status` in another process sees it.
+    db["scheduler_state"].create(
+        {
+            "app_id": int,
+            "stream": str,
+            "app_name": str,
+            "workspace_id": int,
+            "state": str,
+            "due_at": float,
+            "last_error": str,
+            "updated_at": float,
+            "pid": int,
+        },
+        pk=("app_id", "stream"),
+        defaults={"last_error": ""},
+    )
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 

@@ -4,6 +4,9 @@
 The units of work are ``orders.import_orders``, ``stock.push_stock`` and ``shipments.push_shipments``; this module
 decides when each runs. Shipments go after the import, so an order cancelled meanwhile is seen before any of its
 shipments is sent.
+
+``sync --watch`` runs ``watch_scheduled`` (the ``scheduler``: every app at once on a pool of workers); ``watch`` is
+the older loop of one import thread and one push loop over every app in turn.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from .errors import LinkolisError
 from .host import Host
 from .installed import App
 from .orders import import_orders
+from .scheduler import Scheduler
 from .shipments import has_due, push_shipments
 from .stock import has_pending, push_stock, stock_due
 
@@ -117,3 +121,17 @@ def watch(
         # Ctrl-C lands here too: let an import finish the page it is storing (each page commits on its own).
         stop.set()
         importer.join(timeout=10)
+
+
+def watch_scheduled(
+    host: Host,
+    names: list[str] | None,
+    interval: float,
+    push_interval: float,
+    stop: threading.Event,
+    report: Callable[[str], None],
+    workers: int = 4,
+) -> None:
+    """``sync --watch``: serve every authorized app of every workspace (or those named) at once on ``workers``
+    threads, until ``stop`` is set (see ``scheduler``)."""
+    Scheduler(host, workers=workers, names=names, interval=interval, poll=push_interval, report=report).run(stop)

@@ -1,0 +1,311 @@
+"""The scheduler of ``sync --watch``: every authorized app of every workspace served at once, none waiting for another.
+
+Per app two units of work: ``push`` (due shipments, then stock changes: ``shipments.push_shipments`` and
+``stock.push_stock``, both cheap when nothing is due) every ``poll`` seconds, and ``import``
+(``orders.import_orders``) every ``interval`` seconds. Each runs under the app's lock as it always did (a ``Busy``
+from another process: skip this round), on one of ``workers`` threads, each with its own database connection.
+
+A unit whose next request would wait for quota longer than ``defer_over`` seconds raises ``http.Deferred`` instead
+of sleeping (``http.deferring``): it ends there (imports commit per batch, the cursor resumes), gives its worker
+back, and is queued again for the moment its token is due. Ready pushes go before ready imports; among equals the
+app served least recently goes first, so one app's backlog never starves another.
+
+The coordinator (the thread calling ``run``) alone decides and writes the state table ``scheduler_state``, which
+``sync status`` reads from another process. Memory is one entry per app and stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Callable
+
+from sqlite_utils.db import NotFoundError
+
+from . import installed
+from .errors import Busy, LinkolisError
+from .host import Host
+from .http import Deferred, deferring
+from .installed import App
+from .orders import import_orders
+from .shipments import has_due, push_shipments
+from .stock import push_stock
+
+log = logging.getLogger("linkolis.scheduler")
+
+PUSH, IMPORT = "push", "import"
+STREAMS = (PUSH, IMPORT)
+
+
+@dataclass
+class Done:
+    """What a worker tells the coordinator when a unit ends."""
+
+    key: tuple[int, str]
+    outcome: str  # "done", "deferred", "busy", "error", "removed"
+    next_at: float
+    message: str = ""
+
+
+class Scheduler:
+    def __init__(
+        self,
+        host: Host,
+        *,
+        workers: int = 4,
+        names: list[str] | None = None,
+        interval: float = 60.0,
+        poll: float = 1.0,
+        defer_over: float = 1.0,
+        refresh: float = 10.0,
+        report: Callable[[str], None] | None = None,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.host = host
+        self.clock = host.clock
+        self.workers = workers
+        self.names = names
+        self.interval = interval
+        self.poll = poll
+        self.defer_over = defer_over
+        self.refresh = refresh
+        self.report = report or (lambda message: None)
+        self.stop = threading.Event()
+        self.apps: dict[int, App] = {}
+        self.due: dict[tuple[int, str], float] = {}
+        self.running: set[tuple[int, str]] = set()
+        self.errors: dict[tuple[int, str], str] = {}
+        self.served: dict[int, int] = {}  # app id -> the dispatch number it was last served at
+        self.events: deque[tuple[float, str, str, str]] = deque(maxlen=10_000)  # (clock time, app, stream, what)
+        self.peak_running = 0
+        self._dispatched = 0
+        self._refreshed_at: float | None = None
+        self._work: queue.Queue[tuple[int, str] | None] = queue.Queue()
+        self._done: queue.Queue[Done] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._pid = os.getpid()
+
+    # -- the coordinator ------------------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        now = self.clock.time()
+        if self._refreshed_at is not None and now - self._refreshed_at < self.refresh:
+            return
+        self._refreshed_at = now
+        rows = installed.list_apps(self.host, every_workspace=True)
+        if self.names:
+            wanted = {installed.name_key(n) for n in self.names}
+            rows = [r for r in rows if r.name_key in wanted]
+        current = {r.id: r for r in rows if r.authorized}
+        for app_id in set(self.apps) - set(current):
+            for stream in STREAMS:
+                if (app_id, stream) not in self.running:
+                    self.due.pop((app_id, stream), None)
+                    self._forget(app_id, stream)
+        for app_id, app in current.items():
+            for stream in STREAMS:
+                if (app_id, stream) not in self.due and (app_id, stream) not in self.running:
+                    self.due[(app_id, stream)] = now
+                    self._write(app, stream, "waiting", now)
+        self.apps = current
+
+    def ready(self) -> list[tuple[int, str]]:
+        """The units that may run now, in the order they should: pushes first, then the app served least recently."""
+        now = self.clock.time()
+        keys = [k for k, at in self.due.items() if at <= now and k not in self.running and k[0] in self.apps]
+        return sorted(keys, key=lambda k: (k[1] != PUSH, self.served.get(k[0], -1), self.due[k]))
+
+    def _dispatch(self) -> None:
+        for key in self.ready():
+            if len(self.running) >= self.workers:
+                return
+            self.due.pop(key)
+            self.running.add(key)
+            self.peak_running = max(self.peak_running, len(self.running))
+            self._dispatched += 1
+            self.served[key[0]] = self._dispatched
+            self._write(self.apps[key[0]], key[1], "running", self.clock.time())
+            self._work.put(key)
+
+    def _finish(self, done: Done) -> None:
+        self.running.discard(done.key)
+        app = self.apps.get(done.key[0])
+        self.events.append((self.clock.time(), app.name if app else str(done.key[0]), done.key[1], done.outcome))
+        if done.outcome == "error":
+            self.errors[done.key] = done.message
+        elif done.outcome == "done":
+            self.errors.pop(done.key, None)
+        if app is None or done.outcome == "removed":
+            self.apps.pop(done.key[0], None)
+            self._forget(*done.key)
+            return
+        self.due[done.key] = done.next_at
+        self._write(app, done.key[1], "waiting", done.next_at)
+
+    def run(self, stop: threading.Event | None = None, grace: float = 30.0) -> None:
+        """Serve the apps until ``stop`` (or ``self.stop``) is set; then take no more work and let the running units
+        end at their next request (the page they store is committed), waiting at most ``grace`` real seconds."""
+        if stop is not None:
+            self.stop = stop
+        for number in range(self.workers):
+            thread = threading.Thread(target=self._worker, name=f"linkolis-worker-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        try:
+            while not self.stop.is_set():
+                self._refresh()
+                self._drain(0)
+                self._dispatch()
+                if self.running:
+                    self._drain(0.05)
+                    continue
+                upcoming = min(self.due.values(), default=self.clock.time() + self.poll)
+                wait = min(max(0.0, upcoming - self.clock.time()), self.poll)
+                if wait > 0:
+                    self.clock.sleep(wait)
+        finally:
+            self.stop.set()
+            for _ in self._threads:
+                self._work.put(None)
+            for thread in self._threads:
+                thread.join(timeout=grace)
+            self._drain(0)
+            self._stopped()
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            done = self._done.get(timeout=timeout) if timeout else self._done.get_nowait()
+        except queue.Empty:
+            return
+        self._finish(done)
+        while True:
+            try:
+                self._finish(self._done.get_nowait())
+            except queue.Empty:
+                return
+
+    # -- the workers ----------------------------------------------------------------------------------------
+
+    def _worker(self) -> None:
+        twin = self.host.fork()
+        try:
+            while True:
+                key = self._work.get()
+                if key is None:
+                    return
+                self._done.put(self._run_unit(twin, key))
+        finally:
+            twin.close()
+
+    def _run_unit(self, host: Host, key: tuple[int, str]) -> Done:
+        app_id, stream = key
+        now = self.clock.time
+        try:
+            row = host.db["apps"].get(app_id)
+        except NotFoundError:
+            return Done(key, "removed", now())
+        app = App.from_row(row)
+        if app.status == installed.REMOVED or not app.authorized:
+            return Done(key, "removed", now())
+        try:
+            with deferring(self.defer_over, self.stop):
+                if stream == PUSH:
+                    self._push(host, app)
+                    return Done(key, "done", now() + self.poll)
+                result = import_orders(host, app)
+                if result["new"] or result["updated"]:
+                    self.report(f"{app.name}: {result['new']} new, {result['updated']} updated order(s)")
+                return Done(key, "done", now() + self.interval)
+        except Deferred as exc:
+            return Done(key, "deferred", max(exc.until, now()))
+        except Busy:
+            return Done(key, "busy", now() + self.poll)
+        except LinkolisError as exc:
+            self.report(f"{app.name}: {stream}: {exc}")
+            return Done(key, "error", now() + self.interval, str(exc))
+        except Exception:  # noqa: BLE001 - keep serving the others; the log has the traceback
+            log.exception("%s of %s failed", stream, app.name)
+            self.report(f"{app.name}: {stream} failed unexpectedly (run with -v for details)")
+            return Done(key, "error", now() + self.interval, f"{stream} failed unexpectedly")
+
+    def _push(self, host: Host, app: App) -> None:
+        if has_due(host, app.id):
+            sent = push_shipments(host, app)
+            if sent["sent"] or sent["refused"]:
+                self.report(
+                    f"{app.name}: {sent['sent']} shipment(s) sent, {sent['accepted']} accepted, "
+                    f"{sent['rejected']} rejected, {sent['refused']} refused"
+                )
+        if not host.app_info(app).settings.stock_sync:
+            return
+        result = push_stock(host, app)  # cheap when nothing is due: it asks an index first
+        if result["sent"] or result["accepted"] or result["rejected"]:
+            self.report(
+                f"{app.name}: {result['sent']} sent, {result['accepted']} accepted, "
+                f"{result['rejected']} rejected, {result['pending']} pending"
+            )
+
+    # -- the state table ------------------------------------------------------------------------------------
+
+    def _write(self, app: App, stream: str, state: str, due_at: float) -> None:
+        with self.host.db.atomic():
+            self.host.db["scheduler_state"].upsert(
+                {
+                    "app_id": app.id,
+                    "stream": stream,
+                    "app_name": app.name,
+                    "workspace_id": app.workspace_id,
+                    "state": state,
+                    "due_at": due_at,
+                    "last_error": self.errors.get((app.id, stream), ""),
+                    "updated_at": self.clock.time(),
+                    "pid": self._pid,
+                },
+                pk=("app_id", "stream"),
+            )
+
+    def _forget(self, app_id: int, stream: str) -> None:
+        with self.host.db.atomic():
+            self.host.db.execute(
+                "DELETE FROM scheduler_state WHERE app_id = ? AND stream = ? AND pid = ?", (app_id, stream, self._pid)
+            )
+
+    def _stopped(self) -> None:
+        with self.host.db.atomic():
+            self.host.db.execute(
+                "UPDATE scheduler_state SET state = 'stopped', updated_at = ? WHERE pid = ?",
+                (self.clock.time(), self._pid),
+            )
+
+
+def status(host: Host) -> dict[str, Any]:
+    """What the schedulers on this data directory do: per app and stream its state, when it is next due, its last
+    error; and the queue depth (units waiting whose time has come)."""
+    now = host.clock.time()
+    rows = list(
+        host.db.query(
+            "SELECT app_name, workspace_id, stream, state, due_at, last_error, pid, updated_at FROM scheduler_state "
+            "ORDER BY workspace_id, app_name, stream"
+        )
+    )
+    units = [
+        {
+            "app": r["app_name"],
+            "workspace_id": r["workspace_id"],
+            "stream": r["stream"],
+            "state": r["state"],
+            "waits_s": round(max(0.0, r["due_at"] - now), 1) if r["state"] == "waiting" else 0.0,
+            "due_at": datetime.fromtimestamp(r["due_at"], tz=UTC).isoformat(timespec="seconds"),
+            "last_error": r["last_error"] or None,
+            "pid": r["pid"],
+        }
+        for r in rows
+    ]
+    depth = sum(1 for r in rows if r["state"] == "waiting" and r["due_at"] <= now)
+    return {"units": units, "queue_depth": depth, "running": sum(1 for r in rows if r["state"] == "running")}

@@ -1,0 +1,242 @@
+"""The scheduler of `sync --watch`: a seller with a long order backlog behind a slow quota never holds up another
+seller's stock, a stop ends the run after the page in hand, and two schedulers never run one app's unit at once.
+
+The test market calls no HTTP of its own; here its import asks the market for each page through ``ctx.http`` (an
+in-process transport) under the "orders" quota, and the account SLOW's quota is slow: one page per 10 s."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+import testmarket
+from helpers import authorize_app, install_app, token_of
+
+from linkolis_host import hookimpl, stock
+from linkolis_host.host import Host
+from linkolis_host.scheduler import Scheduler
+
+ORIGINAL = testmarket.import_orders
+SLOW_RATE = 0.1  # pages a second for the account SLOW
+
+
+class Watch:
+    """What the test sees of the market's import: pages served per account, how many imports of one account ran at
+    once, and a hook run after a page of SLOW is stored."""
+
+    def __init__(self):
+        self.pages: dict[str, int] = {}
+        self.active: dict[str, int] = {}
+        self.most_at_once: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.after_slow_page: list = []
+
+
+@pytest.fixture
+def watch(monkeypatch, host):
+    seen = Watch()
+
+    @hookimpl(specname="import_orders")
+    def import_orders(ctx, cursor):
+        account = ctx.app.account_id
+        with seen.lock:
+            seen.active[account] = seen.active.get(account, 0) + 1
+            seen.most_at_once[account] = max(seen.most_at_once.get(account, 0), seen.active[account])
+        try:
+            if account == "SLOW":
+                ctx.http.learn_rate("orders", SLOW_RATE, 1)
+            batches = ORIGINAL(ctx, cursor)
+            while True:
+                ctx.http.get("https://market.invalid/orders", operation="orders")
+                batch = next(batches, None)
+                if batch is None:
+                    return
+                yield batch
+                with seen.lock:
+                    seen.pages[account] = seen.pages.get(account, 0) + 1
+                if account == "SLOW":
+                    for hook in list(seen.after_slow_page):
+                        hook(seen.pages[account])
+        finally:
+            with seen.lock:
+                seen.active[account] -= 1
+
+    monkeypatch.setattr(testmarket, "import_orders", import_orders)
+    host.transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    return seen
+
+
+def backlog(market, orders=20):
+    for n in range(1, orders + 1):
+        market.add_order(f"B-{n}", updated=n)
+
+
+def orders_of(host, name):
+    return host.db.execute(
+        "SELECT COUNT(*) FROM orders o JOIN apps a ON a.id = o.app_id WHERE a.name = ?", (name,)
+    ).fetchone()[0]
+
+
+def serve(scheduler, stop):
+    thread = threading.Thread(target=scheduler.run, args=(stop,), daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for(condition, thread):
+    """Until ``condition`` holds or the scheduler thread ended (a safety net, not a timing check)."""
+    deadline = time.monotonic() + 60
+    while not condition() and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return condition()
+
+
+def test_a_stock_change_is_pushed_while_another_seller_imports_a_long_backlog(run, host, market, clock, watch):
+    install_app(run, "Backlog Shop", "EU")
+    authorize_app(run, "Backlog Shop", account="SLOW")
+    install_app(run, "Quick Shop", "US", "--stock-sync")
+    authorize_app(run, "Quick Shop", account="FAST")
+    backlog(market)
+    observer = Host(host.home, clock=clock, extra_plugins=[testmarket])
+    changed = {}
+
+    def change_stock_mid_backlog(pages):
+        if pages == 3:  # the seller changes a stock level while the backlog is a third done
+            changed["at"] = clock.time()
+            stock.set_stock(observer, "SKU-9", 5)
+
+    watch.after_slow_page.append(change_stock_mid_backlog)
+    # One worker: if the backlog's quota wait held it, nothing else could run until the backlog was done.
+    scheduler = Scheduler(host, workers=1, interval=3600, poll=1.0, defer_over=1.0)
+    stop = threading.Event()
+    started = clock.time()
+    thread = serve(scheduler, stop)
+    try:
+        assert wait_for(lambda: ("SKU-9", 5) in market.pushes, thread)
+        imported_when_pushed = orders_of(observer, "Backlog Shop")
+        assert wait_for(lambda: ("Backlog Shop", "import", "done") in {e[1:] for e in list(scheduler.events)}, thread)
+        assert orders_of(observer, "Backlog Shop") == 20
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        observer.close()
+    assert not thread.is_alive()
+    assert imported_when_pushed < 20, "the stock change waited for the backlog"
+    events = list(scheduler.events)
+    pushed_at = next(t for t, app, stream, _ in events if (app, stream) == ("Quick Shop", "push") and t > changed["at"])
+    backlog_done_at = next(
+        t for t, app, stream, what in events if (app, stream, what) == ("Backlog Shop", "import", "done")
+    )
+    assert pushed_at - changed["at"] <= 2.0  # picked up at the next poll, a second later
+    assert pushed_at < backlog_done_at
+    # The backlog gave its worker back at each quota wait instead of sleeping in it.
+    deferred = [t for t, app, stream, what in events if (app, stream, what) == ("Backlog Shop", "import", "deferred")]
+    assert len(deferred) >= 8
+    assert scheduler.peak_running == 1
+    # Eleven asks (ten pages, then "nothing more") at one per 10 s, the first from a full bucket: 100 s, no more.
+    assert 95 <= backlog_done_at - started <= 105
+
+
+def test_a_stop_ends_the_import_after_the_page_in_hand(run, host, market, clock, watch):
+    install_app(run, "Backlog Shop", "EU")
+    authorize_app(run, "Backlog Shop", account="SLOW")
+    backlog(market)
+    stop = threading.Event()
+
+    def ctrl_c(pages):
+        if pages == 2:
+            stop.set()
+
+    watch.after_slow_page.append(ctrl_c)
+    # A generous deferral: the import would run its whole backlog in one go, sleeping on the quota, but for the stop.
+    scheduler = Scheduler(host, workers=2, interval=3600, defer_over=10_000)
+    thread = serve(scheduler, stop)
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert watch.pages["SLOW"] == 2
+    assert orders_of(host, "Backlog Shop") == 4  # both pages stored; the rest waits for the next run's cursor
+    statuses = run.json("sync", "status")
+    assert {(u["app"], u["stream"], u["state"]) for u in statuses["units"]} == {
+        ("Backlog Shop", "import", "stopped"),
+        ("Backlog Shop", "push", "stopped"),
+    }
+
+
+def test_two_schedulers_on_one_data_dir_never_run_one_apps_import_at_once(run, host, market, clock, watch):
+    for n, account in enumerate(["SLOW", "FAST", "OTHER"]):
+        install_app(run, f"Shop {n}", "EU")
+        authorize_app(run, f"Shop {n}", account=account)
+    backlog(market)
+    second = Host(host.home, clock=clock, extra_plugins=[testmarket], transport=host.transport)
+    stop = threading.Event()
+    first_run = Scheduler(host, workers=3, interval=3600, defer_over=5.0)
+    second_run = Scheduler(second, workers=3, interval=3600, defer_over=5.0)
+
+    def busy_seen():
+        return any(e[2:] == ("import", "busy") for run_ in (first_run, second_run) for e in list(run_.events))
+
+    def hold_until_the_other_tried(pages):
+        if pages == 1:  # the import of SLOW holds its lock here until the other scheduler has tried it too
+            wait_for(busy_seen, threads[1])
+
+    watch.after_slow_page.append(hold_until_the_other_tried)
+    threads = [serve(first_run, stop), serve(second_run, stop)]
+    observer = Host(host.home, clock=clock, extra_plugins=[testmarket])
+    try:
+        assert wait_for(lambda: all(orders_of(observer, f"Shop {n}") == 20 for n in range(3)), threads[0])
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        observer.close()
+        second.close()
+    assert watch.most_at_once == {"SLOW": 1, "FAST": 1, "OTHER": 1}
+    assert busy_seen()  # one found the other's lock held and skipped that round
+    # Each order imported once (the orders table is unique per app): no doubled work.
+    assert host.db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 60
+
+
+def test_sync_status_shows_what_waits_and_the_last_error(run, host, market, clock, watch):
+    install_app(run, "Broken Shop", "EU")
+    authorize_app(run, "Broken Shop", account="BROKEN")
+    install_app(run, "Good Shop", "US", "--stock-sync")
+    authorize_app(run, "Good Shop", account="GOOD")
+    market.revoked.add(token_of("BROKEN"))
+    stop = threading.Event()
+    scheduler = Scheduler(host, workers=2, interval=600)
+    scheduler.report = lambda message: stop.set() if "Broken Shop" in message else None
+    thread = serve(scheduler, stop)
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    statuses = run.json("sync", "status")
+    units = {(u["app"], u["stream"]): u for u in statuses["units"]}
+    assert "authoriz" in units[("Broken Shop", "import")]["last_error"].lower()
+    assert units[("Good Shop", "push")]["last_error"] is None
+    human = run("sync", "status").stdout
+    assert "Broken Shop: import stopped" in human and "last error" in human
+
+
+def test_sync_status_before_any_scheduler_ran(run):
+    assert run.json("sync", "status") == {"units": [], "queue_depth": 0, "running": 0}
+    assert "sync --watch" in run("sync", "status").stdout
+
+
+def test_sync_watch_runs_the_scheduler_and_sigterm_stops_it_after_the_page(run, host, market, watch):
+    install_app(run, "Backlog Shop", "EU")
+    authorize_app(run, "Backlog Shop", account="SLOW")
+    backlog(market)
+    watch.after_slow_page.append(lambda pages: os.kill(os.getpid(), signal.SIGTERM))  # the operator's `kill`
+    result = run("sync", "--watch", "--workers", "2")
+    assert "with 2 worker(s)" in result.stderr and "Stopped." in result.stderr
+    assert watch.pages["SLOW"] == 1
+    assert orders_of(host, "Backlog Shop") == 2
+    assert {u["state"] for u in run.json("sync", "status")["units"]} == {"stopped"}
+
+
+def test_sync_watch_refuses_an_unknown_app_and_a_pool_of_no_workers(run, app):
+    assert "no app named 'Nope'" in run("sync", "--watch", "Nope", code=1).stderr
+    assert "--workers" in run("sync", "--watch", "--workers", "0", code=2).stderr
