@@ -312,6 +312,16 @@ def m011_stock_due_index(db: Database) -> None:
     db["stock_pushes"].create_index(["app_id", "outcome", "retryable"])
 
 
+@migrations()
+def m012_sku_references(db: Database) -> None:
+    # Owned by ``stock.py``: the seller's SKU goes to one app under another reference (a bol EAN, an old Amazon
+    # SKU). One reference names one SKU per app; the workspace is the app's.
+    db.execute(
+        "CREATE TABLE sku_references (app_id INTEGER NOT NULL, sku TEXT NOT NULL, reference TEXT NOT NULL, "
+        "PRIMARY KEY (app_id, sku), UNIQUE (app_id, reference))"
+    )
+
+
 class HostDatabase(Database):
     """sqlite-utils' Database, whose outermost ``atomic()`` takes the write lock at once (``BEGIN IMMEDIATE``).
 
