@@ -487,9 +487,7 @@ def verify_stock(host: Host, app: App | str) -> list[dict[str, Any]]:
         ]
     # The listings were just read: a SKU once not listed here that now is goes out on the next push.
     relisted = [
-        level.sku
-        for level in levels
-        if level.found and (desired.get(level.sku) or {}).get("outcome") == "not_listed"
+        level.sku for level in levels if level.found and (desired.get(level.sku) or {}).get("outcome") == "not_listed"
     ]
     if relisted:
         _send_again(host, app, relisted, "listed here now: sent on the next push")
@@ -578,9 +576,12 @@ def map_sku(host: Host, sku: str, app: App | str, reference: str) -> dict[str, A
     for other, ref in references(host, app.id).items():
         if ref == reference and other != sku:
             raise UserError(f"{reference!r} is already the reference of SKU {other!r} for {app.name}; unmap that first")
-    if reference != sku and host.db.execute(
-        "SELECT 1 FROM desired_stock WHERE workspace_id = ? AND sku = ?", (app.workspace_id, reference)
-    ).fetchone():
+    if (
+        reference != sku
+        and host.db.execute(
+            "SELECT 1 FROM desired_stock WHERE workspace_id = ? AND sku = ?", (app.workspace_id, reference)
+        ).fetchone()
+    ):
         raise UserError(
             f"{reference!r} is another of your SKUs; {app.name} could not tell the two apart. Map that SKU to a "
             "reference of its own first, or use a different reference"
