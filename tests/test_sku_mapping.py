@@ -3,7 +3,12 @@ send a SKU to one marketplace under the reference that marketplace knows it by."
 
 from __future__ import annotations
 
+import typing
+from pathlib import Path
+
 from helpers import authorize_app, install_app
+
+from linkolis_host import StockOutcome
 
 
 def rows_of(run, app):
@@ -109,3 +114,12 @@ def test_removing_an_app_forgets_its_references(run, app, host):
     run("stock", "map", "MUG-RED", "--app", app, "--reference", "EAN-1")
     run("apps", "remove", app, "--yes")
     assert host.db["sku_references"].count == 0
+
+
+def test_every_stock_outcome_status_is_in_the_plugin_authors_doc():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "plugin-hooks.md").read_text(encoding="utf-8")
+    statuses = typing.get_args(StockOutcome.model_fields["status"].annotation)
+    assert "not_listed" in statuses
+    row = next(line for line in doc.splitlines() if line.startswith("| `StockOutcome` |"))
+    for status in statuses:
+        assert f"`{status}`" in row, status
