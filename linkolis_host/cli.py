@@ -762,7 +762,9 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
                 )
                 echo(
                     f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
-                    f"{r['pending']} pending, {r['skipped']} skipped{earlier}"
+                    f"{r['pending']} pending, {r['skipped']} skipped"
+                    + (f", {r['not_listed']} not listed here" if r.get("not_listed") else "")
+                    + earlier
                 )
 
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
@@ -782,9 +784,10 @@ def stock_list(host: Host, app: str | None, as_json: bool) -> None:
         for r in rs:
             pushed = "-" if r.get("pushed_quantity") is None else r["pushed_quantity"]
             message = f"  {r['message']}" if r.get("message") else ""
+            mapped = f" (as {r['marketplace_reference']})" if r.get("marketplace_reference") else ""
             echo(
                 f"{r['app'] or '-':<14} {r['sku']:<24} desired {r['desired']:>6}  pushed {pushed:>6}  "
-                f"{r['outcome']}{message}"
+                f"{r['outcome']}{mapped}{message}"
             )
             if r.get("warning"):
                 echo(f"{'':<14} {'':<24} warning: {r['warning']}")
@@ -1242,3 +1245,26 @@ def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
                 echo(f"  {message}")
 
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
+
+
+@stock_group.command("map")
+@click.argument("sku")
+@click.option("--app", "app_name", required=True, help="The app whose marketplace knows the SKU by another name.")
+@click.option("--reference", required=True, help="The marketplace's reference for it (an EAN, the SKU listed there).")
+@json_option
+@with_host
+def stock_map(host: Host, sku: str, app_name: str, reference: str, as_json: bool) -> None:
+    """Send SKU to one app under the marketplace's own reference (sent again on the next push)."""
+    result = stock.map_sku(host, sku, app_name, reference)
+    emit(result, as_json, lambda r: echo(f"{r['app']}: {r['sku']} goes out as {r['reference']}"))
+
+
+@stock_group.command("unmap")
+@click.argument("sku")
+@click.option("--app", "app_name", required=True, help="The app to send the SKU to under its own name again.")
+@json_option
+@with_host
+def stock_unmap(host: Host, sku: str, app_name: str, as_json: bool) -> None:
+    """Send SKU to one app under its own name again (no longer as its mapped reference)."""
+    result = stock.unmap_sku(host, sku, app_name)
+    emit(result, as_json, lambda r: echo(f"{r['app']}: {r['sku']} goes out under its own name (was {r['was']})"))

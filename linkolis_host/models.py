@@ -271,11 +271,13 @@ class StockOutcome(BaseModel):
     ``retryable`` says whether pushing the same quantity again could help; ``reference`` is what a pending
     outcome waits on (a feed id, a submission id). ``warning`` is what is wrong with the listing whatever
     became of the quantity (the marketplace suppressed or removed it), with what the seller can do.
+    ``not_listed``: the marketplace has no listing for this SKU (it is sold elsewhere); not a rejection, and not
+    sent to this app again until its listings are read again (``stock verify``) or the seller maps the SKU.
     """
 
     sku: str
     quantity: int | None = None
-    status: Literal["accepted", "rejected", "pending", "skipped"]
+    status: Literal["accepted", "rejected", "pending", "skipped", "not_listed"]
     message: str = ""
     retryable: bool = False
     reference: str | None = None

@@ -7,7 +7,13 @@ outcome about an older quantity than the one last sent is stale and dropped.
 
 Desired quantities are a workspace's (SKUs are unique per workspace); an app is handed its own workspace's.
 
-Owns the tables ``desired_stock`` and ``stock_pushes``.
+An app is handed only what its marketplace lists: a SKU the plugin answers ``not_listed`` for is sold elsewhere,
+and is not handed to that app again, whatever its quantity, until the app's listings are read again (`stock
+verify` finds it listed) or the seller maps or unmaps it for that app. A mapped SKU goes to the app under the
+marketplace reference the seller gave (``sku_references``); the plugin sees only the reference, and the host
+keys every outcome back to the seller's SKU.
+
+Owns the tables ``desired_stock``, ``stock_pushes`` and ``sku_references``.
 """
 
 from __future__ import annotations
@@ -189,14 +195,16 @@ def _csv_problem(exc: csv.Error) -> str:
 
 def stock_due(host: Host, app_id: int) -> list[tuple[str, int, int]]:
     """(sku, quantity, version) the app must be sent: its latest desired quantity differs from the last one sent,
-    or the last send's outcome is unknown (interrupted) or was a rejection that retrying can cure. Only the
+    or the last send's outcome is unknown (interrupted) or was a rejection that retrying can cure, or it is to be
+    sent again (``recheck``: listed after all, or mapped). Never a SKU the marketplace does not list. Only the
     desired quantities of the app's own workspace."""
     return [
         tuple(r)
         for r in host.db.execute(
             "SELECT d.sku, d.quantity, d.version FROM apps a JOIN desired_stock d ON d.workspace_id = a.workspace_id "
             "LEFT JOIN stock_pushes p ON p.app_id = a.id AND p.sku = d.sku WHERE a.id = ? AND ("
-            "p.sku IS NULL OR p.attempt_quantity IS NOT d.quantity OR p.outcome = 'sending' "
+            "p.sku IS NULL OR p.outcome IN ('sending', 'recheck') "
+            "OR (p.outcome != 'not_listed' AND p.attempt_quantity IS NOT d.quantity) "
             "OR (p.outcome = 'rejected' AND p.retryable = 1)) ORDER BY d.version",
             (app_id,),
         )
@@ -227,7 +235,7 @@ def _due_now(host: Host, app_id: int) -> tuple[list[tuple[str, int, int]], int]:
             host.db.execute(
                 f"SELECT 1 FROM stock_pushes WHERE app_id = ? AND outcome = ? {extra} LIMIT 1", (app_id, outcome)
             ).fetchone()
-            for outcome, extra in (("sending", ""), ("rejected", "AND retryable = 1"))
+            for outcome, extra in (("sending", ""), ("recheck", ""), ("rejected", "AND retryable = 1"))
         )
     ):
         return [], latest
@@ -335,6 +343,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         "rejected": 0,
         "pending": 0,
         "skipped": 0,
+        "not_listed": 0,
         "pending_earlier": 0,
     }
     if not settings.stock_sync:
@@ -360,13 +369,21 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
     _CHECK_AGAIN.get(host, {}).pop(app.id, None)
     with installed.run(host, app, lock="push", progress=progress, stamp="last_push_at") as ctx:
         due, latest = _due_now(host, app.id)  # again, under the lock: another push may have just sent them
-        items = [StockItem(sku=sku, quantity=qty) for sku, qty, _ in due]
+        refs = references(host, app.id)
+        # An unmapped SKU spelled like another SKU's reference could not be told apart from it: not sent (`stock
+        # map` refuses such a reference; only a SKU set after the mapping can be one).
+        taken = set(refs.values())
+        due = [d for d in due if d[0] in refs or d[0] not in taken]
+        back = {ref: sku for sku, ref in refs.items()}
+        items = [StockItem(sku=refs.get(sku, sku), quantity=qty) for sku, qty, _ in due]
         summary["sent"] = len(items)
         progress.start(f"Pushing stock for {app.name}", len(items) or None)
         chunk: list[StockOutcome] = []
         marked = False
         try:
             for outcome in host.registry.push_stock(app.kind, ctx, items):
+                if outcome.sku in back:  # the plugin answers by the reference it was handed
+                    outcome = outcome.model_copy(update={"sku": back[outcome.sku]})
                 if not marked:
                     # Only now: a push that fails before its first outcome leaves every row as it was (still due).
                     # From here a crash leaves them 'sending', which is due as well.
@@ -402,9 +419,11 @@ def preview(host: Host, app: App, due: list[tuple[str, int, int]]) -> list[dict[
     """What a push would send: the marketplace's current quantity -> the desired one. Writes nothing."""
     shown: dict[str, StockLevel] = {}
     if due and host.registry.implements(app.kind, "read_stock"):
+        refs = references(host, app.id)
+        back = {ref: sku for sku, ref in refs.items()}
         with installed.run(host, app) as ctx:
-            for level in host.registry.read_stock(app.kind, ctx, [s for s, _, _ in due]):
-                shown[level.sku] = level
+            for level in host.registry.read_stock(app.kind, ctx, [refs.get(s, s) for s, _, _ in due]):
+                shown[back.get(level.sku, level.sku)] = level
     result = []
     for sku, qty, _ in due:
         level = shown.get(sku)
@@ -419,6 +438,10 @@ def preview(host: Host, app: App, due: list[tuple[str, int, int]]) -> list[dict[
     return result
 
 
+# How `stock list` names an outcome that is not a word of its own.
+OUTCOME_SHOWN = {"not_listed": "not listed here", "recheck": "to be sent again"}
+
+
 def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]:
     """Desired, last pushed and last outcome per SKU and app (apps with stock sync on), in the host's workspace."""
     targets = [installed.get(host, app)] if app is not None else installed.list_apps(host)
@@ -427,12 +450,13 @@ def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]
     for row in rows:
         for rec in host.db.query(
             "SELECT d.sku, d.quantity AS desired, p.pushed_quantity, p.attempt_quantity, p.outcome, p.message, "
-            "p.reference, p.attempt_at, COALESCE(p.warning, '') AS warning FROM desired_stock d "
-            "LEFT JOIN stock_pushes p ON p.app_id = ? AND "
-            "p.sku = d.sku WHERE d.workspace_id = ? ORDER BY d.sku",
-            [row.id, row.workspace_id],
+            "p.reference, p.attempt_at, COALESCE(p.warning, '') AS warning, r.reference AS marketplace_reference "
+            "FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku "
+            "LEFT JOIN sku_references r ON r.app_id = ? AND r.sku = d.sku WHERE d.workspace_id = ? ORDER BY d.sku",
+            [row.id, row.id, row.workspace_id],
         ):
-            result.append({"app": row.name, **rec, "outcome": rec["outcome"] or "not pushed"})
+            shown = OUTCOME_SHOWN.get(rec["outcome"], rec["outcome"] or "not pushed")
+            result.append({"app": row.name, **rec, "outcome": shown})
     if not targets and app is None:
         for rec in host.db.query(
             "SELECT sku, quantity AS desired FROM desired_stock WHERE workspace_id = ? ORDER BY sku",
@@ -454,8 +478,21 @@ def verify_stock(host: Host, app: App | str) -> list[dict[str, Any]]:
             [app.id, app.workspace_id],
         )
     }
+    refs = references(host, app.id)
+    back = {ref: sku for sku, ref in refs.items()}
     with installed.run(host, app) as ctx:
-        levels = list(host.registry.read_stock(app.kind, ctx, sorted(desired) or None))
+        levels = [
+            level.model_copy(update={"sku": back[level.sku]}) if level.sku in back else level
+            for level in host.registry.read_stock(app.kind, ctx, [refs.get(s, s) for s in sorted(desired)] or None)
+        ]
+    # The listings were just read: a SKU once not listed here that now is goes out on the next push.
+    relisted = [
+        level.sku for level in levels if level.found and (desired.get(level.sku) or {}).get("outcome") == "not_listed"
+    ]
+    if relisted:
+        _send_again(host, app, relisted, "listed here now: sent on the next push")
+        for sku in relisted:
+            desired[sku]["outcome"] = "recheck"
     now = host.clock.now()
     report = []
     for level in levels:
@@ -471,6 +508,8 @@ def verify_stock(host: Host, app: App | str) -> list[dict[str, Any]]:
         }
         if not level.found:
             entry["state"] = "not listed"
+        elif want is not None and want["outcome"] == "recheck":
+            entry["state"] = "push pending"
         elif level.fulfilled_by == "marketplace":
             entry["state"] = "fulfilled by the marketplace"
         elif want is None:
@@ -500,5 +539,72 @@ def _within_delay(pushed_at: str | None, now: datetime, delay: float) -> bool:
 
 
 def forget_app(host: Host, app_id: int) -> None:
-    """An app is removed: what was pushed to it goes (inside the caller's transaction)."""
+    """An app is removed: what was pushed to it, and its SKU references, go (inside the caller's transaction)."""
     host.db.execute("DELETE FROM stock_pushes WHERE app_id = ?", (app_id,))
+    host.db.execute("DELETE FROM sku_references WHERE app_id = ?", (app_id,))
+
+
+def references(host: Host, app_id: int) -> dict[str, str]:
+    """The seller's SKU -> the reference the app's marketplace knows it by, for the SKUs the seller mapped."""
+    return dict(host.db.execute("SELECT sku, reference FROM sku_references WHERE app_id = ?", (app_id,)).fetchall())
+
+
+def _send_again(host: Host, app: App, skus: list[str], why: str) -> None:
+    """Make SKUs due for the app on its next push, in any process: their rows become ``recheck`` and their desired
+    version the newest (a push that found everything sent looks for a newer version first)."""
+    with host.db.atomic():
+        for start in range(0, len(skus), 500):
+            chunk = skus[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            host.db.execute(
+                f"UPDATE stock_pushes SET outcome = 'recheck', message = ?, retryable = 0 WHERE app_id = ? "
+                f"AND sku IN ({marks})",
+                [why, app.id, *chunk],
+            )
+            latest = _latest_version(host)
+            host.db.conn.executemany(
+                "UPDATE desired_stock SET version = ? WHERE workspace_id = ? AND sku = ?",
+                [(latest + i + 1, app.workspace_id, sku) for i, sku in enumerate(chunk)],
+            )
+    _CHECKED.get(host, {}).pop(app.id, None)
+
+
+def map_sku(host: Host, sku: str, app: App | str, reference: str) -> dict[str, Any]:
+    """Send ``sku`` to ``app`` as ``reference`` from now on (its next push sends it under that reference)."""
+    app = installed.get(host, app)
+    sku, reference = _check_sku(sku), _check_sku(reference)
+    for other, ref in references(host, app.id).items():
+        if ref == reference and other != sku:
+            raise UserError(f"{reference!r} is already the reference of SKU {other!r} for {app.name}; unmap that first")
+    if (
+        reference != sku
+        and host.db.execute(
+            "SELECT 1 FROM desired_stock WHERE workspace_id = ? AND sku = ?", (app.workspace_id, reference)
+        ).fetchone()
+    ):
+        raise UserError(
+            f"{reference!r} is another of your SKUs; {app.name} could not tell the two apart. Map that SKU to a "
+            "reference of its own first, or use a different reference"
+        )
+    with host.db.atomic():
+        installed.require_present(host, app.id, app.name)
+        host.db.execute(
+            "INSERT INTO sku_references (app_id, sku, reference) VALUES (?, ?, ?) "
+            "ON CONFLICT(app_id, sku) DO UPDATE SET reference = excluded.reference",
+            (app.id, sku, reference),
+        )
+    _send_again(host, app, [sku], f"mapped to {reference}: sent on the next push")
+    return {"app": app.name, "sku": sku, "reference": reference}
+
+
+def unmap_sku(host: Host, sku: str, app: App | str) -> dict[str, Any]:
+    """Send ``sku`` to ``app`` under its own name again."""
+    app = installed.get(host, app)
+    sku = _check_sku(sku)
+    reference = references(host, app.id).get(sku)
+    if reference is None:
+        raise UserError(f"SKU {sku!r} is not mapped for {app.name}: it goes out under its own name already")
+    with host.db.atomic():
+        host.db.execute("DELETE FROM sku_references WHERE app_id = ? AND sku = ?", (app.id, sku))
+    _send_again(host, app, [sku], "unmapped: sent under its own name on the next push")
+    return {"app": app.name, "sku": sku, "reference": None, "was": reference}

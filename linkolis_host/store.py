@@ -329,6 +329,15 @@ def m012_scheduler_state(db: Database) -> None:
         },
         pk=("app_id", "stream"),
         defaults={"last_error": ""},
+
+
+@migrations()
+def m013_sku_references(db: Database) -> None:
+    # Owned by ``stock.py``: the seller's SKU goes to one app under another reference (a bol EAN, an old Amazon
+    # SKU). One reference names one SKU per app; the workspace is the app's.
+    db.execute(
+        "CREATE TABLE sku_references (app_id INTEGER NOT NULL, sku TEXT NOT NULL, reference TEXT NOT NULL, "
+        "PRIMARY KEY (app_id, sku), UNIQUE (app_id, reference))"
     )
 
 

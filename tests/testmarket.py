@@ -59,6 +59,7 @@ class Market:
     flaky_tracking: set[str] = field(default_factory=set)  # refused once as "busy", retryable
     garbled_outcome: dict | None = None  # push_shipments answers this instead of outcomes
     die_after_confirmations: int | None = None  # the process dies right after confirming this many in one call
+    listed_only: set[str] | None = None  # the SKUs the market lists (None: any SKU pushed); others are not listed
 
     def add_order(self, order_id: str, status: str = "UNSHIPPED", updated: int = 1, lines: int = 1) -> None:
         self.orders[order_id] = {"id": order_id, "status": status, "updated": updated, "lines": lines}
@@ -185,7 +186,11 @@ def push_stock(ctx, items):
     pending = {}
     for item in items:
         MARKET.pushes.append((item.sku, item.quantity))
-        if item.sku.startswith("BAD"):
+        if MARKET.listed_only is not None and item.sku not in MARKET.listed_only:
+            yield StockOutcome(
+                sku=item.sku, quantity=item.quantity, status="not_listed", message="no listing has this SKU"
+            )
+        elif item.sku.startswith("BAD"):
             yield StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=MARKET.reject_message)
         elif item.sku.startswith("FLAKY"):
             yield StockOutcome(
@@ -263,7 +268,7 @@ def read_stock(ctx, skus):
         yield StockLevel(
             sku=sku,
             quantity=MARKET.listings.get(sku),
-            found=sku in MARKET.listings,
+            found=sku in MARKET.listings or sku in (MARKET.listed_only or ()),
             publication_delay=MARKET.publication_delay,
         )
 

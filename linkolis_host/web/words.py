@@ -26,6 +26,8 @@ WORDS = [
     _("rejected"),
     _("not pushed"),
     _("sending"),
+    _("not listed here"),
+    _("to be sent again"),
     # panel fields common to marketplaces
     _("Application name"),
     _("Marketplace"),

@@ -624,12 +624,13 @@ def _push(ctx: Context, items: list[StockItem]) -> Iterator[StockOutcome]:
                     message=f"its listing could not be read: {fact['unread']}",
                 )
             elif not fact.get("found"):
+                # Sold elsewhere, not refused: the host does not hand it over again until the listings are read.
                 yield StockOutcome(
                     sku=item.sku,
                     quantity=item.quantity,
-                    status="rejected",
-                    message=f"no listing with this SKU on {api.market.domain}; create the listing in "
-                    "Seller Central or fix the SKU",
+                    status="not_listed",
+                    message=f"no listing with this SKU on {api.market.domain}; if it should be sold here, create "
+                    "the listing in Seller Central (or map the SKU), then run `linkolis stock verify`",
                 )
             elif fact.get("fba"):
                 yield StockOutcome(

@@ -154,21 +154,33 @@ def test_amazon_fulfilled_skus_are_skipped_with_the_reason_and_keep_amazons_quan
     assert calls(sim, "searchListingsItems") == before + 1, "a skipped SKU is not looked at again"
 
 
-def test_an_unknown_sku_is_rejected_and_not_retried_until_its_quantity_changes(run, authorized, sim, clock):
+def test_a_sku_amazon_does_not_list_is_not_listed_here_and_not_looked_up_again_until_verify(
+    run, authorized, sim, clock
+):
     run("stock", "set", "NO-SUCH-SKU", "4")
     summary = run.json("stock", "push")
-    assert summary["rejected"] == 1
-    rejected = pushed(run)["NO-SUCH-SKU"]
-    assert rejected["outcome"] == "rejected" and "no listing with this SKU" in rejected["message"]
+    assert summary["rejected"] == 0 and summary["not_listed"] == 1
+    unlisted = pushed(run)["NO-SUCH-SKU"]
+    assert unlisted["outcome"] == "not listed here" and "no listing with this SKU" in unlisted["message"]
     assert calls(sim, "patchListingsItem") == 0
     searches = calls(sim, "searchListingsItems")
     clock.advance(60)
+    run("stock", "set", "NO-SUCH-SKU", "3")  # sold on another marketplace: its quantity keeps changing
     assert run.json("stock", "push")["sent"] == 0
     assert calls(sim, "searchListingsItems") == searches
-    sim.add_listing("NO-SUCH-SKU", ["DE"], quantity=0)  # the seller creates the listing, then sets stock again
-    run("stock", "set", "NO-SUCH-SKU", "5")
+    sim.add_listing("NO-SUCH-SKU", ["DE"], quantity=0)  # the seller creates the listing, then reads them again
+    run("stock", "verify", code=None)
     assert run.json("stock", "push")["accepted"] == 1
-    assert shown(sim, "NO-SUCH-SKU") == 5
+    assert shown(sim, "NO-SUCH-SKU") == 3
+
+
+def test_a_mapped_sku_goes_to_amazon_under_the_sku_listed_there(run, authorized, sim):
+    sim.add_listing("OLD-AMZ-SKU", ["DE"], quantity=0)
+    run("stock", "set", "MUG-RED", "6")
+    run("stock", "map", "MUG-RED", "--app", authorized, "--reference", "OLD-AMZ-SKU")
+    assert run.json("stock", "push")["accepted"] == 1
+    assert shown(sim, "OLD-AMZ-SKU") == 6
+    assert pushed(run)["MUG-RED"]["pushed_quantity"] == 6
 
 
 def test_a_product_type_amazon_rejects_comes_back_invalid_with_amazons_issue(run, authorized, sim, clock):

@@ -5,7 +5,8 @@ offer ids from bol's offer export (`POST /retailer/offers/export`, its process s
 `GET /retailer/offers/export/{report-id}`), in the app's state; it is read again when older than the operator's
 ``offer_map_hours`` (24 by default), or when a SKU is not in it and the map is more than an hour old (an offer
 created since). A SKU with an offer bol fulfils (FBB) is skipped, as Amazon's FBA listings are: its stock is bol's.
-A SKU that matches no offer is skipped as not listed on bol.
+A SKU that matches no offer is answered ``not_listed``: sold elsewhere, not handed to this app again until its
+listings are read again (`stock verify`) or the seller maps the SKU to the offer's reference or EAN.
 
 Each update answers 202 with a process status; the update is pending (its reference the process status id, kept
 in the state as ``pending:<id>``) until bol says SUCCESS (accepted) or FAILURE/TIMEOUT (rejected, with bol's
@@ -232,8 +233,9 @@ def push(ctx, items: list[StockItem]) -> list[StockOutcome]:
                     StockOutcome(
                         sku=item.sku,
                         quantity=item.quantity,
-                        status="skipped",
-                        message="not listed on bol: no offer has this reference or EAN",
+                        status="not_listed",
+                        message="not listed on bol: no offer has this reference or EAN (map the SKU to the "
+                        "offer's reference or EAN with `linkolis stock map`)",
                     )
                 )
             elif offer["fbb"]:

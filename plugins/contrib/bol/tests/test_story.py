@@ -46,13 +46,13 @@ def test_a_seller_installs_bol_verifies_imports_and_pushes_stock(run, sim, wire,
     run("stock", "set", fbb[0], "9")
     run("stock", "set", "NOT-ON-BOL", "4")
     pushed = run.json("stock", "push", "bol NL")
-    assert (pushed["accepted"], pushed["skipped"], pushed["rejected"]) == (3, 2, 0)
+    assert (pushed["accepted"], pushed["skipped"], pushed["not_listed"], pushed["rejected"]) == (3, 1, 1, 0)
     truth = sim.offer_truth()
     assert [truth[sku]["stock"] for sku in merchant[:3]] == [5, 6, 7]
     assert truth[merchant[0]]["managed_by_retailer"] is True
     rows = {r["sku"]: r for r in run.json("stock", "list", "--app", "bol NL")}
     assert rows[fbb[0]]["outcome"] == "skipped" and "FBB" in rows[fbb[0]]["message"]
-    assert rows["NOT-ON-BOL"]["outcome"] == "skipped" and "not listed on bol" in rows["NOT-ON-BOL"]["message"]
+    assert rows["NOT-ON-BOL"]["outcome"] == "not listed here" and "not listed on bol" in rows["NOT-ON-BOL"]["message"]
 
     # bol blocks addresses that ask for tokens too often: install, verify, import and push share very few.
     assert sim.tokens_issued() <= 3
