@@ -329,6 +329,7 @@ def m012_scheduler_state(db: Database) -> None:
         },
         pk=("app_id", "stream"),
         defaults={"last_error": ""},
+    )
 
 
 @migrations()
