@@ -665,8 +665,11 @@ class Simulator:
             return "SUCCESS", first, None
 
         return self._start(
-            "CONFIRM_SHIPMENT", f"Confirm shipment of order item {first}.", first,
-            self.process_seconds, settle,
+            "CONFIRM_SHIPMENT",
+            f"Confirm shipment of order item {first}.",
+            first,
+            self.process_seconds,
+            settle,
         )
 
     # -- process statuses ---------------------------------------------------------------------------------------
