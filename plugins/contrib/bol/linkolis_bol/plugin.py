@@ -5,6 +5,7 @@ from __future__ import annotations
 from linkolis_host import AppKind, AuthorizationError, CredentialField, Credentials, hookimpl
 
 from . import client, health, orders, stock
+from . import shipments as _shipments
 from .settings import BolSettings, operator_settings
 
 
@@ -26,6 +27,7 @@ def configure_fields() -> AppKind:
             ),
         ],
         notices=health.notices,
+        carriers=_shipments.CARRIERS,
     )
 
 
@@ -61,6 +63,11 @@ def push_stock(ctx, items):
 @hookimpl
 def read_stock(ctx, skus):
     return stock.read(ctx, skus)
+
+
+@hookimpl
+def push_shipments(ctx, shipments):
+    return _shipments.push(ctx, shipments)
 
 
 @hookimpl

@@ -40,7 +40,13 @@ LIMITS: dict[str, tuple[int, float]] = {
     "get-offer-export": (10, 60.0),
     "get-process-status": (100, 1.0),
     "get-process-status-bulk": (10, 1.0),
+    "create-shipment": (25, 1.0),
 }
+# bol's transporter codes (the v10 spec has none: see linkolis_bol/shipments.py for their source).
+TRANSPORTER_CODES = frozenset(
+    "TNT TNT-EXTRA TNT_BRIEF TNT-EXPRESS DHL DHL_DE DHLFORYOU DHL-GLOBAL-MAIL DPD-NL DPD-BE BPOST_BE BPOST_BRIEF "
+    "BRIEFPOST GLS UPS FEDEX_NL FEDEX_BE DYL TSN FIEGE TRANSMISSION PARCEL-NL LOGOIX PACKS COURIER RJP OTHER".split()
+)
 # bol blocks a caller that asks for tokens too often: more than this many a minute blocks it for BLOCK_SECONDS.
 TOKENS_PER_MINUTE = 10
 BLOCK_SECONDS = 600.0
@@ -193,6 +199,7 @@ class Simulator:
         self.blocked_until = 0.0
         self.processes: dict[str, Process] = {}
         self.exports: dict[str, str] = {}
+        self.shipments: list[dict[str, Any]] = []
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.RLock()
         self._next_order = len(self.orders) + 1
@@ -217,6 +224,13 @@ class Simulator:
 
     def orders_truth(self) -> dict[str, Order]:
         return {o.order_id: o for o in self.orders}
+
+    def shipments_truth(self) -> list[dict[str, Any]]:
+        """The shipments bol has made (every process status due is settled first)."""
+        with self._lock:
+            for process in list(self.processes.values()):
+                self._current(process)
+            return [dict(s, items=[dict(i) for i in s["items"]]) for s in self.shipments]
 
     def tokens_issued(self) -> int:
         return self.counters["token"]
@@ -604,6 +618,59 @@ class Simulator:
         if text is None:
             return self._problem(404, "Not Found", f"no offer export {params['report_id']}")
         return SimResponse(200, [("content-type", contract.CSV_MEDIA_TYPE)], text.encode())
+
+    # -- shipments ----------------------------------------------------------------------------------------------
+
+    def _op_create_shipment(self, request: SimRequest, params) -> SimResponse:
+        body = json.loads(request.body)
+        wanted = [(str(i["orderItemId"]), i.get("quantity")) for i in body["orderItems"]]
+        first = wanted[0][0]
+
+        def settle():
+            by_item = {i.order_item_id: (o, i) for o in self.orders for i in o.items}
+            found, orders = [], set()
+            for item_id, quantity in wanted:
+                if item_id not in by_item:
+                    return "FAILURE", item_id, f"Order item {item_id} does not exist."
+                order, item = by_item[item_id]
+                orders.add(order.order_id)
+                open_ = item.quantity - item.quantity_shipped - item.quantity_cancelled
+                if item.offer.fbb:
+                    return "FAILURE", item_id, f"Order item {item_id} is fulfilled by bol (FBB) and cannot be shipped."
+                if item.quantity_cancelled >= item.quantity:
+                    return "FAILURE", item_id, f"Order item {item_id} is cancelled."
+                quantity = open_ if quantity is None else quantity
+                if quantity < 1 or quantity > open_:
+                    return "FAILURE", item_id, f"Quantity {quantity} of order item {item_id} exceeds the {open_} open."
+                found.append((order, item, quantity))
+            if len(orders) > 1:
+                return "FAILURE", first, "The order items of one shipment belong to one order."
+            code = (body.get("transport") or {}).get("transporterCode")
+            if body.get("transport") and code not in TRANSPORTER_CODES:
+                return "FAILURE", first, f"Transporter code {code} is not valid."
+            for _, item, quantity in found:
+                item.quantity_shipped += quantity
+                item.changed_at = self.now()
+            self.shipments.append(
+                {
+                    "shipmentId": f"{len(self.shipments) + 1:09d}",
+                    "orderId": found[0][0].order_id,
+                    "shipmentReference": body.get("shipmentReference"),
+                    "transporterCode": code,
+                    "trackAndTrace": (body.get("transport") or {}).get("trackAndTrace"),
+                    "items": [{"orderItemId": i.order_item_id, "quantity": q} for _, i, q in found],
+                    "shippedAt": iso(self.now()),
+                }
+            )
+            return "SUCCESS", first, None
+
+        return self._start(
+            "CONFIRM_SHIPMENT",
+            f"Confirm shipment of order item {first}.",
+            first,
+            self.process_seconds,
+            settle,
+        )
 
     # -- process statuses ---------------------------------------------------------------------------------------
 
