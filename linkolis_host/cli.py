@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import click
 
-from . import apps, config, installed, oauth, orders, stock, store, sync, workspaces
+from . import apps, config, installed, oauth, orders, scheduler, shipments, stock, store, sync, workspaces
 from .apps import BANNER, FieldSpec, fields_of
 from .context import REDACTOR
 from .errors import LinkolisError
@@ -893,8 +893,6 @@ def _main_thread() -> bool:
 
 
 def _sync_status(host: Host, as_json: bool) -> None:
-    from . import scheduler
-
     state = scheduler.status(host)
 
     def human(data: dict) -> None:
@@ -1151,8 +1149,6 @@ def orders_ship(
     as_json: bool,
 ) -> None:
     """Mark an order (or part of it) shipped; the tracking number reaches the marketplace on the next push or sync."""
-    from . import shipments
-
     result = shipments.ship_order(
         host,
         order_ref,
@@ -1189,8 +1185,6 @@ def shipments_load(host: Host, file: Path, as_json: bool) -> None:
     Rows with the same order and tracking number are one package; a row without an item ships everything left of
     the order. A bad row applies nothing; a shipment recorded before is left as it is.
     """
-    from . import shipments
-
     result = shipments.load_shipments(host, file)
     emit(
         result,
@@ -1210,8 +1204,6 @@ def shipments_load(host: Host, file: Path, as_json: bool) -> None:
 @with_host
 def shipments_list(host: Host, app: str | None, status: str | None, as_json: bool) -> None:
     """Recorded shipments and what became of them."""
-    from . import shipments
-
     rows = shipments.list_shipments(host, app, status)
 
     def human(rs: list[dict]) -> None:
@@ -1229,8 +1221,6 @@ def shipments_list(host: Host, app: str | None, status: str | None, as_json: boo
 @with_host
 def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
     """Send due shipments to the named apps' marketplaces (default: every authorized app)."""
-    from . import shipments
-
     progress = StderrProgress(quiet=as_json)
     results = [shipments.push_shipments(host, a, progress=progress) for a in _authorized_apps(host, names)]
 
