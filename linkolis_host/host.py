@@ -90,6 +90,9 @@ class Host:
         self.secrets = SecretBox(self.home)
         self.limiter = RateLimiter(self.db_path, self.clock)
         self.http_stats = HttpStats()
+        # Shortcuts kept in memory for this host and its forks (shared: ``fork`` copies the reference), never the
+        # truth: without them a module runs the query it would otherwise skip.
+        self.memo: dict[str, Any] = {}
         self._registry: Registry | None = None
         # The workspace this host acts for (``workspaces.current_id``): set by the CLI from --workspace, by the web
         # from the signed-in user. None: the only workspace, or a "Default" one made on first need; a host that

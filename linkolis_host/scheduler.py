@@ -1,8 +1,11 @@
 """The scheduler of ``sync --watch``: every authorized app of every workspace served at once, none waiting for another.
 
 Per app two units of work: ``push`` (due shipments, then stock changes: ``shipments.push_shipments`` and
-``stock.push_stock``, both cheap when nothing is due) every ``poll`` seconds, and ``import``
-(``orders.import_orders``) every ``interval`` seconds. Each runs under the app's lock as it always did (a ``Busy``
+``stock.push_stock``) and ``import`` (``orders.import_orders``) every ``interval`` seconds. A push is also woken
+within ``poll`` seconds of there being something to send: once a ``poll`` the coordinator asks, for all apps at
+once, which workspaces have new desired quantities and which apps have stock interrupted, to send again or pending
+at the marketplace, or shipments due (a few index seeks: ``stock.changed_workspaces``, ``stock.unsettled_apps``,
+``shipments.apps_with_due``), so an idle app costs nothing between its rounds, at any number of apps. Each runs under the app's lock as it always did (a ``Busy``
 from another process: skip this round), on one of ``workers`` threads, each with its own database connection.
 
 A unit whose next request would wait for quota longer than ``defer_over`` seconds raises ``http.Deferred`` instead
@@ -20,6 +23,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,18 +31,17 @@ from typing import Any, Callable
 
 from sqlite_utils.db import NotFoundError
 
-from . import installed
+from . import installed, shipments, stock
 from .errors import Busy, LinkolisError
 from .host import Host
 from .http import Deferred, deferring
 from .installed import App
 from .orders import import_orders
-from .shipments import has_due, push_shipments
-from .stock import push_stock
 
 log = logging.getLogger("linkolis.scheduler")
 
 PUSH, IMPORT = "push", "import"
+FLUSH_EVERY = 0.5  # real seconds between writes of the state table
 STREAMS = (PUSH, IMPORT)
 
 
@@ -86,6 +89,11 @@ class Scheduler:
         self.peak_running = 0
         self._dispatched = 0
         self._refreshed_at: float | None = None
+        self._woke_at: float | None = None
+        self._version = 0  # the newest desired stock version the last wake saw
+        self._not_before: dict[tuple[int, str], float] = {}  # a deferred unit's token time: waking it sooner is waste
+        self._dirty: dict[tuple[int, str], dict[str, Any]] = {}  # state rows to write, in one transaction
+        self._flushed_at = 0.0
         self._work: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self._done: queue.Queue[Done] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -115,6 +123,24 @@ class Scheduler:
                     self._write(app, stream, "waiting", now)
         self.apps = current
 
+    def _wake(self) -> None:
+        """Due now: the push of every app with something to send (see the module's docstring)."""
+        now = self.clock.time()
+        if self._woke_at is not None and now - self._woke_at < self.poll:
+            return
+        self._woke_at = now
+        changed, self._version = stock.changed_workspaces(self.host, self._version)
+        ids = stock.unsettled_apps(self.host) | shipments.apps_with_due(self.host)
+        if changed:
+            ids |= {app.id for app in self.apps.values() if app.workspace_id in changed}
+        for app_id in ids:
+            key = (app_id, PUSH)
+            if app_id in self.apps and key not in self.running:
+                at = max(now, self._not_before.get(key, now))
+                if at < self.due.get(key, float("inf")):
+                    self.due[key] = at
+                    self._write(self.apps[app_id], PUSH, "waiting", at)
+
     def ready(self) -> list[tuple[int, str]]:
         """The units that may run now, in the order they should: pushes first, then the app served least recently."""
         now = self.clock.time()
@@ -137,12 +163,17 @@ class Scheduler:
         self.running.discard(done.key)
         app = self.apps.get(done.key[0])
         self.events.append((self.clock.time(), app.name if app else str(done.key[0]), done.key[1], done.outcome))
+        if done.outcome == "deferred":
+            self._not_before[done.key] = done.next_at
+        else:
+            self._not_before.pop(done.key, None)
         if done.outcome == "error":
             self.errors[done.key] = done.message
         elif done.outcome == "done":
             self.errors.pop(done.key, None)
         if app is None or done.outcome == "removed":
             self.apps.pop(done.key[0], None)
+            self._not_before.pop(done.key, None)
             self._forget(*done.key)
             return
         self.due[done.key] = done.next_at
@@ -161,7 +192,9 @@ class Scheduler:
             while not self.stop.is_set():
                 self._refresh()
                 self._drain(0)
+                self._wake()
                 self._dispatch()
+                self._flush()
                 if self.running:
                     self._drain(0.05)
                     continue
@@ -176,6 +209,7 @@ class Scheduler:
             for thread in self._threads:
                 thread.join(timeout=grace)
             self._drain(0)
+            self._flush(force=True)
             self._stopped()
 
     def _drain(self, timeout: float) -> None:
@@ -217,7 +251,7 @@ class Scheduler:
             with deferring(self.defer_over, self.stop):
                 if stream == PUSH:
                     self._push(host, app)
-                    return Done(key, "done", now() + self.poll)
+                    return Done(key, "done", now() + self.interval)
                 result = import_orders(host, app)
                 if result["new"] or result["updated"]:
                     self.report(f"{app.name}: {result['new']} new, {result['updated']} updated order(s)")
@@ -235,8 +269,8 @@ class Scheduler:
             return Done(key, "error", now() + self.interval, f"{stream} failed unexpectedly")
 
     def _push(self, host: Host, app: App) -> None:
-        if has_due(host, app.id):
-            sent = push_shipments(host, app)
+        if shipments.has_due(host, app.id):
+            sent = shipments.push_shipments(host, app)
             if sent["sent"] or sent["refused"]:
                 self.report(
                     f"{app.name}: {sent['sent']} shipment(s) sent, {sent['accepted']} accepted, "
@@ -244,7 +278,7 @@ class Scheduler:
                 )
         if not host.app_info(app).settings.stock_sync:
             return
-        result = push_stock(host, app)  # cheap when nothing is due: it asks an index first
+        result = stock.push_stock(host, app)  # cheap when nothing is due: it asks an index first
         if result["sent"] or result["accepted"] or result["rejected"]:
             self.report(
                 f"{app.name}: {result['sent']} sent, {result['accepted']} accepted, "
@@ -254,23 +288,30 @@ class Scheduler:
     # -- the state table ------------------------------------------------------------------------------------
 
     def _write(self, app: App, stream: str, state: str, due_at: float) -> None:
+        self._dirty[(app.id, stream)] = {
+            "app_id": app.id,
+            "stream": stream,
+            "app_name": app.name,
+            "workspace_id": app.workspace_id,
+            "state": state,
+            "due_at": due_at,
+            "last_error": self.errors.get((app.id, stream), ""),
+            "updated_at": self.clock.time(),
+            "pid": self._pid,
+        }
+
+    def _flush(self, force: bool = False) -> None:
+        """Write the changed state rows, in one transaction at most every half a real second: ``sync status`` is
+        that fresh, and a thousand apps cost one commit, not two per unit."""
+        if not self._dirty or (not force and time.monotonic() - self._flushed_at < FLUSH_EVERY):
+            return
+        rows, self._dirty = list(self._dirty.values()), {}
         with self.host.db.atomic():
-            self.host.db["scheduler_state"].upsert(
-                {
-                    "app_id": app.id,
-                    "stream": stream,
-                    "app_name": app.name,
-                    "workspace_id": app.workspace_id,
-                    "state": state,
-                    "due_at": due_at,
-                    "last_error": self.errors.get((app.id, stream), ""),
-                    "updated_at": self.clock.time(),
-                    "pid": self._pid,
-                },
-                pk=("app_id", "stream"),
-            )
+            self.host.db["scheduler_state"].upsert_all(rows, pk=("app_id", "stream"))
+        self._flushed_at = time.monotonic()
 
     def _forget(self, app_id: int, stream: str) -> None:
+        self._dirty.pop((app_id, stream), None)
         with self.host.db.atomic():
             self.host.db.execute(
                 "DELETE FROM scheduler_state WHERE app_id = ? AND stream = ? AND pid = ?", (app_id, stream, self._pid)

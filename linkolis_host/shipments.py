@@ -490,6 +490,11 @@ def list_shipments(
     return [_view(r, r["app_name"]) for r in rows]
 
 
+def apps_with_due(host: Host) -> set[int]:
+    """The apps with a shipment to send or to follow up (retryable rejections wait for the app's next full push)."""
+    return store.apps_having(host.db, "shipments", "status", ("due", "sending", "pending"))
+
+
 def has_due(host: Host, app_id: int) -> bool:
     return (
         host.db.execute(f"SELECT 1 FROM shipments s WHERE s.app_id = ? AND {DUE} LIMIT 1", (app_id,)).fetchone()

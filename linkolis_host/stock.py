@@ -22,7 +22,6 @@ import csv
 import io
 import os
 import stat
-import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -34,6 +33,7 @@ from .host import Host
 from .installed import App
 from .models import MAX_QUANTITY, StockItem, StockLevel, StockOutcome
 from .orders import require_authorized
+from .store import apps_having
 from .terminal import unsafe_characters
 
 
@@ -211,11 +211,15 @@ def stock_due(host: Host, app_id: int) -> list[tuple[str, int, int]]:
     ]
 
 
-# Per host object and app: the desired version through which the app's due query last found everything sent, and
-# the plugin's word on when a pending push is next worth checking. Only in memory, and only a shortcut: without
-# it a push runs the due query and calls the plugin as it always did.
-_CHECKED: weakref.WeakKeyDictionary[Host, dict[int, int]] = weakref.WeakKeyDictionary()
-_CHECK_AGAIN: weakref.WeakKeyDictionary[Host, dict[int, float]] = weakref.WeakKeyDictionary()
+# Per host (shared with its forks) and app: the desired version through which the app's due query last found
+# everything sent, and the plugin's word on when a pending push is next worth checking. Only in memory, and only a
+# shortcut: without it a push runs the due query and calls the plugin as it always did.
+def _checked(host: Host) -> dict[int, int]:
+    return host.memo.setdefault("stock.checked", {})
+
+
+def _check_again(host: Host) -> dict[int, float]:
+    return host.memo.setdefault("stock.check_again", {})
 
 
 def _latest_version(host: Host) -> int:
@@ -227,7 +231,7 @@ def _due_now(host: Host, app_id: int) -> tuple[list[tuple[str, int, int]], int]:
     query when nothing can be due: no desired quantity newer than the last check found sent, and no row of the
     app interrupted ('sending') or rejected retryably (a push from another process leaves those when it must)."""
     latest = _latest_version(host)
-    checked = _CHECKED.get(host, {}).get(app_id)
+    checked = _checked(host).get(app_id)
     if (
         checked is not None
         and latest <= checked
@@ -243,7 +247,23 @@ def _due_now(host: Host, app_id: int) -> tuple[list[tuple[str, int, int]], int]:
 
 
 def _all_sent_through(host: Host, app_id: int, version: int) -> None:
-    _CHECKED.setdefault(host, {})[app_id] = version
+    _checked(host)[app_id] = version
+
+
+def changed_workspaces(host: Host, after_version: int) -> tuple[set[int], int]:
+    """The workspaces with a desired quantity newer than ``after_version``, and the newest version there is: an
+    index seek, then the changed rows only."""
+    latest = _latest_version(host)
+    if latest <= after_version:
+        return set(), latest
+    rows = host.db.execute("SELECT DISTINCT workspace_id FROM desired_stock WHERE version > ?", (after_version,))
+    return {r[0] for r in rows}, latest
+
+
+def unsettled_apps(host: Host) -> set[int]:
+    """The apps with a SKU whose push was interrupted, is to be sent again, or waits for the marketplace's word: a
+    seek per such app (``store.apps_having``), whatever the number of apps and rows."""
+    return apps_having(host.db, "stock_pushes", "outcome", ("sending", "recheck", "pending"))
 
 
 def _pending_count(host: Host, app_id: int) -> int:
@@ -361,12 +381,12 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         _all_sent_through(host, app.id, latest)
         if not has_pending(host, app.id):
             return summary
-        check_again = _CHECK_AGAIN.get(host, {}).get(app.id)
+        check_again = _check_again(host).get(app.id)
         if check_again is not None and host.clock.time() < check_again:
             summary["pending_earlier"] = _pending_count(host, app.id)  # nothing new, and too early to ask
             return summary
     progress = progress or Progress()
-    _CHECK_AGAIN.get(host, {}).pop(app.id, None)
+    _check_again(host).pop(app.id, None)
     with installed.run(host, app, lock="push", progress=progress, stamp="last_push_at") as ctx:
         due, latest = _due_now(host, app.id)  # again, under the lock: another push may have just sent them
         refs = references(host, app.id)
@@ -402,7 +422,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         if marked or not due:  # a plugin that answered nothing sent nothing: those SKUs stay due
             _all_sent_through(host, app.id, latest)
         if ctx.check_again_at is not None:
-            _CHECK_AGAIN.setdefault(host, {})[app.id] = ctx.check_again_at
+            _check_again(host)[app.id] = ctx.check_again_at
     summary["pending_earlier"] = (
         _pending_besides(host, app.id, {sku for sku, _, _ in due}) if due else _pending_count(host, app.id)
     )
@@ -566,7 +586,7 @@ def _send_again(host: Host, app: App, skus: list[str], why: str) -> None:
                 "UPDATE desired_stock SET version = ? WHERE workspace_id = ? AND sku = ?",
                 [(latest + i + 1, app.workspace_id, sku) for i, sku in enumerate(chunk)],
             )
-    _CHECKED.get(host, {}).pop(app.id, None)
+    _checked(host).pop(app.id, None)
 
 
 def map_sku(host: Host, sku: str, app: App | str, reference: str) -> dict[str, Any]:

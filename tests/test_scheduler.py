@@ -141,6 +141,32 @@ def test_a_stock_change_is_pushed_while_another_seller_imports_a_long_backlog(ru
     assert 95 <= backlog_done_at - started <= 105
 
 
+def test_idle_apps_cost_nothing_between_rounds_and_a_change_wakes_only_its_workspaces_push(run, host, clock, watch):
+    for n in range(1, 6):
+        install_app(run, f"Shop {n}", "EU", "--stock-sync")
+        authorize_app(run, f"Shop {n}", account=f"ACCOUNT-{n}")
+    observer = Host(host.home, clock=clock, extra_plugins=[testmarket])
+    scheduler = Scheduler(host, workers=2, interval=600, poll=1.0)
+    stop = threading.Event()
+    thread = serve(scheduler, stop)
+    try:
+        # The first round: each app imports and pushes once; then for 100 virtual seconds nothing is to be done.
+        assert wait_for(lambda: clock.time() > 1_800_000_100, thread)
+        first_round = [e for e in list(scheduler.events) if e[2] == "push"]
+        assert len(first_round) == 5
+        changed_at = clock.time()
+        stock.set_stock(observer, "SKU-7", 3)
+        assert wait_for(lambda: len([e for e in list(scheduler.events) if e[2] == "push"]) >= 10, thread)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        observer.close()
+    woken = [e for e in list(scheduler.events) if e[2] == "push" and e[0] >= changed_at]
+    # One workspace holds the five apps: each is woken once, within a poll, and none of them was asked in between.
+    assert sorted(app for _, app, _, _ in woken) == [f"Shop {n}" for n in range(1, 6)]
+    assert all(at - changed_at <= 1.0 for at, _, _, _ in woken)
+
+
 def test_a_stop_ends_the_import_after_the_page_in_hand(run, host, market, clock, watch):
     install_app(run, "Backlog Shop", "EU")
     authorize_app(run, "Backlog Shop", account="SLOW")

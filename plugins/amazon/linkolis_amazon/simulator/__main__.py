@@ -42,7 +42,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=0, help="seed for generated data, ids and probabilistic faults")
     p.add_argument("--orders", type=int, default=200, help="orders generated over the past window (default 200)")
-    p.add_argument("--skus", type=int, default=40, help="listings generated (default 40)")
+    p.add_argument("--skus", type=int, default=40, help="listings generated (default 40; per seller)")
+    p.add_argument(
+        "--sellers",
+        type=int,
+        default=1,
+        help="selling accounts, each with its own seeded orders, listings and rate buckets; with more than one each "
+        "sells in one marketplace, taken in turn (default 1); POST /_sim/authorize gives each a refresh token",
+    )
     p.add_argument("--days", type=float, default=30.0, help="length of the past window the orders are spread over")
     p.add_argument(
         "--new-orders-per-hour",
@@ -93,6 +100,7 @@ def build(args: argparse.Namespace) -> Simulator:
         seed=args.seed,
         orders=args.orders,
         skus=args.skus,
+        sellers=args.sellers,
         order_window_days=args.days,
         new_orders_per_hour=args.new_orders_per_hour,
         client_id=args.client_id,
@@ -126,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  client_id       {sim.client_id}",
         f"  client_secret   {sim.client_secret}",
         f"  application_id  {sim.application_id}",
-        f"  seller          {sim.default_seller_id}",
+        f"  seller          {sim.default_seller_id}"
+        + (f" and {len(sim.seller_ids) - 1} more ({sim.seller_ids[1]} …)" if len(sim.seller_ids) > 1 else ""),
         f"  consent URL     {base}/apps/authorize/consent?application_id={sim.application_id}&state=STATE"
         + ("&version=beta" if args.draft else ""),
         f"  ground truth    {base}/_sim/orders  {base}/_sim/stock  {base}/_sim/counters",

@@ -60,6 +60,10 @@ class SimConfig:
     order_window_days: float = 30.0
     new_orders_per_hour: float | None = None  # None: keep the history's rate; 0: no new orders
     seller_id: str = DEFAULT_SELLER_ID
+    # More selling accounts, as many sellers authorizing one application: ``seller_ids`` names them. With more
+    # than one, each (the default one too) sells in one marketplace of ``marketplaces``, taken in turn, with its
+    # own seeded ``orders`` and ``skus`` and, as on Amazon, buckets of its own.
+    sellers: int = 1
     marketplaces: Sequence[str] = DEFAULT_MARKETPLACES
     roles: Sequence[str] | None = None  # None: every role
     store_name: str = "Simulated Store"
@@ -141,6 +145,8 @@ class Simulator:
         self.clock = clock or SystemClock()
         self.config = replace(config or SimConfig(), **overrides)
         cfg = self.config
+        if cfg.sellers < 1:
+            raise ValueError("sellers must be at least 1")
         self.ids = IdSource(cfg.seed)
         self.counters = Counters()
         self.limiter = RateLimiter()
@@ -177,13 +183,28 @@ class Simulator:
         self._lock = threading.RLock()
         self.add_account(
             cfg.seller_id,
-            cfg.marketplaces,
+            cfg.marketplaces if cfg.sellers <= 1 else cfg.marketplaces[:1],
             cfg.roles,
             store_name=cfg.store_name,
             orders=cfg.orders,
             skus=cfg.skus,
             new_orders_per_hour=cfg.new_orders_per_hour,
         )
+        for number, seller in enumerate(self.seller_ids[1:], start=1):
+            self.add_account(
+                seller,
+                (cfg.marketplaces[number % len(cfg.marketplaces)],),
+                cfg.roles,
+                store_name=f"{cfg.store_name} {number + 1}",
+                orders=cfg.orders,
+                skus=cfg.skus,
+                new_orders_per_hour=cfg.new_orders_per_hour,
+            )
+
+    @property
+    def seller_ids(self) -> list[str]:
+        """The seeded selling accounts: the default one, then ``A1SIMS00000002`` … (14 characters, like Amazon's)."""
+        return [self.config.seller_id] + [f"A1SIMS{n:08d}" for n in range(2, self.config.sellers + 1)]
 
     # --- credentials ----------------------------------------------------------------------------------------
 

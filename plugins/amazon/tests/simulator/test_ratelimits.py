@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from linkolis_amazon.simulator import contract
-from sim_support import DE, SpApi
+from linkolis_amazon.simulator.marketplaces import resolve
+from sim_support import DE, SELLER, SpApi, make_sim
 
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"
 DOCUMENTED = {
@@ -119,3 +120,22 @@ def test_sellers_participations_and_the_role_it_needs(sim, conforms):
     sim.add_account("A6NOFINANCE001", ["DE"], roles=["orders", "listings"])
     denied = conforms(SpApi(sim, "A6NOFINANCE001").get(PARTICIPATIONS))
     assert denied.status_code == 403 and denied.json()["errors"][0]["code"] == "Unauthorized"
+
+
+def test_many_sellers_each_with_seeded_data_in_one_marketplace_and_buckets_of_their_own(clock):
+    sim = make_sim(clock, sellers=3, orders=30, skus=6, marketplaces=("DE", "FR", "IT"))
+    assert sim.seller_ids == [SELLER, "A1SIMS00000002", "A1SIMS00000003"]
+    for seller, market in zip(sim.seller_ids, ("DE", "FR", "IT"), strict=True):
+        orders = sim.orders_truth(seller)
+        assert orders and {o["marketplaceId"] for o in orders} == {resolve(market).id}
+        assert set(sim.stock_truth(seller)[seller])
+    apis = [SpApi(sim, seller) for seller in sim.seller_ids]  # self-authorized, as the admin endpoint does
+    for _ in range(15):
+        apis[0].get(PARTICIPATIONS)
+    assert apis[0].get(PARTICIPATIONS).status_code == 429
+    assert all(api.get(PARTICIPATIONS).status_code == 200 for api in apis[1:])
+
+
+def test_a_simulator_of_no_sellers_is_refused(clock):
+    with pytest.raises(ValueError, match="at least 1"):
+        make_sim(clock, sellers=0)
