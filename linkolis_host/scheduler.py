@@ -5,8 +5,9 @@ Per app two units of work: ``push`` (due shipments, then stock changes: ``shipme
 within ``poll`` seconds of there being something to send: once a ``poll`` the coordinator asks, for all apps at
 once, which workspaces have new desired quantities and which apps have stock interrupted, to send again or pending
 at the marketplace, or shipments due (a few index seeks: ``stock.changed_workspaces``, ``stock.unsettled_apps``,
-``shipments.apps_with_due``), so an idle app costs nothing between its rounds, at any number of apps. Each runs under the app's lock as it always did (a ``Busy``
-from another process: skip this round), on one of ``workers`` threads, each with its own database connection.
+``shipments.apps_with_due``), so an idle app costs nothing between its rounds, at any number of apps. Each unit
+runs under the app's lock as it always did (a ``Busy`` from another process: skip this round), on one of
+``workers`` threads, each with its own database connection.
 
 A unit whose next request would wait for quota longer than ``defer_over`` seconds raises ``http.Deferred`` instead
 of sleeping (``http.deferring``): it ends there (imports commit per batch, the cursor resumes), gives its worker
@@ -14,7 +15,8 @@ back, and is queued again for the moment its token is due. Ready pushes go befor
 app served least recently goes first, so one app's backlog never starves another.
 
 The coordinator (the thread calling ``run``) alone decides and writes the state table ``scheduler_state``, which
-``sync status`` reads from another process. Memory is one entry per app and stream.
+``sync status`` reads from another process (written at most every ``FLUSH_EVERY`` real seconds, in one
+transaction). Memory is one entry per app and stream.
 """
 
 from __future__ import annotations
