@@ -6,6 +6,7 @@ user can cause ends in a clear message and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -1052,6 +1053,10 @@ server completes the authorization. Without --base-url, serve uses that address 
 
 Behind a TLS proxy: listen on 127.0.0.1 and give --base-url; X-Forwarded-* headers are honoured from 127.0.0.1
 only. Without a proxy: give --certfile and --keyfile and the app serves https itself.
+
+While it serves, the scheduler of `linkolis sync --watch` syncs every authorized app of every workspace in the
+background (My applications shows what each runs and waits for); --no-sync serves the pages only, for when a
+`linkolis sync --watch` of its own runs elsewhere on this data directory.
 """
 
 
@@ -1067,9 +1072,20 @@ only. Without a proxy: give --certfile and --keyfile and the app serves https it
     "http(s)://HOST:PORT]; "
     "the redirect URI to register is <base-url>/apps/callback.",
 )
+@click.option("--sync/--no-sync", "background_sync", default=True, help="Sync the apps in the background [on].")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="The background sync's workers."
+)
 @click.pass_context
 def serve(
-    ctx: click.Context, bind: str, port: int, certfile: str | None, keyfile: str | None, base_url: str | None
+    ctx: click.Context,
+    bind: str,
+    port: int,
+    certfile: str | None,
+    keyfile: str | None,
+    base_url: str | None,
+    background_sync: bool,
+    workers: int,
 ) -> None:
     import uvicorn
 
@@ -1088,17 +1104,28 @@ def serve(
     echo(f"OAuth redirect URI to register: {settings.redirect_uri}", err=True)
     if not base_url.startswith("https://"):
         echo("Note: marketplaces such as Amazon accept only https redirect URIs; serve behind TLS for them.", err=True)
-    uvicorn.run(
-        app,
-        host=bind,
-        port=port,
-        ssl_certfile=certfile,
-        ssl_keyfile=keyfile,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        log_level="warning",
-        access_log=False,
-    )
+    syncing = contextlib.nullcontext()
+    if background_sync:
+        echo(f"Syncing every authorized app in the background with {workers} worker(s) (--no-sync: off).", err=True)
+        syncing = scheduler.background(
+            host,
+            workers=workers,
+            interval=host.config.sync.interval,
+            poll=host.config.sync.push_interval,
+            report=lambda message: echo(message, err=True),
+        )
+    with syncing:
+        uvicorn.run(
+            app,
+            host=bind,
+            port=port,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+            log_level="warning",
+            access_log=False,
+        )
 
 
 # -- shipments -------------------------------------------------------------------------------------------------

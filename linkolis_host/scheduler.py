@@ -27,9 +27,10 @@ import queue
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlite_utils.db import NotFoundError
 
@@ -327,18 +328,40 @@ class Scheduler:
             )
 
 
-def status(host: Host) -> dict[str, Any]:
+@contextmanager
+def background(host: Host, grace: float = 30.0, **options: Any) -> Iterator[Scheduler]:
+    """A scheduler serving the apps in a thread of its own while the block runs (``linkolis serve``), on its own
+    fork of ``host``; leaving the block stops it as Ctrl-C stops ``sync --watch``: no more work, and the running
+    units end at their next request, within ``grace`` real seconds."""
+    twin = host.fork()
+    scheduler = Scheduler(twin, **options)
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run, args=(stop, grace), name="linkolis-scheduler", daemon=True)
+    thread.start()
+    try:
+        yield scheduler
+    finally:
+        stop.set()
+        thread.join(timeout=grace + 5)
+        if not thread.is_alive():
+            twin.close()
+
+
+def status(host: Host, workspace_id: int | None = None) -> dict[str, Any]:
     """What the schedulers on this data directory do: per app and stream its state, when it is next due, its last
-    error; and the queue depth (units waiting whose time has come)."""
+    error; and the queue depth (units waiting whose time has come). ``workspace_id``: that workspace's apps only."""
     now = host.clock.time()
+    where, params = ("WHERE workspace_id = ? ", (workspace_id,)) if workspace_id is not None else ("", ())
     rows = list(
         host.db.query(
-            "SELECT app_name, workspace_id, stream, state, due_at, last_error, pid, updated_at FROM scheduler_state "
-            "ORDER BY workspace_id, app_name, stream"
+            "SELECT app_id, app_name, workspace_id, stream, state, due_at, last_error, pid, updated_at "
+            f"FROM scheduler_state {where}ORDER BY workspace_id, app_name, stream",
+            params,
         )
     )
     units = [
         {
+            "app_id": r["app_id"],
             "app": r["app_name"],
             "workspace_id": r["workspace_id"],
             "stream": r["stream"],

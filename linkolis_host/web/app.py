@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import apps, installed, oauth, orders, shipments, stock, workspaces
+from .. import apps, installed, oauth, orders, scheduler, shipments, stock, workspaces
 from ..apps import FieldSpec, fields_of
 from ..errors import LinkolisError
 from ..host import Host
@@ -255,8 +255,32 @@ def _kind_title(host: Host, kind: str) -> str:
         return kind
 
 
+def _sync_texts(req: Req) -> dict[int, list[str]]:
+    """Per app id, what the background sync does with it, in the seller's words (``scheduler.status``)."""
+    texts: dict[int, list[str]] = {}
+    words = {
+        ("import", "running"): req._("importing orders"),
+        ("push", "running"): req._("sending stock and shipments"),
+        ("import", "stopped"): req._("import stopped"),
+        ("push", "stopped"): req._("push stopped"),
+    }
+    for unit in scheduler.status(req.host, workspaces.current_id(req.host))["units"]:
+        key = (unit["stream"], unit["state"])
+        if key in words:
+            text = words[key]
+        elif unit["stream"] == "import":
+            text = req._("next import in %(seconds)s s") % {"seconds": round(unit["waits_s"])}
+        else:
+            text = req._("next push in %(seconds)s s") % {"seconds": round(unit["waits_s"])}
+        if unit["last_error"]:
+            text += " · " + req._("last error: %(message)s") % {"message": unit["last_error"]}
+        texts.setdefault(unit["app_id"], []).append(text)
+    return texts
+
+
 def _app_rows(req: Req) -> list[dict[str, Any]]:
     rows = []
+    syncing = _sync_texts(req)
     for app in installed.list_apps(req.host):
         specs = {s.name: s for s in fields_of(req.host.registry.kind(app.kind).settings)}
         shown = []
@@ -266,7 +290,9 @@ def _app_rows(req: Req) -> list[dict[str, Any]]:
             if isinstance(value, bool):
                 value = req._("on") if value else req._("off")
             shown.append((req._(specs[key].title), value))
-        rows.append({"app": app, "kind": _kind_title(req.host, app.kind), "settings": shown})
+        rows.append(
+            {"app": app, "kind": _kind_title(req.host, app.kind), "settings": shown, "sync": syncing.get(app.id, [])}
+        )
     return rows
 
 

@@ -1,4 +1,5 @@
-"""`linkolis serve` as an operator runs it: a real process, TLS of its own, the sign-in page answering over https."""
+"""`linkolis serve` as an operator runs it: a real process, TLS of its own, the sign-in page answering over https,
+the background sync started with it and stopped by Ctrl-C."""
 
 from __future__ import annotations
 
@@ -73,3 +74,6 @@ def test_serve_answers_over_its_own_tls_with_the_security_headers(tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+    output = server.stdout.read()
+    assert "Syncing every authorized app in the background with 4 worker(s)" in output
+    assert server.returncode == 0, output
