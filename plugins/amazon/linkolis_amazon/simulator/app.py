@@ -627,7 +627,10 @@ class Simulator:
             return _error(invalid_input("; ".join(p.details for p in problems))), fault
         call = Call(req, op, params, acct, now, force_fatal=fault is not None and fault.kind == "feed_fatal")
         with self._lock:
-            for arrivals in self._arrivals.values():
+            # Only the caller's new orders: each arrives at its own precomputed moment whenever it is made, and
+            # another seller's cannot show here (a thousand sellers cost one tick a call, not a thousand).
+            arrivals = self._arrivals.get(acct.selling_partner_id)
+            if arrivals is not None:
                 arrivals.tick(now)
             self.feeds.tick(now)
             self.listings.tick(now)

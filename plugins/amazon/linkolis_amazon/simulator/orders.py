@@ -7,6 +7,7 @@ at the clock's now, so statuses move on and ``lastUpdatedTime`` advances as simu
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
 import threading
 from collections.abc import Iterable
@@ -189,12 +190,13 @@ class _Cursor:
 
 
 class OrderStore:
-    """Every order of every account, kept sorted by creation time."""
+    """Every order of every account, kept sorted by creation time per seller (a seller's search never walks
+    another's orders, at any number of sellers)."""
 
     def __init__(self, ids: IdSource) -> None:
         self.ids = ids
         self.by_id: dict[str, Order] = {}
-        self._sorted: list[tuple[int, str]] = []  # (created, orderId)
+        self._sorted: dict[str, list[tuple[int, str]]] = {}  # seller -> [(created, orderId)]
         self._cursors: dict[str, _Cursor] = {}
         self._issued = 0
         self.lock = threading.RLock()
@@ -205,25 +207,29 @@ class OrderStore:
                 raise ValueError(f"order {order.order_id} exists")
             self.by_id[order.order_id] = order
             key = (order.created, order.order_id)
-            if not self._sorted or key >= self._sorted[-1]:
-                self._sorted.append(key)
+            keys = self._sorted.setdefault(order.seller_id, [])
+            if not keys or key >= keys[-1]:
+                keys.append(key)
             else:
-                bisect.insort(self._sorted, key)
+                bisect.insort(keys, key)
 
     def add_many(self, orders: Iterable[Order]) -> None:
         with self.lock:
+            sellers = set()
             for o in orders:
                 self.by_id[o.order_id] = o
-            self._sorted = sorted((o.created, o.order_id) for o in self.by_id.values())
+                self._sorted.setdefault(o.seller_id, []).append((o.created, o.order_id))
+                sellers.add(o.seller_id)
+            for seller in sellers:
+                self._sorted[seller].sort()
 
     def visible(self, seller_id: str | None, now: float) -> Iterable[Order]:
-        """Orders that exist at ``now`` (created by then, not older than two years)."""
-        lo = bisect.bisect_left(self._sorted, (int(now - TWO_YEARS), ""))
-        hi = bisect.bisect_right(self._sorted, (int(now), "\uffff"))
-        for _, oid in self._sorted[lo:hi]:
-            o = self.by_id[oid]
-            if seller_id is None or o.seller_id == seller_id:
-                yield o
+        """Orders that exist at ``now`` (created by then, not older than two years), by creation time."""
+        lists = list(self._sorted.values()) if seller_id is None else [self._sorted.get(seller_id, [])]
+        lo_key, hi_key = (int(now - TWO_YEARS), ""), (int(now), "\uffff")
+        slices = [keys[bisect.bisect_left(keys, lo_key) : bisect.bisect_right(keys, hi_key)] for keys in lists]
+        for _, oid in heapq.merge(*slices) if len(slices) > 1 else (slices[0] if slices else []):
+            yield self.by_id[oid]
 
     def truth(self, seller_id: str | None, now: float) -> list[dict[str, Any]]:
         """Ground truth: every order that exists now, as a plain summary. Money per item (decimal strings in the
