@@ -88,3 +88,46 @@ def test_the_demos_data_directory_reaches_the_stand_in_while_it_runs(tmp_path, m
     with Host(demo_home) as host:
         with pytest.raises(Exception, match=re.escape(STOPPED)):
             orders.import_orders(host, "bol NL")
+
+
+def test_the_web_demo_offers_both_apps_in_all_applications_and_a_bol_app_installs_there(both, tmp_path, monkeypatch):
+    import uvicorn
+    from starlette.testclient import TestClient
+
+    from linkolis_host.web.demo import DEMO_EMAIL, run_web_demo
+
+    printed_lines: list[str] = []
+    seen: dict[str, str] = {}
+
+    def visit(app, host, port, **_):  # instead of serving until Ctrl-C: a visitor who reads the printed sign-in
+        printed = "\n".join(printed_lines)
+        password = re.search(r"Password: (\S+)", printed).group(1)
+        client_id, secret = re.search(r"credentials: client_id (\S+), client_secret (\S+)", printed).groups()
+        client = TestClient(app, base_url=f"http://127.0.0.1:{port}")
+        token = _csrf(client.get("/signin").text)
+        client.post("/signin", data={"csrf": token, "email": DEMO_EMAIL, "password": password})
+        catalog = client.get("/apps/catalog")
+        seen["catalog"] = catalog.text
+        new = client.post("/apps/new", data={"csrf": _csrf(catalog.text), "kind": "bol", "name": "bol NL"})
+        done = client.post(
+            "/apps/credentials",
+            data={
+                "csrf": _csrf(new.text),
+                "app": "bol NL",
+                "credential_client_id": client_id,
+                "credential_client_secret": secret,
+            },
+        )
+        seen["installed"] = done.text
+
+    monkeypatch.setattr(uvicorn, "run", visit)
+    monkeypatch.setattr("click.echo", lambda message="", **kw: printed_lines.append(str(message)))
+    monkeypatch.setattr("click.secho", lambda message="", **kw: printed_lines.append(str(message)))
+    run_web_demo(tmp_path / "web-demo", port=8765)
+    assert "All applications" in seen["catalog"]
+    assert "Install Amazon" in seen["catalog"] and "Install bol" in seen["catalog"]
+    assert "Module correctly installed" in seen["installed"]
+
+
+def _csrf(text: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', text).group(1)
