@@ -14,8 +14,8 @@ until it has asked bol: ``GET /retailer/shipments?order-id=`` for a shipment und
 event-type=CREATE_SHIPMENT`` for a process bol started since the first record (followed like one it answered).
 Only when bol knows of neither is the package posted again. The host sends a pending shipment again, and one it
 sent without learning the outcome (``resent``); both are then followed by that id, never posted twice. Only a
-SUCCESS is remembered (bol keeps process statuses only for a while); only a
-TIMEOUT, or an unfinished status bol no longer knows, forgets the id so that the package is posted again.
+SUCCESS is remembered (bol keeps process statuses only for a while); a TIMEOUT forgets the id so that the package
+is posted again, and an unfinished status bol no longer knows is treated as a lost answer (bol is asked first).
 
 FBB orders (bol ships them) are refused before any call.
 
@@ -220,10 +220,14 @@ def _follow(api: Bol, shipment: Shipment, pid: str) -> ShipmentOutcome:
             status = None if response.status_code == 404 else parse_json(response, "get-process-status")
         except LinkolisError as exc:
             return _outcome(shipment, "pending", f"bol's process status {pid} could not be read: {exc}")
-        if status is None:
-            ctx.state.delete(_key(shipment))
+        if status is None:  # forgotten: bol's shipments are asked for this package before it is posted again
+            ctx.state.set(_key(shipment), {"posting": True, "at": ctx.clock.time()})
             return _outcome(
-                shipment, "rejected", f"bol no longer knows the shipment's process status {pid}; it is sent again", True
+                shipment,
+                "rejected",
+                f"bol no longer knows the shipment's process status {pid}; bol is asked whether it has the shipment "
+                "before it is sent again",
+                True,
             )
         state = status.get("status")
         if state == "SUCCESS":

@@ -276,3 +276,17 @@ def test_a_shipment_bol_never_received_is_posted_after_asking(sim, run, wire, or
     assert again["accepted"] == 1, again["messages"]
     assert len(_posts(wire)) == 2
     assert len(sim.shipments_truth()) == 1
+
+
+def test_a_process_status_bol_forgot_is_not_taken_for_a_lost_shipment(sim, run, wire, clock, order):
+    sim.process_seconds = 600
+    run("orders", "ship", order.order_id, "--carrier", "TNT", "--tracking", "3SFORGOT")
+    assert run.json("shipments", "push")["pending"] == 1
+    clock.advance(900)
+    sim.shipments_truth()  # bol makes the shipment ...
+    sim.processes.clear()  # ... and, later, forgets its process status
+    forgotten = run.json("shipments", "push")
+    assert forgotten["accepted"] == 0 and "no longer knows" in forgotten["messages"][0]
+    again = run.json("shipments", "push")
+    assert again["accepted"] == 1, again["messages"]
+    assert len(_posts(wire)) == 1 and len(sim.shipments_truth()) == 1
