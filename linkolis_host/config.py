@@ -15,6 +15,9 @@ interval = 60                 # seconds between imports under `linkolis sync --w
 
 [web]
 base_url = "https://linkolis.example.com"   # the public address of `linkolis serve` (env LINKOLIS_BASE_URL)
+
+[demo]                        # written by `linkolis demo` into its own data directory only
+stand_ins = ["http://127.0.0.1:41234"]      # a connection one refuses: "the demo's simulator has stopped"
 ```
 Secrets never belong here: give them as environment variables, which each plugin names.
 """
