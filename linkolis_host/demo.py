@@ -147,7 +147,9 @@ def _story(host: Host, env: DemoEnvironment, interactive: bool) -> dict[str, Any
 
 def _authorize(host: Host, row: apps.App, env: DemoEnvironment, oauth: bool, interactive: bool) -> apps.App:
     if not oauth:
-        say(f"Paste the credentials from the marketplace ({', '.join(sorted(env.credentials))})")
+        kind = host.registry.kind(row.kind)
+        labels = [f.label for f in kind.direct_credentials if f.name in env.credentials]
+        say(f"Paste the {' and '.join(labels)} from {kind.title} into the panel")
         click.echo("  (the demo pastes the stand-in's; they are checked at once and stored encrypted)")
         return apps.authorize_direct(host, row, env.credentials)
     say("Authorize on the marketplace: sign in, review the permissions, confirm")

@@ -36,7 +36,7 @@ def test_the_demo_installs_amazon_and_bol_walks_the_story_for_both_and_its_data_
     out = result.stdout
     assert "A local Amazon is running" in out and "A local bol is running" in out
     assert out.count("Module correctly installed") == 2
-    for step in ("Install Amazon as 'Amazon DE'", "Install bol as 'bol NL'", "Paste the credentials"):
+    for step in ("Install Amazon as 'Amazon DE'", "Install bol as 'bol NL'", "Paste the Client ID and Client Secret"):
         assert step in out
     figures = dict(re.findall(r"^  (Amazon DE|bol NL): (.*)$", out, flags=re.M))
     for app in ("Amazon DE", "bol NL"):
