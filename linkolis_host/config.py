@@ -15,12 +15,16 @@ interval = 60                 # seconds between imports under `linkolis sync --w
 
 [web]
 base_url = "https://linkolis.example.com"   # the public address of `linkolis serve` (env LINKOLIS_BASE_URL)
+
+[demo]                        # written by `linkolis demo` into its own data directory only
+stand_ins = ["http://127.0.0.1:41234"]      # a connection one refuses: "the demo's simulator has stopped"
 ```
 Secrets never belong here: give them as environment variables, which each plugin names.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -95,6 +99,15 @@ class WebConfig(BaseModel):
         return None if value is None else check_base_url(value)
 
 
+class DemoConfig(BaseModel):
+    """Written by ``linkolis demo`` into its data directory: where its stand-ins ran. A connection one of them
+    refuses is the demo's stand-in having stopped, and is told so."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stand_ins: list[str] = []
+
+
 class HostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -102,6 +115,7 @@ class HostConfig(BaseModel):
     http: HttpConfig = HttpConfig()
     sync: SyncConfig = SyncConfig()
     web: WebConfig = WebConfig()
+    demo: DemoConfig = DemoConfig()
 
 
 def base_url(config: HostConfig, env: Mapping[str, str]) -> str | None:
@@ -140,3 +154,53 @@ def load_config(home: Path) -> HostConfig:
         return HostConfig.model_validate(data)
     except ValidationError as exc:
         raise UserError(f"{path} has invalid settings:\n{format_validation_error(exc, '  ')}") from None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to linkolis.toml")
+
+
+def dump_config(data: Mapping[str, Any], comment: str = "") -> str:
+    """``data`` (tables of settings, tables in them one level down) as the text of linkolis.toml."""
+    out = [f"# {line}".rstrip() for line in comment.splitlines()]
+    for name, table in data.items():
+        scalars = {k: v for k, v in table.items() if not isinstance(v, Mapping)}
+        out += ["", f"[{name}]", *(f"{k} = {_toml_value(v)}" for k, v in scalars.items())]
+        for sub, values in table.items():
+            if isinstance(values, Mapping):
+                out += ["", f"[{name}.{sub}]", *(f"{k} = {_toml_value(v)}" for k, v in values.items())]
+    return "\n".join(out).lstrip("\n") + "\n"
+
+
+def write_demo_config(home: Path, sections: Mapping[str, Mapping[str, Any]], stand_ins: list[str]) -> Path:
+    """Point the data directory ``home`` at the demo's stand-ins: each plugin's ``[plugins.<id>]`` section from
+    ``sections`` and ``[demo] stand_ins``, over what linkolis.toml held (the demo run again in the same place)."""
+    path = home / CONFIG_FILE
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise UserError(f"{path} cannot be read to add the demo's settings: {exc}") from None
+    plugins = data.setdefault("plugins", {})
+    for plugin_id, section in sections.items():
+        plugins[plugin_id] = {**plugins.get(plugin_id, {}), **section}
+    data["demo"] = {"stand_ins": list(stand_ins)}
+    home.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        dump_config(
+            data,
+            "Written by `linkolis demo`: this data directory talks to the demo's local stand-ins, never to a real\n"
+            "marketplace. Their credentials are the simulators' published test values, not secrets.",
+        ),
+        encoding="utf-8",
+    )
+    return path

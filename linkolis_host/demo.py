@@ -1,7 +1,9 @@
-"""``linkolis demo``: the seller's whole story against a plugin's local stand-in for its marketplace.
+"""``linkolis demo``: the seller's whole story against every plugin's local stand-in for its marketplace.
 
-The host walks the same code paths as the real commands (apps, sync); the plugin only provides the stand-in
-through the ``demo_environment`` hook. Nothing leaves this machine.
+The host walks the same code paths as the real commands (apps, orders, stock, shipments); each plugin only provides
+its stand-in through the ``demo_environment`` hook, and the demo installs one app per stand-in. Nothing leaves this
+machine: the data directory's linkolis.toml points at the stand-ins, so a later command there reaches them while a
+demo runs, or says that they have stopped.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import threading
 import time
 import webbrowser
 from pathlib import Path
+from typing import Any
 
 import click
 
-from . import apps, orders, stock
+from . import apps, orders, shipments, stock
 from .apps import BANNER
+from .config import write_demo_config
 from .errors import UserError
 from .host import Host
+from .models import DemoEnvironment
 from .progress import StderrProgress
 
 
@@ -26,38 +31,127 @@ def say(step: str) -> None:
     click.secho(f"\n== {step}", bold=True)
 
 
+def start_stand_ins(home: Path) -> list[DemoEnvironment]:
+    """Start every enabled plugin's stand-in and point the data directory ``home`` at them (linkolis.toml)."""
+    with Host(home) as probe:
+        environments = probe.registry.demo_environments(home)
+        if not environments:
+            raise UserError("no enabled plugin offers a demo stand-in (see `linkolis plugins`)")
+        sections = {probe.registry.plugin_name(e.kind): e.config for e in environments if e.config}
+    try:
+        write_demo_config(home, sections, [e.endpoint for e in environments if e.endpoint])
+    except BaseException:
+        stop_stand_ins(environments)
+        raise
+    return environments
+
+
+def stop_stand_ins(environments: list[DemoEnvironment]) -> None:
+    for environment in environments:
+        environment.close()
+
+
+def demo_env(environments: list[DemoEnvironment]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for environment in environments:
+        merged.update(environment.env)
+    return merged
+
+
 def run_demo(home: Path | None, interactive: bool) -> None:
     home = Path(home) if home else Path(tempfile.mkdtemp(prefix="linkolis-demo-"))
-    host = Host(home)
-    environment = host.registry.demo_environment(home)
-    if environment is None:
-        raise UserError("no enabled plugin offers a demo stand-in (see `linkolis plugins`)")
-    host.env.update(environment.env)
+    environments = start_stand_ins(home)
     try:
-        _story(host, environment, interactive)
+        host = Host(home)
+        host.env.update(demo_env(environments))
+        try:
+            for environment in environments:
+                click.echo(environment.describe or f"A local stand-in for {environment.kind} is running.")
+            say("My applications → All applications")
+            for entry in apps.catalog(host):
+                click.echo(f"  {entry['title']}: {entry['description']}")
+            figures = [_story(host, environment, interactive) for environment in environments]
+            say("What the demo did")
+            for figure in figures:
+                click.echo(
+                    f"  {figure['app']}: {figure['orders']} orders imported, {figure['stock']} stock level(s) "
+                    f"accepted, {figure['shipped']} shipment(s) confirmed"
+                )
+        finally:
+            host.close()
     finally:
-        environment.close()
-        host.close()
+        stop_stand_ins(environments)
     click.echo(f"\nThe demo's data directory is {home} (database: {home / 'linkolis.db'}).")
     script = Path(sys.executable).with_name("linkolis")
     command = str(script) if script.exists() else "linkolis"
     click.echo(f"Look around with: LINKOLIS_HOME={home} {command} orders list")
-    click.echo("(the stand-in has stopped: commands that call the marketplace will not answer)")
+    click.echo(
+        "(the stand-ins have stopped: a command there that calls a marketplace says so, and never reaches a "
+        "real one; run `linkolis demo` again to start them)"
+    )
 
 
-def _story(host: Host, env, interactive: bool) -> None:  # noqa: ANN001
+def _story(host: Host, env: DemoEnvironment, interactive: bool) -> dict[str, Any]:
+    """Install → authorize → verify → import → stock push → ship, for one stand-in; what it did, in figures."""
     kind = host.registry.kind(env.kind)
-    click.echo(env.describe or f"A local stand-in for {kind.title} is running.")
-
-    say("My applications → All applications")
-    for entry in apps.catalog(host):
-        click.echo(f"  {entry['title']}: {entry['description']}")
-
     settings = env.install
     say(f"Install {kind.title} as {settings.get('name')!r} ({', '.join(f'{k}={v}' for k, v in settings.items())})")
     row = apps.install(host, env.kind, settings)
     click.echo(f"  installed; status: {row.status_text}")
+    row = _authorize(host, row, env, kind.oauth, interactive)
+    click.echo(f"  authorized for account {row.account_id}")
 
+    say(f"Verify {row.name}")
+    row, checks, ok = apps.verify(host, row)
+    for check in checks:
+        click.echo(f"  [{check.status:>7}] {check.name}" + (f": {check.detail}" if check.detail else ""))
+    if not ok:
+        raise UserError(f"the demo app {row.name} did not verify; see the checks above")
+    click.secho(f"  {BANNER}", fg="blue", bold=True)
+
+    say(f"Import orders from {row.name}")
+    summary = orders.import_orders(host, row, progress=StderrProgress())
+    click.echo(f"  {summary['new']} new orders in {summary['batches']} page(s), {summary['seconds']} s")
+    for order in orders.list_orders(host, row, limit=5):
+        click.echo(
+            f"  {order['marketplace_order_id']}  {order['status']:<10} {order['total'] or '-':>9} "
+            f"{order['currency'] or ''}  {order['line_count']} line(s)"
+        )
+    figures = {"app": row.name, "orders": summary["new"], "stock": 0, "shipped": 0}
+
+    if env.stock or env.bulk_stock:
+        if not host.app_info(row).settings.stock_sync:
+            row, _ = apps.configure(host, row, {"stock_sync": True})
+        say(f"Change stock levels and push them to {row.name}")
+        for sku, qty in env.stock:
+            stock.set_stock(host, sku, qty)
+            click.echo(f"  stock set {sku} {qty}")
+        _push_until_decided(host, row)
+        if env.bulk_stock:
+            say(f"Bulk load of {len(env.bulk_stock)} stock levels")
+            csv_path = host.home / f"demo-stock-{env.kind}.csv"
+            csv_path.write_text("sku,quantity\n" + "".join(f"{s},{q}\n" for s, q in env.bulk_stock), encoding="utf-8")
+            click.echo(f"  stock load {csv_path}: {stock.load_stock(host, csv_path)} level(s) recorded")
+            _push_until_decided(host, row)
+        levels = stock.list_stock(host, row)
+        figures["stock"] = sum(1 for r in levels if r["outcome"] == "accepted")
+        elsewhere = [r for r in levels if r["outcome"] == "not listed here"]
+        for r in [r for r in levels if r["outcome"] not in ("accepted", "not listed here")][:8]:
+            click.echo(f"  {r['sku']}: desired {r['desired']}, {r['outcome']} {r.get('message') or ''}")
+        if elsewhere:
+            click.echo(f"  {len(elsewhere)} SKU(s) not listed on {kind.title} (another app's): not pushed here")
+
+    figures["shipped"] = _ship_one(host, row, kind)
+    return figures
+
+
+def _authorize(host: Host, row: apps.App, env: DemoEnvironment, oauth: bool, interactive: bool) -> apps.App:
+    if not oauth:
+        kind = host.registry.kind(row.kind)
+        labels = [f.label for f in kind.direct_credentials if f.name in env.credentials]
+        say(f"Paste the {' and '.join(labels)} from {kind.title} into the panel")
+        click.echo("  (the demo pastes the stand-in's; they are checked at once and stored encrypted)")
+        return apps.authorize_direct(host, row, env.credentials)
     say("Authorize on the marketplace: sign in, review the permissions, confirm")
     click.echo(
         "  (the development path: a loopback receiver on 127.0.0.1, which only a stand-in such as the "
@@ -67,61 +161,55 @@ def _story(host: Host, env, interactive: bool) -> None:  # noqa: ANN001
 
     def open_url(url: str) -> None:
         click.echo(f"  consent page: {url}")
-        if interactive:
+        if interactive or env.browser is None:
             click.echo("  opening your browser: confirm there")
             webbrowser.open(url)
         else:
             click.echo("  confirming for you (use --interactive to click Confirm yourself)")
             threading.Thread(target=env.browser, args=(url,), daemon=True).start()
 
-    row = apps.authorize_in_browser(
+    authorized = apps.authorize_in_browser(
         host,
         row,
         port=0,
-        timeout=600 if interactive else 60,
+        timeout=600 if interactive or env.browser is None else 60,
         open_url=open_url,
         paste=lambda _: None,
         say=lambda m: click.echo(f"  {m}"),
     )
-    if row is None:
+    if authorized is None:
         raise UserError("the demo's stand-in redirected outside the loopback receiver")
-    click.echo(f"  authorized for account {row.account_id}")
+    return authorized
 
-    say("Verify")
-    row, checks, ok = apps.verify(host, row)
-    for check in checks:
-        click.echo(f"  [{check.status:>7}] {check.name}" + (f": {check.detail}" if check.detail else ""))
-    if not ok:
-        raise UserError("the demo app did not verify; see the checks above")
-    click.secho(f"  {BANNER}", fg="blue", bold=True)
 
-    say("Import orders")
-    summary = orders.import_orders(host, row, progress=StderrProgress())
-    click.echo(f"  {summary['new']} new orders in {summary['batches']} page(s), {summary['seconds']} s")
-    for order in orders.list_orders(host, row, limit=5):
-        click.echo(
-            f"  {order['marketplace_order_id']}  {order['status']:<10} {order['total'] or '-':>9} "
-            f"{order['currency'] or ''}  {order['line_count']} line(s)"
-        )
-
-    if not env.stock and not env.bulk_stock:
-        return
-    if not host.app_info(row).settings.stock_sync:
-        row, _ = apps.configure(host, row, {"stock_sync": True})
-    say("Change stock levels and push them")
-    for sku, qty in env.stock:
-        stock.set_stock(host, sku, qty)
-        click.echo(f"  stock set {sku} {qty}")
-    _push_until_decided(host, row)
-    if env.bulk_stock:
-        say(f"Bulk load of {len(env.bulk_stock)} stock levels")
-        csv_path = host.home / "demo-stock.csv"
-        csv_path.write_text("sku,quantity\n" + "".join(f"{s},{q}\n" for s, q in env.bulk_stock), encoding="utf-8")
-        click.echo(f"  stock load {csv_path}: {stock.load_stock(host, csv_path)} level(s) recorded")
-        _push_until_decided(host, row)
-    shown = [r for r in stock.list_stock(host, row) if r["outcome"] != "accepted"][:8]
-    for r in shown:
-        click.echo(f"  {r['sku']}: desired {r['desired']}, {r['outcome']} {r.get('message') or ''}")
+def _ship_one(host: Host, row: apps.App, kind: Any, limit: float = 120.0) -> int:
+    """Mark the newest open order the seller ships shipped, and push it until the marketplace has decided."""
+    if not kind.carriers or not host.registry.implements(row.kind, "push_shipments"):
+        return 0
+    open_orders = [
+        o for o in orders.list_orders(host, row, status="unshipped", limit=50) if o["fulfilled_by"] != "marketplace"
+    ]
+    if not open_orders:
+        return 0
+    order, carrier = open_orders[0], kind.carriers[0]
+    say(f"Ship order {order['marketplace_order_id']} of {row.name} with {carrier.name}")
+    tracking = f"DEMO{order['id']:06d}"
+    shipments.ship_order(host, order["marketplace_order_id"], carrier=carrier.code, tracking=tracking, app=row)
+    click.echo(f"  recorded: {carrier.name}, tracking {tracking}")
+    deadline = time.monotonic() + limit
+    while True:
+        result = shipments.push_shipments(host, row)
+        if result["accepted"] or result["rejected"] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    for message in result["messages"]:
+        click.echo(f"  {message}")
+    if result["accepted"]:
+        shown = orders.get_order(host, order["marketplace_order_id"])
+        click.echo(f"  confirmed by the marketplace; the order is now {shown['status']}")
+    elif not result["rejected"]:
+        click.echo("  still pending; a later `linkolis shipments push` collects it")
+    return int(result["accepted"])
 
 
 def _push_until_decided(host: Host, app: apps.App, limit: float = 120.0) -> None:
@@ -130,6 +218,7 @@ def _push_until_decided(host: Host, app: apps.App, limit: float = 120.0) -> None
     click.echo(
         f"  pushed {result['sent']}: {result['accepted']} accepted, {result['rejected']} rejected, "
         f"{result['pending']} pending, {result['skipped']} skipped"
+        + (f", {result['not_listed']} not listed here" if result.get("not_listed") else "")
     )
     while result["pending"] or stock.has_pending(host, app.id):
         if time.monotonic() > deadline:

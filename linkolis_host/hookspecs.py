@@ -123,9 +123,10 @@ def health_check(ctx: Context) -> list[HealthCheck]:
     """
 
 
-@hookspec(firstresult=True)
+@hookspec
 def demo_environment(home: Path) -> DemoEnvironment | None:
-    """Start a local stand-in for the plugin's marketplace for ``linkolis demo``; the first answer wins.
+    """Start a local stand-in for the plugin's marketplace for ``linkolis demo``; every plugin's answer is used
+    (the demo installs one app per stand-in, in the order the plugins were loaded).
 
     :param home: the demo's throw-away data directory.
     :returns: a ``DemoEnvironment``, or None when the plugin has no stand-in.

@@ -213,6 +213,7 @@ class Host:
             transport=self.transport,
             timeout=self.config.http.timeout,
             retries=self.config.http.retries,
+            stand_ins=self.config.demo.stand_ins,
             log=log,
             stats=self.http_stats,
             progress=progress,

@@ -27,7 +27,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import httpx
 
@@ -55,6 +55,10 @@ class WaitReporter(Protocol):
     """Who hears of long waits: the context's ``Progress``."""
 
     def wait(self, what: str, seconds: float) -> None: ...
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
 
 
 def tcp_reachable(url: httpx.URL, timeout: float) -> bool:
@@ -165,12 +169,15 @@ class HttpClient:
         guard: Callable[[], None] | None = None,
         probe: Callable[[httpx.URL], bool] | None = None,
         request_id_header: str = "x-request-id",
+        stand_ins: Iterable[str] = (),
     ) -> None:
         """``progress`` hears of long waits; ``marketplace`` (a title, "Amazon") names whose quota is waited for;
         ``guard`` is called before each request and raises to refuse it (the app was removed); ``probe`` says
         whether a URL's host can be reached before a long wait for quota (default: a TCP connection on the
         client's own network, none through an injected transport); ``request_id_header`` is the response header in
-        which the marketplace names a request for its support (the plugin's word, from ``AppKind``)."""
+        which the marketplace names a request for its support (the plugin's word, from ``AppKind``); ``stand_ins``
+        are the base URLs of the demo's stand-ins (``[demo] stand_ins``): one that refuses a connection has stopped."""
+        self.stand_ins = {_origin(httpx.URL(u)) for u in stand_ins}
         self.request_id_header = request_id_header
         self.clock = clock
         self.limiter = limiter
@@ -270,7 +277,7 @@ class HttpClient:
                 if wait > LONG_WAIT and (refused or not self._can_reach(url)):
                     # Never wait on a quota for a marketplace that cannot be reached: give the token back.
                     self.limiter.refund(key, limit)  # type: ignore[union-attr]
-                    refused = self._refused(label, host, "no connection opens", refused)
+                    refused = self._refused(label, host, "no connection opens", refused, url)
                     continue
                 if wait > 0:
                     self._announce(self._quota_name(label), wait)
@@ -290,7 +297,7 @@ class HttpClient:
                 if limit is not None:
                     self.limiter.refund(key, limit)  # type: ignore[union-attr]
                 self._reached.discard(host)
-                refused = self._refused(label, host, type(exc).__name__, refused)
+                refused = self._refused(label, host, type(exc).__name__, refused, url)
                 continue
             except httpx.TransportError as exc:
                 if may_retry and failures < self.retries:
@@ -352,8 +359,13 @@ class HttpClient:
                 )
             return response
 
-    def _refused(self, label: str, host: str, why: str, refused: int) -> int:
+    def _refused(self, label: str, host: str, why: str, refused: int, url: str = "") -> int:
         """One more connection that never reached ``host``: pause a moment, or give up when enough were tried."""
+        if url and _origin(httpx.URL(url)) in self.stand_ins:  # it does not come back by itself: say so at once
+            raise RemoteError(
+                f"{label}: cannot connect to {host}: the demo's simulator has stopped; run `linkolis demo` again "
+                "(this data directory was made by `linkolis demo` and points at its stand-in)"
+            )
         if refused >= len(CONNECT_BACKOFF):
             raise RemoteError(
                 f"{label}: cannot connect to {host} ({why}, {refused + 1} tries); check the network "

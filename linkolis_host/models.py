@@ -362,18 +362,24 @@ class ShipmentOutcome(BaseModel):
 class DemoEnvironment:
     """A local stand-in for a marketplace that the host's demo walks the seller's story against.
 
-    ``env`` points the plugin at the stand-in; ``browser`` plays the seller on the consent page (given the
-    consent URL, it confirms); ``stock`` is what the demo sets; ``close`` stops the stand-in.
+    ``env`` points the plugin at the stand-in for the demo's run; ``config`` is the plugin's ``[plugins.<id>]``
+    section that does the same for later commands in the demo's data directory; ``endpoint`` is the stand-in's
+    base URL (a refused connection to it is told as the demo's stand-in having stopped); ``browser`` plays the
+    seller on the consent page (given the consent URL, it confirms), ``credentials`` are what the seller pastes
+    instead for an app with ``direct_credentials``; ``stock`` is what the demo sets; ``close`` stops the stand-in.
     """
 
     kind: str
     install: dict[str, Any]
     env: dict[str, str]
-    browser: Callable[[str], None]
+    browser: Callable[[str], None] | None = None
     describe: str = ""
     stock: list[tuple[str, int]] = field(default_factory=list)
     bulk_stock: list[tuple[str, int]] = field(default_factory=list)
     close: Callable[[], None] = lambda: None
+    config: dict[str, Any] = field(default_factory=dict)
+    endpoint: str = ""
+    credentials: dict[str, str] = field(default_factory=dict)
 
 
 OrderBatches = Iterator[OrderBatch]

@@ -115,11 +115,18 @@ class Registry:
             )
         return [self._check(kind, "health_check", HealthCheck, item, number) for number, item in enumerate(answer)]
 
-    def demo_environment(self, home: Path) -> DemoEnvironment | None:
-        answer = self.pm.hook.demo_environment(home=home)
-        if answer is not None and not isinstance(answer, DemoEnvironment):
-            raise PluginError(f"a plugin's demo_environment answered {type(answer).__name__}, not a DemoEnvironment")
-        return answer
+    def demo_environments(self, home: Path) -> list[DemoEnvironment]:
+        """Every enabled plugin's stand-in, in load order (pluggy calls the last registered first)."""
+        answers = list(reversed(self.pm.hook.demo_environment(home=home)))
+        for answer in answers:
+            if not isinstance(answer, DemoEnvironment):
+                for started in answers:
+                    if isinstance(started, DemoEnvironment):
+                        started.close()
+                raise PluginError(
+                    f"a plugin's demo_environment answered {type(answer).__name__}, not a DemoEnvironment"
+                )
+        return answers
 
     # -- one way to call, one place to validate ---------------------------------------------------------------
 

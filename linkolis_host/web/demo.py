@@ -1,7 +1,8 @@
-"""``linkolis demo --web``: the web app on a plugin's local stand-in for its marketplace, until Ctrl-C.
+"""``linkolis demo --web``: the web app on every plugin's local stand-in for its marketplace, until Ctrl-C.
 
-A demo workspace and user are created in a fresh data directory and the sign-in is printed. The stand-in
-(the Amazon simulator) sends the browser back to the loopback address this serves on.
+A demo workspace and user are created in a fresh data directory and the sign-in is printed; All applications
+offers an app for each stand-in. A stand-in with a consent page (the Amazon simulator) sends the browser back to
+the loopback address this serves on; one that takes pasted credentials (the bol simulator) has them printed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 
 from .. import workspaces
-from ..errors import UserError
+from ..demo import demo_env, start_stand_ins, stop_stand_ins
 from ..host import Host
 from .app import WebSettings, create_app
 
@@ -24,11 +25,9 @@ def run_web_demo(home: Path | None, port: int) -> None:
     import uvicorn
 
     home = Path(home) if home else Path(tempfile.mkdtemp(prefix="linkolis-web-demo-"))
-    host = Host(home)
-    environment = host.registry.demo_environment(home)
-    if environment is None:
-        host.close()
-        raise UserError("no enabled plugin offers a demo stand-in (see `linkolis plugins`)")
+    environments = start_stand_ins(home)
+    env = demo_env(environments)
+    host = Host(home, env=env)
     password = secrets.token_urlsafe(12)
     try:
         if not workspaces.list_workspaces(host):
@@ -38,13 +37,21 @@ def run_web_demo(home: Path | None, port: int) -> None:
                 workspaces.remove_user(host, DEMO_EMAIL)
         workspaces.add_user(host, DEMO_EMAIL, password)
         base_url = f"http://127.0.0.1:{port}"
-        app = create_app(lambda: Host(home, env=environment.env), WebSettings(base_url=base_url))
-        click.echo(environment.describe or "A local stand-in for the marketplace is running.")
+        app = create_app(lambda: Host(home, env=env), WebSettings(base_url=base_url))
+        for environment in environments:
+            click.echo(environment.describe or f"A local stand-in for {environment.kind} is running.")
+            if environment.credentials:
+                title = host.registry.kind(environment.kind).title
+                pasted = ", ".join(f"{name} {value}" for name, value in environment.credentials.items())
+                click.echo(f"  {title}'s panel takes the stand-in's credentials: {pasted}")
         click.secho(f"\nOpen {base_url} and sign in:", bold=True)
         click.echo(f"  Email:    {DEMO_EMAIL}\n  Password: {password}")
-        click.echo("Then: Apps → + → Install → fill the panel → Confirm → Confirm on the consent page. Ctrl-C stops.")
+        click.echo(
+            "Then: Apps → + → Install → fill the panel → Confirm → Confirm on the consent page (or paste the "
+            "credentials above). Ctrl-C stops."
+        )
         uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     finally:
-        environment.close()
+        stop_stand_ins(environments)
         host.close()
     click.echo(f"\nThe demo's data directory is {home}.")

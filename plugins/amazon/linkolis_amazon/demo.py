@@ -47,17 +47,22 @@ def environment(home: Path) -> DemoEnvironment:
         f"seller {sim.default_seller_id}, {len(truth)} listings). Nothing leaves this machine. It accepts "
         "http loopback redirect URIs, which Amazon does not: the development path."
     )
+    # The operator settings that point linkolis at the simulator: for the demo's run, and written into the demo's
+    # data directory so that later commands there reach the simulator (or say it has stopped), never Amazon.
+    config = {
+        "endpoint": base_url,
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,  # the simulator's published test value, not a secret
+        "application_id": sim.application_id,
+        "first_import_days": 30,
+        "feed_threshold": FEED_THRESHOLD,
+    }
     return DemoEnvironment(
         kind="amazon",
         install={"name": "Amazon DE", "marketplace": MARKETPLACE, "stock_sync": True},
-        env={
-            "LINKOLIS_AMAZON_ENDPOINT": base_url,
-            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
-            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
-            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
-            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "30",
-            "LINKOLIS_AMAZON_FEED_THRESHOLD": str(FEED_THRESHOLD),
-        },
+        env={f"LINKOLIS_AMAZON_{name.upper()}": str(value) for name, value in config.items()},
+        config=config,
+        endpoint=base_url,
         browser=lambda url: SellerBrowser(client).open(url),
         describe=describe,
         stock=stock,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import sys
 import threading
 from collections.abc import Sequence
@@ -14,7 +16,10 @@ from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRE
 from .server import base_url_of, make_server
 
 DESCRIPTION = """\
-A local stand-in for Amazon's Selling Partner API. One base URL serves every Amazon host:
+Serve a local Amazon (Login with Amazon, Seller Central consent, SP-API) on this machine, and print the settings
+that point linkolis at it, ready to paste.
+
+One base URL serves every Amazon host:
   Login with Amazon     POST /auth/o2/token
   Seller Central        GET  /apps/authorize/consent?application_id=...&state=...[&version=beta][&redirect_uri=...]
   SP-API                /orders/2026-01-01/..., /listings/2021-08-01/..., /feeds/2021-06-30/..., /sellers/v1/...
@@ -23,12 +28,55 @@ A local stand-in for Amazon's Selling Partner API. One base URL serves every Ama
 Requests are checked against Amazon's own models; rate limits, expiries and feed progress follow the clock
 (--time-scale speeds it up). The credentials it prints are the simulator's own throwaway values.
 """
+EXAMPLES = """\
+Examples:
+  python -m linkolis_amazon.simulator --port 8320 --allow-loopback-redirects
+      then paste the printed `export` lines into the shell that runs linkolis
+  python -m linkolis_amazon.simulator --orders 5000 --skus 2000 --time-scale 60
+      a bigger shop, an hour of Amazon's clock a minute
+  python -m linkolis_amazon.simulator --redirect-uri https://linkolis.example.com/apps/callback
+      for `linkolis serve` at that address
+"""
+
+
+def linkolis_settings(base: str, sim: Simulator, args: argparse.Namespace) -> str:
+    """The operator settings that point linkolis at this simulator, as shell exports and as linkolis.toml (names
+    and meaning: linkolis_amazon/settings.py and docs/operations.md)."""
+    settings: dict[str, str | bool] = {
+        "endpoint": base,
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,
+        "application_id": sim.application_id,
+    }
+    if len(args.redirect_uri) == 1:
+        settings["redirect_uri"] = args.redirect_uri[0]
+    if args.draft:
+        settings["draft"] = True
+    if args.login_uri:
+        settings["login_uri"] = True
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        settings["allow_insecure_endpoint"] = True  # plain HTTP to another machine: linkolis asks to be told
+    exports = [
+        f"export LINKOLIS_AMAZON_{name.upper()}={shlex.quote('1' if value is True else str(value))}"
+        for name, value in settings.items()
+    ]
+    toml = [f"{name} = {'true' if value is True else json.dumps(value)}" for name, value in settings.items()]
+    return "\n".join(
+        [
+            "# Point linkolis at this simulator: paste into the shell that runs linkolis,",
+            *exports,
+            "# or put into $LINKOLIS_HOME/linkolis.toml:",
+            "[plugins.amazon]",
+            *toml,
+        ]
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m linkolis_amazon.simulator",
         description=DESCRIPTION,
+        epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -144,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.allow_loopback_redirects
             else []
         ),
+        "",
+        linkolis_settings(base, sim, args),
+        "",
         "Ctrl-C stops it.",
     ]
     print("\n".join(lines), flush=True)

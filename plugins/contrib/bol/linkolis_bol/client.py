@@ -35,7 +35,9 @@ WINDOWS: dict[str, tuple[int, float]] = {
     "get-offer-export": (10, 60.0),
     "get-process-status": (100, 1.0),
     "get-process-status-bulk": (10, 1.0),
+    "get-process-status-entity-id": (100, 1.0),
     "create-shipment": (25, 1.0),
+    "get-shipments": (25, 1.0),
 }
 RATE_LIMITS = {op: RateLimit(rate=n / seconds, burst=n) for op, (n, seconds) in WINDOWS.items()}
 TOKEN_KEY = "bol_access_token"

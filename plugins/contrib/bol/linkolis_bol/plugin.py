@@ -73,3 +73,10 @@ def push_shipments(ctx, shipments):
 @hookimpl
 def health_check(ctx):
     return health.checks(ctx)
+
+
+@hookimpl
+def demo_environment(home):
+    from .demo import environment  # the simulator is only ever imported for the demo
+
+    return environment(home)

@@ -6,11 +6,16 @@ The body is the v10 spec's ``ShipmentRequest``: the package's ``orderItems`` (``
 bol says SUCCESS (accepted) or FAILURE (rejected with bol's ``errorMessage``) or TIMEOUT (rejected, retryable).
 The status is read for up to ``PROCESS_PATIENCE`` seconds within a push; one still PENDING is answered pending.
 
-Exactly once: the process status id of every package sent is kept in the app's state under
-``shipment:<order>:<reference>`` as soon as bol answers 202. The host sends a pending shipment again, and one it
+Exactly once: before the POST, the app's state records under ``shipment:<order>:<reference>`` that the package is
+being sent; the process status id replaces that as soon as bol answers 202. A run that finds the first record
+alone (the process died, or the connection dropped, between bol's 202 and the second record) does not post again
+until it has asked bol: ``GET /retailer/shipments?order-id=`` for a shipment under this package's
+``shipmentReference`` (accepted), then ``GET /shared/process-status?entity-id=<first order item>&
+event-type=CREATE_SHIPMENT`` for a process bol started since the first record (followed like one it answered).
+Only when bol knows of neither is the package posted again. The host sends a pending shipment again, and one it
 sent without learning the outcome (``resent``); both are then followed by that id, never posted twice. Only a
-SUCCESS is remembered (bol keeps process statuses only for a while); only a
-TIMEOUT, or an unfinished status bol no longer knows, forgets the id so that the package is posted again.
+SUCCESS is remembered (bol keeps process statuses only for a while); a TIMEOUT forgets the id so that the package
+is posted again, and an unfinished status bol no longer knows is treated as a lost answer (bol is asked first).
 
 FBB orders (bol ships them) are refused before any call.
 
@@ -22,6 +27,7 @@ transporters" lists it (developers.bol.com); TNT is bol's code for PostNL. A car
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Iterator
 from urllib.parse import quote
 
@@ -75,6 +81,8 @@ _BY_KEY = {code.casefold(): code for code, _ in TRANSPORTERS}
 _BY_KEY.update({name.casefold(): code for code, name in TRANSPORTERS if name != "Anders"})
 STATE_PREFIX = "shipment:"
 PROCESS_PATIENCE = 30.0
+PAGE_SIZE = 50  # bol's page of shipments
+CLOCK_SLACK = 60.0  # bol's clock and ours may differ: a process this much older than our record may still be ours
 
 
 def transporter_code(shipment: Shipment) -> str:
@@ -118,17 +126,86 @@ def _one(api: Bol, shipment: Shipment) -> ShipmentOutcome:
     sent = ctx.state.get(_key(shipment))
     if sent and sent.get("done"):  # bol took it before (a send interrupted after that): not posted twice
         return _outcome(shipment, "accepted")
+    if sent and "pid" not in sent:  # posted before, bol's answer never recorded: ask bol before posting again
+        try:
+            sent = _earlier(api, shipment, sent["at"])
+        except LinkolisError as exc:
+            return _outcome(shipment, "pending", f"bol could not be asked whether it has the shipment already: {exc}")
+        if sent and sent.get("done"):
+            ctx.state.set(_key(shipment), sent)
+            return _outcome(shipment, "accepted")
     if not sent:
+        ctx.state.set(_key(shipment), {"posting": True, "at": ctx.clock.time()})
         try:
             status = api.json("POST", "/retailer/shipments", "create-shipment", json=body_of(shipment), expect=(202,))
         except BolError as exc:
             retry = exc.status == 429 or exc.status >= 500
+            if exc.status < 500:  # bol said no: nothing was made (after a 5xx bol is asked first, next time)
+                ctx.state.delete(_key(shipment))
             return _outcome(shipment, "rejected", f"bol refused the shipment of order {oid}: {exc}", retry)
         except LinkolisError as exc:
-            return _outcome(shipment, "rejected", f"the shipment of order {oid} did not reach bol: {exc}", True)
+            return _outcome(
+                shipment,
+                "rejected",
+                f"bol's answer to the shipment of order {oid} did not arrive ({exc}); bol is asked whether it has "
+                "the shipment before it is sent again",
+                True,
+            )
         sent = {"pid": str(status["processStatusId"]), "at": ctx.clock.time()}
         ctx.state.set(_key(shipment), sent)
     return _follow(api, shipment, sent["pid"])
+
+
+def _earlier(api: Bol, shipment: Shipment, since: float) -> dict[str, Any] | None:
+    """What bol has of a package posted at about ``since`` whose answer was lost: ``{"done": True}`` for a shipment
+    bol made under its reference, ``{"pid": …}`` for a process bol started since, None when bol has neither."""
+    ctx, reference = api.ctx, body_of(shipment)["shipmentReference"]
+    page = 1
+    while True:
+        listed = (
+            api.json(
+                "GET",
+                "/retailer/shipments",
+                "get-shipments",
+                params={"order-id": shipment.marketplace_order_id, "page": page},
+            ).get("shipments")
+            or []
+        )
+        if any(s.get("shipmentReference") == reference for s in listed):
+            ctx.log.info("shipment %s: bol made it already; not posted again", reference)
+            return {"done": True}
+        if len(listed) < PAGE_SIZE:
+            break
+        page += 1
+    if not shipment.lines:
+        return None
+    statuses = (
+        api.json(
+            "GET",
+            "/shared/process-status",
+            "get-process-status-entity-id",
+            params={"entity-id": shipment.lines[0][0], "event-type": "CREATE_SHIPMENT"},
+        ).get("processStatuses")
+        or []
+    )
+    # Another package of the order (the same item in two parcels) has its own process: not this one's.
+    prefix = f"{STATE_PREFIX}{shipment.marketplace_order_id}:"
+    others = {str((ctx.state.get(k) or {}).get("pid")) for k in ctx.state.keys(prefix) if k != _key(shipment)}
+    for status in statuses:  # newest first
+        created = _timestamp(status.get("createTimestamp"))
+        if created is not None and created >= since - CLOCK_SLACK and str(status.get("processStatusId")) not in others:
+            ctx.log.info("shipment %s: bol is processing it already (%s); not posted again", reference, status)
+            pid = {"pid": str(status["processStatusId"]), "at": since}
+            ctx.state.set(_key(shipment), pid)
+            return pid
+    return None
+
+
+def _timestamp(text: str | None) -> float | None:
+    try:
+        return datetime.fromisoformat(text).timestamp() if text else None
+    except ValueError:
+        return None
 
 
 def _follow(api: Bol, shipment: Shipment, pid: str) -> ShipmentOutcome:
@@ -143,10 +220,14 @@ def _follow(api: Bol, shipment: Shipment, pid: str) -> ShipmentOutcome:
             status = None if response.status_code == 404 else parse_json(response, "get-process-status")
         except LinkolisError as exc:
             return _outcome(shipment, "pending", f"bol's process status {pid} could not be read: {exc}")
-        if status is None:
-            ctx.state.delete(_key(shipment))
+        if status is None:  # forgotten: bol's shipments are asked for this package before it is posted again
+            ctx.state.set(_key(shipment), {"posting": True, "at": ctx.clock.time()})
             return _outcome(
-                shipment, "rejected", f"bol no longer knows the shipment's process status {pid}; it is sent again", True
+                shipment,
+                "rejected",
+                f"bol no longer knows the shipment's process status {pid}; bol is asked whether it has the shipment "
+                "before it is sent again",
+                True,
             )
         state = status.get("status")
         if state == "SUCCESS":

@@ -202,3 +202,91 @@ def test_the_bol_plugin_keeps_the_shipments_contract():
     )
     assert not wire.problems, wire.problems
     assert [s["trackAndTrace"] for s in sim.shipments_truth()] == ["3SCONF1"]
+
+
+# -- a push that dies between bol's 202 and the plugin's record of it ------------------------------------------
+
+
+def test_a_shipment_whose_202_was_lost_is_found_at_bol_and_not_posted_again(sim, run, wire, order):
+    sim.process_seconds = 0  # bol makes the shipment at once
+    sim.faults.add(operation="create-shipment", kind="lost-answer")  # bol makes it; the answer never arrives
+    run("orders", "ship", order.order_id, "--carrier", "TNT", "--tracking", "3SLOST1")
+    first = run.json("shipments", "push")
+    assert first["accepted"] == 0 and "bol is asked whether it has the shipment" in first["messages"][0]
+    assert len(sim.shipments_truth()) == 1  # bol has it, linkolis does not know
+    again = run.json("shipments", "push")
+    assert again["accepted"] == 1, again["messages"]
+    assert len(_posts(wire)) == 1
+    assert [
+        r.url.params["order-id"] for r in wire.requests if r.method == "GET" and r.url.path.endswith("/shipments")
+    ] == [order.order_id]
+    [shipment] = sim.shipments_truth()
+    assert shipment["trackAndTrace"] == "3SLOST1"
+    assert run.json("orders", "show", order.order_id)["status"] == "shipped"
+
+
+def test_a_lost_202_bol_is_still_processing_is_followed_by_its_process_status(sim, run, wire, clock, order):
+    sim.process_seconds = 600
+    sim.faults.add(operation="create-shipment", kind="lost-answer")
+    run("orders", "ship", order.order_id, "--carrier", "TNT", "--tracking", "3SLOST2")
+    run.json("shipments", "push")
+    assert sim.shipments_truth() == []  # not made yet: bol is processing it
+    again = run.json("shipments", "push")
+    assert (again["accepted"], again["pending"]) == (0, 1), again["messages"]
+    assert any("/shared/process-status" == r.url.path for r in wire.requests)  # found by order item
+    clock.advance(900)
+    done = run.json("shipments", "push")
+    assert done["accepted"] == 1, done["messages"]
+    assert len(_posts(wire)) == 1
+    assert len(sim.shipments_truth()) == 1
+
+
+def test_a_push_killed_after_bols_202_finds_the_shipment_on_the_next_run(sim, run, wire, host, order, monkeypatch):
+    from linkolis_host import shipments
+    from linkolis_host.context import StateStore
+
+    real_set = StateStore.set
+
+    def killed_after_202(self, key, value, **kwargs):
+        if key.startswith(bol_shipments.STATE_PREFIX) and "pid" in value:
+            raise SystemExit("killed")  # the process dies with bol's 202 in hand, before it is recorded
+        return real_set(self, key, value, **kwargs)
+
+    run("orders", "ship", order.order_id, "--carrier", "DHL", "--tracking", "JVGLKILL1")
+    monkeypatch.setattr(StateStore, "set", killed_after_202)
+    with pytest.raises(SystemExit):
+        shipments.push_shipments(host, "bol NL")
+    monkeypatch.setattr(StateStore, "set", real_set)
+    assert len(_posts(wire)) == 1
+    assert [r["status"] for r in run.json("shipments", "list")] == ["sending"]
+
+    again = run.json("shipments", "push")  # the next run, e.g. the scheduler's
+    assert again["accepted"] == 1, again["messages"]
+    assert len(_posts(wire)) == 1
+    [shipment] = sim.shipments_truth()
+    assert shipment["trackAndTrace"] == "JVGLKILL1"
+
+
+def test_a_shipment_bol_never_received_is_posted_after_asking(sim, run, wire, order):
+    sim.faults.add(operation="create-shipment", kind="disconnect")  # dropped before bol did anything
+    run("orders", "ship", order.order_id, "--carrier", "TNT", "--tracking", "3SNEVER")
+    run.json("shipments", "push")
+    assert sim.shipments_truth() == []
+    again = run.json("shipments", "push")
+    assert again["accepted"] == 1, again["messages"]
+    assert len(_posts(wire)) == 2
+    assert len(sim.shipments_truth()) == 1
+
+
+def test_a_process_status_bol_forgot_is_not_taken_for_a_lost_shipment(sim, run, wire, clock, order):
+    sim.process_seconds = 600
+    run("orders", "ship", order.order_id, "--carrier", "TNT", "--tracking", "3SFORGOT")
+    assert run.json("shipments", "push")["pending"] == 1
+    clock.advance(900)
+    sim.shipments_truth()  # bol makes the shipment ...
+    sim.processes.clear()  # ... and, later, forgets its process status
+    forgotten = run.json("shipments", "push")
+    assert forgotten["accepted"] == 0 and "no longer knows" in forgotten["messages"][0]
+    again = run.json("shipments", "push")
+    assert again["accepted"] == 1, again["messages"]
+    assert len(_posts(wire)) == 1 and len(sim.shipments_truth()) == 1

@@ -1,5 +1,5 @@
 """The seller's story through the CLI against the bol simulator: install, paste the credentials, verify, import,
-push stock."""
+push stock, ship."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def _merchant_and_fbb(sim):
     return merchant, fbb
 
 
-def test_a_seller_installs_bol_verifies_imports_and_pushes_stock(run, sim, wire, clock, authorized):
+def test_a_seller_installs_bol_verifies_imports_pushes_stock_and_ships(run, sim, wire, clock, authorized):
     shown = run.json("apps", "show", "bol NL")
     assert shown["account_id"] == sim.client_id
     assert sim.client_secret not in run("apps", "show", "bol NL").stdout
@@ -54,7 +54,23 @@ def test_a_seller_installs_bol_verifies_imports_and_pushes_stock(run, sim, wire,
     assert rows[fbb[0]]["outcome"] == "skipped" and "FBB" in rows[fbb[0]]["message"]
     assert rows["NOT-ON-BOL"]["outcome"] == "not listed here" and "not listed on bol" in rows["NOT-ON-BOL"]["message"]
 
-    # bol blocks addresses that ask for tokens too often: install, verify, import and push share very few.
+    # Ship: an open merchant order leaves with PostNL; bol confirms it and the order shows shipped.
+    to_ship = next(
+        o
+        for o in sim.orders_truth().values()
+        if all(not i.offer.fbb and i.quantity_shipped == 0 and i.quantity_cancelled == 0 for i in o.items)
+    )
+    assert run.json("orders", "show", to_ship.order_id)["status"] != "shipped"
+    run("orders", "ship", to_ship.order_id, "--carrier", "PostNL", "--tracking", "3SSTORY01")
+    shipped = run.json("shipments", "push")
+    assert (shipped["sent"], shipped["accepted"], shipped["rejected"]) == (1, 1, 0), shipped["messages"]
+    [at_bol] = [s for s in sim.shipments_truth() if s["orderId"] == to_ship.order_id]
+    assert (at_bol["transporterCode"], at_bol["trackAndTrace"]) == ("TNT", "3SSTORY01")
+    assert at_bol["items"] == [{"orderItemId": i.order_item_id, "quantity": i.quantity} for i in to_ship.items]
+    assert all(i.quantity_shipped == i.quantity for i in sim.orders_truth()[to_ship.order_id].items)
+    assert run.json("orders", "show", to_ship.order_id)["status"] == "shipped"
+
+    # bol blocks addresses that ask for tokens too often: install, verify, import, push and ship share very few.
     assert sim.tokens_issued() <= 3
     assert wire.count("/token") == sim.tokens_issued()
 

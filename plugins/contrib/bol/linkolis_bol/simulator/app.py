@@ -40,7 +40,9 @@ LIMITS: dict[str, tuple[int, float]] = {
     "get-offer-export": (10, 60.0),
     "get-process-status": (100, 1.0),
     "get-process-status-bulk": (10, 1.0),
+    "get-process-status-entity-id": (100, 1.0),
     "create-shipment": (25, 1.0),
+    "get-shipments": (25, 1.0),
 }
 # bol's transporter codes (the v10 spec has none: see linkolis_bol/shipments.py for their source).
 TRANSPORTER_CODES = frozenset(
@@ -65,7 +67,9 @@ EXPORT_COLUMNS = [
     "referenceCode",
     "correctedStock",
 ]
-FAULT_KINDS = ("429", "500", "disconnect", "garbled", "expired-token", "failure")
+# "lost-answer": bol does the work, then the connection drops before its answer arrives (as a crash of the caller
+# between bol's answer and its own record of it looks on the next run).
+FAULT_KINDS = ("429", "500", "disconnect", "garbled", "expired-token", "failure", "lost-answer")
 
 
 class ContractViolation(AssertionError):
@@ -320,6 +324,8 @@ class Simulator:
         if handler is None:
             return self._problem(501, "Not Implemented", f"the simulator does not implement {op.operation_id}")
         response = handler(request, params)
+        if self.faults.take(op.operation_id, ("lost-answer",)) is not None:
+            return SimResponse(0, disconnect="read")
         response.headers.extend(limited)
         return response
 
@@ -665,12 +671,45 @@ class Simulator:
             return "SUCCESS", first, None
 
         return self._start(
-            "CONFIRM_SHIPMENT",
+            "CREATE_SHIPMENT",
             f"Confirm shipment of order item {first}.",
             first,
             self.process_seconds,
             settle,
         )
+
+    def _op_get_shipments(self, request: SimRequest, params) -> SimResponse:
+        query = dict(request.query)
+        for process in list(self.processes.values()):  # a shipment bol has processed by now is listed
+            self._current(process)
+        placed = {o.order_id: o for o in self.orders}
+        fbb = {i.order_item_id: i.offer.fbb for o in self.orders for i in o.items}
+        if "order-id" in query:  # bol: the fulfilment method is then ignored
+            chosen = [s for s in self.shipments if s["orderId"] == query["order-id"]]
+        else:
+            want_fbb = query.get("fulfilment-method", "FBR") == "FBB"
+            chosen = [s for s in self.shipments if fbb.get(s["items"][0]["orderItemId"]) == want_fbb]
+        chosen = sorted(chosen, key=lambda s: s["shippedAt"], reverse=True)  # bol: newest first
+        page = int(query.get("page", "1"))
+        eans = {i.order_item_id: i.offer.ean for o in self.orders for i in o.items}
+        out = []
+        for s in chosen[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]:
+            order = {"orderId": s["orderId"]}
+            if s["orderId"] in placed:
+                order["orderPlacedDateTime"] = iso(placed[s["orderId"]].placed_at)
+            out.append(
+                {
+                    "shipmentId": s["shipmentId"],
+                    "shipmentDateTime": s["shippedAt"],
+                    "shipmentReference": s["shipmentReference"] or "",
+                    "order": order,
+                    "shipmentItems": [
+                        {"orderItemId": i["orderItemId"], "ean": eans[i["orderItemId"]]} for i in s["items"]
+                    ],
+                    "transport": {"transportId": s["shipmentId"]},
+                }
+            )
+        return self._json(200, {"shipments": out})
 
     # -- process statuses ---------------------------------------------------------------------------------------
 
@@ -691,6 +730,18 @@ class Simulator:
         if process is None:
             return self._problem(404, "Not Found", f"no process status {params['process_status_id']}")
         return self._json(200, self._current(process).body(self.base_url))
+
+    def _op_get_process_status_entity_id(self, request: SimRequest, params) -> SimResponse:
+        query = dict(request.query)
+        found = [
+            self._current(p)
+            for p in self.processes.values()
+            if p.entity_id == query["entity-id"] and p.event_type == query["event-type"]
+        ]
+        found.sort(key=lambda p: p.created, reverse=True)  # bol: newest first
+        page = int(query.get("page", "1"))
+        chosen = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        return self._json(200, {"processStatuses": [p.body(self.base_url) for p in chosen]})
 
     def _op_get_process_status_bulk(self, request: SimRequest, params) -> SimResponse:
         wanted = [q["processStatusId"] for q in json.loads(request.body)["processStatusQueries"]]

@@ -1,0 +1,69 @@
+"""`python -m linkolis_amazon.simulator` prints the operator settings that point linkolis at it, ready to paste
+(`export LINKOLIS_AMAZON_…` lines and a `[plugins.amazon]` block), and its --help teaches by example."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tomllib
+
+from linkolis_amazon.settings import operator_settings
+from linkolis_amazon.simulator.lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+
+def _printed(*args):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "linkolis_amazon.simulator", "--orders", "3", "--skus", "2", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = []
+    try:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C stops it."):
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return lines
+
+
+def test_the_printout_is_the_operator_settings_as_exports_and_as_toml():
+    lines = _printed("--draft", "--redirect-uri", "https://linkolis.example.com/apps/callback")
+    base = lines[0].rsplit(" ", 1)[1]
+    exports = dict(shlex.split(line)[1].split("=", 1) for line in lines if line.startswith("export "))
+    assert exports == {
+        "LINKOLIS_AMAZON_ENDPOINT": base,
+        "LINKOLIS_AMAZON_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "LINKOLIS_AMAZON_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        "LINKOLIS_AMAZON_APPLICATION_ID": DEFAULT_APPLICATION_ID,
+        "LINKOLIS_AMAZON_REDIRECT_URI": "https://linkolis.example.com/apps/callback",
+        "LINKOLIS_AMAZON_DRAFT": "1",
+    }
+    start = lines.index("[plugins.amazon]")
+    block = []
+    for line in lines[start:]:
+        if not line:
+            break
+        block.append(line)
+    section = tomllib.loads("\n".join(block))["plugins"]["amazon"]
+    # Both read by the plugin as the same settings.
+    from_env, from_file = operator_settings({}, exports), operator_settings(section, {})
+    assert from_env == from_file
+    assert from_file.endpoint == base and from_file.draft is True
+    assert from_file.secret() == DEFAULT_CLIENT_SECRET
+
+
+def test_the_help_has_a_summary_then_examples():
+    result = subprocess.run(
+        [sys.executable, "-m", "linkolis_amazon.simulator", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    out = result.stdout
+    assert out.index("Serve a local Amazon") < out.index("options:") < out.index("Examples:")
+    assert "python -m linkolis_amazon.simulator --port 8320 --allow-loopback-redirects" in out

@@ -1,0 +1,133 @@
+"""`linkolis demo` with the two marketplaces this repository ships: it installs an Amazon app and a bol app against
+their simulators and walks the seller's whole story for both; afterwards its data directory stays with the
+simulators, never a real marketplace."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+import pytest
+from click.testing import CliRunner
+
+from linkolis_host import apps, orders
+from linkolis_host.cli import cli
+from linkolis_host.demo import start_stand_ins, stop_stand_ins
+from linkolis_host.host import Host
+
+STOPPED = "the demo's simulator has stopped; run `linkolis demo` again"
+
+
+@pytest.fixture
+def both(monkeypatch):
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon,bol")
+    for name in ("ENDPOINT", "CLIENT_ID", "CLIENT_SECRET", "APPLICATION_ID"):
+        monkeypatch.delenv(f"LINKOLIS_AMAZON_{name}", raising=False)
+    monkeypatch.delenv("LINKOLIS_BOL_ENDPOINT", raising=False)
+
+
+def test_the_demo_installs_amazon_and_bol_walks_the_story_for_both_and_its_data_directory_stays_with_them(
+    both, tmp_path, monkeypatch
+):
+    demo_home = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--home", str(demo_home)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "A local Amazon is running" in out and "A local bol is running" in out
+    assert out.count("Module correctly installed") == 2
+    for step in ("Install Amazon as 'Amazon DE'", "Install bol as 'bol NL'", "Paste the Client ID and Client Secret"):
+        assert step in out
+    figures = dict(re.findall(r"^  (Amazon DE|bol NL): (.*)$", out, flags=re.M))
+    for app in ("Amazon DE", "bol NL"):
+        imported, accepted, shipped = map(int, re.findall(r"\d+", figures[app]))
+        assert imported > 0 and accepted > 0 and shipped == 1, figures[app]
+    assert out.count("confirmed by the marketplace; the order is now shipped") == 2
+
+    with Host(demo_home) as host:
+        assert sorted((a.name, a.kind, a.status) for a in apps.installed.list_apps(host)) == [
+            ("Amazon DE", "amazon", "verified"),
+            ("bol NL", "bol", "verified"),
+        ]
+        assert {o["app"] for o in orders.list_orders(host, limit=1000)} == {"Amazon DE", "bol NL"}
+
+    # Afterwards the data directory stays with the simulators: its commands say they stopped, never reach Amazon.
+    config = tomllib.loads((demo_home / "linkolis.toml").read_text(encoding="utf-8"))
+    amazon, bol = config["plugins"]["amazon"]["endpoint"], config["plugins"]["bol"]["endpoint"]
+    assert amazon.startswith("http://127.0.0.1:") and bol.startswith("http://127.0.0.1:")
+    assert config["demo"]["stand_ins"] == [amazon, bol]
+
+    monkeypatch.setenv("LINKOLIS_HOME", str(demo_home))
+    for app in ("Amazon DE", "bol NL"):
+        # The cached access tokens are the simulators': with no endpoint these would go to the real marketplace.
+        result = CliRunner().invoke(cli, ["orders", "import", app])
+        assert result.exit_code == 1, result.output
+        assert STOPPED in result.stderr
+        assert "Traceback" not in result.output
+    assert CliRunner().invoke(cli, ["stock", "set", "SKU-0001", "11"]).exit_code == 0
+    assert "1 rejected" in CliRunner().invoke(cli, ["stock", "push", "bol NL"]).output
+    levels = json.loads(CliRunner().invoke(cli, ["stock", "list", "--app", "bol NL", "--json"]).stdout)
+    [pushed] = [r for r in levels if r["sku"] == "SKU-0001"]
+    assert STOPPED in pushed["message"]
+
+
+def test_the_demos_data_directory_reaches_the_stand_in_while_it_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "bol")
+    monkeypatch.delenv("LINKOLIS_BOL_ENDPOINT", raising=False)
+    demo_home = tmp_path / "demo"
+    [bol] = start_stand_ins(demo_home)
+    try:
+        with Host(demo_home) as host:  # nothing in its environment: linkolis.toml alone points at the stand-in
+            row = apps.install(host, "bol", bol.install)
+            apps.authorize_direct(host, row, bol.credentials)
+            _, checks, ok = apps.verify(host, row.name)
+            assert ok, checks
+            assert orders.import_orders(host, row.name)["new"] == 120
+    finally:
+        stop_stand_ins([bol])
+    with Host(demo_home) as host:
+        with pytest.raises(Exception, match=re.escape(STOPPED)):
+            orders.import_orders(host, "bol NL")
+
+
+def test_the_web_demo_offers_both_apps_in_all_applications_and_a_bol_app_installs_there(both, tmp_path, monkeypatch):
+    import uvicorn
+    from starlette.testclient import TestClient
+
+    from linkolis_host.web.demo import DEMO_EMAIL, run_web_demo
+
+    printed_lines: list[str] = []
+    seen: dict[str, str] = {}
+
+    def visit(app, host, port, **_):  # instead of serving until Ctrl-C: a visitor who reads the printed sign-in
+        printed = "\n".join(printed_lines)
+        password = re.search(r"Password: (\S+)", printed).group(1)
+        client_id, secret = re.search(r"credentials: client_id (\S+), client_secret (\S+)", printed).groups()
+        client = TestClient(app, base_url=f"http://127.0.0.1:{port}")
+        token = _csrf(client.get("/signin").text)
+        client.post("/signin", data={"csrf": token, "email": DEMO_EMAIL, "password": password})
+        catalog = client.get("/apps/catalog")
+        seen["catalog"] = catalog.text
+        new = client.post("/apps/new", data={"csrf": _csrf(catalog.text), "kind": "bol", "name": "bol NL"})
+        done = client.post(
+            "/apps/credentials",
+            data={
+                "csrf": _csrf(new.text),
+                "app": "bol NL",
+                "credential_client_id": client_id,
+                "credential_client_secret": secret,
+            },
+        )
+        seen["installed"] = done.text
+
+    monkeypatch.setattr(uvicorn, "run", visit)
+    monkeypatch.setattr("click.echo", lambda message="", **kw: printed_lines.append(str(message)))
+    monkeypatch.setattr("click.secho", lambda message="", **kw: printed_lines.append(str(message)))
+    run_web_demo(tmp_path / "web-demo", port=8765)
+    assert "All applications" in seen["catalog"]
+    assert "Install Amazon" in seen["catalog"] and "Install bol" in seen["catalog"]
+    assert "Module correctly installed" in seen["installed"]
+
+
+def _csrf(text: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', text).group(1)
