@@ -25,18 +25,21 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import multiprocessing
 import random
 import re
+import resource
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
-from benchkit import TimedTransport, rss_mb
+from benchkit import rss_mb
 
 from linkolis_host import VirtualClock, stock
 from linkolis_host.apps import authorize_direct, install
@@ -45,19 +48,115 @@ from linkolis_host.scheduler import Scheduler
 from linkolis_host.workspaces import add_workspace
 
 SEARCH_RATE, SEARCH_BURST, PAGE = 0.0056, 20, 100
+SETTLE = 150  # the plugin asks for orders updated at least 2.5 minutes ago (Amazon: at least 2)
 MARKETS = ("DE", "FR", "IT", "ES", "NL", "UK", "PL", "SE")
 PATCH = re.compile(r"/listings/2021-08-01/items/([^/]+)/([^/?]+)")
 
 
-class Recorder(TimedTransport):
-    """The simulator's transport, noting when each (seller, SKU, quantity) left linkolis and every 429."""
+class SharedClock(VirtualClock):
+    """linkolis's virtual clock, its time also written where the simulator's process reads it."""
 
-    def __init__(self, sim, clock) -> None:  # noqa: ANN001
-        super().__init__(sim)
+    def __init__(self, start: float) -> None:
+        super().__init__(start)
+        self.shared = multiprocessing.get_context("fork").RawValue("d", start)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            with self._lock:
+                self._now += seconds
+                self.slept += seconds
+                self.shared.value = self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+            self.shared.value = self._now
+
+
+class ReadClock:
+    """The simulator's view of that clock."""
+
+    def __init__(self, shared) -> None:  # noqa: ANN001
+        self.shared = shared
+
+    def time(self) -> float:
+        return self.shared.value
+
+    def now(self) -> datetime:
+        from datetime import UTC
+
+        return datetime.fromtimestamp(self.time(), tz=UTC)
+
+    def sleep(self, seconds: float) -> None:
+        raise RuntimeError("the simulator never sleeps")
+
+
+def serve_simulator(options: dict, shared, pipe) -> None:  # noqa: ANN001
+    """The child process: the simulator on the shared clock, over HTTP on loopback, until terminated."""
+    from linkolis_amazon.simulator import Simulator
+    from linkolis_amazon.simulator.server import base_url_of, make_server
+
+    sim = Simulator(ReadClock(shared), **options)
+    server = make_server(sim)
+    pipe.send((base_url_of(server), sim.seller_ids, sim.client_id, sim.client_secret, sim.application_id, rss_mb()))
+    server.serve_forever()
+
+
+class Remote:
+    """The simulator in its own process, asked over its admin API: the bench's linkolis process holds only
+    linkolis, so its peak RSS is linkolis's own."""
+
+    def __init__(self, options: dict, clock: SharedClock) -> None:
+        ctx = multiprocessing.get_context("fork")
+        ours, theirs = ctx.Pipe()
+        self.process = ctx.Process(target=serve_simulator, args=(options, clock.shared, theirs), daemon=True)
+        self.process.start()
+        self.base, self.seller_ids, self.client_id, self.client_secret, self.application_id, self.rss = ours.recv()
+        self.http = httpx.Client(base_url=self.base, timeout=120)
+
+    def _get(self, path: str, **params) -> dict:  # noqa: ANN003
+        response = self.http.get(path, params=params)
+        response.raise_for_status()
+        return response.json()
+
+    def _post(self, path: str, body: dict) -> dict:
+        response = self.http.post(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def orders_truth(self, seller: str) -> list[dict]:
+        return self._get("/_sim/orders", seller_id=seller)["orders"]
+
+    def stock_truth(self, seller: str) -> dict:
+        return self._get("/_sim/stock", seller_id=seller)
+
+    def counters_snapshot(self) -> dict:
+        return self._get("/_sim/counters")
+
+    def authorize(self, seller: str) -> str:
+        return self._post("/_sim/authorize", {"selling_partner_id": seller})["refresh_token"]
+
+    def add_order(self, items: list[tuple[str, int]], market: str, seller_id: str) -> str:
+        body = {"items": [[sku, qty] for sku, qty in items], "marketplace": market, "seller_id": seller_id}
+        return self._post("/_sim/orders", body)["orderId"]
+
+    def stop(self) -> float:
+        """Stop the simulator; its CPU seconds."""
+        self.http.close()
+        self.process.terminate()
+        self.process.join()
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return used.ru_utime + used.ru_stime
+
+
+class Recorder(httpx.BaseTransport):
+    """linkolis's transport to the simulator, noting when each (seller, SKU, quantity) left and every 429."""
+
+    def __init__(self, clock) -> None:  # noqa: ANN001
+        self.inner = httpx.HTTPTransport()
         self.clock = clock
         self.sent: dict[tuple[str, str], list[tuple[float, int]]] = {}
         self.throttled = 0
-        self.cpu = 0.0  # CPU seconds spent in the simulator, by any thread
         self.lock = threading.Lock()
 
     def _note(self, seller: str, sku: str, quantity: int) -> None:
@@ -65,14 +164,6 @@ class Recorder(TimedTransport):
             self.sent.setdefault((seller, sku), []).append((self.clock.time(), quantity))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        started = time.thread_time()
-        try:
-            return self._handle(request)
-        finally:
-            with self.lock:
-                self.cpu += time.thread_time() - started
-
-    def _handle(self, request: httpx.Request) -> httpx.Response:
         if request.method == "PATCH" and (match := PATCH.search(request.url.raw_path.decode("ascii"))):
             body = json.loads(request.content)
             for patch in body.get("patches", []):
@@ -85,7 +176,7 @@ class Recorder(TimedTransport):
             for message in document.get("messages", []):
                 for availability in message.get("attributes", {}).get("fulfillment_availability", []):
                     self._note(seller, message["sku"], availability["quantity"])
-        response = super().handle_request(request)
+        response = self.inner.handle_request(request)
         if response.status_code == 429:
             with self.lock:
                 self.throttled += 1
@@ -95,27 +186,64 @@ class Recorder(TimedTransport):
 class Driver:
     """What the sellers and Amazon do while the scheduler runs, at moments of the virtual clock."""
 
-    def __init__(self, args, sim, host, recorder, sellers) -> None:  # noqa: ANN001
+    def __init__(self, args, sim, host, recorder, sellers, start: float) -> None:  # noqa: ANN001
         self.args, self.sim, self.host, self.recorder, self.sellers = args, sim, host, recorder, sellers
         self.rng = random.Random(args.seed)
-        self.expected = sum(len(sim.orders_truth(s["seller_id"])) for s in sellers)
+        # The backlog: what Amazon shows at the start, every order last updated SETTLE seconds before it or earlier
+        # (one updated since cannot be asked for yet by anyone; it counts in the steady state).
+        cutoff = start - SETTLE
+        backlog = []
+        self.expected = 0
+        for seller in sellers:
+            for order in sim.orders_truth(seller["seller_id"]):
+                self.expected += 1
+                if datetime.fromisoformat(order["lastUpdatedTime"]).timestamp() <= cutoff:
+                    backlog.append((seller["seller_id"], order["orderId"]))
+        self.backlog = len(backlog)
+        per_seller: dict[str, int] = {}
+        for seller_id, _ in backlog:
+            per_seller[seller_id] = per_seller.get(seller_id, 0) + 1
+        self.largest_backlog = max(per_seller.values(), default=0)
+        self.cpu_started = time.process_time()
+        self.cpu_at_backlog = 0.0
+        host.db.execute(
+            "CREATE TEMP TABLE backlog (account_id TEXT, order_id TEXT, PRIMARY KEY (account_id, order_id))"
+        )
+        host.db.conn.executemany("INSERT INTO temp.backlog VALUES (?, ?)", backlog)
+        host.db.conn.commit()  # sqlite3 opened a transaction for the insert: end it, or it holds the write lock
         self.backlog_done: float | None = None
         self.events: list[tuple[float, str, dict]] = []
         self.changes: list[dict] = []
         self.checked_at = -1.0
         self.imported = 0
+        self.cpu = 0.0  # the driver's own CPU seconds (in the coordinator's thread), not linkolis's
         self.stop = threading.Event()
 
     def count(self) -> int:
         return self.host.db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
 
+    def backlog_held(self) -> int:
+        return self.host.db.execute(
+            "SELECT COUNT(*) FROM orders o JOIN apps a ON a.id = o.app_id JOIN temp.backlog b "
+            "ON b.account_id = a.account_id AND b.order_id = o.marketplace_order_id"
+        ).fetchone()[0]
+
     def tick(self, now: float) -> None:
-        if now - self.checked_at >= 1.0 or self.checked_at < 0:
-            self.checked_at = now
-            self.imported = self.count()
+        started = time.thread_time()
+        try:
+            self._tick(now)
+        finally:
+            self.cpu += time.thread_time() - started
+
+    def _tick(self, now: float) -> None:
+        if now - self.checked_at < 1.0 and self.checked_at >= 0:
+            return
+        self.checked_at = now
+        self.imported = self.count()
         if self.backlog_done is None:
-            if self.imported >= self.expected:
+            if self.imported >= self.backlog and self.backlog_held() == self.backlog:
                 self.backlog_done = now
+                self.cpu_at_backlog = time.process_time() - self.cpu_started - self.cpu
                 self._plan(now)
             return
         while self.events and self.events[-1][0] <= now:
@@ -177,10 +305,17 @@ class BenchScheduler(Scheduler):
     def __init__(self, host: Host, driver: Driver, **kw) -> None:  # noqa: ANN003
         super().__init__(host, **kw)
         self.driver = driver
+        self.units_after_backlog: dict[str, int] = {}
 
     def _refresh(self) -> None:
         self.driver.tick(self.clock.time())
         super()._refresh()
+
+    def _finish(self, done) -> None:  # noqa: ANN001
+        if self.driver.backlog_done is not None:
+            name = f"{done.key[1]}_{done.outcome}"
+            self.units_after_backlog[name] = self.units_after_backlog.get(name, 0) + 1
+        super()._finish(done)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -192,27 +327,26 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from linkolis_amazon.simulator import Simulator
-
-    clock = VirtualClock(1_780_000_000.0)
+    clock = SharedClock(1_780_000_000.0)
     started_setup = time.perf_counter()
-    sim = Simulator(
+    sim = Remote(
+        {
+            "sellers": args.sellers,
+            "orders": args.orders_per_seller,
+            "skus": args.skus,
+            "order_window_days": 30,
+            "new_orders_per_hour": 0,
+            "marketplaces": MARKETS,
+            "listing_visibility_delay": 0,
+            "feed_queue_seconds": 5,
+            "feed_processing_seconds": 10,
+        },
         clock,
-        sellers=args.sellers,
-        orders=args.orders_per_seller,
-        skus=args.skus,
-        order_window_days=30,
-        new_orders_per_hour=0,
-        marketplaces=MARKETS,
-        listing_visibility_delay=0,
-        feed_queue_seconds=5,
-        feed_processing_seconds=10,
     )
-    simulator_rss = rss_mb()
-    clock.advance(600)  # the sellers connect ten minutes after their last backlog order: all of it is settled
-    recorder = Recorder(sim, clock)
+    clock.advance(600)  # the sellers connect ten minutes after their last backlog order
+    recorder = Recorder(clock)
     env = {
-        "LINKOLIS_AMAZON_ENDPOINT": "https://amazon.sim.test",
+        "LINKOLIS_AMAZON_ENDPOINT": sim.base,
         "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
         "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
         "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
@@ -233,13 +367,15 @@ def run(args: argparse.Namespace) -> dict:
             if args.progress and (number + 1) % 100 == 0:
                 print(f"  set up {number + 1:,} sellers", file=sys.stderr)
         host.workspace_id = None
+        start_virtual = clock.time()
+        driver = Driver(args, sim, host, recorder, sellers, start_virtual)
         setup_s = time.perf_counter() - started_setup
-        driver = Driver(args, sim, host, recorder, sellers)
         scheduler = BenchScheduler(host, driver, workers=args.workers, interval=args.interval)
-        start_virtual, sim_before = clock.time(), recorder.cpu
         started, cpu_started = time.perf_counter(), time.process_time()
+        driver.cpu_started = cpu_started
         scheduler.run(driver.stop, grace=60)
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started - driver.cpu
+        peak = rss_mb()
         imported = driver.count()
         held = [
             (r[0], r[1])
@@ -252,21 +388,17 @@ def run(args: argparse.Namespace) -> dict:
             for change in driver.changes:
                 if driver.pushed_at(change) is None:
                     print("unpushed", change, recorder.sent.get(key(change)), file=sys.stderr)
-                    rows = host.db.query(
-                        "SELECT p.* FROM stock_pushes p JOIN apps a ON a.id = p.app_id WHERE a.account_id = ? "
-                        "AND p.sku = ?",
-                        (change["seller_id"], change["sku"]),
-                    )
-                    print("  what linkolis holds:", list(rows), file=sys.stderr)
         host.close()
     counters = sim.counters_snapshot()
     truth = {(s, o["orderId"]) for s in sim.seller_ids for o in sim.orders_truth(s)}
-    backlog_pages = max(-(-len(sim.orders_truth(s)) // PAGE) for s in sim.seller_ids)
-    bound = max(0, backlog_pages - SEARCH_BURST) / SEARCH_RATE
+    simulator_cpu = sim.stop()
+    bound = max(0, -(-driver.largest_backlog // PAGE) - SEARCH_BURST) / SEARCH_RATE
     virtual = (driver.backlog_done if driver.backlog_done is not None else clock.time()) - start_virtual
+    steady_units = scheduler.units_after_backlog
     return {
         "sellers": args.sellers,
         "orders_expected": driver.expected,
+        "orders_backlog": driver.backlog,
         "orders_imported": imported,
         "orders_truth": len(truth),
         "duplicates": len(held) - len(set(held)),
@@ -274,6 +406,9 @@ def run(args: argparse.Namespace) -> dict:
         "unexpected": len(set(held) - truth),
         "searchOrders_calls": counters["calls"].get("searchOrders", 0),
         "http_429": recorder.throttled,
+        "simulator_429": sum((counters.get("throttled") or {}).values())
+        if isinstance(counters.get("throttled"), dict)
+        else counters.get("throttled", 0),
         "virtual_s": round(virtual, 1),
         "bound_s": round(bound, 1),
         "ratio": round(virtual / max(bound, scheduler.poll), 3),
@@ -287,11 +422,13 @@ def run(args: argparse.Namespace) -> dict:
         "peak_running": scheduler.peak_running,
         "setup_s": round(setup_s, 1),
         "wall_s": round(wall, 1),
-        "cpu_s": round(cpu, 1),
-        "simulator_cpu_s": round(recorder.cpu - sim_before, 1),
-        "local_s": round(cpu - (recorder.cpu - sim_before), 1),
-        "simulator_rss_mb": round(simulator_rss, 1),
-        "peak_rss_mb": round(rss_mb(), 1),
+        "local_s": round(cpu, 1),
+        "steady_local_s": round(cpu - driver.cpu_at_backlog, 1),
+        "steady_units": steady_units,
+        "steady_ms_per_unit": round(1000 * (cpu - driver.cpu_at_backlog) / max(1, sum(steady_units.values())), 2),
+        "simulator_cpu_s": round(simulator_cpu, 1),
+        "simulator_rss_mb": round(sim.rss, 1),
+        "peak_rss_mb": round(peak, 1),
     }
 
 
