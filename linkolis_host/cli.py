@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import signal
 import sqlite3
 import sys
@@ -17,13 +18,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+from click.shell_completion import CompletionItem
 
 from . import apps, config, installed, oauth, orders, scheduler, shipments, stock, store, sync, workspaces
 from .apps import BANNER, FieldSpec, fields_of
 from .context import REDACTOR
-from .http import duration_text
 from .errors import LinkolisError
 from .host import Host
+from .http import duration_text
 from .plugins import check_enabled, installed_plugins
 from .progress import StderrProgress, message_line
 from .tables import colour_on, column, money, print_table, value, when
@@ -32,6 +34,74 @@ from .version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 VERBOSE_META = "linkolis.verbose"
+
+# Each command's --help ends with these, as written (click's \b keeps the lines). Keyed by the command path after
+# `linkolis`; tests/test_cli_output.py checks that every command has some.
+EXAMPLES: dict[str, list[str]] = {
+    "": ["linkolis catalog", "linkolis apps install amazon --marketplace DE", "linkolis sync --watch"],
+    "plugins": ["linkolis plugins", "linkolis plugins --json"],
+    "plugins list": ["linkolis plugins list", "linkolis plugins list --json | jq '.[].id'"],
+    "catalog": ["linkolis catalog", "linkolis catalog --json | jq '.[].kind'"],
+    "apps": ["linkolis apps list", "linkolis apps install amazon --marketplace DE"],
+    "apps list": [
+        "linkolis apps list",
+        "linkolis apps list | cut -f1,3        # piped: name and status, tab-separated",
+    ],
+    "apps show": ["linkolis apps show 'Amazon DE'", "linkolis apps show 'Amazon DE' --json"],
+    "apps install": ["linkolis apps install amazon --marketplace DE --name 'Amazon DE'", "linkolis apps install bol"],
+    "apps configure": [
+        "linkolis apps configure 'Amazon DE' --stock-sync",
+        "linkolis apps configure 'Amazon DE' --name 'Amazon Germany'",
+        "linkolis apps configure 'Amazon DE' --help    # the options of that app's kind",
+    ],
+    "apps remove": ["linkolis apps remove 'Amazon DE'", "linkolis apps remove 'Amazon DE' --purge --yes"],
+    "apps authorize": [
+        "linkolis apps authorize 'Amazon DE'",
+        "linkolis apps authorize 'Amazon DE' --no-browser",
+        "linkolis apps authorize bol --credential client_id=ID --credential client_secret=-",
+    ],
+    "apps verify": ["linkolis apps verify 'Amazon DE'", "linkolis apps verify 'Amazon DE' --json | jq .ok"],
+    "orders": ["linkolis orders import", "linkolis orders list --status unshipped"],
+    "orders import": ["linkolis orders import", "linkolis orders import 'Amazon DE' --json"],
+    "orders list": [
+        "linkolis orders list --status unshipped",
+        "linkolis orders list --app 'Amazon DE' --limit 20 --offset 20",
+        "linkolis orders list --search 302-",
+    ],
+    "orders show": ["linkolis orders show 302-4914762-2060784", "linkolis orders show 302-4914762-2060784 --json"],
+    "orders ship": [
+        "linkolis orders ship 302-4914762-2060784 --carrier DHL --tracking 00340434161094042557",
+        "linkolis orders ship 302-4914762-2060784 --carrier DPD --tracking 0123 --line MUG-RED=1",
+    ],
+    "stock": ["linkolis stock set MUG-RED 12", "linkolis stock push"],
+    "stock set": ["linkolis stock set MUG-RED 12", "linkolis stock set 'MUG 350ml/BLUE' 0"],
+    "stock load": ["linkolis stock load stock.csv", "my-erp export | linkolis stock load -"],
+    "stock push": ["linkolis stock push --dry-run", "linkolis stock push 'Amazon DE'"],
+    "stock list": ["linkolis stock list", "linkolis stock list --app 'Amazon DE' --json"],
+    "stock verify": ["linkolis stock verify", "linkolis stock verify 'Amazon DE' --json"],
+    "stock map": ["linkolis stock map MUG-RED --app bol --reference 8712345678906"],
+    "stock unmap": ["linkolis stock unmap MUG-RED --app bol"],
+    "sync": ["linkolis sync", "linkolis sync --watch --interval 300", "linkolis sync status"],
+    "demo": ["linkolis demo", "linkolis demo --web --port 8080"],
+    "workspaces": ["linkolis workspaces add 'Shop One'", "linkolis workspaces list"],
+    "workspaces add": ["linkolis workspaces add 'Shop One'"],
+    "workspaces list": ["linkolis workspaces list", "linkolis workspaces list --json"],
+    "users": ["linkolis users add ann@example.com --workspace 'Shop One'", "linkolis users list"],
+    "users add": [
+        "linkolis users add ann@example.com --workspace 'Shop One'",
+        "printf '%s\\n' \"$PASSWORD\" | linkolis users add ann@example.com --password-stdin",
+    ],
+    "users list": ["linkolis users list", "linkolis users list --workspace 'Shop One' --json"],
+    "users remove": ["linkolis users remove ann@example.com"],
+    "serve": [
+        "linkolis serve --base-url https://linkolis.example.com",
+        "linkolis serve --certfile cert.pem --keyfile key.pem --host 0.0.0.0 --port 8443",
+    ],
+    "shipments": ["linkolis shipments list --status due", "linkolis shipments push"],
+    "shipments load": ["linkolis shipments load shipped.csv"],
+    "shipments list": ["linkolis shipments list", "linkolis shipments list --app bol --status rejected"],
+    "shipments push": ["linkolis shipments push", "linkolis shipments push bol --json"],
+}
 
 
 def _verbose(ctx: click.Context, _param: click.Parameter, count: int) -> int:
@@ -124,6 +194,26 @@ class LinkolisGroup(HelpMixin, click.Group):
 WORKSPACE_META = "linkolis.workspace"
 
 
+def complete_app_names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion for an app's name: the installed apps in the data directory ($LINKOLIS_HOME)."""
+    root = ctx.find_root()
+    try:
+        if isinstance(root.obj, Host):
+            names = [a.name for a in installed.list_apps(root.obj, every_workspace=True)]
+        else:
+            if not (config.home_dir() / store.DB_FILE).is_file():  # no data directory yet: none, and none made
+                return []
+            host = Host(say=lambda _: None)
+            try:
+                names = [a.name for a in installed.list_apps(host, every_workspace=True)]
+            finally:
+                host.close()
+    except Exception:  # noqa: BLE001 - a tab press must never print a traceback into the seller's shell
+        return []
+    typed = incomplete.casefold()
+    return [CompletionItem(n) for n in sorted(set(names)) if n.casefold().startswith(typed)]
+
+
 def get_host(ctx: click.Context) -> Host:
     root = ctx.find_root()
     if root.obj is None:
@@ -167,9 +257,10 @@ def echo(message: Any = "", err: bool = False, **kwargs: Any) -> None:
 
 def secho(message: str, err: bool = False, **kwargs: Any) -> None:
     """A coloured line: colour only on a terminal, never with NO_COLOR or --no-color."""
-    stream = sys.stderr if err else sys.stdout
-    text = click.style(safe(message), **kwargs) if colour_on(stream) else safe(message)
-    echo(text, err=err, color=colour_on(stream))
+    colour = colour_on(sys.stderr if err else sys.stdout)
+    text = click.style(safe(message), **kwargs) if colour else safe(message)  # escaped first, then coloured
+    with message_line():
+        click.echo(text, err=err, color=colour)
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
@@ -179,7 +270,7 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
         human(data)
 
 
-@click.group(cls=LinkolisGroup, context_settings=CONTEXT)
+@click.group("linkolis", cls=LinkolisGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="linkolis")
 @click.option(
     "-v",
@@ -359,7 +450,7 @@ def apps_list(host: Host, as_json: bool) -> None:
 
 
 @apps_group.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_app_names)
 @json_option
 @with_host
 def apps_show(host: Host, name: str, as_json: bool) -> None:
@@ -466,12 +557,18 @@ class InstallGroup(LinkolisGroup):
         params = [_field_option(s, with_defaults=True) for s in specs] + [
             click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")
         ]
-        return click.Command(
+        line = " ".join(
+            ["linkolis apps install", kind.kind]
+            + [f"--{s.name.replace('_', '-')} {(s.choices or ['VALUE'])[0]}" for s in specs if s.required]
+        )
+        return LinkolisCommand(
             name,
             params=params,
             callback=run,
             context_settings=CONTEXT,
-            help=f"Install {kind.title}: {kind.description}\n\nMissing required fields are asked for on a terminal.",
+            help=f"Install {article(kind.title)} app: {kind.description}\n\n"
+            "Missing required fields are asked for on a terminal.",
+            epilog=f"Examples:\n\n\b\n  {line}\n  {line} --name 'My {kind.title}' --stock-sync --json",
         )
 
 
@@ -484,32 +581,60 @@ apps_group.add_command(
 )
 
 
+def _configure_params(specs: list[FieldSpec]) -> list[click.Parameter]:
+    return [_field_option(s, with_defaults=False) for s in specs] + [
+        click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")
+    ]
+
+
+class ConfigureCommand(LinkolisCommand):
+    """`apps configure NAME [OPTIONS]`: the options are the app kind's settings, so --help lists them per kind (and
+    `apps configure NAME --help` those of NAME's kind)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        try:
+            kinds = sorted(get_host(ctx).registry.kinds.values(), key=lambda k: k.kind)
+        except (LinkolisError, click.ClickException):
+            kinds = []
+        for kind in kinds:
+            probe = click.Command(kind.kind, params=_configure_params(fields_of(kind.settings))[:-1])
+            records = [r for r in (p.get_help_record(ctx) for p in probe.params) if r]
+            with formatter.section(f"Options for {article(kind.title)} app (kind {kind.kind})"):
+                formatter.write_dl(records)
+        super().format_epilog(ctx, formatter)
+
+
 @apps_group.command(
     "configure",
+    cls=ConfigureCommand,
+    options_metavar="",
     context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
 )
-@click.argument("name", required=False)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.argument("name", required=False, metavar="NAME", shell_complete=complete_app_names)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[OPTIONS]")
 @click.pass_context
 def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) -> None:
-    """Reconfigure an app (the wrench): `linkolis apps configure NAME --help` lists its fields.
+    """Reconfigure an app (the wrench): give only the settings to change; the options depend on the app's kind.
 
     A change that voids the authorization (another region, say) sends the app back to needing authorization.
+    `linkolis apps configure NAME --help` lists the options of NAME's kind.
     """
     if name in (None, "-h", "--help"):
         echo(ctx.get_help())
         return
     host = get_host(ctx)
     row = apps.get(host, name)
-    specs = fields_of(host.registry.kind(row.kind).settings)
-    command = click.Command(
-        f"configure {name!r}",
+    kind = host.registry.kind(row.kind)
+    specs = fields_of(kind.settings)
+    command = LinkolisCommand(
+        f"configure {shlex.quote(row.name)}",
         context_settings=CONTEXT,
-        params=[_field_option(s, with_defaults=False) for s in specs]
-        + [click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")],
-        help=f"Change the settings of {row.name!r}; fields not given stay as they are.",
+        params=_configure_params(specs),
+        help=f"Change the settings of {row.name!r} ({article(kind.title)} app); options not given stay as they are.",
+        epilog=f"Example:\n\n\b\n  linkolis apps configure {shlex.quote(row.name)} --stock-sync",
     )
-    sub = command.make_context(command.name, list(args), parent=ctx)
+    # The parent is `apps`: the usage reads "linkolis apps configure 'Shop EU' [OPTIONS]".
+    sub = command.make_context(command.name, list(args), parent=ctx.parent)
     as_json = sub.params.pop("as_json")
     changes = {k: _normalize(next(s for s in specs if s.name == k), v) for k, v in sub.params.items() if v is not None}
     if not changes:
@@ -525,7 +650,7 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
 
 
 @apps_group.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_app_names)
 @click.option("--purge", is_flag=True, help="Also delete the app's imported orders and stock push results.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @with_host
@@ -576,7 +701,7 @@ def _parse_credentials(pairs: tuple[str, ...], secret_names: set[str]) -> dict[s
 
 
 @apps_group.command("authorize")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_app_names)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL to open.")
 @click.option(
     "--port",
@@ -682,7 +807,7 @@ def _authorize_in_browser(
 
 
 @apps_group.command("verify")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_app_names)
 @json_option
 @with_host
 def apps_verify(host: Host, name: str, as_json: bool) -> None:
@@ -737,7 +862,7 @@ def _import_summary(r: dict[str, Any]) -> str:
 
 
 @orders_group.command("import")
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_app_names)
 @json_option
 @with_host
 def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
@@ -752,11 +877,17 @@ def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
 
 
-ORDER_STYLES = {"unshipped": "yellow", "pending": "yellow", "shipped": "green", "cancelled": "dim", "unfulfillable": "red"}
+ORDER_STYLES = {
+    "unshipped": "yellow",
+    "pending": "yellow",
+    "shipped": "green",
+    "cancelled": "dim",
+    "unfulfillable": "red",
+}
 
 
 @orders_group.command("list")
-@click.option("--app", help="Only this app's orders.")
+@click.option("--app", shell_complete=complete_app_names, help="Only this app's orders.")
 @click.option(
     "--status",
     type=click.Choice(["pending", "unshipped", "partially_shipped", "shipped", "cancelled", "unfulfillable", "other"]),
@@ -787,7 +918,14 @@ def orders_list(
                 column("lines", right=True),
             ],
             [
-                [r["marketplace_order_id"], r["app"], r["status"], when(r["created_at"]), money(r["total"], r["currency"]), r["line_count"]]
+                [
+                    r["marketplace_order_id"],
+                    r["app"],
+                    r["status"],
+                    when(r["created_at"]),
+                    money(r["total"], r["currency"]),
+                    r["line_count"],
+                ]
                 for r in rs
             ],
         )
@@ -912,7 +1050,7 @@ def _stock_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
 
 
 @stock_group.command("push")
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_app_names)
 @click.option(
     "--dry-run", is_flag=True, help="Show the marketplace's quantity -> the one that would be sent; write nothing."
 )
@@ -941,14 +1079,12 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
     rejected = sum(r.get("rejected") or 0 for r in results)
     if rejected and not dry_run:
-        echo(
-            f"{plural(rejected, 'SKU')} rejected: `linkolis stock list` shows why; fix and push again.", err=True
-        )
+        echo(f"{plural(rejected, 'SKU')} rejected: `linkolis stock list` shows why; fix and push again.", err=True)
         sys.exit(1)
 
 
 @stock_group.command("list")
-@click.option("--app", help="Only this app.")
+@click.option("--app", shell_complete=complete_app_names, help="Only this app.")
 @json_option
 @with_host
 def stock_list(host: Host, app: str | None, as_json: bool) -> None:
@@ -984,7 +1120,7 @@ VERIFY_STYLES = {"drift": "red", "not listed": "yellow", "accepted, not yet visi
 
 
 @stock_group.command("verify")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_app_names)
 @json_option
 @with_host
 def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
@@ -1027,7 +1163,7 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
 
 
 @cli.command("sync", context_settings=CONTEXT)
-@click.argument("names", nargs=-1, metavar="[NAME]... | status")
+@click.argument("names", nargs=-1, metavar="[NAME]... | status", shell_complete=complete_app_names)
 @click.option("--watch", is_flag=True, help="Keep going: push stock changes within seconds, import on --interval.")
 @click.option(
     "--interval",
@@ -1364,7 +1500,11 @@ def _shipment_line(r: dict[str, Any]) -> str:
     help="An item of the package (the order line's "
     "id or SKU) and how many; repeat it. Default: everything left to ship.",
 )
-@click.option("--app", help="The app whose order it is (when two apps imported the same order id).")
+@click.option(
+    "--app",
+    shell_complete=complete_app_names,
+    help="The app whose order it is (when two apps imported the same order id).",
+)
 @json_option
 @with_host
 def orders_ship(
@@ -1424,7 +1564,7 @@ def shipments_load(host: Host, file: Path, as_json: bool) -> None:
 
 
 @shipments_group.command("list")
-@click.option("--app", help="Only this app's shipments.")
+@click.option("--app", shell_complete=complete_app_names, help="Only this app's shipments.")
 @click.option(
     "--status",
     type=click.Choice(["due", "sending", "accepted", "rejected", "pending", "refused"]),
@@ -1470,7 +1610,7 @@ def shipments_list(host: Host, app: str | None, status: str | None, as_json: boo
 
 
 @shipments_group.command("push")
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_app_names)
 @json_option
 @with_host
 def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
@@ -1489,7 +1629,13 @@ def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
 
 @stock_group.command("map")
 @click.argument("sku")
-@click.option("--app", "app_name", required=True, help="The app whose marketplace knows the SKU by another name.")
+@click.option(
+    "--app",
+    "app_name",
+    shell_complete=complete_app_names,
+    required=True,
+    help="The app whose marketplace knows the SKU by another name.",
+)
 @click.option("--reference", required=True, help="The marketplace's reference for it (an EAN, the SKU listed there).")
 @json_option
 @with_host
@@ -1501,7 +1647,13 @@ def stock_map(host: Host, sku: str, app_name: str, reference: str, as_json: bool
 
 @stock_group.command("unmap")
 @click.argument("sku")
-@click.option("--app", "app_name", required=True, help="The app to send the SKU to under its own name again.")
+@click.option(
+    "--app",
+    "app_name",
+    shell_complete=complete_app_names,
+    required=True,
+    help="The app to send the SKU to under its own name again.",
+)
 @json_option
 @with_host
 def stock_unmap(host: Host, sku: str, app_name: str, as_json: bool) -> None:

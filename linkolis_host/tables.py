@@ -104,5 +104,6 @@ def print_table(columns: Sequence[Column], rows: Iterable[Sequence[Any]], stream
     for c in columns:
         table.add_column(c.header.upper(), justify=c.justify, no_wrap=not c.wrap, overflow="fold")  # type: ignore[arg-type]
     for row in cells:
-        table.add_row(*(Text(safe(text), style=(c.styles or {}).get(text, "")) for c, text in zip(columns, row)))
+        styled = (Text(safe(text), style=(c.styles or {}).get(text, "")) for c, text in zip(columns, row, strict=True))
+        table.add_row(*styled)
     console(stream).print(table)

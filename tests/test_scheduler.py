@@ -217,7 +217,7 @@ def test_sync_status_shows_what_waits_and_the_last_error(run, host, market, cloc
     assert "authoriz" in units[("Broken Shop", "import")]["last_error"].lower()
     assert units[("Good Shop", "push")]["last_error"] is None
     human = run("sync", "status").stdout
-    assert "Broken Shop: import stopped" in human and "last error" in human
+    assert "Broken Shop\timport\tstopped\t-\t" in human and "authoriz" in human.lower()
 
 
 def test_sync_status_before_any_scheduler_ran(run):

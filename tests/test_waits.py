@@ -241,13 +241,12 @@ def test_backing_off_from_a_failing_marketplace_is_told(clock):
 def test_a_wait_line_never_lands_inside_a_progress_bar(capsys):
     progress = StderrProgress()
     drawn = []
-    progress.tty = True
     progress._bar = types.SimpleNamespace(render_progress=lambda: drawn.append("bar"))
 
-    progress.wait("Amazon's quota for searchOrders", 178)
+    progress.note("Feed 12 stays pending")
 
     err = capsys.readouterr().err
-    assert err == "\r\033[KWaiting 2 min 58 s for Amazon's quota for searchOrders…\n"
+    assert err == "\r\033[KFeed 12 stays pending\n"
     assert drawn == ["bar"], "the bar is drawn again below the line"
 
 
