@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shlex
 import signal
 import sqlite3
@@ -192,6 +193,7 @@ class LinkolisGroup(HelpMixin, click.Group):
 
 
 WORKSPACE_META = "linkolis.workspace"
+COMPLETE_VAR = "_LINKOLIS_COMPLETE"  # click's: `eval "$(_LINKOLIS_COMPLETE=bash_source linkolis)"` in ~/.bashrc
 
 
 def complete_app_names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -211,7 +213,10 @@ def complete_app_names(ctx: click.Context, _param: click.Parameter, incomplete: 
     except Exception:  # noqa: BLE001 - a tab press must never print a traceback into the seller's shell
         return []
     typed = incomplete.casefold()
-    return [CompletionItem(n) for n in sorted(set(names)) if n.casefold().startswith(typed)]
+    # bash puts a completion on the line as it is: "Amazon DE" would become two words, so it gets it quoted (zsh
+    # and fish quote what they insert themselves).
+    quote = shlex.quote if os.environ.get(COMPLETE_VAR, "").startswith("bash") else str
+    return [CompletionItem(quote(n)) for n in sorted(set(names)) if n.casefold().startswith(typed)]
 
 
 def get_host(ctx: click.Context) -> Host:
@@ -1022,7 +1027,7 @@ def stock_load(host: Host, file: Path, as_json: bool) -> None:
         count = stock.load_stock(host, file, stdin=sys.stdin.buffer)
     else:
         count = stock.load_stock(host, file)
-    emit({"loaded": count}, as_json, lambda r: echo(f"Recorded {r['loaded']} stock level(s)."))
+    emit({"loaded": count}, as_json, lambda r: echo(f"Recorded {plural(r['loaded'], 'stock level')}."))
 
 
 def _push_summary(r: dict[str, Any]) -> str:
@@ -1200,7 +1205,7 @@ def sync_command(
     for name in names:
         installed.get(host, name)  # an unknown name is refused before anything runs
     stop = threading.Event()
-    echo(f"Syncing with {workers} worker(s); stock changes are pushed within seconds. Ctrl-C stops.", err=True)
+    echo(f"Syncing with {plural(workers, 'worker')}; stock changes are pushed within seconds. Ctrl-C stops.", err=True)
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if _main_thread() else None
     try:
         sync.watch_scheduled(
@@ -1331,8 +1336,8 @@ def workspaces_list(host: Host, as_json: bool) -> None:
     def human(rs: list[dict]) -> None:
         if not rs:
             echo("No workspaces yet. Create one with `linkolis workspaces add NAME`.")
-        for r in rs:
-            echo(f"{r['name']:<30} {r['apps']} app(s)")
+            return
+        print_table([column("name"), column("apps", right=True)], [[r["name"], r["apps"]] for r in rs])
 
     emit(rows, as_json, human)
 
@@ -1390,8 +1395,11 @@ def users_list(host: Host, workspace: str | None, as_json: bool) -> None:
     def human(rs: list[dict]) -> None:
         if not rs:
             echo("No users yet. Add one with `linkolis users add EMAIL --workspace NAME`.")
-        for r in rs:
-            echo(f"{r['email']:<40} {r['workspace']}")
+            return
+        print_table(
+            [column("email"), column("workspace"), column("language")],
+            [[r["email"], r["workspace"], r["language"]] for r in rs],
+        )
 
     emit(rows, as_json, human)
 
@@ -1559,7 +1567,7 @@ def shipments_load(host: Host, file: Path, as_json: bool) -> None:
     emit(
         result,
         as_json,
-        lambda r: echo(f"Recorded {r['recorded']} shipment(s); {r['unchanged']} recorded before, unchanged."),
+        lambda r: echo(f"Recorded {plural(r['recorded'], 'shipment')}; {r['unchanged']} recorded before, unchanged."),
     )
 
 

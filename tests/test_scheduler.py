@@ -231,7 +231,7 @@ def test_sync_watch_runs_the_scheduler_and_sigterm_stops_it_after_the_page(run, 
     backlog(market)
     watch.after_slow_page.append(lambda pages: os.kill(os.getpid(), signal.SIGTERM))  # the operator's `kill`
     result = run("sync", "--watch", "--workers", "2")
-    assert "with 2 worker(s)" in result.stderr and "Stopped." in result.stderr
+    assert "with 2 workers" in result.stderr and "Stopped." in result.stderr
     assert watch.pages["SLOW"] == 1
     assert orders_of(host, "Backlog Shop") == 2
     assert {u["state"] for u in run.json("sync", "status")["units"]} == {"stopped"}
