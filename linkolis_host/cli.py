@@ -179,6 +179,11 @@ class LinkolisGroup(HelpMixin, click.Group):
     command_class = LinkolisCommand
     group_class = type  # subgroups are LinkolisGroups too
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any("--verbose" in p.opts for p in self.params):  # the root has its own
+            self.params.append(verbose_option())
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

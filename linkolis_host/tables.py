@@ -106,4 +106,9 @@ def print_table(columns: Sequence[Column], rows: Iterable[Sequence[Any]], stream
     for row in cells:
         styled = (Text(safe(text), style=(c.styles or {}).get(text, "")) for c, text in zip(columns, row, strict=True))
         table.add_row(*styled)
-    console(stream).print(table)
+    # Rendered aside first so no line ends in the padding of its last column (a pager, a copy-paste, a diff).
+    screen = console(stream)
+    with screen.capture() as captured:
+        screen.print(table)
+    stream.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+    stream.flush()

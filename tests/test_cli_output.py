@@ -224,6 +224,7 @@ def test_apps_configure_name_help_has_a_clean_usage_line(run, app):
 
 def test_verbose_is_accepted_after_the_subcommand_too(run, app):
     assert run("apps", "list", "-v").exit_code == 0
+    assert run("apps", "-v", "list").exit_code == 0
     assert run.json("stock", "list", "-vv") == []
     assert "-v, --verbose" in run("orders", "list", "--help").stdout
 
@@ -279,6 +280,7 @@ def test_a_usage_error_exits_2_and_a_failure_exits_1(run, market):
     assert run("apps", "list", "--no-such-option", code=2).exit_code == 2
     assert run("orders", "list", "--status", "lost", code=2).exit_code == 2
     assert "no app named 'Nope'" in run("apps", "show", "Nope", code=1).stderr
+    assert "missing --region" in run("apps", "install", "testmarket", "--name", "X", input="", code=2).stderr
 
 
 def test_stock_push_fails_when_a_sku_was_rejected_and_json_still_has_the_summary(run, app, market):
