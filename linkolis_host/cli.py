@@ -833,8 +833,14 @@ def apps_verify(host: Host, name: str, as_json: bool) -> None:
 
     def human(_: Any) -> None:
         marks = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "warning": "warning"}
+        colours = {"ok": "green", "failed": "red", "warning": "yellow", "skipped": None}
+        colour = colour_on(sys.stdout)
         for c in checks:
-            echo(f"[{marks[c.status]:>7}] {c.name}" + (f": {c.detail}" if c.detail else ""))
+            mark = f"[{marks[c.status]:>7}]"
+            if colour and colours[c.status]:
+                mark = click.style(mark, fg=colours[c.status], bold=c.status == "failed")
+            # the mark is ours; the check's name and detail are the plugin's words, escaped
+            click.echo(mark + safe(f" {c.name}" + (f": {c.detail}" if c.detail else "")), color=colour)
             if c.remedy and c.status != "ok":
                 echo(f"          → {c.remedy}")
         if ok:

@@ -124,7 +124,8 @@ def test_colour_on_a_terminal_and_never_with_no_color_or_a_pipe(run, shop, termi
 
 
 def test_the_banner_is_coloured_only_on_a_terminal(run, app, terminal, monkeypatch):
-    assert ESC + "[" in run("apps", "verify", "Shop EU").stdout
+    coloured = run("apps", "verify", "Shop EU").stdout
+    assert ESC + "[32m[     ok]" in coloured and ESC + "[34m" in coloured, "green marks, a blue banner"
     assert ESC not in run("--no-color", "apps", "verify", "Shop EU").stdout
     monkeypatch.setenv("LINKOLIS_TERMINAL", "0")
     text = run("apps", "verify", "Shop EU").stdout
