@@ -838,7 +838,7 @@ def apps_verify(host: Host, name: str, as_json: bool) -> None:
         for c in checks:
             mark = f"[{marks[c.status]:>7}]"
             if colour and colours[c.status]:
-                mark = click.style(mark, fg=colours[c.status], bold=c.status == "failed")
+                mark = click.style(mark, fg=colours[c.status], bold=c.status == "failed" or None)
             # the mark is ours; the check's name and detail are the plugin's words, escaped
             click.echo(mark + safe(f" {c.name}" + (f": {c.detail}" if c.detail else "")), color=colour)
             if c.remedy and c.status != "ok":
