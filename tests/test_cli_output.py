@@ -8,6 +8,7 @@ A terminal is forced with ``LINKOLIS_TERMINAL=1`` (CliRunner's output is no term
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 
@@ -15,6 +16,7 @@ import click
 import pytest
 from helpers import install_app
 
+import linkolis_host.cli
 from linkolis_host import progress as progress_module
 from linkolis_host.cli import EXAMPLES, cli, echo
 from linkolis_host.progress import StderrProgress
@@ -223,8 +225,17 @@ def test_apps_configure_name_help_has_a_clean_usage_line(run, app):
     assert "--region [EU|US]" in text
 
 
-def test_verbose_is_accepted_after_the_subcommand_too(run, app):
-    assert run("apps", "list", "-v").exit_code == 0
+def test_verbose_is_accepted_after_the_subcommand_too(run, app, monkeypatch):
+    listed = linkolis_host.cli.apps.list_apps
+
+    def list_apps(host):
+        logging.getLogger("linkolis.apps").info("reading the apps")
+        return listed(host)
+
+    monkeypatch.setattr(linkolis_host.cli.apps, "list_apps", list_apps)
+    assert "INFO linkolis.apps: reading the apps" in run("apps", "list", "-v").stderr
+    assert "reading the apps" in run("-v", "apps", "list").stderr
+    assert "reading the apps" not in run("apps", "list").stderr
     assert run("apps", "-v", "list").exit_code == 0
     assert run.json("stock", "list", "-vv") == []
     assert "-v, --verbose" in run("orders", "list", "--help").stdout
