@@ -20,6 +20,7 @@ from .errors import AuthorizationError, LinkolisError, UserError
 from .host import Host
 from .installed import REMOVED, App, audit, get, list_apps, mark_attention, name_key, now_text
 from .models import AppSettings, AuthorizationStart, Credentials, HealthCheck
+from .terminal import article
 
 # What the seller sees when every check of an app passed.
 BANNER = "Module correctly installed"
@@ -98,7 +99,8 @@ def _validate(host: Host, kind: str, values: dict[str, Any]) -> AppSettings:
     try:
         return host.settings_for(kind, values)
     except ValidationError as exc:
-        raise UserError(f"invalid settings for a {kind} app:\n{format_validation_error(exc, '  ')}") from None
+        title = article(host.registry.kind(kind).title)
+        raise UserError(f"invalid settings for {title} app:\n{format_validation_error(exc, '  ')}") from None
 
 
 def catalog(host: Host) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import shlex
 import signal
 import sqlite3
 import sys
@@ -18,22 +20,170 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+from click.shell_completion import CompletionItem
 
 from . import apps, config, installed, oauth, orders, scheduler, shipments, stock, store, sync, workspaces
 from .apps import BANNER, FieldSpec, fields_of
 from .context import REDACTOR
 from .errors import LinkolisError
 from .host import Host
+from .http import duration_text
 from .plugins import check_enabled, installed_plugins
-from .progress import StderrProgress
-from .terminal import safe, safe_json
+from .progress import StderrProgress, message_line
+from .tables import colour_on, column, money, print_table, value, when
+from .terminal import article, plural, safe, safe_json
 from .version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+VERBOSE_META = "linkolis.verbose"
+
+# Each command's --help ends with these, as written (click's \b keeps the lines). Keyed by the command path after
+# `linkolis`; tests/test_cli_output.py checks that every command has some.
+EXAMPLES: dict[str, list[str]] = {
+    "": ["linkolis catalog", "linkolis apps install amazon --marketplace DE", "linkolis sync --watch"],
+    "plugins": ["linkolis plugins", "linkolis plugins --json"],
+    "plugins list": ["linkolis plugins list", "linkolis plugins list --json | jq '.[].id'"],
+    "catalog": ["linkolis catalog", "linkolis catalog --json | jq '.[].kind'"],
+    "apps": ["linkolis apps list", "linkolis apps install amazon --marketplace DE"],
+    "apps list": [
+        "linkolis apps list",
+        "linkolis apps list | cut -f1,3        # piped: name and status, tab-separated",
+    ],
+    "apps show": ["linkolis apps show 'Amazon DE'", "linkolis apps show 'Amazon DE' --json"],
+    "apps install": ["linkolis apps install amazon --marketplace DE --name 'Amazon DE'", "linkolis apps install bol"],
+    "apps configure": [
+        "linkolis apps configure 'Amazon DE' --stock-sync",
+        "linkolis apps configure 'Amazon DE' --name 'Amazon Germany'",
+        "linkolis apps configure 'Amazon DE' --help    # the options of that app's kind",
+    ],
+    "apps remove": ["linkolis apps remove 'Amazon DE'", "linkolis apps remove 'Amazon DE' --purge --yes"],
+    "apps authorize": [
+        "linkolis apps authorize 'Amazon DE'",
+        "linkolis apps authorize 'Amazon DE' --no-browser",
+        "linkolis apps authorize bol --credential client_id=ID --credential client_secret=-",
+    ],
+    "apps verify": ["linkolis apps verify 'Amazon DE'", "linkolis apps verify 'Amazon DE' --json | jq .ok"],
+    "orders": ["linkolis orders import", "linkolis orders list --status unshipped"],
+    "orders import": ["linkolis orders import", "linkolis orders import 'Amazon DE' --json"],
+    "orders list": [
+        "linkolis orders list --status unshipped",
+        "linkolis orders list --app 'Amazon DE' --limit 20 --offset 20",
+        "linkolis orders list --search 302-",
+    ],
+    "orders show": ["linkolis orders show 302-4914762-2060784", "linkolis orders show 302-4914762-2060784 --json"],
+    "orders ship": [
+        "linkolis orders ship 302-4914762-2060784 --carrier DHL --tracking 00340434161094042557",
+        "linkolis orders ship 302-4914762-2060784 --carrier DPD --tracking 0123 --line MUG-RED=1",
+    ],
+    "stock": ["linkolis stock set MUG-RED 12", "linkolis stock push"],
+    "stock set": ["linkolis stock set MUG-RED 12", "linkolis stock set 'MUG 350ml/BLUE' 0"],
+    "stock load": ["linkolis stock load stock.csv", "my-erp export | linkolis stock load -"],
+    "stock push": ["linkolis stock push --dry-run", "linkolis stock push 'Amazon DE'"],
+    "stock list": ["linkolis stock list", "linkolis stock list --app 'Amazon DE' --json"],
+    "stock verify": ["linkolis stock verify", "linkolis stock verify 'Amazon DE' --json"],
+    "stock map": ["linkolis stock map MUG-RED --app bol --reference 8712345678906"],
+    "stock unmap": ["linkolis stock unmap MUG-RED --app bol"],
+    "sync": ["linkolis sync", "linkolis sync --watch --interval 300", "linkolis sync status"],
+    "demo": ["linkolis demo", "linkolis demo --web --port 8080"],
+    "workspaces": ["linkolis workspaces add 'Shop One'", "linkolis workspaces list"],
+    "workspaces add": ["linkolis workspaces add 'Shop One'"],
+    "workspaces list": ["linkolis workspaces list", "linkolis workspaces list --json"],
+    "users": ["linkolis users add ann@example.com --workspace 'Shop One'", "linkolis users list"],
+    "users add": [
+        "linkolis users add ann@example.com --workspace 'Shop One'",
+        "printf '%s\\n' \"$PASSWORD\" | linkolis users add ann@example.com --password-stdin",
+    ],
+    "users list": ["linkolis users list", "linkolis users list --workspace 'Shop One' --json"],
+    "users remove": ["linkolis users remove ann@example.com"],
+    "serve": [
+        "linkolis serve --base-url https://linkolis.example.com",
+        "linkolis serve --certfile cert.pem --keyfile key.pem --host 0.0.0.0 --port 8443",
+    ],
+    "shipments": ["linkolis shipments list --status due", "linkolis shipments push"],
+    "shipments load": ["linkolis shipments load shipped.csv"],
+    "shipments list": ["linkolis shipments list", "linkolis shipments list --app bol --status rejected"],
+    "shipments push": ["linkolis shipments push", "linkolis shipments push bol --json"],
+}
 
 
-class LinkolisGroup(click.Group):
+def _verbose(ctx: click.Context, _param: click.Parameter, count: int) -> int:
+    """``-v`` before or after the subcommand: log on stderr through one handler, at the most verbose level asked."""
+    if not count:
+        return count
+    root = ctx.find_root()
+    handler = root.meta.get(VERBOSE_META)
+    logger = logging.getLogger("linkolis")
+    level = logging.DEBUG if count > 1 else logging.INFO
+    if handler is None:
+        logger.setLevel(level)
+        handler = LogHandler()
+        handler.addFilter(REDACTOR)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        root.meta[VERBOSE_META] = handler
+        # One command, one handler: a process that runs several commands (tests, the demo) must not pile them up
+        # on streams that are gone.
+        root.call_on_close(lambda: logger.removeHandler(handler))
+    logger.setLevel(min(level, logger.level))
+    return count
+
+
+class LogHandler(logging.StreamHandler):
+    """Log lines on stderr, each on a line of its own (never inside a progress bar being drawn)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr  # the stderr of the command running now (CliRunner swaps it)
+        with message_line():
+            super().emit(record)
+
+
+def verbose_option() -> click.Option:
+    return click.Option(
+        ["-v", "--verbose"],
+        count=True,
+        expose_value=False,
+        callback=_verbose,
+        help="Log what happens on stderr (-vv: every HTTP call). Secrets are always redacted.",
+    )
+
+
+class HelpMixin:
+    """A summary in the command list is the whole first sentence (click cuts it at the width, with "..."), and a
+    command's help ends with its examples (``EXAMPLES``, shown as written thanks to click's ``\\b``)."""
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return super().get_short_help_str(limit=10_000)  # type: ignore[misc]
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)  # type: ignore[misc]
+        lines = EXAMPLES.get(ctx.command_path.partition(" ")[2] or "")
+        if lines:
+            with formatter.section("Examples"):
+                formatter.write_text("\b\n" + "\n".join(lines))
+
+
+class LinkolisCommand(HelpMixin, click.Command):
+    """A leaf command: its examples in --help, and ``-v`` accepted after it (``linkolis sync -v``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any("--verbose" in p.opts for p in self.params):
+            self.params.append(verbose_option())
+
+
+class LinkolisGroup(HelpMixin, click.Group):
     """Turns the host's errors into clear messages with a non-zero exit."""
+
+    command_class = LinkolisCommand
+    group_class = type  # subgroups are LinkolisGroups too
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any("--verbose" in p.opts for p in self.params):  # the root has its own
+            self.params.append(verbose_option())
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -49,6 +199,30 @@ class LinkolisGroup(click.Group):
 
 
 WORKSPACE_META = "linkolis.workspace"
+COMPLETE_VAR = "_LINKOLIS_COMPLETE"  # click's: `eval "$(_LINKOLIS_COMPLETE=bash_source linkolis)"` in ~/.bashrc
+
+
+def complete_app_names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion for an app's name: the installed apps in the data directory ($LINKOLIS_HOME)."""
+    root = ctx.find_root()
+    try:
+        if isinstance(root.obj, Host):
+            names = [a.name for a in installed.list_apps(root.obj, every_workspace=True)]
+        else:
+            if not (config.home_dir() / store.DB_FILE).is_file():  # no data directory yet: none, and none made
+                return []
+            host = Host(say=lambda _: None)
+            try:
+                names = [a.name for a in installed.list_apps(host, every_workspace=True)]
+            finally:
+                host.close()
+    except Exception:  # noqa: BLE001 - a tab press must never print a traceback into the seller's shell
+        return []
+    typed = incomplete.casefold()
+    # bash puts a completion on the line as it is: "Amazon DE" would become two words, so it gets it quoted (zsh
+    # and fish quote what they insert themselves).
+    quote = shlex.quote if os.environ.get(COMPLETE_VAR, "").startswith("bash") else str
+    return [CompletionItem(quote(n)) for n in sorted(set(names)) if n.casefold().startswith(typed)]
 
 
 def get_host(ctx: click.Context) -> Host:
@@ -82,12 +256,22 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON o
 
 def echo(message: Any = "", err: bool = False, **kwargs: Any) -> None:
     """``click.echo`` for every line the CLI prints: what a marketplace, a redirect or a seller typed may carry
-    control or bidi characters, which are shown as escapes instead of driving the terminal."""
-    click.echo(safe(message) if isinstance(message, str) else message, err=err, **kwargs)
+    control or bidi characters, which are shown as escapes instead of driving the terminal. A line on stderr
+    never lands inside a progress bar or countdown being drawn there."""
+    text = safe(message) if isinstance(message, str) else message
+    if err:
+        with message_line():
+            click.echo(text, err=True, **kwargs)
+    else:
+        click.echo(text, **kwargs)
 
 
-def secho(message: str, **kwargs: Any) -> None:
-    click.secho(safe(message), **kwargs)
+def secho(message: str, err: bool = False, **kwargs: Any) -> None:
+    """A coloured line: colour only on a terminal, never with NO_COLOR or --no-color."""
+    colour = colour_on(sys.stderr if err else sys.stdout)
+    text = click.style(safe(message), **kwargs) if colour else safe(message)  # escaped first, then coloured
+    with message_line():
+        click.echo(text, err=err, color=colour)
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
@@ -97,13 +281,21 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
         human(data)
 
 
-@click.group(cls=LinkolisGroup, context_settings=CONTEXT)
+@click.group("linkolis", cls=LinkolisGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="linkolis")
 @click.option(
     "-v",
     "--verbose",
     count=True,
-    help="Log what happens on stderr (-vv: every HTTP call). Secrets are always redacted.",
+    expose_value=False,
+    callback=_verbose,
+    help="Log what happens on stderr (-vv: every HTTP call); also after the command. Secrets are always redacted.",
+)
+@click.option(
+    "--no-color",
+    "no_color",
+    is_flag=True,
+    help="No colour (nor with NO_COLOR set, nor when the output is not a terminal).",
 )
 @click.option(
     "--workspace",
@@ -113,23 +305,19 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
     help="The workspace (seller business) to act on [env: LINKOLIS_WORKSPACE; default: the only one]. "
     "`sync` without it serves every workspace.",
 )
-def cli(verbose: int, workspace: str | None) -> None:
+def cli(workspace: str | None, no_color: bool) -> None:
     """Connect marketplaces as apps, import their orders, and keep their stock in sync.
 
     The seller's story: `linkolis catalog`, `linkolis apps install KIND`, `linkolis apps authorize NAME`,
     `linkolis apps verify NAME`, then `linkolis sync`. Data lives in $LINKOLIS_HOME (see `linkolis plugins`).
+
+    On a terminal, lists are tables; piped, they are tab-separated lines (LINKOLIS_TERMINAL=1 or 0 forces
+    either). Shell completion: see the README (`_LINKOLIS_COMPLETE=bash_source linkolis`).
     """
-    click.get_current_context().meta[WORKSPACE_META] = workspace
-    if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.addFilter(REDACTOR)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        logger = logging.getLogger("linkolis")
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
-        # One command, one handler: a process that runs several commands (tests, the demo) must not pile them up
-        # on streams that are gone.
-        click.get_current_context().call_on_close(lambda: logger.removeHandler(handler))
+    ctx = click.get_current_context()
+    ctx.meta[WORKSPACE_META] = workspace
+    if no_color:
+        ctx.color = False  # every echo and table under this context drops colour
 
 
 # -- plugins and catalog ---------------------------------------------------------------------------------------
@@ -164,8 +352,11 @@ def plugins_list(host: Host, as_json: bool) -> None:
     def human(rows: list[dict]) -> None:
         if not rows:
             echo("No plugins installed.")
-        for r in rows:
-            echo(f"{r['id']:<12} {r['package']} {r['version']}  {'enabled' if r['enabled'] else 'disabled'}")
+        else:
+            print_table(
+                [column("id"), column("package"), column("version"), column("enabled", styles=YES_NO)],
+                [[r["id"], r["package"], r["version"], r["enabled"]] for r in rows],
+            )
         echo(f"Data directory: {host.home}", err=True)
 
     emit(_plugins(host), as_json, human)
@@ -180,15 +371,21 @@ def catalog(host: Host, as_json: bool) -> None:
     def human(entries: list[dict]) -> None:
         if not entries:
             echo("No app can be installed: enable a plugin (see `linkolis plugins`).")
-        for e in entries:
-            echo(f"{e['title']} ({e['kind']}): {e['description']}")
-            for f in e["fields"]:
-                choices = (
-                    f" [{', '.join(f['choices'][:8])}{', …' if len(f['choices']) > 8 else ''}]" if f["choices"] else ""
-                )
-                default = "" if f["default"] is None else f" (default: {f['default']})"
-                echo(f"    {f['title']}{choices}{default}")
-            echo(f"  install with: linkolis apps install {e['kind']} --help")
+            return
+
+        def fields(e: dict) -> str:
+            return "; ".join(
+                f["title"]
+                + (f" ({', '.join(f['choices'][:8])}{', …' if len(f['choices']) > 8 else ''})" if f["choices"] else "")
+                + ("" if f["default"] is None else f" [default: {value(f['default'])}]")
+                for f in e["fields"]
+            )
+
+        print_table(
+            [column("kind"), column("app"), column("description", wrap=True), column("fields", wrap=True)],
+            [[e["kind"], e["title"], e["description"], fields(e)] for e in entries],
+        )
+        echo("Install one with `linkolis apps install KIND` (`--help` after KIND lists its options).", err=True)
 
     emit(apps.catalog(host), as_json, human)
 
@@ -204,13 +401,37 @@ def apps_group() -> None:
 cli.add_command(apps_group, "apps")
 
 
-def _app_line(host: Host, row: apps.App) -> str:
-    view = apps.public_view(host, row)
-    settings = ", ".join(f"{k}={v}" for k, v in view["settings"].items() if k != "name")
-    return (
-        f"{view['name']:<20} {view['kind']:<10} {view['status']:<14} {settings}\n"
-        f"{'':<20} last import: {view['last_import_at'] or 'never'}, last push: {view['last_push_at'] or 'never'}"
-    )
+STATUS_STYLES = {
+    "verified": "green",
+    "authorized": "green",
+    "installed": "yellow",
+    "needs attention": "red",
+    "accepted": "green",
+    "in sync": "green",
+    "pending": "yellow",
+    "due": "yellow",
+    "sending": "yellow",
+    "waiting": "yellow",
+    "running": "cyan",
+    "rejected": "red",
+    "refused": "red",
+    "drift": "red",
+    "failed": "red",
+    "skipped": "dim",
+}
+YES_NO = {"yes": "green", "no": "dim"}
+
+
+def _app_row(view: dict[str, Any]) -> list[Any]:
+    settings = {k: v for k, v in view["settings"].items() if k != "name"}
+    return [
+        view["name"],
+        view["kind"],
+        view["status"],
+        settings,
+        when(view["last_import_at"]),
+        when(view["last_push_at"]),
+    ]
 
 
 @apps_group.command("list")
@@ -223,14 +444,24 @@ def apps_list(host: Host, as_json: bool) -> None:
     def human(_: Any) -> None:
         if not rows:
             echo("No apps installed. See `linkolis catalog`, then `linkolis apps install KIND`.")
-        for row in rows:
-            echo(_app_line(host, row))
+            return
+        print_table(
+            [
+                column("name"),
+                column("kind"),
+                column("status", styles=STATUS_STYLES),
+                column("settings", wrap=True),
+                column("last import"),
+                column("last push"),
+            ],
+            [_app_row(apps.public_view(host, r)) for r in rows],
+        )
 
     emit([apps.public_view(host, r) for r in rows], as_json, human)
 
 
 @apps_group.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_app_names)
 @json_option
 @with_host
 def apps_show(host: Host, name: str, as_json: bool) -> None:
@@ -238,12 +469,14 @@ def apps_show(host: Host, name: str, as_json: bool) -> None:
     view = apps.public_view(host, apps.get(host, name))
 
     def human(v: dict) -> None:
-        for key, value in v.items():
+        for key, item in v.items():
             if key == "notices":
                 continue
-            if isinstance(value, dict):
-                value = ", ".join(f"{k}={val}" for k, val in value.items())
-            echo(f"{key.replace('_', ' '):<26} {value if value not in (None, '') else '-'}")
+            if key == "credentials" and isinstance(item, dict):
+                item = f"stored ({', '.join(item.get('fields') or [])})" if item.get("stored") else "none"
+            elif key.endswith("_at"):
+                item = when(item)
+            echo(f"{key.replace('_', ' '):<26} {value(item)}")
         for notice in v["notices"]:
             echo(f"{'notice':<26} {notice}")
 
@@ -335,12 +568,18 @@ class InstallGroup(LinkolisGroup):
         params = [_field_option(s, with_defaults=True) for s in specs] + [
             click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")
         ]
-        return click.Command(
+        line = " ".join(
+            ["linkolis apps install", kind.kind]
+            + [f"--{s.name.replace('_', '-')} {(s.choices or ['VALUE'])[0]}" for s in specs if s.required]
+        )
+        return LinkolisCommand(
             name,
             params=params,
             callback=run,
             context_settings=CONTEXT,
-            help=f"Install {kind.title}: {kind.description}\n\nMissing required fields are asked for on a terminal.",
+            help=f"Install {article(kind.title)} app: {kind.description}\n\n"
+            "Missing required fields are asked for on a terminal.",
+            epilog=f"Examples:\n\n\b\n  {line}\n  {line} --name 'My {kind.title}' --stock-sync --json",
         )
 
 
@@ -353,32 +592,60 @@ apps_group.add_command(
 )
 
 
+def _configure_params(specs: list[FieldSpec]) -> list[click.Parameter]:
+    return [_field_option(s, with_defaults=False) for s in specs] + [
+        click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")
+    ]
+
+
+class ConfigureCommand(LinkolisCommand):
+    """`apps configure NAME [OPTIONS]`: the options are the app kind's settings, so --help lists them per kind (and
+    `apps configure NAME --help` those of NAME's kind)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        try:
+            kinds = sorted(get_host(ctx).registry.kinds.values(), key=lambda k: k.kind)
+        except (LinkolisError, click.ClickException):
+            kinds = []
+        for kind in kinds:
+            probe = click.Command(kind.kind, params=_configure_params(fields_of(kind.settings))[:-1])
+            records = [r for r in (p.get_help_record(ctx) for p in probe.params) if r]
+            with formatter.section(f"Options for {article(kind.title)} app (kind {kind.kind})"):
+                formatter.write_dl(records)
+        super().format_epilog(ctx, formatter)
+
+
 @apps_group.command(
     "configure",
+    cls=ConfigureCommand,
+    options_metavar="",
     context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
 )
-@click.argument("name", required=False)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.argument("name", required=False, metavar="NAME", shell_complete=complete_app_names)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[OPTIONS]")
 @click.pass_context
 def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) -> None:
-    """Reconfigure an app (the wrench): `linkolis apps configure NAME --help` lists its fields.
+    """Reconfigure an app (the wrench): give only the settings to change; the options depend on the app's kind.
 
     A change that voids the authorization (another region, say) sends the app back to needing authorization.
+    `linkolis apps configure NAME --help` lists the options of NAME's kind.
     """
     if name in (None, "-h", "--help"):
         echo(ctx.get_help())
         return
     host = get_host(ctx)
     row = apps.get(host, name)
-    specs = fields_of(host.registry.kind(row.kind).settings)
-    command = click.Command(
-        f"configure {name!r}",
+    kind = host.registry.kind(row.kind)
+    specs = fields_of(kind.settings)
+    command = LinkolisCommand(
+        f"configure {shlex.quote(row.name)}",
         context_settings=CONTEXT,
-        params=[_field_option(s, with_defaults=False) for s in specs]
-        + [click.Option(["--json", "as_json"], is_flag=True, help="Print JSON only, on stdout.")],
-        help=f"Change the settings of {row.name!r}; fields not given stay as they are.",
+        params=_configure_params(specs),
+        help=f"Change the settings of {row.name!r} ({article(kind.title)} app); options not given stay as they are.",
+        epilog=f"Example:\n\n\b\n  linkolis apps configure {shlex.quote(row.name)} --stock-sync",
     )
-    sub = command.make_context(command.name, list(args), parent=ctx)
+    # The parent is `apps`: the usage reads "linkolis apps configure 'Shop EU' [OPTIONS]".
+    sub = command.make_context(command.name, list(args), parent=ctx.parent)
     as_json = sub.params.pop("as_json")
     changes = {k: _normalize(next(s for s in specs if s.name == k), v) for k, v in sub.params.items() if v is not None}
     if not changes:
@@ -394,7 +661,7 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
 
 
 @apps_group.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_app_names)
 @click.option("--purge", is_flag=True, help="Also delete the app's imported orders and stock push results.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @with_host
@@ -445,7 +712,7 @@ def _parse_credentials(pairs: tuple[str, ...], secret_names: set[str]) -> dict[s
 
 
 @apps_group.command("authorize")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_app_names)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL to open.")
 @click.option(
     "--port",
@@ -551,7 +818,7 @@ def _authorize_in_browser(
 
 
 @apps_group.command("verify")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_app_names)
 @json_option
 @with_host
 def apps_verify(host: Host, name: str, as_json: bool) -> None:
@@ -567,8 +834,14 @@ def apps_verify(host: Host, name: str, as_json: bool) -> None:
 
     def human(_: Any) -> None:
         marks = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "warning": "warning"}
+        colours = {"ok": "green", "failed": "red", "warning": "yellow", "skipped": None}
+        colour = colour_on(sys.stdout)
         for c in checks:
-            echo(f"[{marks[c.status]:>7}] {c.name}" + (f": {c.detail}" if c.detail else ""))
+            mark = f"[{marks[c.status]:>7}]"
+            if colour and colours[c.status]:
+                mark = click.style(mark, fg=colours[c.status], bold=c.status == "failed" or None)
+            # the mark is ours; the check's name and detail are the plugin's words, escaped
+            click.echo(mark + safe(f" {c.name}" + (f": {c.detail}" if c.detail else "")), color=colour)
             if c.remedy and c.status != "ok":
                 echo(f"          → {c.remedy}")
         if ok:
@@ -598,8 +871,15 @@ def _authorized_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
     return found
 
 
+def _import_summary(r: dict[str, Any]) -> str:
+    return (
+        f"{r['app']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged "
+        f"({plural(r['batches'], 'batch')}, {r['seconds']} s)"
+    )
+
+
 @orders_group.command("import")
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_app_names)
 @json_option
 @with_host
 def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
@@ -609,16 +889,22 @@ def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
 
     def human(rs: list[dict]) -> None:
         for r in rs:
-            echo(
-                f"{r['app']}: {r['new']} new, {r['updated']} updated, {r['unchanged']} unchanged "
-                f"({r['batches']} batches, {r['seconds']} s)"
-            )
+            echo(_import_summary(r))
 
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
 
 
+ORDER_STYLES = {
+    "unshipped": "yellow",
+    "pending": "yellow",
+    "shipped": "green",
+    "cancelled": "dim",
+    "unfulfillable": "red",
+}
+
+
 @orders_group.command("list")
-@click.option("--app", help="Only this app's orders.")
+@click.option("--app", shell_complete=complete_app_names, help="Only this app's orders.")
 @click.option(
     "--status",
     type=click.Choice(["pending", "unshipped", "partially_shipped", "shipped", "cancelled", "unfulfillable", "other"]),
@@ -638,13 +924,39 @@ def orders_list(
     def human(rs: list[dict]) -> None:
         if not rs:
             echo("No orders. Run `linkolis orders import`.")
-        for r in rs:
-            echo(
-                f"{r['marketplace_order_id']:<22} {r['app']:<14} {r['status']:<12} {r['created_at'][:16]}  "
-                f"{r['total'] or '-':>10} {r['currency'] or ''}  {r['line_count']} line(s)"
-            )
+            return
+        print_table(
+            [
+                column("order"),
+                column("app"),
+                column("status", styles=ORDER_STYLES),
+                column("created"),
+                column("total", right=True),
+                column("lines", right=True),
+            ],
+            [
+                [
+                    r["marketplace_order_id"],
+                    r["app"],
+                    r["status"],
+                    when(r["created_at"]),
+                    money(r["total"], r["currency"]),
+                    r["line_count"],
+                ]
+                for r in rs
+            ],
+        )
 
     emit(rows, as_json, human)
+
+
+def _marketplace_typed(host: Host, order: dict[str, Any]) -> str:
+    """The marketplace as the seller chose it for the app ("DE"), not the marketplace's id for it."""
+    try:
+        settings = apps.get(host, order["app"]).settings
+    except LinkolisError:
+        return order["marketplace"] or "-"
+    return str(settings.get("marketplace") or order["marketplace"] or "-")
 
 
 @orders_group.command("show")
@@ -657,10 +969,13 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
 
     def human(o: dict) -> None:
         echo(
-            f"{o['marketplace_order_id']} ({o['app']}, {o['marketplace']}) {o['status']} "
+            f"{o['marketplace_order_id']} ({o['app']}, {_marketplace_typed(host, o)}) {o['status']} "
             f"[{o['marketplace_status']}], {o['fulfilled_by']}-fulfilled"
         )
-        echo(f"created {o['created_at']}, updated {o['updated_at']}, total {o['total']} {o['currency'] or ''}")
+        echo(
+            f"created {when(o['created_at'])}, updated {when(o['updated_at'])}, "
+            f"total {money(o['total'], o['currency'])}"
+        )
         buyer, refs = o["buyer"] or {}, []
         if o["seller_order_id"]:
             refs.append(f"seller order id {o['seller_order_id']}")
@@ -680,12 +995,12 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
                 if line[name] is not None and Decimal(line[name]) != 0
             )
             echo(
-                f"  {line['quantity_ordered']} x {line['sku']} {line['title'] or ''} @ {line['unit_price']}"
-                f" = {line['subtotal'] or '-'}{extras}, total {line['total'] or '-'}"
+                f"  {line['quantity_ordered']} x {line['sku']} {line['title'] or ''} @ {value(line['unit_price'])}"
+                f" = {value(line['subtotal'])}{extras}, total {money(line['total'], o['currency'])}"
                 f" (shipped {line['quantity_shipped']})"
             )
         for h in o["history"]:
-            echo(f"  status {h['marketplace_status']} at {h['marketplace_updated_at']}")
+            echo(f"  status {h['marketplace_status']} at {when(h['marketplace_updated_at'])}")
 
     emit(order, as_json, human)
 
@@ -724,7 +1039,25 @@ def stock_load(host: Host, file: Path, as_json: bool) -> None:
         count = stock.load_stock(host, file, stdin=sys.stdin.buffer)
     else:
         count = stock.load_stock(host, file)
-    emit({"loaded": count}, as_json, lambda r: echo(f"Recorded {r['loaded']} stock level(s)."))
+    emit({"loaded": count}, as_json, lambda r: echo(f"Recorded {plural(r['loaded'], 'stock level')}."))
+
+
+def _push_summary(r: dict[str, Any]) -> str:
+    earlier = f"; {r['pending_earlier']} still pending from an earlier push" if r.get("pending_earlier") else ""
+    return (
+        f"{r['app']}: {plural(r['sent'], 'SKU')} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
+        f"{r['pending']} pending, {r['skipped']} skipped"
+        + (f", {r['not_listed']} not listed here" if r.get("not_listed") else "")
+        + earlier
+    )
+
+
+def _shipments_summary(r: dict[str, Any]) -> str:
+    refused = f", {r['refused']} refused (order cancelled)" if r.get("refused") else ""
+    return (
+        f"{r['app']}: {plural(r['sent'], 'shipment')} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
+        f"{r['pending']} pending{refused}"
+    )
 
 
 def _stock_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
@@ -734,7 +1067,7 @@ def _stock_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
 
 
 @stock_group.command("push")
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_app_names)
 @click.option(
     "--dry-run", is_flag=True, help="Show the marketplace's quantity -> the one that would be sent; write nothing."
 )
@@ -753,26 +1086,22 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
             if r.get("note"):
                 echo(f"{r['app']}: {r['note']}")
             elif dry_run:
-                echo(f"{r['app']}: {r['due']} SKU(s) would be sent")
+                echo(f"{r['app']}: {plural(r['due'], 'SKU')} would be sent")
                 for p in r["preview"]:
                     current = "?" if p["current"] is None else p["current"]
                     echo(f"  {p['sku']}: {current} -> {p['send']}" + (f" ({p['note']})" if p["note"] else ""))
             else:
-                earlier = (
-                    f"; {r['pending_earlier']} still pending from an earlier push" if r.get("pending_earlier") else ""
-                )
-                echo(
-                    f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
-                    f"{r['pending']} pending, {r['skipped']} skipped"
-                    + (f", {r['not_listed']} not listed here" if r.get("not_listed") else "")
-                    + earlier
-                )
+                echo(_push_summary(r))
 
     emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
+    rejected = sum(r.get("rejected") or 0 for r in results)
+    if rejected and not dry_run:
+        echo(f"{plural(rejected, 'SKU')} rejected: `linkolis stock list` shows why; fix and push again.", err=True)
+        sys.exit(1)
 
 
 @stock_group.command("list")
-@click.option("--app", help="Only this app.")
+@click.option("--app", shell_complete=complete_app_names, help="Only this app.")
 @json_option
 @with_host
 def stock_list(host: Host, app: str | None, as_json: bool) -> None:
@@ -782,22 +1111,33 @@ def stock_list(host: Host, app: str | None, as_json: bool) -> None:
     def human(rs: list[dict]) -> None:
         if not rs:
             echo("No stock levels recorded. Use `linkolis stock set SKU QTY` or `linkolis stock load FILE`.")
-        for r in rs:
-            pushed = "-" if r.get("pushed_quantity") is None else r["pushed_quantity"]
-            message = f"  {r['message']}" if r.get("message") else ""
-            mapped = f" (as {r['marketplace_reference']})" if r.get("marketplace_reference") else ""
-            echo(
-                f"{r['app'] or '-':<14} {r['sku']:<24} desired {r['desired']:>6}  pushed {pushed:>6}  "
-                f"{r['outcome']}{mapped}{message}"
-            )
-            if r.get("warning"):
-                echo(f"{'':<14} {'':<24} warning: {r['warning']}")
+            return
+
+        def note(r: dict) -> str:
+            mapped = f"sent as {r['marketplace_reference']}" if r.get("marketplace_reference") else ""
+            warning = f"warning: {r['warning']}" if r.get("warning") else ""
+            return "; ".join(x for x in (mapped, r.get("message") or "", warning) if x)
+
+        print_table(
+            [
+                column("app"),
+                column("sku"),
+                column("desired", right=True),
+                column("pushed", right=True),
+                column("outcome", styles=STATUS_STYLES),
+                column("message", wrap=True),
+            ],
+            [[r["app"], r["sku"], r["desired"], r.get("pushed_quantity"), r["outcome"], note(r)] for r in rs],
+        )
 
     emit(rows, as_json, human)
 
 
+VERIFY_STYLES = {"drift": "red", "not listed": "yellow", "accepted, not yet visible": "yellow", "in sync": "green"}
+
+
 @stock_group.command("verify")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_app_names)
 @json_option
 @with_host
 def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
@@ -815,13 +1155,21 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
     def human(r: dict) -> None:
         for app_name, entries in r.items():
             attention = [e for e in entries if wrong(e) or e["state"] == "not listed" or e.get("warning")]
-            echo(f"{app_name}: {len(entries)} SKU(s) read, {len(attention)} need attention")
-            for e in entries:
-                if e["state"] != "in sync" or e.get("warning"):
-                    echo(
-                        f"  {e['sku']}: desired {e['desired']}, pushed {e['pushed']}, shown {e['shown']} — "
-                        f"{e['state']}" + (f"; warning: {e['warning']}" if e.get("warning") else "")
-                    )
+            need = "needs" if len(attention) == 1 else "need"
+            echo(f"{app_name}: {plural(len(entries), 'SKU')} read, {len(attention)} {need} attention")
+            shown = [e for e in entries if e["state"] != "in sync" or e.get("warning")]
+            if shown:
+                print_table(
+                    [
+                        column("sku"),
+                        column("desired", right=True),
+                        column("pushed", right=True),
+                        column("shown", right=True),
+                        column("state", styles=VERIFY_STYLES),
+                        column("warning", wrap=True),
+                    ],
+                    [[e["sku"], e["desired"], e["pushed"], e["shown"], e["state"], e.get("warning")] for e in shown],
+                )
 
     emit(report, as_json, human)
     if any(wrong(e) for entries in report.values() for e in entries):
@@ -832,7 +1180,7 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
 
 
 @cli.command("sync", context_settings=CONTEXT)
-@click.argument("names", nargs=-1, metavar="[NAME]... | status")
+@click.argument("names", nargs=-1, metavar="[NAME]... | status", shell_complete=complete_app_names)
 @click.option("--watch", is_flag=True, help="Keep going: push stock changes within seconds, import on --interval.")
 @click.option(
     "--interval",
@@ -862,14 +1210,14 @@ def sync_command(
     progress = StderrProgress(quiet=as_json)
     if not watch:
         results = sync.sync_once(host, list(names) or None, progress=progress)
-        emit(results, as_json, lambda rs: [echo(json.dumps(r, default=str)) for r in rs])
+        emit(results, as_json, _sync_summary)
         if any("error" in r.get(step, {}) for r in results for step in ("import", "push", "shipments")):
             sys.exit(1)
         return
     for name in names:
         installed.get(host, name)  # an unknown name is refused before anything runs
     stop = threading.Event()
-    echo(f"Syncing with {workers} worker(s); stock changes are pushed within seconds. Ctrl-C stops.", err=True)
+    echo(f"Syncing with {plural(workers, 'worker')}; stock changes are pushed within seconds. Ctrl-C stops.", err=True)
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if _main_thread() else None
     try:
         sync.watch_scheduled(
@@ -889,6 +1237,25 @@ def sync_command(
     echo("Stopped.", err=True)
 
 
+def _sync_summary(results: list[dict[str, Any]]) -> None:
+    """Per app one line a step: what was imported, pushed and confirmed, or the step's error."""
+    if not results:
+        echo("No authorized app to sync: run `linkolis apps authorize NAME` first.")
+    for r in results:
+        steps = (("import", _import_summary), ("push", _push_summary), ("shipments", _shipments_summary))
+        for step, summary in steps:
+            outcome = r.get(step) or {}
+            if "error" in outcome:
+                secho(f"{r['app']}: {step} failed: {outcome['error']}", fg="red")
+            elif outcome.get("note"):
+                echo(f"{r['app']}: {step}: {outcome['note']}")
+            elif outcome:
+                try:
+                    echo(f"{step:<10} {summary({'app': r['app'], **outcome})}")
+                except KeyError:  # a step that did nothing says so in its own words
+                    echo(f"{step:<10} {r['app']}: {value(outcome)}")
+
+
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
@@ -900,11 +1267,26 @@ def _sync_status(host: Host, as_json: bool) -> None:
         if not data["units"]:
             echo("No scheduler has run on this data directory yet; start one with `linkolis sync --watch`.")
             return
-        for unit in data["units"]:
-            when = f", next at {unit['due_at']} (in {unit['waits_s']:g} s)" if unit["state"] == "waiting" else ""
-            error = f"; last error: {unit['last_error']}" if unit["last_error"] else ""
-            echo(f"{unit['app']}: {unit['stream']} {unit['state']}{when}{error}")
-        echo(f"Queue: {data['queue_depth']} unit(s) ready, {data['running']} running.")
+        print_table(
+            [
+                column("app"),
+                column("unit"),
+                column("state", styles=STATUS_STYLES),
+                column("next run"),
+                column("last error", wrap=True),
+            ],
+            [
+                [
+                    u["app"],
+                    u["stream"],
+                    u["state"],
+                    f"{when(u['due_at'])} (in {duration_text(u['waits_s'])})" if u["state"] == "waiting" else None,
+                    u["last_error"],
+                ]
+                for u in data["units"]
+            ],
+        )
+        echo(f"Queue: {plural(data['queue_depth'], 'unit')} ready, {data['running']} running.")
 
     emit(state, as_json, human)
 
@@ -966,8 +1348,8 @@ def workspaces_list(host: Host, as_json: bool) -> None:
     def human(rs: list[dict]) -> None:
         if not rs:
             echo("No workspaces yet. Create one with `linkolis workspaces add NAME`.")
-        for r in rs:
-            echo(f"{r['name']:<30} {r['apps']} app(s)")
+            return
+        print_table([column("name"), column("apps", right=True)], [[r["name"], r["apps"]] for r in rs])
 
     emit(rows, as_json, human)
 
@@ -1025,8 +1407,11 @@ def users_list(host: Host, workspace: str | None, as_json: bool) -> None:
     def human(rs: list[dict]) -> None:
         if not rs:
             echo("No users yet. Add one with `linkolis users add EMAIL --workspace NAME`.")
-        for r in rs:
-            echo(f"{r['email']:<40} {r['workspace']}")
+            return
+        print_table(
+            [column("email"), column("workspace"), column("language")],
+            [[r["email"], r["workspace"], r["language"]] for r in rs],
+        )
 
     emit(rows, as_json, human)
 
@@ -1161,7 +1546,11 @@ def _shipment_line(r: dict[str, Any]) -> str:
     help="An item of the package (the order line's "
     "id or SKU) and how many; repeat it. Default: everything left to ship.",
 )
-@click.option("--app", help="The app whose order it is (when two apps imported the same order id).")
+@click.option(
+    "--app",
+    shell_complete=complete_app_names,
+    help="The app whose order it is (when two apps imported the same order id).",
+)
 @json_option
 @with_host
 def orders_ship(
@@ -1216,12 +1605,12 @@ def shipments_load(host: Host, file: Path, as_json: bool) -> None:
     emit(
         result,
         as_json,
-        lambda r: echo(f"Recorded {r['recorded']} shipment(s); {r['unchanged']} recorded before, unchanged."),
+        lambda r: echo(f"Recorded {plural(r['recorded'], 'shipment')}; {r['unchanged']} recorded before, unchanged."),
     )
 
 
 @shipments_group.command("list")
-@click.option("--app", help="Only this app's shipments.")
+@click.option("--app", shell_complete=complete_app_names, help="Only this app's shipments.")
 @click.option(
     "--status",
     type=click.Choice(["due", "sending", "accepted", "rejected", "pending", "refused"]),
@@ -1236,14 +1625,38 @@ def shipments_list(host: Host, app: str | None, status: str | None, as_json: boo
     def human(rs: list[dict]) -> None:
         if not rs:
             echo("No shipments. Record one with `linkolis orders ship ORDER --carrier … --tracking …`.")
-        for r in rs:
-            echo(_shipment_line(r))
+            return
+        print_table(
+            [
+                column("order"),
+                column("package"),
+                column("app"),
+                column("carrier"),
+                column("tracking"),
+                column("items"),
+                column("status", styles=STATUS_STYLES),
+                column("message", wrap=True),
+            ],
+            [
+                [
+                    r["order"],
+                    r["package_reference"],
+                    r["app"],
+                    r["carrier"],
+                    r["tracking_number"],
+                    ", ".join(f"{line['quantity']} x {line['line_id']}" for line in r["lines"]),
+                    r["status"],
+                    r["message"],
+                ]
+                for r in rs
+            ],
+        )
 
     emit(rows, as_json, human)
 
 
 @shipments_group.command("push")
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_app_names)
 @json_option
 @with_host
 def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
@@ -1253,11 +1666,7 @@ def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
 
     def human(rs: list[dict]) -> None:
         for r in rs:
-            refused = f", {r['refused']} refused (order cancelled)" if r["refused"] else ""
-            echo(
-                f"{r['app']}: {r['sent']} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
-                f"{r['pending']} pending{refused}"
-            )
+            echo(_shipments_summary(r))
             for message in r["messages"][:20]:
                 echo(f"  {message}")
 
@@ -1266,7 +1675,13 @@ def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
 
 @stock_group.command("map")
 @click.argument("sku")
-@click.option("--app", "app_name", required=True, help="The app whose marketplace knows the SKU by another name.")
+@click.option(
+    "--app",
+    "app_name",
+    shell_complete=complete_app_names,
+    required=True,
+    help="The app whose marketplace knows the SKU by another name.",
+)
 @click.option("--reference", required=True, help="The marketplace's reference for it (an EAN, the SKU listed there).")
 @json_option
 @with_host
@@ -1278,7 +1693,13 @@ def stock_map(host: Host, sku: str, app_name: str, reference: str, as_json: bool
 
 @stock_group.command("unmap")
 @click.argument("sku")
-@click.option("--app", "app_name", required=True, help="The app to send the SKU to under its own name again.")
+@click.option(
+    "--app",
+    "app_name",
+    shell_complete=complete_app_names,
+    required=True,
+    help="The app to send the SKU to under its own name again.",
+)
 @json_option
 @with_host
 def stock_unmap(host: Host, sku: str, app_name: str, as_json: bool) -> None:

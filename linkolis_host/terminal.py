@@ -8,8 +8,10 @@ line) or Unicode format characters (bidi overrides that show text in another ord
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from typing import Any
 
 # C0 and C1 controls and DEL, and every Unicode "format" character (bidi embeddings, overrides and isolates,
 # zero-width joiners and spaces, the BOM...). Newline and tab are kept where a message is allowed several lines.
@@ -43,3 +45,50 @@ def safe_json(text: str) -> str:
     (which JSON may carry raw) become ``\\uXXXX`` escapes, which mean the same character to a JSON reader."""
     # Raw newlines and tabs in a JSON document are its own layout (inside strings JSON escapes them itself).
     return "".join(f"\\u{ord(c):04x}" if _is_unsafe(c) and c not in "\n\t\r" else c for c in text)
+
+
+# -- is it a terminal, may it be coloured ----------------------------------------------------------------------
+
+TERMINAL_ENV = "LINKOLIS_TERMINAL"
+"""``1``: treat stdout and stderr as a terminal (tables, bars, colour), ``0``: as a pipe; unset: ask the stream.
+Tests force a terminal with it; an operator may force plain output into a pager with ``LINKOLIS_TERMINAL=0``."""
+
+
+def is_terminal(stream: Any) -> bool:
+    forced = os.environ.get(TERMINAL_ENV, "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no stream, or a closed one
+        return False
+
+
+def colour_wanted(stream: Any, no_color: bool = False) -> bool:
+    """Colour only on a terminal, and never with ``--no-color`` or ``NO_COLOR`` set to anything (no-color.org)."""
+    return not no_color and not os.environ.get("NO_COLOR") and is_terminal(stream)
+
+
+# -- words -----------------------------------------------------------------------------------------------------
+
+_PLURALS = {"batch": "batches", "entry": "entries", "was": "were", "is": "are", "needs": "need", "has": "have"}
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 batch``, ``2 batches``, ``0 orders``; ``many`` for a word the rules miss."""
+    if count == 1:
+        return f"{count} {word}"
+    if many is None:
+        many = _PLURALS.get(word) or (
+            word[:-1] + "ies"
+            if word.endswith("y") and word[-2:-1] not in "aeiou"
+            else word + "es"
+            if word.endswith(("s", "x", "ch", "sh"))
+            else word + "s"
+        )
+    return f"{count:,} {many}"
+
+
+def article(word: str) -> str:
+    """``an Amazon``, ``a bol``: the article a word takes, by its first letter (good enough for names)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

@@ -89,8 +89,8 @@ def test_list_and_show_give_status_and_last_import_and_push(run, app, market, cl
 
 
 def test_list_in_words_shows_status_and_when_it_last_imported(run, app):
-    text = run("apps", "list").stdout
-    assert "Shop EU" in text and "authorized" in text and "last import: never" in text
+    text = run("apps", "list").stdout  # piped: name, kind, status, settings, last import, last push
+    assert text == "Shop EU\ttestmarket\tauthorized\tstock_sync=yes, region=EU, shop=main\t-\t-\n"
 
 
 # -- configure (the wrench) -------------------------------------------------------------------------------------

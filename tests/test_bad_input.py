@@ -54,7 +54,7 @@ CASES = {
     ),
     "invalid field value": Case(
         ["apps", "install", "testmarket", "--region", "EU", "--name", " "],
-        "invalid settings for a testmarket app:\n  name: Value error, the application name cannot be empty",
+        "invalid settings for a Test Market app:\n  name: Value error, the application name cannot be empty",
     ),
     "invalid field on configure": Case(
         ["apps", "configure", "Shop EU", "--name", "x" * 81],

@@ -193,7 +193,7 @@ def test_shipments_list_filters_by_app_and_status(run, market, shop):
     run("orders", "ship", "A-3", "--carrier", "DHL", "--tracking", "T3")
     assert [r["order"] for r in run.json("shipments", "list", "--status", "due")] == ["A-3"]
     assert [r["order"] for r in run.json("shipments", "list", "--app", "shop eu", "--status", "accepted")] == ["A-1"]
-    assert "A-3 package 1 (Shop EU): DHL T3, 1 x 0; due" in run("shipments", "list").stdout
+    assert "A-3\t1\tShop EU\tDHL\tT3\t1 x 0\tdue\t-\n" in run("shipments", "list").stdout
     assert "no app named 'Other'" in run("shipments", "list", "--app", "Other", code=1).stderr
 
 

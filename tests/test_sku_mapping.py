@@ -63,7 +63,7 @@ def test_a_mapped_sku_goes_out_under_its_reference_and_its_outcome_lands_on_the_
     row = rows_of(run, app)["MUG-RED"]
     assert (row["outcome"], row["pushed_quantity"], row["marketplace_reference"]) == ("accepted", 3, "8712345678906")
     assert "8712345678906" not in rows_of(run, app)  # the host keys it by the seller's SKU, never the reference
-    assert "(as 8712345678906)" in run("stock", "list", "--app", app).stdout
+    assert "\tsent as 8712345678906" in run("stock", "list", "--app", app).stdout
 
     run("stock", "set", "MUG-RED", "2")
     market.pushes.clear()

@@ -14,6 +14,7 @@ import testmarket
 from helpers import authorize_app, install_app
 
 from linkolis_host import AppKind, OrderBatch, RateLimit, RemoteError, hookimpl, store
+from linkolis_host import progress as progress_module
 from linkolis_host.host import Host
 from linkolis_host.http import HttpClient
 from linkolis_host.progress import StderrProgress
@@ -241,13 +242,14 @@ def test_backing_off_from_a_failing_marketplace_is_told(clock):
 def test_a_wait_line_never_lands_inside_a_progress_bar(capsys):
     progress = StderrProgress()
     drawn = []
-    progress.tty = True
     progress._bar = types.SimpleNamespace(render_progress=lambda: drawn.append("bar"))
+    progress_module._ACTIVE.append(progress)  # as start() does for a bar on a terminal
 
-    progress.wait("Amazon's quota for searchOrders", 178)
+    progress.note("Feed 12 stays pending")
 
+    progress_module._ACTIVE.remove(progress)
     err = capsys.readouterr().err
-    assert err == "\r\033[KWaiting 2 min 58 s for Amazon's quota for searchOrders…\n"
+    assert err == "\r\033[KFeed 12 stays pending\n"
     assert drawn == ["bar"], "the bar is drawn again below the line"
 
 

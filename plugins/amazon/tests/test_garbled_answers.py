@@ -32,7 +32,7 @@ def three_mugs(run, sim, quantity=5):
 def test_a_cut_off_patch_answer_fails_that_sku_retryably_and_the_others_still_go(run, authorized, sim):
     three_mugs(run, sim)
     sim.faults.add("malformed_json", "patchListingsItem", count=1)
-    summary = run.json("stock", "push")
+    summary = run.json("stock", "push", code=1)
     assert (summary["accepted"], summary["rejected"]) == (2, 1)
     [garbled] = [r for r in rows(run).values() if r["outcome"] == "rejected"]
     assert "cut off or is not JSON" in garbled["message"] and "patchListingsItem" in garbled["message"]
@@ -52,7 +52,7 @@ def test_a_cut_off_token_answer_is_asked_for_again_and_the_push_goes_through(run
 def test_listings_that_stay_unreadable_are_rejected_retryably_with_the_reason(run, authorized, sim):
     three_mugs(run, sim)
     sim.faults.add("malformed_json", "searchListingsItems", count=3)  # every attempt of the one search
-    summary = run.json("stock", "push")
+    summary = run.json("stock", "push", code=1)
     assert summary["rejected"] == 3 and calls(sim, "patchListingsItem") == 0
     assert all("could not be read" in r["message"] and "cut off" in r["message"] for r in rows(run).values())
     assert run.json("stock", "push")["accepted"] == 3
@@ -86,7 +86,7 @@ def test_a_cut_off_create_feed_answer_is_found_again_and_not_sent_twice(run, aut
         sim.add_listing(sku, ["DE"], quantity=1)
         stock.set_stock(host, sku, 4)
     sim.faults.add("malformed_json", "createFeed", count=1)
-    summary = run.json("stock", "push")
+    summary = run.json("stock", "push", code=1)
     assert summary["rejected"] == 6
     assert all("createFeed" in r["message"] for r in rows(run).values())
     assert run.json("stock", "push")["pending"] == 6, "the feed Amazon made of the upload is waited for"

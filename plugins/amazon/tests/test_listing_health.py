@@ -55,7 +55,7 @@ def test_a_removed_catalog_item_found_by_stock_verify_is_named_and_clears_once_f
     sim.suppress_listing("MUG-1", "CATALOG_ITEM_REMOVED")
     entry = verify(run)["MUG-1"]
     assert entry["state"] == "in sync" and "removed the catalog item" in entry["warning"]
-    assert "warning: Amazon removed the catalog item" in run("stock", "verify").stdout
+    assert "\tin sync\tAmazon removed the catalog item" in run("stock", "verify").stdout  # piped: the warning column
     assert health(run)["listing health"]["status"] == "warning"
     sim.fix_listing("MUG-1")
     assert verify(run)["MUG-1"]["warning"] == ""
@@ -107,10 +107,10 @@ def test_a_quantity_still_not_showing_after_amazons_fifteen_minutes_is_drift(run
 def test_a_refused_push_is_shown_as_rejected_with_amazons_reason(run, authorized, sim):
     sim.add_listing("ODD-1", ["DE"], quantity=2, product_type="home-decor")
     run("stock", "set", "ODD-1", "6")
-    run("stock", "push")
+    run("stock", "push", code=1)
     entry = verify(run, code=1)["ODD-1"]
     assert entry["state"].startswith("rejected: 4000003: The Amazon product type")
-    assert "ODD-1: desired 6, pushed None, shown 2 — rejected: 4000003" in run("stock", "verify", code=1).stdout
+    assert "ODD-1\t6\t-\t2\trejected: 4000003" in run("stock", "verify", code=1).stdout
 
 
 def test_a_product_type_amazon_changed_is_refused_once_then_read_again_and_pushed(run, authorized, sim, clock):
@@ -119,7 +119,7 @@ def test_a_product_type_amazon_changed_is_refused_once_then_read_again_and_pushe
     run("stock", "push")
     sim.listings.get(SELLER, "MUG-1").product_type = "HOME"  # Amazon re-classified the item
     run("stock", "set", "MUG-1", "4")
-    summary = run.json("stock", "push")
+    summary = run.json("stock", "push", code=1)
     assert summary["rejected"] == 1 and "4000003" in rows(run)["MUG-1"]["message"]
     assert run.json("stock", "push")["accepted"] == 1, "the product type is read again and the retry goes"
     clock.advance(60)

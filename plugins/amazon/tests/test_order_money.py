@@ -225,7 +225,7 @@ def test_the_seller_sees_amazons_example_order_in_orders_show(run, host):
     run("apps", "install", "amazon", "--name", "Amazon US", "--marketplace", "US")
     app_id = host.db.execute("SELECT id FROM apps").fetchone()[0]
     with host.db.atomic():
-        orders.store_orders(host, app_id, [to_order(EXAMPLES["123-4567890-1234567"])])
+        orders.store_orders(host, app_id, [to_order(EXAMPLES["123-4567890-1234567"], "ATVPDKIKX0DER")])
     shown = run.json("orders", "show", "123-4567890-1234567")
     line = next(line for line in shown["lines"] if line["line_id"] == "12345678901234")
     assert {k: line[k] for k in ("unit_price", "subtotal", "tax", "shipping", "shipping_tax", "discount", "total")} == {
@@ -244,5 +244,6 @@ def test_the_seller_sees_amazons_example_order_in_orders_show(run, host):
     assert shown["buyer"]["purchase_order_number"] == "PO-2024-12345"
     assert shown["recipient"]["address_type"] == "commercial"
     text = run("orders", "show", "123-4567890-1234567").stdout
-    assert "99.98, tax 0.02, total 100.00" in text
+    assert "99.98, tax 0.02, total 100.00 USD" in text
+    assert "(Amazon US, US)" in text, "the marketplace as the seller chose it, not ATVPDKIKX0DER"
     assert "seller order id SELLER-ORDER-2024-001" in text and "PO PO-2024-12345" in text

@@ -186,7 +186,7 @@ def test_a_mapped_sku_goes_to_amazon_under_the_sku_listed_there(run, authorized,
 def test_a_product_type_amazon_rejects_comes_back_invalid_with_amazons_issue(run, authorized, sim, clock):
     sim.add_listing("ODD-1", ["DE"], quantity=2, product_type="home-decor")
     run("stock", "set", "ODD-1", "6")
-    summary = run.json("stock", "push")
+    summary = run.json("stock", "push", code=1)
     assert summary["rejected"] == 1
     rejected = pushed(run)["ODD-1"]
     assert "4000003" in rejected["message"] and "product type" in rejected["message"]
@@ -299,7 +299,7 @@ def test_many_skus_go_in_one_feed_and_each_gets_its_own_outcome(run, authorized,
     }
 
     settle(clock, 120)
-    summary = run.json("stock", "push")
+    summary = run.json("stock", "push", code=1)
     assert (summary["accepted"], summary["rejected"]) == (6, 1)
     assert calls(sim, "getFeed") >= 1 and calls(sim, "getFeedDocument") == 1
     rows = pushed(run)
@@ -318,7 +318,7 @@ def test_a_large_processing_report_comes_gzipped_and_its_issues_land_on_their_sk
     set_many(host, {sku: 2 for sku in skus} | {"BAD-TYPE": 2})
     run("stock", "push")
     settle(clock, 120)
-    summary = run.json("stock", "push")
+    summary = run.json("stock", "push", code=1)
     assert (summary["accepted"], summary["rejected"]) == (8, 1)
     assert "4000003" in pushed(run)["BAD-TYPE"]["message"]
     [report] = [d for d in sim.feeds.docs.values() if d.kind == "result"]
@@ -347,12 +347,12 @@ def test_a_fatal_feed_leaves_its_skus_to_be_pushed_again(run, authorized, sim, h
     sim.faults.add("feed_fatal", "createFeed", count=1)
     run("stock", "push")
     settle(clock, 120)
-    summary = run.json("stock", "push")
+    summary = run.json("stock", "push", code=1)
     assert summary["rejected"] == 5
     rows = pushed(run)
     assert all(rows[s]["outcome"] == "rejected" and "FATAL" in rows[s]["message"] for s in skus)
     assert {shown(sim, s) for s in skus} == {1}
-    assert run.json("stock", "push")["sent"] == 5, "pushed again"
+    assert run.json("stock", "push", code=1)["sent"] == 5, "pushed again"
     settle(clock, 120)
     assert run.json("stock", "push")["accepted"] == 5
     assert {shown(sim, s) for s in skus} == {6}

@@ -18,7 +18,7 @@ def test_bol_refusing_an_update_is_a_rejection_with_bols_message(run, sim, autho
     next(o for o in sim.offers if o.reference == bad).refuses_stock = True
     run("stock", "set", good, "4")
     run("stock", "set", bad, "6")
-    pushed = run.json("stock", "push", "bol NL")
+    pushed = run.json("stock", "push", "bol NL", code=1)
     assert (pushed["accepted"], pushed["rejected"]) == (1, 1)
     rows = _rows(run)
     assert rows[bad]["outcome"] == "rejected" and "could not be processed" in rows[bad]["message"]
