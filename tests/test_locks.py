@@ -120,7 +120,7 @@ POSIX_ONLY = {"fcntl", "termios", "tty", "pty", "pwd", "grp", "resource", "posix
 def test_the_host_and_its_plugins_import_no_posix_only_module():
     sources = [*(ROOT / "linkolis_host").rglob("*.py"), *(ROOT / "plugins").glob("**/linkolis_*/**/*.py")]
     found = []
-    for path in sources:
+    for path in (p for p in sources if not p.parent.name.endswith("_models")):  # generated from the API models
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = (
                 [alias.name for alias in node.names]
