@@ -119,9 +119,12 @@ def main(argv: list[str]) -> int:
             "--record-mode=none",
             "--block-network",
             "--allowed-hosts=127.0.0.1,localhost",
-            # pytest-xdist: one worker per core; `-n 0` (or `-n 1`) after the command runs in one process.
+            # pytest-xdist: one worker per core, an idle worker taking tests queued for a busy one (a few tests take
+            # ten seconds and more); `-n 0` after the command runs them all in this one process.
             "-n",
             "auto",
+            "--dist",
+            "worksteal",
             *rest,
         ],
         cwd=ROOT,
