@@ -1,17 +1,20 @@
 """Locks: two imports (or two pushes) of one app never run at once, across threads and processes.
 
-A lock is a file under ``$LINKOLIS_HOME/locks`` (mode 0600) held with ``flock``; whoever holds it writes its pid
-there, so a refused command can say who holds it. The operating system releases it when the holder dies, even by
-kill -9.
+A lock is a file under ``$LINKOLIS_HOME/locks`` (mode 0600) held with the ``filelock`` package: ``flock`` on Linux
+and macOS, ``LockFileEx`` on Windows, so the operating system releases it when the holder dies, even by kill -9.
+Whoever holds ``app-1-import.lock`` writes a note beside it, ``app-1-import.holder`` ("pid 123" and what it does),
+so a refused command can say who holds it. The note lives in a file of its own because Windows forbids other
+processes to read a locked byte range, and it is removed before the lock is released.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
+
+from filelock import FileLock, Timeout
 
 from .errors import Busy, UserError
 
@@ -22,27 +25,27 @@ FOLDER = "locks"
 def app_lock(home: Path, app_id: int, app_name: str, stream: str) -> Iterator[None]:
     """Hold app ``app_id``'s lock for ``stream`` (import or push), or raise ``Busy`` at once."""
     path = home / FOLDER / f"app-{app_id}-{stream}.lock"
+    note = _note_of(path)
+    lock = FileLock(path, mode=0o600)
     try:
         path.parent.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        _keep_private(path)
+        lock.acquire(blocking=False)
+    except Timeout:
+        holder = _read(note).partition("\n")[0].strip() or "another process"
+        raise Busy(f"another {stream} of {app_name!r} is running ({holder}); try again when it ends") from None
     except OSError as exc:
-        raise UserError(f"cannot create the lock file {path}: {exc.strerror}") from None
-    handle = os.fdopen(fd, "r+")
+        raise UserError(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
     try:
-        if os.fstat(fd).st_mode & 0o077:  # made by an older linkolis, before lock files were private
-            os.fchmod(fd, 0o600)
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = handle.readline().strip() or "another process"
-            raise Busy(f"another {stream} of {app_name!r} is running ({holder}); try again when it ends") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}\n{stream} of {app_name!r}\n")
-        handle.flush()
+            _write_private(note, f"pid {os.getpid()}\n{stream} of {app_name!r}\n")
+        except OSError:
+            pass  # the lock holds all the same; a refused command then names "another process"
         yield
     finally:
-        handle.close()
+        with suppress(OSError):
+            note.unlink()  # before the release: a note left behind would name a holder that is gone
+        lock.release()
 
 
 def holders(home: Path) -> list[str]:
@@ -54,18 +57,46 @@ def holders(home: Path) -> list[str]:
     own = f"pid {os.getpid()}"
     found = []
     for path in paths:
+        probe = FileLock(path, mode=0o600)
         try:
-            handle = open(path, encoding="utf-8", errors="replace")
+            probe.acquire(blocking=False)
+        except Timeout:
+            pass  # held, by another process or by another thread of this one
         except OSError:
             continue
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                continue  # nobody holds it (closing releases our shared lock)
-            except BlockingIOError:
-                note = ", ".join(line.strip() for line in handle.read(500).splitlines() if line.strip())
-            except OSError:
-                continue
+        else:
+            probe.release()  # nobody holds it
+            continue
+        note = ", ".join(line.strip() for line in _read(_note_of(path)).splitlines() if line.strip())
         if note and not note.startswith(own + ","):
             found.append(note)
     return found
+
+
+def _note_of(lock: Path) -> Path:
+    return lock.with_suffix(".holder")
+
+
+def _read(note: Path) -> str:
+    try:
+        with open(note, encoding="utf-8", errors="replace") as handle:
+            return handle.read(500)
+    except OSError:
+        return ""
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        if os.name == "posix" and os.fstat(fd).st_mode & 0o077:  # left by another umask or an older linkolis
+            os.fchmod(fd, 0o600)
+        handle.write(text)
+
+
+def _keep_private(path: Path) -> None:
+    """A lock file an older linkolis made readable by others is made 0600 (POSIX modes only; Windows has ACLs)."""
+    if os.name != "posix":
+        return
+    with suppress(FileNotFoundError):
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)

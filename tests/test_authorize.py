@@ -294,8 +294,9 @@ def test_the_key_can_come_from_the_environment(run, host, home, installed, monke
 @pytest.mark.parametrize(
     "wrong, message",
     [
-        (Fernet.generate_key().decode(), "cannot be opened with this secret key"),
-        ("not-a-key", "LINKOLIS_SECRET_KEY is not a valid key"),
+        # Named ids: a random key in the id would make each xdist worker collect a different test.
+        pytest.param(Fernet.generate_key().decode(), "cannot be opened with this secret key", id="another-key"),
+        pytest.param("not-a-key", "LINKOLIS_SECRET_KEY is not a valid key", id="not-a-key"),
     ],
 )
 def test_a_wrong_key_is_a_clear_error(run, home, clock, installed, monkeypatch, wrong, message):

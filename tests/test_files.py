@@ -42,6 +42,7 @@ def test_a_new_data_directory_and_everything_in_it_is_for_the_owner_only(umask, 
             assert mode(home) == 0o700
             assert mode(home / "locks") == 0o700
             assert mode(home / "locks" / "app-1-import.lock") == 0o600
+            assert mode(home / "locks" / "app-1-import.holder") == 0o600  # the holder's pid note
     assert {"linkolis.db", "linkolis.db-wal", "linkolis.db-shm", "secret.key"} <= set(files)
     assert files == {name: 0o600 for name in files}
 
