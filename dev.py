@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The quick start's two commands, on a fresh machine with only Python 3.11+.
 
-    python3 dev.py demo    # the seller's whole story against the local Amazon simulator
+    python3 dev.py demo    # the seller's whole story against the local Amazon and bol simulators
     python3 dev.py test    # the whole test suite in parallel, with no network but loopback
     python3 dev.py shell   # a shell with .venv active, where `linkolis catalog` and the README's CLI block work
 
