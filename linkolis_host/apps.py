@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import ValidationError
 
-from . import installed, oauth, orders, stock, store, workspaces
+from . import installed, oauth, orders, shipments, stock, store, workspaces
 from .config import format_validation_error
 from .errors import AuthorizationError, LinkolisError, UserError
 from .host import Host
@@ -252,10 +252,12 @@ def _forget_authorization(host: Host, app_id: int) -> None:
 
 
 def remove(host: Host, name: str | App, purge: bool = False) -> App:
-    """Remove the app: credentials and plugin state at once; imported orders and stock results only with purge."""
+    """Remove the app: credentials and plugin state at once, unsent shipments are never sent; imported orders,
+    their shipments and stock results go only with purge."""
     row = get(host, name)
     with host.db.atomic():
         _forget_authorization(host, row.id)
+        shipments.forget_app(host, row.id, purge)
         orders.forget_app(host, row.id, purge)
         stock.forget_app(host, row.id)
         # The row stays (renamed out of the way) so kept orders still say which app they came from and its id

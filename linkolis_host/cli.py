@@ -1491,7 +1491,10 @@ def serve(
         echo("Note: marketplaces such as Amazon accept only https redirect URIs; serve behind TLS for them.", err=True)
     syncing = contextlib.nullcontext()
     if background_sync:
-        echo(f"Syncing every authorized app in the background with {workers} worker(s) (--no-sync: off).", err=True)
+        echo(
+            f"Syncing every authorized app in the background with {plural(workers, 'worker')}.",
+            err=True,
+        )
         syncing = scheduler.background(
             host,
             workers=workers,

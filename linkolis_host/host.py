@@ -46,8 +46,8 @@ def _private_data_directory(home: Path, say: Callable[[str], None]) -> None:
     if not stat.S_ISDIR(info.st_mode):
         raise UserError(f"the data directory {home} is not a directory; move it aside or point LINKOLIS_HOME elsewhere")
     mode = info.st_mode & 0o777
-    if not mode & 0o077:
-        return
+    if os.name != "posix" or not mode & 0o077:
+        return  # Windows has no mode bits to tighten: a folder in the user's profile is the user's own
     if info.st_uid == os.geteuid():
         try:
             os.chmod(home, mode & 0o700)

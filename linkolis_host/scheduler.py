@@ -40,6 +40,7 @@ from .host import Host
 from .http import Deferred, deferring
 from .installed import App
 from .orders import import_orders
+from .terminal import plural
 
 log = logging.getLogger("linkolis.scheduler")
 
@@ -257,7 +258,7 @@ class Scheduler:
                     return Done(key, "done", now() + self.interval)
                 result = import_orders(host, app)
                 if result["new"] or result["updated"]:
-                    self.report(f"{app.name}: {result['new']} new, {result['updated']} updated order(s)")
+                    self.report(f"{app.name}: {result['new']} new, {plural(result['updated'], 'updated order')}")
                 return Done(key, "done", now() + self.interval)
         except Deferred as exc:
             return Done(key, "deferred", max(exc.until, now()))
@@ -276,7 +277,7 @@ class Scheduler:
             sent = shipments.push_shipments(host, app)
             if sent["sent"] or sent["refused"]:
                 self.report(
-                    f"{app.name}: {sent['sent']} shipment(s) sent, {sent['accepted']} accepted, "
+                    f"{app.name}: {plural(sent['sent'], 'shipment')} sent, {sent['accepted']} accepted, "
                     f"{sent['rejected']} rejected, {sent['refused']} refused"
                 )
         if not host.app_info(app).settings.stock_sync:

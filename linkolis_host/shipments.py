@@ -505,6 +505,20 @@ def has_due(host: Host, app_id: int) -> bool:
 # -- sending ----------------------------------------------------------------------------------------------------
 
 
+def forget_app(host: Host, app_id: int, purge: bool) -> None:
+    """An app is removed (inside the caller's transaction): with ``purge`` its shipments go with its orders;
+    without, those not yet confirmed stay in the list as refused, never to be sent."""
+    if purge:
+        host.db.execute("DELETE FROM shipments WHERE app_id = ?", (app_id,))
+        return
+    host.db.execute(
+        "UPDATE shipments SET status = 'refused', retryable = 0, decided_at = ?, message = "
+        "'not sent: the app was removed before the marketplace confirmed it' "
+        "WHERE app_id = ? AND (status IN ('due', 'sending', 'pending') OR (status = 'rejected' AND retryable = 1))",
+        (host.clock.now().isoformat(timespec="seconds"), app_id),
+    )
+
+
 def _refuse_cancelled(host: Host, app: App) -> int:
     """Shipments never sent for an order seen cancelled (or fulfilled by the marketplace) since they were recorded
     are refused, not sent."""

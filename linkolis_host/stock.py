@@ -94,7 +94,8 @@ def _read_stock_file(path: Path, stdin: BinaryIO | None) -> bytes:
         return data
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any non-regular file.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        # O_BINARY (Windows only): the bytes as they are, line endings included.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as handle:

@@ -579,7 +579,7 @@ def _keep_private(path: Path) -> None:
         info = path.stat()
     except FileNotFoundError:
         return
-    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+    if os.name == "posix" and info.st_mode & 0o077 and info.st_uid == os.geteuid():
         os.chmod(path, 0o600)
 
 

@@ -23,6 +23,7 @@ from .orders import import_orders
 from .scheduler import Scheduler
 from .shipments import has_due, push_shipments
 from .stock import has_pending, push_stock, stock_due
+from .terminal import plural
 
 log = logging.getLogger("linkolis.sync")
 
@@ -72,7 +73,7 @@ def watch(
                     try:
                         result = import_orders(twin, row)
                         if result["new"] or result["updated"]:
-                            report(f"{row.name}: {result['new']} new, {result['updated']} updated order(s)")
+                            report(f"{row.name}: {result['new']} new, {plural(result['updated'], 'updated order')}")
                     except LinkolisError as exc:
                         report(f"{row.name}: import: {exc}")
                     except Exception:  # noqa: BLE001 - keep watching; the log has the traceback
@@ -92,7 +93,7 @@ def watch(
                         sent = push_shipments(host, row)
                         if sent["sent"] or sent["refused"]:
                             report(
-                                f"{row.name}: {sent['sent']} shipment(s) sent, {sent['accepted']} accepted, "
+                                f"{row.name}: {plural(sent['sent'], 'shipment')} sent, {sent['accepted']} accepted, "
                                 f"{sent['rejected']} rejected, {sent['refused']} refused"
                             )
                     except LinkolisError as exc:

@@ -42,6 +42,7 @@ from .errors import LinkolisError, PluginError
 from .host import Host
 from .models import AppKind, AppSettings, HealthCheck, OrderBatch
 from .plugins import build_plugin_manager
+from .terminal import plural
 
 REQUIRED_HOOKS = ("configure_fields", "authorize", "import_orders", "push_stock", "health_check")
 
@@ -235,7 +236,7 @@ def _check_with_host(
         if second["new"] or second["updated"]:
             problems.append(
                 f"import_orders: a second import right after the first found {second['new']} new and "
-                f"{second['updated']} updated order(s); expected none (is the cursor or updated_at "
+                f"{plural(second['updated'], 'updated order')}; expected none (is the cursor or updated_at "
                 "unstable?)"
             )
 

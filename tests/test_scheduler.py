@@ -141,30 +141,44 @@ def test_a_stock_change_is_pushed_while_another_seller_imports_a_long_backlog(ru
     assert 95 <= backlog_done_at - started <= 105
 
 
+class SellerAt(Scheduler):
+    """The scheduler, with the seller setting a stock level at a given moment of its clock, in its own flow (a
+    change from another thread would race a virtual clock that runs on), and stopping some time later."""
+
+    def __init__(self, host, observer, change_at, stop_at, **options):
+        super().__init__(host, **options)
+        self.observer, self.change_at, self.stop_at, self.changed_at = observer, change_at, stop_at, None
+
+    def _refresh(self):
+        now = self.clock.time()
+        if self.changed_at is None and now >= self.change_at:
+            stock.set_stock(self.observer, "SKU-7", 3)
+            self.changed_at = now
+        if now >= self.stop_at:
+            self.stop.set()
+        super()._refresh()
+
+
 def test_idle_apps_cost_nothing_between_rounds_and_a_change_wakes_only_its_workspaces_push(run, host, clock, watch):
     for n in range(1, 6):
         install_app(run, f"Shop {n}", "EU", "--stock-sync")
         authorize_app(run, f"Shop {n}", account=f"ACCOUNT-{n}")
     observer = Host(host.home, clock=clock, extra_plugins=[testmarket])
-    scheduler = Scheduler(host, workers=2, interval=600, poll=1.0)
-    stop = threading.Event()
-    thread = serve(scheduler, stop)
+    start = clock.time()
+    scheduler = SellerAt(host, observer, start + 100, start + 200, workers=2, interval=600, poll=1.0)
     try:
-        # The first round: each app imports and pushes once; then for 100 virtual seconds nothing is to be done.
-        assert wait_for(lambda: clock.time() > 1_800_000_100, thread)
-        first_round = [e for e in list(scheduler.events) if e[2] == "push"]
-        assert len(first_round) == 5
-        changed_at = clock.time()
-        stock.set_stock(observer, "SKU-7", 3)
-        assert wait_for(lambda: len([e for e in list(scheduler.events) if e[2] == "push"]) >= 10, thread)
+        scheduler.run(threading.Event())
     finally:
-        stop.set()
-        thread.join(timeout=60)
         observer.close()
-    woken = [e for e in list(scheduler.events) if e[2] == "push" and e[0] >= changed_at]
-    # One workspace holds the five apps: each is woken once, within a poll, and none of them was asked in between.
+    pushes = [e for e in list(scheduler.events) if e[2] == "push"]
+    changed_at = scheduler.changed_at
+    # The first round: each app pushes once; then for 100 virtual seconds nothing is to be done, and none is asked.
+    assert len([e for e in pushes if e[0] < changed_at]) == 5
+    # One workspace holds the five apps: the change wakes each once, within a poll, long before its next round.
+    woken = [e for e in pushes if e[0] >= changed_at]
     assert sorted(app for _, app, _, _ in woken) == [f"Shop {n}" for n in range(1, 6)]
     assert all(at - changed_at <= 1.0 for at, _, _, _ in woken)
+    assert ("SKU-7", 3) in testmarket.MARKET.pushes
 
 
 def test_a_stop_ends_the_import_after_the_page_in_hand(run, host, market, clock, watch):

@@ -249,3 +249,30 @@ def test_a_plugin_without_push_shipments_cannot_take_shipments(home, market):
         with pytest.raises(UserError, match="Test Market apps cannot confirm shipments"):
             shipments.ship_order(host, "A-1", carrier="DHL", tracking="T1")
         assert shipments.push_shipments(host, "Shop EU")["sent"] == 0
+
+
+def test_removing_the_app_never_sends_its_unsent_shipments_and_purge_deletes_them(run, host, market, shop):
+    def of_removed_apps():
+        return dict(
+            host.db.execute(
+                "SELECT s.marketplace_order_id, s.status || ': ' || s.message FROM shipments s "
+                "JOIN apps a ON a.id = s.app_id WHERE a.status = 'removed'"
+            ).fetchall()
+        )
+
+    run("orders", "ship", "A-1", "--carrier", "DHL", "--tracking", "T1")
+    run("shipments", "push")
+    run("orders", "ship", "A-3", "--carrier", "DHL", "--tracking", "T3")
+    run("apps", "remove", "Shop EU", "--yes")
+    assert of_removed_apps() == {
+        "A-1": "accepted: ",
+        "A-3": "refused: not sent: the app was removed before the marketplace confirmed it",
+    }
+    assert shipments.apps_with_due(host) == set()
+
+    install_app(run)
+    authorize_app(run)
+    run("orders", "import")
+    run("orders", "ship", "A-2", "--carrier", "DHL", "--tracking", "T2", "--line", "0=1")
+    run("apps", "remove", "Shop EU", "--purge", "--yes")
+    assert "A-2" not in of_removed_apps()

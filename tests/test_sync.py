@@ -88,7 +88,7 @@ def test_watch_pushes_a_stock_change_within_seconds_and_stops_cleanly(host, app,
         watcher_host.close()
     assert not watcher.is_alive()
     assert "Shop EU: 1 sent, 1 accepted, 0 rejected, 0 pending" in reports
-    assert "Shop EU: 1 new, 0 updated order(s)" in reports
+    assert "Shop EU: 1 new, 0 updated orders" in reports
     assert market.pushes == [("SKU-A", 7)]
 
 

@@ -75,5 +75,5 @@ def test_serve_answers_over_its_own_tls_with_the_security_headers(tmp_path):
             server.kill()
             server.wait()
     output = server.stdout.read()
-    assert "Syncing every authorized app in the background with 4 worker(s)" in output
+    assert "Syncing every authorized app in the background with 4 workers." in output
     assert server.returncode == 0, output
