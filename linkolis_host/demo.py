@@ -25,6 +25,7 @@ from .errors import UserError
 from .host import Host
 from .models import DemoEnvironment
 from .progress import StderrProgress
+from .terminal import plural
 
 
 def say(step: str) -> None:
@@ -74,8 +75,9 @@ def run_demo(home: Path | None, interactive: bool) -> None:
             say("What the demo did")
             for figure in figures:
                 click.echo(
-                    f"  {figure['app']}: {figure['orders']} orders imported, {figure['stock']} stock level(s) "
-                    f"accepted, {figure['shipped']} shipment(s) confirmed"
+                    f"  {figure['app']}: {plural(figure['orders'], 'order')} imported, "
+                    f"{plural(figure['stock'], 'stock level')} accepted, "
+                    f"{plural(figure['shipped'], 'shipment')} confirmed"
                 )
         finally:
             host.close()
@@ -111,11 +113,13 @@ def _story(host: Host, env: DemoEnvironment, interactive: bool) -> dict[str, Any
 
     say(f"Import orders from {row.name}")
     summary = orders.import_orders(host, row, progress=StderrProgress())
-    click.echo(f"  {summary['new']} new orders in {summary['batches']} page(s), {summary['seconds']} s")
+    click.echo(
+        f"  {plural(summary['new'], 'new order')} in {plural(summary['batches'], 'page')}, {summary['seconds']} s"
+    )
     for order in orders.list_orders(host, row, limit=5):
         click.echo(
             f"  {order['marketplace_order_id']}  {order['status']:<10} {order['total'] or '-':>9} "
-            f"{order['currency'] or ''}  {order['line_count']} line(s)"
+            f"{order['currency'] or ''}  {plural(order['line_count'], 'line')}"
         )
     figures = {"app": row.name, "orders": summary["new"], "stock": 0, "shipped": 0}
 
@@ -131,7 +135,7 @@ def _story(host: Host, env: DemoEnvironment, interactive: bool) -> dict[str, Any
             say(f"Bulk load of {len(env.bulk_stock)} stock levels")
             csv_path = host.home / f"demo-stock-{env.kind}.csv"
             csv_path.write_text("sku,quantity\n" + "".join(f"{s},{q}\n" for s, q in env.bulk_stock), encoding="utf-8")
-            click.echo(f"  stock load {csv_path}: {stock.load_stock(host, csv_path)} level(s) recorded")
+            click.echo(f"  stock load {csv_path}: {plural(stock.load_stock(host, csv_path), 'level')} recorded")
             _push_until_decided(host, row)
         levels = stock.list_stock(host, row)
         figures["stock"] = sum(1 for r in levels if r["outcome"] == "accepted")
@@ -139,7 +143,7 @@ def _story(host: Host, env: DemoEnvironment, interactive: bool) -> dict[str, Any
         for r in [r for r in levels if r["outcome"] not in ("accepted", "not listed here")][:8]:
             click.echo(f"  {r['sku']}: desired {r['desired']}, {r['outcome']} {r.get('message') or ''}")
         if elsewhere:
-            click.echo(f"  {len(elsewhere)} SKU(s) not listed on {kind.title} (another app's): not pushed here")
+            click.echo(f"  {plural(len(elsewhere), 'SKU')} not listed on {kind.title} (another app's): not pushed here")
 
     figures["shipped"] = _ship_one(host, row, kind)
     return figures

@@ -29,6 +29,7 @@ from .host import Host
 from .installed import App
 from .models import Shipment, ShipmentOutcome
 from .orders import require_authorized
+from .terminal import plural
 
 # Statuses of a shipment. ``due``: recorded, never sent. ``sending``: handed to the plugin, outcome unknown.
 # ``accepted``/``rejected``/``pending``: the marketplace's answer. ``refused``: the host did not send it.
@@ -437,7 +438,7 @@ def load_shipments(host: Host, path: Path) -> dict[str, int]:
         rows.append(prepared)
     if errors:
         shown = "\n  ".join(errors[:20]) + (f"\n  … and {len(errors) - 20} more" if len(errors) > 20 else "")
-        raise UserError(f"{path}: {len(errors)} bad row(s), nothing was applied:\n  {shown}")
+        raise UserError(f"{path}: {plural(len(errors), 'bad row')}, nothing was applied:\n  {shown}")
     _insert(host, rows)
     return {"recorded": len(rows), "unchanged": unchanged}
 

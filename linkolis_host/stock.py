@@ -34,7 +34,7 @@ from .installed import App
 from .models import MAX_QUANTITY, StockItem, StockLevel, StockOutcome
 from .orders import require_authorized
 from .store import apps_having
-from .terminal import unsafe_characters
+from .terminal import plural, unsafe_characters
 
 
 def _check_sku(sku: str) -> str:
@@ -183,7 +183,7 @@ def load_stock(host: Host, path: Path, stdin: BinaryIO | None = None) -> int:
         pairs[sku] = qty
     if errors:
         shown = "\n  ".join(errors[:20]) + (f"\n  … and {len(errors) - 20} more" if len(errors) > 20 else "")
-        raise UserError(f"{name}: {len(errors)} bad row(s), nothing was applied:\n  {shown}")
+        raise UserError(f"{name}: {plural(len(errors), 'bad row')}, nothing was applied:\n  {shown}")
     _write_desired(host, list(pairs.items()))
     return len(pairs)
 

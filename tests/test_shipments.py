@@ -165,7 +165,7 @@ def test_a_file_of_shipments_is_applied_whole_or_not_at_all(run, host, market, s
     bad.write_text("order,carrier,tracking,item,quantity\nA-1,DHL,T1,,\nA-2,DHL,T2,SKU-0,4\nNOPE,DHL,T3,,\nA-3,,T4,,\n")
     before = dump_database(host.db_path)
     result = run("shipments", "load", str(bad), code=1)
-    assert "3 bad row(s), nothing was applied" in result.stderr
+    assert "3 bad rows, nothing was applied" in result.stderr
     assert "line 3: order A-2: item 0: 4 is more than is left to ship (only 3 is left)" in result.stderr
     assert "line 4: no order 'NOPE'" in result.stderr and "line 5: no carrier" in result.stderr
     assert dump_database(host.db_path) == before

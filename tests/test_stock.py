@@ -40,7 +40,7 @@ def test_stock_load_reports_every_bad_line_and_applies_nothing(run, host, tmp_pa
     csv = tmp_path / "stock.csv"
     csv.write_text("sku,quantity\nSKU-A,5\nSKU-B,-1\nSKU-C,7\nSKU-D,lots\nSKU-A,6\nSKU-E\n", encoding="utf-8")
     result = run("stock", "load", str(csv), code=1)
-    assert "4 bad row(s), nothing was applied" in result.stderr
+    assert "4 bad rows, nothing was applied" in result.stderr
     assert "line 3: -1 is negative" in result.stderr
     assert "line 5: 'lots' is not a whole number" in result.stderr
     assert "line 6: SKU 'SKU-A' already given on line 2" in result.stderr

@@ -45,7 +45,7 @@ def test_a_dash_reads_the_rows_from_standard_input(run):
 
 def test_standard_input_with_bad_rows_applies_nothing_and_names_the_line(run):
     result = run("stock", "load", "-", input="sku,quantity\nSKU-A,5\nSKU-B,many\n", code=1)
-    assert "standard input: 1 bad row(s), nothing was applied:\n  line 3: 'many' is not a whole number" in result.stderr
+    assert "standard input: 1 bad row, nothing was applied:\n  line 3: 'many' is not a whole number" in result.stderr
     assert levels(run) == {}
 
 
@@ -65,7 +65,7 @@ def test_a_quote_left_open_to_the_end_of_the_file_is_an_error_naming_its_line(ru
 def test_a_field_longer_than_the_csv_module_takes_is_an_error_naming_its_line(run, tmp_path):
     path = stock_file(tmp_path, 'sku,quantity\nSKU-A,5\n"' + "x" * 200_000 + '",6\n')
     result = run("stock", "load", path, code=1)
-    assert "1 bad row(s), nothing was applied:\n  line 3: a field is longer than 131,072 characters" in result.stderr
+    assert "1 bad row, nothing was applied:\n  line 3: a field is longer than 131,072 characters" in result.stderr
     assert levels(run) == {}
 
 
