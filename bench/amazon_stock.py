@@ -121,12 +121,15 @@ def one(m: int) -> dict:
             started_at, wall, sim_before = clock.time(), time.perf_counter(), timed.seconds
             summary = stock.push_stock(host, "Amazon DE")
             first_push = time.perf_counter() - wall
+            in_pushes = first_push  # real seconds inside push_stock: the loop's own "anything left?" is the bench's
             pushes = 1
             while host.db.execute(
                 "SELECT COUNT(*) FROM stock_pushes WHERE app_id = ? AND outcome IN ('pending', 'sending')", (app_id,)
             ).fetchone()[0]:
                 clock.advance(1.0)  # what `sync --watch` does: push again a second later
+                push_started = time.perf_counter()
                 stock.push_stock(host, "Amazon DE")
+                in_pushes += time.perf_counter() - push_started
                 pushes += 1
             virtual = clock.time() - started_at
             wall_seconds = time.perf_counter() - wall  # before reading the simulator's truth, which is not a push
@@ -167,7 +170,7 @@ def one(m: int) -> dict:
                 "wall_first_push": round(first_push, 2),
                 "wall_seconds": round(wall_seconds, 2),
                 "simulator_seconds": round(timed.seconds - sim_before, 2),
-                "linkolis_seconds": round(wall_seconds - (timed.seconds - sim_before), 2),
+                "linkolis_seconds": round(in_pushes - (timed.seconds - sim_before), 2),
             }
         results["floor"] = push_floor(host, app_id)
         results["warm_to_floor"] = round(results["warm"]["linkolis_seconds"] / results["floor"]["total"], 2)
@@ -340,7 +343,8 @@ def main(argv: list[str]) -> None:
             "bound = sum over the path's operations of max(0, calls - burst) / rate; the feed path adds the "
             f"simulator's feed time as a floor ({QUEUE_SECONDS:.0f} s queue + {PROCESSING_SECONDS:.0f} s per feed)."
         )
-        print("wall s: real time of the run; local s: of which linkolis's own work (the rest is the simulator).")
+        print("wall s: real time of the run; local s: linkolis's own work inside its pushes (not the simulator's,")
+        print("nor the bench's own check between pushes of whether anything is left to wait for).")
         print(
             "peak RSS (MB): "
             + ", ".join(

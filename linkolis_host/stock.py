@@ -282,63 +282,71 @@ def has_pending(host: Host, app_id: int) -> bool:
     )
 
 
+RECORD = (
+    "UPDATE stock_pushes SET outcome = ?, message = ?, retryable = ?, reference = ?, "
+    "pushed_quantity = CASE WHEN ? THEN attempt_quantity ELSE pushed_quantity END, "
+    "pushed_version = CASE WHEN ? THEN attempt_version ELSE pushed_version END, "
+    "pushed_at = CASE WHEN ? THEN ? ELSE pushed_at END, warning = ? "
+    "WHERE app_id = ? AND sku = ? AND (? IS NULL OR attempt_quantity = ?)"
+)
+
+
 def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], counts: dict[str, int]) -> None:
-    """Record outcomes in one transaction; one about an older quantity than the one last sent is stale and dropped."""
+    """Record outcomes in one transaction; one about an older quantity than the one last sent is stale and dropped,
+    one for a SKU the host never sent is dropped too. The check is the UPDATE's own WHERE: no read first."""
     if not outcomes:
         return
     now = host.clock.now().isoformat(timespec="seconds")
-    sent: dict[str, tuple[int, int]] = {}
-    skus = list({o.sku for o in outcomes})
-    for start in range(0, len(skus), 500):
-        chunk = skus[start : start + 500]
-        sent.update(
-            (r[0], (r[1], r[2]))
-            for r in host.db.execute(
-                f"SELECT sku, attempt_quantity, attempt_version FROM stock_pushes WHERE app_id = ? AND sku IN "
-                f"({','.join('?' * len(chunk))})",
-                [app_id, *chunk],
-            )
-        )
-    updates = []
-    for outcome in outcomes:
-        attempt = sent.get(outcome.sku)
-        if attempt is None:
-            continue  # an outcome for a SKU the host never sent: nothing to record
-        if outcome.quantity is not None and outcome.quantity != attempt[0]:
-            counts["stale"] = counts.get("stale", 0) + 1  # about an older quantity: a newer one was sent
-            continue
-        accepted = outcome.status == "accepted"
-        updates.append(
-            (
-                outcome.status,
-                outcome.message,
-                int(outcome.retryable),
-                outcome.reference,
-                accepted,
-                attempt[0],
-                accepted,
-                attempt[1],
-                accepted,
-                now,
-                outcome.warning,
-                app_id,
-                outcome.sku,
-            )
-        )
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    recorded = 0
+    host.memo.get("stock.pending", {}).pop(app_id, None)
     with host.db.atomic():
         installed.require_present(host, app_id, f"app {app_id}")  # removed meanwhile: record nothing more
-        host.db.conn.executemany(
-            "UPDATE stock_pushes SET outcome = ?, message = ?, retryable = ?, reference = ?, "
-            "pushed_quantity = CASE WHEN ? THEN ? ELSE pushed_quantity END, "
-            "pushed_version = CASE WHEN ? THEN ? ELSE pushed_version END, "
-            "pushed_at = CASE WHEN ? THEN ? ELSE pushed_at END, warning = ? WHERE app_id = ? AND sku = ?",
-            updates,
-        )
+        run: list[tuple[Any, ...]] = []
+        for number, outcome in enumerate(outcomes):
+            accepted = outcome.status == "accepted"
+            run.append(
+                (
+                    outcome.status,
+                    outcome.message,
+                    int(outcome.retryable),
+                    outcome.reference,
+                    accepted,
+                    accepted,
+                    accepted,
+                    now,
+                    outcome.warning,
+                    app_id,
+                    outcome.sku,
+                    outcome.quantity,
+                    outcome.quantity,
+                )
+            )
+            if number + 1 == len(outcomes) or outcomes[number + 1].status != outcome.status:
+                # One statement per run of one status, in order: a SKU answered twice ends as answered last.
+                done = host.db.conn.executemany(RECORD, run).rowcount
+                counts[outcome.status] = counts.get(outcome.status, 0) + done
+                recorded += done
+                run = []
+    if recorded < len(outcomes):  # rare: tell stale answers from answers about SKUs never sent, for the counts
+        skus = list({o.sku for o in outcomes})
+        sent: dict[str, int] = {}
+        for start in range(0, len(skus), 500):
+            chunk = skus[start : start + 500]
+            sent.update(
+                host.db.execute(
+                    f"SELECT sku, attempt_quantity FROM stock_pushes WHERE app_id = ? AND sku IN "
+                    f"({','.join('?' * len(chunk))})",
+                    [app_id, *chunk],
+                ).fetchall()
+            )
+        stale = sum(1 for o in outcomes if o.sku in sent and o.quantity is not None and o.quantity != sent[o.sku])
+        if stale:
+            counts["stale"] = counts.get("stale", 0) + stale
 
 
 def _mark_sending(host: Host, app: App, due: list[tuple[str, int, int]]) -> None:
     now = host.clock.now().isoformat(timespec="seconds")
+    host.memo.get("stock.pending", {}).pop(app.id, None)
     with host.db.atomic():
         installed.require_present(host, app.id, app.name)
         host.db.conn.executemany(
@@ -384,7 +392,11 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
             return summary
         check_again = _check_again(host).get(app.id)
         if check_again is not None and host.clock.time() < check_again:
-            summary["pending_earlier"] = _pending_count(host, app.id)  # nothing new, and too early to ask
+            # Nothing new, and too early to ask: the count last read, unless an outcome was recorded since.
+            counted = host.memo.setdefault("stock.pending", {})
+            if app.id not in counted:
+                counted[app.id] = _pending_count(host, app.id)
+            summary["pending_earlier"] = counted[app.id]
             return summary
     progress = progress or Progress()
     _check_again(host).pop(app.id, None)
