@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import multiprocessing
 import random
 import re
-import resource
 import statistics
 import sys
 import tempfile
@@ -39,9 +37,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import httpx
-from benchkit import rss_mb
+from benchkit import Remote, SharedClock, rss_mb
 
-from linkolis_host import VirtualClock, stock
+from linkolis_host import stock
 from linkolis_host.apps import authorize_direct, install
 from linkolis_host.host import Host
 from linkolis_host.scheduler import Scheduler
@@ -51,102 +49,6 @@ SEARCH_RATE, SEARCH_BURST, PAGE = 0.0056, 20, 100
 SETTLE = 150  # the plugin asks for orders updated at least 2.5 minutes ago (Amazon: at least 2)
 MARKETS = ("DE", "FR", "IT", "ES", "NL", "UK", "PL", "SE")
 PATCH = re.compile(r"/listings/2021-08-01/items/([^/]+)/([^/?]+)")
-
-
-class SharedClock(VirtualClock):
-    """linkolis's virtual clock, its time also written where the simulator's process reads it."""
-
-    def __init__(self, start: float) -> None:
-        super().__init__(start)
-        self.shared = multiprocessing.get_context("fork").RawValue("d", start)
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            with self._lock:
-                self._now += seconds
-                self.slept += seconds
-                self.shared.value = self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-            self.shared.value = self._now
-
-
-class ReadClock:
-    """The simulator's view of that clock."""
-
-    def __init__(self, shared) -> None:  # noqa: ANN001
-        self.shared = shared
-
-    def time(self) -> float:
-        return self.shared.value
-
-    def now(self) -> datetime:
-        from datetime import UTC
-
-        return datetime.fromtimestamp(self.time(), tz=UTC)
-
-    def sleep(self, seconds: float) -> None:
-        raise RuntimeError("the simulator never sleeps")
-
-
-def serve_simulator(options: dict, shared, pipe) -> None:  # noqa: ANN001
-    """The child process: the simulator on the shared clock, over HTTP on loopback, until terminated."""
-    from linkolis_amazon.simulator import Simulator
-    from linkolis_amazon.simulator.server import base_url_of, make_server
-
-    sim = Simulator(ReadClock(shared), **options)
-    server = make_server(sim)
-    pipe.send((base_url_of(server), sim.seller_ids, sim.client_id, sim.client_secret, sim.application_id, rss_mb()))
-    server.serve_forever()
-
-
-class Remote:
-    """The simulator in its own process, asked over its admin API: the bench's linkolis process holds only
-    linkolis, so its peak RSS is linkolis's own."""
-
-    def __init__(self, options: dict, clock: SharedClock) -> None:
-        ctx = multiprocessing.get_context("fork")
-        ours, theirs = ctx.Pipe()
-        self.process = ctx.Process(target=serve_simulator, args=(options, clock.shared, theirs), daemon=True)
-        self.process.start()
-        self.base, self.seller_ids, self.client_id, self.client_secret, self.application_id, self.rss = ours.recv()
-        self.http = httpx.Client(base_url=self.base, timeout=120)
-
-    def _get(self, path: str, **params) -> dict:  # noqa: ANN003
-        response = self.http.get(path, params=params)
-        response.raise_for_status()
-        return response.json()
-
-    def _post(self, path: str, body: dict) -> dict:
-        response = self.http.post(path, json=body)
-        response.raise_for_status()
-        return response.json()
-
-    def orders_truth(self, seller: str) -> list[dict]:
-        return self._get("/_sim/orders", seller_id=seller)["orders"]
-
-    def stock_truth(self, seller: str) -> dict:
-        return self._get("/_sim/stock", seller_id=seller)
-
-    def counters_snapshot(self) -> dict:
-        return self._get("/_sim/counters")
-
-    def authorize(self, seller: str) -> str:
-        return self._post("/_sim/authorize", {"selling_partner_id": seller})["refresh_token"]
-
-    def add_order(self, items: list[tuple[str, int]], market: str, seller_id: str) -> str:
-        body = {"items": [[sku, qty] for sku, qty in items], "marketplace": market, "seller_id": seller_id}
-        return self._post("/_sim/orders", body)["orderId"]
-
-    def stop(self) -> float:
-        """Stop the simulator; its CPU seconds."""
-        self.http.close()
-        self.process.terminate()
-        self.process.join()
-        used = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return used.ru_utime + used.ru_stime
 
 
 class Recorder(httpx.BaseTransport):
