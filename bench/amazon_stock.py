@@ -6,11 +6,11 @@ the latency from `stock set` to Amazon showing the quantity under `sync --watch`
 
 Each M runs in a fresh process on a virtual clock (waits cost no real time), the simulator in a process of its
 own reading that clock (``benchkit.Remote``), so the peak RSS printed is linkolis's alone and "local s" is
-linkolis's CPU inside its pushes. The simulator holds M merchant listings in Amazon DE; linkolis pushes a new quantity for each, cold (no listing facts cached: product types are
-read first) and then warm (every quantity changed again, facts cached). After a push the clock moves on a
-second at a time, pushing again as `sync --watch` does, until no outcome is pending: "virtual seconds" is the
-time to the last outcome. Before the warm push the clock moves on ten minutes, so the run starts with Amazon's
-buckets full, as the bound assumes.
+linkolis's CPU inside its pushes. The simulator holds M merchant listings in Amazon DE; linkolis pushes a new
+quantity for each, cold (no listing facts cached: product types are read first) and then warm (every quantity
+changed again, facts cached). After a push the clock moves on a second at a time, pushing again as `sync
+--watch` does, until no outcome is pending: "virtual seconds" is the time to the last outcome. Before the warm
+push the clock moves on ten minutes, so the run starts with Amazon's buckets full, as the bound assumes.
 
 The bound (DESIGN.md, "Performance model"): an operation with rate r and burst b needs max(0, n - b) / r seconds
 for n calls; the path's bound sums that over the operations it calls in sequence. The feed path adds, as a floor,
