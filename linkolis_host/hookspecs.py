@@ -7,7 +7,7 @@ state, clock, logger, progress). Parameters are only ever added at the end; none
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Sequence
 
 import pluggy
 
@@ -78,11 +78,13 @@ def import_orders(ctx: Context, cursor: dict | None) -> Iterator[OrderBatch]:
 
 
 @hookspec
-def push_stock(ctx: Context, items: list[StockItem]) -> Iterable[StockOutcome]:
+def push_stock(ctx: Context, items: Sequence[StockItem]) -> Iterable[StockOutcome]:
     """Push merchant quantities to the marketplace's listings.
 
     :param items: one quantity per SKU, each differing from what was last pushed; may be empty when the host
-        only collects outcomes of earlier pending pushes.
+        only collects outcomes of earlier pending pushes. A read-only sequence (``len``, indexing, slices,
+        iteration) whose items are made as they are read: take it a chunk at a time, and 200,000 SKUs never
+        exist as objects at once (``list(items)`` would make them all).
     :returns: one ``StockOutcome`` per SKU in ``items`` (accepted, rejected with the marketplace's message,
         pending with what to check later, or skipped with why), plus outcomes of earlier pending pushes that
         have since been decided. A pending push must be decided by a later call, never forgotten.

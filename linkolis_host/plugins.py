@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
 
 import pluggy
 from pydantic import BaseModel, ValidationError
@@ -89,7 +89,7 @@ class Registry:
             kind, "import_orders", OrderBatch, self._answer(kind, "import_orders", ctx=ctx, cursor=cursor)
         )
 
-    def push_stock(self, kind: str, ctx: Context, items: list[StockItem]) -> Iterator[StockOutcome]:
+    def push_stock(self, kind: str, ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
         return self._each(kind, "push_stock", StockOutcome, self._answer(kind, "push_stock", ctx=ctx, items=items))
 
     def read_stock(self, kind: str, ctx: Context, skus: list[str] | None) -> Iterator[StockLevel]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import httpx
 
@@ -533,17 +533,18 @@ def threshold(api: SpApi) -> int:
     return api.op.feed_threshold or DEFAULT_THRESHOLD
 
 
-def _behind_feeds(ctx: Context, items: list[StockItem]) -> tuple[list[StockItem], list[StockOutcome]]:
+def _behind_feeds(ctx: Context, items: Sequence[StockItem]) -> tuple[Sequence[StockItem], list[StockOutcome]]:
     """Split what can go now from what must wait: a SKU whose older quantity is in a feed Amazon has not processed
     yet waits for it (a patch sent now would be overwritten when the feed lands). Quantities that waited go once
     their feed is done; a newer quantity from the host replaces a waiting one."""
     held = ctx.state.get(HELD_KEY, {})
     if not items and not held:
         return [], []
+    feeds = ctx.state.get(FEEDS_KEY, {})
+    if not held and not feeds:
+        return items, []  # nothing in flight: all can go, as the host handed them (never all made at once)
     in_feed = {
-        sku: (feed_id, quantity)
-        for feed_id, feed in ctx.state.get(FEEDS_KEY, {}).items()
-        for sku, quantity, *_ in _feed_skus(ctx, feed)
+        sku: (feed_id, quantity) for feed_id, feed in feeds.items() for sku, quantity, *_ in _feed_skus(ctx, feed)
     }
     asked = {i.sku for i in items}
     candidates = list(items) + [StockItem(sku=sku, quantity=q) for sku, (q, _) in held.items() if sku not in asked]
@@ -581,7 +582,7 @@ def _behind_feeds(ctx: Context, items: list[StockItem]) -> tuple[list[StockItem]
     return ready, outcomes
 
 
-def push(ctx: Context, items: list[StockItem]) -> Iterator[StockOutcome]:
+def push(ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
     yield from _push(ctx, items)
     ctx.check_again_at = next_check(ctx)
 
@@ -598,7 +599,7 @@ def next_check(ctx: Context) -> float | None:
 LISTING_CHUNK = 5000  # listing facts read from the state at a time: a push of 200,000 SKUs never holds them all
 
 
-def _push(ctx: Context, items: list[StockItem]) -> Iterator[StockOutcome]:
+def _push(ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
     api = SpApi(ctx)
     find_lost_feeds(ctx, api)
     yield from collect_feeds(ctx, api)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 from urllib.parse import quote
 
 from linkolis_host import LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome
@@ -207,7 +207,7 @@ def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> tuple[list[StockOut
     return outcomes, pending
 
 
-def push(ctx, items: list[StockItem]) -> list[StockOutcome]:
+def push(ctx, items: Sequence[StockItem]) -> list[StockOutcome]:
     api = Bol(ctx)
     outcomes: list[StockOutcome] = []
     sent: dict[str, StockItem] = {}
