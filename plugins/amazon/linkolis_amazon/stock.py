@@ -56,7 +56,8 @@ SEARCH_BATCH = 20
 FALLBACK_PRODUCT_TYPE = "PRODUCT"
 FEEDS_KEY = "feeds"  # feed id -> its small record (document, when to check); read on every push
 FEED_SKUS_KEY = "feed_skus:"  # + document id: the [sku, quantity, fresh] of each message, read when it finishes
-REPORTED_KEY = "reported"  # finished feeds' outcomes, told once more on the next call
+REPORTED_KEY = "reported"  # finished feeds' outcomes, told once more on the next call (REPORTED_FIELDS rows)
+REPORTED_FIELDS = ("sku", "quantity", "status", "message", "retryable", "reference", "warning")
 HELD_KEY = "held"  # quantities waiting for an older feed of their SKU to be processed
 UPLOADS_KEY = "uploads"  # feed documents sent to createFeed whose answer was not saved yet
 SUPPRESSED_KEY = "suppressed"  # SKU -> what Amazon enforces on its listing, as last read
@@ -412,16 +413,23 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
 
     A finished feed's outcomes are told twice: now, and once more on the next call. The host records an outcome
     idempotently, and a crash between this generator's end and the host's last write must not leave SKUs
-    pending forever.
+    pending forever. Each is told as it is made, and kept for the second telling as a compact row: eight feeds
+    of 25,000 finished at once were 175 MB as outcome objects.
     """
     told_before = ctx.state.get(REPORTED_KEY)
     if told_before:
         ctx.state.delete(REPORTED_KEY)
-        for outcome in told_before:
-            yield StockOutcome.model_validate(outcome)
+        for row in told_before:  # rows; a dict from before they were rows
+            fields = row if isinstance(row, dict) else dict(zip(REPORTED_FIELDS, row, strict=True))
+            yield StockOutcome.model_validate(fields)
     feeds = ctx.state.get(FEEDS_KEY, {})
     checked = False
-    finished: list[StockOutcome] = []
+    finished: list[list[Any]] = []  # what was told, as REPORTED_FIELDS rows
+
+    def tell(outcome: StockOutcome) -> StockOutcome:
+        finished.append([getattr(outcome, name) for name in REPORTED_FIELDS])
+        return outcome
+
     done_documents: list[str] = []
     known: dict[str, str] | None = None
     for feed_id, feed in list(feeds.items()):
@@ -452,17 +460,18 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
             for issue in report.get("issues", []):
                 by_message.setdefault(issue.get("messageId"), []).append(issue)
             if feed.get("adopted") and not _report_matches(report, skus):
-                finished.extend(
-                    StockOutcome(
-                        sku=sku,
-                        quantity=quantity,
-                        status="rejected",
-                        retryable=True,
-                        reference=feed_id,
-                        message=f"feed {feed_id}, found after a crash, does not match what was uploaded; sending again",
+                for sku, quantity, *_ in skus:
+                    yield tell(
+                        StockOutcome(
+                            sku=sku,
+                            quantity=quantity,
+                            status="rejected",
+                            retryable=True,
+                            reference=feed_id,
+                            message=f"feed {feed_id}, found after a crash, does not match what was uploaded; "
+                            "sending again",
+                        )
                     )
-                    for sku, quantity, *_ in skus
-                )
                 del feeds[feed_id]
                 continue
             for number, (sku, quantity, *fresh) in enumerate(skus, start=1):
@@ -471,7 +480,7 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
                     message, can_retry = _issues_text(issues, fresh=bool(fresh and fresh[0]))
                     if can_retry:
                         ctx.state.delete(_listing_key(sku))
-                    finished.append(
+                    yield tell(
                         StockOutcome(
                             sku=sku,
                             quantity=quantity,
@@ -483,7 +492,7 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
                         )
                     )
                 else:
-                    finished.append(
+                    yield tell(
                         StockOutcome(
                             sku=sku, quantity=quantity, status="accepted", reference=feed_id, warning=known.get(sku, "")
                         )
@@ -497,7 +506,7 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
                 except (SpApiError, httpx.HTTPError, ValueError):
                     detail = ""
             for sku, quantity, *_ in skus:
-                finished.append(
+                yield tell(
                     StockOutcome(
                         sku=sku,
                         quantity=quantity,
@@ -508,11 +517,10 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
                     )
                 )
         del feeds[feed_id]
-    yield from finished
     if checked:
         ctx.state.set(FEEDS_KEY, feeds)
     if finished:
-        ctx.state.set(REPORTED_KEY, [o.model_dump() for o in finished])
+        ctx.state.set(REPORTED_KEY, finished)
     for document_id in done_documents:  # only once the feeds' records no longer name them
         ctx.state.delete(_skus_key(document_id))
 
