@@ -224,6 +224,11 @@ def _check_again(host: Host) -> dict[int, float]:
     return host.memo.setdefault("stock.check_again", {})
 
 
+def _pending_counts(host: Host) -> dict[int, int]:
+    """Per app, its count of pending rows as last read; dropped whenever outcomes are recorded or SKUs marked."""
+    return host.memo.setdefault("stock.pending", {})
+
+
 def _latest_version(host: Host) -> int:
     return host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
 
@@ -299,7 +304,7 @@ def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], count
         return
     now = host.clock.now().isoformat(timespec="seconds")
     recorded = 0
-    host.memo.get("stock.pending", {}).pop(app_id, None)
+    _pending_counts(host).pop(app_id, None)
     with host.db.atomic():
         installed.require_present(host, app_id, f"app {app_id}")  # removed meanwhile: record nothing more
         run: list[tuple[Any, ...]] = []
@@ -347,7 +352,7 @@ def record_outcomes(host: Host, app_id: int, outcomes: list[StockOutcome], count
 
 def _mark_sending(host: Host, app: App, due: list[tuple[str, int, int]]) -> None:
     now = host.clock.now().isoformat(timespec="seconds")
-    host.memo.get("stock.pending", {}).pop(app.id, None)
+    _pending_counts(host).pop(app.id, None)
     with host.db.atomic():
         installed.require_present(host, app.id, app.name)
         host.db.conn.executemany(
@@ -394,7 +399,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         check_again = _check_again(host).get(app.id)
         if check_again is not None and host.clock.time() < check_again:
             # Nothing new, and too early to ask: the count last read, unless an outcome was recorded since.
-            counted = host.memo.setdefault("stock.pending", {})
+            counted = _pending_counts(host)
             if app.id not in counted:
                 counted[app.id] = _pending_count(host, app.id)
             summary["pending_earlier"] = counted[app.id]

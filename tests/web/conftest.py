@@ -100,14 +100,12 @@ class Site:
             context.close()
 
 
-@pytest.fixture
-def site(chromium, tls, tmp_path, monkeypatch):
-    from linkolis_amazon.simulator import Simulator
-
-    from linkolis_host import SystemClock
+@contextmanager
+def served_site(chromium, tls, tmp_path, make_sim, env_of):
+    """A ``Site`` served over https on a free loopback port, on the stand-in ``make_sim(base_url)`` builds (served
+    over HTTP for the block), with the operator settings ``env_of(sim, sim_url)`` gives."""
     from linkolis_host.web import WebSettings, create_app
 
-    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     certfile, keyfile = tls
@@ -116,35 +114,52 @@ def site(chromium, tls, tmp_path, monkeypatch):
     port = sock.getsockname()[1]
     sock.close()
     base_url = f"https://127.0.0.1:{port}"
-    sim = Simulator(
-        SystemClock(),
-        seed=7,
-        orders=30,
-        skus=8,
-        order_window_days=5,
-        new_orders_per_hour=0,
-        listing_visibility_delay=0.2,
-        feed_queue_seconds=0.2,
-        feed_processing_seconds=0.2,
-        redirect_uris=[f"{base_url}/apps/callback"],
-    )
+    sim = make_sim(base_url)
     with sim.serve() as sim_url:
-        env = {
-            "LINKOLIS_AMAZON_ENDPOINT": sim_url,
-            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
-            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
-            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
-            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "10",
-        }
         shots = tmp_path / "screenshots"
         shots.mkdir()
-        s = Site(home, base_url, sim, env, chromium, shots)
+        s = Site(home, base_url, sim, env_of(sim, sim_url), chromium, shots)
         app = create_app(s.host, WebSettings(base_url=base_url))
         with _serving_on(app, certfile, keyfile, port):
             try:
                 yield s
             finally:
                 s.close()
+
+
+@pytest.fixture
+def site(chromium, tls, tmp_path, monkeypatch):
+    from linkolis_amazon.simulator import Simulator
+
+    from linkolis_host import SystemClock
+
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
+
+    def amazon(base_url):
+        return Simulator(
+            SystemClock(),
+            seed=7,
+            orders=30,
+            skus=8,
+            order_window_days=5,
+            new_orders_per_hour=0,
+            listing_visibility_delay=0.2,
+            feed_queue_seconds=0.2,
+            feed_processing_seconds=0.2,
+            redirect_uris=[f"{base_url}/apps/callback"],
+        )
+
+    def env_of(sim, sim_url):
+        return {
+            "LINKOLIS_AMAZON_ENDPOINT": sim_url,
+            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "10",
+        }
+
+    with served_site(chromium, tls, tmp_path, amazon, env_of) as s:
+        yield s
 
 
 @contextmanager

@@ -6,7 +6,6 @@ settings model alone: the web app has no bol template."""
 from __future__ import annotations
 
 import importlib.util
-import socket
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ def _web_conftest():
 
 
 _web = _web_conftest()
-Site, _serving_on = _web.Site, _web._serving_on
+served_site = _web.served_site
 
 
 @pytest.fixture
@@ -30,29 +29,15 @@ def bol_site(chromium, tls, tmp_path, monkeypatch):
     from linkolis_bol.simulator import Simulator
 
     from linkolis_host import SystemClock
-    from linkolis_host.web import WebSettings, create_app
 
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon,bol")
     monkeypatch.delenv("LINKOLIS_BOL_ENDPOINT", raising=False)
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    certfile, keyfile = tls
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    base_url = f"https://127.0.0.1:{port}"
-    sim = Simulator(SystemClock(), seed=11, orders=30, offers=10, order_window_days=5, process_seconds=0.2)
-    with sim.serve() as sim_url:
-        shots = tmp_path / "screenshots"
-        shots.mkdir()
-        site = Site(home, base_url, sim, {"LINKOLIS_BOL_ENDPOINT": sim_url}, chromium, shots)
-        app = create_app(site.host, WebSettings(base_url=base_url))
-        with _serving_on(app, certfile, keyfile, port):
-            try:
-                yield site
-            finally:
-                site.close()
+
+    def bol(base_url):
+        return Simulator(SystemClock(), seed=11, orders=30, offers=10, order_window_days=5, process_seconds=0.2)
+
+    with served_site(chromium, tls, tmp_path, bol, lambda sim, sim_url: {"LINKOLIS_BOL_ENDPOINT": sim_url}) as site:
+        yield site
 
 
 def test_the_seller_installs_bol_with_pasted_credentials_sees_orders_and_ships_one(bol_site):

@@ -460,18 +460,8 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
             for issue in report.get("issues", []):
                 by_message.setdefault(issue.get("messageId"), []).append(issue)
             if feed.get("adopted") and not _report_matches(report, skus):
-                for sku, quantity, *_ in skus:
-                    yield tell(
-                        StockOutcome(
-                            sku=sku,
-                            quantity=quantity,
-                            status="rejected",
-                            retryable=True,
-                            reference=feed_id,
-                            message=f"feed {feed_id}, found after a crash, does not match what was uploaded; "
-                            "sending again",
-                        )
-                    )
+                message = f"feed {feed_id}, found after a crash, does not match what was uploaded; sending again"
+                yield from map(tell, _send_again(skus, feed_id, message))
                 del feeds[feed_id]
                 continue
             for number, (sku, quantity, *fresh) in enumerate(skus, start=1):
@@ -505,17 +495,8 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
                     detail = "; ".join(i.get("message", "") for i in report.get("issues", [])[:3])
                 except (SpApiError, httpx.HTTPError, ValueError):
                     detail = ""
-            for sku, quantity, *_ in skus:
-                yield tell(
-                    StockOutcome(
-                        sku=sku,
-                        quantity=quantity,
-                        status="rejected",
-                        retryable=True,
-                        reference=feed_id,
-                        message=f"feed {feed_id} ended {state}" + (f": {detail}" if detail else ""),
-                    )
-                )
+            message = f"feed {feed_id} ended {state}" + (f": {detail}" if detail else "")
+            yield from map(tell, _send_again(skus, feed_id, message))
         del feeds[feed_id]
     if checked:
         ctx.state.set(FEEDS_KEY, feeds)
@@ -523,6 +504,14 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
         ctx.state.set(REPORTED_KEY, finished)
     for document_id in done_documents:  # only once the feeds' records no longer name them
         ctx.state.delete(_skus_key(document_id))
+
+
+def _send_again(skus: list[list[Any]], feed_id: str, message: str) -> Iterator[StockOutcome]:
+    """Every SKU of a feed whose report cannot be trusted, rejected retryably: the host sends it again."""
+    for sku, quantity, *_ in skus:
+        yield StockOutcome(
+            sku=sku, quantity=quantity, status="rejected", retryable=True, reference=feed_id, message=message
+        )
 
 
 def _report_matches(report: dict[str, Any], skus: list[list[Any]]) -> bool:
