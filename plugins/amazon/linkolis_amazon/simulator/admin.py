@@ -88,7 +88,13 @@ ROUTES: list[tuple[str, str, Route]] = [
     ),
     ("POST", r"/_sim/orders/(?P<id>[^/]+)/touch", lambda s, r, b, m: _done(s.touch_order, m["id"])),
     ("GET", r"/_sim/shipments", lambda s, r, b, m: {"shipments": s.shipments_truth(r.q("seller_id"))}),
-    ("GET", r"/_sim/stock", lambda s, r, b, m: s.stock_truth(r.q("seller_id"))),
+    (
+        "GET",
+        r"/_sim/stock",
+        lambda s, r, b, m: s.stock_truth(
+            r.q("seller_id"), int(r.q("offset") or 0), None if r.q("limit") is None else int(r.q("limit") or "")
+        ),
+    ),
     (
         "POST",
         r"/_sim/listings",

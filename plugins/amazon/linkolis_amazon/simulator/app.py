@@ -456,10 +456,11 @@ class Simulator:
         """Every package confirmed with confirmShipment, once each: order, reference, carrier, tracking, items."""
         return orders_v0.shipments_truth(self.orders, seller_id)
 
-    def stock_truth(self, seller_id: str | None = None) -> dict[str, Any]:
-        """Per seller → SKU → marketplace: channel, quantity reads show now, and the accepted quantity pending."""
+    def stock_truth(self, seller_id: str | None = None, offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+        """Per seller → SKU → marketplace: channel, quantity reads show now, and the accepted quantity pending
+        (``offset``/``limit``: a page of each seller's SKUs, in the order they were listed)."""
         self.tick()
-        return self.listings.truth(seller_id)
+        return self.listings.truth(seller_id, offset, limit)
 
     def counters_snapshot(self) -> dict[str, Any]:
         """Calls per operation, statuses, 429s (throttled), faults fired, LWA grants."""

@@ -17,6 +17,7 @@ import base64
 import copy
 import hashlib
 import heapq
+import itertools
 import json
 import re
 import threading
@@ -260,15 +261,23 @@ class ListingStore:
                         e["quantity"] = int(e["quantity"]) - take
                         break
 
-    def truth(self, seller_id: str | None = None) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
-        """Ground truth per seller, SKU and marketplace: what reads show now, and what is accepted but pending."""
+    def truth(
+        self, seller_id: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+        """Ground truth per seller, SKU and marketplace: what reads show now, and what is accepted but pending.
+
+        ``offset``/``limit``: a page of each seller's listings, in the order they were added (a page shorter than
+        ``limit`` is the last), so a check of 200,000 SKUs never holds them all at once."""
+        if offset < 0 or (limit is not None and limit < 1):
+            raise ValueError("offset must be 0 or more and limit 1 or more")
         with self.lock:
             out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
             for seller, listings in self.by_seller.items():
                 if seller_id is not None and seller != seller_id:
                     continue
                 per_sku = out.setdefault(seller, {})
-                for sku, listing in listings.items():
+                page = itertools.islice(listings.items(), offset, None if limit is None else offset + limit)
+                for sku, listing in page:
                     per_sku[sku] = {
                         mid: {
                             "fulfillment": "AFN" if listing.fba else "MFN",

@@ -171,6 +171,19 @@ def test_admin_endpoint_tells_truth_and_changes_the_world(sim, clock):
         assert c.get("/_sim/nope").status_code == 404
 
 
+def test_the_stock_truth_comes_in_pages_that_cover_every_sku_once(sim):
+    whole = list(sim.stock_truth(SELLER)[SELLER])
+    with sim.client() as c:
+        seen = []
+        for offset in range(0, len(whole) + 3, 3):
+            page = c.get("/_sim/stock", params={"seller_id": SELLER, "offset": offset, "limit": 3}).json()[SELLER]
+            assert len(page) <= 3
+            seen += page
+        assert seen == whole
+        for bad in ({"limit": 0}, {"offset": -1}, {"limit": "many"}):
+            assert c.get("/_sim/stock", params={"seller_id": SELLER, **bad}).status_code == 400
+
+
 def test_async_transport(sim):
     import asyncio
 
