@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import stat
 from collections.abc import Sequence
@@ -62,17 +63,25 @@ def _check_quantity(text: str | int) -> int:
     return value
 
 
+UPSERT_DESIRED = (
+    "INSERT INTO desired_stock (workspace_id, sku, quantity, version, updated_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT(workspace_id, sku) DO UPDATE SET quantity = excluded.quantity, version = excluded.version, "
+    "updated_at = excluded.updated_at"
+)
+
+
 def _write_desired(host: Host, pairs: list[tuple[str, int]]) -> None:
     workspace_id = workspaces.current_id(host, create=True)
     now = host.clock.now().isoformat(timespec="seconds")
     with host.db.atomic():
-        version = host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
+        version = _newest_version(host)
         host.db.conn.executemany(
-            "INSERT INTO desired_stock (workspace_id, sku, quantity, version, updated_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(workspace_id, sku) DO UPDATE SET quantity = excluded.quantity, version = excluded.version, "
-            "updated_at = excluded.updated_at",
-            [(workspace_id, sku, qty, version + i + 1, now) for i, (sku, qty) in enumerate(pairs)],
+            UPSERT_DESIRED, [(workspace_id, sku, qty, version + i + 1, now) for i, (sku, qty) in enumerate(pairs)]
         )
+
+
+def _newest_version(host: Host) -> int:
+    return host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
 
 
 def set_stock(host: Host, sku: str, quantity: str | int) -> dict[str, Any]:
@@ -131,62 +140,97 @@ def _delimiter(header_line: str) -> str:
     return ";" if ";" in header_line and "," not in header_line else ","
 
 
+LOAD_BATCH = 2000  # rows of a stock file written at a time
+
+
 def load_stock(host: Host, path: Path, stdin: BinaryIO | None = None) -> int:
     """Record every row of a ``sku,quantity`` CSV, or none of them when any row is bad.
 
     ``stdin``: read the rows from this stream instead (``path`` is then only how messages name it). The separator
-    is ``,`` or ``;``, told by the header line; a UTF-8 byte order mark is fine.
+    is ``,`` or ``;``, told by the header line; a UTF-8 byte order mark is fine. Rows are written as they are read,
+    in one transaction that is rolled back when a bad row turns up: a file of 200,000 rows is never held as rows.
     """
     name = "standard input" if stdin is not None else str(path)
     data = _read_stock_file(path, stdin)
+    # Decoded as it is read: the file is never held a second time as text.
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise UserError(f'{name} is not UTF-8 text (line {line}); save it as "CSV UTF-8"') from None
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+        return _load_rows(host, name, text)
+    except UnicodeDecodeError:
+        try:
+            data.decode("utf-8-sig")  # again, whole, for where the bad byte is in the file
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise UserError(f'{name} is not UTF-8 text (line {line}); save it as "CSV UTF-8"') from None
+        raise
+
+
+class _BadRows(Exception):
+    """Raised inside the load's transaction so that nothing of a file with a bad row is applied."""
+
+
+def _load_rows(host: Host, name: str, text: io.TextIOWrapper) -> int:
+    first_line = text.readline()
+    reader = csv.reader(itertools.chain([first_line], text), delimiter=_delimiter(first_line))
     try:
         header = next(reader, None)
     except csv.Error as exc:
         raise UserError(f"{name}: line 1: {exc}") from None
     if header is None or [h.strip().lower() for h in header] != ["sku", "quantity"]:
         raise UserError(f"{name}: the first line must be the header `sku,quantity` (or `sku;quantity`)")
-    pairs: dict[str, int] = {}
-    first_seen: dict[str, int] = {}
-    errors = []
+    workspace_id = workspaces.current_id(host, create=True)
+    now = host.clock.now().isoformat(timespec="seconds")
+    first_seen: dict[str, int] = {}  # SKU -> its line: a SKU given twice is refused
+    errors: list[str] = []
+    batch: list[tuple[int, str, int, int, str]] = []
+    try:
+        with host.db.atomic():
+            version = _newest_version(host)
+            for number, record in _records(reader, errors):
+                if not any(cell.strip() for cell in record):
+                    continue
+                if len(record) != 2:
+                    errors.append(f"line {number}: expected 2 columns (sku,quantity), found {len(record)}")
+                    continue
+                try:
+                    sku, qty = _check_sku(record[0]), _check_quantity(record[1])
+                except UserError as exc:
+                    errors.append(f"line {number}: {exc}")
+                    continue
+                if sku in first_seen:
+                    errors.append(f"line {number}: SKU {sku!r} already given on line {first_seen[sku]}")
+                    continue
+                first_seen[sku] = number
+                if errors:
+                    continue  # nothing will be applied: only look for more bad rows
+                batch.append((workspace_id, sku, qty, version + len(first_seen), now))
+                if len(batch) >= LOAD_BATCH:
+                    host.db.conn.executemany(UPSERT_DESIRED, batch)
+                    batch = []
+            if errors:
+                raise _BadRows
+            host.db.conn.executemany(UPSERT_DESIRED, batch)
+    except _BadRows:
+        shown = "\n  ".join(errors[:20]) + (f"\n  … and {len(errors) - 20} more" if len(errors) > 20 else "")
+        raise UserError(f"{name}: {plural(len(errors), 'bad row')}, nothing was applied:\n  {shown}") from None
+    return len(first_seen)
+
+
+def _records(reader: Any, errors: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of each record after the header; a quoted field running over lines is an error."""
     while True:
         number = reader.line_num + 1  # where the next record starts
         try:
             record = next(reader, None)
         except csv.Error as exc:
             errors.append(f"line {reader.line_num}: {_csv_problem(exc)}")
-            break  # the csv module cannot go on after this
+            return  # the csv module cannot go on after this
         if record is None:
-            break
+            return
         if reader.line_num > number or any("\n" in cell or "\r" in cell for cell in record):
             errors.append(f"line {number}: a quoted field runs on to line {reader.line_num} (a quote left open?)")
             continue
-        if not any(cell.strip() for cell in record):
-            continue
-        if len(record) != 2:
-            errors.append(f"line {number}: expected 2 columns (sku,quantity), found {len(record)}")
-            continue
-        try:
-            sku, qty = _check_sku(record[0]), _check_quantity(record[1])
-        except UserError as exc:
-            errors.append(f"line {number}: {exc}")
-            continue
-        if sku in first_seen:
-            errors.append(f"line {number}: SKU {sku!r} already given on line {first_seen[sku]}")
-            continue
-        first_seen[sku] = number
-        pairs[sku] = qty
-    if errors:
-        shown = "\n  ".join(errors[:20]) + (f"\n  … and {len(errors) - 20} more" if len(errors) > 20 else "")
-        raise UserError(f"{name}: {plural(len(errors), 'bad row')}, nothing was applied:\n  {shown}")
-    _write_desired(host, list(pairs.items()))
-    return len(pairs)
+        yield number, record
 
 
 def _csv_problem(exc: csv.Error) -> str:

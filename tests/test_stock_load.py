@@ -37,6 +37,29 @@ def test_what_excel_saves_in_any_country_is_read(run, tmp_path, content):
     assert levels(run) == {"SKU-A": 5, "SKU-B": 0}
 
 
+def test_old_mac_line_endings_are_read_too(run, tmp_path):
+    assert run.json("stock", "load", stock_file(tmp_path, "sku,quantity\rSKU-A,5\rSKU-B,0\r")) == {"loaded": 2}
+    assert levels(run) == {"SKU-A": 5, "SKU-B": 0}
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_the_line_of_the_first_bad_byte(run, tmp_path):
+    rows = "".join(f"SKU-{n},{n}\n" for n in range(5000))  # the bad byte well past the first chunk read
+    path = stock_file(tmp_path, ("sku,quantity\n" + rows).encode() + "Fahrradständer,4\n".encode("latin-1"))
+    result = run("stock", "load", path, code=1)
+    assert f'{path} is not UTF-8 text (line 5002); save it as "CSV UTF-8"' in result.stderr
+    assert levels(run) == {}
+
+
+def test_a_bad_row_after_thousands_of_good_ones_still_applies_nothing(run, tmp_path):
+    run("stock", "set", "SKU-1", "99")
+    rows = "".join(f"SKU-{n},{n % 50}\n" for n in range(stock.LOAD_BATCH * 3))
+    result = run("stock", "load", stock_file(tmp_path, "sku,quantity\n" + rows + "SKU-7,8\n"), code=1)
+    assert f"line {stock.LOAD_BATCH * 3 + 2}: SKU 'SKU-7' already given on line 9" in result.stderr
+    assert levels(run) == {"SKU-1": 99}
+    assert run.json("stock", "load", stock_file(tmp_path, "sku,quantity\n" + rows)) == {"loaded": stock.LOAD_BATCH * 3}
+    assert len(levels(run)) == stock.LOAD_BATCH * 3
+
+
 def test_a_dash_reads_the_rows_from_standard_input(run):
     result = run("stock", "load", "-", "--json", input="sku,quantity\nSKU-A,5\n")
     assert result.stdout.strip() == '{\n  "loaded": 1\n}'
