@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence, overload
 
 import httpx
 
@@ -543,15 +543,26 @@ def _behind_feeds(ctx: Context, items: Sequence[StockItem]) -> tuple[Sequence[St
     in_feed = {
         sku: (feed_id, quantity) for feed_id, feed in feeds.items() for sku, quantity, *_ in _feed_skus(ctx, feed)
     }
-    asked = {i.sku for i in items}
-    candidates = list(items) + [StockItem(sku=sku, quantity=q) for sku, (q, _) in held.items() if sku not in asked]
-    ready: list[StockItem] = []
+    asked_again: set[str] = set()  # held SKUs the host hands over anew: their newer quantity replaces the held one
+    ready: list[int] = []  # by position in ``items``, then in ``extra``: 200,000 StockItems are not made at once
+    extra: list[StockItem] = []
     waiting: dict[str, list] = {}
     outcomes: list[StockOutcome] = []
-    for item in candidates:
+
+    def candidates() -> Iterator[tuple[int, StockItem]]:
+        for number, item in enumerate(items):
+            if item.sku in held:
+                asked_again.add(item.sku)
+            yield number, item
+        for sku, (q, _) in list(held.items()):
+            if sku not in asked_again:
+                extra.append(StockItem(sku=sku, quantity=q))
+                yield len(items) + len(extra) - 1, extra[-1]
+
+    for number, item in candidates():
         feed_id, quantity = in_feed.get(item.sku, (None, None))
         if feed_id is None:
-            ready.append(item)
+            ready.append(number)
         elif quantity == item.quantity:
             outcomes.append(
                 StockOutcome(
@@ -576,7 +587,32 @@ def _behind_feeds(ctx: Context, items: Sequence[StockItem]) -> tuple[Sequence[St
             )
     if waiting or held:
         ctx.state.set(HELD_KEY, waiting)
-    return ready, outcomes
+    return _Picked(items, ready, extra), outcomes
+
+
+class _Picked(Sequence[StockItem]):
+    """The items at ``positions`` of ``items`` followed by ``extra`` (position ``len(items) + k`` is
+    ``extra[k]``), each read from ``items`` when asked for."""
+
+    def __init__(self, items: Sequence[StockItem], positions: list[int], extra: list[StockItem]) -> None:
+        self._items, self._positions, self._extra = items, positions, extra
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def _at(self, position: int) -> StockItem:
+        if position < len(self._items):
+            return self._items[position]
+        return self._extra[position - len(self._items)]
+
+    @overload
+    def __getitem__(self, index: int) -> StockItem: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[StockItem]: ...
+    def __getitem__(self, index: int | slice) -> StockItem | list[StockItem]:
+        if isinstance(index, slice):
+            return [self._at(p) for p in self._positions[index]]
+        return self._at(self._positions[index])
 
 
 def push(ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome]:

@@ -405,6 +405,31 @@ def test_a_newer_quantity_set_while_a_feed_is_pending_wins_over_the_feed(run, au
     assert [shown(sim, s) for s in skus[1:]] == [20] * 4
 
 
+def test_a_quantity_held_behind_a_feed_is_replaced_by_a_newer_one_and_the_others_wait_as_they_were(
+    run, authorized, sim, host, clock
+):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 6)
+    set_many(host, {sku: 20 for sku in skus[:5]})
+    run("stock", "push")  # a feed with 20 for five SKUs, in Amazon's queue
+    clock.advance(10)
+    run("stock", "set", skus[0], "2")
+    run("stock", "set", skus[1], "4")
+    run("stock", "push")  # both held behind the feed
+    run("stock", "set", skus[0], "1")  # another sale before the feed is done: 1 replaces the held 2
+    run("stock", "set", skus[5], "9")  # in no feed: goes at once
+    run("stock", "push")
+    rows = pushed(run)
+    assert [rows[s]["outcome"] for s in skus[:2]] == ["pending", "pending"]
+    assert "waits for feed" in rows[skus[0]]["message"] and rows[skus[0]]["desired"] == 1
+    assert rows[skus[5]]["outcome"] == "accepted"
+    for _ in range(30):
+        clock.advance(10)
+        run("stock", "push")
+    settle(clock)
+    assert [shown(sim, s) for s in skus] == [1, 4, 20, 20, 20, 9]
+
+
 class Killed(BaseException):
     """The process killed mid-push (what kill -9 leaves: no cleanup, no outcome recorded)."""
 
