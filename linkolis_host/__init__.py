@@ -41,6 +41,7 @@ from .models import (  # noqa: E402
     StockLevel,
     StockOutcome,
 )
+from .terminal import plural  # noqa: E402
 from .version import __version__  # noqa: E402
 
 __all__ = [
@@ -82,5 +83,6 @@ __all__ = [
     "VirtualClock",
     "check_endpoint",
     "hookimpl",
+    "plural",
     "__version__",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from linkolis_host import Context, HealthCheck, LinkolisError, NeedsAttention, OperatorConfigError
+from linkolis_host import Context, HealthCheck, LinkolisError, NeedsAttention, OperatorConfigError, plural
 
 from . import lwa
 from .client import SpApi, SpApiError
@@ -238,7 +238,9 @@ def checks(ctx: Context) -> list[HealthCheck]:
             HealthCheck(
                 name="listing health",
                 status="warning",
-                detail=f"{len(suppressed)} listing(s) suppressed or restricted by Amazon, as last read: {named}",
+                detail=(
+                    f"{plural(len(suppressed), 'listing')} suppressed or restricted by Amazon, as last read: {named}"
+                ),
                 remedy=f"{FIX_LISTING}; `linkolis stock list` shows what Amazon says of each",
             )
         )

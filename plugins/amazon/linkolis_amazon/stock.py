@@ -32,7 +32,7 @@ from typing import Any, Iterable, Iterator, Sequence, overload
 
 import httpx
 
-from linkolis_host import Context, StockItem, StockLevel, StockOutcome
+from linkolis_host import Context, StockItem, StockLevel, StockOutcome, plural
 
 from .client import RATE_LIMITS, GarbledAnswer, SpApi, SpApiError, error_of, parse_json, retryable
 from .orders import iso, parse_time
@@ -202,7 +202,7 @@ def listings(ctx: Context, api: SpApi, skus: list[str]) -> dict[str, dict[str, A
         else:
             unknown.append(sku)
     if unknown:
-        ctx.progress.note(f"Reading {len(unknown)} listing(s) from Amazon (product type, fulfilment channel)")
+        ctx.progress.note(f"Reading {plural(len(unknown), 'listing')} from Amazon (product type, fulfilment channel)")
         fresh: dict[str, Any] = {}
         for sku, fact in search_listings(ctx, api, unknown, tolerate=True).items():
             fact["at"] = now

@@ -26,7 +26,7 @@ import io
 from typing import Any, Iterable, Sequence
 from urllib.parse import quote
 
-from linkolis_host import LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome
+from linkolis_host import LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome, plural
 
 from .client import CSV_MEDIA_TYPE, Bol, BolError, parse_json
 
@@ -200,7 +200,7 @@ def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> tuple[list[StockOut
                     del pending[pid]
         if not pending or waited >= patience:
             break
-        ctx.progress.wait(f"bol to process {len(pending)} stock update(s)", pause)
+        ctx.progress.wait(f"bol to process {plural(len(pending), 'stock update')}", pause)
         ctx.clock.sleep(pause)
         waited += pause
         pause = min(8.0, pause * 2)
