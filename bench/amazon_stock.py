@@ -15,7 +15,8 @@ push the clock moves on ten minutes, so the run starts with Amazon's buckets ful
 The bound (DESIGN.md, "Performance model"): an operation with rate r and burst b needs max(0, n - b) / r seconds
 for n calls; the path's bound sums that over the operations it calls in sequence. The feed path adds, as a floor,
 the simulator's configured feed time: the queue wait plus the processing time of each feed (the simulator works
-through one seller's feeds one after another); getFeed's polls fall within that floor and are not added.
+through one seller's feeds one after another), no feed created before JSON_LISTINGS_FEED's window of 5 per 5
+minutes allows; getFeed's polls fall within that floor and are not added.
 
 The latency part serves the simulator over HTTP on 127.0.0.1 with the real clock and no visibility delay, runs
 `linkolis_host.sync.watch` in a thread (push interval from the config, 1 s by default) and sets a quantity 20
@@ -53,6 +54,8 @@ PATH_OPERATIONS = {
     "feed": ["searchListingsItems", "createFeedDocument", "createFeed", "getFeedDocument"],
 }
 QUEUE_SECONDS, PROCESSING_SECONDS = 30.0, 60.0  # the simulator's feed_queue_seconds, feed_processing_seconds
+FEED_WINDOW_CALLS, FEED_WINDOW_SECONDS = 5, 300.0  # JSON_LISTINGS_FEED: 5 submissions in any 5 minutes
+FEED_MESSAGES = 25_000  # a feed's most messages
 DE = "A1PA6795UKMFR9"
 
 
@@ -79,7 +82,13 @@ def bound(calls: dict[str, int], path: str, feeds: int) -> tuple[float, float]:
     for operation in PATH_OPERATIONS[path]:
         rate, burst = RATES[operation]
         quota += max(0, calls.get(operation, 0) - burst) / rate
-    floor = QUEUE_SECONDS + feeds * PROCESSING_SECONDS if path == "feed" and feeds else 0.0
+    floor = 0.0
+    if path == "feed":
+        # Feed k (from 0) is created no earlier than JSON_LISTINGS_FEED's window allows; the simulator queues each
+        # feed, then processes one seller's feeds one after another.
+        for k in range(feeds):
+            created = (k // FEED_WINDOW_CALLS) * FEED_WINDOW_SECONDS
+            floor = max(floor, created + QUEUE_SECONDS) + PROCESSING_SECONDS
     return quota, floor
 
 
@@ -181,10 +190,10 @@ def one(m: int) -> dict:
                 "linkolis_seconds": round(in_pushes, 2),
             }
             results[f"peak_rss_after_{run}_mb"] = round(rss_mb(), 1)
+        results["peak_rss_mb"] = round(rss_mb(), 1)  # linkolis's pushes; what follows is the bench's own timing
         results["floor"] = push_floor(host, app_id)
         results["warm_to_floor"] = round(results["warm"]["linkolis_seconds"] / results["floor"]["total"], 2)
         host.close()
-    results["peak_rss_mb"] = round(rss_mb(), 1)
     results["simulator_cpu_s"] = round(sim.stop(), 1)
     return results
 
@@ -209,16 +218,17 @@ def push_floor(host, app_id: int) -> dict:
     skus = [r[0] for r in host.db.execute("SELECT sku FROM desired_stock ORDER BY version")]
     timings["select_due"] = time.perf_counter() - started
     started = time.perf_counter()
-    facts = {}
+    facts: dict = {}
     for start in range(0, len(skus), 500):
         chunk = [f"listing:{sku}" for sku in skus[start : start + 500]]
-        facts.update(
-            (k, loads(v))
+        facts = {
+            k: loads(v)
             for k, v in host.db.execute(
                 f"SELECT key, value FROM plugin_state WHERE app_id = ? AND key IN ({','.join('?' * len(chunk))})",
                 [app_id, *chunk],
             )
-        )
+        }
+    del facts
     timings["read_listing_facts"] = time.perf_counter() - started
     started = time.perf_counter()
     for start in range(0, len(skus), FEED_MAX_MESSAGES):
@@ -229,7 +239,7 @@ def push_floor(host, app_id: int) -> dict:
         host.db.execute("BEGIN IMMEDIATE")
         host.db.conn.executemany(
             "UPDATE stock_pushes SET outcome = ?, attempt_quantity = 5 WHERE app_id = ? AND sku = ?",
-            [(outcome, app_id, sku) for sku in skus],
+            ((outcome, app_id, sku) for sku in skus),
         )
         host.db.execute("ROLLBACK")  # timed like a commit would be, and the run's records stay as they were
     timings["record_outcomes"] = time.perf_counter() - started
@@ -299,11 +309,12 @@ def latency(samples: int = 20) -> dict:
     }
 
 
-def missed(run: dict) -> list[str]:
+def missed(run: dict, m: int) -> list[str]:
+    feeds = math.ceil(m / FEED_MESSAGES)
     checks = {
         "429s": run["429s"] > 0,
         "ratio > 1.1": (run["ratio"] or 0) > 1.1,
-        "more than 2 feeds": run["feeds"] > 2,
+        f"more than {feeds} feeds": run["feeds"] > feeds and run["path"] == "feed",
         "Amazon differs from desired": run["amazon_differs"] > 0,
     }
     return [name for name, failed in checks.items() if failed]
@@ -361,6 +372,12 @@ def main(argv: list[str]) -> None:
                 f"M={r['M']:,}: {r['peak_rss_mb']} linkolis alone (the simulator's process: {r['simulator_rss_mb']})"
                 for r in rows
             )
+            + "; target at 200,000 SKUs: under 250 MB"
+            + "".join(
+                f" ({'met' if r['peak_rss_mb'] < 250 else 'MISSED'}: {r['peak_rss_mb']})"
+                for r in rows
+                if r["M"] >= 200_000
+            )
         )
         for r in rows:
             f = r["floor"]
@@ -370,13 +387,13 @@ def main(argv: list[str]) -> None:
                 f"(target <= 3x)"
             )
         problems = [
-            f"M={r['M']:,} {run}: {', '.join(missed(r[run]))}"
+            f"M={r['M']:,} {run}: {', '.join(missed(r[run], r['M']))}"
             for r in rows
             for run in ("cold", "warm")
-            if missed(r[run])
+            if missed(r[run], r["M"])
         ]
         print(
-            "targets (0 429s, <= 2 feeds, ratio <= 1.1, Amazon shows every desired quantity): "
+            "targets (0 429s, one feed per 25,000 SKUs, ratio <= 1.1, Amazon shows every desired quantity): "
             + ("met" if not problems else "MISSED: " + "; ".join(problems))
         )
     out = subprocess.run([sys.executable, __file__, "--latency-one"], capture_output=True, text=True, check=True)

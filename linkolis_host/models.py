@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Callable, Iterator, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from .terminal import unsafe_characters
 
@@ -71,10 +71,22 @@ class AppSettings(BaseModel):
 
 
 class RateLimit(BaseModel):
-    """A marketplace operation's quota as a token bucket: ``rate`` tokens a second, at most ``burst``."""
+    """A marketplace operation's quota as a token bucket: ``rate`` tokens a second, at most ``burst``.
+
+    ``window_calls`` in ``window`` seconds: a quota counted in a sliding window on top of the bucket, such as
+    Amazon's 5 JSON_LISTINGS_FEED submissions per 5 minutes (a bucket either allows fewer, or more in some window).
+    """
 
     rate: float = Field(gt=0)
     burst: int = Field(ge=1)
+    window_calls: int | None = Field(default=None, ge=1)
+    window: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _window_whole(self) -> RateLimit:
+        if (self.window_calls is None) != (self.window is None):
+            raise ValueError("window_calls and window go together")
+        return self
 
 
 class CredentialField(BaseModel):

@@ -350,6 +350,13 @@ def m014_work_by_state_index(db: Database) -> None:
     db["shipments"].create_index(["status", "app_id"])
 
 
+@migrations()
+def m015_rate_windows(db: Database) -> None:
+    # Owned by ``ratelimit.py``: the moments reserved for the calls of a quota counted in a sliding window.
+    db.execute("CREATE TABLE rate_windows (key TEXT NOT NULL, at REAL NOT NULL)")
+    db.execute("CREATE INDEX rate_windows_key_at ON rate_windows (key, at)")
+
+
 def apps_having(db: Database, table: str, column: str, values: Iterable[str]) -> set[int]:
     """The distinct ``app_id`` of ``table``'s rows whose ``column`` is one of ``values``, by one seek of an index on
     (column, app_id) per app found: SQLite's DISTINCT would read every matching row, and a pending feed has 25,000."""

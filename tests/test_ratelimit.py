@@ -96,3 +96,82 @@ def test_concurrent_callers_never_exceed_the_quota(db_path):
     for n, wait in enumerate(slots):
         assert wait >= max(0.0, (n + 1 - LIMIT.burst) / LIMIT.rate), f"call {n} would burst past the quota"
     assert slots[-1] == pytest.approx((80 - LIMIT.burst) / LIMIT.rate, rel=0.01), "no slot is lost either"
+
+
+# -- a quota counted in a window: Amazon's 5 JSON_LISTINGS_FEED submissions per 5 minutes ------------------------
+
+FEEDS = RateLimit(rate=0.0083, burst=15, window_calls=5, window=300)
+FEED_KEY = "amazon:SELLER1:createFeed"
+
+
+def most_in_any_window(moments: list[float], window: float) -> int:
+    """The most calls in any ``window`` seconds, counted as the marketplace does (a call ``window`` old is gone)."""
+    return max(sum(1 for m in moments if start <= m < start + window) for start in moments)
+
+
+def call_moments(limiter, clock, n: int, limit=FEEDS, key=FEED_KEY) -> list[float]:
+    moments = []
+    for _ in range(n):
+        limiter.acquire(key, limit)
+        moments.append(clock.time())
+    return moments
+
+
+def test_a_window_lets_its_calls_go_at_once_and_the_next_ones_a_window_later(db_path, clock):
+    limiter = RateLimiter(db_path, clock)
+    start = clock.time()
+    moments = [m - start for m in call_moments(limiter, clock, 12)]
+    limiter.close()
+    assert moments[:5] == [0.0] * 5, "five at once: a token bucket of the same average would space them out"
+    assert moments[5:10] == [pytest.approx(302.0)] * 5
+    assert moments[10:] == [pytest.approx(604.0)] * 2
+    assert most_in_any_window(moments, 300) == 5
+
+
+def test_the_bucket_still_holds_where_it_is_the_stricter(db_path, clock):
+    limiter = RateLimiter(db_path, clock)
+    start = clock.time()
+    moments = [m - start for m in call_moments(limiter, clock, 25)]
+    limiter.close()
+    assert most_in_any_window(moments, 300) == 5
+    # 15 at once by the bucket are 5, 5 and 5 by the window; the bucket then refills at one call per 120 s
+    assert moments[15] >= (16 - 15) / FEEDS.rate - 1e-6
+    for n, moment in enumerate(moments):
+        assert moment >= max(0.0, (n + 1 - FEEDS.burst) / FEEDS.rate) - 1e-6, f"call {n} bursts past the bucket"
+
+
+def test_two_processes_share_the_window(db_path, clock):
+    first = RateLimiter(db_path, clock)
+    start = clock.time()
+    moments = call_moments(first, clock, 3)
+    first.close()
+    second = RateLimiter(db_path, clock)
+    moments += call_moments(second, clock, 4)
+    second.close()
+    assert [m - start for m in moments] == [0.0] * 5 + [pytest.approx(302.0)] * 2
+
+
+def test_a_call_that_never_went_gives_its_place_in_the_window_back(db_path, clock):
+    limiter = RateLimiter(db_path, clock)
+    for _ in range(5):
+        assert limiter.reserve(FEED_KEY, FEEDS) == 0.0
+    assert limiter.reserve(FEED_KEY, FEEDS) > 300
+    limiter.refund(FEED_KEY, FEEDS)  # the sixth never reached Amazon
+    limiter.refund(FEED_KEY, FEEDS)  # nor the fifth
+    assert limiter.reserve(FEED_KEY, FEEDS) == 0.0
+    assert limiter.wait_time(FEED_KEY, FEEDS) == pytest.approx(302.0)
+    limiter.close()
+
+
+def test_a_429_fills_the_window_as_of_now(db_path, clock):
+    limiter = RateLimiter(db_path, clock)
+    limiter.acquire(FEED_KEY, FEEDS)
+    clock.advance(100)
+    limiter.drain(FEED_KEY, FEEDS)  # Amazon counted calls we did not make (another tool of the seller's)
+    assert limiter.wait_time(FEED_KEY, FEEDS) == pytest.approx(302.0)
+    limiter.close()
+
+
+def test_a_window_needs_both_its_count_and_its_length():
+    with pytest.raises(ValueError, match="go together"):
+        RateLimit(rate=1, burst=5, window_calls=5)

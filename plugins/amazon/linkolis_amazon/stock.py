@@ -32,7 +32,7 @@ from typing import Any, Iterable, Iterator, Sequence, overload
 
 import httpx
 
-from linkolis_host import Context, StockItem, StockLevel, StockOutcome, plural
+from linkolis_host import Context, LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome, plural
 
 from .client import RATE_LIMITS, GarbledAnswer, SpApi, SpApiError, error_of, parse_json, retryable
 from .orders import iso, parse_time
@@ -315,8 +315,13 @@ def _submit_feed(ctx: Context, api: SpApi, items: list[tuple[StockItem, dict[str
     except SpApiError as exc:
         # Refused: Amazon made no feed. After a 5xx, or an answer cut off, it may have; the next push asks.
         if exc.status < 500 and not isinstance(exc, GarbledAnswer):
-            _note_upload(ctx, document_id, None)
-            ctx.state.delete(_skus_key(document_id))
+            _forget_upload(ctx, document_id)
+        raise
+    except RemoteError:
+        raise  # no answer: the request may have reached Amazon, and the next push asks
+    except LinkolisError:
+        # Raised before the request went (the quota wait handed back to the scheduler): Amazon made no feed.
+        _forget_upload(ctx, document_id)
         raise
     feeds = ctx.state.get(FEEDS_KEY, {})
     feeds[feed_id] = {
@@ -329,6 +334,11 @@ def _submit_feed(ctx: Context, api: SpApi, items: list[tuple[StockItem, dict[str
     ctx.state.set(FEEDS_KEY, feeds)
     _note_upload(ctx, document_id, None)  # after the feed: a crash in between leaves a note its feed explains
     return feed_id
+
+
+def _forget_upload(ctx: Context, document_id: str) -> None:
+    _note_upload(ctx, document_id, None)
+    ctx.state.delete(_skus_key(document_id))
 
 
 def _note_upload(ctx: Context, document_id: str, upload: dict[str, Any] | None) -> None:

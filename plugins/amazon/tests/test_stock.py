@@ -325,6 +325,61 @@ def test_a_large_processing_report_comes_gzipped_and_its_issues_land_on_their_sk
     assert report.compression == "GZIP" and json.loads(gzip.decompress(report.content))["issues"]
 
 
+def test_seven_feeds_go_five_at_once_and_two_a_window_later_with_no_429(
+    run, authorized, sim, host, clock, wire, monkeypatch
+):
+    """Amazon takes 5 JSON_LISTINGS_FEED submissions in any 5 minutes: the sixth waits for the window, not for a
+    bucket that would space them two minutes apart."""
+    import linkolis_amazon.stock
+
+    monkeypatch.setattr(linkolis_amazon.stock, "FEED_MAX_MESSAGES", 2)
+    feed_threshold(host, 3)
+    skus = add_many(sim, 14)
+    set_many(host, {sku: 30 + n for n, sku in enumerate(skus)})
+    created = []
+    original = wire.handle_request
+
+    def note_feeds(request):
+        if request.method == "POST" and request.url.path == "/feeds/2021-06-30/feeds":
+            created.append(clock.time())
+        return original(request)
+
+    wire.handle_request = note_feeds
+    assert run.json("stock", "push")["pending"] == 14
+    first = created[0]
+    assert [round(t - first) for t in created] == [0] * 5 + [302] * 2
+    settle(clock, 900)
+    assert run.json("stock", "push")["accepted"] == 14
+    assert [shown(sim, s) for s in skus] == [30 + n for n in range(14)]
+
+
+def test_under_the_scheduler_the_sixth_feed_gives_the_worker_back_and_goes_when_the_window_allows(
+    authorized, sim, host, clock, monkeypatch
+):
+    import linkolis_amazon.stock
+
+    from linkolis_host.http import Deferred, deferring
+
+    monkeypatch.setattr(linkolis_amazon.stock, "FEED_MAX_MESSAGES", 2)
+    feed_threshold(host, 3)
+    skus = add_many(sim, 14)
+    set_many(host, {sku: 40 + n for n, sku in enumerate(skus)})
+    with deferring(1.0), pytest.raises(Deferred) as deferred:
+        stock.push_stock(host, "Amazon DE")
+    assert calls(sim, "createFeed") == 5
+    app = apps.get(host, "Amazon DE")
+    state = {k: v for k, v in host.db.execute("SELECT key, value FROM plugin_state WHERE app_id = ?", (app.id,))}
+    assert "uploads" not in state, "the sixth feed's upload reached no createFeed: nothing to look for"
+    assert deferred.value.until - clock.time() == pytest.approx(302, abs=1)
+    clock.advance(deferred.value.until - clock.time())
+    with deferring(1.0):
+        stock.push_stock(host, "Amazon DE")
+    assert (calls(sim, "createFeed"), calls(sim, "getFeeds")) == (7, 0)
+    settle(clock, 900)
+    assert stock.push_stock(host, "Amazon DE")["accepted"] == 14
+    assert [shown(sim, s) for s in skus] == [40 + n for n in range(14)]
+
+
 def test_waiting_for_a_feed_never_blocks_the_push(run, authorized, sim, host, clock):
     feed_threshold(host, 3)
     skus = add_many(sim, 5)
