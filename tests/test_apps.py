@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import authorize_app, install_app
 
-import linkolis_host.cli
+import linkolis_host.cli.base
 
 # -- install: the panel comes from the plugin's settings model --------------------------------------------------
 
@@ -36,14 +36,14 @@ def test_a_choice_not_offered_is_refused_with_the_choices(run):
 
 
 def test_a_missing_field_is_asked_for_on_a_terminal(run, monkeypatch):
-    monkeypatch.setattr(linkolis_host.cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(linkolis_host.cli.base, "stdin_is_terminal", lambda: True)
     result = run("apps", "install", "testmarket", "--name", "Shop US", "--json", input="us\n")
     assert "Region" in result.stderr
     assert run.json("apps", "show", "Shop US")["settings"]["region"] == "US"
 
 
 def test_a_missing_field_off_a_terminal_is_a_clear_error(run, monkeypatch):
-    monkeypatch.setattr(linkolis_host.cli, "_stdin_is_terminal", lambda: False)
+    monkeypatch.setattr(linkolis_host.cli.base, "stdin_is_terminal", lambda: False)
     result = run("apps", "install", "testmarket", "--name", "Shop US", code=2)
     assert "missing --region (Region, one of: EU, US)" in result.stderr
     assert run.json("apps", "list") == []
@@ -175,7 +175,7 @@ def test_remove_with_purge_deletes_the_orders_too(run, app, market, host):
 
 
 def test_remove_off_a_terminal_needs_yes(run, app, monkeypatch):
-    monkeypatch.setattr(linkolis_host.cli, "_stdin_is_terminal", lambda: False)
+    monkeypatch.setattr(linkolis_host.cli.base, "stdin_is_terminal", lambda: False)
     result = run("apps", "remove", "Shop EU", code=2)
     assert "needs --yes" in result.stderr
     assert run.json("apps", "show", "Shop EU")["credentials"]["stored"] is True
@@ -183,7 +183,7 @@ def test_remove_off_a_terminal_needs_yes(run, app, monkeypatch):
 
 @pytest.mark.parametrize("answer, kept", [("y\n", False), ("n\n", True)])
 def test_remove_on_a_terminal_asks_first(run, app, monkeypatch, answer, kept):
-    monkeypatch.setattr(linkolis_host.cli, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(linkolis_host.cli.base, "stdin_is_terminal", lambda: True)
     run("apps", "remove", "Shop EU", input=answer, code=None)
     assert bool(run.json("apps", "list")) is kept
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import dump_database, install_app
 
-import linkolis_host.cli
+import linkolis_host.cli.base
 from linkolis_host.cli import cli
 
 
@@ -102,7 +102,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_bad_input_is_explained_and_changes_nothing(case, run, host, home, monkeypatch):
-    monkeypatch.setattr(linkolis_host.cli, "_stdin_is_terminal", lambda: False)
+    monkeypatch.setattr(linkolis_host.cli.base, "stdin_is_terminal", lambda: False)
     for name, value in case.env.items():
         if value is None:
             monkeypatch.delenv(name, raising=False)

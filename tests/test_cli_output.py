@@ -16,7 +16,7 @@ import click
 import pytest
 from helpers import install_app
 
-import linkolis_host.cli
+import linkolis_host.apps
 from linkolis_host import progress as progress_module
 from linkolis_host.cli import EXAMPLES, cli, echo
 from linkolis_host.progress import StderrProgress
@@ -226,13 +226,13 @@ def test_apps_configure_name_help_has_a_clean_usage_line(run, app):
 
 
 def test_verbose_is_accepted_after_the_subcommand_too(run, app, monkeypatch):
-    listed = linkolis_host.cli.apps.list_apps
+    listed = linkolis_host.apps.list_apps
 
     def list_apps(host):
         logging.getLogger("linkolis.apps").info("reading the apps")
         return listed(host)
 
-    monkeypatch.setattr(linkolis_host.cli.apps, "list_apps", list_apps)
+    monkeypatch.setattr(linkolis_host.apps, "list_apps", list_apps)
     assert "INFO linkolis.apps: reading the apps" in run("apps", "list", "-v").stderr
     assert "reading the apps" in run("-v", "apps", "list").stderr
     assert "reading the apps" not in run("apps", "list").stderr

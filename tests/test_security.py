@@ -11,7 +11,7 @@ import testmarket
 from cryptography.fernet import Fernet
 from helpers import install_app, token_of
 
-from linkolis_host import cli as cli_module
+from linkolis_host.cli import base as cli_base
 from linkolis_host.context import StateStore
 from linkolis_host.host import Host
 from linkolis_host.secrets import SecretBox
@@ -160,7 +160,7 @@ def test_a_secret_piped_on_stdin_is_read_without_a_warning(run, market):
 
 def test_a_secret_asked_for_on_a_terminal_is_not_echoed(run, market, monkeypatch):
     install_app(run, "Shop EU", "EU")
-    monkeypatch.setattr(cli_module, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(cli_base, "stdin_is_terminal", lambda: True)
 
     result = paste_token(run)
 

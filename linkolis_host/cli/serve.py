@@ -1,0 +1,100 @@
+"""`linkolis serve`: the web app sellers use."""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+
+from .. import config, scheduler
+from ..terminal import plural
+from .base import CONTEXT, LinkolisCommand, echo, get_host
+
+SERVE_HELP = """Serve the web app the seller uses: My applications, orders, stock.
+
+Register this OAuth redirect URI with each marketplace (Amazon: the app's "OAuth Redirect URI" in the Solution
+Provider Portal): <base-url>/apps/callback, for example https://linkolis.example.com/apps/callback. One callback
+serves every plugin; the state says which app. Amazon accepts only https redirect URIs.
+
+`linkolis apps authorize NAME` uses the same callback: set the public address once, as [web] base_url in
+linkolis.toml (or LINKOLIS_BASE_URL), and the command sends the seller's browser back here and waits until this
+server completes the authorization. Without --base-url, serve uses that address too.
+
+Behind a TLS proxy: listen on 127.0.0.1 and give --base-url; X-Forwarded-* headers are honoured from 127.0.0.1
+only. Without a proxy: give --certfile and --keyfile and the app serves https itself.
+
+While it serves, the scheduler of `linkolis sync --watch` syncs every authorized app of every workspace in the
+background (My applications shows what each runs and waits for); --no-sync serves the pages only, for when a
+`linkolis sync --watch` of its own runs elsewhere on this data directory.
+"""
+
+
+@click.command("serve", cls=LinkolisCommand, context_settings=CONTEXT, help=SERVE_HELP)
+@click.option("--host", "bind", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM) to serve https.")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="Its private key (PEM).")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="The public address sellers open [default: [web] base_url, else "
+    "http(s)://HOST:PORT]; "
+    "the redirect URI to register is <base-url>/apps/callback.",
+)
+@click.option("--sync/--no-sync", "background_sync", default=True, help="Sync the apps in the background [on].")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="The background sync's workers."
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    bind: str,
+    port: int,
+    certfile: str | None,
+    keyfile: str | None,
+    base_url: str | None,
+    background_sync: bool,
+    workers: int,
+) -> None:
+    import uvicorn
+
+    from ..web import WebSettings, create_app
+
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("give --certfile and --keyfile together")
+    scheme = "https" if certfile else "http"
+    host = get_host(ctx)
+    base_url = (base_url or config.base_url(host.config, host.env) or f"{scheme}://{bind}:{port}").rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with https:// (or http:// for a local try-out)", param_hint="--base-url")
+    settings = WebSettings(base_url=base_url)
+    app = create_app(lambda: host, settings)
+    echo(f"Serving on {scheme}://{bind}:{port} (public address {base_url}). Ctrl-C stops.", err=True)
+    echo(f"OAuth redirect URI to register: {settings.redirect_uri}", err=True)
+    if not base_url.startswith("https://"):
+        echo("Note: marketplaces such as Amazon accept only https redirect URIs; serve behind TLS for them.", err=True)
+    syncing = contextlib.nullcontext()
+    if background_sync:
+        echo(
+            f"Syncing every authorized app in the background with {plural(workers, 'worker')}.",
+            err=True,
+        )
+        syncing = scheduler.background(
+            host,
+            workers=workers,
+            interval=host.config.sync.interval,
+            poll=host.config.sync.push_interval,
+            report=lambda message: echo(message, err=True),
+        )
+    with syncing:
+        uvicorn.run(
+            app,
+            host=bind,
+            port=port,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+            proxy_headers=True,
+            forwarded_allow_ips="127.0.0.1",
+            log_level="warning",
+            access_log=False,
+        )

@@ -1,0 +1,212 @@
+"""`linkolis stock`: stock levels, pushing them to apps, reading them back, and SKU mappings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import apps, stock
+from ..host import Host
+from ..progress import StderrProgress
+from ..tables import column, print_table
+from ..terminal import plural
+from . import base
+from .base import CONTEXT, STATUS_STYLES, LinkolisGroup, complete_app_names, echo, emit, json_option, with_host
+
+
+@click.group("stock", cls=LinkolisGroup, context_settings=CONTEXT)
+def stock_group() -> None:
+    """Set stock levels and push them to apps with stock sync on."""
+
+
+@stock_group.command("set", context_settings={**CONTEXT, "ignore_unknown_options": True})  # so -5 is a quantity
+@click.argument("sku")
+@click.argument("quantity")
+@json_option
+@with_host
+def stock_set(host: Host, sku: str, quantity: str, as_json: bool) -> None:
+    """Record the stock level of one SKU (pushed by the next `stock push` or `sync`)."""
+    result = stock.set_stock(host, sku, quantity)
+    emit(result, as_json, lambda r: echo(f"{r['sku']}: {r['quantity']}"))
+
+
+@stock_group.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@json_option
+@with_host
+def stock_load(host: Host, file: Path, as_json: bool) -> None:
+    """Record stock levels from a CSV with the header `sku,quantity` (FILE '-': standard input).
+
+    Comma- or semicolon-separated (as Excel saves it in many countries); a bad row applies nothing.
+    """
+    if str(file) == "-":
+        if base.stdin_is_terminal():
+            echo("Reading sku,quantity lines from standard input; end with Ctrl-D.", err=True)
+        count = stock.load_stock(host, file, stdin=sys.stdin.buffer)
+    else:
+        count = stock.load_stock(host, file)
+    emit({"loaded": count}, as_json, lambda r: echo(f"Recorded {plural(r['loaded'], 'stock level')}."))
+
+
+def push_summary(r: dict[str, Any]) -> str:
+    earlier = f"; {r['pending_earlier']} still pending from an earlier push" if r.get("pending_earlier") else ""
+    return (
+        f"{r['app']}: {plural(r['sent'], 'SKU')} sent: {r['accepted']} accepted, {r['rejected']} rejected, "
+        f"{r['pending']} pending, {r['skipped']} skipped"
+        + (f", {r['not_listed']} not listed here" if r.get("not_listed") else "")
+        + earlier
+    )
+
+
+def _stock_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
+    if names:
+        return [apps.get(host, n) for n in names]
+    return [a for a in apps.list_apps(host) if a.authorized and host.app_info(a).settings.stock_sync]
+
+
+@stock_group.command("push")
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_app_names)
+@click.option(
+    "--dry-run", is_flag=True, help="Show the marketplace's quantity -> the one that would be sent; write nothing."
+)
+@json_option
+@with_host
+def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Push changed stock levels to the named apps (default: every authorized app with stock sync on)."""
+    targets = _stock_apps(host, names)
+    if not targets:
+        raise click.ClickException("no authorized app has stock sync on (`linkolis apps configure NAME --stock-sync`)")
+    progress = StderrProgress(quiet=as_json)
+    results = [stock.push_stock(host, a, dry_run=dry_run, progress=progress) for a in targets]
+
+    def human(rs: list[dict]) -> None:
+        for r in rs:
+            if r.get("note"):
+                echo(f"{r['app']}: {r['note']}")
+            elif dry_run:
+                echo(f"{r['app']}: {plural(r['due'], 'SKU')} would be sent")
+                for p in r["preview"]:
+                    current = "?" if p["current"] is None else p["current"]
+                    echo(f"  {p['sku']}: {current} -> {p['send']}" + (f" ({p['note']})" if p["note"] else ""))
+            else:
+                echo(push_summary(r))
+
+    emit(results if len(results) != 1 else results[0], as_json, lambda _: human(results))
+    rejected = sum(r.get("rejected") or 0 for r in results)
+    if rejected and not dry_run:
+        echo(f"{plural(rejected, 'SKU')} rejected: `linkolis stock list` shows why; fix and push again.", err=True)
+        sys.exit(1)
+
+
+@stock_group.command("list")
+@click.option("--app", shell_complete=complete_app_names, help="Only this app.")
+@json_option
+@with_host
+def stock_list(host: Host, app: str | None, as_json: bool) -> None:
+    """Desired, last pushed and outcome per SKU and app."""
+    rows = stock.list_stock(host, app)
+
+    def human(rs: list[dict]) -> None:
+        if not rs:
+            echo("No stock levels recorded. Use `linkolis stock set SKU QTY` or `linkolis stock load FILE`.")
+            return
+
+        def note(r: dict) -> str:
+            mapped = f"sent as {r['marketplace_reference']}" if r.get("marketplace_reference") else ""
+            warning = f"warning: {r['warning']}" if r.get("warning") else ""
+            return "; ".join(x for x in (mapped, r.get("message") or "", warning) if x)
+
+        print_table(
+            [
+                column("app"),
+                column("sku"),
+                column("desired", right=True),
+                column("pushed", right=True),
+                column("outcome", styles=STATUS_STYLES),
+                column("message", wrap=True),
+            ],
+            [[r["app"], r["sku"], r["desired"], r.get("pushed_quantity"), r["outcome"], note(r)] for r in rs],
+        )
+
+    emit(rows, as_json, human)
+
+
+VERIFY_STYLES = {"drift": "red", "not listed": "yellow", "accepted, not yet visible": "yellow", "in sync": "green"}
+
+
+@stock_group.command("verify")
+@click.argument("name", required=False, shell_complete=complete_app_names)
+@json_option
+@with_host
+def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
+    """Read back the quantities the marketplace shows; report drift from desired and pushed.
+
+    A quantity accepted within the marketplace's publication delay is "accepted, not yet visible"; a SKU whose
+    last push was refused is "rejected: <why>". Exits 1 on drift or a rejection.
+    """
+    targets = [apps.get(host, name)] if name else _stock_apps(host, ())
+    report = {a.name: stock.verify_stock(host, a) for a in targets}
+
+    def wrong(e: dict) -> bool:
+        return e["state"] == "drift" or e["state"].startswith("rejected")
+
+    def human(r: dict) -> None:
+        for app_name, entries in r.items():
+            attention = [e for e in entries if wrong(e) or e["state"] == "not listed" or e.get("warning")]
+            need = "needs" if len(attention) == 1 else "need"
+            echo(f"{app_name}: {plural(len(entries), 'SKU')} read, {len(attention)} {need} attention")
+            shown = [e for e in entries if e["state"] != "in sync" or e.get("warning")]
+            if shown:
+                print_table(
+                    [
+                        column("sku"),
+                        column("desired", right=True),
+                        column("pushed", right=True),
+                        column("shown", right=True),
+                        column("state", styles=VERIFY_STYLES),
+                        column("warning", wrap=True),
+                    ],
+                    [[e["sku"], e["desired"], e["pushed"], e["shown"], e["state"], e.get("warning")] for e in shown],
+                )
+
+    emit(report, as_json, human)
+    if any(wrong(e) for entries in report.values() for e in entries):
+        sys.exit(1)
+
+
+@stock_group.command("map")
+@click.argument("sku")
+@click.option(
+    "--app",
+    "app_name",
+    shell_complete=complete_app_names,
+    required=True,
+    help="The app whose marketplace knows the SKU by another name.",
+)
+@click.option("--reference", required=True, help="The marketplace's reference for it (an EAN, the SKU listed there).")
+@json_option
+@with_host
+def stock_map(host: Host, sku: str, app_name: str, reference: str, as_json: bool) -> None:
+    """Send SKU to one app under the marketplace's own reference (sent again on the next push)."""
+    result = stock.map_sku(host, sku, app_name, reference)
+    emit(result, as_json, lambda r: echo(f"{r['app']}: {r['sku']} goes out as {r['reference']}"))
+
+
+@stock_group.command("unmap")
+@click.argument("sku")
+@click.option(
+    "--app",
+    "app_name",
+    shell_complete=complete_app_names,
+    required=True,
+    help="The app to send the SKU to under its own name again.",
+)
+@json_option
+@with_host
+def stock_unmap(host: Host, sku: str, app_name: str, as_json: bool) -> None:
+    """Send SKU to one app under its own name again (no longer as its mapped reference)."""
+    result = stock.unmap_sku(host, sku, app_name)
+    emit(result, as_json, lambda r: echo(f"{r['app']}: {r['sku']} goes out under its own name (was {r['was']})"))

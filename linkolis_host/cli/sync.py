@@ -1,0 +1,133 @@
+"""`linkolis sync`: import, push and confirm shipments for every app, once or on and on, and `sync status`."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+from .. import installed, scheduler, sync
+from ..host import Host
+from ..http import duration_text
+from ..progress import StderrProgress
+from ..tables import column, print_table, value, when
+from ..terminal import plural
+from .base import CONTEXT, STATUS_STYLES, LinkolisCommand, complete_app_names, echo, emit, json_option, secho, with_host
+from .orders import import_summary
+from .shipments import shipments_summary
+from .stock import push_summary
+
+
+@click.command("sync", cls=LinkolisCommand, context_settings=CONTEXT)
+@click.argument("names", nargs=-1, metavar="[NAME]... | status", shell_complete=complete_app_names)
+@click.option("--watch", is_flag=True, help="Keep going: push stock changes within seconds, import on --interval.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(1, 86400),
+    default=None,
+    help="Seconds between order imports under --watch [default: [sync] interval, 60].",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Under --watch: how many apps' units run at once.",
+)
+@json_option
+@with_host
+def sync_command(
+    host: Host, names: tuple[str, ...], watch: bool, interval: float | None, workers: int, as_json: bool
+) -> None:
+    """Import orders, push stock, then confirm due shipments, for every authorized app (or those named).
+
+    `linkolis sync status` shows what a running `sync --watch` does: per app what runs, what waits and until when,
+    the last error, and how many units are ready and waiting for a worker."""
+    if names == ("status",) and not watch:
+        _sync_status(host, as_json)
+        return
+    progress = StderrProgress(quiet=as_json)
+    if not watch:
+        results = sync.sync_once(host, list(names) or None, progress=progress)
+        emit(results, as_json, _sync_summary)
+        if any("error" in r.get(step, {}) for r in results for step in ("import", "push", "shipments")):
+            sys.exit(1)
+        return
+    for name in names:
+        installed.get(host, name)  # an unknown name is refused before anything runs
+    stop = threading.Event()
+    echo(f"Syncing with {plural(workers, 'worker')}; stock changes are pushed within seconds. Ctrl-C stops.", err=True)
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if _main_thread() else None
+    try:
+        sync.watch_scheduled(
+            host,
+            list(names) or None,
+            interval or host.config.sync.interval,
+            host.config.sync.push_interval,
+            stop,
+            report=lambda message: echo(message, err=True),
+            workers=workers,
+        )
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    echo("Stopped.", err=True)
+
+
+def _sync_summary(results: list[dict[str, Any]]) -> None:
+    """Per app one line a step: what was imported, pushed and confirmed, or the step's error."""
+    if not results:
+        echo("No authorized app to sync: run `linkolis apps authorize NAME` first.")
+    for r in results:
+        steps = (("import", import_summary), ("push", push_summary), ("shipments", shipments_summary))
+        for step, summary in steps:
+            outcome = r.get(step) or {}
+            if "error" in outcome:
+                secho(f"{r['app']}: {step} failed: {outcome['error']}", fg="red")
+            elif outcome.get("note"):
+                echo(f"{r['app']}: {step}: {outcome['note']}")
+            elif outcome:
+                try:
+                    echo(f"{step:<10} {summary({'app': r['app'], **outcome})}")
+                except KeyError:  # a step that did nothing says so in its own words
+                    echo(f"{step:<10} {r['app']}: {value(outcome)}")
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _sync_status(host: Host, as_json: bool) -> None:
+    state = scheduler.status(host)
+
+    def human(data: dict) -> None:
+        if not data["units"]:
+            echo("No scheduler has run on this data directory yet; start one with `linkolis sync --watch`.")
+            return
+        print_table(
+            [
+                column("app"),
+                column("unit"),
+                column("state", styles=STATUS_STYLES),
+                column("next run"),
+                column("last error", wrap=True),
+            ],
+            [
+                [
+                    u["app"],
+                    u["stream"],
+                    u["state"],
+                    f"{when(u['due_at'])} (in {duration_text(u['waits_s'])})" if u["state"] == "waiting" else None,
+                    u["last_error"],
+                ]
+                for u in data["units"]
+            ],
+        )
+        echo(f"Queue: {plural(data['queue_depth'], 'unit')} ready, {data['running']} running.")
+
+    emit(state, as_json, human)
