@@ -30,6 +30,11 @@ class StateStore:
     Values are JSON. Each write is committed at once. Removing the app removes its state. A value stored with
     ``secret=True`` (a cached access token) is encrypted like the app's credentials and must be read the same way;
     one sealed with a secret key that is no longer in use reads as absent.
+
+    ``before_write``: set by the host while a hook runs whose answers it records as they come (``push_stock``),
+    and called before each write (``set``, ``set_many``, ``delete``): whatever the plugin yielded before it writes
+    its own state is recorded first, so a plugin may forget what it has just told (a finished feed) and a crash
+    between the two loses nothing.
     """
 
     def __init__(
@@ -45,6 +50,11 @@ class StateStore:
         self._box = box
         self._app_name = app_name
         self._clock = clock
+        self.before_write: Callable[[], None] | None = None
+
+    def _before_write(self) -> None:
+        if self.before_write is not None:
+            self.before_write()
 
     def get(self, key: str, default: Any = None, *, secret: bool = False) -> Any:
         row = self._db.execute(
@@ -74,6 +84,7 @@ class StateStore:
             value = {"sealed": self._box.seal({"value": dumps(value)})}
             if expires_at is not None:
                 value["expires_at"] = expires_at
+        self._before_write()
         with self._db.atomic():
             # One statement, so a removal committed by another command just before cannot be undone by it.
             written = self._db.execute(
@@ -109,6 +120,7 @@ class StateStore:
         removed."""
         if not values:
             return
+        self._before_write()
         with self._db.atomic():
             if self._db.execute(_APP_PRESENT, (self._app_id,)).fetchone() is None:
                 self._refuse()
@@ -119,6 +131,7 @@ class StateStore:
             )
 
     def delete(self, key: str) -> None:
+        self._before_write()
         with self._db.atomic():
             self._db.execute("DELETE FROM plugin_state WHERE app_id = ? AND key = ?", (self._app_id, key))
             present = self._db.execute(_APP_PRESENT, (self._app_id,)).fetchone()

@@ -87,7 +87,9 @@ def push_stock(ctx: Context, items: Sequence[StockItem]) -> Iterable[StockOutcom
         exist as objects at once (``list(items)`` would make them all).
     :returns: one ``StockOutcome`` per SKU in ``items`` (accepted, rejected with the marketplace's message,
         pending with what to check later, or skipped with why), plus outcomes of earlier pending pushes that
-        have since been decided. A pending push must be decided by a later call, never forgotten.
+        have since been decided. A pending push must be decided by a later call, never forgotten. The host
+        records every outcome yielded before the plugin's next write to ``ctx.state``: a pending push may be
+        forgotten in the state right after its outcomes are yielded, and a crash in between loses none of them.
     """
 
 

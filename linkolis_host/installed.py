@@ -117,6 +117,7 @@ def is_removed(host: Host, app: App) -> bool:
 
 
 WORK = {"import": "its order import", "push": "its stock push"}
+STAMPS = ("last_import_at", "last_push_at")  # what a clean run may stamp
 
 
 def require_present(host: Host, app_id: int, name: str) -> None:
@@ -188,7 +189,13 @@ def run(
         finally:
             progress.finish()
             ctx.http.close()
-    if stamp and not is_removed(host, app):
-        with host.db.atomic():
-            host.db["apps"].update(app.id, {stamp: now_text(host)})
-        clear_attention(host, app)
+    if stamp:
+        if stamp not in STAMPS:
+            raise ValueError(f"not a column a run stamps: {stamp!r}")
+        with host.db.atomic():  # plain SQL: `sync --watch` stamps every second, and this is all of it
+            host.db.execute(
+                f"UPDATE apps SET {stamp} = ? WHERE id = ? AND status != ?", (now_text(host), app.id, REMOVED)
+            )
+            status = host.db.execute("SELECT status FROM apps WHERE id = ?", (app.id,)).fetchone()
+        if status is not None and status[0] == "needs_attention":
+            clear_attention(host, app)

@@ -463,6 +463,15 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         progress.start(f"Pushing stock for {app.name}", len(items) or None)
         chunk: list[StockOutcome] = []
         marked = False
+
+        def flush() -> None:
+            """Record what the plugin has told so far: at each 500, before each write to its state, at the end."""
+            nonlocal chunk
+            told, chunk = chunk, []
+            record_outcomes(host, app.id, told, summary)
+            progress.advance(len(told))
+
+        ctx.state.before_write = flush  # a plugin that forgets what it told (a finished feed) has had it recorded
         try:
             for outcome in host.registry.push_stock(app.kind, ctx, items):
                 if outcome.sku in back:  # the plugin answers by the reference it was handed
@@ -474,14 +483,13 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
                     marked = True
                 chunk.append(outcome)
                 if len(chunk) >= 500:
-                    record_outcomes(host, app.id, chunk, summary)
-                    progress.advance(len(chunk))
-                    chunk = []
+                    flush()
         except Exception:
             record_outcomes(host, app.id, chunk, summary)  # what was decided before the failure stays decided
             raise
-        record_outcomes(host, app.id, chunk, summary)
-        progress.advance(len(chunk))
+        finally:
+            ctx.state.before_write = None
+        flush()
         if marked or not due:  # a plugin that answered nothing sent nothing: those SKUs stay due
             _all_sent_through(host, app.id, latest)
         if ctx.check_again_at is not None:

@@ -103,3 +103,18 @@ def test_a_quantity_set_back_to_what_was_sent_costs_one_due_query(run, host, app
 
     assert due_queries(seen) <= 2  # the check under the lock once; never again after
     assert market.pushes == [("SKU-A", 5)]
+
+
+def test_what_the_plugin_told_is_recorded_before_it_forgets_the_pending_push(run, host, clock, app, market):
+    """The plugin yields the earlier pending push's outcome, then drops it from its state: a crash between the two
+    must not leave the SKU pending forever, so when that write lands the outcome is already there."""
+    pending_push(run, host, market, skus=("SKU-A",))
+    host.db.execute("CREATE TEMP TABLE seen_at_write (outcome TEXT)")
+    host.db.execute(
+        "CREATE TEMP TRIGGER watch AFTER UPDATE ON plugin_state WHEN new.key = 'pending' BEGIN "
+        "INSERT INTO seen_at_write SELECT outcome FROM stock_pushes WHERE sku = 'SKU-A'; END"
+    )
+    clock.advance(30)
+    assert stock.push_stock(host, "Shop EU")["accepted"] == 1
+
+    assert [r[0] for r in host.db.execute("SELECT outcome FROM seen_at_write")] == ["accepted"]

@@ -56,7 +56,7 @@ SEARCH_BATCH = 20
 FALLBACK_PRODUCT_TYPE = "PRODUCT"
 FEEDS_KEY = "feeds"  # feed id -> its small record (document, when to check); read on every push
 FEED_SKUS_KEY = "feed_skus:"  # + document id: the [sku, quantity, fresh] of each message, read when it finishes
-REPORTED_KEY = "reported"  # finished feeds' outcomes, told once more on the next call (REPORTED_FIELDS rows)
+REPORTED_KEY = "reported"  # finished feeds' outcomes an older version kept to tell once more (REPORTED_FIELDS rows)
 REPORTED_FIELDS = ("sku", "quantity", "status", "message", "retryable", "reference", "warning")
 HELD_KEY = "held"  # quantities waiting for an older feed of their SKU to be processed
 UPLOADS_KEY = "uploads"  # feed documents sent to createFeed whose answer was not saved yet
@@ -421,25 +421,19 @@ def _download(ctx: Context, document: dict[str, Any]) -> dict[str, Any]:
 def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[StockOutcome]:
     """Outcomes of earlier feeds that Amazon has finished; feeds still in progress stay pending.
 
-    A finished feed's outcomes are told twice: now, and once more on the next call. The host records an outcome
-    idempotently, and a crash between this generator's end and the host's last write must not leave SKUs
-    pending forever. Each is told as it is made, and kept for the second telling as a compact row: eight feeds
-    of 25,000 finished at once were 175 MB as outcome objects.
+    Each outcome is told once, as it is made (eight feeds of 25,000 finished at once were 175 MB as outcome
+    objects). A finished feed is forgotten only by the write of the feeds' record after its outcomes, and the host
+    records what was told before any write to the app's state: a crash in between leaves the feed to be asked
+    about again, never its SKUs pending forever.
     """
     told_before = ctx.state.get(REPORTED_KEY)
-    if told_before:
-        ctx.state.delete(REPORTED_KEY)
+    if told_before:  # kept by an older version, which told each finished feed twice
         for row in told_before:  # rows; a dict from before they were rows
             fields = row if isinstance(row, dict) else dict(zip(REPORTED_FIELDS, row, strict=True))
             yield StockOutcome.model_validate(fields)
+        ctx.state.delete(REPORTED_KEY)
     feeds = ctx.state.get(FEEDS_KEY, {})
     checked = False
-    finished: list[list[Any]] = []  # what was told, as REPORTED_FIELDS rows
-
-    def tell(outcome: StockOutcome) -> StockOutcome:
-        finished.append([getattr(outcome, name) for name in REPORTED_FIELDS])
-        return outcome
-
     done_documents: list[str] = []
     known: dict[str, str] | None = None
     for feed_id, feed in list(feeds.items()):
@@ -471,7 +465,7 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
                 by_message.setdefault(issue.get("messageId"), []).append(issue)
             if feed.get("adopted") and not _report_matches(report, skus):
                 message = f"feed {feed_id}, found after a crash, does not match what was uploaded; sending again"
-                yield from map(tell, _send_again(skus, feed_id, message))
+                yield from _send_again(skus, feed_id, message)
                 del feeds[feed_id]
                 continue
             for number, (sku, quantity, *fresh) in enumerate(skus, start=1):
@@ -480,22 +474,18 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
                     message, can_retry = _issues_text(issues, fresh=bool(fresh and fresh[0]))
                     if can_retry:
                         ctx.state.delete(_listing_key(sku))
-                    yield tell(
-                        StockOutcome(
-                            sku=sku,
-                            quantity=quantity,
-                            status="rejected",
-                            message=message,
-                            retryable=can_retry,
-                            reference=feed_id,
-                            warning=known.get(sku, ""),
-                        )
+                    yield StockOutcome(
+                        sku=sku,
+                        quantity=quantity,
+                        status="rejected",
+                        message=message,
+                        retryable=can_retry,
+                        reference=feed_id,
+                        warning=known.get(sku, ""),
                     )
                 else:
-                    yield tell(
-                        StockOutcome(
-                            sku=sku, quantity=quantity, status="accepted", reference=feed_id, warning=known.get(sku, "")
-                        )
+                    yield StockOutcome(
+                        sku=sku, quantity=quantity, status="accepted", reference=feed_id, warning=known.get(sku, "")
                     )
         else:
             detail = ""
@@ -506,12 +496,10 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
                 except (SpApiError, httpx.HTTPError, ValueError):
                     detail = ""
             message = f"feed {feed_id} ended {state}" + (f": {detail}" if detail else "")
-            yield from map(tell, _send_again(skus, feed_id, message))
+            yield from _send_again(skus, feed_id, message)
         del feeds[feed_id]
     if checked:
         ctx.state.set(FEEDS_KEY, feeds)
-    if finished:
-        ctx.state.set(REPORTED_KEY, finished)
     for document_id in done_documents:  # only once the feeds' records no longer name them
         ctx.state.delete(_skus_key(document_id))
 

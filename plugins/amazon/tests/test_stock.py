@@ -373,10 +373,10 @@ def test_under_the_scheduler_the_sixth_feed_gives_the_worker_back_and_goes_when_
     assert deferred.value.until - clock.time() == pytest.approx(302, abs=1)
     clock.advance(deferred.value.until - clock.time())
     with deferring(1.0):
-        stock.push_stock(host, "Amazon DE")
+        accepted = stock.push_stock(host, "Amazon DE")["accepted"]  # the five feeds Amazon has finished meanwhile
     assert (calls(sim, "createFeed"), calls(sim, "getFeeds")) == (7, 0)
     settle(clock, 900)
-    assert stock.push_stock(host, "Amazon DE")["accepted"] == 14
+    assert accepted + stock.push_stock(host, "Amazon DE")["accepted"] == 14
     assert [shown(sim, s) for s in skus] == [40 + n for n in range(14)]
 
 
@@ -407,7 +407,10 @@ def test_a_fatal_feed_leaves_its_skus_to_be_pushed_again(run, authorized, sim, h
     rows = pushed(run)
     assert all(rows[s]["outcome"] == "rejected" and "FATAL" in rows[s]["message"] for s in skus)
     assert {shown(sim, s) for s in skus} == {1}
-    assert run.json("stock", "push", code=1)["sent"] == 5, "pushed again"
+    again = run.json("stock", "push")
+    assert (again["sent"], again["pending"], again["rejected"]) == (5, 5, 0), (
+        "pushed again, and the rejection told once"
+    )
     settle(clock, 120)
     assert run.json("stock", "push")["accepted"] == 5
     assert {shown(sim, s) for s in skus} == {6}
@@ -775,3 +778,24 @@ def test_a_pending_feed_costs_each_push_a_few_small_reads_and_a_cold_push_few_co
     assert calls(sim, "getFeed") * 3 < polls, "Amazon is asked when the feed is due, not on every push"
     hook_runs = sum(1 for sql in seen if sql.lower().startswith("update") and "last_push_at" in sql)
     assert hook_runs == calls(sim, "getFeed"), "a push before the feed's next check does not even start the plugin"
+
+
+def test_outcomes_an_older_version_kept_to_tell_again_are_told_once_after_an_upgrade(run, authorized, sim, host, clock):
+    """Versions before 2026-12 told a finished feed's outcomes twice, keeping them under "reported" in between;
+    one that stopped there leaves that record, and the feed already forgotten."""
+    from linkolis_host.context import StateStore
+
+    feed_threshold(host, 3)
+    skus = add_many(sim, 5)
+    set_many(host, {sku: 8 for sku in skus})
+    assert run.json("stock", "push")["pending"] == 5
+    settle(clock, 120)
+    state = StateStore(host.db, apps.get(host, "Amazon DE").id)
+    feed_id = next(iter(state.get("feeds")))
+    state.set("feeds", {})
+    state.set("reported", [[sku, 8, "accepted", "", False, feed_id, ""] for sku in skus])
+
+    assert run.json("stock", "push")["accepted"] == 5
+    assert state.get("reported") is None
+    assert run.json("stock", "push")["accepted"] == 0
+    assert all_accepted(pushed(run), dict.fromkeys(skus, 8))
