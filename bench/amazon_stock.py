@@ -7,10 +7,12 @@ the latency from `stock set` to Amazon showing the quantity under `sync --watch`
 Each M runs in a fresh process on a virtual clock (waits cost no real time), the simulator in a process of its
 own reading that clock (``benchkit.Remote``), so the peak RSS printed is linkolis's alone and "local s" is
 linkolis's CPU inside its pushes. The simulator holds M merchant listings in Amazon DE; linkolis pushes a new
-quantity for each, cold (no listing facts cached: product types are read first) and then warm (every quantity
-changed again, facts cached). After a push the clock moves on a second at a time, pushing again as `sync
---watch` does, until no outcome is pending: "virtual seconds" is the time to the last outcome. Before the warm
-push the clock moves on ten minutes, so the run starts with Amazon's buckets full, as the bound assumes.
+quantity for each, cold (no listing facts cached: product types are read first) and then warm three times (every
+quantity changed again, facts cached; the median run is shown, and each must meet the targets). After a push the
+clock moves on a second at a time, pushing again as `sync --watch` does, until no outcome is pending: "virtual
+seconds" is the time to the last outcome. Before each run the clock moves on ten minutes, so it starts with
+Amazon's buckets full, as the bound assumes. The floor (``push_floor``) is timed three times after the runs, in
+CPU seconds as linkolis's side is; the ratio printed is median to median.
 
 The bound (DESIGN.md, "Performance model"): an operation with rate r and burst b needs max(0, n - b) / r seconds
 for n calls; the path's bound sums that over the operations it calls in sequence. The feed path adds, as a floor,
@@ -124,7 +126,9 @@ def one(m: int) -> dict:
         host = Host(Path(home), clock=clock, env=operator_env(sim, sim.base))
         install_amazon_de(host, sim)
         app_id = host.db.execute("SELECT id FROM apps").fetchone()[0]
-        for run, base in (("cold", 10), ("warm", 20)):
+        warm_runs: list[dict] = []
+        # three warm pushes, each changing every quantity again: one run of linkolis's CPU moves by a tenth
+        for run, base in (("cold", 10), ("warm", 20), ("warm", 30), ("warm", 40)):
             clock.advance(600)  # buckets full again, earlier changes visible
             csv = Path(home) / f"{run}.csv"
             csv.write_text("sku,quantity\n" + "".join(f"{sku},{base + n % 7}\n" for n, sku in enumerate(skus)))
@@ -172,7 +176,7 @@ def one(m: int) -> dict:
                 wrong += sum(1 for sku, at in page.items() if at[DE]["quantity"] != expected.pop(sku, None))
             wrong += len(expected)  # a listing the simulator does not show differs too
             del expected
-            results[run] = {
+            result = {
                 "path": path,
                 "calls": calls,
                 "429s": throttled,
@@ -189,10 +193,20 @@ def one(m: int) -> dict:
                 "wall_seconds": round(wall_seconds, 2),
                 "linkolis_seconds": round(in_pushes, 2),
             }
+            if run == "cold":
+                results["cold"] = result
+            else:
+                warm_runs.append(result)
             results[f"peak_rss_after_{run}_mb"] = round(rss_mb(), 1)
+        results["warm"] = sorted(warm_runs, key=lambda r: r["linkolis_seconds"])[len(warm_runs) // 2]  # the median
+        results["warm_local_runs"] = [r["linkolis_seconds"] for r in warm_runs]
+        results["warm_missed"] = sorted({name for r in warm_runs for name in missed(r, m)})
         results["peak_rss_mb"] = round(rss_mb(), 1)  # linkolis's pushes; what follows is the bench's own timing
-        results["floor"] = push_floor(host, app_id)
-        results["warm_to_floor"] = round(results["warm"]["linkolis_seconds"] / results["floor"]["total"], 2)
+        # CPU, as linkolis's side is counted; the median of three, as one run of it moves by a third
+        floors = sorted((push_floor(host, app_id) for _ in range(3)), key=lambda f: f["total"])
+        results["floor"] = floors[1]
+        results["floor_runs"] = [f["total"] for f in floors]
+        results["warm_to_floor"] = round(results["warm"]["linkolis_seconds"] / results["floor"]["total"], 2)  # medians
         host.close()
     results["simulator_cpu_s"] = round(sim.stop(), 1)
     return results
@@ -201,14 +215,15 @@ def one(m: int) -> dict:
 def push_floor(host, app_id: int) -> dict:
     """What a warm push of m SKUs cannot do without, timed on the real schema after the run: select what is due,
     read the listing facts, build and encode the feeds (25,000 messages each), record two outcomes per SKU
-    (sending, then the result) in single transactions, and validate every item and outcome with pydantic."""
+    (sending, then the result) in single transactions, and validate every item and outcome with pydantic. In CPU
+    seconds, as linkolis's side is counted."""
     from linkolis_amazon.stock import FEED_MAX_MESSAGES, feed_document
 
     from linkolis_host.models import StockItem, StockOutcome
     from linkolis_host.store import loads
 
     timings = {}
-    started = time.perf_counter()
+    started = time.process_time()
     host.db.execute(
         "SELECT d.sku, d.quantity, d.version FROM desired_stock d LEFT JOIN stock_pushes p ON "
         "p.app_id = ? AND p.sku = d.sku WHERE p.sku IS NULL OR p.attempt_quantity IS NOT d.quantity "
@@ -216,8 +231,8 @@ def push_floor(host, app_id: int) -> dict:
         (app_id,),
     ).fetchall()
     skus = [r[0] for r in host.db.execute("SELECT sku FROM desired_stock ORDER BY version")]
-    timings["select_due"] = time.perf_counter() - started
-    started = time.perf_counter()
+    timings["select_due"] = time.process_time() - started
+    started = time.process_time()
     facts: dict = {}
     for start in range(0, len(skus), 500):
         chunk = [f"listing:{sku}" for sku in skus[start : start + 500]]
@@ -229,12 +244,12 @@ def push_floor(host, app_id: int) -> dict:
             )
         }
     del facts
-    timings["read_listing_facts"] = time.perf_counter() - started
-    started = time.perf_counter()
+    timings["read_listing_facts"] = time.process_time() - started
+    started = time.process_time()
     for start in range(0, len(skus), FEED_MAX_MESSAGES):
         feed_document("SELLER", ((sku, "HOME", 5) for sku in skus[start : start + FEED_MAX_MESSAGES]))
-    timings["build_feeds"] = time.perf_counter() - started
-    started = time.perf_counter()
+    timings["build_feeds"] = time.process_time() - started
+    started = time.process_time()
     for outcome in ("sending", "accepted"):
         host.db.execute("BEGIN IMMEDIATE")
         host.db.conn.executemany(
@@ -242,13 +257,13 @@ def push_floor(host, app_id: int) -> dict:
             ((outcome, app_id, sku) for sku in skus),
         )
         host.db.execute("ROLLBACK")  # timed like a commit would be, and the run's records stay as they were
-    timings["record_outcomes"] = time.perf_counter() - started
-    started = time.perf_counter()
+    timings["record_outcomes"] = time.process_time() - started
+    started = time.process_time()
     for sku in skus:
         StockItem(sku=sku, quantity=5)
         StockOutcome(sku=sku, quantity=5, status="pending", reference="F1", message="in feed F1")
         StockOutcome(sku=sku, quantity=5, status="accepted", reference="F1")
-    timings["validation"] = time.perf_counter() - started
+    timings["validation"] = time.process_time() - started
     timings = {k: round(v, 3) for k, v in timings.items()}
     timings["total"] = round(sum(timings.values()), 3)
     return timings
@@ -383,15 +398,20 @@ def main(argv: list[str]) -> None:
             f = r["floor"]
             print(
                 f"M={r['M']:,} floor {f['total']:.2f} s ({', '.join(f'{k} {v}' for k, v in f.items() if k != 'total')})"
-                f"; warm push local {r['warm']['linkolis_seconds']:.2f} s = {r['warm_to_floor']}x the floor "
-                f"(target <= 3x)"
+                f" (median of {r['floor_runs']}); warm push local {r['warm']['linkolis_seconds']:.2f} s (median of "
+                f"{r['warm_local_runs']}) = {r['warm_to_floor']}x the floor "
+                + (
+                    f"(target <= 3x at 50,000 SKUs: {'met' if r['warm_to_floor'] <= 3 else 'MISSED'})"
+                    if r["M"] == 50_000
+                    else "(the target is for 50,000 SKUs; fixed costs weigh more below)"
+                )
             )
         problems = [
             f"M={r['M']:,} {run}: {', '.join(missed(r[run], r['M']))}"
             for r in rows
             for run in ("cold", "warm")
             if missed(r[run], r["M"])
-        ]
+        ] + [f"M={r['M']:,} a warm run: {', '.join(r['warm_missed'])}" for r in rows if r["warm_missed"]]
         print(
             "targets (0 429s, one feed per 25,000 SKUs, ratio <= 1.1, Amazon shows every desired quantity): "
             + ("met" if not problems else "MISSED: " + "; ".join(problems))

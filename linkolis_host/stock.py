@@ -244,17 +244,16 @@ def stock_due(host: Host, app_id: int) -> list[tuple[str, int, int]]:
     or the last send's outcome is unknown (interrupted) or was a rejection that retrying can cure, or it is to be
     sent again (``recheck``: listed after all, or mapped). Never a SKU the marketplace does not list. Only the
     desired quantities of the app's own workspace."""
-    return [
-        tuple(r)
-        for r in host.db.execute(
-            "SELECT d.sku, d.quantity, d.version FROM apps a JOIN desired_stock d ON d.workspace_id = a.workspace_id "
-            "LEFT JOIN stock_pushes p ON p.app_id = a.id AND p.sku = d.sku WHERE a.id = ? AND ("
-            "p.sku IS NULL OR p.outcome IN ('sending', 'recheck') "
-            "OR (p.outcome != 'not_listed' AND p.attempt_quantity IS NOT d.quantity) "
-            "OR (p.outcome = 'rejected' AND p.retryable = 1)) ORDER BY d.version",
-            (app_id,),
-        )
-    ]
+    return [tuple(r) for r in host.db.execute(DUE + " ORDER BY d.version", (app_id,))]
+
+
+DUE = (
+    "SELECT d.sku, d.quantity, d.version FROM apps a JOIN desired_stock d ON d.workspace_id = a.workspace_id "
+    "LEFT JOIN stock_pushes p ON p.app_id = a.id AND p.sku = d.sku WHERE a.id = ? AND ("
+    "p.sku IS NULL OR p.outcome IN ('sending', 'recheck') "
+    "OR (p.outcome != 'not_listed' AND p.attempt_quantity IS NOT d.quantity) "
+    "OR (p.outcome = 'rejected' AND p.retryable = 1))"
+)
 
 
 # Per host (shared with its forks) and app: the desired version through which the app's due query last found
@@ -277,10 +276,11 @@ def _latest_version(host: Host) -> int:
     return host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
 
 
-def _due_now(host: Host, app_id: int) -> tuple[list[tuple[str, int, int]], int]:
+def _due_now(host: Host, app_id: int, any_one: bool = False) -> tuple[list[tuple[str, int, int]], int]:
     """``stock_due``, and the latest desired version read just before it; a few indexed reads instead of the due
     query when nothing can be due: no desired quantity newer than the last check found sent, and no row of the
-    app interrupted ('sending') or rejected retryably (a push from another process leaves those when it must)."""
+    app interrupted ('sending') or rejected retryably (a push from another process leaves those when it must).
+    ``any_one``: only whether anything is due, as at most one row (the first found, not the oldest)."""
     latest = _latest_version(host)
     checked = _checked(host).get(app_id)
     if (
@@ -294,6 +294,8 @@ def _due_now(host: Host, app_id: int) -> tuple[list[tuple[str, int, int]], int]:
         )
     ):
         return [], latest
+    if any_one:
+        return [tuple(r) for r in host.db.execute(DUE + " LIMIT 1", (app_id,))], latest
     return stock_due(host, app_id), latest
 
 
@@ -431,7 +433,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
             f"{app.name!r} --stock-sync`"
         )
         return summary
-    due, latest = _due_now(host, app.id)
+    due, latest = _due_now(host, app.id, any_one=not dry_run)  # the whole of it is read under the push lock
     summary["due"] = len(due)
     if dry_run:
         summary["preview"] = preview(host, app, due)
@@ -451,7 +453,8 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
     progress = progress or Progress()
     _check_again(host).pop(app.id, None)
     with installed.run(host, app, lock="push", progress=progress, stamp="last_push_at") as ctx:
-        due, latest = _due_now(host, app.id)  # again, under the lock: another push may have just sent them
+        due, latest = _due_now(host, app.id)  # under the lock: another push may have just sent them
+        summary["due"] = len(due)
         refs = references(host, app.id)
         # An unmapped SKU spelled like another SKU's reference could not be told apart from it: not sent (`stock
         # map` refuses such a reference; only a SKU set after the mapping can be one).
