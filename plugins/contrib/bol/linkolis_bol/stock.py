@@ -12,7 +12,9 @@ Each update answers 202 with a process status; the update is pending (its refere
 in the state as ``pending:<id>``) until bol says SUCCESS (accepted) or FAILURE/TIMEOUT (rejected, with bol's
 message). Statuses are read in bulk (`POST /shared/process-status`, up to 1,000 a call) for up to
 ``PROCESS_PATIENCE`` seconds within a push; those still pending are decided by a later push. bol keeps finished
-statuses only for a while: one it no longer knows after ``FORGOTTEN_AFTER`` is rejected as retryable.
+statuses only for a while: one it no longer knows after ``FORGOTTEN_AFTER`` is rejected as retryable. A decided
+update's outcome is yielded before its ``pending:<id>`` is deleted: the host records what it was told before the
+plugin's next state write, so a crash in between leaves the update to be read again, never pending forever.
 
 The amount sent is the host's quantity with ``managedByRetailer: true`` (bol shows what is sent and does not
 subtract open orders itself: the host's quantity already is what can be sold). bol takes at most 999: a larger
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable, Sequence
+from typing import Any, Generator, Iterable, Iterator, Sequence
 from urllib.parse import quote
 
 from linkolis_host import LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome, plural
@@ -160,12 +162,12 @@ def _outcome(entry: dict[str, Any], status: dict[str, Any]) -> StockOutcome | No
     return None
 
 
-def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> tuple[list[StockOutcome], dict[str, dict]]:
-    """Outcomes of pending updates bol has decided (within ``patience`` seconds), and those still pending."""
+def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> Generator[StockOutcome, None, dict[str, dict]]:
+    """Yield the outcomes of pending updates bol has decided (within ``patience`` seconds), each before it is
+    forgotten in the state; return those still pending."""
     ctx = api.ctx
     pending = {key[len(PENDING_PREFIX) :]: ctx.state.get(key) for key in ctx.state.keys(PENDING_PREFIX)}
     pending = {pid: entry for pid, entry in pending.items() if entry}
-    outcomes: list[StockOutcome] = []
     waited, pause = 0.0, 1.0
     while pending:
         ids = sorted(pending)
@@ -195,8 +197,8 @@ def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> tuple[list[StockOut
                 else:
                     outcome = _outcome(entry, status)
                 if outcome is not None:
-                    outcomes.append(outcome)
-                    ctx.state.delete(PENDING_PREFIX + pid)
+                    yield outcome
+                    ctx.state.delete(PENDING_PREFIX + pid)  # the host has recorded it by now
                     del pending[pid]
         if not pending or waited >= patience:
             break
@@ -204,71 +206,62 @@ def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> tuple[list[StockOut
         ctx.clock.sleep(pause)
         waited += pause
         pause = min(8.0, pause * 2)
-    return outcomes, pending
+    return pending
 
 
-def push(ctx, items: Sequence[StockItem]) -> list[StockOutcome]:
+def push(ctx, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
     api = Bol(ctx)
-    outcomes: list[StockOutcome] = []
     sent: dict[str, StockItem] = {}
     if items:
         try:
             offers = offer_map(api, [i.sku for i in items])
         except LinkolisError as exc:
-            return [
-                StockOutcome(
+            for i in items:
+                yield StockOutcome(
                     sku=i.sku,
                     quantity=i.quantity,
                     status="rejected",
                     retryable=True,
                     message=f"the offer ids could not be read from bol: {exc}",
                 )
-                for i in items
-            ] + collect(api, patience=0)[0]
+            yield from collect(api, patience=0)
+            return
         ctx.progress.start("Pushing stock to bol", len(items))
         for item in items:
             offer = offers.get(item.sku)
             if offer is None:
-                outcomes.append(
-                    StockOutcome(
-                        sku=item.sku,
-                        quantity=item.quantity,
-                        status="not_listed",
-                        message="not listed on bol: no offer has this reference or EAN (map the SKU to the "
-                        "offer's reference or EAN with `linkolis stock map`)",
-                    )
+                yield StockOutcome(
+                    sku=item.sku,
+                    quantity=item.quantity,
+                    status="not_listed",
+                    message="not listed on bol: no offer has this reference or EAN (map the SKU to the "
+                    "offer's reference or EAN with `linkolis stock map`)",
                 )
             elif offer["fbb"]:
-                outcomes.append(
-                    StockOutcome(
-                        sku=item.sku,
-                        quantity=item.quantity,
-                        status="skipped",
-                        message="bol fulfils this offer (FBB): its stock is bol's",
-                    )
+                yield StockOutcome(
+                    sku=item.sku,
+                    quantity=item.quantity,
+                    status="skipped",
+                    message="bol fulfils this offer (FBB): its stock is bol's",
                 )
             else:
                 outcome = _send(api, item, offer["offer_id"])
                 if outcome is None:
                     sent[item.sku] = item
                 else:
-                    outcomes.append(outcome)
+                    yield outcome
             ctx.progress.advance()
         ctx.progress.finish()
-    decided, pending = collect(api)
-    outcomes.extend(decided)
+    pending = yield from collect(api)
     for pid, entry in pending.items():
         if entry["sku"] in sent and entry["quantity"] == sent[entry["sku"]].quantity:
-            outcomes.append(
-                StockOutcome(
-                    sku=entry["sku"],
-                    quantity=entry["quantity"],
-                    status="pending",
-                    reference=pid,
-                    message="bol is processing the update",
-                )
+            yield StockOutcome(
+                sku=entry["sku"],
+                quantity=entry["quantity"],
+                status="pending",
+                reference=pid,
+                message="bol is processing the update",
             )
-    return outcomes
 
 
 def _send(api: Bol, item: StockItem, offer_id: str) -> StockOutcome | None:

@@ -51,6 +51,37 @@ def test_an_update_bol_has_not_processed_stays_pending_until_a_later_push(run, s
     assert _rows(run)[sku]["outcome"] == "accepted" and sim.offer_truth()[sku]["stock"] == 8
 
 
+class Killed(BaseException):
+    """The process dies: nothing catches it, nothing after it runs."""
+
+
+@pytest.mark.parametrize("sim_options", [{"process_seconds": 600}])
+def test_a_crash_after_bol_decided_an_update_but_before_its_outcome_was_recorded_still_decides_it(
+    run, host, sim, clock, authorized, sim_options, monkeypatch
+):
+    from linkolis_host import stock
+
+    sku = _merchant(sim)[0]
+    run("stock", "set", sku, "9")
+    assert run.json("stock", "push", "bol NL")["pending"] == 1
+    clock.advance(600)
+    record = stock.record_outcomes
+
+    def dies_recording(h, app_id, outcomes, counts):
+        if outcomes:
+            raise Killed()
+        return record(h, app_id, outcomes, counts)
+
+    monkeypatch.setattr(stock, "record_outcomes", dies_recording)
+    with pytest.raises(Killed):
+        stock.push_stock(host, "bol NL")
+    monkeypatch.setattr(stock, "record_outcomes", record)
+    assert _rows(run)[sku]["outcome"] == "pending"
+
+    assert run.json("stock", "push", "bol NL")["accepted"] == 1
+    assert _rows(run)[sku]["outcome"] == "accepted" and sim.offer_truth()[sku]["stock"] == 9
+
+
 def test_the_offer_map_is_kept_and_read_again_when_stale(run, sim, clock, authorized):
     a, b = _merchant(sim)[:2]
     run("stock", "set", a, "1")
