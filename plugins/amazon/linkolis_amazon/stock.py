@@ -528,16 +528,22 @@ def threshold(api: SpApi) -> int:
     return api.op.feed_threshold or DEFAULT_THRESHOLD
 
 
-def _behind_feeds(ctx: Context, items: Sequence[StockItem]) -> tuple[Sequence[StockItem], list[StockOutcome]]:
+def _behind_feeds(
+    ctx: Context, items: Sequence[StockItem]
+) -> tuple[Sequence[StockItem], list[StockOutcome], dict[str, list] | None]:
     """Split what can go now from what must wait: a SKU whose older quantity is in a feed Amazon has not processed
     yet waits for it (a patch sent now would be overwritten when the feed lands). Quantities that waited go once
-    their feed is done; a newer quantity from the host replaces a waiting one."""
+    their feed is done; a newer quantity from the host replaces a waiting one.
+
+    The quantities that wait are stored before their outcomes are told; one that goes now stays stored until the
+    push has told its new outcome: the third value is what to store then (None: nothing to change). A crash in
+    between hands it on again next time, where forgetting it first would leave it pending for good."""
     held = ctx.state.get(HELD_KEY, {})
     if not items and not held:
-        return [], []
+        return [], [], None
     feeds = ctx.state.get(FEEDS_KEY, {})
     if not held and not feeds:
-        return items, []  # nothing in flight: all can go, as the host handed them (never all made at once)
+        return items, [], None  # nothing in flight: all can go, as the host handed them (never all made at once)
     in_feed = {
         sku: (feed_id, quantity) for feed_id, feed in feeds.items() for sku, quantity, *_ in _feed_skus(ctx, feed)
     }
@@ -584,8 +590,8 @@ def _behind_feeds(ctx: Context, items: Sequence[StockItem]) -> tuple[Sequence[St
                 )
             )
     if waiting or held:
-        ctx.state.set(HELD_KEY, waiting)
-    return _Picked(items, ready, extra), outcomes
+        ctx.state.set(HELD_KEY, {**held, **waiting})
+    return _Picked(items, ready, extra), outcomes, (waiting if held.keys() - waiting.keys() else None)
 
 
 class _Picked(Sequence[StockItem]):
@@ -634,8 +640,15 @@ def _push(ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
     api = SpApi(ctx)
     find_lost_feeds(ctx, api)
     yield from collect_feeds(ctx, api)
-    items, waiting = _behind_feeds(ctx, items)
+    items, waiting, held_after = _behind_feeds(ctx, items)
     yield from waiting
+    yield from _send(ctx, api, items)
+    if held_after is not None:  # the quantities that waited have had their outcomes told (and recorded)
+        ctx.state.set(HELD_KEY, held_after)
+
+
+def _send(ctx: Context, api: SpApi, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
+    """Patch the items, or send them in feeds, as their listings allow."""
     if not items:
         return
     # Merchant-fulfilled items with the facts a patch or a feed message needs; once more than the patch path

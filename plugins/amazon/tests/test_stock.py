@@ -492,6 +492,40 @@ class Killed(BaseException):
     """The process killed mid-push (what kill -9 leaves: no cleanup, no outcome recorded)."""
 
 
+def test_a_crash_sending_a_quantity_that_waited_for_a_feed_sends_it_after_all(
+    home, authorized, sim, host, clock, operator_env
+):
+    feed_threshold(host, 3)
+    skus = add_many(sim, 5)
+    set_many(host, {sku: 20 for sku in skus})
+    assert stock.push_stock(host, "Amazon DE")["pending"] == 5  # a feed with 20 for every SKU
+    clock.advance(10)
+    stock.set_stock(host, skus[0], 2)  # a sale while the feed is in Amazon's queue: 2 waits for it
+    assert stock.push_stock(host, "Amazon DE")["pending"] == 1
+    settle(clock, 120)  # the feed is done: 2 can go now
+
+    class DiesPatching(httpx.BaseTransport):
+        def handle_request(self, request):
+            if request.method == "PATCH":
+                raise Killed()
+            return sim.transport().handle_request(request)
+
+    env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
+    die_pushing(home, clock, DiesPatching(), env)
+
+    survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
+    try:
+        for _ in range(3):
+            stock.push_stock(survivor, "Amazon DE")
+            clock.advance(10)
+        rows = {r["sku"]: r for r in stock.list_stock(survivor, "Amazon DE")}
+    finally:
+        survivor.close()
+    assert all_accepted(rows, {skus[0]: 2, **{s: 20 for s in skus[1:]}})
+    settle(clock)
+    assert shown(sim, skus[0]) == 2
+
+
 def six_in_a_feed(host, sim, first_quantity):
     """Six listed SKUs with new quantities, more than a feed threshold of 3: they go by feed."""
     feed_threshold(host, 3)
