@@ -219,6 +219,21 @@ def configure(host: Host, name: str | App, changes: dict[str, Any]) -> tuple[App
         raise UserError(f"an app named {new_name!r} is already installed; choose another --name")
     scope_changed = settings.authorization_scope() != (row.authorization_scope or "")
     voided = scope_changed and row.authorized
+    # Another marketplace of the same account: nothing was pushed there, none of its orders were imported, and
+    # what the plugin keeps (listing facts, pending feeds) is about the old one.
+    covers_another = settings.account_scope() != (row.account_scope or "")
+    if covers_another and row.account_id and not voided:
+        clash = _clash(host, row.kind, row.account_id, settings.account_scope(), row.id)
+        if clash:
+            raise UserError(
+                f"account {row.account_id} is already connected for {settings.account_scope()} by "
+                + (
+                    f"app {clash['name']!r}"
+                    if clash["workspace_id"] == row.workspace_id
+                    else "an app in another workspace"
+                )
+                + ": one app per marketplace account. Nothing was changed."
+            )
     update = {
         "name": new_name,
         "name_key": name_key(new_name),
@@ -241,8 +256,19 @@ def configure(host: Host, name: str | App, changes: dict[str, Any]) -> tuple[App
     with host.db.atomic():
         if scope_changed:  # an authorization started for the old scope must not complete for the new one
             _forget_authorization(host, row.id)
+        if covers_another:
+            host.db.execute("DELETE FROM plugin_state WHERE app_id = ?", (row.id,))
+            orders.start_over(host, row.id)
+            stock.start_over(host, row)
         host.db["apps"].update(row.id, update)
-        audit(host, row, "configured", changes=sorted(changes), authorization_voided=voided)
+        audit(
+            host,
+            row,
+            "configured",
+            changes=sorted(changes),
+            authorization_voided=voided,
+            covers_another=covers_another,
+        )
     return installed.reload(host, row), voided
 
 
@@ -459,6 +485,18 @@ def authorize_in_browser(
             return row
 
 
+def _clash(host: Host, kind: str, account_id: str, scope: str, other_than: int) -> dict[str, Any] | None:
+    """Another app (not removed) connecting ``account_id`` for ``scope``."""
+    return next(
+        host.db.query(
+            "SELECT name, workspace_id FROM apps WHERE kind = ? AND account_id = ? AND account_scope = ? AND id != ? "
+            "AND status != ?",
+            [kind, account_id, scope, other_than, REMOVED],
+        ),
+        None,
+    )
+
+
 def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
     if row.account_id and creds.account_id != row.account_id:
         raise AuthorizationError(
@@ -468,14 +506,7 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
         )
     # One app per account and marketplace across every workspace: two workspaces importing one seller account
     # would each push its own stock to it. Another workspace's app is not named: its name is that workspace's.
-    clash = next(
-        host.db.query(
-            "SELECT name, workspace_id FROM apps WHERE kind = ? AND account_id = ? AND account_scope = ? AND id != ? "
-            "AND status != ?",
-            [row.kind, creds.account_id, row.account_scope or "", row.id, REMOVED],
-        ),
-        None,
-    )
+    clash = _clash(host, row.kind, creds.account_id, row.account_scope or "", row.id)
     if clash and clash["workspace_id"] != row.workspace_id:
         raise AuthorizationError(
             f"account {creds.account_id} is already connected for the same {row.account_scope or 'scope'} by an "

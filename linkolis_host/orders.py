@@ -245,6 +245,12 @@ def get_order(host: Host, order_ref: str) -> dict[str, Any]:
     return order
 
 
+def start_over(host: Host, app_id: int) -> None:
+    """The app covers another marketplace now: its next import is a first one there (inside the caller's
+    transaction). Orders already imported stay; an order imported again is updated, never doubled."""
+    host.db.execute("DELETE FROM sync_cursors WHERE app_id = ?", (app_id,))
+
+
 def forget_app(host: Host, app_id: int, purge: bool) -> None:
     """An app is removed: its cursor goes (inside the caller's transaction); its orders too with ``purge``."""
     host.db.execute("DELETE FROM sync_cursors WHERE app_id = ?", (app_id,))

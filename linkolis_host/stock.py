@@ -673,6 +673,18 @@ def _within_delay(pushed_at: str | None, now: datetime, delay: float) -> bool:
     return (now - at).total_seconds() < delay
 
 
+def start_over(host: Host, app: App) -> None:
+    """The app covers another marketplace now, where nothing was pushed: its push records go, and every desired
+    quantity of its workspace gets a newer version, so that a push in any process finds them due (inside the
+    caller's transaction). SKU mappings stay: they are the account's."""
+    host.db.execute("DELETE FROM stock_pushes WHERE app_id = ?", (app.id,))
+    host.db.execute(
+        "UPDATE desired_stock SET version = ? + rowid WHERE workspace_id = ?", (_latest_version(host), app.workspace_id)
+    )
+    for memo in (_checked(host), _check_again(host), _pending_counts(host)):
+        memo.pop(app.id, None)
+
+
 def forget_app(host: Host, app_id: int) -> None:
     """An app is removed: what was pushed to it, and its SKU references, go (inside the caller's transaction)."""
     host.db.execute("DELETE FROM stock_pushes WHERE app_id = ?", (app_id,))

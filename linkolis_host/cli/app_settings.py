@@ -167,10 +167,17 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
     if not changes:
         raise click.UsageError(f"nothing to change; `linkolis apps configure {name!r} --help` lists the fields")
     new_row, voided = apps.configure(host, row, changes)
+    starts_over = new_row.account_scope != row.account_scope
 
     def human(v: dict) -> None:
         echo(f"Updated {v['name']!r}: " + ", ".join(f"{k}={v['settings'].get(k)}" for k in changes))
+        if starts_over:
+            echo(
+                f"{v['name']!r} now covers {new_row.account_scope}: every stock level is sent there on the next push, "
+                "and its orders are imported as on a first import."
+            )
         if voided:
             echo(f"This change voids the authorization: run `linkolis apps authorize {v['name']!r}` again.")
 
-    emit({**apps.public_view(host, new_row), "authorization_voided": voided}, as_json, human)
+    view = {**apps.public_view(host, new_row), "authorization_voided": voided, "starts_over": starts_over}
+    emit(view, as_json, human)

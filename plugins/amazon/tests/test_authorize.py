@@ -275,6 +275,17 @@ def test_another_marketplace_for_the_same_seller_is_fine(run, seller, authorized
     assert "Module correctly installed" in run("apps", "verify", "Amazon FR").stdout
 
 
+def test_moving_an_app_to_a_marketplace_another_app_connects_is_refused_and_changes_nothing(run, seller, authorized):
+    run("apps", "install", "amazon", "--name", "Amazon FR", "--marketplace", "FR")
+    run("apps", "authorize", "Amazon FR")
+
+    message = refused(run, "apps", "configure", "Amazon DE", "--marketplace", "FR")
+
+    assert "already connected for" in message and "'Amazon FR'" in message and "Nothing was changed" in message
+    app = run.json("apps", "show", "Amazon DE")
+    assert (app["settings"]["marketplace"], app["status"]) == ("DE", "authorized")
+
+
 def test_the_same_marketplace_with_another_seller_account_is_fine(run, sim, seller, authorized):
     sim.add_account(OTHER_SELLER, ["DE"])
     run("apps", "install", "amazon", "--name", "Amazon DE (second shop)", "--marketplace", "DE")

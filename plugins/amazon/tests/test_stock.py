@@ -488,6 +488,30 @@ def test_a_quantity_held_behind_a_feed_is_replaced_by_a_newer_one_and_the_others
     assert [shown(sim, s) for s in skus] == [1, 4, 20, 20, 20, 9]
 
 
+def test_an_app_moved_to_another_marketplace_sends_every_stock_level_there(run, authorized, sim, host, clock):
+    from linkolis_host import orders
+
+    skus = [f"PAN-{n}" for n in range(3)]
+    for sku in skus:
+        sim.add_listing(sku, ["DE", "FR"], quantity=1)
+    set_many(host, dict.fromkeys(skus, 7))
+    assert run.json("stock", "push")["accepted"] == 3
+    run("orders", "import")
+    app_id = apps.get(host, "Amazon DE").id
+    assert orders.load_cursor(host, app_id) is not None
+
+    moved = run("apps", "configure", "Amazon DE", "--marketplace", "FR").stdout
+    assert "now covers A13V1IB3VIYZZH: every stock level is sent there on the next push" in moved
+    assert {(r["outcome"], r["pushed_quantity"]) for r in pushed(run).values()} == {("not pushed", None)}
+    assert orders.load_cursor(host, app_id) is None, "the next import is a first one in France"
+
+    summary = run.json("stock", "push")
+    assert (summary["sent"], summary["accepted"]) == (3, 3)
+    truth = sim.stock_truth()[SELLER]
+    assert [truth[sku]["A13V1IB3VIYZZH"]["quantity"] for sku in skus] == [7, 7, 7]
+    assert [truth[sku][DE]["quantity"] for sku in skus] == [7, 7, 7], "Germany keeps what it was sent"
+
+
 class Killed(BaseException):
     """The process killed mid-push (what kill -9 leaves: no cleanup, no outcome recorded)."""
 
