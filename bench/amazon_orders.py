@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchkit import TimedTransport, rss_mb
+from benchkit import TimedTransport, one_run, rss_mb
 
 SEARCH = (0.0056, 20)  # searchOrders rate, burst
 V0_PAGES = (0.0167, 20)  # getOrders
@@ -102,8 +101,7 @@ def main(argv: list[str]) -> None:
         return
     sizes = [int(a) for a in argv] or [1000, 10000]
     for n in sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True)
-        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures = one_run(__file__, "--one", str(n))
         print(f"N={n:,}")
         for key, value in figures.items():
             print(f"  {key:<30} {value}")

@@ -11,13 +11,12 @@ real time (VirtualClock); "local seconds" is linkolis's own time, the simulator'
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchkit import TimedTransport, rss_mb
+from benchkit import TimedTransport, one_run, rss_mb
 
 CONFIRM = (2.0, 10)  # confirmShipment rate, burst
 
@@ -95,8 +94,7 @@ def main(argv: list[str]) -> None:
         print(json.dumps(one(int(argv[1]))))
         return
     for n in [int(a) for a in argv] or [1000, 10000]:
-        out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True)
-        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        figures = one_run(__file__, "--one", str(n))
         print(f"N={n:,}")
         for key, value in figures.items():
             print(f"  {key:<24} {value}")

@@ -31,14 +31,13 @@ import json
 import math
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from benchkit import Remote, SharedClock, rss_mb
+from benchkit import Remote, SharedClock, one_run, rss_mb
 
 START = 1_780_000_000.0
 # Amazon's published rate, burst of each operation a path calls (searchListingsItems reads the listing facts).
@@ -371,8 +370,7 @@ def main(argv: list[str]) -> None:
     sizes = [] if only_latency else [int(a) for a in argv] or [10, 1000, 10000, 50000]
     rows = []
     for m in sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(m)], capture_output=True, text=True, check=True)
-        row = json.loads(out.stdout.strip().splitlines()[-1])
+        row = one_run(__file__, "--one", str(m))
         rows.append(row)
         print(f"M={m:,}: " + json.dumps(row), file=sys.stderr)
     if rows:
@@ -419,8 +417,7 @@ def main(argv: list[str]) -> None:
             "targets (0 429s, one feed per 25,000 SKUs, ratio <= 1.1, Amazon shows every desired quantity): "
             + ("met" if not problems else "MISSED: " + "; ".join(problems))
         )
-    out = subprocess.run([sys.executable, __file__, "--latency-one"], capture_output=True, text=True, check=True)
-    lat = json.loads(out.stdout.strip().splitlines()[-1])
+    lat = one_run(__file__, "--latency-one")
     print(
         f"latency stock set -> shown on Amazon under sync --watch (real clock, push interval "
         f"{lat['push_interval']} s, {lat['samples']} samples): "

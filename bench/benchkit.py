@@ -3,8 +3,11 @@ own on a shared virtual clock (so the benchmark's peak RSS is linkolis's alone);
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,6 +15,16 @@ from datetime import UTC, datetime
 import httpx
 
 from linkolis_host import VirtualClock
+
+
+def one_run(script: str, *args: str) -> dict:
+    """Run ``script`` with ``args`` in a fresh process and read the JSON object it prints last; when it fails, show
+    what it said on stderr and stop."""
+    out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.stderr.write(out.stderr)
+        raise SystemExit(f"{script} {' '.join(args)} failed (exit {out.returncode}); its stderr is above")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def rss_mb() -> float:

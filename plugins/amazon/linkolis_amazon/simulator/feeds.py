@@ -15,6 +15,7 @@ import hmac
 import json
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -100,6 +101,22 @@ def _read_feeds_token(token: str, seller: str) -> tuple[dict[str, Any], int]:
     return filters, offset
 
 
+def _check_document(content: bytes) -> tuple[Any, str]:
+    """A feed document parsed, and why Amazon would refuse it as a whole ("" when it would not)."""
+    try:
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return None, f"The feed document is not valid JSON: {exc}"
+    limit = contract.feed_max_messages()
+    if isinstance(data, dict) and isinstance(data.get("messages"), list) and len(data["messages"]) > limit:
+        return None, f"The feed has {len(data['messages'])} messages; a JSON_LISTINGS_FEED may hold at most {limit}."
+    errors = sorted(contract.feed_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        why = "; ".join(f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors[:10])
+        return None, f"The feed document does not conform to listings-feed-schema-v2: {why}"
+    return data, ""
+
+
 def _s3_error(status: int, code: str, message: str, extra: str = "") -> SimResponse:
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>{extra}</Error>'
@@ -122,6 +139,13 @@ class FeedService:
     throttled: int = 0
     _busy_until: dict[str, float] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # A feed's document is read and checked against the schema while the feed waits in the queue, as Amazon does
+    # it away from the caller: 25,000 messages take 7 s of jsonschema, and a request that finds several feeds due
+    # must not wait for all of them (it timed out at 200,000 SKUs).
+    _checks: dict[str, tuple[bytes, Future]] = field(default_factory=dict)
+    _checker: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-check")
+    )
 
     # --- presigned URLs -------------------------------------------------------------------------------------
 
@@ -243,6 +267,8 @@ class FeedService:
                 self.ids.digits(11), seller, ftype, list(mids), call.now, doc.id, start, end, force_fatal=force_fatal
             )
             self.feeds[feed.id] = feed
+            if doc.content and ftype == JSON_LISTINGS_FEED and not force_fatal:
+                self._checks[feed.id] = (doc.content, self._checker.submit(_check_document, doc.content))
             return {"feedId": feed.id}
 
     def _feed(self, call: Call) -> Feed:
@@ -410,19 +436,13 @@ class FeedService:
         doc = self.docs[feed.input_doc]
         if not doc.content:
             return self._fatal(feed, "The feed document is empty: upload its content before calling createFeed.")
-        try:
-            data = json.loads(doc.content.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            return self._fatal(feed, f"The feed document is not valid JSON: {exc}")
-        limit = contract.feed_max_messages()
-        if isinstance(data, dict) and isinstance(data.get("messages"), list) and len(data["messages"]) > limit:
-            return self._fatal(
-                feed, f"The feed has {len(data['messages'])} messages; a JSON_LISTINGS_FEED may hold at most {limit}."
-            )
-        errors = sorted(contract.feed_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-        if errors:
-            why = "; ".join(f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors[:10])
-            return self._fatal(feed, f"The feed document does not conform to listings-feed-schema-v2: {why}")
+        content, checked = self._checks.pop(feed.id, (None, None))
+        if checked is not None and content is doc.content:  # not uploaded again since
+            data, why = checked.result()
+        else:
+            data, why = _check_document(doc.content)
+        if why:
+            return self._fatal(feed, why)
         if data["header"]["sellerId"] != feed.seller:
             return self._fatal(
                 feed, f"header.sellerId {data['header']['sellerId']!r} is not the selling partner of this feed."
