@@ -537,14 +537,7 @@ def test_a_crash_sending_a_quantity_that_waited_for_a_feed_sends_it_after_all(
     env = {**operator_env, "LINKOLIS_AMAZON_FEED_THRESHOLD": "3"}
     die_pushing(home, clock, DiesPatching(), env)
 
-    survivor = Host(home, clock=clock, transport=sim.transport(), env=env)
-    try:
-        for _ in range(3):
-            stock.push_stock(survivor, "Amazon DE")
-            clock.advance(10)
-        rows = {r["sku"]: r for r in stock.list_stock(survivor, "Amazon DE")}
-    finally:
-        survivor.close()
+    rows = come_back_and_push(home, clock, sim.transport(), env, pushes=3)
     assert all_accepted(rows, {skus[0]: 2, **{s: 20 for s in skus[1:]}})
     settle(clock)
     assert shown(sim, skus[0]) == 2
@@ -575,11 +568,18 @@ def all_accepted(rows, desired):
 
 def sold_while_down_then_push(home, clock, transport, env, sku, desired):
     """linkolis comes back, the seller has sold ``sku`` down to 3 meanwhile, and it pushes for five minutes."""
+    desired[sku] = 3
+    return come_back_and_push(home, clock, transport, env, pushes=30, sold={sku: 3})
+
+
+def come_back_and_push(home, clock, transport, env, pushes, sold=None):
+    """linkolis starts again (``sold``: quantities set before anything else) and pushes every 10 s, ``pushes``
+    times; the app's rows as `stock list` shows them."""
     survivor = Host(home, clock=clock, transport=transport, env=env)
     try:
-        desired[sku] = 3
-        stock.set_stock(survivor, sku, 3)
-        for _ in range(30):
+        for sku, quantity in (sold or {}).items():
+            stock.set_stock(survivor, sku, quantity)
+        for _ in range(pushes):
             stock.push_stock(survivor, "Amazon DE")
             clock.advance(10)
         return {r["sku"]: r for r in stock.list_stock(survivor, "Amazon DE")}
@@ -605,14 +605,7 @@ def test_a_crash_right_after_amazon_took_the_feed_ends_with_amazon_showing_the_d
     die_pushing(home, clock, DiesWithCreateFeedsAnswer(), env)
     assert calls(sim, "createFeed") == 1
 
-    survivor = Host(home, clock=clock, transport=wire, env=env)
-    try:
-        for _ in range(30):
-            stock.push_stock(survivor, "Amazon DE")
-            clock.advance(10)
-        rows = {r["sku"]: r for r in stock.list_stock(survivor, "Amazon DE")}
-    finally:
-        survivor.close()
+    rows = come_back_and_push(home, clock, wire, env, pushes=30)
     assert calls(sim, "createFeed") == 1, "the feed Amazon took was found with getFeeds, not sent twice"
     assert calls(sim, "getFeeds") == 1
     assert all_accepted(rows, desired)
