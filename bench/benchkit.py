@@ -80,6 +80,9 @@ class ReadClock:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.time(), tz=UTC)
 
+    def monotonic(self) -> float:
+        return self.shared.value  # the bench never sets the shared clock back
+
     def sleep(self, seconds: float) -> None:
         raise RuntimeError("the simulator never sleeps")
 

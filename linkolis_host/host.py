@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import httpx
 
 from . import store
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, with_monotonic
 from .config import HostConfig, home_dir, load_config
 from .context import REDACTOR, AppGuard, Context, Progress, StateStore
 from .errors import UserError
@@ -81,7 +81,7 @@ class Host:
         self.say = say or logging.getLogger("linkolis").warning
         _private_data_directory(self.home, self.say)
         self.config: HostConfig = load_config(self.home)
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = with_monotonic(clock or SystemClock())
         self.transport = transport
         self.extra_plugins = list(extra_plugins)
         self.env = {**os.environ, **(env or {})}

@@ -6,7 +6,8 @@ says it is empty), and retries connection errors and 5xx. What comes back otherw
 
 Only a request that reaches the marketplace spends a token: a refused connection gives its token back, is tried
 again a few times within seconds and then reported, and before a long wait for quota the client makes sure the
-marketplace can be reached at all, so an unreachable endpoint never makes anyone wait on a quota. Waits longer
+marketplace can be reached at all, so an unreachable endpoint never makes anyone wait on a quota. A wait that ends
+in anything but the request (Ctrl-C, SIGTERM, the app removed) gives its token back as well. Waits longer
 than ``LONG_WAIT`` are announced through the progress reporter.
 
 A 429 with ``Retry-After`` (seconds or an HTTP date) is waited out as the marketplace asks before the next try; a
@@ -20,6 +21,7 @@ import logging
 import platform
 import random
 import socket
+import sqlite3
 import ssl
 import threading
 import urllib.request
@@ -34,7 +36,7 @@ import httpx
 from .clock import Clock
 from .errors import LinkolisError, RateLimited, RemoteError
 from .models import RateLimit
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, Reservation
 from .version import __version__
 
 RETRY_STATUSES = {500, 502, 503, 504}
@@ -121,7 +123,8 @@ class HttpStats:
 
 class Deferred(LinkolisError):
     """The next call would wait for quota longer than the scheduler allows: the unit gives its worker back and is
-    run again at ``until`` (clock time). Nothing was sent and no token was taken."""
+    run again at ``until`` (the clock's wall time; the scheduler waits what is left of it on the monotonic time).
+    Nothing was sent and no token was taken."""
 
     def __init__(self, until: float, what: str = "") -> None:
         super().__init__(f"waiting for {what or 'quota'} until {until:.0f}")
@@ -267,35 +270,39 @@ class HttpClient:
             stopping = getattr(_DEFER, "stop", None)
             if stopping is not None and stopping.is_set():
                 raise Deferred(self.clock.time(), "the scheduler to start again")
+            reservation: Reservation | None = None
             if limit is not None:
                 over = getattr(_DEFER, "over", None)
                 if over is not None:
                     due = self.limiter.wait_time(key, limit)  # type: ignore[union-attr]
                     if due > over:
                         raise Deferred(self.clock.time() + due, self._quota_name(label))
-                wait = self.limiter.reserve(key, limit)  # type: ignore[union-attr]
-                if wait > LONG_WAIT and (refused or not self._can_reach(url)):
+                reservation = self.limiter.take(key, limit)  # type: ignore[union-attr]
+                try:
+                    reachable = reservation.wait <= LONG_WAIT or (not refused and self._can_reach(url))
+                    if reachable and reservation.wait > 0:
+                        self._announce(self._quota_name(label), reservation.wait)
+                        self.clock.sleep(reservation.wait)
+                        if self.guard is not None:
+                            self.guard()
+                except BaseException:
+                    # Stopped while it waited (Ctrl-C, SIGTERM, the app removed): the token was never used.
+                    self._give_back(key, limit, reservation)
+                    raise
+                if not reachable:
                     # Never wait on a quota for a marketplace that cannot be reached: give the token back.
-                    self.limiter.refund(key, limit)  # type: ignore[union-attr]
+                    self.limiter.refund(key, limit, reservation)  # type: ignore[union-attr]
                     refused = self._refused(label, host, "no connection opens", refused, url)
                     continue
-                if wait > 0:
-                    self._announce(self._quota_name(label), wait)
-                    self.clock.sleep(wait)
-                    self.stats.waited += wait
-                    if self.guard is not None:
-                        try:
-                            self.guard()
-                        except BaseException:
-                            self.limiter.refund(key, limit)  # type: ignore[union-attr]
-                            raise
+                self.stats.waited += reservation.wait
+                self.limiter.went(reservation)  # type: ignore[union-attr]
             self.stats.calls[label] += 1
             try:
                 response = self._client.request(method, url, **kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Never reached the marketplace: the token is given back, and the retries cost seconds.
                 if limit is not None:
-                    self.limiter.refund(key, limit)  # type: ignore[union-attr]
+                    self.limiter.refund(key, limit, reservation)  # type: ignore[union-attr]
                 self._reached.discard(host)
                 refused = self._refused(label, host, type(exc).__name__, refused, url)
                 continue
@@ -310,7 +317,7 @@ class HttpClient:
             except LinkolisError:
                 # Raised before anything was sent (fetching the access token the request needs, say).
                 if limit is not None:
-                    self.limiter.refund(key, limit)  # type: ignore[union-attr]
+                    self.limiter.refund(key, limit, reservation)  # type: ignore[union-attr]
                 raise
             self._reached.add(host)
             request_id = response.headers.get(self.request_id_header)
@@ -358,6 +365,14 @@ class HttpClient:
                     request_id=request_id,
                 )
             return response
+
+    def _give_back(self, key: str, limit: RateLimit, reservation: Reservation) -> None:
+        """Give an unused token back while something else ends the request; a database that refuses it then is
+        left to release it once this process ends (``ratelimit``'s reservations of gone owners)."""
+        try:
+            self.limiter.refund(key, limit, reservation)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            self.log.info("%s: the token waited for could not be given back (%s)", key, exc)
 
     def _refused(self, label: str, host: str, why: str, refused: int, url: str = "") -> int:
         """One more connection that never reached ``host``: pause a moment, or give up when enough were tried."""

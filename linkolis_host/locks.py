@@ -5,11 +5,20 @@ and macOS, ``LockFileEx`` on Windows, so the operating system releases it when t
 Whoever holds ``app-1-import.lock`` writes a note beside it, ``app-1-import.holder`` ("pid 123" and what it does),
 so a refused command can say who holds it. The note lives in a file of its own because Windows forbids other
 processes to read a locked byte range, and it is removed before the lock is released.
+
+A process that leaves something in the database only for as long as it lives (a quota token it waits for) names
+itself by ``process_owner``: a lock it holds until it ends, ``locks/processes/pid-123-<random>.lock``, so another
+process can prove it gone (``owner_gone``) without signals, which Windows lacks (``os.kill(pid, 0)`` there is a
+CTRL_C_EVENT). The random part means a later process given the same pid never passes for it.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
+import secrets
+import threading
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
@@ -19,6 +28,11 @@ from filelock import FileLock, Timeout
 from .errors import Busy, UserError
 
 FOLDER = "locks"
+PROCESSES = "processes"  # under FOLDER: a lock per process that names itself an owner
+
+_OWNER_NAME = re.compile(r"pid-[0-9]+-[0-9a-f]+")
+_owners: dict[str, tuple[int, str, FileLock]] = {}  # data directory -> (pid, name, its lock) of this process
+_owners_lock = threading.Lock()
 
 
 @contextmanager
@@ -45,6 +59,66 @@ def app_lock(home: Path, app_id: int, app_name: str, stream: str) -> Iterator[No
     finally:
         with suppress(OSError):
             note.unlink()  # before the release: a note left behind would name a holder that is gone
+        lock.release()
+
+
+def process_owner(home: Path) -> str:
+    """This process's name as the owner of what it leaves in ``home``'s database while it lives: the name of a lock
+    it holds until it ends (taken on the first call; a forked child takes its own).
+
+    :raises OSError: the lock file cannot be made (the disk full, the folder read-only).
+    """
+    with _owners_lock:
+        held = _owners.get(str(home))
+        if held is not None and held[0] == os.getpid():
+            return held[1]
+        name = f"pid-{os.getpid()}-{secrets.token_hex(6)}"
+        path = _owner_path(home, name)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock = FileLock(path, mode=0o600)
+        lock.acquire(blocking=False)  # a new name: nobody else holds it
+        _owners[str(home)] = (os.getpid(), name, lock)
+        atexit.register(_let_go, home, name, lock, os.getpid())
+        return name
+
+
+def owner_gone(home: Path, name: str) -> bool:
+    """Whether the process ``process_owner`` called ``name`` has ended: its lock file is free (the operating system
+    let go of it when the process died, kill -9 included) or gone. A gone owner's file is removed."""
+    held = _owners.get(str(home))
+    if held is not None and held[0] == os.getpid() and held[1] == name:
+        return False
+    if not _OWNER_NAME.fullmatch(name):
+        return True  # no name process_owner gives: nobody holds it (and it names no file to look at)
+    path = _owner_path(home, name)
+    if not path.exists():
+        return True  # made before the owner wrote anything, so removed by one who found it gone
+    probe = FileLock(path, mode=0o600)
+    try:
+        probe.acquire(blocking=False)
+    except Timeout:
+        return False
+    except OSError:
+        return False  # cannot tell: it lives on as far as anyone knows
+    try:
+        with suppress(OSError):  # Windows removes no open file: a later look finds it free again
+            path.unlink()  # held by us meanwhile, so nobody is told it lives
+    finally:
+        probe.release()
+    return True
+
+
+def _owner_path(home: Path, name: str) -> Path:
+    return home / FOLDER / PROCESSES / f"{name}.lock"
+
+
+def _let_go(home: Path, name: str, lock: FileLock, pid: int) -> None:
+    """At a clean exit the owner removes its own file (a killed one leaves it to ``owner_gone``)."""
+    if os.getpid() != pid:
+        return  # a forked child exiting: the parent still lives
+    with suppress(OSError):
+        _owner_path(home, name).unlink()
+    with suppress(Exception):
         lock.release()
 
 

@@ -9,19 +9,38 @@ A marketplace may tell its quota in its answers (bol's ``x-ratelimit-*`` headers
 
 A quota may also be counted in a sliding window (``RateLimit.window_calls`` per ``window`` seconds): each call's
 moment is reserved in ``rate_windows``, and a call waits until the window before it holds fewer than that many.
-Owns the tables ``rate_buckets`` and ``rate_windows``.
+
+A token that is never used goes back: ``refund`` with the ``Reservation`` that ``take`` gave returns it to its
+bucket and frees its own moment in the window. A wait longer than ``RECORD_OVER`` is also written down in
+``rate_reservations`` with the process that waits (``locks.process_owner``) until the request goes (``went``) or
+the token goes back: a process killed while it waits (kill -9, a power cut) cannot give it back itself, so the next
+caller of that bucket gives back the tokens of owners that are gone (``locks.owner_gone``).
+
+The times stored are wall times, shared by processes and kept across reboots; ``rate_clock`` holds the latest one
+any limiter read. A reading more than ``CLOCK_STEP`` earlier means the clock was set back (NTP, a VM resumed):
+every stored time moves back by as much, once, so each wait is what it was at that latest reading and never longer
+than it was set for (an hour's step back would otherwise hold a window's next call, and the tokens given back by
+calls that never went, an hour longer).
+
+Owns the tables ``rate_buckets``, ``rate_windows``, ``rate_reservations`` and ``rate_clock``.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from . import locks
 from .clock import Clock
 from .models import RateLimit
+
+log = logging.getLogger("linkolis.ratelimit")
 
 # Wait a thousandth of a token longer than the arithmetic says, so float rounding on either side never
 # lands a call a hair before the marketplace's bucket has refilled.
@@ -29,6 +48,22 @@ _MARGIN_TOKENS = 0.001
 # A call of a quota counted in a window goes this much later than the window allows: the marketplace counts a
 # call when it arrives, and the call a window before may have arrived late.
 WINDOW_MARGIN = 2.0
+# A wait longer than this is written down with its owner; a process killed in a shorter one costs the next caller
+# at most that token.
+RECORD_OVER = 1.0
+# A reading this much earlier than the latest one read is the clock set back, not two readings out of order.
+CLOCK_STEP = 1.0
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A token taken: ``wait`` seconds until it may be used. ``window_row`` is its moment in the window and
+    ``recorded`` its row in ``rate_reservations`` (None when there is none), so exactly this one can go back."""
+
+    key: str
+    wait: float
+    window_row: int | None = None
+    recorded: int | None = None
 
 
 class RateLimiter:
@@ -36,6 +71,7 @@ class RateLimiter:
         self._conn = sqlite3.connect(str(db_path), timeout=30, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._lock = threading.Lock()
+        self._home = Path(db_path).parent
         self.clock = clock
         self._learned: dict[str, RateLimit] = {}
 
@@ -53,16 +89,35 @@ class RateLimiter:
 
     @contextmanager
     def _transaction(self) -> Iterator[float]:
-        """One write transaction on the buckets, serialised with every other process; yields the time now."""
+        """One write transaction on the buckets, serialised with every other process; yields the time now, read
+        once the write lock is held (so every limiter's readings are in order, and a clock set back shows)."""
         with self._lock:
-            now = self.clock.time()
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                now = self.clock.time()
+                self._mind_the_clock(now)
                 yield now
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    def _mind_the_clock(self, now: float) -> None:
+        """Move every stored time back when the clock was set back since the latest reading (see the module)."""
+        row = self._conn.execute("SELECT latest FROM rate_clock WHERE id = 1").fetchone()
+        if row is not None and now >= row[0] - CLOCK_STEP:
+            if now > row[0] + CLOCK_STEP / 2:  # not at every call: a page less to write, half a step less to see
+                self._conn.execute("UPDATE rate_clock SET latest = ? WHERE id = 1", (now,))
+            return
+        if row is None:
+            self._conn.execute("INSERT INTO rate_clock (id, latest) VALUES (1, ?)", (now,))
+            return
+        step = row[0] - now
+        self._conn.execute("UPDATE rate_buckets SET updated_at = updated_at - ?", (step,))
+        self._conn.execute("UPDATE rate_windows SET at = at - ?", (step,))
+        self._conn.execute("UPDATE rate_reservations SET at = at - ?", (step,))
+        self._conn.execute("UPDATE rate_clock SET latest = ? WHERE id = 1", (now,))
+        log.warning("the clock was set back %.0f s: the quotas' stored times are moved back as far", step)
 
     def _bucket(self, key: str, limit: RateLimit, now: float, take: float, floor: float | None = None) -> float:
         """Refill ``key``'s bucket to now, take ``take`` tokens, return the tokens left (may be negative)."""
@@ -94,18 +149,69 @@ class RateLimiter:
 
     def reserve(self, key: str, limit: RateLimit) -> float:
         """Take a token; return the seconds to wait before using it (0 when one was there)."""
+        return self.take(key, limit).wait
+
+    def take(self, key: str, limit: RateLimit) -> Reservation:
+        """Take a token; return its reservation: how long to wait for it, and what ``refund`` gives back."""
         with self._transaction() as now:
+            self._release_orphans(key, limit, now)
             tokens = self._bucket(key, limit, now, 1.0)
             wait = 0.0 if tokens >= 0 else (-tokens + _MARGIN_TOKENS) / limit.rate
-            if limit.window is None:
-                return wait
-            at = self._window_room(key, limit, now + wait)
-            self._conn.execute("INSERT INTO rate_windows (key, at) VALUES (?, ?)", (key, at))
-            # Calls more than a window before now can never count again.
-            self._conn.execute(
-                "DELETE FROM rate_windows WHERE key = ? AND at < ?", (key, now - limit.window - WINDOW_MARGIN)
-            )
-            return at - now
+            window_row = None
+            if limit.window is not None:
+                at = self._window_room(key, limit, now + wait)
+                window_row = self._conn.execute("INSERT INTO rate_windows (key, at) VALUES (?, ?)", (key, at)).lastrowid
+                # Calls more than a window before now can never count again.
+                self._conn.execute(
+                    "DELETE FROM rate_windows WHERE key = ? AND at < ?", (key, now - limit.window - WINDOW_MARGIN)
+                )
+                wait = at - now
+            recorded = self._record(key, now + wait, window_row) if wait > RECORD_OVER else None
+            return Reservation(key, wait, window_row, recorded)
+
+    def _record(self, key: str, at: float, window_row: int | None) -> int | None:
+        """Write a reservation down with its owner, this process; None when this process cannot name itself."""
+        try:
+            owner = locks.process_owner(self._home)
+        except OSError as exc:
+            log.info("a quota reservation goes unrecorded (%s): a kill -9 now would keep its token", exc)
+            return None
+        return self._conn.execute(
+            "INSERT INTO rate_reservations (key, at, pid, owner, window_row) VALUES (?, ?, ?, ?, ?)",
+            (key, at, os.getpid(), owner, window_row),
+        ).lastrowid
+
+    def _release_orphans(self, key: str, limit: RateLimit, now: float) -> None:
+        """Give back the tokens of ``key`` that processes took and died waiting for."""
+        rows = self._conn.execute(
+            "SELECT id, owner, window_row FROM rate_reservations WHERE key = ?", (key,)
+        ).fetchall()
+        if not rows:
+            return
+        gone = {owner for owner in {r[1] for r in rows} if locks.owner_gone(self._home, owner)}
+        orphans = [r for r in rows if r[1] in gone]
+        for recorded, _, window_row in orphans:
+            self._give_back(key, limit, now, Reservation(key, 0.0, window_row, recorded))
+        if orphans:
+            log.info("%s: gave back %d token(s) reserved by processes that ended while they waited", key, len(orphans))
+
+    def _give_back(self, key: str, limit: RateLimit, now: float, reservation: Reservation | None) -> None:
+        """A token to its bucket, and its moment out of the window: ``reservation``'s own, or (without one) the
+        latest moment reserved."""
+        self._bucket(key, limit, now, -1.0)
+        if reservation is not None and reservation.recorded is not None:
+            self._conn.execute("DELETE FROM rate_reservations WHERE id = ?", (reservation.recorded,))
+        if limit.window is None:
+            return
+        if reservation is not None:
+            if reservation.window_row is not None:
+                self._conn.execute("DELETE FROM rate_windows WHERE rowid = ?", (reservation.window_row,))
+            return
+        self._conn.execute(
+            "DELETE FROM rate_windows WHERE rowid = "
+            "(SELECT rowid FROM rate_windows WHERE key = ? ORDER BY at DESC LIMIT 1)",
+            (key,),
+        )
 
     def acquire(self, key: str, limit: RateLimit) -> float:
         """Take a token and wait for it on the clock; return the seconds waited."""
@@ -113,16 +219,18 @@ class RateLimiter:
         self.clock.sleep(wait)
         return wait
 
-    def refund(self, key: str, limit: RateLimit) -> None:
-        """Give back a reserved token that was never used: the request did not reach the marketplace."""
+    def refund(self, key: str, limit: RateLimit, reservation: Reservation | None = None) -> None:
+        """Give back a reserved token that was never used: the request did not reach the marketplace.
+        ``reservation`` (from ``take``): that one, its moment in the window too; without it, the latest moment."""
         with self._transaction() as now:
-            self._bucket(key, limit, now, -1.0)
-            if limit.window is not None:
-                self._conn.execute(
-                    "DELETE FROM rate_windows WHERE rowid = "
-                    "(SELECT rowid FROM rate_windows WHERE key = ? ORDER BY at DESC LIMIT 1)",
-                    (key,),
-                )
+            self._give_back(key, limit, now, reservation)
+
+    def went(self, reservation: Reservation) -> None:
+        """The request of ``reservation`` goes now: it is no longer a token someone waits for."""
+        if reservation.recorded is None:
+            return
+        with self._transaction():
+            self._conn.execute("DELETE FROM rate_reservations WHERE id = ?", (reservation.recorded,))
 
     def drain(self, key: str, limit: RateLimit) -> None:
         """The marketplace said the bucket is empty (a 429): believe it. Its window counted calls we cannot see
@@ -137,6 +245,7 @@ class RateLimiter:
     def wait_time(self, key: str, limit: RateLimit) -> float:
         """Seconds until a token would be there, without taking one."""
         with self._transaction() as now:
+            self._release_orphans(key, limit, now)
             tokens = self._bucket(key, limit, now, 0.0)
             wait = 0.0 if tokens >= 1 else (1 - tokens + _MARGIN_TOKENS) / limit.rate
             if limit.window is None:

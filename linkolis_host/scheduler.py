@@ -17,6 +17,16 @@ app served least recently goes first, so one app's backlog never starves another
 The coordinator (the thread calling ``run``) alone decides and writes the state table ``scheduler_state``, which
 ``sync status`` reads from another process (written at most every ``FLUSH_EVERY`` real seconds, in one
 transaction). Memory is one entry per app and stream.
+
+Every due time, interval and wait is measured on the clock's monotonic time, so a wall clock set back (NTP, a VM
+resumed) delays nothing; the wall time is only what is shown: the due times written for ``sync status`` (wall now
+plus what is left to wait, written again when the wall clock jumps) and the times of ``events``.
+
+A write the machine refuses (``store.cannot_write``: the disk full, the database read-only or failing, locked too
+long) never ends the run: a unit that meets one is ``stalled`` and tried again after ``WRITE_RETRY`` seconds (what
+it stored before stays stored; what it had not recorded is sent again), and the coordinator keeps the state rows it
+could not write until it can. The condition is said once (the log and ``report``), shown by ``sync status``, and a
+line says when writes go through again.
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import shutil
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -34,7 +46,7 @@ from typing import Any, Callable, Iterator
 
 from sqlite_utils.db import NotFoundError
 
-from . import installed, shipments, stock
+from . import installed, shipments, stock, store
 from .errors import Busy, LinkolisError
 from .host import Host
 from .http import Deferred, deferring
@@ -46,7 +58,11 @@ log = logging.getLogger("linkolis.scheduler")
 
 PUSH, IMPORT = "push", "import"
 FLUSH_EVERY = 0.5  # real seconds between writes of the state table
+WRITE_RETRY = 10.0  # seconds between tries while the database cannot be written (a full disk, say)
+CLOCK_JUMP = 1.0  # a wall clock that moves this much against the monotonic one was set: due times are shown anew
 STREAMS = (PUSH, IMPORT)
+WAITING = ("waiting", "stalled")  # the states of a unit that waits for its due time
+LOW_SPACE = 1 << 20  # bytes free under which the disk holding the database counts as full
 
 
 @dataclass
@@ -54,8 +70,8 @@ class Done:
     """What a worker tells the coordinator when a unit ends."""
 
     key: tuple[int, str]
-    outcome: str  # "done", "deferred", "busy", "error", "removed"
-    next_at: float
+    outcome: str  # "done", "deferred", "busy", "error", "stalled" (the database refused a write), "removed"
+    next_at: float  # on the clock's monotonic time
     message: str = ""
 
 
@@ -95,9 +111,14 @@ class Scheduler:
         self._refreshed_at: float | None = None
         self._woke_at: float | None = None
         self._version = 0  # the newest desired stock version the last wake saw
-        self._not_before: dict[tuple[int, str], float] = {}  # a deferred unit's token time: waking it sooner is waste
+        self._not_before: dict[tuple[int, str], float] = {}  # a deferred or stalled unit's time: sooner is waste
         self._dirty: dict[tuple[int, str], dict[str, Any]] = {}  # state rows to write, in one transaction
+        self._gone: set[tuple[int, str]] = set()  # state rows to delete, in the same transaction
         self._flushed_at = 0.0
+        self._flush_again_at = 0.0  # monotonic: after a refused write of the state rows, the next try
+        self._stalled: set[tuple[int, str]] = set()  # units whose last run the database refused to store
+        self.trouble: str | None = None  # what keeps the database from being written, while it lasts
+        self._offset = self.clock.time() - self.clock.monotonic()  # wall less monotonic: moves when the wall jumps
         self._work: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self._done: queue.Queue[Done] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -106,7 +127,7 @@ class Scheduler:
     # -- the coordinator ------------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
-        now = self.clock.time()
+        now = self.clock.monotonic()
         if self._refreshed_at is not None and now - self._refreshed_at < self.refresh:
             return
         self._refreshed_at = now
@@ -129,7 +150,7 @@ class Scheduler:
 
     def _wake(self) -> None:
         """Due now: the push of every app with something to send (see the module's docstring)."""
-        now = self.clock.time()
+        now = self.clock.monotonic()
         if self._woke_at is not None and now - self._woke_at < self.poll:
             return
         self._woke_at = now
@@ -147,7 +168,7 @@ class Scheduler:
 
     def ready(self) -> list[tuple[int, str]]:
         """The units that may run now, in the order they should: pushes first, then the app served least recently."""
-        now = self.clock.time()
+        now = self.clock.monotonic()
         keys = [k for k, at in self.due.items() if at <= now and k not in self.running and k[0] in self.apps]
         return sorted(keys, key=lambda k: (k[1] != PUSH, self.served.get(k[0], -1), self.due[k]))
 
@@ -160,28 +181,35 @@ class Scheduler:
             self.peak_running = max(self.peak_running, len(self.running))
             self._dispatched += 1
             self.served[key[0]] = self._dispatched
-            self._write(self.apps[key[0]], key[1], "running", self.clock.time())
+            self._write(self.apps[key[0]], key[1], "running", self.clock.monotonic())
             self._work.put(key)
 
     def _finish(self, done: Done) -> None:
         self.running.discard(done.key)
         app = self.apps.get(done.key[0])
         self.events.append((self.clock.time(), app.name if app else str(done.key[0]), done.key[1], done.outcome))
-        if done.outcome == "deferred":
+        if done.outcome in ("deferred", "stalled"):  # waking it sooner is waste
             self._not_before[done.key] = done.next_at
         else:
             self._not_before.pop(done.key, None)
-        if done.outcome == "error":
+        if done.outcome in ("error", "stalled"):
             self.errors[done.key] = done.message
         elif done.outcome == "done":
             self.errors.pop(done.key, None)
+        if done.outcome == "stalled":
+            self._stalled.add(done.key)
+            self._troubled(done.message)
+        elif done.key in self._stalled:
+            self._stalled.discard(done.key)
+            if done.outcome == "done":
+                self._untroubled()  # what it could not store, it has stored now
         if app is None or done.outcome == "removed":
             self.apps.pop(done.key[0], None)
             self._not_before.pop(done.key, None)
             self._forget(*done.key)
             return
         self.due[done.key] = done.next_at
-        self._write(app, done.key[1], "waiting", done.next_at)
+        self._write(app, done.key[1], "stalled" if done.outcome == "stalled" else "waiting", done.next_at)
 
     def run(self, stop: threading.Event | None = None, grace: float = 30.0) -> None:
         """Serve the apps until ``stop`` (or ``self.stop``) is set; then take no more work and let the running units
@@ -198,12 +226,14 @@ class Scheduler:
                 self._drain(0)
                 self._wake()
                 self._dispatch()
+                self._mind_the_wall_clock()
                 self._flush()
                 if self.running:
                     self._drain(0.05)
                     continue
-                upcoming = min(self.due.values(), default=self.clock.time() + self.poll)
-                wait = min(max(0.0, upcoming - self.clock.time()), self.poll)
+                now = self.clock.monotonic()
+                upcoming = min(self.due.values(), default=now + self.poll)
+                wait = min(max(0.0, upcoming - now), self.poll)
                 if wait > 0:
                     self.clock.sleep(wait)
         finally:
@@ -243,7 +273,7 @@ class Scheduler:
 
     def _run_unit(self, host: Host, key: tuple[int, str]) -> Done:
         app_id, stream = key
-        now = self.clock.time
+        now = self.clock.monotonic
         try:
             row = host.db["apps"].get(app_id)
         except NotFoundError:
@@ -261,13 +291,18 @@ class Scheduler:
                     self.report(f"{app.name}: {result['new']} new, {plural(result['updated'], 'updated order')}")
                 return Done(key, "done", now() + self.interval)
         except Deferred as exc:
-            return Done(key, "deferred", max(exc.until, now()))
+            # ``until`` is a wall time: what is left of the wait, on the monotonic clock.
+            return Done(key, "deferred", now() + max(0.0, exc.until - self.clock.time()))
         except Busy:
             return Done(key, "busy", now() + self.poll)
-        except LinkolisError as exc:
-            self.report(f"{app.name}: {stream}: {exc}")
-            return Done(key, "error", now() + self.interval, str(exc))
-        except Exception:  # noqa: BLE001 - keep serving the others; the log has the traceback
+        except Exception as exc:  # noqa: BLE001 - keep serving the others; the log has the traceback
+            trouble = store.cannot_write(exc, host.db_path)
+            if trouble is not None:  # the machine's doing: what was stored stays, the rest is tried again soon
+                log.debug("%s of %s could not write: %r", stream, app.name, exc)
+                return Done(key, "stalled", now() + self.write_retry, self._trouble_text(trouble))
+            if isinstance(exc, LinkolisError):
+                self.report(f"{app.name}: {stream}: {exc}")
+                return Done(key, "error", now() + self.interval, str(exc))
             log.exception("%s of %s failed", stream, app.name)
             self.report(f"{app.name}: {stream} failed unexpectedly (run with -v for details)")
             return Done(key, "error", now() + self.interval, f"{stream} failed unexpectedly")
@@ -289,44 +324,111 @@ class Scheduler:
                 f"{result['rejected']} rejected, {result['pending']} pending"
             )
 
+    # -- a database that cannot be written -----------------------------------------------------------------
+
+    @property
+    def write_retry(self) -> float:
+        """Seconds between tries while the database cannot be written: ``WRITE_RETRY``, never more than a round."""
+        return min(WRITE_RETRY, self.interval)
+
+    def _trouble_text(self, trouble: str) -> str:
+        return f"{trouble}: the sync waits and tries again every {self.write_retry:g} s"
+
+    def _troubled(self, message: str) -> None:
+        """Say once what keeps the database from being written (again when it changes): in the log, and through
+        ``report`` (the CLI's stderr)."""
+        if message != self.trouble:
+            self.trouble = message
+            log.info("%s", message)
+            self.report(message)
+
+    def _untroubled(self) -> None:
+        if self.trouble is not None:
+            self.trouble = None
+            message = f"{self.host.db_path} can be written again: the sync carries on"
+            log.info("%s", message)
+            self.report(message)
+
     # -- the state table ------------------------------------------------------------------------------------
 
     def _write(self, app: App, stream: str, state: str, due_at: float) -> None:
+        """Note a state row to write; ``due_at`` on the monotonic clock, written as the wall time it falls at."""
+        wall = self.clock.time()
+        self._gone.discard((app.id, stream))
         self._dirty[(app.id, stream)] = {
             "app_id": app.id,
             "stream": stream,
             "app_name": app.name,
             "workspace_id": app.workspace_id,
             "state": state,
-            "due_at": due_at,
+            "due_at": wall + (due_at - self.clock.monotonic()),
             "last_error": self.errors.get((app.id, stream), ""),
-            "updated_at": self.clock.time(),
+            "updated_at": wall,
             "pid": self._pid,
         }
 
+    def _mind_the_wall_clock(self) -> None:
+        """The wall clock was set (NTP, a VM resumed): the due times shown are written again, as wall times now."""
+        offset = self.clock.time() - self.clock.monotonic()
+        if abs(offset - self._offset) < CLOCK_JUMP:
+            return
+        log.info("the wall clock moved %+.0f s; the due times shown follow it", offset - self._offset)
+        self._offset = offset
+        for key, at in self.due.items():
+            if key[0] in self.apps and key not in self.running:
+                self._write(self.apps[key[0]], key[1], "stalled" if key in self._stalled else "waiting", at)
+
     def _flush(self, force: bool = False) -> None:
         """Write the changed state rows, in one transaction at most every half a real second: ``sync status`` is
-        that fresh, and a thousand apps cost one commit, not two per unit."""
-        if not self._dirty or (not force and time.monotonic() - self._flushed_at < FLUSH_EVERY):
+        that fresh, and a thousand apps cost one commit, not two per unit. Rows the database refuses are kept, to
+        be written with the next ones, ``write_retry`` seconds later at the earliest."""
+        if not self._dirty and not self._gone:
             return
-        rows, self._dirty = list(self._dirty.values()), {}
-        with self.host.db.atomic():
-            self.host.db["scheduler_state"].upsert_all(rows, pk=("app_id", "stream"))
-        self._flushed_at = time.monotonic()
+        if not force and (
+            time.monotonic() - self._flushed_at < FLUSH_EVERY or self.clock.monotonic() < self._flush_again_at
+        ):
+            return
+        dirty, gone = self._dirty, self._gone
+        self._dirty, self._gone = {}, set()
+        try:
+            with self.host.db.atomic():
+                self.host.db.conn.executemany(
+                    "DELETE FROM scheduler_state WHERE app_id = ? AND stream = ? AND pid = ?",
+                    [(app_id, stream, self._pid) for app_id, stream in gone],
+                )
+                if dirty:
+                    self.host.db["scheduler_state"].upsert_all(list(dirty.values()), pk=("app_id", "stream"))
+        except (sqlite3.Error, LinkolisError) as exc:
+            trouble = store.cannot_write(exc, self.host.db_path)
+            if trouble is None:
+                raise
+            self._dirty, self._gone = dirty, gone  # kept for the next try
+            self._flush_again_at = self.clock.monotonic() + self.write_retry
+            self._troubled(self._trouble_text(trouble))
+            return
+        finally:
+            self._flushed_at = time.monotonic()
+        if not self._stalled:
+            self._untroubled()
 
     def _forget(self, app_id: int, stream: str) -> None:
+        """The row of a unit no longer served goes, with the next rows written."""
         self._dirty.pop((app_id, stream), None)
-        with self.host.db.atomic():
-            self.host.db.execute(
-                "DELETE FROM scheduler_state WHERE app_id = ? AND stream = ? AND pid = ?", (app_id, stream, self._pid)
-            )
+        self._stalled.discard((app_id, stream))
+        self._gone.add((app_id, stream))
 
     def _stopped(self) -> None:
-        with self.host.db.atomic():
-            self.host.db.execute(
-                "UPDATE scheduler_state SET state = 'stopped', updated_at = ? WHERE pid = ?",
-                (self.clock.time(), self._pid),
-            )
+        try:
+            with self.host.db.atomic():
+                self.host.db.execute(
+                    "UPDATE scheduler_state SET state = 'stopped', updated_at = ? WHERE pid = ?",
+                    (self.clock.time(), self._pid),
+                )
+        except (sqlite3.Error, LinkolisError) as exc:
+            trouble = store.cannot_write(exc, self.host.db_path)
+            if trouble is None:
+                raise
+            self.report(f"stopped; {trouble}, so `sync status` shows the units as they were last written")
 
 
 @contextmanager
@@ -350,7 +452,8 @@ def background(host: Host, grace: float = 30.0, **options: Any) -> Iterator[Sche
 
 def status(host: Host, workspace_id: int | None = None) -> dict[str, Any]:
     """What the schedulers on this data directory do: per app and stream its state, when it is next due, its last
-    error; and the queue depth (units waiting whose time has come). ``workspace_id``: that workspace's apps only."""
+    error; the queue depth (units waiting whose time has come); and ``database``, what keeps a scheduler from
+    writing the database (None when nothing does): as its stalled units last said, or the disk found full."""
     now = host.clock.time()
     where, params = ("WHERE workspace_id = ? ", (workspace_id,)) if workspace_id is not None else ("", ())
     rows = list(
@@ -367,12 +470,30 @@ def status(host: Host, workspace_id: int | None = None) -> dict[str, Any]:
             "workspace_id": r["workspace_id"],
             "stream": r["stream"],
             "state": r["state"],
-            "waits_s": round(max(0.0, r["due_at"] - now), 1) if r["state"] == "waiting" else 0.0,
+            "waits_s": round(max(0.0, r["due_at"] - now), 1) if r["state"] in WAITING else 0.0,
             "due_at": datetime.fromtimestamp(r["due_at"], tz=UTC).isoformat(timespec="seconds"),
             "last_error": r["last_error"] or None,
             "pid": r["pid"],
         }
         for r in rows
     ]
-    depth = sum(1 for r in rows if r["state"] == "waiting" and r["due_at"] <= now)
-    return {"units": units, "queue_depth": depth, "running": sum(1 for r in rows if r["state"] == "running")}
+    depth = sum(1 for r in rows if r["state"] in WAITING and r["due_at"] <= now)
+    stalled = [u["last_error"] for u in units if u["state"] == "stalled" and u["last_error"]]
+    return {
+        "units": units,
+        "queue_depth": depth,
+        "running": sum(1 for r in rows if r["state"] == "running"),
+        "database": stalled[0] if stalled else _disk_full(host),
+    }
+
+
+def _disk_full(host: Host) -> str | None:
+    """The disk holding the database, when it is full: then not even the state rows can be written, and those
+    shown are as they were last written."""
+    try:
+        free = shutil.disk_usage(host.db_path.parent).free
+    except OSError:
+        return None
+    if free >= LOW_SPACE:
+        return None
+    return f"the disk holding {host.db_path} is full ({free // 1024} KB free): the sync waits for space"

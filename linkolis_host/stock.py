@@ -257,8 +257,9 @@ DUE = (
 
 
 # Per host (shared with its forks) and app: the desired version through which the app's due query last found
-# everything sent, and the plugin's word on when a pending push is next worth checking. Only in memory, and only a
-# shortcut: without it a push runs the due query and calls the plugin as it always did.
+# everything sent, and the plugin's word on when a pending push is next worth checking (kept on the clock's monotonic
+# time: a wall clock set back must not make it later). Only in memory, and only a shortcut: without it a push runs
+# the due query and calls the plugin as it always did.
 def _checked(host: Host) -> dict[int, int]:
     return host.memo.setdefault("stock.checked", {})
 
@@ -445,7 +446,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         if not has_pending(host, app.id):
             return summary
         check_again = _check_again(host).get(app.id)
-        if check_again is not None and host.clock.time() < check_again:
+        if check_again is not None and host.clock.monotonic() < check_again:
             # Nothing new, and too early to ask: the count last read, unless an outcome was recorded since.
             counted = _pending_counts(host)
             if app.id not in counted:
@@ -497,8 +498,8 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         flush()
         if marked or not due:  # a plugin that answered nothing sent nothing: those SKUs stay due
             _all_sent_through(host, app.id, latest)
-        if ctx.check_again_at is not None:
-            _check_again(host)[app.id] = ctx.check_again_at
+        if ctx.check_again_at is not None:  # a wall time: how long from now, on the monotonic clock
+            _check_again(host)[app.id] = host.clock.monotonic() + (ctx.check_again_at - host.clock.time())
     summary["pending_earlier"] = (
         _pending_besides(host, app.id, {sku for sku, _, _ in due}) if due else _pending_count(host, app.id)
     )

@@ -367,6 +367,19 @@ def m016_one_outcome_index(db: Database) -> None:
         db.execute(f"DROP INDEX idx_stock_pushes_{name}")
 
 
+@migrations()
+def m017_rate_reservations(db: Database) -> None:
+    # Owned by ``ratelimit.py``. A token a caller waits for, with the process that waits (``owner``: the name of a
+    # lock file it holds while it lives), so a token of a process killed while it waited is given back; and the
+    # latest wall time any limiter read, so a clock set back is seen and the stored times moved back with it.
+    db.execute(
+        "CREATE TABLE rate_reservations (id INTEGER PRIMARY KEY, key TEXT NOT NULL, at REAL NOT NULL, "
+        "pid INTEGER NOT NULL, owner TEXT NOT NULL, window_row INTEGER)"
+    )
+    db.execute("CREATE INDEX rate_reservations_key ON rate_reservations (key)")
+    db.execute("CREATE TABLE rate_clock (id INTEGER PRIMARY KEY CHECK (id = 1), latest REAL NOT NULL)")
+
+
 def apps_having(db: Database, table: str, column: str, values: Iterable[str]) -> set[int]:
     """The distinct ``app_id`` of ``table``'s rows whose ``column`` is one of ``values``, by one seek of an index on
     (column, app_id) per app found: SQLite's DISTINCT would read every matching row, and a pending feed has 25,000."""
@@ -495,6 +508,30 @@ def explain(exc: sqlite3.Error, path: Path | str | None = None) -> LinkolisError
         return UserError(f"the disk holding {where} is full; free some space and try again")
     if name.startswith("SQLITE_IOERR") or name == "SQLITE_PERM":
         return UserError(f"cannot read or write {where} ({exc})")
+    return None
+
+
+def cannot_write(exc: BaseException, path: Path | str | None = None) -> str | None:
+    """What keeps writes from the database when the machine, not linkolis, is at fault and it may pass: the disk
+    full, the file made read-only, an I/O error, the database locked too long by another process. A clause for a
+    daemon that waits and tries again ("the disk holding … is full"); None for anything else, a bug included.
+    ``exc`` may be the SQLite error itself or an error raised while handling it."""
+    for _ in range(5):  # the error itself, or what it was raised from
+        name = getattr(exc, "sqlite_errorname", "")
+        if name:
+            break
+        if exc.__cause__ is None and exc.__context__ is None:
+            return None
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    where = path or "the database"
+    if name == "SQLITE_FULL":
+        return f"the disk holding {where} is full"
+    if name.startswith("SQLITE_READONLY"):
+        return f"{where} cannot be written ({exc})"
+    if name.startswith("SQLITE_IOERR"):
+        return f"{where} cannot be read or written ({exc})"
+    if name.startswith("SQLITE_BUSY"):
+        return f"{where} stays locked by {_who_writes(Path(path) if path else None)}"
     return None
 
 

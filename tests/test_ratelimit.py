@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
 import threading
 
 import pytest
@@ -163,6 +166,20 @@ def test_a_call_that_never_went_gives_its_place_in_the_window_back(db_path, cloc
     limiter.close()
 
 
+def test_a_call_stopped_while_it_waited_gives_back_its_own_place_in_the_window_not_a_later_calls(db_path, clock):
+    limiter = RateLimiter(db_path, clock)
+    waits = [limiter.reserve(FEED_KEY, FEEDS) for _ in range(5)]
+    stopped = limiter.take(FEED_KEY, FEEDS)  # the seller stops this one while it waits
+    waits += [limiter.reserve(FEED_KEY, FEEDS) for _ in range(4)]
+    later = limiter.take(FEED_KEY, FEEDS)  # this one goes as planned
+    assert waits == [0.0] * 5 + [pytest.approx(302.0)] * 4
+    assert (stopped.wait, later.wait) == (pytest.approx(302.0), pytest.approx(604.0))
+    limiter.refund(FEED_KEY, FEEDS, stopped)
+    # The call still to go at 604 keeps its place: four more fit beside it, not five.
+    assert [limiter.reserve(FEED_KEY, FEEDS) for _ in range(5)] == [pytest.approx(604.0)] * 4 + [pytest.approx(906.0)]
+    limiter.close()
+
+
 def test_a_429_fills_the_window_as_of_now(db_path, clock):
     limiter = RateLimiter(db_path, clock)
     limiter.acquire(FEED_KEY, FEEDS)
@@ -175,3 +192,48 @@ def test_a_429_fills_the_window_as_of_now(db_path, clock):
 def test_a_window_needs_both_its_count_and_its_length():
     with pytest.raises(ValueError, match="go together"):
         RateLimit(rate=1, burst=5, window_calls=5)
+
+
+# -- a clock set back ------------------------------------------------------------------------------------------
+
+ORDERS = RateLimit(rate=1 / 180, burst=1)  # Amazon's searchOrders: a token every three minutes
+ORDERS_KEY = "amazon:SELLER1:searchOrders"
+
+
+def test_a_clock_set_back_an_hour_makes_no_wait_longer_than_the_quota_says(db_path, clock, caplog):
+    """NTP sets the clock back an hour (it ran ahead): the calls made before count as made at the latest moment
+    the quotas were read, so the next call waits at most what the quota says, not an hour more; two processes on
+    one data directory move the stored times back once."""
+    importer, pusher = RateLimiter(db_path, clock), RateLimiter(db_path, clock)  # two commands at once
+    importer.acquire(ORDERS_KEY, ORDERS)  # the next searchOrders token comes in three minutes
+    call_moments(pusher, clock, 5)  # five feeds: the window is full for five minutes
+    clock.advance(170)
+    clock.step(-3600)
+    with caplog.at_level(logging.WARNING, logger="linkolis.ratelimit"):
+        assert pusher.reserve(FEED_KEY, FEEDS) == pytest.approx(302)
+        assert importer.reserve(FEED_KEY, FEEDS) == pytest.approx(302)  # the window as the pusher left it
+        assert importer.reserve(ORDERS_KEY, ORDERS) == pytest.approx(180, abs=0.5)
+    importer.close()
+    pusher.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "the clock was set back 3430 s: the quotas' stored times are moved back as far"
+    ]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_token_reserved_by_a_process_that_died_goes_back_even_once_another_has_its_pid(db_path, clock):
+    """A process reserved searchOrders' next token and died waiting for it (kill -9, a power cut): the next caller
+    gives that token back, whatever now runs under the dead one's pid (here: this very process)."""
+    child = os.fork()
+    if child == 0:  # the process that dies
+        limiter = RateLimiter(db_path, clock)
+        limiter.reserve(ORDERS_KEY, ORDERS)  # the token there was
+        limiter.reserve(ORDERS_KEY, ORDERS)  # the next, in three minutes: it waits for it...
+        os._exit(0)  # ...and is gone without a word
+    os.waitpid(child, 0)
+    with sqlite3.connect(db_path) as conn:  # its pid is given to another process
+        assert conn.execute("UPDATE rate_reservations SET pid = ?", (os.getpid(),)).rowcount == 1
+    conn.close()
+    limiter = RateLimiter(db_path, clock)
+    assert limiter.reserve(ORDERS_KEY, ORDERS) == pytest.approx(180, abs=0.5), "not six minutes"
+    limiter.close()

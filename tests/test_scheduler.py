@@ -261,7 +261,7 @@ def test_sync_status_shows_what_waits_and_the_last_error(run, host, market, cloc
 
 
 def test_sync_status_before_any_scheduler_ran(run):
-    assert run.json("sync", "status") == {"units": [], "queue_depth": 0, "running": 0}
+    assert run.json("sync", "status") == {"units": [], "queue_depth": 0, "running": 0, "database": None}
     assert "sync --watch" in run("sync", "status").stdout
 
 

@@ -118,3 +118,16 @@ def test_what_the_plugin_told_is_recorded_before_it_forgets_the_pending_push(run
     assert stock.push_stock(host, "Shop EU")["accepted"] == 1
 
     assert [r[0] for r in host.db.execute("SELECT outcome FROM seen_at_write")] == ["accepted"]
+
+
+def test_a_clock_set_back_an_hour_does_not_put_off_the_plugins_moment(run, host, app, market, clock):
+    """The marketplace's answer is due in 30 s when NTP sets the clock back an hour: it is asked for 30 s on all
+    the same, not an hour and a half."""
+    pending_push(run, host, market)
+    calls = push_calls(market)
+    clock.step(-3600)
+    clock.advance(29)
+    assert stock.push_stock(host, "Shop EU")["pending_earlier"] == 2
+    assert push_calls(market) == calls  # too early still
+    clock.advance(1)
+    assert stock.push_stock(host, "Shop EU")["accepted"] == 2

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
 import testmarket
 from helpers import authorize_app, install_app
 
-from linkolis_host import AppKind, OrderBatch, RateLimit, RemoteError, hookimpl, store
+from linkolis_host import AppKind, OrderBatch, RateLimit, RemoteError, SystemClock, hookimpl, store
 from linkolis_host import progress as progress_module
 from linkolis_host.host import Host
 from linkolis_host.http import HttpClient
@@ -261,3 +267,74 @@ def test_a_wait_reads_as_a_person_says_it(seconds, text):
     from linkolis_host.http import duration_text
 
     assert duration_text(seconds) == text
+
+
+# -- a stopped wait gives its token back -------------------------------------------------------------------------
+
+QUOTA_KEY = "testmarket:SELLER1:searchOrders"
+IMPORT = textwrap.dedent("""
+    import sys
+    import httpx
+    sys.path.insert(0, sys.argv[1])
+    from test_waits import slow_market_plugin
+    from linkolis_host.cli import cli
+    from linkolis_host.host import Host
+    host = Host(
+        extra_plugins=[slow_market_plugin()],
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json={})),
+    )
+    cli.main(["orders", "import", "--json"], obj=host, prog_name="linkolis")
+""")
+
+
+def start_import() -> subprocess.Popen:
+    """`linkolis orders import --json` in a process of its own, on the real clock, against the slow market."""
+    return subprocess.Popen(
+        [sys.executable, "-c", IMPORT, str(Path(__file__).parent)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def announced_wait(importer: subprocess.Popen) -> float:
+    """The seconds the import says it waits for searchOrders' token (its JSON event on stderr)."""
+    for line in importer.stderr:
+        with contextlib.suppress(ValueError):
+            event = json.loads(line)
+            if isinstance(event, dict) and event.get("event") == "wait":
+                return event["seconds"]
+    raise AssertionError(f"the import ended without waiting: {importer.wait()}")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["ctrl-c", "kill", "kill -9"])
+def test_an_import_stopped_while_it_waits_for_quota_keeps_no_token_from_the_next(slow_run, home, stop):
+    """The seller stops an import that waits three minutes for searchOrders' token (Ctrl-C, the service manager's
+    SIGTERM, kill -9): the next import waits no longer than the stopped one would have."""
+    taken = RateLimiter(home / store.DB_FILE, SystemClock())
+    taken.reserve(QUOTA_KEY, SLOW)  # an import a moment ago took the token: the next comes in three minutes
+    taken.close()
+    first = start_import()
+    try:
+        waits = announced_wait(first)
+        first.send_signal(stop)
+        _, said = first.communicate(timeout=60)
+    finally:
+        first.kill()
+    if stop == signal.SIGKILL:
+        assert first.returncode == -signal.SIGKILL
+    else:
+        assert first.returncode == 1 and "Aborted!" in said and "Traceback" not in said, said
+    assert 170 < waits < 181
+
+    second = start_import()
+    try:
+        waits_next = announced_wait(second)
+        second.send_signal(signal.SIGINT)
+        second.communicate(timeout=60)
+    finally:
+        second.kill()
+    assert waits_next <= waits, "the stopped import's token is still reserved"
+    left = RateLimiter(home / store.DB_FILE, SystemClock())
+    assert left.wait_time(QUOTA_KEY, SLOW) <= waits_next, "the second one's token went back too"
+    left.close()

@@ -3,12 +3,15 @@ messages."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import shlex
+import signal
 import sqlite3
 import sys
+import threading
 from typing import Any, Callable
 
 import click
@@ -173,6 +176,28 @@ def with_host(func: Callable) -> Callable:
     return wrapper
 
 
+def stops_on_sigterm(func: Callable) -> Callable:
+    """A command that talks to marketplaces ends on SIGTERM (``kill``, a service manager stopping it) as on Ctrl-C:
+    what it was doing is given up cleanly (a quota token it waited for goes back, a page being stored is rolled
+    back) and it says "Aborted!", where Python's default would end the process on the spot."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return func(*args, **kwargs)  # signals reach the main thread only
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+    return wrapper
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON only, on stdout.")
 
 
@@ -214,6 +239,7 @@ STATUS_STYLES = {
     "due": "yellow",
     "sending": "yellow",
     "waiting": "yellow",
+    "stalled": "red",
     "running": "cyan",
     "rejected": "red",
     "refused": "red",

@@ -13,7 +13,17 @@ from ..host import Host
 from ..progress import StderrProgress
 from ..tables import column, money, print_table, value, when
 from ..terminal import plural
-from .base import CONTEXT, LinkolisGroup, authorized_apps, complete_app_names, echo, emit, json_option, with_host
+from .base import (
+    CONTEXT,
+    LinkolisGroup,
+    authorized_apps,
+    complete_app_names,
+    echo,
+    emit,
+    json_option,
+    stops_on_sigterm,
+    with_host,
+)
 
 
 @click.group("orders", cls=LinkolisGroup, context_settings=CONTEXT)
@@ -32,6 +42,7 @@ def import_summary(r: dict[str, Any]) -> str:
 @click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_app_names)
 @json_option
 @with_host
+@stops_on_sigterm
 def orders_import(host: Host, names: tuple[str, ...], as_json: bool) -> None:
     """Import new and changed orders from the named apps (default: every authorized app)."""
     progress = StderrProgress(quiet=as_json)

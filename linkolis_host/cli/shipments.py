@@ -21,6 +21,7 @@ from .base import (
     echo,
     emit,
     json_option,
+    stops_on_sigterm,
     with_host,
 )
 
@@ -106,6 +107,7 @@ def shipments_list(host: Host, app: str | None, status: str | None, as_json: boo
 @click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_app_names)
 @json_option
 @with_host
+@stops_on_sigterm
 def shipments_push(host: Host, names: tuple[str, ...], as_json: bool) -> None:
     """Send due shipments to the named apps' marketplaces (default: every authorized app)."""
     progress = StderrProgress(quiet=as_json)

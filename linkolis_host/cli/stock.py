@@ -14,7 +14,17 @@ from ..progress import StderrProgress
 from ..tables import column, print_table
 from ..terminal import plural
 from . import base
-from .base import CONTEXT, STATUS_STYLES, LinkolisGroup, complete_app_names, echo, emit, json_option, with_host
+from .base import (
+    CONTEXT,
+    STATUS_STYLES,
+    LinkolisGroup,
+    complete_app_names,
+    echo,
+    emit,
+    json_option,
+    stops_on_sigterm,
+    with_host,
+)
 
 
 @click.group("stock", cls=LinkolisGroup, context_settings=CONTEXT)
@@ -74,6 +84,7 @@ def _stock_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
 )
 @json_option
 @with_host
+@stops_on_sigterm
 def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     """Push changed stock levels to the named apps (default: every authorized app with stock sync on)."""
     targets = _stock_apps(host, names)

@@ -15,7 +15,18 @@ from ..http import duration_text
 from ..progress import StderrProgress
 from ..tables import column, print_table, value, when
 from ..terminal import plural
-from .base import CONTEXT, STATUS_STYLES, LinkolisCommand, complete_app_names, echo, emit, json_option, secho, with_host
+from .base import (
+    CONTEXT,
+    STATUS_STYLES,
+    LinkolisCommand,
+    complete_app_names,
+    echo,
+    emit,
+    json_option,
+    secho,
+    stops_on_sigterm,
+    with_host,
+)
 from .orders import import_summary
 from .shipments import shipments_summary
 from .stock import push_summary
@@ -39,13 +50,15 @@ from .stock import push_summary
 )
 @json_option
 @with_host
+@stops_on_sigterm
 def sync_command(
     host: Host, names: tuple[str, ...], watch: bool, interval: float | None, workers: int, as_json: bool
 ) -> None:
     """Import orders, push stock, then confirm due shipments, for every authorized app (or those named).
 
     `linkolis sync status` shows what a running `sync --watch` does: per app what runs, what waits and until when,
-    the last error, and how many units are ready and waiting for a worker."""
+    the last error, how many units are ready and waiting for a worker, and what keeps it from writing the database
+    (a full disk, say: it waits and tries again)."""
     if names == ("status",) and not watch:
         _sync_status(host, as_json)
         return
@@ -122,12 +135,16 @@ def _sync_status(host: Host, as_json: bool) -> None:
                     u["app"],
                     u["stream"],
                     u["state"],
-                    f"{when(u['due_at'])} (in {duration_text(u['waits_s'])})" if u["state"] == "waiting" else None,
+                    f"{when(u['due_at'])} (in {duration_text(u['waits_s'])})"
+                    if u["state"] in scheduler.WAITING
+                    else None,
                     u["last_error"],
                 ]
                 for u in data["units"]
             ],
         )
         echo(f"Queue: {plural(data['queue_depth'], 'unit')} ready, {data['running']} running.")
+        if data["database"]:
+            secho(f"Database: {data['database']}.", fg="red")
 
     emit(state, as_json, human)

@@ -437,7 +437,7 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
     done_documents: list[str] = []
     known: dict[str, str] | None = None
     for feed_id, feed in list(feeds.items()):
-        if not force and ctx.clock.time() < feed.get("next_check", 0):
+        if not force and ctx.clock.time() < _check_at(ctx, feed):
             continue
         checked = True
         try:
@@ -630,7 +630,16 @@ def next_check(ctx: Context) -> float | None:
     if ctx.state.get(UPLOADS_KEY) or ctx.state.get(HELD_KEY):
         return None
     feeds = ctx.state.get(FEEDS_KEY, {})
-    return min((feed.get("next_check", 0) for feed in feeds.values()), default=None)
+    return min((_check_at(ctx, feed) for feed in feeds.values()), default=None)
+
+
+def _check_at(ctx: Context, feed: dict[str, Any]) -> float:
+    """When ``feed`` is next worth asking about: its ``next_check``, or now when that lies further ahead than any
+    wait between checks (``FEED_MAX_WAIT``), which means the clock was set back since it was stored: the wait must
+    not grow by as much."""
+    now = ctx.clock.time()
+    at = float(feed.get("next_check", 0))
+    return now if at - now > FEED_MAX_WAIT else at
 
 
 LISTING_CHUNK = 5000  # listing facts read from the state at a time: a push of 200,000 SKUs never holds them all

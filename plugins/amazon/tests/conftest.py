@@ -89,7 +89,13 @@ def sim_options():
 
 
 @pytest.fixture
-def sim(clock, sim_options):
+def amazons_clock(clock):
+    """The clock the simulator runs on: the test's own, unless a test module gives Amazon one of its own."""
+    return clock
+
+
+@pytest.fixture
+def sim(amazons_clock, sim_options):
     # Most tests authorize through the CLI's loopback receiver, the development path Amazon itself refuses
     # (not Amazon behaviour); the hosted callback's tests set allow_loopback_redirects=False.
     options = dict(
@@ -101,7 +107,7 @@ def sim(clock, sim_options):
         allow_loopback_redirects=True,
     )
     options.update(sim_options)
-    return Simulator(clock, **options)
+    return Simulator(amazons_clock, **options)
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ message). Statuses are read in bulk (`POST /shared/process-status`, up to 1,000 
 ``PROCESS_PATIENCE`` seconds within a push; those still pending are decided by a later push. bol keeps finished
 statuses only for a while: one it no longer knows after ``FORGOTTEN_AFTER`` is rejected as retryable. A decided
 update's outcome is yielded before its ``pending:<id>`` is deleted: the host records what it was told before the
-plugin's next state write, so a crash in between leaves the update to be read again, never pending forever.
+plugin's next state write, so a crash in between leaves the update to be read again, never pending forever. The
+moments stored (an update sent, the map read, an export asked for) are wall times: one found in the future was
+stored before the clock was set back, and counts as old rather than making its wait longer by the step.
 
 The amount sent is the host's quantity with ``managedByRetailer: true`` (bol shows what is sent and does not
 subtract open orders itself: the host's quantity already is what can be sold). bol takes at most 999: a larger
@@ -41,7 +43,14 @@ EXPORT_REUSE = 1800.0  # an export requested this recently is waited for rather 
 EXPORT_PATIENCE = 900.0
 PROCESS_PATIENCE = 30.0
 FORGOTTEN_AFTER = 3600.0
+CLOCK_STEP = 60.0  # a moment stored this far in the future was stored before the clock was set back
 BULK = 1000
+
+
+def _younger_than(ctx, at: float, seconds: float) -> bool:
+    """Whether a moment stored as ``at`` is less than ``seconds`` ago. One further in the future than
+    ``CLOCK_STEP`` is not: the clock was set back since, and what waits for it to age must not wait as much longer."""
+    return -CLOCK_STEP <= ctx.clock.time() - at < seconds
 
 
 def request_export(api: Bol) -> str:
@@ -113,7 +122,7 @@ def parse_export(text: str) -> dict[str, dict[str, Any]]:
 def refresh_offers(api: Bol) -> dict[str, dict[str, Any]]:
     ctx = api.ctx
     pending = ctx.state.get(EXPORT_KEY)
-    if pending and ctx.clock.time() - pending.get("at", 0) < EXPORT_REUSE:
+    if pending and _younger_than(ctx, pending.get("at", 0), EXPORT_REUSE):
         pid = pending["id"]
     else:
         pid = request_export(api)
@@ -135,7 +144,9 @@ def offer_map(api: Bol, skus: Iterable[str]) -> dict[str, dict[str, Any]]:
     if cached:
         age = now - cached.get("at", 0)
         missing = any(sku not in cached["by_key"] for sku in skus)
-        if age < api.op.offer_map_hours * 3600 and not (missing and age > MISSING_REFRESH):
+        if _younger_than(ctx, cached.get("at", 0), api.op.offer_map_hours * 3600) and not (
+            missing and age > MISSING_REFRESH
+        ):
             return cached["by_key"]
     return refresh_offers(api)
 
@@ -184,7 +195,7 @@ def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> Generator[StockOutc
                 entry = pending[pid]
                 status = known.get(pid)
                 if status is None:
-                    if ctx.clock.time() - entry.get("at", 0) < FORGOTTEN_AFTER:
+                    if _younger_than(ctx, entry.get("at", 0), FORGOTTEN_AFTER):
                         continue
                     outcome = StockOutcome(
                         sku=entry["sku"],

@@ -94,3 +94,33 @@ def test_the_offer_map_is_kept_and_read_again_when_stale(run, sim, clock, author
     run("stock", "set", a, "3")
     run("stock", "push", "bol NL")
     assert sim.counters["get-offer-export"] == exports + 1
+
+
+class NotSetBack:
+    """bol's clock: it runs on with ours, but nobody sets it back."""
+
+    def __init__(self, ours) -> None:
+        self.ours, self.offset = ours, ours.time() - ours.monotonic()
+
+    def time(self) -> float:
+        return self.ours.monotonic() + self.offset
+
+
+@pytest.mark.parametrize("sim_options", [{"process_seconds": 3000}])
+def test_an_update_bol_forgot_is_sent_again_at_once_when_our_clock_was_set_back_meanwhile(
+    run, sim, clock, authorized, sim_options
+):
+    """bol no longer knows an update sent 50 minutes ago, and NTP has just set our clock back an hour: the update
+    is sent again now, not once our clock shows an hour since it went (an hour and ten minutes from now)."""
+    sim.clock = NotSetBack(clock)
+    sku = _merchant(sim)[0]
+    run("stock", "set", sku, "8")
+    assert run.json("stock", "push", "bol NL")["pending"] == 1
+    clock.advance(50 * 60)
+    sim.processes.clear()  # bol forgets the update's process status
+    sim.process_seconds = 1
+    clock.step(-3600)
+    forgotten = run.json("stock", "push", "bol NL", code=None)
+    assert forgotten["rejected"] == 1 and "no longer keeps" in _rows(run)[sku]["message"]
+    assert run.json("stock", "push", "bol NL")["accepted"] == 1
+    assert sim.offer_truth()[sku]["stock"] == 8
