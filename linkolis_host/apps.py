@@ -294,6 +294,7 @@ def remove(host: Host, name: str | App, purge: bool = False) -> App:
                 "status": REMOVED,
                 "name_key": f"{row.name_key}#removed#{row.id}",
                 "account_id": None,
+                "former_account_id": row.account_id,
                 "updated_at": now_text(host),
             },
         )
@@ -534,7 +535,24 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
             },
         )
         audit(host, row, "authorized", account_id=creds.account_id)
+        if not row.account_id:
+            _take_back_orders(host, row, creds.account_id)
     return installed.reload(host, row)
+
+
+def _take_back_orders(host: Host, row: App, account_id: str) -> None:
+    """An app newly connected to ``account_id`` takes the orders kept by apps of its workspace that were removed
+    from the same account and scope (newest first), with their shipments: installing an app again never lists an
+    order twice (inside the caller's transaction)."""
+    removed = host.db.execute(
+        "SELECT id FROM apps WHERE status = ? AND workspace_id = ? AND kind = ? AND former_account_id = ? "
+        "AND account_scope IS ? ORDER BY id DESC",
+        (REMOVED, row.workspace_id, row.kind, account_id, row.account_scope),
+    ).fetchall()
+    taken = sum(orders.take_over(host, old, row.id) for (old,) in removed)
+    if taken:
+        shipments.follow_orders(host, row.id)
+        audit(host, row, "orders_taken_back", orders=taken, from_apps=[old for (old,) in removed])
 
 
 # -- verify ----------------------------------------------------------------------------------------------------

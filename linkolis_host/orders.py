@@ -258,6 +258,16 @@ def start_over(host: Host, app_id: int) -> None:
     host.db.execute("DELETE FROM sync_cursors WHERE app_id = ?", (app_id,))
 
 
+def take_over(host: Host, from_app_id: int, to_app_id: int) -> int:
+    """Move the orders of a removed app to the app installed again in its place, but those the new app already has
+    (inside the caller's transaction); returns how many moved. Lines and history follow their order."""
+    return host.db.execute(
+        "UPDATE orders SET app_id = ? WHERE app_id = ? AND marketplace_order_id NOT IN "
+        "(SELECT marketplace_order_id FROM orders WHERE app_id = ?)",
+        (to_app_id, from_app_id, to_app_id),
+    ).rowcount
+
+
 def forget_app(host: Host, app_id: int, purge: bool) -> None:
     """An app is removed: its cursor goes (inside the caller's transaction); its orders too with ``purge``."""
     host.db.execute("DELETE FROM sync_cursors WHERE app_id = ?", (app_id,))

@@ -506,6 +506,15 @@ def has_due(host: Host, app_id: int) -> bool:
 # -- sending ----------------------------------------------------------------------------------------------------
 
 
+def follow_orders(host: Host, app_id: int) -> None:
+    """Orders moved to ``app_id`` (``orders.take_over``) take their shipments along (inside the caller's
+    transaction); what was refused stays refused."""
+    host.db.execute(
+        "UPDATE shipments SET app_id = ? WHERE app_id != ? AND order_id IN (SELECT id FROM orders WHERE app_id = ?)",
+        (app_id, app_id, app_id),
+    )
+
+
 def forget_app(host: Host, app_id: int, purge: bool) -> None:
     """An app is removed (inside the caller's transaction): with ``purge`` its shipments go with its orders;
     without, those not yet confirmed stay in the list as refused, never to be sent."""

@@ -380,6 +380,13 @@ def m017_rate_reservations(db: Database) -> None:
     db.execute("CREATE TABLE rate_clock (id INTEGER PRIMARY KEY CHECK (id = 1), latest REAL NOT NULL)")
 
 
+@migrations()
+def m020_former_account(db: Database) -> None:
+    # The account a removed app was connected to: an app installed again for the same account takes back the
+    # orders the removed one kept, so they are listed once (``apps.remove`` clears ``account_id``).
+    db["apps"].add_column("former_account_id", str)
+
+
 def apps_having(db: Database, table: str, column: str, values: Iterable[str]) -> set[int]:
     """The distinct ``app_id`` of ``table``'s rows whose ``column`` is one of ``values``, by one seek of an index on
     (column, app_id) per app found: SQLite's DISTINCT would read every matching row, and a pending feed has 25,000."""

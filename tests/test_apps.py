@@ -196,3 +196,32 @@ def test_a_removed_name_can_be_installed_again_as_a_new_app(run, app, host):
     new_id = host.db.execute("SELECT id FROM apps WHERE status != 'removed'").fetchone()[0]
     assert new_id != old_id
     authorize_app(run, "Shop EU")  # the removed app's account no longer counts as taken
+
+
+def test_an_app_removed_and_installed_again_for_the_same_account_lists_each_order_once(run, app, market):
+    for n in range(3):
+        market.add_order(f"ORDER-{n}", updated=n + 1)
+    run("orders", "import", "Shop EU")
+    run("orders", "ship", "ORDER-0", "--carrier", "DHL", "--tracking", "TRACK-0")
+    run("apps", "remove", "Shop EU", "--yes")
+
+    install_app(run, "Shop EU", "EU", "--stock-sync")
+    authorize_app(run, "Shop EU")  # the same account as before
+    market.add_order("ORDER-3", updated=4)
+    run("orders", "import", "Shop EU")
+
+    listed = run.json("orders", "list")
+    assert sorted(o["marketplace_order_id"] for o in listed) == ["ORDER-0", "ORDER-1", "ORDER-2", "ORDER-3"]
+    assert {o["app"] for o in listed} == {"Shop EU"}
+    shipped = run.json("shipments", "list", "--app", "Shop EU")
+    assert [(s["app"], s["order"]) for s in shipped] == [("Shop EU", "ORDER-0")]
+
+
+def test_an_app_installed_again_for_another_account_takes_none_of_the_removed_ones_orders(run, app, market):
+    market.add_order("ORDER-0")
+    run("orders", "import", "Shop EU")
+    run("apps", "remove", "Shop EU", "--yes")
+    install_app(run, "Shop EU", "EU")
+    authorize_app(run, "Shop EU", account="SELLER2")
+    assert run.json("orders", "list", "--app", "Shop EU") == []
+    assert len(run.json("orders", "list")) == 1  # the removed app's order stays, its own
