@@ -15,6 +15,8 @@ interval = 60                 # seconds between imports under `linkolis sync --w
 
 [web]
 base_url = "https://linkolis.example.com"   # the public address of `linkolis serve` (env LINKOLIS_BASE_URL)
+session_idle = 28800          # seconds without a request after which a web session ends (8 hours)
+session_lifetime = 604800     # seconds after signing in at which it ends, whatever happened since (7 days)
 
 [demo]                        # written by `linkolis demo` into its own data directory only
 stand_ins = ["http://127.0.0.1:41234"]      # a connection one refuses: "the demo's simulator has stopped"
@@ -92,6 +94,9 @@ class WebConfig(BaseModel):
     # The public address of `linkolis serve`; the OAuth redirect URI registered with each marketplace is
     # <base_url>/apps/callback, and `linkolis apps authorize` sends the seller back there too.
     base_url: str | None = None
+    # A signed-in seller's session ends after this many seconds without a request, and this many after signing in.
+    session_idle: float = Field(8 * 3600.0, ge=60, le=30 * 86400)
+    session_lifetime: float = Field(7 * 86400.0, ge=300, le=365 * 86400)
 
     @field_validator("base_url")
     @classmethod

@@ -77,6 +77,12 @@ class Busy(LinkolisError):
     """Another sync of the same app holds its lock."""
 
 
+class TooBusy(LinkolisError):
+    """The host is already doing as much of this as it may at once (checking passwords, say): try again shortly.
+
+    Nothing was done."""
+
+
 class AppRemoved(LinkolisError):
     """The app was removed (by another command) while work for it ran: the work stopped at its next step.
 

@@ -236,6 +236,14 @@ class HttpClient:
             return None
         return self.limiter.learned(f"{self.bucket_prefix}:{operation}") or self.limits.get(operation or "")
 
+    def limit_of(self, operation: str) -> RateLimit | None:
+        """The quota ``operation`` is held to now (learned from the marketplace, else declared), or None."""
+        return self._limit(operation)
+
+    def bucket_of(self, operation: str) -> str:
+        """The rate limiter's key for ``operation``'s quota on this client's account."""
+        return f"{self.bucket_prefix}:{operation}"
+
     def _quota_name(self, operation: str) -> str:
         return f"{self.marketplace}'s quota for {operation}" if self.marketplace else f"the quota for {operation}"
 

@@ -62,6 +62,19 @@ def app_lock(home: Path, app_id: int, app_name: str, stream: str) -> Iterator[No
         lock.release()
 
 
+def is_held(home: Path, app_id: int, stream: str) -> bool:
+    """Whether app ``app_id``'s lock for ``stream`` is held now, by this process or another."""
+    probe = FileLock(home / FOLDER / f"app-{app_id}-{stream}.lock", mode=0o600)
+    try:
+        probe.acquire(blocking=False)
+    except Timeout:
+        return True
+    except OSError:
+        return False  # no lock folder yet: nothing ever held it
+    probe.release()
+    return False
+
+
 def process_owner(home: Path) -> str:
     """This process's name as the owner of what it leaves in ``home``'s database while it lives: the name of a lock
     it holds until it ends (taken on the first call; a forked child takes its own).

@@ -4,21 +4,29 @@ An order is keyed by (app, marketplace order id): importing it again updates it 
 a duplicate; an older view of an order (from an overlapping window) never overwrites a newer one. A crash loses
 nothing and repeats nothing: the next import resumes from the last committed cursor.
 
-Owns the tables ``orders``, ``order_lines``, ``order_status_history`` and ``sync_cursors``.
+Each import remembers when it ended and the quota that paces the app's imports: of the operations it called, the
+one slowest to refill (Amazon's searchOrders, a token every 178.6 s). ``next_import`` tells a seller who asks for
+an import now whether one is running or when the next can go, so a button pressed again and again never empties
+the quota the scheduled imports live on.
+
+Owns the tables ``orders``, ``order_lines``, ``order_status_history``, ``sync_cursors`` and ``import_runs``.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import installed, store, workspaces
-from .context import Progress
-from .errors import UserError
+from . import installed, locks, store, workspaces
+from .context import Context, Progress
+from .errors import LinkolisError, UserError
 from .host import Host
 from .installed import App
-from .models import Order
+from .models import Order, RateLimit
 
 ORDERS_STREAM = "orders"
 
@@ -168,19 +176,71 @@ def import_orders(host: Host, app: App | str, progress: Progress | None = None) 
     summary = {"app": app.name, "new": 0, "updated": 0, "unchanged": 0, "batches": 0, "seconds": 0.0}
     started = time.monotonic()
     with installed.run(host, app, lock="import", progress=progress, stamp="last_import_at") as ctx:
-        cursor = load_cursor(host, app.id)
-        progress.start(f"Importing orders for {app.name}")
-        for batch in host.registry.import_orders(app.kind, ctx, cursor):
-            with host.db.atomic():
-                installed.require_present(host, app.id, app.name)  # removed meanwhile: no orders, no cursor
-                counts = store_orders(host, app.id, batch.orders)
-                save_cursor(host, app.id, batch.cursor)
-            for key, value in counts.items():
-                summary[key] += value
-            summary["batches"] += 1
-            progress.advance(len(batch.orders))
+        calls_before = Counter(ctx.http.stats.calls)
+        try:
+            cursor = load_cursor(host, app.id)
+            progress.start(f"Importing orders for {app.name}")
+            for batch in host.registry.import_orders(app.kind, ctx, cursor):
+                with host.db.atomic():
+                    installed.require_present(host, app.id, app.name)  # removed meanwhile: no orders, no cursor
+                    counts = store_orders(host, app.id, batch.orders)
+                    save_cursor(host, app.id, batch.cursor)
+                for key, value in counts.items():
+                    summary[key] += value
+                summary["batches"] += 1
+                progress.advance(len(batch.orders))
+        finally:
+            _record_run(host, app, ctx, Counter(ctx.http.stats.calls) - calls_before)
     summary["seconds"] = round(time.monotonic() - started, 3)
     return summary
+
+
+def _record_run(host: Host, app: App, ctx: Context, called: Counter) -> None:
+    """Remember that an import of ``app`` ended now and which of the operations it ``called`` paces the next."""
+    paced = [(1 / limit.rate, op, limit) for op in called if (limit := ctx.http.limit_of(op)) is not None]
+    if not paced:
+        return
+    pace, operation, limit = max(paced, key=lambda p: p[0])
+    try:
+        with host.db.atomic():
+            host.db.execute(
+                "INSERT OR REPLACE INTO import_runs (app_id, finished_at, pace, bucket, quota) VALUES (?, ?, ?, ?, ?)",
+                (app.id, host.clock.time(), pace, ctx.http.bucket_of(operation), limit.model_dump_json()),
+            )
+    except (sqlite3.Error, LinkolisError):  # a courtesy to the next "Import now": never what ends an import
+        return
+
+
+@dataclass(frozen=True)
+class ImportWait:
+    """Why an import of an app should not start now: one is ``running``, or its quota lets the next go only in
+    ``seconds`` (at ``until``, the host clock's epoch seconds)."""
+
+    running: bool
+    seconds: float = 0.0
+    until: float = 0.0
+
+
+def next_import(host: Host, app: App | str) -> ImportWait | None:
+    """None when an import of the app may start now; else why not and for how long.
+
+    An import runs (its lock is held, in this process or another), or the last one ended less than its quota's
+    interval ago (one token's refill), or the quota has no token for it yet.
+    """
+    app = installed.get(host, app)
+    if locks.is_held(host.home, app.id, "import"):
+        return ImportWait(running=True)
+    row = host.db.execute(
+        "SELECT finished_at, pace, bucket, quota FROM import_runs WHERE app_id = ?", (app.id,)
+    ).fetchone()
+    if row is None:
+        return None
+    finished_at, pace, bucket, quota = row
+    now = host.clock.time()
+    wait = min(max(0.0, finished_at + pace - now), pace)  # a clock set back never makes it longer than the pace
+    if bucket and quota:
+        wait = max(wait, host.limiter.wait_time(bucket, RateLimit.model_validate_json(quota)))
+    return None if wait <= 0 else ImportWait(running=False, seconds=wait, until=now + wait)
 
 
 def list_orders(
@@ -271,6 +331,7 @@ def take_over(host: Host, from_app_id: int, to_app_id: int) -> int:
 def forget_app(host: Host, app_id: int, purge: bool) -> None:
     """An app is removed: its cursor goes (inside the caller's transaction); its orders too with ``purge``."""
     host.db.execute("DELETE FROM sync_cursors WHERE app_id = ?", (app_id,))
+    host.db.execute("DELETE FROM import_runs WHERE app_id = ?", (app_id,))
     if purge:
         order_ids = "SELECT id FROM orders WHERE app_id = ?"
         host.db.execute(f"DELETE FROM order_lines WHERE order_id IN ({order_ids})", (app_id,))

@@ -18,6 +18,7 @@ Owns the tables ``desired_stock``, ``stock_pushes`` and ``sku_references``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -94,45 +95,81 @@ def set_stock(host: Host, sku: str, quantity: str | int) -> dict[str, Any]:
 MAX_STOCK_FILE_BYTES = 50 * 1024 * 1024
 
 
-def _read_stock_file(path: Path, stdin: BinaryIO | None) -> bytes:
-    """The file's bytes, refusing before reading what is not a regular file or is over the size limit."""
+def _open_stock_file(path: Path, stdin: BinaryIO | None) -> BinaryIO:
+    """The file to read, refusing before reading what is not a regular file or is over the size limit (standard
+    input is read whole, at most the limit: it cannot be read twice)."""
     limit = f"{MAX_STOCK_FILE_BYTES // (1024 * 1024)} MB"
     if stdin is not None:
         data = stdin.read(MAX_STOCK_FILE_BYTES + 1)
         if len(data) > MAX_STOCK_FILE_BYTES:
             raise UserError(f"standard input holds more than {limit}: that is not a stock file")
-        return data
+        return io.BytesIO(data)
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any non-regular file.
         # O_BINARY (Windows only): the bytes as they are, line endings included.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            what = (
-                "a directory"
-                if stat.S_ISDIR(info.st_mode)
-                else "a pipe"
-                if stat.S_ISFIFO(info.st_mode)
-                else "a device"
-                if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
-                else "a socket"
-            )
-            raise UserError(f"{path} is {what}, not a regular file; give a CSV file (or '-' to read standard input)")
-        if info.st_size > MAX_STOCK_FILE_BYTES:
-            raise UserError(
-                f"{path} is {info.st_size:,} bytes, over the {limit} a stock file may be; is it the "
-                "right file? Split it if it is"
-            )
+    handle = os.fdopen(fd, "rb")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        handle.close()
+        what = (
+            "a directory"
+            if stat.S_ISDIR(info.st_mode)
+            else "a pipe"
+            if stat.S_ISFIFO(info.st_mode)
+            else "a device"
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+            else "a socket"
+        )
+        raise UserError(f"{path} is {what}, not a regular file; give a CSV file (or '-' to read standard input)")
+    if info.st_size > MAX_STOCK_FILE_BYTES:
+        handle.close()
+        raise UserError(
+            f"{path} is {info.st_size:,} bytes, over the {limit} a stock file may be; is it the right file? Split it "
+            "if it is"
+        )
+    return handle
+
+
+class _Limited(io.RawIOBase):
+    """``source`` read as it is, refusing (``UserError``) once more than ``MAX_STOCK_FILE_BYTES`` came out of it:
+    a file that grew while it was read, an upload that is not a stock file."""
+
+    def __init__(self, source: BinaryIO, name: str) -> None:
+        self.source, self.name, self.count = source, name, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
         try:
-            data = handle.read(MAX_STOCK_FILE_BYTES + 1)
+            data = self.source.read(len(buffer))
         except OSError as exc:
-            raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > MAX_STOCK_FILE_BYTES:  # it grew while we looked
-        raise UserError(f"{path} is over the {limit} a stock file may be")
-    return data
+            raise UserError(f"cannot read {self.name}: {exc.strerror or exc}") from None
+        self.count += len(data)
+        if self.count > MAX_STOCK_FILE_BYTES:
+            raise UserError(f"{self.name} is over the {MAX_STOCK_FILE_BYTES // (1024 * 1024)} MB a stock file may be")
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _bad_byte_line(source: BinaryIO) -> int:
+    """The line of the first byte in ``source`` (read from its start) that is not UTF-8."""
+    source.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    line = 1
+    while True:
+        chunk = source.read(1 << 16)
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            return line + chunk[: max(0, exc.start - pending)].count(b"\n")
+        if not chunk:
+            return line
+        line += chunk.count(b"\n")
 
 
 def _delimiter(header_line: str) -> str:
@@ -151,27 +188,47 @@ def load_stock(host: Host, path: Path, stdin: BinaryIO | None = None) -> int:
     in one transaction that is rolled back when a bad row turns up: a file of 200,000 rows is never held as rows.
     """
     name = "standard input" if stdin is not None else str(path)
-    data = _read_stock_file(path, stdin)
-    # Decoded as it is read: the file is never held a second time as text.
-    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    with _open_stock_file(path, stdin) as source:
+        return load_stock_stream(host, source, name)
+
+
+def load_stock_stream(host: Host, source: BinaryIO, name: str) -> int:
+    """``load_stock`` for a file already open (a seller's upload, say), read a piece at a time: at most
+    ``MAX_STOCK_FILE_BYTES`` of it, never whole in memory. ``source`` must be seekable (to name the line of a byte
+    that is not UTF-8); ``name`` is how messages call it."""
+    text = io.TextIOWrapper(io.BufferedReader(_Limited(source, name)), encoding="utf-8-sig", newline="")
     try:
         return _load_rows(host, name, text)
     except UnicodeDecodeError:
-        try:
-            data.decode("utf-8-sig")  # again, whole, for where the bad byte is in the file
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise UserError(f'{name} is not UTF-8 text (line {line}); save it as "CSV UTF-8"') from None
-        raise
+        line = _bad_byte_line(source)
+        raise UserError(f'{name} is not UTF-8 text (line {line}); save it as "CSV UTF-8"') from None
+    finally:
+        text.detach()  # the caller's to close
 
 
 class _BadRows(Exception):
     """Raised inside the load's transaction so that nothing of a file with a bad row is applied."""
 
 
+# The longest line read whole: two fields at the csv module's limit and then some. A longer one is no stock row,
+# and is refused when it is this long, not read on to its end (45 MB without a line break would be 45 MB of text).
+LINE_LIMIT = 4 * csv.field_size_limit()
+
+
+def _lines(text: io.TextIOWrapper) -> Iterator[str]:
+    while line := text.readline(LINE_LIMIT):
+        if len(line) >= LINE_LIMIT and not line.endswith(("\n", "\r")):
+            raise csv.Error(f"field larger than field limit ({csv.field_size_limit()})")
+        yield line
+
+
 def _load_rows(host: Host, name: str, text: io.TextIOWrapper) -> int:
-    first_line = text.readline()
-    reader = csv.reader(itertools.chain([first_line], text), delimiter=_delimiter(first_line))
+    lines = _lines(text)
+    try:
+        first_line = next(lines, "")
+    except csv.Error as exc:
+        raise UserError(f"{name}: line 1: {_csv_problem(exc)}") from None
+    reader = csv.reader(itertools.chain([first_line], lines), delimiter=_delimiter(first_line))
     try:
         header = next(reader, None)
     except csv.Error as exc:

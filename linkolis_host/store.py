@@ -381,6 +381,43 @@ def m017_rate_reservations(db: Database) -> None:
 
 
 @migrations()
+def m018_users_never_reused_and_sessions(db: Database) -> None:
+    # A user's id was SQLite's rowid, handed out again once the highest one was deleted: a removed user's session
+    # (which held only that id) opened the next user's workspace. AUTOINCREMENT never hands an id out twice.
+    # ``session_generation`` ends every session of a user at once (sign-out, a new password); ``web_sessions``,
+    # owned by ``sessions.py``, holds each signed-in browser's session server-side, by the hash of its token.
+    db.execute(
+        "CREATE TABLE users_new (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL, email_key TEXT NOT NULL, "
+        "password_hash TEXT NOT NULL, workspace_id INTEGER NOT NULL REFERENCES workspaces(id), language TEXT, "
+        "created_at TEXT, session_generation INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute(
+        "INSERT INTO users_new (id, email, email_key, password_hash, workspace_id, language, created_at) "
+        "SELECT id, email, email_key, password_hash, workspace_id, language, created_at FROM users"
+    )
+    db.execute("DROP TABLE users")
+    db.execute("ALTER TABLE users_new RENAME TO users")
+    db.execute("CREATE UNIQUE INDEX idx_users_email_key ON users (email_key)")
+    db.execute(
+        "CREATE TABLE web_sessions (token_hash TEXT PRIMARY KEY, "
+        "user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, generation INTEGER NOT NULL, "
+        "started_at REAL NOT NULL, seen_at REAL NOT NULL)"
+    )
+    db.execute("CREATE INDEX web_sessions_user ON web_sessions (user_id)")
+    db.execute("CREATE INDEX web_sessions_seen ON web_sessions (seen_at)")
+
+
+@migrations()
+def m019_import_runs(db: Database) -> None:
+    # Owned by ``orders.py``: when each app's last import ended and the quota that paces its imports (the slowest
+    # to refill of the operations it called), so a seller's "Import now" waits its turn instead of emptying it.
+    db.execute(
+        "CREATE TABLE import_runs (app_id INTEGER PRIMARY KEY, finished_at REAL NOT NULL, pace REAL NOT NULL, "
+        "bucket TEXT, quota TEXT)"
+    )
+
+
+@migrations()
 def m020_former_account(db: Database) -> None:
     # The account a removed app was connected to: an app installed again for the same account takes back the
     # orders the removed one kept, so they are listed once (``apps.remove`` clears ``account_id``).

@@ -1,17 +1,25 @@
 """Workspaces (one seller business each) and the users who sign in to them.
 
 Owns the tables ``workspaces`` and ``users``. A user belongs to one workspace; e-mail addresses are unique
-whatever their case. Passwords are kept only as argon2 hashes (argon2-cffi, its recommended parameters).
+whatever their case; a user's id is never handed out again once the user is removed. Passwords are kept only as
+argon2 hashes (argon2-cffi, its recommended parameters: 64 MiB and three passes a hash). Each hash or check takes
+those 64 MiB while it runs, so at most ``PASSWORD_CHECKS`` run at once in a process; the next waits up to
+``PASSWORD_WAIT`` seconds for its turn and is then refused with ``TooBusy`` (forty sign-ins at once must not take
+2 GB). ``session_generation`` counts the times every session of a user was ended (``end_sessions``, see
+``sessions``).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .errors import UserError
+from .errors import TooBusy, UserError
 from .host import Host
 
 LANGUAGES = ("en", "nl")
@@ -19,6 +27,25 @@ MIN_PASSWORD = 10
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
+PASSWORD_CHECKS = 2
+PASSWORD_WAIT = 5.0
+_slots = threading.BoundedSemaphore(PASSWORD_CHECKS)
+
+
+@contextmanager
+def _password_slot() -> Iterator[None]:
+    """One of the ``PASSWORD_CHECKS`` turns at argon2, waited for at most ``PASSWORD_WAIT`` seconds."""
+    if not _slots.acquire(timeout=PASSWORD_WAIT):
+        raise TooBusy("too many passwords are being checked at once; try again in a moment")
+    try:
+        yield
+    finally:
+        _slots.release()
+
+
+def _hash_password(password: str) -> str:
+    with _password_slot():
+        return _hasher.hash(password)
 
 
 def _dummy() -> str:
@@ -26,7 +53,7 @@ def _dummy() -> str:
     an unknown address costs as much as a wrong password (no timing oracle)."""
     global _dummy_hash
     if _dummy_hash is None:
-        _dummy_hash = _hasher.hash("linkolis: no such user")
+        _dummy_hash = _hash_password("linkolis: no such user")
     return _dummy_hash
 
 
@@ -145,7 +172,7 @@ def add_user(host: Host, email: str, password: str, workspace: str | None = None
                 {
                     "email": email,
                     "email_key": email.casefold(),
-                    "password_hash": _hasher.hash(password),
+                    "password_hash": _hash_password(password),
                     "workspace_id": ws.id,
                     "language": language,
                     "created_at": _now(host),
@@ -172,33 +199,69 @@ def list_users(host: Host, workspace: str | None = None) -> list[User]:
 
 
 def get_user(host: Host, user_id: int) -> User | None:
+    """The user with id ``user_id``, or None when there is none (ids are never reused: a removed user's stays
+    unknown)."""
     row = host.db.execute(f"{_USER_SQL} WHERE u.id = ?", (user_id,)).fetchone()
     return None if row is None else User(*row)
 
 
-def remove_user(host: Host, email: str) -> User:
+def _user_by_email(host: Host, email: str) -> User:
     row = host.db.execute(f"{_USER_SQL} WHERE u.email_key = ?", (email.strip().casefold(),)).fetchone()
     if row is None:
         raise UserError(f"no user {email!r} (see `linkolis users list`)")
-    with host.db.atomic():
-        host.db.execute("DELETE FROM users WHERE id = ?", (row[0],))
     return User(*row)
 
 
+def remove_user(host: Host, email: str) -> User:
+    """Remove the user; every session of theirs ends with them (their ``web_sessions`` rows go by the foreign key,
+    ON DELETE CASCADE, and their id is never given to another user)."""
+    user = _user_by_email(host, email)
+    with host.db.atomic():
+        host.db.execute("DELETE FROM users WHERE id = ?", (user.id,))
+    return user
+
+
+def set_password(host: Host, email: str, password: str) -> User:
+    """Give the user a new password; every session of theirs ends (signed in elsewhere: sign in again)."""
+    user = _user_by_email(host, email)
+    check_password(password)
+    hashed = _hash_password(password)
+    with host.db.atomic():
+        host.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (hashed, user.id))
+        _end_sessions(host, user.id)
+    return user
+
+
+def end_sessions(host: Host, user_id: int) -> None:
+    """End every session of the user, in every browser and every process serving the web app."""
+    with host.db.atomic():
+        _end_sessions(host, user_id)
+
+
+def _end_sessions(host: Host, user_id: int) -> None:
+    host.db.execute("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?", (user_id,))
+
+
 def authenticate(host: Host, email: str, password: str) -> User | None:
-    """The user when ``password`` is theirs, else None (the same for an unknown address and a wrong password)."""
+    """The user when ``password`` is theirs, else None (the same for an unknown address and a wrong password).
+
+    :raises TooBusy: ``PASSWORD_CHECKS`` checks ran for ``PASSWORD_WAIT`` seconds without this one getting a turn.
+    """
     row = host.db.execute(
         "SELECT id, password_hash FROM users WHERE email_key = ?", (email.strip().casefold(),)
     ).fetchone()
-    try:
-        _hasher.verify(row[1] if row else _dummy(), password)
-    except (VerificationError, InvalidHashError):
-        return None
+    stored = row[1] if row else _dummy()
+    with _password_slot():
+        try:
+            _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
     if row is None:
         return None
     if _hasher.check_needs_rehash(row[1]):
+        hashed = _hash_password(password)
         with host.db.atomic():
-            host.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (_hasher.hash(password), row[0]))
+            host.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (hashed, row[0]))
     return get_user(host, row[0])
 
 

@@ -59,6 +59,10 @@ EXAMPLES: dict[str, list[str]] = {
         "printf '%s\\n' \"$PASSWORD\" | linkolis users add ann@example.com --password-stdin",
     ],
     "users list": ["linkolis users list", "linkolis users list --workspace 'Shop One' --json"],
+    "users password": [
+        "linkolis users password ann@example.com",
+        "printf '%s\\n' \"$PASSWORD\" | linkolis users password ann@example.com --password-stdin",
+    ],
     "users remove": ["linkolis users remove ann@example.com"],
     "serve": [
         "linkolis serve --base-url https://linkolis.example.com",

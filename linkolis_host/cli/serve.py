@@ -21,7 +21,14 @@ linkolis.toml (or LINKOLIS_BASE_URL), and the command sends the seller's browser
 server completes the authorization. Without --base-url, serve uses that address too.
 
 Behind a TLS proxy: listen on 127.0.0.1 and give --base-url; X-Forwarded-* headers are honoured from 127.0.0.1
-only. Without a proxy: give --certfile and --keyfile and the app serves https itself.
+only, so the proxy must overwrite X-Forwarded-For with the client's address, never pass on what the client sent
+(nginx: proxy_set_header X-Forwarded-For $remote_addr). Without a proxy: give --certfile and --keyfile and the
+app serves https itself; the base URL is then https too.
+
+Sign-in: at most 5 wrong passwords per account in 15 minutes whatever the client, 20 tries from one client address, 2
+at a time. A session ends when its user signs out (every session of that user, on every device), is removed or
+gets a new password (`linkolis users password`), after [web] session_idle seconds without a request (8 hours)
+and [web] session_lifetime seconds after signing in (7 days).
 
 While it serves, the scheduler of `linkolis sync --watch` syncs every authorized app of every workspace in the
 background (My applications shows what each runs and waits for); --no-sync serves the pages only, for when a
@@ -67,7 +74,18 @@ def serve(
     base_url = (base_url or config.base_url(host.config, host.env) or f"{scheme}://{bind}:{port}").rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise click.BadParameter("must start with https:// (or http:// for a local try-out)", param_hint="--base-url")
-    settings = WebSettings(base_url=base_url)
+    if certfile and not base_url.startswith("https://"):
+        # Served over TLS but announced as http: the session cookie would lose Secure and no HSTS would be sent.
+        raise click.BadParameter(
+            f"{base_url} is an http:// address, but with --certfile this server speaks https only: give its "
+            "https:// address",
+            param_hint="--base-url",
+        )
+    settings = WebSettings(
+        base_url=base_url,
+        session_idle=host.config.web.session_idle,
+        session_lifetime=host.config.web.session_lifetime,
+    )
     app = create_app(lambda: host, settings)
     echo(f"Serving on {scheme}://{bind}:{port} (public address {base_url}). Ctrl-C stops.", err=True)
     echo(f"OAuth redirect URI to register: {settings.redirect_uri}", err=True)

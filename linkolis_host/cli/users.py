@@ -75,11 +75,30 @@ def users_list(host: Host, workspace: str | None, as_json: bool) -> None:
     emit(rows, as_json, human)
 
 
+@users_group.command("password")
+@click.argument("email")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from the first line of standard input (without it, a terminal asks for it, hidden).",
+)
+@json_option
+@with_host
+def users_password(host: Host, email: str, password_stdin: bool, as_json: bool) -> None:
+    """Give the user EMAIL a new password; every web session of theirs ends (they sign in again everywhere)."""
+    user = workspaces.set_password(host, email, _read_password(password_stdin))
+    emit(
+        {"email": user.email, "sessions_ended": True},
+        as_json,
+        lambda u: echo(f"New password set for {u['email']}; they are signed out everywhere."),
+    )
+
+
 @users_group.command("remove")
 @click.argument("email")
 @json_option
 @with_host
 def users_remove(host: Host, email: str, as_json: bool) -> None:
-    """Remove the user EMAIL (their workspace and its data stay)."""
+    """Remove the user EMAIL (their workspace and its data stay); every web session of theirs ends."""
     user = workspaces.remove_user(host, email)
     emit({"email": user.email, "workspace": user.workspace}, as_json, lambda u: echo(f"User {u['email']} removed."))

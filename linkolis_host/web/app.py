@@ -5,17 +5,21 @@ Each request runs its handler in a worker thread on that thread's own ``Host`` (
 factory the app is given), because a sqlite connection serves one thread at a time. That host acts for the
 signed-in user's workspace, set when the request starts and cleared when it ends; it never falls back to a
 workspace of its own choosing (``workspace_default`` off), so a request cannot see another workspace's data.
+
+Who is signed in is decided server-side on every request (``sessions.resume``). A form's body is read only after
+the request is known to come from a signed-in user (where the page needs one) and from one of our own pages (its
+``Origin``); ``BodyLimit`` caps what any request may send before a handler reads a byte of it.
 """
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import partial
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import anyio.from_thread
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -28,17 +32,19 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import apps, installed, oauth, orders, scheduler, shipments, stock, workspaces
+from .. import apps, installed, oauth, orders, scheduler, sessions, shipments, stock, workspaces
 from ..apps import FieldSpec, fields_of
-from ..errors import LinkolisError
+from ..errors import LinkolisError, TooBusy
 from ..host import Host
+from ..http import duration_text
 from . import auth, i18n
 from .jobs import Job, Jobs
-from .security import SecurityHeaders
+from .security import BodyLimit, SecurityHeaders
 
 CALLBACK_PATH = apps.CALLBACK_PATH  # <base_url>/apps/callback: the redirect URI operators register
 ORDER_STATUSES = ["pending", "unshipped", "partially_shipped", "shipped", "cancelled"]
 PAGE_SIZE = 25
+FORM_BYTES = 1024 * 1024  # the most a form may send, but for the stock upload's file
 
 
 @dataclass
@@ -47,8 +53,11 @@ class WebSettings:
 
     base_url: str
     secure_cookies: bool | None = None  # default: when base_url is https
-    login_attempts: int = 5
+    login_attempts: int = 5  # checks of one account's password in login_window seconds, from any client
     login_window: float = 900.0
+    login_per_client: int = 20  # checks of any account's password from one client address in login_window
+    session_idle: float = sessions.SessionPolicy.idle  # a session ends this many seconds after its last request
+    session_lifetime: float = sessions.SessionPolicy.lifetime  # and this many seconds after signing in
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -58,6 +67,15 @@ class WebSettings:
     @property
     def redirect_uri(self) -> str:
         return self.base_url + CALLBACK_PATH
+
+    @property
+    def session_policy(self) -> sessions.SessionPolicy:
+        return sessions.SessionPolicy(idle=self.session_idle, lifetime=self.session_lifetime)
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass
@@ -105,7 +123,7 @@ class Web:
         self._local = threading.local()
         self._lock = threading.Lock()
         self.jobs = Jobs()
-        self.limiter = auth.LoginLimiter(settings.login_attempts, settings.login_window)
+        self.limiter = auth.LoginLimiter(settings.login_attempts, settings.login_window, settings.login_per_client)
         self.templates = Environment(
             loader=PackageLoader("linkolis_host.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -132,6 +150,13 @@ class Web:
         host.workspace_id, host.workspace_default = workspace_id, False
         return host
 
+    def signed_in_user(self, host: Host, session: dict) -> workspaces.User | None:
+        """The user whose live session the cookie names; a cookie naming none is emptied."""
+        user = sessions.resume(host, session.get(auth.SESSION_KEY), self.settings.session_policy)
+        if user is None and auth.SESSION_KEY in session:
+            session.clear()
+        return user
+
     def render(self, req: Req, template: str, http_status: int, **context: Any) -> HTMLResponse:
         page = self.templates.get_template(template).render(
             _=req._,
@@ -153,13 +178,30 @@ def _language(request: Request, user: workspaces.User | None) -> str:
     return i18n.from_accept_language(request.headers.get("accept-language"))
 
 
+def _from_elsewhere(request: Request, web: Web) -> bool:
+    """A form posted from a page that is not ours (a cross-site request forgery), told by the headers a browser
+    sends with every POST, and refused before its body is read: ``Sec-Fetch-Site``, else ``Origin`` (which our
+    pages' ``Referrer-Policy: no-referrer`` makes "null" for our own forms). A request with neither (not a
+    browser's) still needs the form's CSRF token, checked once the form is read."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return False
+    return origin not in (web.settings.origin, f"{request.url.scheme}://{request.url.netloc}")
+
+
 def page(signed_in: bool = True) -> Callable:
-    """Make a sync handler ``fn(req) -> Response`` an endpoint: session user, CSRF on POST, a worker thread."""
+    """Make a sync handler ``fn(req) -> Response`` an endpoint: the session's user, CSRF on POST, a worker thread.
+
+    In that order, and the body of a POST read only once the first two passed: the user (none when the page needs
+    one: to the sign-in page), where the form comes from (another site's: refused), then the form and its token.
+    """
 
     def wrap(fn: Callable[[Req], Response]) -> Callable:
         async def endpoint(request: Request) -> Response:
             web: Web = request.app.state.web
-            form = await request.form(max_files=1, max_fields=200) if request.method == "POST" else None
 
             def run() -> Response:
                 host = web.host()  # for no workspace until the user is known
@@ -169,27 +211,23 @@ def page(signed_in: bool = True) -> Callable:
                     host.workspace_id = None  # the next request on this thread starts from none
 
             def answer(host: Host) -> Response:
-                user_id = request.session.get("user")
-                user = workspaces.get_user(host, user_id) if user_id else None
-                if user_id and user is None:  # removed since signing in
-                    request.session.clear()
+                user = web.signed_in_user(host, request.session)
                 host.workspace_id = user.workspace_id if user else None
-                req = Req(request, host, user, _language(request, user), form, web)
-                if form is not None and not auth.csrf_ok(request.session, form.get("csrf")):  # type: ignore
-                    return req.render(
-                        "message.html",
-                        403,
-                        title=req._("This form has expired"),
-                        message=req._("Reload the page and try again."),
-                    )
+                req = Req(request, host, user, _language(request, user), None, web)
                 if signed_in and user is None:
                     return see_other("/signin")
+                if request.method == "POST":
+                    if _from_elsewhere(request, web):
+                        return _expired(req)
+                    req.form = anyio.from_thread.run(partial(request.form, max_files=1, max_fields=200))
+                    if not auth.csrf_ok(request.session, req.f("csrf") or None):
+                        return _expired(req)
                 request.state.workspace_id = user.workspace_id if user else None
                 try:
                     return fn(req)
                 finally:
-                    if form is not None:
-                        for value in form.values():
+                    if req.form is not None:
+                        for value in req.form.values():
                             if isinstance(value, UploadFile):
                                 value.file.close()
 
@@ -198,6 +236,12 @@ def page(signed_in: bool = True) -> Callable:
         return endpoint
 
     return wrap
+
+
+def _expired(req: Req) -> Response:
+    return req.render(
+        "message.html", 403, title=req._("This form has expired"), message=req._("Reload the page and try again.")
+    )
 
 
 # -- signing in ------------------------------------------------------------------------------------------------
@@ -209,20 +253,25 @@ def signin(req: Req) -> Response:
         return see_other("/apps") if req.user else req.render("signin.html")
     email, password = req.f("email"), req.f("password")
     client = req.request.client.host if req.request.client else "?"
-    if req.web.limiter.blocked(email, client):
+    attempt = req.web.limiter.attempt(email, client)  # counted before the check: guesses at once count too
+    if attempt is None:
         return req.render(
             "signin.html",
             429,
             email=email,
             error=req._("Too many failed attempts. Wait a quarter of an hour and try again."),
         )
-    user = workspaces.authenticate(req.host, email, password)
+    try:
+        user = workspaces.authenticate(req.host, email, password)
+    except TooBusy:
+        return req.render(
+            "signin.html", 429, email=email, error=req._("Many people are signing in right now. Try again in a moment.")
+        )
     if user is None:
-        req.web.limiter.failed(email, client)
         return req.render("signin.html", 401, email=email, error=req._("Wrong e-mail address or password."))
-    req.web.limiter.succeeded(email, client)
+    req.web.limiter.succeeded(attempt)
     lang = req.session.get("lang")
-    auth.sign_in(req.session, user.id)
+    auth.sign_in(req.session, sessions.start(req.host, user, req.web.settings.session_policy))
     if lang:
         req.session["lang"] = lang
     return see_other("/apps")
@@ -230,6 +279,10 @@ def signin(req: Req) -> Response:
 
 @page(signed_in=False)
 def signout(req: Req) -> Response:
+    """Signing out ends every session of the user, on every device, server-side (a copied cookie with them)."""
+    if req.user is not None:
+        workspaces.end_sessions(req.host, req.user.id)
+    sessions.end(req.host, req.session.get(auth.SESSION_KEY))
     req.session.clear()
     return see_other("/signin")
 
@@ -266,6 +319,11 @@ def _sync_texts(req: Req) -> dict[int, list[str]]:
     }
     for unit in scheduler.status(req.host, workspaces.current_id(req.host))["units"]:
         key = (unit["stream"], unit["state"])
+        if unit["state"] == "stalled":  # the server's storage, not the seller's app: the operator's to fix
+            texts.setdefault(unit["app_id"], []).append(
+                req._("waiting: the server cannot save right now; this carries on by itself when it can")
+            )
+            continue
         if key in words:
             text = words[key]
         elif unit["stream"] == "import":
@@ -623,12 +681,30 @@ def _jobs_view(req: Req) -> list[dict[str, Any]]:
     ]
 
 
+def _import_waits(req: Req, app: installed.App) -> Response | None:
+    """A page saying why an import of ``app`` does not start now (one runs, or its quota's next turn is later);
+    None when it may start. Nothing is queued: the seller presses again when the page says."""
+    wait = orders.next_import(req.host, app)
+    if wait is None:
+        return None
+    if wait.running:
+        message = req._("An import of %(name)s is running now; its orders appear as it goes.") % {"name": app.name}
+    else:
+        message = req._(
+            "%(name)s imported orders a moment ago. Its marketplace allows the next import in %(wait)s; "
+            "the background sync imports on its own meanwhile."
+        ) % {"name": app.name, "wait": duration_text(wait.seconds)}
+    return req.render("message.html", 429, title=req._("Not started"), message=message)
+
+
 def _start_job(req: Req, what: str) -> Response:
     try:
         app = installed.get(req.host, req.f("app"))
         orders.require_authorized(app)
     except LinkolisError as exc:
         return req.render("message.html", 409, title=req._("Not started"), message=str(exc))
+    if what == "import" and (waits := _import_waits(req, app)) is not None:
+        return waits
     web = req.web
     job = Job(workspace_id=req.user.workspace_id, app_id=app.id, app_name=app.name, what=what)  # type: ignore
 
@@ -779,13 +855,10 @@ def stock_upload(req: Req) -> Response:
     upload = req.form.get("file") if req.form is not None else None
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _stock_view(req, 422, error=req._("Choose a CSV file first."))
-    with tempfile.TemporaryDirectory(prefix="linkolis-upload-") as folder:
-        path = Path(folder) / "stock.csv"
-        path.write_bytes(upload.file.read())
-        try:
-            count = stock.load_stock(req.host, path)
-        except LinkolisError as exc:
-            return _stock_view(req, 422, error=str(exc).replace(str(path), upload.filename))
+    try:  # read a piece at a time from where the form parser spooled it (on disk past 1 MB), never whole
+        count = stock.load_stock_stream(req.host, upload.file, upload.filename)
+    except LinkolisError as exc:
+        return _stock_view(req, 422, error=str(exc))
     return _stock_view(req, loaded=count)
 
 
@@ -827,11 +900,12 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
     root = web.root()
     middleware = [
         Middleware(SecurityHeaders, hsts=bool(settings.secure_cookies)),
+        Middleware(BodyLimit, default=FORM_BYTES, limits={"/stock/upload": stock.MAX_STOCK_FILE_BYTES + FORM_BYTES}),
         Middleware(
             SessionMiddleware,
             secret_key=auth.session_secret(root.home, root.env),
             session_cookie="linkolis_session",
-            max_age=12 * 3600,
+            max_age=int(settings.session_lifetime),
             same_site="lax",
             https_only=bool(settings.secure_cookies),
         ),

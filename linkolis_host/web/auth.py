@@ -1,9 +1,11 @@
-"""Signing in: argon2-checked passwords (``workspaces.authenticate``), a signed session cookie, CSRF tokens,
-and a limit on failed attempts per e-mail address and client address.
+"""Signing in: argon2-checked passwords (``workspaces.authenticate``), a server-side session (``sessions``) named by
+a token in a signed cookie, CSRF tokens, and a limit on sign-in attempts per account and per client address.
 
-The session is Starlette's ``SessionMiddleware`` (an itsdangerous-signed, HttpOnly, SameSite=Lax cookie, Secure
-under https). Its key lives in the data directory (``web-session.key``, created on first use, readable by the
-owner only) unless ``LINKOLIS_WEB_SECRET`` gives one.
+The cookie is Starlette's ``SessionMiddleware`` (an itsdangerous-signed, HttpOnly, SameSite=Lax cookie, Secure
+under https). It carries the session's token, the CSRF token and the pending authorizations; who is signed in is
+decided server-side on every request, so a copied cookie dies with its session. Its key lives in the data
+directory (``web-session.key``, created on first use, readable by the owner only) unless ``LINKOLIS_WEB_SECRET``
+gives one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import os
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -46,10 +49,14 @@ def csrf_ok(session: dict, given: str | None) -> bool:
     return bool(expected and given and hmac.compare_digest(expected, given))
 
 
-def sign_in(session: dict, user_id: int) -> None:
-    """A fresh session for the user: nothing from before signing in survives, the CSRF token included."""
+SESSION_KEY = "sid"  # the server-side session's token, in the cookie
+
+
+def sign_in(session: dict, token: str) -> None:
+    """A fresh cookie for the session ``token`` names: nothing from before signing in survives, the CSRF token
+    included."""
     session.clear()
-    session["user"] = user_id
+    session[SESSION_KEY] = token
     csrf_token(session)
 
 
@@ -72,28 +79,58 @@ def take_state(session: dict, state: str | None) -> bool:
     return True
 
 
-class LoginLimiter:
-    """At most ``attempts`` failed sign-ins per (e-mail, client address) in ``window`` seconds."""
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt counted before its password is checked (``LoginLimiter.attempt``)."""
 
-    def __init__(self, attempts: int = 5, window: float = 900.0, now: Callable[[], float] = time.monotonic) -> None:
-        self.attempts, self.window, self._now = attempts, window, now
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+    keys: tuple[tuple[str, ...], ...]
+    at: float
+
+
+class LoginLimiter:
+    """Sign-in attempts counted before each password check, so concurrent guesses cannot slip past the limit.
+
+    In any ``window`` seconds at most ``attempts`` checks per account (the e-mail address, whatever the client, so
+    a client that claims other addresses in ``X-Forwarded-For`` gains nothing), and at most ``per_client``
+    checks of any account from one client address (guessing across many accounts). An attempt is counted when it
+    is let through (``attempt``); a right password takes back that account's count (``succeeded``), a wrong one
+    leaves it. What is refused is never checked, so it costs no argon2 memory either.
+    """
+
+    def __init__(
+        self,
+        attempts: int = 5,
+        window: float = 900.0,
+        per_client: int = 20,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.attempts, self.window, self.per_client, self._now = attempts, window, per_client, now
+        self._counted: dict[tuple[str, ...], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] < self._now() - self.window:
-            failures.popleft()
-        return failures
+    def _recent(self, key: tuple[str, ...], now: float) -> int:
+        counted = self._counted.get(key)
+        if counted is None:
+            return 0
+        while counted and counted[0] <= now - self.window:
+            counted.popleft()
+        if not counted:
+            del self._counted[key]  # memory stays bounded by what happened in the last window
+        return len(counted)
 
-    def blocked(self, email: str, client: str) -> bool:
+    def attempt(self, email: str, client: str) -> Attempt | None:
+        """Count an attempt and return it, or None when the account or the client has had its share."""
+        keys = (("account", email.strip().casefold()), ("client", client))
+        limits = (self.attempts, self.per_client)
         with self._lock:
-            return len(self._recent((email.strip().casefold(), client))) >= self.attempts
+            now = self._now()
+            if any(self._recent(key, now) >= limit for key, limit in zip(keys, limits, strict=True)):
+                return None
+            for key in keys:
+                self._counted.setdefault(key, deque()).append(now)
+        return Attempt(keys, now)
 
-    def failed(self, email: str, client: str) -> None:
+    def succeeded(self, attempt: Attempt) -> None:
+        """The password was right: the account starts afresh (the client's count keeps this attempt)."""
         with self._lock:
-            self._recent((email.strip().casefold(), client)).append(self._now())
-
-    def succeeded(self, email: str, client: str) -> None:
-        with self._lock:
-            self._failures.pop((email.strip().casefold(), client), None)
+            self._counted.pop(attempt.keys[0], None)

@@ -61,3 +61,21 @@ def test_without_a_background_sync_the_page_says_it_is_not_running(home, market)
         workspaces.add_user(host, "anna@example.com", PASSWORD, "Anna's shop")
         apps.install(host, "testmarket", {"name": "Shop EU", "region": "EU"})
     assert "not running" in signed_in(home, "anna@example.com").get("/apps").text
+
+
+def test_a_sync_waiting_for_the_servers_disk_is_told_in_the_sellers_words_without_the_servers_paths(home, market):
+    with Host(home, extra_plugins=[testmarket]) as host:
+        workspaces.add_workspace(host, "Anna's shop")
+        workspaces.add_user(host, "anna@example.com", PASSWORD, "Anna's shop")
+        app = apps.install(host, "testmarket", {"name": "Shop EU", "region": "EU"})
+        apps.authorize_direct(host, "Shop EU", {"token": "tok-S1", "account": "S1"})
+        problem = f"the disk holding {host.db_path} is full: the sync waits and tries again every 10 s"
+        with host.db.atomic():  # what a scheduler that met a full disk writes (tests/test_full_disk.py)
+            host.db["scheduler_state"].insert(
+                {"app_id": app.id, "stream": "push", "app_name": "Shop EU", "workspace_id": app.workspace_id,
+                 "state": "stalled", "due_at": host.clock.time() + 10, "last_error": problem,
+                 "updated_at": host.clock.time(), "pid": 1}
+            )  # fmt: skip
+    page = signed_in(home, "anna@example.com").get("/apps").text
+    assert "the server cannot save right now; this carries on by itself when it can" in page
+    assert str(home) not in page

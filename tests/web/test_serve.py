@@ -77,3 +77,30 @@ def test_serve_answers_over_its_own_tls_with_the_security_headers(tmp_path):
     output = server.stdout.read()
     assert "Syncing every authorized app in the background with 4 workers." in output
     assert server.returncode == 0, output
+
+
+def test_serving_tls_under_an_http_public_address_is_refused_before_anything_listens(tmp_path):
+    """The cookie would lose Secure and no HSTS would be sent: serve says so and does not start."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    linkolis = Path(sys.executable).with_name("linkolis")
+    env = {**os.environ, "LINKOLIS_HOME": str(tmp_path / "home"), "LINKOLIS_LOAD_PLUGINS": ""}
+    args = ["serve", "--no-sync", "--port", str(_free_port()), "--certfile", str(certfile), "--keyfile", str(keyfile)]
+    try:
+        result = subprocess.run(
+            [str(linkolis), *args, "--base-url", "http://shop.example"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,  # a safety net: a serve that starts never ends by itself
+        )
+    except subprocess.TimeoutExpired as started:
+        raise AssertionError(f"serve started: {started.stderr}") from None
+    assert result.returncode == 2
+    assert "http://shop.example is an http:// address, but with --certfile this server speaks https only" in (
+        result.stderr
+    )
+    assert "Serving on" not in result.stderr
