@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import ValidationError
 
-from . import installed, oauth, orders, shipments, stock, store, workspaces
+from . import installed, oauth, orders, reservations, shipments, stock, store, workspaces
 from .config import format_validation_error
 from .errors import AuthorizationError, LinkolisError, UserError
 from .host import Host
@@ -74,7 +74,7 @@ def fields_of(settings: type[AppSettings]) -> list[FieldSpec]:
             choices, kind = [str(m.value) for m in annotation], "choice"
         elif annotation is bool:
             kind = "bool"
-        elif annotation is int:
+        elif annotation is int or annotation == (int | None):
             kind = "int"
         elif annotation is float:
             kind = "float"
@@ -260,6 +260,11 @@ def configure(host: Host, name: str | App, changes: dict[str, Any]) -> tuple[App
             host.db.execute("DELETE FROM plugin_state WHERE app_id = ?", (row.id,))
             orders.start_over(host, row.id)
             stock.start_over(host, row)
+        elif (settings.stock_buffer, settings.stock_max) != (
+            row.settings.get("stock_buffer", 0),
+            row.settings.get("stock_max"),
+        ):
+            stock.offer_changed(host, row)
         host.db["apps"].update(row.id, update)
         audit(
             host,
@@ -283,6 +288,7 @@ def remove(host: Host, name: str | App, purge: bool = False) -> App:
     row = get(host, name)
     with host.db.atomic():
         _forget_authorization(host, row.id)
+        reservations.forget_app(host, row.id, purge)  # its orders are no longer followed: what they reserve goes back
         shipments.forget_app(host, row.id, purge)
         orders.forget_app(host, row.id, purge)
         stock.forget_app(host, row.id)
@@ -552,6 +558,8 @@ def _take_back_orders(host: Host, row: App, account_id: str) -> None:
     taken = sum(orders.take_over(host, old, row.id) for (old,) in removed)
     if taken:
         shipments.follow_orders(host, row.id)
+        ids = [r[0] for r in host.db.execute("SELECT id FROM orders WHERE app_id = ?", (row.id,))]
+        reservations.settle_orders(host, row.id, ids)  # followed again: the open ones reserve again
         audit(host, row, "orders_taken_back", orders=taken, from_apps=[old for (old,) in removed])
 
 

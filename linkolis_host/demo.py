@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from . import apps, orders, shipments, stock
+from . import apps, orders, shipments, stock, stock_files
 from .apps import BANNER
 from .config import write_demo_config
 from .errors import UserError
@@ -135,15 +135,25 @@ def _story(host: Host, env: DemoEnvironment, interactive: bool) -> dict[str, Any
             say(f"Bulk load of {len(env.bulk_stock)} stock levels")
             csv_path = host.home / f"demo-stock-{env.kind}.csv"
             csv_path.write_text("sku,quantity\n" + "".join(f"{s},{q}\n" for s, q in env.bulk_stock), encoding="utf-8")
-            click.echo(f"  stock load {csv_path}: {plural(stock.load_stock(host, csv_path), 'level')} recorded")
+            click.echo(f"  stock load {csv_path}: {plural(stock_files.load_stock(host, csv_path), 'level')} recorded")
             _push_until_decided(host, row)
         levels = stock.list_stock(host, row)
         figures["stock"] = sum(1 for r in levels if r["outcome"] == "accepted")
         elsewhere = [r for r in levels if r["outcome"] == "not listed here"]
-        for r in [r for r in levels if r["outcome"] not in ("accepted", "not listed here")][:8]:
-            click.echo(f"  {r['sku']}: desired {r['desired']}, {r['outcome']} {r.get('message') or ''}")
+        uncounted = [r for r in levels if r["outcome"] == "not counted"]
+        held = [r for r in levels if r["reserved"] and r["on_hand"] is not None]
+        for r in held[:3]:
+            click.echo(
+                f"  {r['sku']}: {r['on_hand']} on hand, {r['reserved']} reserved by open orders, "
+                f"{r['available']} offered to {row.name}"
+            )
+        quiet = ("accepted", "not listed here", "not counted")
+        for r in [r for r in levels if r["outcome"] not in quiet][:8]:
+            click.echo(f"  {r['sku']}: {r['available']} offered, {r['outcome']} {r.get('message') or ''}")
         if elsewhere:
             click.echo(f"  {plural(len(elsewhere), 'SKU')} not listed on {kind.title} (another app's): not pushed here")
+        if uncounted:
+            click.echo(f"  {plural(len(uncounted), 'SKU')} reserved by open orders but never counted: offered nowhere")
 
     figures["shipped"] = _ship_one(host, row, kind)
     return figures
@@ -187,11 +197,14 @@ def _authorize(host: Host, row: apps.App, env: DemoEnvironment, oauth: bool, int
 
 
 def _ship_one(host: Host, row: apps.App, kind: Any, limit: float = 120.0) -> int:
-    """Mark the newest open order the seller ships shipped, and push it until the marketplace has decided."""
+    """Mark the newest open order the seller ships shipped (one whose buyer did not ask to cancel it), and push it
+    until the marketplace has decided."""
     if not kind.carriers or not host.registry.implements(row.kind, "push_shipments"):
         return 0
     open_orders = [
-        o for o in orders.list_orders(host, row, status="unshipped", limit=50) if o["fulfilled_by"] != "marketplace"
+        o
+        for o in orders.list_orders(host, row, status="unshipped", limit=50)
+        if o["fulfilled_by"] != "marketplace" and not o["cancellation_requested"]
     ]
     if not open_orders:
         return 0

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .models import (
         AppKind,
         AuthorizationStart,
+        Cancellation,
+        CancellationOutcome,
         Credentials,
         DemoEnvironment,
         HealthCheck,
@@ -81,7 +83,10 @@ def import_orders(ctx: Context, cursor: dict | None) -> Iterator[OrderBatch]:
 def push_stock(ctx: Context, items: Sequence[StockItem]) -> Iterable[StockOutcome]:
     """Push merchant quantities to the marketplace's listings.
 
-    :param items: one quantity per SKU, each differing from what was last pushed; may be empty when the host
+    :param items: one quantity per SKU, each differing from what was last pushed: the quantity to offer now, with
+        known open orders already taken off (on hand less every app's open orders, less this app's buffer, at most
+        its cap); send it as the marketplace's "available to sell now", never as a count it subtracts open orders
+        from again. May be empty when the host
         only collects outcomes of earlier pending pushes. A read-only sequence (``len``, indexing, slices,
         iteration) whose items are made as they are read: take it a chunk at a time, and 200,000 SKUs never
         exist as objects at once (``list(items)`` would make them all).
@@ -115,6 +120,27 @@ def push_shipments(ctx: Context, shipments: list[Shipment]) -> Iterable[Shipment
     :raises AuthorizationRevoked: the grant is gone; what was answered stays answered, the rest is sent again.
 
     Optional: the host refuses to record shipments for an app whose plugin does not implement it.
+    """
+
+
+@hookspec
+def cancel_order(ctx: Context, cancellation: Cancellation) -> CancellationOutcome:
+    """Cancel lines of an order at the marketplace: accept the buyer's request, or cancel on the seller's initiative.
+
+    :param cancellation: the marketplace's order id, the lines and quantities to cancel (what is left to ship of
+        each open line; accepting a buyer's request, of the lines the buyer asked about), and the host's reason
+        (``requested_by_buyer``, ``out_of_stock``, ``price_error``, ``other``), which the plugin maps to its
+        marketplace's reason codes. The host hands over only a seller-fulfilled order it has not seen cancelled, and
+        ``requested_by_buyer`` only when the buyer asked.
+    :returns: a ``CancellationOutcome``: accepted (the lines are cancelled at the marketplace, also when they were
+        already: after an interruption the same cancellation may come again and must not be refused), rejected
+        with the marketplace's message (``retryable`` when asking again could help), or pending (the marketplace
+        is still deciding; the host asks again when the seller does). On accepted the host cancels the lines
+        locally at once (the whole order when they were all its open lines) and releases their units.
+    :raises AuthorizationRevoked: the grant is gone; nothing is cancelled locally.
+
+    Optional: without it the host tells the seller to cancel on the marketplace's own site, which the next import
+    then shows.
     """
 
 

@@ -120,6 +120,11 @@ WORK = {"import": "its order import", "push": "its stock push"}
 STAMPS = ("last_import_at", "last_push_at")  # what a clean run may stamp
 
 
+def require_authorized(app: App) -> None:
+    if not app.authorized:
+        raise UserError(f"{app.name!r} is not authorized yet: run `linkolis apps authorize {app.name!r}`")
+
+
 def require_present(host: Host, app_id: int, name: str) -> None:
     """Inside a write's transaction: refuse to save anything more for an app removed meanwhile."""
     row = host.db.execute("SELECT status FROM apps WHERE id = ?", (app_id,)).fetchone()

@@ -25,7 +25,9 @@ class AppSettings(BaseModel):
 
     Subclass it, give each field a ``title`` (the label) and a ``description`` (the help), a default where
     one makes sense, and ``Literal``/``Enum`` types for choices. Override ``name``'s default with the app's
-    usual name. The CLI builds its options and prompts from this model.
+    usual name. The CLI builds its options and prompts from this model. ``stock_sync``, ``stock_buffer`` and
+    ``stock_max`` are the host's, on every app's panel: whether its stock is pushed, the units kept back from it and
+    the most it is offered of a SKU.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -39,6 +41,20 @@ class AppSettings(BaseModel):
     )
     stock_sync: bool = Field(
         False, title="Stock update sync", description="Push stock levels to this app's listings as they change"
+    )
+    stock_buffer: int = Field(
+        0,
+        ge=0,
+        le=MAX_QUANTITY,
+        title="Stock buffer",
+        description="Units kept back from this app: it is offered what is available less these",
+    )
+    stock_max: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_QUANTITY,
+        title="Most offered",
+        description="Never offer this app more than this many units of a SKU (empty: no limit)",
     )
 
     @field_validator("name", check_fields=False)
@@ -217,6 +233,10 @@ class OrderLine(BaseModel):
     what promotions took off, a positive number. ``total`` is what the buyer paid for the line, all included:
     ``subtotal + shipping + tax - discount``, plus any other charge the marketplace has (gift wrap, a
     cash-on-delivery fee).
+
+    ``cancellation_requested`` says the buyer asked the marketplace to cancel the line (bol's ``cancellationRequest``,
+    Amazon's ``cancellation.cancellationRequest``), ``cancellation_reason`` the reason the marketplace gives, in its
+    own words, ``None`` where it gives none.
     """
 
     line_id: str
@@ -225,6 +245,9 @@ class OrderLine(BaseModel):
     title: str | None = None
     quantity_ordered: int = Field(ge=0)
     quantity_shipped: int = Field(0, ge=0)
+    quantity_cancelled: int = Field(
+        0, ge=0, description="Units of the line cancelled (by the buyer, the seller or the marketplace), not shipped"
+    )
     unit_price: Decimal | None = None
     subtotal: Decimal | None = None
     tax: Decimal | None = None
@@ -232,6 +255,8 @@ class OrderLine(BaseModel):
     shipping_tax: Decimal | None = None
     discount: Decimal | None = Field(None, ge=0)
     total: Decimal | None = None
+    cancellation_requested: bool = False
+    cancellation_reason: str | None = None
 
 
 class Order(BaseModel):
@@ -365,6 +390,49 @@ class ShipmentOutcome(BaseModel):
 
     marketplace_order_id: str
     package_reference: str
+    status: Literal["accepted", "rejected", "pending"]
+    message: str = ""
+    retryable: bool = False
+
+
+# Why an order is cancelled, in the host's words; a plugin maps each to its marketplace's reason codes.
+CancellationReason = Literal["requested_by_buyer", "out_of_stock", "price_error", "other"]
+CANCELLATION_REASONS: tuple[str, ...] = ("requested_by_buyer", "out_of_stock", "price_error", "other")
+
+
+class Cancellation(BaseModel):
+    """Lines of an order the seller cancels at the marketplace: a buyer's request accepted, or on their own
+    initiative.
+
+    ``lines`` are (line id, quantity) pairs, the line ids those of ``OrderLine.line_id``, each quantity what is left
+    to ship of the line: every open line, or, accepting a buyer's request, the lines the buyer asked about (a
+    marketplace that cancels whole lines, as bol does, cancels those lines). ``reason`` is
+    one of the host's reasons: ``requested_by_buyer`` (only when the buyer asked), ``out_of_stock``,
+    ``price_error`` (the listing's price was wrong) or ``other``.
+    """
+
+    marketplace_order_id: str = Field(min_length=1)
+    lines: list[tuple[str, int]] = Field(min_length=1)
+    reason: CancellationReason
+
+    @field_validator("lines")
+    @classmethod
+    def _positive(cls, lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        if any(quantity < 1 for _, quantity in lines):
+            raise ValueError("every line cancels at least 1 item")
+        return lines
+
+
+class CancellationOutcome(BaseModel):
+    """What the marketplace made of a ``Cancellation``.
+
+    ``accepted``: the lines are cancelled there (also when they already were: a cancellation sent again after an
+    interruption is accepted, never refused as "already cancelled"). ``rejected``: with the marketplace's
+    ``message`` (an item shipped meanwhile, an unknown item); ``retryable`` says whether asking again could help.
+    ``pending``: the marketplace took the request but has not decided; asking again later learns the outcome.
+    """
+
+    marketplace_order_id: str
     status: Literal["accepted", "rejected", "pending"]
     message: str = ""
     retryable: bool = False

@@ -9,6 +9,13 @@ one slowest to refill (Amazon's searchOrders, a token every 178.6 s). ``next_imp
 an import now whether one is running or when the next can go, so a button pressed again and again never empties
 the quota the scheduled imports live on.
 
+A buyer may ask the marketplace to cancel an order (bol's ``cancellationRequest``, Amazon's cancellation request):
+each line keeps what the last import saw, and an open order with such a line is one whose buyer asks to cancel.
+``cancel_order`` cancels an order at the marketplace through the plugin's ``cancel_order`` hook, accepting the
+buyer's request or on the seller's own initiative, and once the marketplace accepts, cancels it here at once and
+releases its units in the same transaction. A process that dies between the marketplace's yes and that write loses
+nothing: the next import shows the order cancelled, and asking again is answered "accepted" by the plugin.
+
 Owns the tables ``orders``, ``order_lines``, ``order_status_history``, ``sync_cursors`` and ``import_runs``.
 """
 
@@ -21,19 +28,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import installed, locks, store, workspaces
+from . import installed, locks, reservations, store, workspaces
 from .context import Context, Progress
 from .errors import LinkolisError, UserError
 from .host import Host
-from .installed import App
-from .models import Order, RateLimit
+from .installed import App, require_authorized
+from .models import CANCELLATION_REASONS, Cancellation, Order, RateLimit
 
 ORDERS_STREAM = "orders"
-
-
-def require_authorized(app: App) -> None:
-    if not app.authorized:
-        raise UserError(f"{app.name!r} is not authorized yet: run `linkolis apps authorize {app.name!r}`")
 
 
 LINE_MONEY = ("unit_price", "subtotal", "tax", "shipping", "shipping_tax", "discount", "total")
@@ -54,6 +56,7 @@ def _line_rows(order_id: int, order: Order) -> list[tuple]:
             line.title,
             line.quantity_ordered,
             line.quantity_shipped,
+            line.quantity_cancelled,
             t(line.unit_price),
             t(line.subtotal),
             t(line.tax),
@@ -61,13 +64,16 @@ def _line_rows(order_id: int, order: Order) -> list[tuple]:
             t(line.shipping_tax),
             t(line.discount),
             t(line.total),
+            int(line.cancellation_requested),
+            line.cancellation_reason,
         )
         for line in order.lines
     ]
 
 
 def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]:
-    """Upsert ``orders`` for the app (inside the caller's transaction); count new, updated, unchanged."""
+    """Upsert ``orders`` for the app (inside the caller's transaction); count new, updated, unchanged. What the new
+    and changed orders hold of the workspace's stock moves in the same transaction (``reservations``)."""
     db = host.db
     now = host.clock.now().isoformat(timespec="seconds")
     unique = {o.marketplace_order_id: o for o in orders}
@@ -86,6 +92,8 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
     lines: list[tuple] = []
     history: list[tuple] = []
     replaced: list[tuple[int]] = []
+    new_ids: list[int] = []
+    facts: dict[int, reservations.Facts] = {}
     for order in unique.values():
         updated_at = order.updated_at.isoformat()
         values = (
@@ -115,6 +123,7 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
                 (app_id, order.marketplace_order_id, *values, now, now),
             ).fetchone()[0]
             counts["new"] += 1
+            new_ids.append(order_id)
             history.append((order_id, order.status.value, order.marketplace_status, updated_at, now))
         else:
             order_id, old_status, old_marketplace_status, old_updated = seen
@@ -136,12 +145,23 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
             if old_marketplace_status != order.marketplace_status:
                 history.append((order_id, order.status.value, order.marketplace_status, updated_at, now))
         lines.extend(_line_rows(order_id, order))
+        facts[order_id] = (
+            order.status.value,
+            order.fulfilled_by,
+            updated_at,
+            order.marketplace_order_id,
+            [
+                (line.line_id, line.sku, line.quantity_ordered, line.quantity_shipped, line.quantity_cancelled)
+                for line in order.lines
+            ],
+        )
     if replaced:
         db.conn.executemany("DELETE FROM order_lines WHERE order_id = ?", replaced)
     if lines:
         db.conn.executemany(
             "INSERT INTO order_lines (order_id, line_id, sku, product_id, title, quantity_ordered, "
-            f"quantity_shipped, {', '.join(LINE_MONEY)}) VALUES ({','.join('?' * (7 + len(LINE_MONEY)))})",
+            f"quantity_shipped, quantity_cancelled, {', '.join(LINE_MONEY)}, cancellation_requested, "
+            f"cancellation_reason) VALUES ({','.join('?' * (10 + len(LINE_MONEY)))})",
             lines,
         )
     if history:
@@ -150,6 +170,8 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
             "recorded_at) VALUES (?,?,?,?,?)",
             history,
         )
+    # The stock they hold, in this same transaction, from what was just written.
+    reservations.settle_orders(host, app_id, list(facts), facts=facts, new=set(new_ids))
     return counts
 
 
@@ -243,6 +265,16 @@ def next_import(host: Host, app: App | str) -> ImportWait | None:
     return None if wait <= 0 else ImportWait(running=False, seconds=wait, until=now + wait)
 
 
+# An open order (of ``o``) with a line whose buyer asks to cancel and that is not shipped in full: the seller has
+# to answer the request (accept it, or ship anyway).
+OPEN_STATUSES = ("pending", "unshipped", "partially_shipped", "other")
+CANCELLATION_ASKED = (
+    f"(o.status IN ({', '.join(repr(s) for s in OPEN_STATUSES)}) AND EXISTS (SELECT 1 FROM order_lines l "
+    "WHERE l.order_id = o.id AND l.cancellation_requested = 1 "
+    "AND l.quantity_ordered > COALESCE(l.quantity_shipped, 0)))"
+)
+
+
 def list_orders(
     host: Host,
     app: App | str | None = None,
@@ -252,7 +284,8 @@ def list_orders(
     search: str | None = None,
 ) -> list[dict]:
     """The workspace's orders (or one app's), newest first: ``limit`` of them after skipping ``offset``; ``search``
-    keeps those whose marketplace order id or seller's order id contains it."""
+    keeps those whose marketplace order id or seller's order id contains it. ``cancellation_requested`` says the
+    buyer of an open order asks to cancel it."""
     where, params = ["a.workspace_id = ?"], [workspaces.current_id(host)]
     if search:
         pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -266,12 +299,15 @@ def list_orders(
         params.append(status)
     sql = (
         "SELECT o.id, a.name AS app, o.marketplace_order_id, o.marketplace, o.status, o.marketplace_status, "
-        "o.fulfilled_by, o.created_at, o.updated_at, o.currency, o.total, o.line_count, o.seller_order_id "
-        "FROM orders o "
+        "o.fulfilled_by, o.created_at, o.updated_at, o.currency, o.total, o.line_count, o.seller_order_id, "
+        f"{CANCELLATION_ASKED} AS cancellation_requested FROM orders o "
         f"JOIN apps a ON a.id = o.app_id WHERE {' AND '.join(where)} ORDER BY o.created_at DESC, o.id DESC "
         "LIMIT ? OFFSET ?"
     )
-    return list(host.db.query(sql, [*params, limit, max(0, offset)]))
+    rows = list(host.db.query(sql, [*params, limit, max(0, offset)]))
+    for row in rows:
+        row["cancellation_requested"] = bool(row["cancellation_requested"])
+    return rows
 
 
 def get_order(host: Host, order_ref: str) -> dict[str, Any]:
@@ -279,11 +315,13 @@ def get_order(host: Host, order_ref: str) -> dict[str, Any]:
     history (another workspace's order is "no order", whichever id is given).
 
     Money is given as decimal strings in the order's currency, ``None`` where the marketplace did not say (the
-    lines' meanings are those of ``OrderLine``).
+    lines' meanings are those of ``OrderLine``). ``cancellation_requested`` says the buyer of this open order asks
+    to cancel it, ``cancellation_reason`` the reason the marketplace gives (``None`` when it gives none).
     """
     rows = list(
         host.db.query(
-            "SELECT o.*, a.name AS app FROM orders o JOIN apps a ON a.id = o.app_id "
+            f"SELECT o.*, a.name AS app, {CANCELLATION_ASKED} AS cancellation_requested FROM orders o "
+            "JOIN apps a ON a.id = o.app_id "
             "WHERE a.workspace_id = ? AND (o.marketplace_order_id = ? OR CAST(o.id AS TEXT) = ?)",
             [workspaces.current_id(host), order_ref, order_ref],
         )
@@ -297,11 +335,16 @@ def get_order(host: Host, order_ref: str) -> dict[str, Any]:
     # Not line_total: an old row's line_total meant proceeds or unit x quantity, whichever Amazon had sent.
     order["lines"] = list(
         host.db.query(
-            "SELECT line_id, sku, product_id, title, quantity_ordered, quantity_shipped, "
-            f"{', '.join(LINE_MONEY)} FROM order_lines WHERE order_id = ? ORDER BY line_id",
+            "SELECT line_id, sku, product_id, title, quantity_ordered, quantity_shipped, quantity_cancelled, "
+            f"{', '.join(LINE_MONEY)}, cancellation_requested, cancellation_reason FROM order_lines "
+            "WHERE order_id = ? ORDER BY line_id",
             [order["id"]],
         )
     )
+    for line in order["lines"]:
+        line["cancellation_requested"] = bool(line["cancellation_requested"])
+    order["cancellation_requested"] = bool(order["cancellation_requested"])
+    order["cancellation_reason"] = _reason_asked(order) if order["cancellation_requested"] else None
     order["history"] = list(
         host.db.query(
             "SELECT status, marketplace_status, marketplace_updated_at, recorded_at FROM order_status_history "
@@ -310,6 +353,220 @@ def get_order(host: Host, order_ref: str) -> dict[str, Any]:
         )
     )
     return order
+
+
+# -- cancelling -------------------------------------------------------------------------------------------------
+
+
+def _reason_asked(order: dict[str, Any]) -> str | None:
+    """The reasons the marketplace gives for the buyer's requests on the order's open lines, as one text."""
+    reasons = [
+        line["cancellation_reason"]
+        for line in order["lines"]
+        if line["cancellation_requested"]
+        and line["cancellation_reason"]
+        and line["quantity_ordered"] > (line["quantity_shipped"] or 0)
+    ]
+    return "; ".join(dict.fromkeys(reasons)) or None
+
+
+def find_order(host: Host, order_ref: str, app: App | str | None = None) -> dict[str, Any]:
+    """The imported order ``order_ref`` (the marketplace's order id or the host's id) of an installed app of the
+    workspace, of ``app`` when given, with its lines and whether its buyer asks to cancel it."""
+    order_ref = order_ref.strip()
+    where = "(o.marketplace_order_id = ? OR CAST(o.id AS TEXT) = ?) AND a.workspace_id IS ? AND a.status != ?"
+    params: list[Any] = [order_ref, order_ref, workspaces.current_id(host), installed.REMOVED]
+    if app is not None:
+        where += " AND o.app_id = ?"
+        params.append(installed.get(host, app).id)
+    rows = list(
+        host.db.query(
+            "SELECT o.id, o.app_id, o.marketplace_order_id, o.status, o.marketplace_status, o.fulfilled_by, "
+            f"a.name AS app, {CANCELLATION_ASKED} AS cancellation_requested "
+            f"FROM orders o JOIN apps a ON a.id = o.app_id WHERE {where}",
+            params,
+        )
+    )
+    if not rows:
+        raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
+    if len(rows) > 1:
+        names = ", ".join(sorted(r["app"] for r in rows))
+        raise UserError(f"order {order_ref!r} was imported by more than one app ({names}); say which with --app")
+    order = rows[0]
+    order["lines"] = list(
+        host.db.query(
+            "SELECT line_id, sku, quantity_ordered, quantity_shipped, cancellation_requested, cancellation_reason "
+            "FROM order_lines WHERE order_id = ? ORDER BY line_id",
+            [order["id"]],
+        )
+    )
+    order["cancellation_requested"] = bool(order["cancellation_requested"])
+    order["cancellation_reason"] = _reason_asked(order) if order["cancellation_requested"] else None
+    return order
+
+
+def cancels_here(host: Host, order: dict[str, Any]) -> bool:
+    """Whether the app of ``order`` (as ``get_order`` or ``find_order`` give it) can cancel orders from linkolis;
+    else the seller cancels on the marketplace's own site and the next import shows it."""
+    try:
+        kind = installed.get(host, order["app"]).kind
+    except LinkolisError:
+        return False  # the app is removed
+    return host.registry.implements(kind, "cancel_order")
+
+
+def _refuse_uncancellable(host: Host, order: dict[str, Any], app: App) -> list[tuple[str, int]]:
+    """The (line id, quantity left to ship) pairs to cancel, or why the order cannot be cancelled from here."""
+    oid = order["marketplace_order_id"]
+    title = host.registry.kind(app.kind).title
+    if order["status"] == "cancelled":
+        raise UserError(f"order {oid} is cancelled already")
+    if order["fulfilled_by"] == "marketplace":
+        raise UserError(
+            f"order {oid} is fulfilled by the marketplace: {title} handles its cancellation; ask for it on "
+            f"{title}'s own site"
+        )
+    if order["status"] == "shipped":
+        raise UserError(f"order {oid} is shipped: a shipped order cannot be cancelled (the buyer returns it instead)")
+    if order["status"] not in OPEN_STATUSES:
+        raise UserError(f"order {oid} is {order['status'].replace('_', ' ')} and cannot be cancelled from here")
+    lines = [
+        (line["line_id"], line["quantity_ordered"] - (line["quantity_shipped"] or 0))
+        for line in order["lines"]
+        if line["quantity_ordered"] > (line["quantity_shipped"] or 0)
+    ]
+    if not lines:
+        raise UserError(
+            f"order {oid}: every item is shipped already; a shipped item cannot be cancelled (the buyer returns it)"
+        )
+    if not host.registry.implements(app.kind, "cancel_order"):
+        raise UserError(
+            f"linkolis cannot cancel {title} orders: cancel order {oid} on {title}'s own site; the next import "
+            "shows it cancelled and releases its units"
+        )
+    return lines
+
+
+def _reason(order: dict[str, Any], reason: str | None) -> str:
+    oid, others = order["marketplace_order_id"], ", ".join(r for r in CANCELLATION_REASONS if r != "requested_by_buyer")
+    if reason is None:
+        if order["cancellation_requested"]:
+            return "requested_by_buyer"
+        raise UserError(f"the buyer of order {oid} did not ask to cancel it; say why you cancel it ({others})")
+    reason = reason.strip().lower().replace("-", "_")
+    if reason not in CANCELLATION_REASONS:
+        raise UserError(f"{reason!r} is not a reason to cancel (reasons: {', '.join(CANCELLATION_REASONS)})")
+    if reason == "requested_by_buyer" and not order["cancellation_requested"]:
+        raise UserError(f"the buyer of order {oid} did not ask to cancel it; give the real reason ({others})")
+    return reason
+
+
+def plan_cancellation(
+    host: Host, order_ref: str, reason: str | None = None, app: App | str | None = None
+) -> dict[str, Any]:
+    """What ``cancel_order`` would ask the marketplace, without asking: the ``order`` (as ``find_order`` gives it),
+    its ``app``, the ``reason``, the ``lines`` (line id and quantity) and whether they are the ``whole_order``; or
+    the ``UserError`` saying why it cannot be cancelled from here. A command checks it before asking to confirm."""
+    order = find_order(host, order_ref, app)
+    app_row = installed.get(host, order["app"])
+    require_authorized(app_row)
+    open_lines = _refuse_uncancellable(host, order, app_row)
+    chosen = _reason(order, reason)
+    if chosen == "requested_by_buyer":
+        asked = {line["line_id"] for line in order["lines"] if line["cancellation_requested"]}
+        lines = [(line_id, quantity) for line_id, quantity in open_lines if line_id in asked]
+    else:
+        lines = open_lines
+    return {
+        "order": order,
+        "app": app_row,
+        "reason": chosen,
+        "lines": [{"line_id": line_id, "quantity": quantity} for line_id, quantity in lines],
+        "whole_order": len(lines) == len(open_lines),
+    }
+
+
+def cancel_order(
+    host: Host, order_ref: str, reason: str | None = None, app: App | str | None = None, by: str | None = None
+) -> dict[str, Any]:
+    """Cancel an open, seller-fulfilled order at its marketplace: accept its buyer's request (the default reason when
+    there is one, ``requested_by_buyer``), or on the seller's own initiative (``out_of_stock``, ``price_error``,
+    ``other``). On the seller's initiative every line left to ship is cancelled; accepting the buyer's request
+    cancels the lines the buyer asked about (bol's buyers ask per item), which are most often all of them.
+
+    Refuses an order cancelled already, one the marketplace fulfils, one shipped in full, and an app whose plugin
+    cannot cancel (the seller cancels on the marketplace's site; the next import shows it). Once the marketplace
+    accepts the cancellation of every open line, the order is cancelled here and its units released in one
+    transaction (``whole_order``); when only some lines were cancelled the rest stays open, and the next import shows
+    the marketplace's view. ``status`` is the outcome (``accepted``, ``rejected`` with the marketplace's ``message``,
+    or ``pending``: the marketplace still decides, and asking again learns the outcome). Each step is in the audit
+    log; ``by`` is who asked (a user's e-mail address), as the stock ledger names them.
+    """
+    plan = plan_cancellation(host, order_ref, reason, app)
+    order, app_row, chosen, whole = plan["order"], plan["app"], plan["reason"], plan["whole_order"]
+    lines = [(line["line_id"], line["quantity"]) for line in plan["lines"]]
+    oid = order["marketplace_order_id"]
+    cancellation = Cancellation(marketplace_order_id=oid, lines=lines, reason=chosen)
+    shown = plan["lines"]
+    with host.db.atomic():
+        installed.audit(host, app_row, "order_cancel_sent", order=oid, reason=chosen, lines=lines, by=by)
+    try:
+        with installed.run(host, app_row, lock="cancel") as ctx:
+            outcome = host.registry.cancel_order(app_row.kind, ctx, cancellation)
+    except Exception as exc:  # noqa: BLE001 - recorded, then raised as it came: the marketplace may have cancelled
+        with host.db.atomic():
+            installed.audit(host, app_row, "order_cancel_failed", order=oid, error=f"{type(exc).__name__}: {exc}")
+        raise
+    result = {
+        "app": app_row.name,
+        "order": oid,
+        "status": outcome.status,
+        "message": outcome.message,
+        "retryable": outcome.retryable,
+        "reason": chosen,
+        "lines": shown,
+        "whole_order": whole,
+    }
+    with host.db.atomic():
+        if outcome.status != "accepted":
+            installed.audit(
+                host,
+                app_row,
+                f"order_cancel_{outcome.status}",
+                order=oid,
+                message=outcome.message,
+                retryable=outcome.retryable,
+            )
+            return result
+        installed.require_present(host, app_row.id, app_row.name)
+        if whole:
+            _cancel_locally(host, order["id"])
+        else:  # the lines cancelled hold nothing from now on; the rest of the order goes on
+            host.db.conn.executemany(
+                "UPDATE order_lines SET quantity_cancelled = MIN(quantity_ordered - COALESCE(quantity_shipped, 0), "
+                "quantity_cancelled + ?) WHERE order_id = ? AND line_id = ?",
+                [(quantity, order["id"], line_id) for line_id, quantity in lines],
+            )
+        reservations.settle_orders(host, app_row.id, [order["id"]], actor=by or "cancellation")
+        event = "order_cancelled" if whole else "order_lines_cancelled"
+        installed.audit(host, app_row, event, order=oid, reason=chosen, lines=lines)
+    return result
+
+
+def _cancel_locally(host: Host, order_id: int) -> None:
+    """The order as the marketplace shows it once it accepted the cancellation (inside the caller's transaction)."""
+    now = host.clock.now().isoformat(timespec="seconds")
+    status, marketplace_status = host.db.execute(
+        "SELECT status, marketplace_status FROM orders WHERE id = ?", (order_id,)
+    ).fetchone()
+    if status == "cancelled":
+        return  # an import saw it cancelled meanwhile
+    host.db.execute("UPDATE orders SET status = 'cancelled', changed_at = ? WHERE id = ?", (now, order_id))
+    host.db.execute(
+        "INSERT INTO order_status_history (order_id, status, marketplace_status, marketplace_updated_at, "
+        "recorded_at) VALUES (?, 'cancelled', ?, ?, ?)",
+        (order_id, marketplace_status, now, now),
+    )
 
 
 def start_over(host: Host, app_id: int) -> None:

@@ -22,6 +22,8 @@ from .errors import PluginError, PluginLoadError, UserError
 from .models import (
     AppKind,
     AuthorizationStart,
+    Cancellation,
+    CancellationOutcome,
     Credentials,
     DemoEnvironment,
     HealthCheck,
@@ -103,6 +105,22 @@ class Registry:
         return self._each(
             kind, "push_shipments", ShipmentOutcome, self._answer(kind, "push_shipments", ctx=ctx, shipments=shipments)
         )
+
+    def cancel_order(self, kind: str, ctx: Context, cancellation: Cancellation) -> CancellationOutcome:
+        if not self.implements(kind, "cancel_order"):
+            raise UserError(f"{self.kind(kind).title} apps cannot cancel orders from linkolis")
+        answer = self._answer(kind, "cancel_order", ctx=ctx, cancellation=cancellation)
+        if answer is None:
+            raise PluginError(
+                f"the {self.plugin_name(kind)} plugin's cancel_order answered nothing, not a CancellationOutcome"
+            )
+        outcome = self._check(kind, "cancel_order", CancellationOutcome, answer)
+        if outcome.marketplace_order_id != cancellation.marketplace_order_id:
+            raise PluginError(
+                f"the {self.plugin_name(kind)} plugin's cancel_order answered about order "
+                f"{outcome.marketplace_order_id!r}, asked to cancel {cancellation.marketplace_order_id!r}"
+            )
+        return outcome
 
     def health_check(self, kind: str, ctx: Context) -> list[HealthCheck]:
         answer = self._answer(kind, "health_check", ctx=ctx)

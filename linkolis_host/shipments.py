@@ -22,13 +22,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import installed, store, workspaces
+from . import installed, reservations, store, workspaces
 from .context import Progress
 from .errors import UserError
 from .host import Host
-from .installed import App
+from .installed import App, require_authorized
 from .models import Shipment, ShipmentOutcome
-from .orders import require_authorized
 from .terminal import plural
 
 # Statuses of a shipment. ``due``: recorded, never sent. ``sending``: handed to the plugin, outcome unknown.
@@ -300,6 +299,8 @@ def _insert(host: Host, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ),
             ).fetchone()[0]
             stored.append(_view(host.db["shipments"].get(shipment_id), row["app"]))
+        for app_id, order_id in sorted({(row["app_id"], row["order_id"]) for row in rows}):
+            reservations.settle_orders(host, app_id, [order_id], actor="shipment")  # the units left: off on hand
     return stored
 
 
@@ -531,9 +532,20 @@ def forget_app(host: Host, app_id: int, purge: bool) -> None:
 
 def _refuse_cancelled(host: Host, app: App) -> int:
     """Shipments never sent for an order seen cancelled (or fulfilled by the marketplace) since they were recorded
-    are refused, not sent."""
+    are refused, not sent; the units they took off on hand come back."""
     now = host.clock.now().isoformat(timespec="seconds")
     with host.db.atomic():
+        orders = [
+            r[0]
+            for r in host.db.execute(
+                "SELECT DISTINCT order_id FROM shipments WHERE app_id = ? AND attempts = 0 AND status IN "
+                "('due', 'rejected') AND order_id IN (SELECT id FROM orders WHERE app_id = ? AND "
+                "(status = 'cancelled' OR fulfilled_by = 'marketplace'))",
+                (app.id, app.id),
+            )
+        ]
+        if not orders:
+            return 0
         cursor = host.db.execute(
             "UPDATE shipments SET status = 'refused', retryable = 0, decided_at = ?, message = CASE "
             "WHEN (SELECT fulfilled_by FROM orders WHERE id = shipments.order_id) = 'marketplace' THEN "
@@ -544,6 +556,7 @@ def _refuse_cancelled(host: Host, app: App) -> int:
             "(SELECT id FROM orders WHERE app_id = ? AND (status = 'cancelled' OR fulfilled_by = 'marketplace'))",
             (now, app.id, app.id),
         )
+        reservations.settle_orders(host, app.id, orders, actor="shipment")
         return cursor.rowcount
 
 
@@ -609,6 +622,7 @@ def record_outcomes(
         )
         for order_id in sorted({row["order_id"] for row in accepted}):
             _ship_locally(host, order_id, now)
+        reservations.settle_orders(host, app.id, sorted({row["order_id"] for row in accepted}), actor="shipment")
 
 
 def _ship_locally(host: Host, order_id: int, now: str) -> None:

@@ -1,5 +1,13 @@
-"""Stock: the seller sets desired quantities; each app with stock sync on is handed the latest desired quantity of
-every SKU whose last push was not that quantity (coalesced, never a stale one), and each outcome is kept.
+"""Stock: what the seller has, what open orders hold of it, and what each app is offered; pushes and their outcomes.
+
+Per SKU of a workspace the host keeps **on hand**, the units the seller counted (``stock set``, a stock file, the
+web: ``count``), less what shipped since; **reserved**, the units open merchant-fulfilled orders hold
+(``reservations``); and so, per app, **available** = max(0, on hand - reserved - the app's buffer), at most the
+app's cap (``stock_buffer``, ``stock_max``: host fields of every app's settings). Each app with stock sync on is
+handed the available quantity of every SKU whose last push was not that quantity (coalesced, never a stale one), and
+each outcome is kept. Every change of on hand or of a reservation gives the SKU a newer version, so a push in any
+process (the scheduler wakes on it) finds what changed; and writes a line in the ``ledger`` in the same transaction.
+A SKU that orders reserve but that was never counted has no on hand (NULL) and is offered to no app.
 
 A push marks what it sends as ``sending`` when the plugin answers its first outcome, so an interrupted push is
 sent again; a push that fails before that (its token refresh fails, say) leaves every SKU as it was, still due. An
@@ -13,34 +21,26 @@ verify` finds it listed) or the seller maps or unmaps it for that app. A mapped 
 marketplace reference the seller gave (``sku_references``); the plugin sees only the reference, and the host
 keys every outcome back to the seller's SKU.
 
-Owns the tables ``desired_stock``, ``stock_pushes`` and ``sku_references``.
+Owns the tables ``desired_stock`` (on hand, reserved, when counted, version), ``stock_pushes`` and
+``sku_references``.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import itertools
-import os
-import stat
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, BinaryIO, Iterator, overload
+from typing import Any, Iterator, NamedTuple, overload
 
-from . import installed, workspaces
+from . import installed, ledger, workspaces
 from .context import Progress
 from .errors import UserError
 from .host import Host
-from .installed import App
+from .installed import App, require_authorized
 from .models import MAX_QUANTITY, StockItem, StockLevel, StockOutcome
-from .orders import require_authorized
 from .store import apps_having
-from .terminal import plural, unsafe_characters
+from .terminal import unsafe_characters
 
 
-def _check_sku(sku: str) -> str:
+def check_sku(sku: str) -> str:
     sku = sku.strip()
     if not sku:
         raise UserError("a SKU cannot be empty")
@@ -52,7 +52,7 @@ def _check_sku(sku: str) -> str:
     return sku
 
 
-def _check_quantity(text: str | int) -> int:
+def check_quantity(text: str | int) -> int:
     try:
         value = int(str(text).strip())
     except ValueError:
@@ -64,253 +64,177 @@ def _check_quantity(text: str | int) -> int:
     return value
 
 
-UPSERT_DESIRED = (
-    "INSERT INTO desired_stock (workspace_id, sku, quantity, version, updated_at) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT(workspace_id, sku) DO UPDATE SET quantity = excluded.quantity, version = excluded.version, "
-    "updated_at = excluded.updated_at"
+UPSERT_COUNTED = (
+    "INSERT INTO desired_stock (workspace_id, sku, quantity, version, updated_at, counted_at, reserved) "
+    "VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT(workspace_id, sku) DO UPDATE SET quantity = excluded.quantity, "
+    "version = excluded.version, updated_at = excluded.updated_at, counted_at = excluded.counted_at"
+)
+COUNT_BATCH = 2000  # counted quantities written at a time
+
+
+def _current(host: Host, workspace_id: int, skus: list[str]) -> dict[str, tuple[int | None, int]]:
+    """SKU -> (on hand, reserved) as stored, for those of ``skus`` the workspace has."""
+    found: dict[str, tuple[int | None, int]] = {}
+    for start in range(0, len(skus), 500):
+        chunk = skus[start : start + 500]
+        found.update(
+            (sku, (quantity, reserved))
+            for sku, quantity, reserved in host.db.execute(
+                f"SELECT sku, quantity, reserved FROM desired_stock WHERE workspace_id = ? AND sku IN "
+                f"({','.join('?' * len(chunk))})",
+                [workspace_id, *chunk],
+            )
+        )
+    return found
+
+
+class Count:
+    """On hand counted for SKUs of one workspace, written ``COUNT_BATCH`` at a time inside the caller's
+    transaction: the quantity, when it was counted, a newer version each, and a ledger line for each that changed
+    (``cause``: counted or loaded; ``actor``: who; ``detail``: the file's name)."""
+
+    def __init__(self, host: Host, workspace_id: int, cause: str, actor: str | None, detail: str = "") -> None:
+        self.host, self.workspace_id, self.cause, self.actor, self.detail = host, workspace_id, cause, actor, detail
+        self.now = host.clock.now().isoformat(timespec="seconds")
+        self.version = _latest_version(host)
+        self.batch: list[tuple[str, int]] = []
+
+    def add(self, sku: str, quantity: int) -> None:
+        self.batch.append((sku, quantity))
+        if len(self.batch) >= COUNT_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.batch = self.batch, []
+        if not batch:
+            return
+        before = _current(self.host, self.workspace_id, [sku for sku, _ in batch])
+        rows, entries = [], []
+        for sku, quantity in batch:
+            self.version += 1
+            rows.append((self.workspace_id, sku, quantity, self.version, self.now, self.now))
+            was, reserved = before.get(sku, (None, 0))
+            if was != quantity:
+                entries.append(
+                    ledger.Entry(
+                        self.workspace_id,
+                        sku,
+                        self.cause,
+                        on_hand_change=quantity - (was or 0),
+                        on_hand=quantity,
+                        reserved=reserved,
+                        actor=self.actor,
+                        detail=self.detail,
+                    )
+                )
+        self.host.db.conn.executemany(UPSERT_COUNTED, rows)
+        ledger.record(self.host, entries)
+
+
+def set_stock(host: Host, sku: str, quantity: str | int, by: str | None = None) -> dict[str, Any]:
+    """Record the SKU's on hand: the units the seller counted (``by``: who, for the ledger)."""
+    sku, counted = check_sku(sku), check_quantity(quantity)
+    workspace_id = workspaces.current_id(host, create=True)
+    with host.db.atomic():
+        count = Count(host, workspace_id, "counted", by or "cli")
+        count.add(sku, counted)
+        count.flush()
+    return {"sku": sku, "quantity": counted}
+
+
+class Move(NamedTuple):
+    """A change an order makes to a SKU: ``on_hand`` and ``reserved`` deltas, and why (``ledger.CAUSES``)."""
+
+    sku: str
+    cause: str
+    on_hand: int = 0
+    reserved: int = 0
+    app_id: int | None = None
+    order_id: int | None = None
+    detail: str = ""
+
+
+UPSERT_MOVED = (
+    "INSERT INTO desired_stock (workspace_id, sku, quantity, reserved, version, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(workspace_id, sku) DO UPDATE SET quantity = excluded.quantity, reserved = excluded.reserved, "
+    "version = excluded.version, updated_at = excluded.updated_at"
 )
 
 
-def _write_desired(host: Host, pairs: list[tuple[str, int]]) -> None:
-    workspace_id = workspaces.current_id(host, create=True)
+def move(host: Host, workspace_id: int, moves: list[Move], actor: str = "import") -> set[str]:
+    """Apply ``moves`` to the workspace's SKUs inside the caller's transaction: on hand and reserved change (neither
+    below zero; a SKU never counted keeps no on hand), each SKU touched gets a newer version (every app's push finds
+    it) and a ledger line per move. A SKU no row has yet gets one, with no on hand. Returns the SKUs changed."""
+    moves = [m for m in moves if m.on_hand or m.reserved]
+    if not moves:
+        return set()
+    levels = _current(host, workspace_id, list({m.sku for m in moves}))
     now = host.clock.now().isoformat(timespec="seconds")
-    with host.db.atomic():
-        version = _newest_version(host)
-        host.db.conn.executemany(
-            UPSERT_DESIRED, [(workspace_id, sku, qty, version + i + 1, now) for i, (sku, qty) in enumerate(pairs)]
+    lines = []
+    for sku, cause, on_hand_change, reserved_change, app_id, order_id, detail in moves:
+        on_hand, reserved = levels.get(sku, (None, 0))
+        after_on_hand = None if on_hand is None else max(0, on_hand + on_hand_change)
+        after_reserved = max(0, reserved + reserved_change)
+        levels[sku] = (after_on_hand, after_reserved)
+        lines.append(
+            (
+                workspace_id,
+                sku,
+                now,
+                cause,
+                0 if on_hand is None else after_on_hand - on_hand,  # type: ignore[operator]
+                after_reserved - reserved,
+                after_on_hand,
+                after_reserved,
+                actor,
+                app_id,
+                order_id,
+                detail,
+            )
         )
+    moved = list(dict.fromkeys(m.sku for m in moves))
+    version = _latest_version(host)
+    host.db.conn.executemany(
+        UPSERT_MOVED,
+        [(workspace_id, sku, *levels[sku], version + n + 1, now) for n, sku in enumerate(moved)],
+    )
+    ledger.record_lines(host, lines)
+    return set(moved)
 
 
-def _newest_version(host: Host) -> int:
-    return host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
+def offer_limits(host: Host, app: App) -> tuple[int, int | None]:
+    """What the seller keeps back from ``app`` (its buffer) and the most it is offered (None: no cap)."""
+    settings = host.app_info(app).settings
+    return settings.stock_buffer, settings.stock_max
 
 
-def set_stock(host: Host, sku: str, quantity: str | int) -> dict[str, Any]:
-    pair = (_check_sku(sku), _check_quantity(quantity))
-    _write_desired(host, [pair])
-    return {"sku": pair[0], "quantity": pair[1]}
-
-
-# A stock file is a few hundred thousand lines at most; anything bigger is the wrong file.
-MAX_STOCK_FILE_BYTES = 50 * 1024 * 1024
-
-
-def _open_stock_file(path: Path, stdin: BinaryIO | None) -> BinaryIO:
-    """The file to read, refusing before reading what is not a regular file or is over the size limit (standard
-    input is read whole, at most the limit: it cannot be read twice)."""
-    limit = f"{MAX_STOCK_FILE_BYTES // (1024 * 1024)} MB"
-    if stdin is not None:
-        data = stdin.read(MAX_STOCK_FILE_BYTES + 1)
-        if len(data) > MAX_STOCK_FILE_BYTES:
-            raise UserError(f"standard input holds more than {limit}: that is not a stock file")
-        return io.BytesIO(data)
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any non-regular file.
-        # O_BINARY (Windows only): the bytes as they are, line endings included.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    handle = os.fdopen(fd, "rb")
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        handle.close()
-        what = (
-            "a directory"
-            if stat.S_ISDIR(info.st_mode)
-            else "a pipe"
-            if stat.S_ISFIFO(info.st_mode)
-            else "a device"
-            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
-            else "a socket"
-        )
-        raise UserError(f"{path} is {what}, not a regular file; give a CSV file (or '-' to read standard input)")
-    if info.st_size > MAX_STOCK_FILE_BYTES:
-        handle.close()
-        raise UserError(
-            f"{path} is {info.st_size:,} bytes, over the {limit} a stock file may be; is it the right file? Split it "
-            "if it is"
-        )
-    return handle
-
-
-class _Limited(io.RawIOBase):
-    """``source`` read as it is, refusing (``UserError``) once more than ``MAX_STOCK_FILE_BYTES`` came out of it:
-    a file that grew while it was read, an upload that is not a stock file."""
-
-    def __init__(self, source: BinaryIO, name: str) -> None:
-        self.source, self.name, self.count = source, name, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        try:
-            data = self.source.read(len(buffer))
-        except OSError as exc:
-            raise UserError(f"cannot read {self.name}: {exc.strerror or exc}") from None
-        self.count += len(data)
-        if self.count > MAX_STOCK_FILE_BYTES:
-            raise UserError(f"{self.name} is over the {MAX_STOCK_FILE_BYTES // (1024 * 1024)} MB a stock file may be")
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _bad_byte_line(source: BinaryIO) -> int:
-    """The line of the first byte in ``source`` (read from its start) that is not UTF-8."""
-    source.seek(0)
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    line = 1
-    while True:
-        chunk = source.read(1 << 16)
-        pending = len(decoder.getstate()[0])
-        try:
-            decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            return line + chunk[: max(0, exc.start - pending)].count(b"\n")
-        if not chunk:
-            return line
-        line += chunk.count(b"\n")
-
-
-def _delimiter(header_line: str) -> str:
-    """``;`` when the header says so (Excel writes it where the decimal separator is a comma), else ``,``."""
-    return ";" if ";" in header_line and "," not in header_line else ","
-
-
-LOAD_BATCH = 2000  # rows of a stock file written at a time
-
-
-def load_stock(host: Host, path: Path, stdin: BinaryIO | None = None) -> int:
-    """Record every row of a ``sku,quantity`` CSV, or none of them when any row is bad.
-
-    ``stdin``: read the rows from this stream instead (``path`` is then only how messages name it). The separator
-    is ``,`` or ``;``, told by the header line; a UTF-8 byte order mark is fine. Rows are written as they are read,
-    in one transaction that is rolled back when a bad row turns up: a file of 200,000 rows is never held as rows.
-    """
-    name = "standard input" if stdin is not None else str(path)
-    with _open_stock_file(path, stdin) as source:
-        return load_stock_stream(host, source, name)
-
-
-def load_stock_stream(host: Host, source: BinaryIO, name: str) -> int:
-    """``load_stock`` for a file already open (a seller's upload, say), read a piece at a time: at most
-    ``MAX_STOCK_FILE_BYTES`` of it, never whole in memory. ``source`` must be seekable (to name the line of a byte
-    that is not UTF-8); ``name`` is how messages call it."""
-    text = io.TextIOWrapper(io.BufferedReader(_Limited(source, name)), encoding="utf-8-sig", newline="")
-    try:
-        return _load_rows(host, name, text)
-    except UnicodeDecodeError:
-        line = _bad_byte_line(source)
-        raise UserError(f'{name} is not UTF-8 text (line {line}); save it as "CSV UTF-8"') from None
-    finally:
-        text.detach()  # the caller's to close
-
-
-class _BadRows(Exception):
-    """Raised inside the load's transaction so that nothing of a file with a bad row is applied."""
-
-
-# The longest line read whole: two fields at the csv module's limit and then some. A longer one is no stock row,
-# and is refused when it is this long, not read on to its end (45 MB without a line break would be 45 MB of text).
-LINE_LIMIT = 4 * csv.field_size_limit()
-
-
-def _lines(text: io.TextIOWrapper) -> Iterator[str]:
-    while line := text.readline(LINE_LIMIT):
-        if len(line) >= LINE_LIMIT and not line.endswith(("\n", "\r")):
-            raise csv.Error(f"field larger than field limit ({csv.field_size_limit()})")
-        yield line
-
-
-def _load_rows(host: Host, name: str, text: io.TextIOWrapper) -> int:
-    lines = _lines(text)
-    try:
-        first_line = next(lines, "")
-    except csv.Error as exc:
-        raise UserError(f"{name}: line 1: {_csv_problem(exc)}") from None
-    reader = csv.reader(itertools.chain([first_line], lines), delimiter=_delimiter(first_line))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise UserError(f"{name}: line 1: {exc}") from None
-    if header is None or [h.strip().lower() for h in header] != ["sku", "quantity"]:
-        raise UserError(f"{name}: the first line must be the header `sku,quantity` (or `sku;quantity`)")
-    workspace_id = workspaces.current_id(host, create=True)
-    now = host.clock.now().isoformat(timespec="seconds")
-    first_seen: dict[str, int] = {}  # SKU -> its line: a SKU given twice is refused
-    errors: list[str] = []
-    batch: list[tuple[int, str, int, int, str]] = []
-    try:
-        with host.db.atomic():
-            version = _newest_version(host)
-            for number, record in _records(reader, errors):
-                if not any(cell.strip() for cell in record):
-                    continue
-                if len(record) != 2:
-                    errors.append(f"line {number}: expected 2 columns (sku,quantity), found {len(record)}")
-                    continue
-                try:
-                    sku, qty = _check_sku(record[0]), _check_quantity(record[1])
-                except UserError as exc:
-                    errors.append(f"line {number}: {exc}")
-                    continue
-                if sku in first_seen:
-                    errors.append(f"line {number}: SKU {sku!r} already given on line {first_seen[sku]}")
-                    continue
-                first_seen[sku] = number
-                if errors:
-                    continue  # nothing will be applied: only look for more bad rows
-                batch.append((workspace_id, sku, qty, version + len(first_seen), now))
-                if len(batch) >= LOAD_BATCH:
-                    host.db.conn.executemany(UPSERT_DESIRED, batch)
-                    batch = []
-            if errors:
-                raise _BadRows
-            host.db.conn.executemany(UPSERT_DESIRED, batch)
-    except _BadRows:
-        shown = "\n  ".join(errors[:20]) + (f"\n  … and {len(errors) - 20} more" if len(errors) > 20 else "")
-        raise UserError(f"{name}: {plural(len(errors), 'bad row')}, nothing was applied:\n  {shown}") from None
-    return len(first_seen)
-
-
-def _records(reader: Any, errors: list[str]) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of each record after the header; a quoted field running over lines is an error."""
-    while True:
-        number = reader.line_num + 1  # where the next record starts
-        try:
-            record = next(reader, None)
-        except csv.Error as exc:
-            errors.append(f"line {reader.line_num}: {_csv_problem(exc)}")
-            return  # the csv module cannot go on after this
-        if record is None:
-            return
-        if reader.line_num > number or any("\n" in cell or "\r" in cell for cell in record):
-            errors.append(f"line {number}: a quoted field runs on to line {reader.line_num} (a quote left open?)")
-            continue
-        yield number, record
-
-
-def _csv_problem(exc: csv.Error) -> str:
-    if "field larger than field limit" in str(exc):
-        return f"a field is longer than {csv.field_size_limit():,} characters (a quote left open?)"
-    return str(exc)
-
-
-def stock_due(host: Host, app_id: int) -> list[tuple[str, int, int]]:
-    """(sku, quantity, version) the app must be sent: its latest desired quantity differs from the last one sent,
+def stock_due(host: Host, app: App | int) -> list[tuple[str, int, int]]:
+    """(sku, available, version) the app must be sent: what it is offered now differs from the last quantity sent,
     or the last send's outcome is unknown (interrupted) or was a rejection that retrying can cure, or it is to be
-    sent again (``recheck``: listed after all, or mapped). Never a SKU the marketplace does not list. Only the
-    desired quantities of the app's own workspace."""
-    return [tuple(r) for r in host.db.execute(DUE + " ORDER BY d.version", (app_id,))]
+    sent again (``recheck``: listed after all, or mapped). Never a SKU the marketplace does not list, nor one never
+    counted. Only the SKUs of the app's own workspace."""
+    app = app if isinstance(app, App) else App.from_row(host.db["apps"].get(app))
+    return [tuple(r) for r in host.db.execute(DUE + " ORDER BY d.version", due_params(host, app))]
 
 
+# What an app is offered of a SKU: ``available`` (:buffer, :cap the app's own).
+AVAILABLE = (
+    "CASE WHEN :cap IS NULL THEN MAX(0, d.quantity - d.reserved - :buffer) "
+    "ELSE MIN(:cap, MAX(0, d.quantity - d.reserved - :buffer)) END"
+)
 DUE = (
-    "SELECT d.sku, d.quantity, d.version FROM apps a JOIN desired_stock d ON d.workspace_id = a.workspace_id "
-    "LEFT JOIN stock_pushes p ON p.app_id = a.id AND p.sku = d.sku WHERE a.id = ? AND ("
+    f"SELECT d.sku, {AVAILABLE} AS available, d.version FROM apps a "
+    "JOIN desired_stock d ON d.workspace_id = a.workspace_id "
+    "LEFT JOIN stock_pushes p ON p.app_id = a.id AND p.sku = d.sku WHERE a.id = :app AND d.quantity IS NOT NULL AND ("
     "p.sku IS NULL OR p.outcome IN ('sending', 'recheck') "
-    "OR (p.outcome != 'not_listed' AND p.attempt_quantity IS NOT d.quantity) "
+    f"OR (p.outcome != 'not_listed' AND p.attempt_quantity IS NOT {AVAILABLE}) "
     "OR (p.outcome = 'rejected' AND p.retryable = 1))"
 )
+
+
+def due_params(host: Host, app: App) -> dict[str, Any]:
+    buffer, cap = offer_limits(host, app)
+    return {"app": app.id, "buffer": buffer, "cap": cap}
 
 
 # Per host (shared with its forks) and app: the desired version through which the app's due query last found
@@ -334,11 +258,12 @@ def _latest_version(host: Host) -> int:
     return host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
 
 
-def _due_now(host: Host, app_id: int, any_one: bool = False) -> tuple[list[tuple[str, int, int]], int]:
+def _due_now(host: Host, app: App, any_one: bool = False) -> tuple[list[tuple[str, int, int]], int]:
     """``stock_due``, and the latest desired version read just before it; a few indexed reads instead of the due
     query when nothing can be due: no desired quantity newer than the last check found sent, and no row of the
     app interrupted ('sending') or rejected retryably (a push from another process leaves those when it must).
     ``any_one``: only whether anything is due, as at most one row (the first found, not the oldest)."""
+    app_id = app.id
     latest = _latest_version(host)
     checked = _checked(host).get(app_id)
     if (
@@ -353,8 +278,8 @@ def _due_now(host: Host, app_id: int, any_one: bool = False) -> tuple[list[tuple
     ):
         return [], latest
     if any_one:
-        return [tuple(r) for r in host.db.execute(DUE + " LIMIT 1", (app_id,))], latest
-    return stock_due(host, app_id), latest
+        return [tuple(r) for r in host.db.execute(DUE + " LIMIT 1", due_params(host, app))], latest
+    return stock_due(host, app), latest
 
 
 def _all_sent_through(host: Host, app_id: int, version: int) -> None:
@@ -493,7 +418,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
             f"{app.name!r} --stock-sync`"
         )
         return summary
-    due, latest = _due_now(host, app.id, any_one=not dry_run)  # the whole of it is read under the push lock
+    due, latest = _due_now(host, app, any_one=not dry_run)  # the whole of it is read under the push lock
     summary["due"] = len(due)
     if dry_run:
         summary["preview"] = preview(host, app, due)
@@ -513,7 +438,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
     progress = progress or Progress()
     _check_again(host).pop(app.id, None)
     with installed.run(host, app, lock="push", progress=progress, stamp="last_push_at") as ctx:
-        due, latest = _due_now(host, app.id)  # under the lock: another push may have just sent them
+        due, latest = _due_now(host, app)  # under the lock: another push may have just sent them
         summary["due"] = len(due)
         refs = references(host, app.id)
         # An unmapped SKU spelled like another SKU's reference could not be told apart from it: not sent (`stock
@@ -620,102 +545,45 @@ def preview(host: Host, app: App, due: list[tuple[str, int, int]]) -> list[dict[
 
 # How `stock list` names an outcome that is not a word of its own.
 OUTCOME_SHOWN = {"not_listed": "not listed here", "recheck": "to be sent again"}
+OFFERED = f"CASE WHEN d.quantity IS NULL THEN NULL ELSE {AVAILABLE} END"
 
 
 def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]:
-    """Desired, last pushed and last outcome per SKU and app (apps with stock sync on), in the host's workspace."""
+    """Per SKU and app with stock sync on, in the host's workspace: on hand, reserved, what the app is offered
+    (``available``, after its buffer and cap), the last quantity pushed and its outcome. Without such apps, per SKU
+    on hand, reserved and available. A SKU open orders reserve but never counted has no on hand and no available."""
     targets = [installed.get(host, app)] if app is not None else installed.list_apps(host)
     rows = [a for a in targets if host.app_info(a).settings.stock_sync]
     result = []
     for row in rows:
         for rec in host.db.query(
-            "SELECT d.sku, d.quantity AS desired, p.pushed_quantity, p.attempt_quantity, p.outcome, p.message, "
-            "p.reference, p.attempt_at, COALESCE(p.warning, '') AS warning, r.reference AS marketplace_reference "
-            "FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku "
-            "LEFT JOIN sku_references r ON r.app_id = ? AND r.sku = d.sku WHERE d.workspace_id = ? ORDER BY d.sku",
-            [row.id, row.id, row.workspace_id],
+            f"SELECT d.sku, d.quantity AS on_hand, d.reserved, {OFFERED} AS available, p.pushed_quantity, "
+            "p.attempt_quantity, p.outcome, p.message, p.reference, p.attempt_at, COALESCE(p.warning, '') AS warning, "
+            "r.reference AS marketplace_reference FROM desired_stock d "
+            "LEFT JOIN stock_pushes p ON p.app_id = :app AND p.sku = d.sku "
+            "LEFT JOIN sku_references r ON r.app_id = :app AND r.sku = d.sku WHERE d.workspace_id = :workspace "
+            "ORDER BY d.sku",
+            {**due_params(host, row), "workspace": row.workspace_id},
         ):
-            shown = OUTCOME_SHOWN.get(rec["outcome"], rec["outcome"] or "not pushed")
+            if rec["on_hand"] is None:
+                shown = "not counted"
+            else:
+                shown = OUTCOME_SHOWN.get(rec["outcome"], rec["outcome"] or "not pushed")
             result.append({"app": row.name, **rec, "outcome": shown})
     if not targets and app is None:
         for rec in host.db.query(
-            "SELECT sku, quantity AS desired FROM desired_stock WHERE workspace_id = ? ORDER BY sku",
+            "SELECT sku, quantity AS on_hand, reserved, CASE WHEN quantity IS NULL THEN NULL "
+            "ELSE MAX(0, quantity - reserved) END AS available FROM desired_stock WHERE workspace_id = ? ORDER BY sku",
             [workspaces.current_id(host)],
         ):
             result.append({"app": None, **rec, "pushed_quantity": None, "outcome": "no app with stock sync"})
     return result
 
 
-def verify_stock(host: Host, app: App | str) -> list[dict[str, Any]]:
-    """Read back what the marketplace shows and compare with desired and last pushed."""
-    app = installed.get(host, app)
-    require_authorized(app)
-    desired = {
-        r["sku"]: r
-        for r in host.db.query(
-            "SELECT d.sku, d.quantity, p.pushed_quantity, p.pushed_at, p.attempt_quantity, p.outcome, p.message "
-            "FROM desired_stock d LEFT JOIN stock_pushes p ON p.app_id = ? AND p.sku = d.sku WHERE d.workspace_id = ?",
-            [app.id, app.workspace_id],
-        )
-    }
-    refs = references(host, app.id)
-    back = {ref: sku for sku, ref in refs.items()}
-    with installed.run(host, app) as ctx:
-        levels = [
-            level.model_copy(update={"sku": back[level.sku]}) if level.sku in back else level
-            for level in host.registry.read_stock(app.kind, ctx, [refs.get(s, s) for s in sorted(desired)] or None)
-        ]
-    # The listings were just read: a SKU once not listed here that now is goes out on the next push.
-    relisted = [
-        level.sku for level in levels if level.found and (desired.get(level.sku) or {}).get("outcome") == "not_listed"
-    ]
-    if relisted:
-        _send_again(host, app, relisted, "listed here now: sent on the next push")
-        for sku in relisted:
-            desired[sku]["outcome"] = "recheck"
-    now = host.clock.now()
-    report = []
-    for level in levels:
-        want = desired.get(level.sku)
-        entry = {
-            "sku": level.sku,
-            "desired": want and want["quantity"],
-            "pushed": want and want["pushed_quantity"],
-            "shown": level.quantity,
-            "fulfilled_by": level.fulfilled_by,
-            "detail": level.detail,
-            "warning": level.warning,
-        }
-        if not level.found:
-            entry["state"] = "not listed"
-        elif want is not None and want["outcome"] == "recheck":
-            entry["state"] = "push pending"
-        elif level.fulfilled_by == "marketplace":
-            entry["state"] = "fulfilled by the marketplace"
-        elif want is None:
-            entry["state"] = "no desired quantity"
-        elif level.quantity == want["quantity"]:
-            entry["state"] = "in sync"
-        elif want["outcome"] == "rejected" and want["attempt_quantity"] == want["quantity"]:
-            entry["state"] = f"rejected: {want['message']}"
-        elif want["outcome"] in ("pending", "sending") or want["pushed_quantity"] != want["quantity"]:
-            entry["state"] = "push pending"
-        elif _within_delay(want["pushed_at"], now, level.publication_delay):
-            entry["state"] = "accepted, not yet visible"
-        else:
-            entry["state"] = "drift"
-        report.append(entry)
-    return report
-
-
-def _within_delay(pushed_at: str | None, now: datetime, delay: float) -> bool:
-    """Whether a quantity accepted at ``pushed_at`` may still be on its way to the marketplace's pages."""
-    if not pushed_at or delay <= 0:
-        return False
-    at = datetime.fromisoformat(pushed_at)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return (now - at).total_seconds() < delay
+def offered(on_hand: int, reserved: int, buffer: int, cap: int | None) -> int:
+    """What an app is offered: max(0, on hand - reserved - its buffer), at most its cap (the SQL of ``AVAILABLE``)."""
+    available = max(0, on_hand - reserved - buffer)
+    return available if cap is None else min(cap, available)
 
 
 def start_over(host: Host, app: App) -> None:
@@ -730,6 +598,16 @@ def start_over(host: Host, app: App) -> None:
         memo.pop(app.id, None)
 
 
+def offer_changed(host: Host, app: App) -> None:
+    """The app's buffer or cap changed: what it is offered may differ for every SKU of its workspace, so each gets a
+    newer version and a push in any process looks again (inside the caller's transaction); only SKUs whose available
+    quantity changed are sent."""
+    host.db.execute(
+        "UPDATE desired_stock SET version = ? + rowid WHERE workspace_id = ?", (_latest_version(host), app.workspace_id)
+    )
+    _checked(host).pop(app.id, None)
+
+
 def forget_app(host: Host, app_id: int) -> None:
     """An app is removed: what was pushed to it, and its SKU references, go (inside the caller's transaction)."""
     host.db.execute("DELETE FROM stock_pushes WHERE app_id = ?", (app_id,))
@@ -741,7 +619,7 @@ def references(host: Host, app_id: int) -> dict[str, str]:
     return dict(host.db.execute("SELECT sku, reference FROM sku_references WHERE app_id = ?", (app_id,)).fetchall())
 
 
-def _send_again(host: Host, app: App, skus: list[str], why: str) -> None:
+def send_again(host: Host, app: App, skus: list[str], why: str) -> None:
     """Make SKUs due for the app on its next push, in any process: their rows become ``recheck`` and their desired
     version the newest (a push that found everything sent looks for a newer version first)."""
     with host.db.atomic():
@@ -764,7 +642,7 @@ def _send_again(host: Host, app: App, skus: list[str], why: str) -> None:
 def map_sku(host: Host, sku: str, app: App | str, reference: str) -> dict[str, Any]:
     """Send ``sku`` to ``app`` as ``reference`` from now on (its next push sends it under that reference)."""
     app = installed.get(host, app)
-    sku, reference = _check_sku(sku), _check_sku(reference)
+    sku, reference = check_sku(sku), check_sku(reference)
     for other, ref in references(host, app.id).items():
         if ref == reference and other != sku:
             raise UserError(f"{reference!r} is already the reference of SKU {other!r} for {app.name}; unmap that first")
@@ -785,18 +663,18 @@ def map_sku(host: Host, sku: str, app: App | str, reference: str) -> dict[str, A
             "ON CONFLICT(app_id, sku) DO UPDATE SET reference = excluded.reference",
             (app.id, sku, reference),
         )
-    _send_again(host, app, [sku], f"mapped to {reference}: sent on the next push")
+    send_again(host, app, [sku], f"mapped to {reference}: sent on the next push")
     return {"app": app.name, "sku": sku, "reference": reference}
 
 
 def unmap_sku(host: Host, sku: str, app: App | str) -> dict[str, Any]:
     """Send ``sku`` to ``app`` under its own name again."""
     app = installed.get(host, app)
-    sku = _check_sku(sku)
+    sku = check_sku(sku)
     reference = references(host, app.id).get(sku)
     if reference is None:
         raise UserError(f"SKU {sku!r} is not mapped for {app.name}: it goes out under its own name already")
     with host.db.atomic():
         host.db.execute("DELETE FROM sku_references WHERE app_id = ? AND sku = ?", (app.id, sku))
-    _send_again(host, app, [sku], "unmapped: sent under its own name on the next push")
+    send_again(host, app, [sku], "unmapped: sent under its own name on the next push")
     return {"app": app.name, "sku": sku, "reference": None, "was": reference}

@@ -424,6 +424,73 @@ def m020_former_account(db: Database) -> None:
     db["apps"].add_column("former_account_id", str)
 
 
+@migrations()
+def m021_stock_loop(db: Database) -> None:
+    # Orders and stock as one loop. A desired quantity is from now on the SKU's on hand, counted (``counted_at``:
+    # when); ``reserved`` is what open merchant-fulfilled orders hold of it (a row with no on hand, quantity NULL,
+    # when orders reserve a SKU never counted). Owned by ``reservations.py``: ``line_stock``, per order line what it
+    # reserves now, how many of its units are known shipped and how many of those it took off on hand. Owned by
+    # ``ledger.py``: ``stock_ledger``, every change of on hand or of a reservation with its cause.
+    db.execute("ALTER TABLE desired_stock ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE desired_stock ADD COLUMN counted_at TEXT")
+    db.execute("UPDATE desired_stock SET counted_at = updated_at")
+    db.execute(
+        "CREATE TABLE line_stock (order_id INTEGER NOT NULL, line_id TEXT NOT NULL, workspace_id INTEGER NOT NULL, "
+        "sku TEXT NOT NULL, reserved INTEGER NOT NULL DEFAULT 0, shipped INTEGER NOT NULL DEFAULT 0, "
+        "taken INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (order_id, line_id))"
+    )
+    db.execute("CREATE INDEX line_stock_reserving ON line_stock (workspace_id, sku) WHERE reserved > 0")
+    db.execute(
+        "CREATE TABLE stock_ledger (id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, sku TEXT NOT NULL, "
+        "at TEXT NOT NULL, cause TEXT NOT NULL, on_hand_change INTEGER NOT NULL DEFAULT 0, "
+        "reserved_change INTEGER NOT NULL DEFAULT 0, on_hand INTEGER, reserved INTEGER NOT NULL DEFAULT 0, "
+        "actor TEXT, app_id INTEGER, order_id INTEGER, detail TEXT)"
+    )
+    db.execute("CREATE INDEX stock_ledger_sku ON stock_ledger (workspace_id, sku, id)")
+    # The orders imported before, still open, reserve from now on; what they shipped is taken as counted out.
+    db.execute(
+        "INSERT INTO line_stock (order_id, line_id, workspace_id, sku, reserved, shipped, taken) "
+        "SELECT l.order_id, l.line_id, a.workspace_id, COALESCE(r.sku, l.sku), "
+        "MAX(0, l.quantity_ordered - COALESCE(l.quantity_shipped, 0)), COALESCE(l.quantity_shipped, 0), 0 "
+        "FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN apps a ON a.id = o.app_id "
+        "LEFT JOIN sku_references r ON r.app_id = o.app_id AND r.reference = l.sku "
+        "WHERE l.sku IS NOT NULL AND o.fulfilled_by = 'merchant' AND a.status != 'removed' "
+        "AND o.status NOT IN ('shipped', 'cancelled', 'unfulfillable') "
+        "AND l.quantity_ordered > COALESCE(l.quantity_shipped, 0)"
+    )
+    held = "SELECT workspace_id, sku, SUM(reserved) AS n FROM line_stock GROUP BY workspace_id, sku"
+    db.execute(
+        f"INSERT INTO desired_stock (workspace_id, sku, quantity, version, updated_at, reserved) "
+        f"SELECT h.workspace_id, h.sku, NULL, 0, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), 0 FROM ({held}) h "
+        "WHERE NOT EXISTS (SELECT 1 FROM desired_stock d WHERE d.workspace_id = h.workspace_id AND d.sku = h.sku)"
+    )
+    db.execute(
+        f"UPDATE desired_stock SET reserved = (SELECT n FROM ({held}) h "
+        "WHERE h.workspace_id = desired_stock.workspace_id AND h.sku = desired_stock.sku) "
+        "WHERE EXISTS (SELECT 1 FROM line_stock s WHERE s.workspace_id = desired_stock.workspace_id "
+        "AND s.sku = desired_stock.sku)"
+    )
+    db.execute(
+        "INSERT INTO stock_ledger (workspace_id, sku, at, cause, reserved_change, on_hand, reserved, detail) "
+        "SELECT workspace_id, sku, strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now'), 'migrated', reserved, quantity, "
+        "reserved, 'open orders imported before reservations began' FROM desired_stock WHERE reserved > 0"
+    )
+
+
+@migrations()
+def m022_cancellation_requests(db: Database) -> None:
+    # Owned by ``orders.py``: a buyer's request to cancel an order line, and the reason the marketplace gives, as
+    # the last import saw them (bol's item ``cancellationRequest``, Amazon's item ``cancellation``).
+    db.execute("ALTER TABLE order_lines ADD COLUMN cancellation_requested INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE order_lines ADD COLUMN cancellation_reason TEXT")
+
+
+@migrations()
+def m023_line_cancelled_quantity(db: Database) -> None:
+    # The units of a line cancelled while the rest of the order goes on (bol cancels per item): they reserve nothing.
+    db.execute("ALTER TABLE order_lines ADD COLUMN quantity_cancelled INTEGER NOT NULL DEFAULT 0")
+
+
 def apps_having(db: Database, table: str, column: str, values: Iterable[str]) -> set[int]:
     """The distinct ``app_id`` of ``table``'s rows whose ``column`` is one of ``values``, by one seek of an index on
     (column, app_id) per app found: SQLite's DISTINCT would read every matching row, and a pending feed has 25,000."""

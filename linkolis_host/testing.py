@@ -20,7 +20,10 @@ It checks, in order: the plugin loads beside nothing else and every ``@hookimpl`
 it implements the hooks an app needs; its settings model is a panel the CLI can show (every field has a title
 and a description, every default validates); then, in a throw-away data directory: install, authorize (your
 callable), the health report's shape, two imports in a row (each batch valid, its cursor plain JSON, the second
-import finds nothing new and nothing changed), and, given ``stock``, one outcome per SKU pushed.
+import finds nothing new and nothing changed), given ``stock``, one outcome per SKU pushed, given ``shipments``, one
+outcome per shipment (an accepted one sent again as interrupted is accepted again), and given ``cancellations``, an
+outcome per order cancelled (an accepted one asked again, as after a crash before the host's own write, is accepted
+again, never refused as "already cancelled").
 """
 
 from __future__ import annotations
@@ -148,6 +151,7 @@ def check_plugin(
     host_factory: HostFactory = default_host,
     stock: Iterable[tuple[str, int]] = (),
     shipments: Iterable[dict[str, Any]] = (),
+    cancellations: Iterable[dict[str, Any]] = (),
 ) -> list[str]:
     """Check ``plugin`` (a module or object with ``@hookimpl`` functions) against the hook contract.
 
@@ -160,6 +164,9 @@ def check_plugin(
     :param shipments: shipments to confirm after the imports, each as ``shipments.ship_order`` takes them
         (``order``, ``carrier``, ``tracking``, optionally ``lines``, ``method``, ``ship_date``); each must come
         back with an outcome, and an accepted one sent again as interrupted (``resent``) must be accepted again.
+    :param cancellations: orders to cancel after the imports, each as ``orders.cancel_order`` takes them (``order``,
+        optionally ``reason``); each must be answered, and an accepted one asked again as if the host had died
+        before its own write must be accepted again.
     :returns: the problems found, empty when the plugin conforms.
     """
     install = dict(install or {})
@@ -185,7 +192,9 @@ def check_plugin(
         with tempfile.TemporaryDirectory(prefix="linkolis-conformance-") as home:
             host = host_factory(Path(home), [plugin])
             try:
-                problems += _check_with_host(host, kind, install, authorize, list(stock), list(shipments))
+                problems += _check_with_host(
+                    host, kind, install, authorize, list(stock), list(shipments), list(cancellations)
+                )
             finally:
                 host.close()
     return list(dict.fromkeys(problems))  # each import may find the same problem: say it once
@@ -198,6 +207,7 @@ def _check_with_host(
     authorize: Callable[[Host, str], Any],
     levels: list[tuple[str, int]],
     packages: list[dict[str, Any]] = (),
+    cancels: list[dict[str, Any]] = (),
 ) -> list[str]:
     problems: list[str] = []
     host.registry._answer = _Watch(host.registry._answer, problems)  # type: ignore[method-assign]
@@ -260,6 +270,10 @@ def _check_with_host(
         if packages:
             step = "push_shipments"
             problems += _check_shipments(host, name, packages)
+
+        if cancels:
+            step = "cancel_order"
+            problems += _check_cancellations(host, name, cancels)
     except (LinkolisError, ValidationError) as exc:
         problems.append(f"{step}: {type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a plugin's crash is a finding, not the kit's crash
@@ -295,6 +309,36 @@ def _check_shipments(host: Host, name: str, packages: list[dict[str, Any]]) -> l
                 f"push_shipments: {r['order']}/{r['package_reference']} was accepted, then sent again "
                 f"as interrupted (resent) and answered {r['status']} {r['message']!r}; a shipment the "
                 "marketplace already has must be answered accepted"
+            )
+    return problems
+
+
+def _check_cancellations(host: Host, name: str, cancels: list[dict[str, Any]]) -> list[str]:
+    """Each cancellation answered; an accepted one, asked again as after a crash before the host's write, accepted
+    again."""
+    app = apps.get(host, name)
+    if not host.registry.implements(app.kind, "cancel_order"):
+        return ["cancel_order: not implemented, but cancellations were given to check"]
+    problems, accepted = [], []
+    for cancel in cancels:
+        cancel = dict(cancel)
+        result = orders.cancel_order(host, cancel.pop("order"), **cancel)
+        if result["status"] == "accepted":
+            accepted.append((result["order"], result["reason"]))
+    if not accepted:
+        return ["cancel_order: no cancellation was accepted; give at least one order the marketplace cancels"]
+    for order_id, reason in accepted:
+        with host.db.atomic():  # as a process killed after the marketplace's yes, before the host's write leaves it
+            host.db.execute(
+                "UPDATE orders SET status = 'unshipped' WHERE app_id = ? AND marketplace_order_id = ?",
+                (app.id, order_id),
+            )
+        again = orders.cancel_order(host, order_id, reason=reason)
+        if again["status"] != "accepted":
+            problems.append(
+                f"cancel_order: order {order_id} was cancelled, then asked again as after an interruption and "
+                f"answered {again['status']} {again['message']!r}; an order the marketplace cancelled already "
+                "must be answered accepted"
             )
     return problems
 

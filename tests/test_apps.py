@@ -13,7 +13,14 @@ import linkolis_host.cli.base
 def test_install_takes_the_defaults_of_the_settings_model(run):
     app = run.json("apps", "install", "testmarket", "--region", "EU")
     assert app["name"] == "Test Market"
-    assert app["settings"] == {"name": "Test Market", "stock_sync": False, "region": "EU", "shop": "main"}
+    assert app["settings"] == {
+        "name": "Test Market",
+        "stock_sync": False,
+        "stock_buffer": 0,
+        "stock_max": None,
+        "region": "EU",
+        "shop": "main",
+    }
     assert app["status"] == "installed"
 
 

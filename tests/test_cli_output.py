@@ -60,15 +60,15 @@ def test_on_a_terminal_apps_list_is_a_table_with_headers(run, shop, terminal):
 def test_piped_a_list_is_tab_separated_without_headers_or_decoration(run, shop):
     lines = run("orders", "list").stdout.splitlines()
     assert [line.split("\t") for line in lines] == [
-        ["A-2", "Shop EU", "cancelled", "2023-11-14 22:13 UTC", "19.98 EUR", "2"],
-        ["A-1", "Shop EU", "unshipped", "2023-11-14 22:13 UTC", "9.99 EUR", "1"],
+        ["A-2", "Shop EU", "cancelled", "2023-11-14 22:13 UTC", "19.98 EUR", "2", "-"],
+        ["A-1", "Shop EU", "unshipped", "2023-11-14 22:13 UTC", "9.99 EUR", "1", "-"],
     ]
     assert ESC not in "".join(lines)
 
 
 def test_orders_list_shows_money_with_its_currency_on_a_terminal(run, shop, terminal):
     text = run("--no-color", "orders", "list").stdout
-    assert text.splitlines()[0].split() == ["ORDER", "APP", "STATUS", "CREATED", "TOTAL", "LINES"]
+    assert text.splitlines()[0].split() == ["ORDER", "APP", "STATUS", "CREATED", "TOTAL", "LINES", "BUYER", "ASKS"]
     assert "19.98 EUR" in text and "9.99 EUR" in text
 
 
@@ -99,7 +99,7 @@ def test_human_output_never_shows_python_values_or_raw_iso_times(run, shop, monk
 def test_an_unknown_value_is_a_dash(run, shop):
     rows = [line.split("\t") for line in run("stock", "list").stdout.splitlines()]
     bad = next(r for r in rows if r[1] == "BAD-1")
-    assert bad[3] == "-", "never pushed: a dash, not None"
+    assert bad[5] == "-", "never pushed: a dash, not None"
     assert run("apps", "show", "Shop EU").stdout.count(" -\n") >= 1
 
 
@@ -108,7 +108,7 @@ def test_a_cell_with_control_characters_or_a_tab_keeps_to_its_column(run, app, m
     run("stock", "set", "BAD-1", "4")
     run("stock", "push", code=1)
     line = run("stock", "list").stdout
-    assert line.count("\n") == 1 and line.count("\t") == 5
+    assert line.count("\n") == 1 and line.count("\t") == 7
     assert "bad\\x09name \\x1b[31mred\\x0anext" in line and ESC not in line
 
 

@@ -11,7 +11,7 @@ import testmarket
 from helpers import token_of
 from pydantic import Field
 
-from linkolis_host import AppKind, HealthCheck, Order, OrderBatch, StockOutcome, apps, hookimpl
+from linkolis_host import AppKind, CancellationOutcome, HealthCheck, Order, OrderBatch, StockOutcome, apps, hookimpl
 from linkolis_host.testing import assert_conformance, check_plugin
 
 HOOKS = ("configure_fields", "authorize", "import_orders", "push_stock", "read_stock", "health_check")
@@ -170,3 +170,28 @@ def test_assert_conformance_lists_every_problem():
     with pytest.raises(AssertionError) as error:
         assert_conformance(variant(push_stock=None), install={"region": "EU"}, authorize=authorize)
     assert "the plugin does not conform:\n- hooks: push_stock not implemented" in str(error.value)
+
+
+def test_the_kit_checks_that_a_cancellation_asked_again_after_a_crash_is_accepted(market):
+    market.buyer_asks_to_cancel("O-1")
+    assert check(testmarket, cancellations=[{"order": "O-1"}, {"order": "O-2", "reason": "out_of_stock"}]) == []
+    assert [c.reason for c in market.cancellations] == ["requested_by_buyer", "out_of_stock"]
+
+    def cancel_order(ctx, cancellation):
+        """Refuses what it cancelled before, as a naive plugin would."""
+        oid = cancellation.marketplace_order_id
+        if market.orders[oid]["status"] == "CANCELLED":
+            return CancellationOutcome(marketplace_order_id=oid, status="rejected", message="already cancelled")
+        market.cancel(oid)
+        return CancellationOutcome(marketplace_order_id=oid, status="accepted")
+
+    market.__init__()
+    for n in range(1, 4):
+        market.add_order(f"O-{n}", updated=n)
+    assert check(variant(cancel_order=cancel_order), cancellations=[{"order": "O-3", "reason": "other"}]) == [
+        "cancel_order: order O-3 was cancelled, then asked again as after an interruption and answered rejected "
+        "'already cancelled'; an order the marketplace cancelled already must be answered accepted"
+    ]
+    assert check(variant(), cancellations=[{"order": "O-1", "reason": "other"}]) == [
+        "cancel_order: not implemented, but cancellations were given to check"
+    ]

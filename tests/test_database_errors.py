@@ -105,7 +105,7 @@ def test_a_write_while_another_linkolis_process_writes_waits_says_so_then_names_
 
         reading = linkolis("stock", "list", "--json")  # readers are not blocked by a writer
         assert reading.exit_code == 0, reading.output
-        assert [r["desired"] for r in json.loads(reading.stdout)] == [5, 7]
+        assert [r["on_hand"] for r in json.loads(reading.stdout)] == [5, 7]
     finally:
         holder.communicate("")
     assert linkolis("stock", "set", "SKU-1", "9").exit_code == 0

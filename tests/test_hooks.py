@@ -28,7 +28,7 @@ def test_hook_configure_fields(run, host):
     assert (entry["kind"], entry["title"]) == ("testmarket", "Test Market")
     assert entry["authorization"] == "oauth + direct credentials"
     fields = {f["name"]: f for f in entry["fields"]}
-    assert list(fields) == ["name", "stock_sync", "region", "shop"]
+    assert list(fields) == ["name", "stock_sync", "stock_buffer", "stock_max", "region", "shop"]
     assert fields["region"] == {
         "name": "region",
         "title": "Region",
@@ -140,6 +140,25 @@ def test_hook_health_check(run, app, market):
     assert ctx.credentials == {"token": token_of("SELLER1")}
     assert [c["name"] for c in report["checks"]] == ["credentials present", "token works"]
     assert report["banner"] == "Module correctly installed"
+
+
+def test_hook_cancel_order(run, app, market):
+    market.add_order("O-1", lines=2)
+    market.buyer_asks_to_cancel("O-1", "found it cheaper")
+    run("orders", "import", app)
+    run("orders", "ship", "O-1", "--carrier", "DHL", "--tracking", "T1", "--line", "0=1", "--yes")
+    run("shipments", "push")  # line 0 is shipped: only line 1 is left to cancel
+    result = run.json("orders", "cancel", "O-1", "--yes")
+    [(ctx, args)] = calls(market, "cancel_order")
+    cancellation = args["cancellation"]
+    assert (cancellation.marketplace_order_id, cancellation.lines, cancellation.reason) == (
+        "O-1",
+        [("1", 1)],
+        "requested_by_buyer",
+    )
+    assert ctx.app.name == "Shop EU" and ctx.credentials == {"token": token_of("SELLER1")}
+    assert result["status"] == "accepted"
+    assert run.json("orders", "show", "O-1")["status"] == "cancelled"
 
 
 def test_hook_demo_environment(market, tmp_path, monkeypatch):

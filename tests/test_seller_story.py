@@ -32,7 +32,11 @@ def test_a_seller_installs_authorizes_verifies_imports_pushes_and_removes_an_app
     pushed = run.json("stock", "push")
     assert (pushed["sent"], pushed["accepted"]) == (1, 1)
     assert market.listings == {"SKU-A": 5}
-    assert run.json("stock", "list")[0]["outcome"] == "accepted"
+    listed = {r["sku"]: r for r in run.json("stock", "list")}
+    assert listed["SKU-A"]["outcome"] == "accepted"
+    assert (listed["SKU-0"]["on_hand"], listed["SKU-0"]["reserved"]) == (None, 3), (
+        "the open orders' lines, never counted"
+    )
 
     run("apps", "remove", "Shop EU", "--yes")
     assert run.json("apps", "list") == []

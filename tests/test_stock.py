@@ -53,7 +53,7 @@ def test_stock_load_records_every_row_of_a_good_file(run, tmp_path):
     csv = tmp_path / "stock.csv"
     csv.write_text("sku,quantity\nSKU-A,5\n\nSKU-B,0\n", encoding="utf-8")
     assert run.json("stock", "load", str(csv)) == {"loaded": 2}
-    assert {r["sku"]: r["desired"] for r in run.json("stock", "list")} == {"SKU-A": 5, "SKU-B": 0}
+    assert {r["sku"]: r["on_hand"] for r in run.json("stock", "list")} == {"SKU-A": 5, "SKU-B": 0}
 
 
 def test_stock_load_needs_the_header(run, tmp_path):
@@ -155,9 +155,9 @@ def test_stock_list_json_gives_desired_pushed_and_outcome_per_app(run, app, mark
     run("stock", "push", code=1)
     run("stock", "set", "SKU-A", "6")
     rows = {r["sku"]: r for r in run.json("stock", "list")}
-    assert {k: rows["SKU-A"][k] for k in ("app", "desired", "pushed_quantity", "outcome")} == {
+    assert {k: rows["SKU-A"][k] for k in ("app", "on_hand", "pushed_quantity", "outcome")} == {
         "app": "Shop EU",
-        "desired": 6,
+        "on_hand": 6,
         "pushed_quantity": 5,
         "outcome": "accepted",
     }
@@ -167,7 +167,15 @@ def test_stock_list_json_gives_desired_pushed_and_outcome_per_app(run, app, mark
 def test_stock_list_before_any_app_has_stock_sync(run):
     run("stock", "set", "SKU-A", "5")
     assert run.json("stock", "list") == [
-        {"app": None, "sku": "SKU-A", "desired": 5, "pushed_quantity": None, "outcome": "no app with stock sync"}
+        {
+            "app": None,
+            "sku": "SKU-A",
+            "on_hand": 5,
+            "reserved": 0,
+            "available": 5,
+            "pushed_quantity": None,
+            "outcome": "no app with stock sync",
+        }
     ]
 
 
@@ -191,11 +199,25 @@ def test_stock_verify_reports_drift_at_the_marketplace(run, app, market):
     run("stock", "push")
     report = run.json("stock", "verify")
     assert {e["sku"]: e["state"] for e in report["Shop EU"]} == {"SKU-A": "in sync", "SKU-B": "in sync"}
-    market.listings["SKU-A"] = 3  # someone changed it in the marketplace's own back office
+    market.listings["SKU-A"] = 7  # someone changed it in the marketplace's own back office
     report = run.json("stock", "verify", app, code=1)
     entry = next(e for e in report["Shop EU"] if e["sku"] == "SKU-A")
-    assert (entry["state"], entry["desired"], entry["pushed"], entry["shown"]) == ("drift", 5, 5, 3)
-    assert "SKU-A\t5\t5\t3\tdrift\t-\n" in run("stock", "verify", code=1).stdout  # piped: sku, desired, pushed, shown
+    assert (entry["state"], entry["available"], entry["pushed"], entry["shown"]) == ("drift", 5, 5, 7)
+    assert "SKU-A\t5\t5\t7\tdrift\t-\n" in run("stock", "verify", code=1).stdout  # piped: sku, offered, pushed, shown
+
+
+def test_a_quantity_the_marketplace_lowered_for_an_order_not_yet_imported_is_not_drift(run, app, market):
+    run("stock", "set", "SKU-A", "5")
+    run("stock", "push")
+    market.listings["SKU-A"] = 3  # a buyer ordered 2: the marketplace lowered its own quantity at once
+    report = run.json("stock", "verify", app)
+    [entry] = report["Shop EU"]
+    assert (entry["state"], entry["available"], entry["pushed"], entry["shown"]) == (
+        "lowered by the marketplace",
+        5,
+        5,
+        3,
+    )
 
 
 def test_stock_verify_tells_a_pending_push_from_drift(run, app, market):

@@ -9,11 +9,11 @@ import threading
 
 import pytest
 
-from linkolis_host import stock
+from linkolis_host import stock, stock_files
 
 
 def levels(run):
-    return {r["sku"]: r["desired"] for r in run.json("stock", "list")}
+    return {r["sku"]: r["on_hand"] for r in run.json("stock", "list")}
 
 
 def stock_file(tmp_path, content: str | bytes, name="stock.csv"):
@@ -52,12 +52,12 @@ def test_a_file_that_is_not_utf8_is_refused_with_the_line_of_the_first_bad_byte(
 
 def test_a_bad_row_after_thousands_of_good_ones_still_applies_nothing(run, tmp_path):
     run("stock", "set", "SKU-1", "99")
-    rows = "".join(f"SKU-{n},{n % 50}\n" for n in range(stock.LOAD_BATCH * 3))
+    rows = "".join(f"SKU-{n},{n % 50}\n" for n in range(stock.COUNT_BATCH * 3))
     result = run("stock", "load", stock_file(tmp_path, "sku,quantity\n" + rows + "SKU-7,8\n"), code=1)
-    assert f"line {stock.LOAD_BATCH * 3 + 2}: SKU 'SKU-7' already given on line 9" in result.stderr
+    assert f"line {stock.COUNT_BATCH * 3 + 2}: SKU 'SKU-7' already given on line 9" in result.stderr
     assert levels(run) == {"SKU-1": 99}
-    assert run.json("stock", "load", stock_file(tmp_path, "sku,quantity\n" + rows)) == {"loaded": stock.LOAD_BATCH * 3}
-    assert len(levels(run)) == stock.LOAD_BATCH * 3
+    assert run.json("stock", "load", stock_file(tmp_path, "sku,quantity\n" + rows)) == {"loaded": stock.COUNT_BATCH * 3}
+    assert len(levels(run)) == stock.COUNT_BATCH * 3
 
 
 def test_a_dash_reads_the_rows_from_standard_input(run):
@@ -95,13 +95,13 @@ def test_a_field_longer_than_the_csv_module_takes_is_an_error_naming_its_line(ru
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(run, tmp_path):
     path = tmp_path / "huge.csv"
     with open(path, "wb") as handle:
-        handle.truncate(stock.MAX_STOCK_FILE_BYTES + 1)  # sparse: no need to write 50 MB
+        handle.truncate(stock_files.MAX_STOCK_FILE_BYTES + 1)  # sparse: no need to write 50 MB
     result = run("stock", "load", str(path), code=1)
     assert f"{path} is 52,428,801 bytes, over the 50 MB a stock file may be; is it the right file?" in result.stderr
 
 
 def test_standard_input_over_the_size_limit_is_refused(run, monkeypatch):
-    monkeypatch.setattr(stock, "MAX_STOCK_FILE_BYTES", 1024 * 1024)
+    monkeypatch.setattr(stock_files, "MAX_STOCK_FILE_BYTES", 1024 * 1024)
     rows = "".join(f"SKU-{n},5\n" for n in range(120_000))
     result = run("stock", "load", "-", input="sku,quantity\n" + rows, code=1)
     assert "standard input holds more than 1 MB: that is not a stock file" in result.stderr

@@ -15,9 +15,9 @@ def test_a_quantity_accepted_within_the_publication_delay_is_not_yet_visible_the
     market.publication_delay = 900
     run("stock", "set", "SKU-A", "5")
     run("stock", "push")
-    market.listings["SKU-A"] = 2  # the marketplace took 5 but still shows the old quantity
+    market.listings["SKU-A"] = 8  # the marketplace took 5 but still shows the old quantity
     assert entry(run.json("stock", "verify"), "SKU-A")["state"] == "accepted, not yet visible"
-    assert "SKU-A\t5\t5\t2\taccepted, not yet visible\t-\n" in run("stock", "verify").stdout
+    assert "SKU-A\t5\t5\t8\taccepted, not yet visible\t-\n" in run("stock", "verify").stdout
     clock.advance(901)
     assert entry(run.json("stock", "verify", code=1), "SKU-A")["state"] == "drift"
 
@@ -25,7 +25,7 @@ def test_a_quantity_accepted_within_the_publication_delay_is_not_yet_visible_the
 def test_without_a_publication_delay_a_difference_is_drift_at_once(run, app, market):
     run("stock", "set", "SKU-A", "5")
     run("stock", "push")
-    market.listings["SKU-A"] = 2
+    market.listings["SKU-A"] = 8
     assert entry(run.json("stock", "verify", code=1), "SKU-A")["state"] == "drift"
 
 

@@ -184,7 +184,7 @@ def test_data_from_before_workspaces_moves_into_a_default_workspace(home, clock,
         assert run.json("workspaces", "list") == [{"id": 1, "name": "Default", "apps": 1}]
         assert [a["name"] for a in run.json("apps", "list")] == ["Shop EU"]
         assert run.json("orders", "show", "O-OLD")["app"] == "Shop EU"
-        assert [(r["sku"], r["desired"]) for r in run.json("stock", "list")] == [("SKU-OLD", 9)]
+        assert [(r["sku"], r["on_hand"]) for r in run.json("stock", "list")] == [("SKU-OLD", 9)]
         # Names are unique per workspace now: another workspace may have its own "Shop EU".
         run("workspaces", "add", ANNA)
         in_workspace(run, ANNA, "apps", "install", "testmarket", "--name", "Shop EU", "--region", "EU")

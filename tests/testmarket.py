@@ -20,6 +20,7 @@ from linkolis_host import (
     AuthorizationError,
     AuthorizationRevoked,
     AuthorizationStart,
+    CancellationOutcome,
     Carrier,
     CredentialField,
     Credentials,
@@ -60,9 +61,33 @@ class Market:
     garbled_outcome: dict | None = None  # push_shipments answers this instead of outcomes
     die_after_confirmations: int | None = None  # the process dies right after confirming this many in one call
     listed_only: set[str] | None = None  # the SKUs the market lists (None: any SKU pushed); others are not listed
+    cancellations: list[object] = field(default_factory=list)  # every Cancellation the market cancelled
+    cancel_pending_once: set[str] = field(default_factory=set)  # order ids whose cancellation is decided later
+    refuse_cancel: str | None = None  # cancel_order refuses every order with this message
+    die_after_cancel: bool = False  # the process dies right after the market cancelled, before the host heard
 
-    def add_order(self, order_id: str, status: str = "UNSHIPPED", updated: int = 1, lines: int = 1) -> None:
-        self.orders[order_id] = {"id": order_id, "status": status, "updated": updated, "lines": lines}
+    def add_order(
+        self, order_id: str, status: str = "UNSHIPPED", updated: int = 1, lines: int = 1, region: str | None = None
+    ) -> None:
+        """An order; with ``region``, only the apps of that region import it (one shop per region)."""
+        self.orders[order_id] = {"id": order_id, "status": status, "updated": updated, "lines": lines, "region": region}
+
+    def _touch(self, order_id: str) -> None:
+        self.orders[order_id]["updated"] = max(o["updated"] for o in self.orders.values()) + 1
+
+    def buyer_asks_to_cancel(
+        self, order_id: str, reason: str | None = "ordered by mistake", lines: list[str] | None = None
+    ) -> None:
+        """The buyer asks the market to cancel the order's ``lines`` (line ids; default: every line); the order changes,
+        so an import sees it."""
+        self.orders[order_id]["cancel_request"] = reason or ""
+        self.orders[order_id]["cancel_lines"] = None if lines is None else set(lines)
+        self._touch(order_id)
+
+    def cancel(self, order_id: str) -> None:
+        """The order is cancelled at the market (by the seller on the market's own site, or by the hook)."""
+        self.orders[order_id]["status"] = "CANCELLED"
+        self._touch(order_id)
 
 
 MARKET = Market()
@@ -142,7 +167,11 @@ def import_orders(ctx, cursor):
     MARKET.seen.append(("import_orders", ctx, {"cursor": cursor}))
     _check_token(ctx)
     since = (cursor or {}).get("since", 0)
-    due = sorted((o for o in MARKET.orders.values() if o["updated"] > since), key=lambda o: o["updated"])
+    region = ctx.app.settings.region
+    due = sorted(
+        (o for o in MARKET.orders.values() if o["updated"] > since and o.get("region") in (None, region)),
+        key=lambda o: o["updated"],
+    )
     for number, start in enumerate(range(0, len(due), MARKET.page_size)):
         if MARKET.fail_after_batches is not None and number >= MARKET.fail_after_batches:
             raise RuntimeError("the process died")
@@ -168,6 +197,8 @@ def import_orders(ctx, cursor):
                             subtotal=Decimal("9.99"),
                             tax=Decimal(0),
                             total=Decimal("9.99"),
+                            cancellation_requested=_asked(o, i),
+                            cancellation_reason=(o.get("cancel_request") or None) if _asked(o, i) else None,
                         )
                         for i in range(o["lines"])
                     ],
@@ -176,6 +207,10 @@ def import_orders(ctx, cursor):
             for o in page
         ]
         yield OrderBatch(orders=orders, cursor={"since": page[-1]["updated"]})
+
+
+def _asked(order: dict, line: int) -> bool:
+    return "cancel_request" in order and (order.get("cancel_lines") is None or str(line) in order["cancel_lines"])
 
 
 @hookimpl
@@ -259,6 +294,39 @@ def push_shipments(ctx, shipments):
         if MARKET.die_after_confirmations is not None and confirmed >= MARKET.die_after_confirmations:
             raise RuntimeError("the process died")  # after the marketplace took it, before the host heard
         yield ShipmentOutcome(marketplace_order_id=key[0], package_reference=key[1], status="accepted")
+
+
+@hookimpl
+def cancel_order(ctx, cancellation):
+    """Cancels an open order; one cancelled already (by an earlier call the host never heard of) is accepted."""
+    MARKET.seen.append(("cancel_order", ctx, {"cancellation": cancellation}))
+    _check_token(ctx)
+    oid = cancellation.marketplace_order_id
+    order = MARKET.orders.get(oid)
+
+    def outcome(status, message="", retryable=False):
+        return CancellationOutcome(marketplace_order_id=oid, status=status, message=message, retryable=retryable)
+
+    if order is None:
+        return outcome("rejected", "no such order")
+    if order["status"] == "CANCELLED":
+        return outcome("accepted")
+    if order["status"] == "SHIPPED":
+        return outcome("rejected", "the order is shipped and can no longer be cancelled")
+    if MARKET.refuse_cancel:
+        return outcome("rejected", MARKET.refuse_cancel)
+    if oid in MARKET.cancel_pending_once:
+        MARKET.cancel_pending_once.discard(oid)
+        return outcome("pending", "the market is processing the cancellation")
+    if len(cancellation.lines) == order["lines"]:
+        MARKET.cancel(oid)
+    else:  # some lines only: the order stays open
+        order.setdefault("cancelled_lines", set()).update(line_id for line_id, _ in cancellation.lines)
+        MARKET._touch(oid)
+    MARKET.cancellations.append(cancellation)
+    if MARKET.die_after_cancel:
+        raise RuntimeError("the process died")  # after the market cancelled, before the host heard
+    return outcome("accepted")
 
 
 @hookimpl

@@ -28,12 +28,42 @@ class AnyCaseChoice(click.Choice):
         return f"[{'|'.join(map(str, self.choices))}]"
 
 
+class NoneValue:
+    """What `--stock-max none` gives: set the field to nothing (no cap), as opposed to not giving the option."""
+
+    def __repr__(self) -> str:
+        return "none"
+
+
+NONE = NoneValue()
+
+
+class OptionalInt(click.ParamType):
+    """A whole number, or "none" for a field that may be empty (no cap)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is NONE or isinstance(value, int):
+            return value
+        if str(value).strip().lower() in ("none", ""):
+            return NONE
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a whole number (or 'none')", param, ctx)
+
+
 def _field_option(spec: FieldSpec, with_defaults: bool) -> click.Option:
     flag = "--" + spec.name.replace("_", "-")
     help_text = spec.help + (f" [default: {spec.default}]" if with_defaults and spec.default is not None else "")
     if spec.type == "bool":
         return click.Option([f"{flag}/--no-{spec.name.replace('_', '-')}", spec.name], default=None, help=help_text)
     click_type: Any = {"int": int, "float": float}.get(spec.type, str)
+    optional = spec.type == "int" and spec.default is None and not spec.required
+    if optional:
+        click_type = OptionalInt()
+        help_text += " ('none': no limit)"
     if spec.choices:
         click_type = AnyCaseChoice(spec.choices)
     return click.Option(
@@ -41,7 +71,7 @@ def _field_option(spec: FieldSpec, with_defaults: bool) -> click.Option:
         type=click_type,
         default=None,
         help=help_text,
-        metavar=None if spec.choices else spec.type.upper(),
+        metavar=None if spec.choices else ("INT|none" if optional else spec.type.upper()),
     )
 
 
@@ -61,7 +91,7 @@ def _collect(specs: list[FieldSpec], params: dict[str, Any], prompt_missing: boo
                 raise click.UsageError(f"missing --{spec.name.replace('_', '-')} ({spec.title}{choices})")
             prompt_type: Any = AnyCaseChoice(spec.choices) if spec.choices else str
             value = click.prompt(spec.title, type=prompt_type, err=True)
-        if value is not None:
+        if value is not None and value is not NONE:
             values[spec.name] = _normalize(spec, value)
     return values
 
@@ -163,7 +193,11 @@ def apps_configure(ctx: click.Context, name: str | None, args: tuple[str, ...]) 
     # The parent is `apps`: the usage reads "linkolis apps configure 'Shop EU' [OPTIONS]".
     sub = command.make_context(command.name, list(args), parent=ctx.parent)
     as_json = sub.params.pop("as_json")
-    changes = {k: _normalize(next(s for s in specs if s.name == k), v) for k, v in sub.params.items() if v is not None}
+    changes = {
+        k: None if v is NONE else _normalize(next(s for s in specs if s.name == k), v)
+        for k, v in sub.params.items()
+        if v is not None
+    }
     if not changes:
         raise click.UsageError(f"nothing to change; `linkolis apps configure {name!r} --help` lists the fields")
     new_row, voided = apps.configure(host, row, changes)

@@ -22,8 +22,12 @@ def apps_group() -> None:
     """My applications: install, configure, authorize, verify and remove apps."""
 
 
+# The host's offer settings, left out of a list while they are at their defaults (nothing kept back, no cap).
+UNSET = {"stock_buffer": 0, "stock_max": None}
+
+
 def _app_row(view: dict[str, Any]) -> list[Any]:
-    settings = {k: v for k, v in view["settings"].items() if k != "name"}
+    settings = {k: v for k, v in view["settings"].items() if k != "name" and (k not in UNSET or v != UNSET[k])}
     return [
         view["name"],
         view["kind"],

@@ -1,7 +1,8 @@
-"""`linkolis orders`: import orders, look at them, and mark them shipped."""
+"""`linkolis orders`: import orders, look at them, mark them shipped, and cancel them."""
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -10,9 +11,11 @@ import click
 from .. import apps, orders, shipments
 from ..errors import LinkolisError
 from ..host import Host
+from ..models import CANCELLATION_REASONS
 from ..progress import StderrProgress
 from ..tables import column, money, print_table, value, when
 from ..terminal import plural
+from . import base
 from .base import (
     CONTEXT,
     LinkolisGroup,
@@ -79,7 +82,7 @@ ORDER_STYLES = {
 def orders_list(
     host: Host, app: str | None, status: str | None, limit: int, offset: int, search: str | None, as_json: bool
 ) -> None:
-    """Imported orders, newest first."""
+    """Imported orders, newest first. BUYER ASKS says "cancel" where the buyer asked to cancel an open order."""
     rows = orders.list_orders(host, app, status, limit, offset=offset, search=search)
 
     def human(rs: list[dict]) -> None:
@@ -94,6 +97,7 @@ def orders_list(
                 column("created"),
                 column("total", right=True),
                 column("lines", right=True),
+                column("buyer asks", styles={"cancel": "red"}),
             ],
             [
                 [
@@ -103,6 +107,7 @@ def orders_list(
                     when(r["created_at"]),
                     money(r["total"], r["currency"]),
                     r["line_count"],
+                    "cancel" if r["cancellation_requested"] else "",
                 ]
                 for r in rs
             ],
@@ -125,7 +130,8 @@ def _marketplace_typed(host: Host, order: dict[str, Any]) -> str:
 @json_option
 @with_host
 def orders_show(host: Host, order_id: str, as_json: bool) -> None:
-    """One order with its lines and status history (ID: the marketplace's order id or the host's id)."""
+    """One order with its lines and status history (ID: the marketplace's order id or the host's id), and whether
+    its buyer asked to cancel it, with the marketplace's reason."""
     order = orders.get_order(host, order_id)
 
     def human(o: dict) -> None:
@@ -149,6 +155,17 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
             refs.append(f"programs {', '.join(o['programs'])}")
         if refs:
             echo("; ".join(refs))
+        if o["cancellation_requested"]:
+            reason = f": {o['cancellation_reason']}" if o["cancellation_reason"] else " (no reason given)"
+            echo(f"The buyer asked to cancel this order{reason}.")
+            if orders.cancels_here(host, o):
+                echo(
+                    f"Accept it with `linkolis orders cancel {o['marketplace_order_id']}`, or ship it anyway "
+                    "(`linkolis orders ship` asks you to confirm).",
+                    err=True,
+                )
+            else:
+                echo("Cancel it on the marketplace's own site; the next import shows it cancelled.", err=True)
         for line in o["lines"]:
             extras = "".join(
                 f", {name} {line[name]}"
@@ -159,6 +176,7 @@ def orders_show(host: Host, order_id: str, as_json: bool) -> None:
                 f"  {line['quantity_ordered']} x {line['sku']} {line['title'] or ''} @ {value(line['unit_price'])}"
                 f" = {value(line['subtotal'])}{extras}, total {money(line['total'], o['currency'])}"
                 f" (shipped {line['quantity_shipped']})"
+                + (", the buyer asks to cancel" if line["cancellation_requested"] else "")
             )
         for h in o["history"]:
             echo(f"  status {h['marketplace_status']} at {when(h['marketplace_updated_at'])}")
@@ -201,6 +219,7 @@ def _shipment_line(r: dict[str, Any]) -> str:
     shell_complete=complete_app_names,
     help="The app whose order it is (when two apps imported the same order id).",
 )
+@click.option("--yes", "-y", is_flag=True, help="Ship even though the buyer asked to cancel, without asking.")
 @json_option
 @with_host
 def orders_ship(
@@ -212,9 +231,23 @@ def orders_ship(
     ship_date: str | None,
     lines: tuple[str, ...],
     app: str | None,
+    yes: bool,
     as_json: bool,
 ) -> None:
-    """Mark an order (or part of it) shipped; the tracking number reaches the marketplace on the next push or sync."""
+    """Mark an order (or part of it) shipped; the tracking number reaches the marketplace on the next push or sync.
+
+    When the buyer asked to cancel the order, it asks you to confirm first (off a terminal it needs --yes).
+    """
+    order = orders.find_order(host, order_ref, app)
+    if order["cancellation_requested"] and not yes:
+        oid = order["marketplace_order_id"]
+        if not base.stdin_is_terminal():
+            raise click.UsageError(
+                f"the buyer of order {oid} asked to cancel it; shipping it anyway needs --yes when not run from a "
+                f"terminal (or accept the request: `linkolis orders cancel {oid}`)"
+            )
+        reason = f" ({order['cancellation_reason']})" if order["cancellation_reason"] else ""
+        click.confirm(f"The buyer of order {oid} asked to cancel it{reason}. Ship it anyway?", abort=True, err=True)
     result = shipments.ship_order(
         host,
         order_ref,
@@ -234,3 +267,67 @@ def orders_ship(
             echo("It is sent with `linkolis shipments push` or the next `linkolis sync`.", err=True)
 
     emit(result, as_json, human)
+
+
+@orders_group.command("cancel")
+@click.argument("order_ref", metavar="ORDER")
+@click.option(
+    "--reason",
+    type=click.Choice(CANCELLATION_REASONS),
+    help="Why you cancel it [default: requested_by_buyer when the buyer asked, else required].",
+)
+@click.option(
+    "--app",
+    shell_complete=complete_app_names,
+    help="The app whose order it is (when two apps imported the same order id).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@with_host
+def orders_cancel(host: Host, order_ref: str, reason: str | None, app: str | None, yes: bool, as_json: bool) -> None:
+    """Cancel an order at its marketplace: accept the buyer's request to cancel, or cancel it yourself.
+
+    Every item not yet shipped is cancelled at the marketplace (accepting a request: the items the buyer asked
+    about), and once it accepts, the order is cancelled here at once and the units it held are released. Without
+    --reason it accepts the buyer's request; cancelling an order whose buyer did not ask needs a reason
+    (out_of_stock, price_error, other). A shipped order cannot be cancelled (the buyer returns it). Where the app
+    cannot cancel orders (Amazon), cancel it on the marketplace's own site: the next import shows it cancelled. It
+    asks you to confirm (off a terminal it needs --yes).
+    """
+    plan = orders.plan_cancellation(host, order_ref, reason, app)  # what cannot be cancelled is refused first
+    if not yes:
+        if not base.stdin_is_terminal():
+            raise click.UsageError("cancelling an order needs --yes when not run from a terminal")
+        oid = plan["order"]["marketplace_order_id"]
+        lines = ", ".join(line["line_id"] for line in plan["lines"])
+        what = f"order {oid}" if plan["whole_order"] else f"line {lines} of order {oid}"
+        asked = " as its buyer asked" if plan["reason"] == "requested_by_buyer" else ""
+        click.confirm(f"Cancel {what} ({plan['order']['app']}){asked}? This cannot be undone.", abort=True, err=True)
+    result = orders.cancel_order(host, order_ref, reason=reason, app=app)
+
+    def human(r: dict) -> None:
+        items = plural(sum(line["quantity"] for line in r["lines"]), "item")
+        if r["status"] == "accepted" and r["whole_order"]:
+            echo(f"Cancelled order {r['order']} at {r['app']} ({items}, {r['reason']}); its units are released.")
+        elif r["status"] == "accepted":
+            lines = ", ".join(line["line_id"] for line in r["lines"])
+            echo(
+                f"Cancelled what the buyer asked about of order {r['order']} at {r['app']} (line {lines}, {items}); "
+                "the rest of the order stays open. The next import shows the marketplace's view."
+            )
+        elif r["status"] == "pending":
+            message = f": {r['message']}" if r["message"] else ""
+            echo(f"{r['app']} is still processing the cancellation of order {r['order']}{message}.")
+            echo(
+                "Run the same command again later to learn the outcome; the next import shows the order cancelled "
+                "once it is.",
+                err=True,
+            )
+        else:
+            again = " Asking again later may help." if r["retryable"] else ""
+            why = (r["message"] or "no reason given").rstrip(".")
+            echo(f"{r['app']} refused to cancel order {r['order']}: {why}.{again}", err=True)
+
+    emit(result, as_json, human)
+    if result["status"] == "rejected":
+        sys.exit(1)

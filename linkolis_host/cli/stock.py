@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from .. import apps, stock
+from .. import apps, stock, stock_files, stock_reads
 from ..host import Host
 from ..progress import StderrProgress
-from ..tables import column, print_table
+from ..tables import column, print_table, value, when
 from ..terminal import plural
 from . import base
 from .base import (
@@ -29,7 +29,13 @@ from .base import (
 
 @click.group("stock", cls=LinkolisGroup, context_settings=CONTEXT)
 def stock_group() -> None:
-    """Set stock levels and push them to apps with stock sync on."""
+    """What you have, what open orders hold of it, and what each app is offered.
+
+    On hand is what you counted (`stock set`, `stock load`, the web), less what shipped since. Reserved is what
+    open orders of any app of your workspace still have to ship (orders fulfilled by the marketplace reserve
+    nothing). Each app with stock sync on is offered what is available: on hand - reserved - the app's buffer, at
+    most its cap (`apps configure NAME --stock-buffer N --stock-max N`), and every app hears of an order on another
+    within seconds under `sync --watch`."""
 
 
 @stock_group.command("set", context_settings={**CONTEXT, "ignore_unknown_options": True})  # so -5 is a quantity
@@ -38,9 +44,12 @@ def stock_group() -> None:
 @json_option
 @with_host
 def stock_set(host: Host, sku: str, quantity: str, as_json: bool) -> None:
-    """Record the stock level of one SKU (pushed by the next `stock push` or `sync`)."""
+    """Record how many units of SKU you have on hand, counted now.
+
+    Count what is on your shelf, units of open orders not yet shipped included: open orders are taken off for you
+    (reserved), and each app is offered what is left. The next `stock push` or `sync` sends it."""
     result = stock.set_stock(host, sku, quantity)
-    emit(result, as_json, lambda r: echo(f"{r['sku']}: {r['quantity']}"))
+    emit(result, as_json, lambda r: echo(f"{r['sku']}: {r['quantity']} on hand"))
 
 
 @stock_group.command("load")
@@ -48,16 +57,17 @@ def stock_set(host: Host, sku: str, quantity: str, as_json: bool) -> None:
 @json_option
 @with_host
 def stock_load(host: Host, file: Path, as_json: bool) -> None:
-    """Record stock levels from a CSV with the header `sku,quantity` (FILE '-': standard input).
+    """Record on hand from a CSV with the header `sku,quantity` (FILE '-': standard input), counted now.
 
-    Comma- or semicolon-separated (as Excel saves it in many countries); a bad row applies nothing.
+    Comma- or semicolon-separated (as Excel saves it in many countries); a bad row applies nothing. Each quantity
+    is what is on your shelf, as for `stock set`.
     """
     if str(file) == "-":
         if base.stdin_is_terminal():
             echo("Reading sku,quantity lines from standard input; end with Ctrl-D.", err=True)
-        count = stock.load_stock(host, file, stdin=sys.stdin.buffer)
+        count = stock_files.load_stock(host, file, stdin=sys.stdin.buffer)
     else:
-        count = stock.load_stock(host, file)
+        count = stock_files.load_stock(host, file)
     emit({"loaded": count}, as_json, lambda r: echo(f"Recorded {plural(r['loaded'], 'stock level')}."))
 
 
@@ -117,7 +127,9 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
 @json_option
 @with_host
 def stock_list(host: Host, app: str | None, as_json: bool) -> None:
-    """Desired, last pushed and outcome per SKU and app."""
+    """On hand, reserved and available per SKU and app, with what was last pushed and its outcome.
+
+    Available is what the app is offered: on hand - reserved - its buffer, at most its cap."""
     rows = stock.list_stock(host, app)
 
     def human(rs: list[dict]) -> None:
@@ -134,18 +146,127 @@ def stock_list(host: Host, app: str | None, as_json: bool) -> None:
             [
                 column("app"),
                 column("sku"),
-                column("desired", right=True),
+                column("on hand", right=True),
+                column("reserved", right=True),
+                column("available", right=True),
                 column("pushed", right=True),
                 column("outcome", styles=STATUS_STYLES),
                 column("message", wrap=True),
             ],
-            [[r["app"], r["sku"], r["desired"], r.get("pushed_quantity"), r["outcome"], note(r)] for r in rs],
+            [
+                [
+                    r["app"],
+                    r["sku"],
+                    r["on_hand"],
+                    r["reserved"],
+                    r["available"],
+                    r.get("pushed_quantity"),
+                    r["outcome"],
+                    note(r),
+                ]  # fmt: skip
+                for r in rs
+            ],
         )
 
     emit(rows, as_json, human)
 
 
-VERIFY_STYLES = {"drift": "red", "not listed": "yellow", "accepted, not yet visible": "yellow", "in sync": "green"}
+CAUSE_WORDS = {
+    "counted": "counted",
+    "loaded": "loaded from a file",
+    "reserved": "reserved by an order",
+    "released": "released",
+    "shipped": "shipped",
+    "shipped_uncounted": "shipped before the last count",
+    "migrated": "open orders when reservations began",
+}
+
+
+@stock_group.command("show")
+@click.argument("sku")
+@click.option("--read/--no-read", default=True, help="Ask each app's marketplace what it shows now [on].")
+@json_option
+@with_host
+def stock_show(host: Host, sku: str, read: bool, as_json: bool) -> None:
+    """Why SKU is what it is: on hand, reserved and by which open orders, per app what it is offered, was last sent
+    and shows, and the history of every change with its cause."""
+    shown = stock_reads.show_stock(host, sku, read=read)
+
+    def human(r: dict) -> None:
+        counted = f" (counted {when(r['counted_at'])})" if r["counted_at"] else " (never counted)"
+        echo(f"{r['sku']}: {value(r['on_hand'])} on hand{counted}, {r['reserved']} reserved, "
+             f"{value(r['available'])} available")  # fmt: skip
+        if r["reserved_by"]:
+            echo("Reserved by open orders:")
+            print_table(
+                [column("app"), column("order"), column("status"), column("units", right=True)],
+                [[o["app"], o["marketplace_order_id"], o["status"], o["reserved"]] for o in r["reserved_by"]],
+            )
+        if r["apps"]:
+            echo("Per app:")
+            print_table(
+                [
+                    column("app"),
+                    column("buffer", right=True),
+                    column("max", right=True),
+                    column("offered", right=True),
+                    column("pushed", right=True),
+                    column("shows", right=True),
+                    column("outcome", styles=STATUS_STYLES),
+                ],
+                [
+                    [
+                        a["app"],
+                        a["buffer"],
+                        a["max"],
+                        a["available"],
+                        a["pushed"],
+                        a["shown"],
+                        "; ".join(x for x in (a["outcome"], a["message"], a["shown_detail"]) if x),
+                    ]  # fmt: skip
+                    for a in r["apps"]
+                ],
+            )
+        if r["history"]:
+            echo("History (newest first):")
+            print_table(
+                [
+                    column("when"),
+                    column("what"),
+                    column("on hand", right=True),
+                    column("reserved", right=True),
+                    column("by"),
+                    column("detail", wrap=True),
+                ],
+                [
+                    [
+                        when(h["at"]),
+                        CAUSE_WORDS.get(h["cause"], h["cause"]),
+                        _change(h["on_hand_change"], h["on_hand"]),
+                        _change(h["reserved_change"], h["reserved"]),
+                        h["app"] or h["actor"],
+                        h["detail"],
+                    ]  # fmt: skip
+                    for h in r["history"]
+                ],
+            )
+
+    emit(shown, as_json, human)
+
+
+def _change(delta: int, after: int | None) -> str:
+    """``-2 → 3``: a change and what it left; only what it left when nothing changed."""
+    left = "-" if after is None else str(after)
+    return f"{delta:+d} → {left}" if delta else left
+
+
+VERIFY_STYLES = {
+    "drift": "red",
+    "not listed": "yellow",
+    "accepted, not yet visible": "yellow",
+    "lowered by the marketplace": "yellow",
+    "in sync": "green",
+}
 
 
 @stock_group.command("verify")
@@ -153,13 +274,14 @@ VERIFY_STYLES = {"drift": "red", "not listed": "yellow", "accepted, not yet visi
 @json_option
 @with_host
 def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
-    """Read back the quantities the marketplace shows; report drift from desired and pushed.
+    """Read back the quantities the marketplace shows; report drift from what the app is offered and was pushed.
 
-    A quantity accepted within the marketplace's publication delay is "accepted, not yet visible"; a SKU whose
-    last push was refused is "rejected: <why>". Exits 1 on drift or a rejection.
+    A quantity accepted within the marketplace's publication delay is "accepted, not yet visible"; one lower than
+    what was pushed is "lowered by the marketplace" (it lowers its own quantity when an order is placed, before it
+    is imported here); a SKU whose last push was refused is "rejected: <why>". Exits 1 on drift or a rejection.
     """
     targets = [apps.get(host, name)] if name else _stock_apps(host, ())
-    report = {a.name: stock.verify_stock(host, a) for a in targets}
+    report = {a.name: stock_reads.verify_stock(host, a) for a in targets}
 
     def wrong(e: dict) -> bool:
         return e["state"] == "drift" or e["state"].startswith("rejected")
@@ -174,13 +296,13 @@ def stock_verify(host: Host, name: str | None, as_json: bool) -> None:
                 print_table(
                     [
                         column("sku"),
-                        column("desired", right=True),
+                        column("offered", right=True),
                         column("pushed", right=True),
                         column("shown", right=True),
                         column("state", styles=VERIFY_STYLES),
                         column("warning", wrap=True),
                     ],
-                    [[e["sku"], e["desired"], e["pushed"], e["shown"], e["state"], e.get("warning")] for e in shown],
+                    [[e["sku"], e["available"], e["pushed"], e["shown"], e["state"], e.get("warning")] for e in shown],
                 )
 
     emit(report, as_json, human)

@@ -32,7 +32,19 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import apps, installed, oauth, orders, scheduler, sessions, shipments, stock, workspaces
+from .. import (
+    apps,
+    installed,
+    oauth,
+    orders,
+    scheduler,
+    sessions,
+    shipments,
+    stock,
+    stock_files,
+    stock_reads,
+    workspaces,
+)
 from ..apps import FieldSpec, fields_of
 from ..errors import LinkolisError, TooBusy
 from ..host import Host
@@ -165,6 +177,7 @@ class Web:
             csrf=auth.csrf_token(req.session),
             path=req.request.url.path,
             field_title=lambda spec: req._(spec.title),
+            moment=lambda text: i18n.moment(text, req.lang),
             **context,
         )
         return HTMLResponse(page, status_code=http_status)
@@ -367,6 +380,8 @@ def _form_values(req: Req, specs: list[FieldSpec]) -> dict[str, Any]:
         text = req.f(spec.name).strip()
         if text or spec.required or spec.type == "str":
             values[spec.name] = text
+        elif spec.type == "int" and spec.default is None and req.form is not None and spec.name in req.form:
+            values[spec.name] = None  # an optional number left empty: none (no cap)
     return values
 
 
@@ -700,7 +715,7 @@ def _import_waits(req: Req, app: installed.App) -> Response | None:
 def _start_job(req: Req, what: str) -> Response:
     try:
         app = installed.get(req.host, req.f("app"))
-        orders.require_authorized(app)
+        installed.require_authorized(app)
     except LinkolisError as exc:
         return req.render("message.html", 409, title=req._("Not started"), message=str(exc))
     if what == "import" and (waits := _import_waits(req, app)) is not None:
@@ -791,6 +806,7 @@ def _order_view(req: Req, order: dict[str, Any], status: int = 200, **extra: Any
         order=order,
         carriers=req.host.registry.kind(kind).carriers,
         shipments=shipments.list_shipments(req.host, order["app"], order=order["marketplace_order_id"]),
+        cancels_here=orders.cancels_here(req.host, order),
         **extra,
     )
 
@@ -810,6 +826,15 @@ def order_ship(req: Req) -> Response:
         order = orders.get_order(req.host, req.request.path_params["order_id"])
     except LinkolisError:
         return req.render("message.html", 404, title=req._("No such order"), message="")
+    if order["cancellation_requested"] and req.f("ship_anyway") != "on":
+        return _order_view(
+            req,
+            order,
+            422,
+            error=req._("The buyer asked to cancel this order. Tick “Ship it anyway” to ship it all the same."),
+            tracking=req.f("tracking"),
+            carrier=req.f("carrier"),
+        )
     try:
         shipments.ship_order(
             req.host,
@@ -823,13 +848,37 @@ def order_ship(req: Req) -> Response:
     return _order_view(req, orders.get_order(req.host, str(order["id"])), shipped=True)
 
 
+@page()
+def order_cancel(req: Req) -> Response:
+    """Accept the buyer's request to cancel: the order is cancelled at the marketplace, then here."""
+    try:
+        order = orders.get_order(req.host, req.request.path_params["order_id"])
+    except LinkolisError:
+        return req.render("message.html", 404, title=req._("No such order"), message="")
+    try:
+        result = orders.cancel_order(
+            req.host,
+            str(order["id"]),
+            reason="requested_by_buyer",
+            app=order["app"],
+            by=req.user.email,  # type: ignore[union-attr]
+        )
+    except LinkolisError as exc:
+        return _order_view(req, order, 422, cancel_error=str(exc))
+    status = 422 if result["status"] == "rejected" else 200
+    return _order_view(req, orders.get_order(req.host, str(order["id"])), status, cancelled=result)
+
+
 # -- stock -----------------------------------------------------------------------------------------------------
 
 
 def _stock_view(req: Req, status: int = 200, **extra: Any) -> Response:
     by_sku: dict[str, dict[str, Any]] = {}
     for row in stock.list_stock(req.host):
-        entry = by_sku.setdefault(row["sku"], {"sku": row["sku"], "desired": row["desired"], "apps": []})
+        entry = by_sku.setdefault(
+            row["sku"],
+            {"sku": row["sku"], "on_hand": row["on_hand"], "reserved": row["reserved"], "apps": []},
+        )
         if row["app"]:
             entry["apps"].append(row)
     sync_apps = [a for a in installed.list_apps(req.host) if a.authorized]
@@ -842,9 +891,19 @@ def stock_page(req: Req) -> Response:
 
 
 @page()
+def stock_sku_page(req: Req) -> Response:
+    """One SKU: why it is what it is (``stock_reads.show_stock``), asking each marketplace what it shows."""
+    try:
+        shown = stock_reads.show_stock(req.host, req.q("sku"), read=True)
+    except LinkolisError:
+        return req.render("message.html", 404, title=req._("No such SKU"), message="")
+    return req.render("stock_sku.html", item=shown)
+
+
+@page()
 def stock_set(req: Req) -> Response:
     try:
-        stock.set_stock(req.host, req.f("sku"), req.f("quantity").strip())
+        stock.set_stock(req.host, req.f("sku"), req.f("quantity").strip(), by=req.user.email)  # type: ignore[union-attr]
     except LinkolisError as exc:
         return _stock_view(req, 422, error=str(exc), sku=req.f("sku"), quantity=req.f("quantity"))
     return see_other("/stock")
@@ -856,7 +915,7 @@ def stock_upload(req: Req) -> Response:
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _stock_view(req, 422, error=req._("Choose a CSV file first."))
     try:  # read a piece at a time from where the form parser spooled it (on disk past 1 MB), never whole
-        count = stock.load_stock_stream(req.host, upload.file, upload.filename)
+        count = stock_files.load_stock_stream(req.host, upload.file, upload.filename, by=req.user.email)  # type: ignore[union-attr]
     except LinkolisError as exc:
         return _stock_view(req, 422, error=str(exc))
     return _stock_view(req, loaded=count)
@@ -892,7 +951,9 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
         Route("/orders", orders_page),
         Route("/orders/{order_id}", order_page),
         Route("/orders/{order_id}/ship", order_ship, methods=["POST"]),
+        Route("/orders/{order_id}/cancel", order_cancel, methods=["POST"]),
         Route("/stock", stock_page),
+        Route("/stock/sku", stock_sku_page),
         Route("/stock/set", stock_set, methods=["POST"]),
         Route("/stock/upload", stock_upload, methods=["POST"]),
         Mount("/static", StaticFiles(packages=[("linkolis_host.web", "static")]), name="static"),
@@ -900,7 +961,9 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
     root = web.root()
     middleware = [
         Middleware(SecurityHeaders, hsts=bool(settings.secure_cookies)),
-        Middleware(BodyLimit, default=FORM_BYTES, limits={"/stock/upload": stock.MAX_STOCK_FILE_BYTES + FORM_BYTES}),
+        Middleware(
+            BodyLimit, default=FORM_BYTES, limits={"/stock/upload": stock_files.MAX_STOCK_FILE_BYTES + FORM_BYTES}
+        ),
         Middleware(
             SessionMiddleware,
             secret_key=auth.session_secret(root.home, root.env),

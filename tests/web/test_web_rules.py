@@ -172,4 +172,5 @@ def test_a_user_of_another_workspace_sees_none_of_the_first_ones_apps_orders_and
     assert "Anna EU" in anna_browser.get("/apps").text
     with Host(home, extra_plugins=[testmarket]) as host:
         host.workspace_id = anna.id
-        assert [(r["sku"], r["desired"]) for r in stock.list_stock(host)] == [("SKU-ANNA", 5)]
+        levels = [(r["sku"], r["on_hand"], r["reserved"]) for r in stock.list_stock(host)]
+        assert levels == [("SKU-0", None, 1), ("SKU-ANNA", 5, 0)], "her order reserves its line's SKU, never counted"

@@ -26,6 +26,11 @@ Money (``to_order``), from the model's ``ItemProceeds``/``ItemProceedsBreakdown`
   proceeds (not included, pending, cancelled) everything but the unit price and subtotal is ``None``.
 
 Empty strings from Amazon (``addressLine3: ""``) are ``None``.
+
+Cancellation requests (``includedData=CANCELLATION``): an item whose ``cancellation.cancellationRequest`` names the
+buyer as ``requester`` (the only value the model lists) is a line with ``cancellation_requested``, and the request's
+``cancelReason`` is its ``cancellation_reason``, as Amazon words it. Amazon's APIs cannot cancel an order (see
+``plugin.py``): the seller cancels in Seller Central, and the next import shows the order CANCELLED.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from linkolis_host import Address, Buyer, Context, Order, OrderBatch, OrderLine
 from .client import SpApi, SpApiError
 
 PAGE_SIZE = 100
-INCLUDED = ["FULFILLMENT", "PROCEEDS", "BUYER", "RECIPIENT"]
+INCLUDED = ["FULFILLMENT", "PROCEEDS", "BUYER", "RECIPIENT", "CANCELLATION"]
 # Amazon refuses a *Before less than two minutes old; a little more leaves room for clock skew.
 SETTLE = timedelta(minutes=2, seconds=30)
 # The next window starts this far before the last one ended, so an order updated on the boundary is not missed.
@@ -128,6 +133,8 @@ def _line(item: dict[str, Any]) -> tuple[OrderLine, str | None]:
             shipping_tax = _sum([zero, *on_shipping])
         else:
             shipping_tax = zero if tax == 0 else None  # Amazon does not say how the tax splits
+    request = (item.get("cancellation") or {}).get("cancellationRequest")
+    requested = isinstance(request, dict) and request.get("requester", "BUYER") == "BUYER"
     line = OrderLine(
         line_id=item["orderItemId"],
         sku=_text(product.get("sellerSku")),
@@ -142,6 +149,8 @@ def _line(item: dict[str, Any]) -> tuple[OrderLine, str | None]:
         shipping_tax=shipping_tax,
         discount=None if discount is None else abs(discount),
         total=total,
+        cancellation_requested=requested,
+        cancellation_reason=_text(request.get("cancelReason")) if requested else None,
     )
     return line, currency or total_currency
 

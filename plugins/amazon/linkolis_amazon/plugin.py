@@ -1,4 +1,10 @@
-"""The Amazon app's hook implementations, and nothing else."""
+"""The Amazon app's hook implementations, and nothing else.
+
+No ``cancel_order``: neither Orders API the app may use (v0, v2026-01-01; ``spapi_models/orders-*.json``) has an
+operation that cancels an order or accepts a buyer's request to cancel. The app shows a buyer's request
+(``orders.py``); the seller cancels the order in Seller Central (Orders → Manage Orders → Cancel order), and the next
+import shows it CANCELLED (``cancellationExecution`` by MERCHANT) and releases its units.
+"""
 
 from __future__ import annotations
 

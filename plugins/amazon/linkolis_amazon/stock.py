@@ -1,5 +1,13 @@
 """Merchant quantities to Amazon: Listings PATCH for a few SKUs, one JSON_LISTINGS_FEED for many.
 
+The quantity sent is the host's as it is: what can be sold now, open orders of every channel already taken off.
+That is what Amazon's MFN ``fulfillment_availability.quantity`` means (the listings model's "The item quantity that
+you're making available for sale"): Amazon lowers it by itself when an order is placed here, holding the units of
+pending orders too, and does not take earlier orders off what we send. So after an order, the quantity we push
+(on hand less the now larger reserved) is the very number Amazon already lowered to, and every other marketplace
+is pushed the same. A buyer-cancelled order gives its units back at Amazon; the host releases them too, and the
+next push sends what is available again.
+
 Every SKU's listing is looked up once (product type, and whether Amazon fulfils it) through
 searchListingsItems, 20 SKUs a call, and cached in the app's state. A SKU Amazon fulfils (FBA) never gets a
 merchant quantity. The patch is a `merge` on `/attributes/fulfillment_availability` with the `DEFAULT` channel,

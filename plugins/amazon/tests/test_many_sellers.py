@@ -67,9 +67,8 @@ def test_a_seller_with_a_long_backlog_does_not_delay_another_sellers_stock_push(
             host, f"Amazon {market}", {"refresh_token": sim.authorize(seller), "selling_partner_id": seller}
         )
     host.workspace_id = None
-    sku = next(
-        s for s, offers in sim.stock_truth(SMALL)[SMALL].items() if offers[next(iter(offers))]["fulfillment"] == "MFN"
-    )
+    # A SKU none of the small seller's orders holds: all 7 are offered.
+    sku = sim.add_listing("NEW-MUG", ["FR"], quantity=1, seller_id=SMALL).sku
     started = clock.time()
     scheduler = SellersAt(host, sim, spaces[SMALL], sku, workers=1, interval=60, poll=1.0)
     runner = threading.Thread(target=scheduler.run, daemon=True)

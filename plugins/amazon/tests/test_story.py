@@ -12,7 +12,13 @@ def test_a_seller_installs_amazon_de_authorizes_in_seller_central_and_sees_modul
     assert fields["stock_sync"]["default"] is False
 
     app = run.json("apps", "install", "amazon", "--name", "Amazon DE", "--marketplace", "de")
-    assert app["settings"] == {"name": "Amazon DE", "marketplace": "DE", "stock_sync": False}
+    assert app["settings"] == {
+        "name": "Amazon DE",
+        "marketplace": "DE",
+        "stock_sync": False,
+        "stock_buffer": 0,
+        "stock_max": None,
+    }
 
     authorized = run.json("apps", "authorize", "Amazon DE")
     assert authorized["status"] == "authorized"

@@ -87,6 +87,16 @@ ROUTES: list[tuple[str, str, Route]] = [
         lambda s, r, b, m: {"status": s.advance_order(m["id"], b.get("status"))},
     ),
     ("POST", r"/_sim/orders/(?P<id>[^/]+)/touch", lambda s, r, b, m: _done(s.touch_order, m["id"])),
+    (
+        "POST",
+        r"/_sim/orders/(?P<id>[^/]+)/cancellation-request",
+        lambda s, r, b, m: {"cancelReason": s.request_cancellation(m["id"], b.get("reason"))},
+    ),
+    (
+        "POST",
+        r"/_sim/orders/(?P<id>[^/]+)/cancel",
+        lambda s, r, b, m: {"cancelReason": s.cancel_in_seller_central(m["id"], b.get("reason"))},
+    ),
     ("GET", r"/_sim/shipments", lambda s, r, b, m: {"shipments": s.shipments_truth(r.q("seller_id"))}),
     (
         "GET",

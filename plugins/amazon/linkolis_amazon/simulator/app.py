@@ -31,7 +31,7 @@ from .accounts import (
     make_account,
 )
 from .consent import AppRegistration, ConsentService
-from .data import Arrivals, Generator, catalogue, suppress
+from .data import BUYER_CANCEL_REASONS, Arrivals, Generator, ask_to_cancel, catalogue, suppress
 from .faults import Fault, FaultInjector
 from .feeds import FeedService
 from .ids import IdSource
@@ -79,6 +79,7 @@ class SimConfig:
     login_uri: str | None = None
     listing_visibility_delay: float = 60.0
     suppressed_listings: int = 0  # seeded merchant listings Amazon has suppressed, hidden or removed
+    cancellation_requests: float = 1 / 6  # the share of seeded unshipped merchant orders whose buyer asked to cancel
     feed_queue_seconds: float = 30.0
     feed_processing_seconds: float = 60.0
     report_gzip_threshold: int = 64 * 1024
@@ -291,7 +292,9 @@ class Simulator:
                 self.listings.add(lst)
             cat = catalogue(listings, acct.marketplace_ids)
             if orders and cat:
-                self.orders.add_many(gen.orders(orders, now, self.config.order_window_days, cat))
+                made = gen.orders(orders, now, self.config.order_window_days, cat)
+                ask_to_cancel(made, self.config.seed, selling_partner_id, now, self.config.cancellation_requests)
+                self.orders.add_many(made)
             rate = new_orders_per_hour
             if rate is None:
                 rate = orders / (self.config.order_window_days * 24) if self.config.order_window_days > 0 else 0.0
@@ -430,6 +433,35 @@ class Simulator:
             else:
                 o.set_status(status, now)
             return status
+
+    def request_cancellation(self, order_id: str, reason: str | None = None) -> str:
+        """The buyer asks Amazon to cancel an order not yet shipped, now: each item not shipped in full shows
+        ``cancellation.cancellationRequest`` (requester BUYER) and ``lastUpdatedTime`` moves. Returns the reason."""
+        now = int(self.clock.time())
+        with self._lock:
+            o = self.orders.by_id[order_id]
+            status = o.status_at(now)
+            if o.fulfilled_by != "MERCHANT" or status not in ("PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED"):
+                raise ValueError(f"order {order_id} is {status} ({o.fulfilled_by}): no cancellation request for it")
+            reason = reason or BUYER_CANCEL_REASONS[o.seed % len(BUYER_CANCEL_REASONS)]
+            o.cancel_request = (now, reason)
+            o.touch(now)
+            return reason
+
+    def cancel_in_seller_central(self, order_id: str, reason: str | None = None) -> str:
+        """The seller cancels an order in Seller Central (Amazon's APIs cannot): it becomes CANCELLED now, its items'
+        ``cancellationExecution`` says ``cancelledBy`` MERCHANT and why (BUYER_CANCELED when the buyer had asked,
+        else NO_INVENTORY unless ``reason`` says). Returns the reason."""
+        now = int(self.clock.time())
+        with self._lock:
+            o = self.orders.by_id[order_id]
+            status = o.status_at(now)
+            if o.fulfilled_by != "MERCHANT" or status not in ("PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED"):
+                raise ValueError(f"order {order_id} is {status} ({o.fulfilled_by}): the seller cannot cancel it")
+            reason = reason or ("BUYER_CANCELED" if o.cancellation_requested(now) else "NO_INVENTORY")
+            o.set_status("CANCELLED", now)
+            o.cancelled_by = ("MERCHANT", reason)
+            return reason
 
     def touch_order(self, order_id: str) -> None:
         """A late change that is no status change (address fix, carrier update): only ``lastUpdatedTime`` moves."""

@@ -8,7 +8,8 @@ Some orders carry what sellers must handle (rates per order, roughly): a shippin
 orders, a quarter of those with a free-shipping promotion), a promotion off an item (1 in 8), Amazon Business
 buyers (1 in 12 where Amazon Business sells; most enter a purchase order number), the seller's own order number as
 an alias (1 in 10 merchant-fulfilled), delivery to a pickup point (1 in 25 in Europe) and replacement orders for an
-earlier order (1 in 70), which cost the buyer nothing.
+earlier order (1 in 70), which cost the buyer nothing. Buyers of some unshipped merchant-fulfilled orders (1 in 6)
+have asked to cancel them (``ask_to_cancel``).
 """
 
 from __future__ import annotations
@@ -326,6 +327,34 @@ class Generator:
             if o is not None:
                 out.append(o)
         return out
+
+
+# What buyers give as their reason in Amazon's cancellation request form (the model leaves cancelReason free text).
+BUYER_CANCEL_REASONS = [
+    "Order created by mistake",
+    "Item(s) not needed anymore",
+    "Found cheaper somewhere else",
+    "Delivery time too long",
+    "Shipping cost too high",
+    "Need to change shipping address",
+]
+
+
+def ask_to_cancel(orders: Iterable[Order], seed: int, seller_id: str, now: float, share: float) -> list[Order]:
+    """Buyers who asked to cancel: ``share`` of the merchant-fulfilled orders that are UNSHIPPED at ``now`` (at least
+    one when there is any), each asked at a moment since it became unshipped (its ``lastUpdatedTime`` moves there).
+    Drawn from a generator of its own, so every other seeded value stays as it was."""
+    rng = random.Random(f"cancellation-requests:{seed}:{seller_id}")
+    open_ = [o for o in orders if o.fulfilled_by == "MERCHANT" and o.status_at(now) == "UNSHIPPED"]
+    if not open_ or share <= 0:
+        return []
+    asked = rng.sample(open_, max(1, round(len(open_) * share)))
+    for order in asked:
+        since = order.time_of("UNSHIPPED", now) or order.created
+        at = int(rng.uniform(since, now))
+        order.cancel_request = (at, rng.choice(BUYER_CANCEL_REASONS))
+        order.touch(at)
+    return asked
 
 
 SEEDED_SUPPRESSIONS = ["LISTING_SUPPRESSED", "SEARCH_SUPPRESSED", "CATALOG_ITEM_REMOVED"]

@@ -2,6 +2,11 @@
 
 An order is stored once with its timeline (status changes and later updates); what a call sees is that timeline read
 at the clock's now, so statuses move on and ``lastUpdatedTime`` advances as simulated time passes.
+
+A buyer may ask to cancel (``Order.cancel_request``, from its time on): with ``includedData=CANCELLATION`` each item
+not yet shipped in full carries ``cancellation.cancellationRequest`` (``requester`` BUYER and the buyer's
+``cancelReason``), and a cancelled order's items ``cancellation.cancellationExecution`` (who cancelled it and why:
+the buyer, or the seller in Seller Central). Amazon's Orders APIs have no operation that cancels an order.
 """
 
 from __future__ import annotations
@@ -100,6 +105,14 @@ class Order:
     replaces: str | None = None  # the original order of a replacement order
     pickup_point: bool = False  # delivered to a locker or pickup point
     tax: tuple[int, bool] | None = None  # (rate in basis points, on top of the price), worked out once
+    cancel_request: tuple[int, str] | None = None  # (when, the buyer's reason): the buyer asked to cancel
+    cancelled_by: tuple[str, str] = ("BUYER", "BUYER_CANCELED")  # who cancelled a CANCELLED order, and why
+
+    def cancellation_requested(self, now: float) -> str | None:
+        """The buyer's reason when they had asked to cancel by ``now``; None otherwise."""
+        if self.cancel_request is None or self.cancel_request[0] > now:
+            return None
+        return self.cancel_request[1]
 
     def status_at(self, now: float) -> str:
         status = self.events[0][1]
@@ -378,8 +391,16 @@ def render(o: Order, included: set[str], account: Account, now: float) -> dict[s
             item["proceeds"] = item_proceeds(lines[n], cur)
         if "PROMOTION" in included and priced and it.promotion_ids and o.replaces is None:
             item["promotion"] = {"breakdowns": [{"promotionId": p} for p in it.promotion_ids]}
-        if "CANCELLATION" in included and status == "CANCELLED":
-            item["cancellation"] = {"cancellationExecution": {"cancelledBy": "BUYER", "cancelReason": "BUYER_CANCELED"}}
+        if "CANCELLATION" in included:
+            cancellation: dict[str, Any] = {}
+            asked = o.cancellation_requested(now)
+            if asked is not None and (status == "CANCELLED" or shipped[it.order_item_id] < it.quantity):
+                cancellation["cancellationRequest"] = {"requester": "BUYER", "cancelReason": asked}
+            if status == "CANCELLED":
+                who, why = o.cancelled_by
+                cancellation["cancellationExecution"] = {"cancelledBy": who, "cancelReason": why}
+            if cancellation:
+                item["cancellation"] = cancellation
         if "FULFILLMENT" in included:
             done = shipped[it.order_item_id]
             item["fulfillment"] = {

@@ -203,6 +203,9 @@ def render_item(o: Order, n: int, shipped: dict[str, int], now: float) -> dict[s
         if market.country == "US":
             out["TaxCollection"] = {"Model": "MarketplaceFacilitator", "ResponsibleParty": "Amazon Services, Inc."}
     out.update(ConditionId="New", ConditionSubtypeId="New", IsTransparency=False, SerialNumberRequired=False)
+    asked = o.cancellation_requested(now)
+    if asked is not None and shipped[it.order_item_id] < it.quantity:
+        out["BuyerRequestedCancel"] = {"IsBuyerRequestedCancel": "true", "BuyerCancelReason": asked}
     return out
 
 

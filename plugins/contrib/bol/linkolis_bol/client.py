@@ -38,6 +38,7 @@ WINDOWS: dict[str, tuple[int, float]] = {
     "get-process-status-entity-id": (100, 1.0),
     "create-shipment": (25, 1.0),
     "get-shipments": (25, 1.0),
+    "cancel-order-item": (25, 1.0),  # assumed like create-shipment; bol's headers correct it
 }
 RATE_LIMITS = {op: RateLimit(rate=n / seconds, burst=n) for op, (n, seconds) in WINDOWS.items()}
 TOKEN_KEY = "bol_access_token"
@@ -185,7 +186,10 @@ class Bol:
         json: Any = None,
         accept: str = MEDIA_TYPE,
         expect: tuple[int, ...] = (200,),
+        retry: bool | None = None,
     ) -> httpx.Response:
+        """``retry=False`` for a write bol would do twice if it came twice (a PUT that starts a process): the host's
+        client retries a PUT whose answer was lost, as HTTP calls PUT idempotent."""
         headers = {"accept": accept}
         if json is not None:
             headers["content-type"] = MEDIA_TYPE
@@ -198,6 +202,7 @@ class Bol:
                 json=json,
                 headers=headers,
                 auth=_Bearer(self.ctx, force=attempt == 2),
+                retry=retry,
             )
             learn_rate(self.ctx, operation, response)
             if response.status_code != 401:

@@ -25,6 +25,11 @@ Money (bol's prices include VAT and bol states neither the VAT amount nor its ra
 - ``shipping`` and ``shipping_tax`` are ``None``: bol's order items carry no shipping charge.
 - The order's ``total`` is the sum of its lines' totals; the currency is EUR (bol sells in euros only).
 - bol's ``commission`` is a fee to the seller, not something the buyer paid: it is not in the order.
+
+Cancellation requests: an item whose ``cancellationRequest`` is true and that is still open (not shipped or cancelled
+in full) is a line with ``cancellation_requested``; bol keeps the flag after the item is cancelled, when there is
+nothing left to answer. bol's v10 order items carry no reason for the request, so ``cancellation_reason`` is
+``None``. ``linkolis_bol/cancellations.py`` accepts a request (or cancels on the seller's initiative).
 """
 
 from __future__ import annotations
@@ -78,13 +83,16 @@ def _line(item: dict[str, Any]) -> OrderLine:
     offer = item.get("offer") or {}
     discounts = [d for d in item.get("discounts") or [] if isinstance(d, dict)]
     discount = sum((abs(_money(d.get("amount")) or Decimal(0)) for d in discounts), Decimal("0.00"))
+    quantity = int(item.get("quantity") or 0)
+    handled = int(item.get("quantityShipped") or 0) + int(item.get("quantityCancelled") or 0)
     return OrderLine(
         line_id=str(item["orderItemId"]),
         sku=_text(offer.get("reference")) or _text(product.get("ean")),
         product_id=_text(product.get("ean")),
         title=_text(product.get("title")),
-        quantity_ordered=int(item.get("quantity") or 0),
+        quantity_ordered=quantity,
         quantity_shipped=int(item.get("quantityShipped") or 0),
+        quantity_cancelled=int(item.get("quantityCancelled") or 0),
         unit_price=None,
         subtotal=None,
         tax=None,
@@ -92,6 +100,8 @@ def _line(item: dict[str, Any]) -> OrderLine:
         shipping_tax=None,
         discount=discount,
         total=_money(item.get("totalPrice")),
+        cancellation_requested=item.get("cancellationRequest") is True and handled < quantity,
+        cancellation_reason=None,  # bol's v10 order items carry none
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from linkolis_host import AppKind, AuthorizationError, CredentialField, Credentials, hookimpl
 
-from . import client, health, orders, stock
+from . import cancellations, client, health, orders, stock
 from . import shipments as _shipments
 from .settings import BolSettings, operator_settings
 
@@ -68,6 +68,11 @@ def read_stock(ctx, skus):
 @hookimpl
 def push_shipments(ctx, shipments):
     return _shipments.push(ctx, shipments)
+
+
+@hookimpl
+def cancel_order(ctx, cancellation):
+    return cancellations.cancel(ctx, cancellation)
 
 
 @hookimpl

@@ -18,9 +18,13 @@ plugin's next state write, so a crash in between leaves the update to be read ag
 moments stored (an update sent, the map read, an export asked for) are wall times: one found in the future was
 stored before the clock was set back, and counts as old rather than making its wait longer by the step.
 
-The amount sent is the host's quantity with ``managedByRetailer: true`` (bol shows what is sent and does not
-subtract open orders itself: the host's quantity already is what can be sold). bol takes at most 999: a larger
-quantity is sent as 999 and the outcome says so.
+The amount sent is the host's quantity with ``managedByRetailer: true``. The host's quantity already is what can
+be sold: on hand less the open orders of every channel. bol's spec (``UpdateOfferStockRequest``) says that with
+``managedByRetailer`` false bol corrects the amount by all open orders, and with true "only orders that are placed
+after the last offer update are taken into account": so true is right, as bol then takes off only the orders the
+host cannot know of yet (placed after this update), which the host reserves once it imports them and pushes again.
+False would take the open orders off twice. bol takes at most 999: a larger quantity is sent as 999 and the outcome
+says so.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ with ``validate_responses`` every answer is checked too (a ``ContractViolation``
 Rate limits are token buckets per client and operation, reported in ``x-ratelimit-*`` headers, with 429 and
 ``Retry-After`` when a bucket is empty. Asynchronous writes answer 202 with a process status that becomes final
 ``process_seconds`` later on the simulator's clock.
+
+Buyers ask to cancel: about ``cancellation_requests`` of the seeded open FBR items carry ``cancellationRequest``, and
+``request_cancellation`` makes a buyer ask on a given item. ``PUT /retailer/orders/cancellation`` cancels an item
+(refusing unknown, FBB, shipped and cancelled items with a problem document) once its process status is final.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from . import contract
-from .data import Offer, Order, iso, make_offers, make_order, make_orders
+from .data import Item, Offer, Order, ask_to_cancel, iso, make_offers, make_order, make_orders
 
 DEFAULT_CLIENT_ID = "sim-bol-client-0001"
 DEFAULT_CLIENT_SECRET = "sim-bol-secret-9f3c2a71d5e84b06"
@@ -43,6 +47,7 @@ LIMITS: dict[str, tuple[int, float]] = {
     "get-process-status-entity-id": (100, 1.0),
     "create-shipment": (25, 1.0),
     "get-shipments": (25, 1.0),
+    "cancel-order-item": (25, 1.0),
 }
 # bol's transporter codes (the v10 spec has none: see linkolis_bol/shipments.py for their source).
 TRANSPORTER_CODES = frozenset(
@@ -184,6 +189,7 @@ class Simulator:
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         base_url: str = contract.HOST_URL,
+        cancellation_requests: float = 0.1,
     ) -> None:
         self.clock = clock
         self.rng = random.Random(seed)
@@ -198,6 +204,7 @@ class Simulator:
         self.throttled: Counter = Counter()
         self.offers: list[Offer] = make_offers(self.rng, offers, fbb_share)
         self.orders: list[Order] = make_orders(self.rng, self.offers, orders, self.now(), order_window_days)
+        ask_to_cancel(seed, self.orders, self.now(), cancellation_requests)
         self.tokens: dict[str, float] = {}  # token -> expiry
         self.token_times: list[float] = []
         self.blocked_until = 0.0
@@ -247,6 +254,25 @@ class Simulator:
             self._next_order += 1
             self.orders.append(order)
             return order
+
+    def item(self, order_item_id: str) -> tuple[Order, Item]:
+        """The order item ``order_item_id`` and its order (``KeyError`` when bol has no such item)."""
+        for order in self.orders:
+            for item in order.items:
+                if item.order_item_id == order_item_id:
+                    return order, item
+        raise KeyError(order_item_id)
+
+    def request_cancellation(self, order_item_id: str) -> Item:
+        """The buyer asks bol to cancel an open order item now: bol shows ``cancellationRequest`` on it and its
+        ``latestChangedDateTime`` moves. ``ValueError`` for an item shipped or cancelled already."""
+        with self._lock:
+            _, item = self.item(order_item_id)
+            if not item.open:
+                raise ValueError(f"order item {order_item_id} is shipped or cancelled already")
+            item.cancellation_request = True
+            item.changed_at = self.now()
+            return item
 
     def transport(self):
         from .transport import SimulatorTransport
@@ -304,7 +330,10 @@ class Simulator:
             else []
         )
         if problems:
-            return self._problem(400, "Bad Request", "; ".join(problems))
+            violations = contract.request_violations(
+                request.method, request.path, request.query, request.headers, request.body or None
+            )
+            return self._problem(400, "Bad Request", "; ".join(problems), violations=violations)
         limited = self._take_quota(op.operation_id)
         if isinstance(limited, SimResponse):
             return limited
@@ -710,6 +739,45 @@ class Simulator:
                 }
             )
         return self._json(200, {"shipments": out})
+
+    # -- cancellations ------------------------------------------------------------------------------------------
+
+    def _op_cancel_order_item(self, request: SimRequest, params) -> SimResponse:
+        """``PUT /retailer/orders/cancellation``: the spec lets one order item through, with a reasonCode from its
+        enum (checked with the rest of the spec before this runs). What bol cannot cancel is refused at once; the
+        item is cancelled when the process status becomes final (unless it was shipped meanwhile)."""
+        wanted = json.loads(request.body)["orderItems"][0]
+        item_id, reason = str(wanted["orderItemId"]), wanted["reasonCode"]
+        try:
+            _, item = self.item(item_id)
+        except KeyError:
+            return self._refuse_cancellation(item_id, f"Order item {item_id} does not exist.")
+        if item.offer.fbb:
+            return self._refuse_cancellation(
+                item_id, f"Order item {item_id} is fulfilled by bol (FBB) and cannot be cancelled by the retailer."
+            )
+        if item.quantity_cancelled and not item.open:
+            return self._refuse_cancellation(item_id, f"Order item {item_id} is already cancelled.")
+        if not item.open:
+            return self._refuse_cancellation(item_id, f"Order item {item_id} is already shipped.")
+
+        def settle():
+            if not item.open:
+                return "FAILURE", item_id, f"Order item {item_id} can no longer be cancelled: it is already handled."
+            item.quantity_cancelled = item.quantity - item.quantity_shipped
+            item.cancel_reason = reason
+            item.changed_at = self.now()
+            return "SUCCESS", item_id, None
+
+        return self._start("CANCEL_ORDER", f"Cancel order item {item_id}.", item_id, self.process_seconds, settle)
+
+    def _refuse_cancellation(self, item_id: str, detail: str) -> SimResponse:
+        return self._problem(
+            400,
+            "Error validating request. Consult the bol.com API documentation for more information.",
+            detail,
+            violations=[{"name": "orderItems[0].orderItemId", "reason": detail}],
+        )
 
     # -- process statuses ---------------------------------------------------------------------------------------
 

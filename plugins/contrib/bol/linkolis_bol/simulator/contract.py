@@ -144,6 +144,35 @@ def request_problems(
     return [_describe(e) for e in openapi(api).iter_request_errors(req)]
 
 
+def _violation(error: Any) -> dict[str, str]:
+    """One of openapi-core's schema errors as bol's ``Violation``: the field (``orderItems[0].reasonCode``) and what
+    is wrong, worded as bol words an invalid value."""
+    name = ""
+    for part in getattr(error, "absolute_path", ()):
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    if getattr(error, "validator", None) == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        reason = f"Request contains invalid value(s): '{error.instance}', allowed values: {allowed}."
+    else:
+        reason = str(getattr(error, "message", error))
+    return {"name": name or "body", "reason": reason}
+
+
+def request_violations(
+    method: str, raw_path: str, query: Iterable[tuple[str, str]], headers: Mapping[str, str], body: bytes | None
+) -> list[dict[str, str]]:
+    """What bol's spec finds wrong with a request's fields, as the ``violations`` of bol's problem document."""
+    api = api_of(raw_path)
+    if api is None:
+        return []
+    req = _request(method, raw_path, query, headers, body)
+    found = []
+    for err in openapi(api).iter_request_errors(req):
+        errors = getattr(err.__cause__, "schema_errors", None) or []
+        found += [_violation(e) for e in errors]
+    return found
+
+
 def response_problems(
     method: str,
     raw_path: str,

@@ -47,10 +47,15 @@ class Item:
     discount: Decimal
     changed_at: datetime
     cancellation_request: bool = False
+    cancel_reason: str | None = None  # the reasonCode of the cancellation bol processed (not shown by bol's API)
 
     @property
     def total_price(self) -> Decimal:
         return self.offer.price * self.quantity - self.discount
+
+    @property
+    def open(self) -> bool:
+        return self.quantity_shipped + self.quantity_cancelled < self.quantity
 
 
 @dataclass
@@ -103,6 +108,22 @@ def make_orders(
         orders.append(make_order(rng, offers, first_id + n, placed, now))
     orders.sort(key=lambda o: o.placed_at)
     return orders
+
+
+def ask_to_cancel(seed: int, orders: list[Order], now: datetime, share: float) -> list[Item]:
+    """Buyers who asked to cancel: about ``share`` of the open FBR items, each asked at a moment between its order's
+    placing and ``now``. Drawn from a generator of its own, so every other seeded value stays as it was."""
+    rng = random.Random(f"cancellation-requests:{seed}")
+    asked = []
+    for order in orders:
+        for item in order.items:
+            if item.offer.fbb or not item.open or rng.random() >= share:
+                continue
+            span = max(0, int((now - order.placed_at).total_seconds()))
+            item.cancellation_request = True
+            item.changed_at = order.placed_at + timedelta(seconds=rng.randrange(0, span + 1))
+            asked.append(item)
+    return asked
 
 
 def make_order(rng: random.Random, offers: list[Offer], number: int, placed: datetime, now: datetime) -> Order:
