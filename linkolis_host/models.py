@@ -142,6 +142,10 @@ class AppKind(BaseModel):
     # The carriers a seller picks from when marking an order shipped (the web's form, ``orders ship --help``): the
     # codes the plugin understands, each with how it is shown. Any other carrier is sent by name.
     carriers: list[Carrier] = []
+    # Whether the marketplace lowers a listing's quantity by itself when an order is placed on it (Amazon, bol: yes).
+    # The host then knows what the listing shows after each imported order placed since its last push, and sends the
+    # listing a quantity again only when what it should offer differs from that.
+    lowers_on_order: bool = True
 
 
 class AppStatus(str, Enum):

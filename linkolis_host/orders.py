@@ -92,7 +92,7 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
     lines: list[tuple] = []
     history: list[tuple] = []
     replaced: list[tuple[int]] = []
-    new_ids: list[int] = []
+    new_ids: dict[int, str] = {}  # order id -> when it was placed
     facts: dict[int, reservations.Facts] = {}
     for order in unique.values():
         updated_at = order.updated_at.isoformat()
@@ -123,7 +123,7 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
                 (app_id, order.marketplace_order_id, *values, now, now),
             ).fetchone()[0]
             counts["new"] += 1
-            new_ids.append(order_id)
+            new_ids[order_id] = order.created_at.isoformat()
             history.append((order_id, order.status.value, order.marketplace_status, updated_at, now))
         else:
             order_id, old_status, old_marketplace_status, old_updated = seen
@@ -171,7 +171,7 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
             history,
         )
     # The stock they hold, in this same transaction, from what was just written.
-    reservations.settle_orders(host, app_id, list(facts), facts=facts, new=set(new_ids))
+    reservations.settle_orders(host, app_id, list(facts), facts=facts, new=new_ids)
     return counts
 
 

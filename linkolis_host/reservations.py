@@ -66,22 +66,25 @@ def settle_orders(
     order_ids: list[int],
     actor: str = "import",
     facts: dict[int, Facts] | None = None,
-    new: set[int] | frozenset[int] = frozenset(),
+    new: dict[int, str] | None = None,
 ) -> set[str]:
     """Bring the stock of the lines of ``order_ids`` (orders of ``app_id``) in line with what those orders are now:
     open merchant-fulfilled lines reserve, shipped ones take off on hand, cancelled ones release. Call it inside the
     transaction that changed the orders; calling it again changes nothing. Returns the SKUs whose stock moved.
 
     ``facts``: what the caller already knows of the orders (``store_orders``, which just wrote them), read from the
-    database otherwise; ``new``: orders stored for the first time just now, which hold nothing yet and have no
-    shipments (nothing of theirs is read back)."""
+    database otherwise; ``new``: orders stored for the first time just now, with when each was placed: they hold
+    nothing yet and have no shipments (nothing of theirs is read back), and the app's marketplace lowered its own
+    quantity when each was placed (``stock.lowered_at_marketplace``)."""
     if not order_ids:
         return set()
-    row = host.db.execute("SELECT workspace_id FROM apps WHERE id = ?", (app_id,)).fetchone()
+    row = host.db.execute("SELECT workspace_id, kind FROM apps WHERE id = ?", (app_id,)).fetchone()
     if row is None:
         return set()
-    workspace_id = row[0]
+    workspace_id, kind = row
+    new = new or {}
     back = _references(host, app_id)
+    placed: list[tuple[str, int, str]] = []  # (SKU, units, when): what the marketplace took off its own quantity
     orders = dict(facts) if facts is not None else _facts(host, app_id, order_ids)
     held: dict[tuple[int, str], Held] = {}
     recorded: dict[tuple[int, str], tuple[int, str]] = {}  # shipped here, not refused: (units, last recorded at)
@@ -110,6 +113,8 @@ def settle_orders(
         for line_id, sku, ordered, marketplace_shipped, cancelled in order_lines:
             if not sku:
                 continue
+            if fresh and ordered:
+                placed.append((back.get(sku, sku), ordered, new[oid]))
             here, here_at = recorded.get((oid, line_id), (0, None)) if recorded else (0, None)
             going = ordered - min(ordered, cancelled)  # what is to ship at all
             shipped = going if status == "shipped" else min(going, max(marketplace_shipped, here))
@@ -163,6 +168,8 @@ def settle_orders(
         elif key in held:
             gone.append(key)
     moved = stock.move(host, workspace_id, moves, actor)
+    if placed and host.registry.kinds.get(kind) is not None and host.registry.kind(kind).lowers_on_order:
+        moved |= stock.lowered_at_marketplace(host, app_id, workspace_id, placed)
     if writes:
         host.db.conn.executemany(
             "INSERT INTO line_stock (order_id, line_id, workspace_id, sku, reserved, shipped, taken) "

@@ -202,6 +202,33 @@ def move(host: Host, workspace_id: int, moves: list[Move], actor: str = "import"
     return set(moved)
 
 
+def lowered_at_marketplace(host: Host, app_id: int, workspace_id: int, placed: list[tuple[str, int, str]]) -> set[str]:
+    """Orders placed on the app's marketplace lowered its quantities by themselves (``AppKind.lowers_on_order``):
+    for each (SKU, units, when placed) placed after the quantity last accepted there, the host's record of what the
+    listing shows goes down by as much (inside the caller's transaction), so the listing is sent a quantity again
+    only when what it should offer differs from what it now shows: not after an open order (the marketplace went
+    down by what the order reserves), but after one cancelled on arrival that the marketplace did not give back.
+    Each SKU so lowered gets a newer version (a push finds it). Returns those SKUs."""
+    lowered: set[str] = set()
+    for sku, units, at in placed:
+        changed = host.db.execute(
+            "UPDATE stock_pushes SET attempt_quantity = MAX(0, attempt_quantity - ?), "
+            "pushed_quantity = MAX(0, pushed_quantity - ?) WHERE app_id = ? AND sku = ? AND outcome = 'accepted' "
+            "AND attempt_quantity = pushed_quantity AND pushed_at < ?",
+            (units, units, app_id, sku, at),
+        ).rowcount
+        if changed:
+            lowered.add(sku)
+    if lowered:
+        version = _latest_version(host)
+        host.db.conn.executemany(
+            "UPDATE desired_stock SET version = ? WHERE workspace_id = ? AND sku = ?",
+            [(version + n + 1, workspace_id, sku) for n, sku in enumerate(sorted(lowered))],
+        )
+        _checked(host).pop(app_id, None)
+    return lowered
+
+
 def offer_limits(host: Host, app: App) -> tuple[int, int | None]:
     """What the seller keeps back from ``app`` (its buffer) and the most it is offered (None: no cap)."""
     settings = host.app_info(app).settings

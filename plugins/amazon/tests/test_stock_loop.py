@@ -77,6 +77,7 @@ def test_an_order_on_one_marketplace_lowers_the_other_and_shipping_and_cancellin
     assert offered_on_amazon(sim) == {"DE": 2, "NL": 2}
 
     sim.advance_order(later, "CANCELLED")
+    assert offered_on_amazon(sim) == {"DE": 2, "NL": 3}, "a buyer's cancellation gives Amazon NL its unit back"
     imported(run, clock, "Amazon NL")
     assert level(run) == {"on_hand": 3, "reserved": 0, "Amazon DE": 3, "Amazon NL": 3}
     push(run, clock)
@@ -115,3 +116,15 @@ def test_verify_does_not_take_amazons_own_lowering_for_drift(run, two_marketplac
     report = run.json("stock", "verify", "Amazon DE")
     [entry] = [e for e in report["Amazon DE"] if e["sku"] == SKU]
     assert (entry["state"], entry["available"], entry["shown"]) == ("lowered by the marketplace", 5, 3)
+
+
+def test_an_order_the_seller_cancels_for_lack_of_stock_gives_amazon_nothing_back(run, two_marketplaces, sim, clock):
+    run("stock", "set", SKU, "4")
+    push(run, clock)
+    ordered = sim.add_order([(SKU, 2)], "DE")
+    sim.cancel_in_seller_central(ordered, "NO_INVENTORY")  # Amazon keeps the quantity it lowered: 2
+    assert offered_on_amazon(sim) == {"DE": 2, "NL": 4}
+    imported(run, clock, "Amazon DE")
+    assert level(run) == {"on_hand": 4, "reserved": 0, "Amazon DE": 4, "Amazon NL": 4}
+    push(run, clock)
+    assert offered_on_amazon(sim) == {"DE": 4, "NL": 4}, "the host's quantity puts it right"

@@ -407,6 +407,7 @@ class Simulator:
                 )
             events = [(at, "PENDING")] if status == "PENDING" else [(at, "PENDING"), (at, status)]
             order = Order(oid, seller, mid, at, fulfilled_by, its, events, seed=self.ids.bits(48))
+            order.took_stock = consume_stock
             self.orders.add(order)
             if consume_stock:
                 for it in its:
@@ -432,6 +433,8 @@ class Simulator:
                 o.touch(now)
             else:
                 o.set_status(status, now)
+                if status == "CANCELLED":
+                    self._give_back_stock(o, now)  # cancelled by the buyer (BUYER_CANCELED)
             return status
 
     def request_cancellation(self, order_id: str, reason: str | None = None) -> str:
@@ -461,7 +464,23 @@ class Simulator:
             reason = reason or ("BUYER_CANCELED" if o.cancellation_requested(now) else "NO_INVENTORY")
             o.set_status("CANCELLED", now)
             o.cancelled_by = ("MERCHANT", reason)
+            self._give_back_stock(o, now)
             return reason
+
+    # Cancellation reasons after which Amazon adds the units back to the offer's quantity (Seller Central help,
+    # "Cancel an order": BuyerCanceled, ShippingAddressUndeliverable, GeneralAdjustment, PricingError do; NoInventory
+    # does not: the seller has none).
+    RESTOCKING = ("BUYER_CANCELED", "SHIPPING_ADDRESS_UNDELIVERABLE", "GENERAL_ADJUSTMENT", "PRICING_ERROR")
+
+    def _give_back_stock(self, o: Any, now: int) -> None:
+        """A cancelled order's units not shipped go back to its offers, unless the reason says there were none."""
+        if not o.took_stock or o.fulfilled_by != "MERCHANT" or o.cancelled_by[1] not in self.RESTOCKING:
+            return
+        shipped = o.quantities_shipped(now)
+        for it in o.items:
+            left = it.quantity - shipped.get(it.order_item_id, 0)
+            if left > 0:
+                self.listings.give_back(o.seller_id, it.sku, o.marketplace_id, left)
 
     def touch_order(self, order_id: str) -> None:
         """A late change that is no status change (address fix, carrier update): only ``lastUpdatedTime`` moves."""

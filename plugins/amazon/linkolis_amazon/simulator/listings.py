@@ -261,6 +261,19 @@ class ListingStore:
                         e["quantity"] = int(e["quantity"]) - take
                         break
 
+    def give_back(self, seller: str, sku: str, mid: str, qty: int) -> None:
+        """A cancelled order's ``qty`` units come back to the offer's quantity (visible and pending alike)."""
+        with self.lock:
+            listing = self.get(seller, sku)
+            offer = listing.offers.get(mid) if listing else None
+            if offer is None:
+                return
+            for attrs in {id(a): a for a in (offer.attrs, offer.desired) if a is not None}.values():
+                for e in attrs.get(FA, []):
+                    if "quantity" in e:
+                        e["quantity"] = int(e["quantity"]) + qty
+                        break
+
     def truth(
         self, seller_id: str | None = None, offset: int = 0, limit: int | None = None
     ) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:

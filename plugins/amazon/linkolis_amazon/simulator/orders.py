@@ -107,6 +107,7 @@ class Order:
     tax: tuple[int, bool] | None = None  # (rate in basis points, on top of the price), worked out once
     cancel_request: tuple[int, str] | None = None  # (when, the buyer's reason): the buyer asked to cancel
     cancelled_by: tuple[str, str] = ("BUYER", "BUYER_CANCELED")  # who cancelled a CANCELLED order, and why
+    took_stock: bool = False  # placed through add_order, which lowered its offers' quantities
 
     def cancellation_requested(self, now: float) -> str | None:
         """The buyer's reason when they had asked to cancel by ``now``; None otherwise."""

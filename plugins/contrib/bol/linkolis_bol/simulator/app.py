@@ -24,6 +24,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -221,7 +222,10 @@ class Simulator:
         return datetime.fromtimestamp(self.clock.time(), UTC)
 
     def offer_truth(self) -> dict[str, dict[str, Any]]:
-        """reference -> what bol holds for the offer (offer id, EAN, FBB, stock)."""
+        """reference -> what bol holds for the offer (offer id, EAN, FBB, the amount last sent as ``stock``, and
+        ``corrected``: what the shop offers, the amount less the orders bol takes off it)."""
+        with self._lock:
+            self._settle_due()
         return {
             o.reference: {
                 "offer_id": o.offer_id,
@@ -229,9 +233,28 @@ class Simulator:
                 "fbb": o.fbb,
                 "stock": o.stock,
                 "managed_by_retailer": o.managed_by_retailer,
+                "corrected": self.corrected_stock(o),
             }
             for o in self.offers
         }
+
+    def corrected_stock(self, offer: Offer) -> int:
+        """bol's ``correctedStock``: the amount sent, less what orders took. With ``managedByRetailer`` true only
+        orders placed after the last stock update count (their items not cancelled, shipped or open); false, every
+        open order item counts, and the items shipped of orders placed since the update (bol's spec, ``Stock``)."""
+        since = offer.mutated_at
+        taken = 0
+        for order in self.orders:
+            after = since is None or order.placed_at > since
+            for item in order.items:
+                if item.offer.offer_id != offer.offer_id:
+                    continue
+                open_units = max(0, item.quantity - item.quantity_shipped - item.quantity_cancelled)
+                if offer.managed_by_retailer:
+                    taken += (item.quantity - item.quantity_cancelled) if after else 0
+                else:
+                    taken += open_units + (item.quantity_shipped if after else 0)
+        return max(0, offer.stock - taken)
 
     def orders_truth(self) -> dict[str, Order]:
         return {o.order_id: o for o in self.orders}
@@ -246,11 +269,17 @@ class Simulator:
     def tokens_issued(self) -> int:
         return self.counters["token"]
 
-    def add_order(self, fbb: bool = False) -> Order:
-        """A new order placed now (for incremental imports)."""
+    def add_order(self, fbb: bool = False, reference: str | None = None, quantity: int = 1) -> Order:
+        """A new order placed now (for incremental imports): of random offers, or, with ``reference``, one open item
+        of ``quantity`` units of that offer."""
         with self._lock:
             pool = [o for o in self.offers if o.fbb == fbb] or self.offers
             order = make_order(self.rng, pool, self._next_order, self.now(), self.now())
+            if reference is not None:
+                offer = next(o for o in self.offers if o.reference == reference)
+                order.items = [
+                    Item(f"{self._next_order:07d}1", offer, quantity, 0, 0, Decimal("0.00"), self.now())
+                ]  # fmt: skip
             self._next_order += 1
             self.orders.append(order)
             return order
@@ -579,6 +608,7 @@ class Simulator:
         offer_id = params["offer_id"]
         body = json.loads(request.body)
         failing = self.faults.take("update-offer-stock", ("failure",)) is not None
+        done_at = datetime.fromtimestamp(self.clock.time() + self.process_seconds, UTC)  # when bol has applied it
 
         def settle():
             offer = self._offer(offer_id)
@@ -589,14 +619,20 @@ class Simulator:
             if offer.fbb:
                 return "FAILURE", offer_id, "Stock of an offer fulfilled by bol (FBB) cannot be updated."
             offer.stock, offer.managed_by_retailer = body["amount"], body["managedByRetailer"]
-            offer.mutated_at = self.now()
+            offer.mutated_at = done_at
             return "SUCCESS", offer_id, None
 
         return self._start(
             "UPDATE_OFFER_STOCK", f"Update stock for offer with id {offer_id}.", offer_id, self.process_seconds, settle
         )
 
+    def _settle_due(self) -> None:
+        """bol processes what it took on its own time, asked about or not: every process due by now is settled."""
+        for process in list(self.processes.values()):
+            self._current(process)
+
     def _op_get_offer(self, request: SimRequest, params) -> SimResponse:
+        self._settle_due()
         offer = self._offer(params["offer_id"])
         if offer is None:
             return self._problem(404, "Not Found", f"no offer {params['offer_id']}")
@@ -608,7 +644,7 @@ class Simulator:
             "pricing": {"bundlePrices": [{"quantity": 1, "unitPrice": float(offer.price)}]},
             "stock": {
                 "amount": offer.stock,
-                "correctedStock": offer.stock,
+                "correctedStock": self.corrected_stock(offer),
                 "managedByRetailer": offer.managed_by_retailer,
             },
             "fulfilment": {"method": "FBB" if offer.fbb else "FBR"},
