@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from linkolis_host import apps
+from linkolis_host import apps, orders
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect  # noqa: E402
@@ -92,3 +92,49 @@ def test_an_order_in_one_marketplace_lowers_what_the_other_is_offered(site, two_
 
 def _labels(locale: str) -> tuple[str, str, str]:
     return ("Email", "Password", "Sign in") if locale == "en-GB" else ("E-mailadres", "Wachtwoord", "Inloggen")
+
+
+def test_a_shipment_and_a_cancellation_keep_every_channel_right(site, two_marketplaces):
+    page = site.page()
+    site.sign_in(page, two_marketplaces)
+    page.goto("/stock")
+    page.locator("#sku").fill(SKU)
+    page.locator("#quantity").fill("5")
+    page.get_by_role("button", name="Save").click()
+    push_both(page, "Push stock now to %s")
+
+    placed = time.time() - 300  # listed by searchOrders already
+    order = site.sim.add_order([(SKU, 2)], "DE", created=placed, status="UNSHIPPED")
+    page.goto("/orders")
+    page.get_by_role("button", name="Import orders now for Amazon DE").click()
+    expect(page.get_by_role("status").filter(has_text="Import finished for Amazon DE")).to_be_visible()
+
+    # The seller ships it from the order's page: on hand goes down, the reservation goes.
+    page.goto(f"/stock/sku?sku={SKU}")
+    page.get_by_role("link", name=order).first.click()
+    page.get_by_label("Tracking number").fill("JJD000222")
+    page.get_by_role("button", name="Mark as shipped").click()
+    expect(page.get_by_text("Shipment recorded")).to_be_visible()
+    page.goto("/stock")
+    cells = page.get_by_role("row").filter(has_text=SKU).first.get_by_role("cell")
+    expect(cells.nth(1)).to_have_text("3")  # on hand
+    expect(cells.nth(2)).to_have_text("0")  # reserved
+
+    # A buyer in NL orders one and cancels it: the background sync imports both, and the unit comes back.
+    later = site.sim.add_order([(SKU, 1)], "NL", created=placed, status="UNSHIPPED")
+    with site.host() as host:
+        host.workspace_id = host.db.execute("SELECT id FROM workspaces").fetchone()[0]
+        orders.import_orders(host, "Amazon NL")
+        page.reload()
+        expect(cells.nth(2)).to_have_text("1")
+        site.sim.orders.by_id[later].set_status("CANCELLED", int(placed) + 60)  # at Amazon, minutes ago
+        orders.import_orders(host, "Amazon NL")
+    page.reload()
+    expect(cells.nth(2)).to_have_text("0")
+    push_both(page, "Push stock now to %s")
+    assert until(lambda: shown_on_amazon(site) == {"DE": 3, "NL": 3}), shown_on_amazon(site)
+    page.get_by_role("link", name=SKU).click()
+    history = page.get_by_role("table").last
+    for what in ("Counted", "Reserved by an order", "Shipped", "Released"):
+        expect(history.get_by_role("cell", name=what).first).to_be_visible()
+    site.shot(page, "stock-history")
