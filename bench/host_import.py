@@ -6,12 +6,19 @@
 Each N runs in a fresh subprocess (so the peak RSS is that run's), into a fresh database, through
 ``linkolis_host.orders.import_orders`` with a synthetic plugin that yields batches of 100 orders of 3 lines each.
 "Plugin" is the time spent making the orders (the plugin's share), "host" the rest: validating, storing,
-committing each batch with its cursor. Targets: >= 10,000 orders/s, and peak RSS < 150 MB at 100,000, flat in N.
+committing each batch with its cursor, and what the orders hold of the stock. Targets: >= 10,000 orders/s, and peak
+RSS < 150 MB at 100,000, flat in N.
+
+Each N runs twice. ``open``: every order unshipped, so each of its 3 lines reserves (the stock loop writes a row of
+``line_stock``, a ledger line and its SKU's level per line, 5,000 SKUs): the worst case, a backlog of open orders.
+``history``: every order shipped long before the stock was counted, as in a first import of past orders: nothing
+moves, and nothing of the stock loop is written.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -47,8 +54,8 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 class Synthetic:
     """A marketplace plugin whose marketplace is a loop: order i, updated at second i, three lines."""
 
-    def __init__(self, n: int) -> None:
-        self.n = n
+    def __init__(self, n: int, status: str = "unshipped") -> None:
+        self.n, self.status = n, status
         self.making = 0.0  # seconds spent making orders: the plugin's share
 
     @hookimpl
@@ -85,8 +92,8 @@ class Synthetic:
         return Order(
             marketplace_order_id=f"ORDER-{i:09d}",
             marketplace="XX",
-            status="unshipped",
-            marketplace_status="Unshipped",
+            status=self.status,
+            marketplace_status=self.status.capitalize(),
             fulfilled_by="merchant",
             created_at=stamp,
             updated_at=stamp,
@@ -98,6 +105,7 @@ class Synthetic:
                     sku=f"SKU-{(i + k) % 5000}",
                     title="A thing",
                     quantity_ordered=1,
+                    quantity_shipped=1 if self.status == "shipped" else 0,
                     unit_price=price,
                     subtotal=price,
                     total=price,
@@ -115,8 +123,8 @@ class Synthetic:
         return [HealthCheck(name="loop", status="ok")]
 
 
-def one(n: int) -> dict:
-    plugin = Synthetic(n)
+def one(n: int, status: str = "unshipped") -> dict:
+    plugin = Synthetic(n, status)
     with tempfile.TemporaryDirectory(prefix="linkolis-bench-") as home:
         host = Host(Path(home), clock=VirtualClock(), extra_plugins=[plugin], env={})
         try:
@@ -142,19 +150,21 @@ def one(n: int) -> dict:
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--one"]:
-        print(json.dumps(one(int(argv[1]))))
+        print(json.dumps(one(int(argv[1]), argv[2])))
         return
     sizes = [int(a.replace(",", "").replace("_", "")) for a in argv] or [10_000, 100_000]
-    print(f"{'orders':>9} {'seconds':>8} {'orders/s':>9} {'host only':>10} {'plugin s':>9} {'peak RSS':>9}")
+    print(f"{'orders':>9} {'kind':>8} {'seconds':>8} {'orders/s':>9} {'host only':>10} {'plugin s':>9} {'peak RSS':>9}")
     for n in sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True)
-        if out.returncode:
-            sys.exit(f"N={n} failed:\n{out.stderr}")
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(
-            f"{r['n']:>9,} {r['seconds']:>8.2f} {r['orders_per_s']:>9,} {r['host_orders_per_s']:>10,} "
-            f"{r['plugin_s']:>9.2f} {r['peak_rss_mb']:>6.1f} MB"
-        )
+        for kind, status in (("open", "unshipped"), ("history", "shipped")):
+            out = subprocess.run([sys.executable, __file__, "--one", str(n), status], capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"N={n} failed:\n{out.stderr}")
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(
+                f"{r['n']:>9,} {kind:>8} {r['seconds']:>8.2f} {r['orders_per_s']:>9,} {r['host_orders_per_s']:>10,} "
+                f"{r['plugin_s']:>9.2f} {r['peak_rss_mb']:>6.1f} MB"
+            )
+    print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

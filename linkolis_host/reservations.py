@@ -106,6 +106,7 @@ def settle_orders(
     writes: list[tuple[int, str, int, str, int, int, int]] = []
     gone: list[tuple[int, str]] = []
     targets: dict[tuple[int, str], tuple[Held, str | None]] = {}
+    shipped_new: list[tuple[int, str, str, int, int, str | None, str]] = []
     for oid, (status, fulfilled_by, updated_at, ref, order_lines) in orders.items():
         if fulfilled_by != "merchant":
             continue
@@ -127,9 +128,22 @@ def settle_orders(
                 continue
             # When the newly shipped units left: the moment a shipment was recorded here, else the marketplace's.
             at = here_at if here_at and here >= marketplace_shipped else updated_at
+            if fresh and not here:  # a new order already shipped (history): decided below, with no Held
+                shipped_new.append((oid, line_id, back.get(sku, sku), reserved, shipped, at, ref))
+                continue
             targets[(oid, line_id)] = (Held(back.get(sku, sku), reserved, shipped), at)
     shipping = {t.sku for t, _ in targets.values() if t.shipped} | {h.sku for h in held.values() if h.taken}
+    shipping |= {line[2] for line in shipped_new}
     counted = _counted(host, workspace_id, shipping) if shipping else {}
+    for oid, line_id, seller, reserved, shipped, at, ref in shipped_new:
+        count_at = counted.get(seller)
+        if count_at is None or (_when(at) or _LATEST) <= count_at:
+            if reserved:  # shipped before the count: on hand left it out already; what is open still reserves
+                moves.append(Move(seller, "reserved", 0, reserved, app_id, oid, f"order {ref}"))
+                writes.append((oid, line_id, workspace_id, seller, reserved, shipped, 0))
+            continue
+        moves.append(Move(seller, "shipped", -shipped, reserved, app_id, oid, f"order {ref}: {shipped} shipped"))
+        writes.append((oid, line_id, workspace_id, seller, reserved, shipped, shipped))
     for key in targets.keys() | held.keys():
         oid, ref = key[0], orders[key[0]][3]
         was = held.get(key)

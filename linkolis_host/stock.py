@@ -209,16 +209,26 @@ def lowered_at_marketplace(host: Host, app_id: int, workspace_id: int, placed: l
     only when what it should offer differs from what it now shows: not after an open order (the marketplace went
     down by what the order reserves), but after one cancelled on arrival that the marketplace did not give back.
     Each SKU so lowered gets a newer version (a push finds it). Returns those SKUs."""
-    lowered: set[str] = set()
-    for sku, units, at in placed:
-        changed = host.db.execute(
-            "UPDATE stock_pushes SET attempt_quantity = MAX(0, attempt_quantity - ?), "
-            "pushed_quantity = MAX(0, pushed_quantity - ?) WHERE app_id = ? AND sku = ? AND outcome = 'accepted' "
-            "AND attempt_quantity = pushed_quantity AND pushed_at < ?",
-            (units, units, app_id, sku, at),
-        ).rowcount
-        if changed:
-            lowered.add(sku)
+    skus = sorted({sku for sku, _, _ in placed})
+    pushed: dict[str, str] = {}
+    for start in range(0, len(skus), 500):  # one read for the lot: a first import of history lowers nothing
+        chunk = skus[start : start + 500]
+        pushed.update(
+            host.db.execute(
+                f"SELECT sku, pushed_at FROM stock_pushes WHERE app_id = ? AND outcome = 'accepted' "
+                f"AND attempt_quantity = pushed_quantity AND sku IN ({','.join('?' * len(chunk))})",
+                [app_id, *chunk],
+            ).fetchall()
+        )
+    lowering = [(units, units, app_id, sku, at) for sku, units, at in placed if (pushed.get(sku) or at) < at]
+    if not lowering:
+        return set()
+    host.db.conn.executemany(
+        "UPDATE stock_pushes SET attempt_quantity = MAX(0, attempt_quantity - ?), "
+        "pushed_quantity = MAX(0, pushed_quantity - ?) WHERE app_id = ? AND sku = ? AND pushed_at < ?",
+        lowering,
+    )
+    lowered = {row[3] for row in lowering}
     if lowered:
         version = _latest_version(host)
         host.db.conn.executemany(
