@@ -149,7 +149,7 @@ def _story(host: Host, env: DemoEnvironment, interactive: bool) -> dict[str, Any
             )
         quiet = ("accepted", "not listed here", "not counted")
         for r in [r for r in levels if r["outcome"] not in quiet][:8]:
-            click.echo(f"  {r['sku']}: {r['available']} offered, {r['outcome']} {r.get('message') or ''}")
+            click.echo(f"  {r['sku']}: {r['outcome']} {r.get('message') or ''}".rstrip())
         if elsewhere:
             click.echo(f"  {plural(len(elsewhere), 'SKU')} not listed on {kind.title} (another app's): not pushed here")
         if uncounted:
