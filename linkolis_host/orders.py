@@ -382,7 +382,7 @@ def find_order(host: Host, order_ref: str, app: App | str | None = None) -> dict
     rows = list(
         host.db.query(
             "SELECT o.id, o.app_id, o.marketplace_order_id, o.status, o.marketplace_status, o.fulfilled_by, "
-            f"a.name AS app, {CANCELLATION_ASKED} AS cancellation_requested "
+            f"o.created_at, a.name AS app, {CANCELLATION_ASKED} AS cancellation_requested "
             f"FROM orders o JOIN apps a ON a.id = o.app_id WHERE {where}",
             params,
         )

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import installed, reservations, store, workspaces
+from . import installed, orders, reservations, store, workspaces
 from .context import Progress
 from .errors import UserError
 from .host import Host
@@ -43,37 +43,6 @@ MAX_TEXT = 100
 
 
 # -- recording ------------------------------------------------------------------------------------------------
-
-
-def _order(host: Host, order_ref: str, app: App | str | None) -> dict[str, Any]:
-    """The imported order ``order_ref`` (the marketplace's order id or the host's id), of ``app`` when given."""
-    order_ref = order_ref.strip()
-    where = "(o.marketplace_order_id = ? OR CAST(o.id AS TEXT) = ?) AND a.workspace_id IS ?"
-    params: list[Any] = [order_ref, order_ref, workspaces.current_id(host)]  # only the workspace's own orders
-    if app is not None:
-        where += " AND o.app_id = ?"
-        params.append(installed.get(host, app).id)
-    rows = list(
-        host.db.query(
-            "SELECT o.id, o.app_id, o.marketplace_order_id, o.status, o.fulfilled_by, o.created_at, a.name AS app "
-            f"FROM orders o JOIN apps a ON a.id = o.app_id WHERE {where} AND a.status != ?",
-            [*params, installed.REMOVED],
-        )
-    )
-    if not rows:
-        raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
-    if len(rows) > 1:
-        names = ", ".join(sorted(r["app"] for r in rows))
-        raise UserError(f"order {order_ref!r} was imported by more than one app ({names}); say which with --app")
-    order = rows[0]
-    order["lines"] = list(
-        host.db.query(
-            "SELECT line_id, sku, quantity_ordered, quantity_shipped FROM order_lines WHERE order_id = ? "
-            "ORDER BY line_id",
-            [order["id"]],
-        )
-    )
-    return order
 
 
 def _refuse_unshippable(order: dict[str, Any]) -> None:
@@ -241,7 +210,7 @@ def _prepare(
 
     ``pending``: quantities of shipments checked in the same go but not stored yet (a file), by (app, order).
     """
-    order = _order(host, order_ref, app)
+    order = orders.find_order(host, order_ref, app)
     _refuse_unshippable(order)
     app_row = installed.get(host, order["app"])
     require_authorized(app_row)

@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-import json
 import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 import testmarket
-from click.testing import CliRunner
-from helpers import authorize_app, install_app
+from helpers import Run, authorize_app, install_app
 
 from linkolis_host import VirtualClock, oauth
-from linkolis_host.cli import cli
 from linkolis_host.host import Host
 
 
@@ -42,22 +39,6 @@ def host(home, market, clock):
     h = Host(home, clock=clock, extra_plugins=[testmarket])
     yield h
     h.close()
-
-
-class Run:
-    def __init__(self, host):
-        self.host = host
-        self.runner = CliRunner()
-
-    def __call__(self, *args, input=None, code=0):
-        result = self.runner.invoke(cli, list(args), obj=self.host, input=input, catch_exceptions=False)
-        if code is not None:
-            assert result.exit_code == code, f"exit {result.exit_code}:\n{result.output}\n{result.stderr}"
-        return result
-
-    def json(self, *args, code=0):
-        result = self(*args, "--json", code=code)
-        return json.loads(result.stdout)
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import json
 
 import pytest
 import testmarket
-from conftest import Run
-from helpers import authorize_app, install_app
+from helpers import Run, authorize_app, install_app
 
 from linkolis_host import Cancellation, CancellationOutcome, orders, reservations
 from linkolis_host.cli import base

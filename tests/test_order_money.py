@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import testmarket
-from conftest import Run
+from helpers import Run
 from pydantic import ValidationError
 
 from linkolis_host import Address, Buyer, Order, OrderLine, store

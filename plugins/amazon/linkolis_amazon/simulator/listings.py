@@ -249,20 +249,13 @@ class ListingStore:
 
     def consume(self, seller: str, sku: str, mid: str, qty: int) -> None:
         """An order took ``qty`` units: lower the offer's quantity (visible and pending alike), never below zero."""
-        with self.lock:
-            listing = self.get(seller, sku)
-            offer = listing.offers.get(mid) if listing else None
-            if offer is None:
-                return
-            for attrs in {id(a): a for a in (offer.attrs, offer.desired) if a is not None}.values():
-                for e in attrs.get(FA, []):
-                    if "quantity" in e:
-                        take = min(int(e["quantity"]), qty)
-                        e["quantity"] = int(e["quantity"]) - take
-                        break
+        self._add(seller, sku, mid, -qty)
 
     def give_back(self, seller: str, sku: str, mid: str, qty: int) -> None:
         """A cancelled order's ``qty`` units come back to the offer's quantity (visible and pending alike)."""
+        self._add(seller, sku, mid, qty)
+
+    def _add(self, seller: str, sku: str, mid: str, qty: int) -> None:
         with self.lock:
             listing = self.get(seller, sku)
             offer = listing.offers.get(mid) if listing else None
@@ -271,7 +264,7 @@ class ListingStore:
             for attrs in {id(a): a for a in (offer.attrs, offer.desired) if a is not None}.values():
                 for e in attrs.get(FA, []):
                     if "quantity" in e:
-                        e["quantity"] = int(e["quantity"]) + qty
+                        e["quantity"] = max(0, int(e["quantity"]) + qty)
                         break
 
     def truth(
