@@ -9,6 +9,10 @@ at the marketplace, or shipments due (a few index seeks: ``stock.changed_workspa
 runs under the app's lock as it always did (a ``Busy`` from another process: skip this round), on one of
 ``workers`` threads, each with its own database connection.
 
+A push that is running when a wake finds its app has something to send runs again as soon as it ends (it may have
+read what was due before the change); an import that stored orders wakes the pushes at once, not a poll later
+(what its orders reserve lowers what every other app of the workspace is offered).
+
 A unit whose next request would wait for quota longer than ``defer_over`` seconds raises ``http.Deferred`` instead
 of sleeping (``http.deferring``): it ends there (imports commit per batch, the cursor resumes), gives its worker
 back, and is queued again for the moment its token is due. Ready pushes go before ready imports; among equals the
@@ -73,6 +77,7 @@ class Done:
     outcome: str  # "done", "deferred", "busy", "error", "stalled" (the database refused a write), "removed"
     next_at: float  # on the clock's monotonic time
     message: str = ""
+    stored: bool = False  # an import that stored new or changed orders: what they reserve may wake other pushes
 
 
 class Scheduler:
@@ -117,6 +122,7 @@ class Scheduler:
         self._flushed_at = 0.0
         self._flush_again_at = 0.0  # monotonic: after a refused write of the state rows, the next try
         self._stalled: set[tuple[int, str]] = set()  # units whose last run the database refused to store
+        self._missed: set[tuple[int, str]] = set()  # pushes running when a wake would have queued them
         self.trouble: str | None = None  # what keeps the database from being written, while it lasts
         self._offset = self.clock.time() - self.clock.monotonic()  # wall less monotonic: moves when the wall jumps
         self._work: queue.Queue[tuple[int, str] | None] = queue.Queue()
@@ -160,7 +166,10 @@ class Scheduler:
             ids |= {app.id for app in self.apps.values() if app.workspace_id in changed}
         for app_id in ids:
             key = (app_id, PUSH)
-            if app_id in self.apps and key not in self.running:
+            if key in self.running:
+                # It may have read its due list before this change: once it ends, it runs again at once.
+                self._missed.add(key)
+            elif app_id in self.apps:
                 at = max(now, self._not_before.get(key, now))
                 if at < self.due.get(key, float("inf")):
                     self.due[key] = at
@@ -203,11 +212,17 @@ class Scheduler:
             self._stalled.discard(done.key)
             if done.outcome == "done":
                 self._untroubled()  # what it could not store, it has stored now
+        if done.stored:
+            self._woke_at = None  # the next pass wakes the pushes its orders concern, not a poll later
+        missed = done.key in self._missed
+        self._missed.discard(done.key)
         if app is None or done.outcome == "removed":
             self.apps.pop(done.key[0], None)
             self._not_before.pop(done.key, None)
             self._forget(*done.key)
             return
+        if missed and done.outcome == "done":
+            done.next_at = min(done.next_at, self.clock.monotonic())  # a change came while it ran
         self.due[done.key] = done.next_at
         self._write(app, done.key[1], "stalled" if done.outcome == "stalled" else "waiting", done.next_at)
 
@@ -287,9 +302,10 @@ class Scheduler:
                     self._push(host, app)
                     return Done(key, "done", now() + self.interval)
                 result = import_orders(host, app)
-                if result["new"] or result["updated"]:
+                stored = bool(result["new"] or result["updated"])
+                if stored:
                     self.report(f"{app.name}: {result['new']} new, {plural(result['updated'], 'updated order')}")
-                return Done(key, "done", now() + self.interval)
+                return Done(key, "done", now() + self.interval, stored=stored)
         except Deferred as exc:
             # ``until`` is a wall time: what is left of the wait, on the monotonic clock.
             return Done(key, "deferred", now() + max(0.0, exc.until - self.clock.time()))

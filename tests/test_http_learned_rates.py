@@ -7,7 +7,7 @@ import pytest
 
 from linkolis_host import RateLimit, RateLimited
 from linkolis_host.http import HttpClient
-from linkolis_host.ratelimit import RateLimiter
+from linkolis_host.ratelimit import MARGIN_SECONDS, RateLimiter
 
 URL = "https://api.market.invalid/orders"
 
@@ -75,7 +75,7 @@ def test_a_rate_the_marketplace_states_replaces_the_declared_one_for_the_account
     http.learn_rate("listOrders", rate=0.5, burst=1)
     for _ in range(3):
         http.get(URL, operation="listOrders")
-    assert sent_at[2] - sent_at[0] == pytest.approx(4.0, abs=0.01)  # one every 2 s, not ten a second
+    assert sent_at[2] - sent_at[0] == pytest.approx(4.0 + MARGIN_SECONDS, abs=0.01)  # one every 2 s, not ten a second
     # Another client of the same account (another app, a forked host thread) waits for the learned limit too.
     twin = _client(clock, market, limiter, {"listOrders": RateLimit(rate=10, burst=10)})
     twin.get(URL, operation="listOrders")
@@ -84,6 +84,6 @@ def test_a_rate_the_marketplace_states_replaces_the_declared_one_for_the_account
     http.learn_rate("getOrder", rate=1, burst=1)
     http.get(URL, operation="getOrder")
     http.get(URL, operation="getOrder")
-    assert sent_at[5] - sent_at[4] == pytest.approx(1.0, abs=0.01)
+    assert sent_at[5] - sent_at[4] == pytest.approx(1.0 + MARGIN_SECONDS, abs=0.01)
     http.close()
     twin.close()
