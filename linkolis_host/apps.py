@@ -24,7 +24,7 @@ from .terminal import article
 
 # What the seller sees when every check of an app passed.
 BANNER = "Module correctly installed"
-CALLBACK_PATH = "/apps/callback"  # the served callback (linkolis_host/web/app.py routes it)
+CALLBACK_PATH = "/apps/callback"  # the served callback (linkolis_host/web/app.py routes it, apps_pages.py answers it)
 
 __all__ = [
     "App",
@@ -326,7 +326,7 @@ def start_authorization(host: Host, name: str | App, redirect_uri: str, origin: 
         start = host.registry.authorize(row.kind, ctx, "start", {"state": state, "redirect_uri": redirect_uri})
     if start.redirect_uri != redirect_uri:
         oauth.set_redirect_uri(host.db, state, start.redirect_uri)
-    return start  # type: ignore[return-value]
+    return start.model_copy(update={"state": state})  # type: ignore[union-attr]
 
 
 def continue_authorization(host: Host, name: str | App, params: dict[str, str], state: str) -> AuthorizationStart:

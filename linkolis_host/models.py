@@ -171,10 +171,14 @@ class AppInfo(BaseModel):
 
 
 class AuthorizationStart(BaseModel):
-    """Where to send the seller to grant access; ``url`` carries the host's state."""
+    """Where to send the seller to grant access; ``url`` carries the host's state.
+
+    ``state`` is that state, filled in by the host when the plugin's answer reaches it (a plugin leaves it empty),
+    so that no caller has to parse it back out of ``url``."""
 
     url: str
     redirect_uri: str
+    state: str = ""
 
 
 class Credentials(BaseModel):

@@ -1,0 +1,351 @@
+"""My applications, the catalog, the panel (install, configure, authorize, credentials, remove) and the
+authorization's callback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from .. import apps, installed, oauth, scheduler, workspaces
+from ..apps import FieldSpec, fields_of
+from ..errors import LinkolisError
+from ..host import Host
+from . import auth
+from .jobs_pages import jobs_view
+from .pages import Req, apps_url, page, see_other
+
+
+def _kind_title(host: Host, kind: str) -> str:
+    try:
+        return host.registry.kind(kind).title
+    except LinkolisError:
+        return kind
+
+
+def _sync_texts(req: Req) -> dict[int, list[str]]:
+    """Per app id, what the background sync does with it, in the seller's words (``scheduler.status``)."""
+    texts: dict[int, list[str]] = {}
+    words = {
+        ("import", "running"): req._("importing orders"),
+        ("push", "running"): req._("sending stock and shipments"),
+        ("import", "stopped"): req._("import stopped"),
+        ("push", "stopped"): req._("push stopped"),
+    }
+    for unit in scheduler.status(req.host, workspaces.current_id(req.host))["units"]:
+        key = (unit["stream"], unit["state"])
+        if unit["state"] == "stalled":  # the server's storage, not the seller's app: the operator's to fix
+            texts.setdefault(unit["app_id"], []).append(
+                req._("waiting: the server cannot save right now; this carries on by itself when it can")
+            )
+            continue
+        if key in words:
+            text = words[key]
+        elif unit["stream"] == "import":
+            text = req._("next import in %(seconds)s s") % {"seconds": round(unit["waits_s"])}
+        else:
+            text = req._("next push in %(seconds)s s") % {"seconds": round(unit["waits_s"])}
+        if unit["last_error"]:
+            text += " · " + req._("last error: %(message)s") % {"message": unit["last_error"]}
+        texts.setdefault(unit["app_id"], []).append(text)
+    return texts
+
+
+def _app_rows(req: Req) -> list[dict[str, Any]]:
+    rows = []
+    syncing = _sync_texts(req)
+    for app in installed.list_apps(req.host):
+        specs = {s.name: s for s in fields_of(req.host.registry.kind(app.kind).settings)}
+        shown = []
+        for key, value in app.settings.items():
+            if key == "name" or key not in specs:
+                continue
+            if isinstance(value, bool):
+                value = req._("on") if value else req._("off")
+            shown.append((req._(specs[key].title), value))
+        rows.append(
+            {"app": app, "kind": _kind_title(req.host, app.kind), "settings": shown, "sync": syncing.get(app.id, [])}
+        )
+    return rows
+
+
+def _panel_fields(specs: list[FieldSpec], values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"spec": s, "value": values.get(s.name, s.default), "error": errors.get(s.name, "")} for s in specs]
+
+
+def _form_values(req: Req, specs: list[FieldSpec]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for spec in specs:
+        if spec.type == "bool":
+            values[spec.name] = req.f(spec.name) == "on"
+            continue
+        text = req.f(spec.name).strip()
+        if text or spec.required or spec.type == "str":
+            values[spec.name] = text
+        elif spec.type == "int" and spec.default is None and req.form is not None and spec.name in req.form:
+            values[spec.name] = None  # an optional number left empty: none (no cap)
+    return values
+
+
+def _field_errors(req: Req, kind: str, values: dict[str, Any]) -> dict[str, str]:
+    try:
+        req.host.settings_for(kind, values)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            where = str(error["loc"][0]) if error["loc"] else "name"
+            errors.setdefault(where, error["msg"])
+        return errors
+    return {}
+
+
+def _my_apps(req: Req, status: int = 200, **panel: Any) -> Response:
+    return req.render("apps.html", status, rows=_app_rows(req), jobs=jobs_view(req), **panel)
+
+
+def _panel_for_app(
+    req: Req,
+    app: installed.App,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    result: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    kind = req.host.registry.kind(app.kind)
+    specs = fields_of(kind.settings)
+    return _my_apps(
+        req,
+        status,
+        panel={
+            "mode": "configure",
+            "app": app,
+            "kind": kind,
+            "fields": _panel_fields(specs, values or app.settings, errors or {}),
+            "credentials": kind.direct_credentials if not kind.oauth or (result and result.get("credentials")) else [],
+            "oauth": kind.oauth,
+            "result": result or {},
+        },
+    )
+
+
+@page()
+def my_apps(req: Req) -> Response:
+    name = req.q("open")
+    if not name:
+        return _my_apps(req)
+    try:
+        app = installed.get(req.host, name)
+    except LinkolisError:
+        return see_other("/apps")
+    result = req.session.pop("result", None)
+    if result and result.get("app_id") != app.id:
+        result = None
+    return _panel_for_app(req, app, result=result)
+
+
+@page()
+def catalog(req: Req) -> Response:
+    return req.render("catalog.html", entries=apps.catalog(req.host))
+
+
+@page()
+def new_app(req: Req) -> Response:
+    kind_name = req.q("kind") or req.f("kind")
+    try:
+        kind = req.host.registry.kind(kind_name)
+    except LinkolisError:
+        return see_other("/apps/catalog")
+    specs = fields_of(kind.settings)
+    if req.request.method == "GET":
+        return _my_apps(
+            req,
+            panel={
+                "mode": "install",
+                "kind": kind,
+                "fields": _panel_fields(specs, {}, {}),
+                "result": {},
+                "credentials": [],
+            },
+        )
+    values = _form_values(req, specs)
+    errors = _field_errors(req, kind.kind, values)
+    if not errors:
+        try:
+            app = apps.install(req.host, kind.kind, values)
+        except LinkolisError as exc:
+            errors = {"name": str(exc)}
+        else:
+            return _authorize(req, app)
+    return _my_apps(
+        req,
+        422,
+        panel={
+            "mode": "install",
+            "kind": kind,
+            "fields": _panel_fields(specs, values, errors),
+            "result": {},
+            "credentials": [],
+        },
+    )
+
+
+@page()
+def configure(req: Req) -> Response:
+    try:
+        app = installed.get(req.host, req.f("app"))
+    except LinkolisError:
+        return see_other("/apps")
+    specs = fields_of(req.host.registry.kind(app.kind).settings)
+    values = _form_values(req, specs)
+    errors = _field_errors(req, app.kind, {**app.settings, **values})
+    if not errors:
+        try:
+            app, _voided = apps.configure(req.host, app, values)
+        except LinkolisError as exc:
+            errors = {"name": str(exc)}
+    if errors:
+        return _panel_for_app(req, app, values=values, errors=errors, status=422)
+    if not app.authorized:
+        return _authorize(req, app)
+    return _verify_and_show(req, app)
+
+
+@page()
+def authorize_again(req: Req) -> Response:
+    try:
+        app = installed.get(req.host, req.f("app"))
+    except LinkolisError:
+        return see_other("/apps")
+    return _authorize(req, app)
+
+
+def _authorize(req: Req, app: installed.App) -> Response:
+    """Start the app's authorization: the consent page for a redirect-type plugin, else the credential fields."""
+    kind = req.host.registry.kind(app.kind)
+    if not kind.oauth:
+        return see_other(apps_url(open=app.name))
+    try:
+        start = apps.start_authorization(req.host, app, redirect_uri=req.web.settings.redirect_uri)
+    except LinkolisError as exc:
+        return _panel_for_app(req, app, result={"error": str(exc)}, status=502)
+    auth.remember_state(req.session, start.state)
+    req.session["continue"] = {"app_id": app.id, "state": start.state}
+    # A page of ours links on: browsers apply form-action to a form's redirects, and the consent page is elsewhere.
+    return req.render("redirect.html", url=start.url, title=kind.title)
+
+
+@page()
+def credentials(req: Req) -> Response:
+    try:
+        app = installed.get(req.host, req.f("app"))
+    except LinkolisError:
+        return see_other("/apps")
+    kind = req.host.registry.kind(app.kind)
+    given = {f.name: req.f(f"credential_{f.name}").strip() for f in kind.direct_credentials}
+    try:
+        app = apps.authorize_direct(req.host, app, {k: v for k, v in given.items() if v})
+    except LinkolisError as exc:
+        return _panel_for_app(req, app, result={"error": str(exc), "credentials": True}, status=422)
+    return _verify_and_show(req, app)
+
+
+def _verify_and_show(req: Req, app: installed.App) -> Response:
+    try:
+        app, checks, ok = apps.verify(req.host, app)
+    except LinkolisError as exc:
+        req.session["result"] = {"app_id": app.id, "error": str(exc)}
+        return see_other(apps_url(open=app.name))
+    req.session["result"] = {
+        "app_id": app.id,
+        "ok": ok,
+        "failed": [{"name": c.name, "detail": c.detail, "remedy": c.remedy} for c in checks if c.status == "failed"],
+    }
+    return see_other(apps_url(open=app.name))
+
+
+@page(signed_in=False)
+def callback(req: Req) -> Response:
+    params = dict(req.request.query_params)
+    state = params.get("state")
+    if oauth.state_origin(req.host.db, state) == "cli":
+        return _complete_for_cli(req, params)
+    if req.user is None:
+        return see_other("/signin")
+    if not state and not params.get("error") and req.session.get("continue"):
+        return _continue(req, params)
+    if not auth.take_state(req.session, state):
+        return req.render(
+            "message.html",
+            400,
+            title=req._("This authorization was refused"),
+            message=req._(
+                "It was not started from your session, or it was already used. "
+                "Nothing was stored. Start it again from My applications."
+            ),
+        )
+    app = apps.pending_app(req.host, state)
+    if app is None or app.workspace_id != workspaces.current_id(req.host):
+        return req.render(
+            "message.html",
+            400,
+            title=req._("This authorization was refused"),
+            message=req._("Its app is no longer installed. Nothing was stored."),
+        )
+    req.session.pop("continue", None)
+    try:
+        app = apps.complete_authorization(req.host, app, params)
+    except LinkolisError as exc:
+        req.session["result"] = {"app_id": app.id, "error": str(exc), "denied": bool(params.get("error"))}
+        return see_other(apps_url(open=app.name))
+    return _verify_and_show(req, app)
+
+
+def _complete_for_cli(req: Req, params: dict[str, str]) -> Response:
+    """`linkolis apps authorize` started this state and waits for it: no browser session is bound to it (the
+    terminal holds the state), so it completes without one, and the page sends the seller back to the terminal."""
+    app = apps.pending_app(req.host, params.get("state"))
+    if app is None:
+        return req.render(
+            "message.html",
+            400,
+            title=req._("This authorization was refused"),
+            message=req._("Its app is no longer installed. Nothing was stored."),
+        )
+    try:
+        app = apps.complete_authorization(req.host, app, params)
+    except LinkolisError as exc:
+        return req.render("message.html", 400, title=req._("This authorization was refused"), message=str(exc))
+    return req.render(
+        "message.html",
+        title=req._("Authorization complete"),
+        message=req._("%(name)s is authorized. Back in the terminal.") % {"name": app.name},
+        back=False,
+    )
+
+
+def _continue(req: Req, params: dict[str, str]) -> Response:
+    """A log-in page step sent the browser back without our state: the plugin says where it goes next."""
+    pending = req.session.pop("continue")
+    app = next((a for a in installed.list_apps(req.host) if a.id == pending["app_id"]), None)
+    if app is None:
+        return see_other("/apps")
+    try:
+        start = apps.continue_authorization(req.host, app, params, pending["state"])
+    except LinkolisError as exc:
+        req.session["result"] = {"app_id": app.id, "error": str(exc)}
+        return see_other(apps_url(open=app.name))
+    return req.render("redirect.html", url=start.url, title=_kind_title(req.host, app.kind))
+
+
+@page()
+def remove(req: Req) -> Response:
+    try:
+        app = installed.get(req.host, req.q("app") or req.f("app"))
+    except LinkolisError:
+        return see_other("/apps")
+    if req.request.method == "GET":
+        return req.render("remove.html", app=app)
+    apps.remove(req.host, app, purge=req.f("purge") == "on")
+    return see_other("/apps")

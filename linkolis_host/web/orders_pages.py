@@ -1,0 +1,129 @@
+"""The orders list, an order, shipping it and accepting a buyer's cancellation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from .. import installed, orders, shipments
+from ..errors import LinkolisError
+from .jobs_pages import jobs_view
+from .pages import Req, page, see_other
+
+ORDER_STATUSES = ["pending", "unshipped", "partially_shipped", "shipped", "cancelled"]
+PAGE_SIZE = 25
+
+
+@page()
+def orders_page(req: Req) -> Response:
+    status = req.q("status") if req.q("status") in ORDER_STATUSES else ""
+    search = req.q("q").strip()
+    if search:
+        try:  # an exact id (the marketplace's or the host's) opens that order
+            return see_other(f"/orders/{orders.get_order(req.host, search)['id']}")
+        except LinkolisError:
+            found = orders.list_orders(req.host, search=search, limit=PAGE_SIZE)  # else: ids that contain it
+        if len(found) == 1:
+            return see_other(f"/orders/{found[0]['id']}")
+        return req.render(
+            "orders.html",
+            rows=found,
+            status="",
+            statuses=ORDER_STATUSES,
+            search=search,
+            page=1,
+            more=False,
+            jobs=jobs_view(req),
+            apps=installed.list_apps(req.host),
+            not_found=not found,
+        )
+    try:
+        number = max(1, int(req.q("page", "1")))
+    except ValueError:
+        number = 1
+    rows = orders.list_orders(req.host, status=status or None, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
+    shown = rows[:PAGE_SIZE]
+    return req.render(
+        "orders.html",
+        rows=shown,
+        status=status,
+        statuses=ORDER_STATUSES,
+        search="",
+        page=number,
+        more=len(rows) > PAGE_SIZE,
+        jobs=jobs_view(req),
+        apps=installed.list_apps(req.host),
+        not_found=False,
+    )
+
+
+def _order_view(req: Req, order: dict[str, Any], status: int = 200, **extra: Any) -> Response:
+    kind = installed.get(req.host, order["app"]).kind
+    return req.render(
+        "order.html",
+        status,
+        order=order,
+        carriers=req.host.registry.kind(kind).carriers,
+        shipments=shipments.list_shipments(req.host, order["app"], order=order["marketplace_order_id"]),
+        cancels_here=orders.cancels_here(req.host, order),
+        **extra,
+    )
+
+
+@page()
+def order_page(req: Req) -> Response:
+    try:
+        order = orders.get_order(req.host, req.request.path_params["order_id"])
+    except LinkolisError:
+        return req.render("message.html", 404, title=req._("No such order"), message="")
+    return _order_view(req, order)
+
+
+@page()
+def order_ship(req: Req) -> Response:
+    try:
+        order = orders.get_order(req.host, req.request.path_params["order_id"])
+    except LinkolisError:
+        return req.render("message.html", 404, title=req._("No such order"), message="")
+    if order["cancellation_requested"] and req.f("ship_anyway") != "on":
+        return _order_view(
+            req,
+            order,
+            422,
+            error=req._("The buyer asked to cancel this order. Tick “Ship it anyway” to ship it all the same."),
+            tracking=req.f("tracking"),
+            carrier=req.f("carrier"),
+        )
+    try:
+        shipments.ship_order(
+            req.host,
+            order["marketplace_order_id"],
+            carrier=req.f("carrier"),
+            tracking=req.f("tracking"),
+            app=order["app"],
+        )
+    except LinkolisError as exc:
+        return _order_view(req, order, 422, error=str(exc), tracking=req.f("tracking"), carrier=req.f("carrier"))
+    return _order_view(req, orders.get_order(req.host, str(order["id"])), shipped=True)
+
+
+@page()
+def order_cancel(req: Req) -> Response:
+    """Accept the buyer's request to cancel: the order is cancelled at the marketplace, then here."""
+    try:
+        order = orders.get_order(req.host, req.request.path_params["order_id"])
+    except LinkolisError:
+        return req.render("message.html", 404, title=req._("No such order"), message="")
+    try:
+        result = orders.cancel_order(
+            req.host,
+            str(order["id"]),
+            reason="requested_by_buyer",
+            app=order["app"],
+            by=req.user.email,  # type: ignore[union-attr]
+        )
+    except LinkolisError as exc:
+        return _order_view(req, order, 422, cancel_error=str(exc))
+    status = 422 if result["status"] == "rejected" else 200
+    return _order_view(req, orders.get_order(req.host, str(order["id"])), status, cancelled=result)
