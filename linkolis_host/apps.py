@@ -9,17 +9,17 @@ from __future__ import annotations
 import enum
 import typing
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import ValidationError
 
 from . import installed, oauth, orders, reservations, shipments, stock, store, workspaces
-from .config import format_validation_error
 from .errors import AuthorizationError, LinkolisError, UserError
 from .host import Host
 from .installed import REMOVED, App, audit, get, list_apps, mark_attention, name_key, now_text
-from .models import AppSettings, AuthorizationStart, Credentials, HealthCheck
+from .models import AppSettings, AuthorizationStart, Credentials, HealthCheck, Refusal, SettingsContext
 from .terminal import article
 
 # What the seller sees when every check of an app passed.
@@ -33,6 +33,8 @@ __all__ = [
     "mark_attention",
     "catalog",
     "install",
+    "settings_problems",
+    "abandon",
     "configure",
     "remove",
     "verify",
@@ -95,12 +97,63 @@ def fields_of(settings: type[AppSettings]) -> list[FieldSpec]:
     return specs
 
 
-def _validate(host: Host, kind: str, values: dict[str, Any]) -> AppSettings:
+@dataclass
+class Problem:
+    """Why the panel refuses one field: ``code`` "invalid" (the settings model's rule, ``message`` in English),
+    "name_taken" (another app of the workspace has the name) or "refused" (the plugin's ``Refusal``: ``texts`` per
+    language)."""
+
+    field: str
+    code: str
+    message: str
+    texts: dict[str, str]
+
+
+def _context(host: Host, kind: str, workspace_id: int | None, app: App | None) -> SettingsContext:
+    """The other apps of ``kind`` in the workspace, for the settings model's validators (``AppSettings.other_apps``)."""
+    others = host.db.query(
+        "SELECT * FROM apps WHERE workspace_id = ? AND kind = ? AND status NOT IN (?, ?) AND id IS NOT ?",
+        [workspace_id, kind, *installed.HIDDEN, app.id if app else None],
+    )
+    return SettingsContext(tuple(host.app_info(App.from_row(r)) for r in others))
+
+
+def settings_problems(host: Host, kind: str, values: dict[str, Any], app: App | None = None) -> list[Problem]:
+    """What the panel's values for a new app of ``kind`` (or for reconfiguring ``app``) break, field by field,
+    before anything is stored or any marketplace asked: the settings model's rules, with the workspace's other apps
+    of the kind in its validators' context, and a name another app has."""
+    workspace_id = app.workspace_id if app else workspaces.current_id(host)
+    problems = []
     try:
-        return host.settings_for(kind, values)
+        settings = host.registry.kind(kind).settings.model_validate(
+            values, context=_context(host, kind, workspace_id, app)
+        )
     except ValidationError as exc:
+        for error in exc.errors():
+            where = str(error["loc"][0]) if error["loc"] else "name"
+            refusal = (error.get("ctx") or {}).get("error")
+            if isinstance(refusal, Refusal):
+                problems.append(Problem(where, "refused", str(refusal), dict(refusal.texts)))
+            else:
+                problems.append(Problem(where, "invalid", error["msg"], {}))
+        return problems
+    name = " ".join(settings.name.split())
+    if _name_taken(host, workspace_id, name, other_than=app.id if app else None):
+        problems.append(
+            Problem("name", "name_taken", f"an app named {name!r} is already installed; choose another --name", {})
+        )
+    return problems
+
+
+def _validate(host: Host, kind: str, values: dict[str, Any], app: App | None = None) -> AppSettings:
+    problems = settings_problems(host, kind, values, app)
+    if any(p.code == "name_taken" for p in problems):
+        raise UserError(next(p.message for p in problems if p.code == "name_taken"))
+    if problems:
         title = article(host.registry.kind(kind).title)
-        raise UserError(f"invalid settings for {title} app:\n{format_validation_error(exc, '  ')}") from None
+        lines = "\n".join(f"  {p.field}: {p.message}" for p in problems)
+        raise UserError(f"invalid settings for {title} app:\n{lines}")
+    return host.settings_for(kind, values)
 
 
 def catalog(host: Host) -> list[dict[str, Any]]:
@@ -166,8 +219,8 @@ def _name_taken(host: Host, workspace_id: int | None, name: str, other_than: int
     return (
         next(
             host.db.query(
-                "SELECT 1 FROM apps WHERE workspace_id = ? AND name_key = ? AND status != ? AND id IS NOT ?",
-                [workspace_id, name_key(name), REMOVED, other_than],
+                "SELECT 1 FROM apps WHERE workspace_id = ? AND name_key = ? AND status NOT IN (?, ?) AND id IS NOT ?",
+                [workspace_id, name_key(name), *installed.HIDDEN, other_than],
             ),
             None,
         )
@@ -175,14 +228,16 @@ def _name_taken(host: Host, workspace_id: int | None, name: str, other_than: int
     )
 
 
-def install(host: Host, kind: str, values: dict[str, Any]) -> App:
+def install(host: Host, kind: str, values: dict[str, Any], *, pending: bool = False) -> App:
+    """Install an app of ``kind`` with the panel's ``values``. ``pending``: the panel's Confirm, which goes on to the
+    marketplace's consent page: the app stays out of sight until that first authorization completes (see
+    ``installed.PENDING``)."""
     host.registry.kind(kind)
+    workspace_id = workspaces.current_id(host, create=True)
     settings = _validate(host, kind, values)
     name = " ".join(settings.name.split())
     settings = settings.model_copy(update={"name": name})
-    workspace_id = workspaces.current_id(host, create=True)
-    if _name_taken(host, workspace_id, name):
-        raise UserError(f"an app named {name!r} is already installed; choose another --name")
+    _abandon_stale(host, workspace_id, name)
     now = now_text(host)
     with host.db.atomic():
         app_id = (
@@ -194,7 +249,7 @@ def install(host: Host, kind: str, values: dict[str, Any]) -> App:
                     "name_key": name_key(name),
                     "kind": kind,
                     "settings": settings.model_dump_json(),
-                    "status": "installed",
+                    "status": installed.PENDING if pending else "installed",
                     "attention_reason": "",
                     "authorization_scope": settings.authorization_scope(),
                     "account_scope": settings.account_scope(),
@@ -205,18 +260,37 @@ def install(host: Host, kind: str, values: dict[str, Any]) -> App:
             .last_pk
         )
         app = App.from_row(host.db["apps"].get(app_id))
-        audit(host, app, "installed", settings=app.settings)
+        audit(host, app, "installed", settings=app.settings, pending=pending)
     return app
+
+
+def abandon(host: Host, app: App) -> bool:
+    """Remove ``app`` if it is still pending (its first authorization was refused, failed to start or never came
+    back): the seller never had it. Whether it was removed."""
+    if installed.reload(host, app).status != installed.PENDING:
+        return False
+    remove(host, app)
+    return True
+
+
+def _abandon_stale(host: Host, workspace_id: int | None, name: str) -> None:
+    """Remove the workspace's pending apps that can no longer complete (their state expired) and one holding
+    ``name``: a seller who closed the consent page and installs again starts afresh, under the same name."""
+    oldest = (host.clock.now() - timedelta(seconds=oauth.STATE_TTL)).isoformat(timespec="seconds")
+    rows = host.db.query(
+        "SELECT * FROM apps WHERE workspace_id = ? AND status = ? AND (created_at < ? OR name_key = ?)",
+        [workspace_id, installed.PENDING, oldest, name_key(name)],
+    )
+    for row in list(rows):
+        remove(host, App.from_row(row))
 
 
 def configure(host: Host, name: str | App, changes: dict[str, Any]) -> tuple[App, bool]:
     """Apply ``changes`` to the app's settings; return the app and whether its authorization was voided."""
     row = get(host, name)
-    settings = _validate(host, row.kind, {**row.settings, **changes})
+    settings = _validate(host, row.kind, {**row.settings, **changes}, row)
     new_name = " ".join(settings.name.split())
     settings = settings.model_copy(update={"name": new_name})
-    if _name_taken(host, row.workspace_id, new_name, other_than=row.id):
-        raise UserError(f"an app named {new_name!r} is already installed; choose another --name")
     scope_changed = settings.authorization_scope() != (row.authorization_scope or "")
     voided = scope_changed and row.authorized
     # Another marketplace of the same account: nothing was pushed there, none of its orders were imported, and
@@ -226,7 +300,7 @@ def configure(host: Host, name: str | App, changes: dict[str, Any]) -> tuple[App
         clash = _clash(host, row.kind, row.account_id, settings.account_scope(), row.id)
         if clash:
             raise UserError(
-                f"account {row.account_id} is already connected for {settings.account_scope()} by "
+                f"account {row.account_id} is already connected for {settings.account_scope_title()} by "
                 + (
                     f"app {clash['name']!r}"
                     if clash["workspace_id"] == row.workspace_id
@@ -514,17 +588,18 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
     # One app per account and marketplace across every workspace: two workspaces importing one seller account
     # would each push its own stock to it. Another workspace's app is not named: its name is that workspace's.
     clash = _clash(host, row.kind, creds.account_id, row.account_scope or "", row.id)
+    scope = host.settings_for(row.kind, row.settings).account_scope_title() or "the same scope"
     if clash and clash["workspace_id"] != row.workspace_id:
         raise AuthorizationError(
-            f"account {creds.account_id} is already connected for the same {row.account_scope or 'scope'} by an "
+            f"account {creds.account_id} is already connected for {scope} by an "
             "app in another workspace: one app per marketplace account, across all workspaces. Nothing was "
             "stored. If this account is yours, ask the operator to remove that app first."
         )
     if clash:
         raise AuthorizationError(
-            f"app {clash['name']!r} already connects account {creds.account_id} for the same "
-            f"{row.account_scope or 'scope'}: one app per marketplace. Use {clash['name']!r}, or remove it "
-            "first; to sell in another marketplace, install an app with that marketplace."
+            f"app {clash['name']!r} already connects account {creds.account_id} for {scope}: one app per "
+            f"marketplace. Use {clash['name']!r}, or remove it first; to sell in another marketplace, install an "
+            "app with that marketplace."
         )
     now = now_text(host)
     with host.db.atomic():

@@ -130,7 +130,9 @@ class Host:
         return self.registry.kind(kind).settings.model_validate(raw)
 
     def app_info(self, app: App) -> AppInfo:
-        status = AppStatus.needs_attention if app.status == "needs_attention" else AppStatus(app.status)
+        # A pending app (its first authorization under way) is, to its plugin, an installed one.
+        status = {"needs_attention": AppStatus.needs_attention, "pending": AppStatus.installed}.get(app.status)
+        status = status or AppStatus(app.status)
         return AppInfo(
             id=app.id,
             name=app.name,

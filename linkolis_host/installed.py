@@ -17,6 +17,11 @@ from .host import Host
 from .locks import app_lock
 
 REMOVED = "removed"
+# Installed from the panel and sent to the marketplace's consent page, not authorized yet: no app the seller sees
+# (not listed, not found by name, its name free) until its first authorization completes; refused or abandoned,
+# it is removed (``apps.abandon``).
+PENDING = "pending"
+HIDDEN = (REMOVED, PENDING)
 
 
 @dataclass(frozen=True)
@@ -70,11 +75,11 @@ def now_text(host: Host) -> str:
 def list_apps(host: Host, *, every_workspace: bool = False) -> list[App]:
     """The installed apps of the host's workspace; ``every_workspace``: of all of them (``sync`` serves them all)."""
     if every_workspace:
-        rows = host.db.query("SELECT * FROM apps WHERE status != ? ORDER BY workspace_id, name_key", [REMOVED])
+        rows = host.db.query("SELECT * FROM apps WHERE status NOT IN (?, ?) ORDER BY workspace_id, name_key", HIDDEN)
     else:
         rows = host.db.query(
-            "SELECT * FROM apps WHERE status != ? AND workspace_id = ? ORDER BY name_key",
-            [REMOVED, workspaces.current_id(host)],
+            "SELECT * FROM apps WHERE status NOT IN (?, ?) AND workspace_id = ? ORDER BY name_key",
+            [*HIDDEN, workspaces.current_id(host)],
         )
     return [App.from_row(r) for r in rows]
 
@@ -83,7 +88,7 @@ def apps_per_workspace(host: Host) -> dict[int, int]:
     """How many apps each workspace has installed (by workspace id)."""
     return dict(
         host.db.execute(
-            "SELECT workspace_id, COUNT(*) FROM apps WHERE status != ? GROUP BY workspace_id", (REMOVED,)
+            "SELECT workspace_id, COUNT(*) FROM apps WHERE status NOT IN (?, ?) GROUP BY workspace_id", HIDDEN
         ).fetchall()
     )
 
@@ -94,8 +99,8 @@ def get(host: Host, name: str | App) -> App:
         return name
     row = next(
         host.db.query(
-            "SELECT * FROM apps WHERE name_key = ? AND status != ? AND workspace_id = ?",
-            [name_key(name), REMOVED, workspaces.current_id(host)],
+            "SELECT * FROM apps WHERE name_key = ? AND status NOT IN (?, ?) AND workspace_id = ?",
+            [name_key(name), *HIDDEN, workspaces.current_id(host)],
         ),
         None,
     )

@@ -12,7 +12,16 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Callable, Iterator, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .terminal import unsafe_characters
 
@@ -85,6 +94,34 @@ class AppSettings(BaseModel):
         """
         return ""
 
+    def account_scope_title(self) -> str:
+        """``account_scope()`` as a seller names it, in words that read the same in every language (Amazon:
+        "amazon.de (Germany)", never the marketplace id); the host's refusals name the scope with it."""
+        return self.account_scope()
+
+    @staticmethod
+    def other_apps(info: ValidationInfo) -> list[AppInfo]:
+        """In a validator: the workspace's other apps of this kind, when the host checks a seller's panel before
+        installing or reconfiguring an app (empty whenever settings are only read back). A field can then refuse
+        what one of them already covers (raise ``Refusal``) before any marketplace is asked."""
+        context = info.context
+        return list(context.apps) if isinstance(context, SettingsContext) else []
+
+
+class Refusal(ValueError):
+    """A settings validator's refusal in each language the plugin ships: ``Refusal(en="…", nl="…")`` (English is
+    required). The panel shows it under the field in the seller's language (English when the plugin has no text in
+    it); the CLI shows the English one as ``field: text``."""
+
+    def __init__(self, **texts: str) -> None:
+        if not texts.get("en"):
+            raise TypeError("a Refusal needs at least its English text: Refusal(en=...)")
+        super().__init__(texts["en"])
+        self.texts = texts
+
+    def text(self, language: str) -> str:
+        return self.texts.get(language) or self.texts["en"]
+
 
 class RateLimit(BaseModel):
     """A marketplace operation's quota as a token bucket: ``rate`` tokens a second, at most ``burst``.
@@ -146,6 +183,17 @@ class AppKind(BaseModel):
     # The host then knows what the listing shows after each imported order placed since its last push, and sends the
     # listing a quantity again only when what it should offer differs from that.
     lowers_on_order: bool = True
+    # What a seller should know about when a new order shows up here, one sentence per language the plugin ships
+    # (``{"en": ..., "nl": ...}``; English is the fallback): shown beside each app's last and next fetch of orders.
+    # Amazon: a new order shows about 2½ minutes after it is placed.
+    order_delay_note: dict[str, str] = {}
+
+    @field_validator("order_delay_note")
+    @classmethod
+    def _english_first(cls, value: dict[str, str]) -> dict[str, str]:
+        if value and not value.get("en"):
+            raise ValueError("order_delay_note needs an English text (en) to fall back on")
+        return value
 
 
 class AppStatus(str, Enum):
@@ -168,6 +216,15 @@ class AppInfo(BaseModel):
     account_id: str | None = None
     authorized_at: datetime | None = None
     authorization_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SettingsContext:
+    """What the host hands a settings model's validators (``info.context``) when it checks a seller's panel:
+    ``apps``, the other apps of the same kind in the seller's workspace (neither removed nor still waiting for their
+    first authorization). Read it through ``AppSettings.other_apps(info)``."""
+
+    apps: tuple[AppInfo, ...] = ()
 
 
 class AuthorizationStart(BaseModel):

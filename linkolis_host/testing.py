@@ -18,7 +18,8 @@ def test_the_acme_plugin_keeps_the_hook_contract():
 
 It checks, in order: the plugin loads beside nothing else and every ``@hookimpl`` fits a spec (``check_pending``);
 it implements the hooks an app needs; its settings model is a panel the CLI can show (every field has a title
-and a description, every default validates); then, in a throw-away data directory: install, authorize (your
+and a description, every default validates, the install values validate as the panel checks them, in a workspace
+with no other app); then, in a throw-away data directory: install, authorize (your
 callable), the health report's shape, two imports in a row (each batch valid, its cursor plain JSON, the second
 import finds nothing new and nothing changed), given ``stock``, one outcome per SKU pushed, given ``shipments``, one
 outcome per shipment (an accepted one sent again as interrupted is accepted again), and given ``cancellations``, an
@@ -43,7 +44,7 @@ from .clock import VirtualClock
 from .config import format_validation_error
 from .errors import LinkolisError, PluginError
 from .host import Host
-from .models import AppKind, AppSettings, HealthCheck, OrderBatch
+from .models import AppKind, AppSettings, HealthCheck, OrderBatch, SettingsContext
 from .plugins import build_plugin_manager
 from .terminal import plural
 
@@ -94,9 +95,16 @@ def check_settings(settings: type[AppSettings], install: dict[str, Any]) -> list
         )
         return problems
     instance = settings.model_validate(install)
-    for method in ("authorization_scope", "account_scope"):
+    for method in ("authorization_scope", "account_scope", "account_scope_title"):
         if not isinstance(getattr(instance, method)(), str):
             problems.append(f"settings.{method}() must return a str")
+    try:  # as the panel checks them, in a workspace with no other app yet (AppSettings.other_apps)
+        settings.model_validate(install, context=SettingsContext())
+    except ValidationError as exc:
+        problems.append(
+            "settings: the install values do not validate in a workspace with no other app:\n"
+            + format_validation_error(exc, "  ")
+        )
     return problems
 
 

@@ -19,7 +19,8 @@ from .base import CONTEXT, LinkolisCommand
 @click.option(
     "--web",
     is_flag=True,
-    help="Serve the web app on the stand-in instead, until Ctrl-C, and print a demo user's sign-in.",
+    help="Serve the web app on the stand-in instead, with the background sync of `linkolis serve`, until Ctrl-C, "
+    "and print a demo user's sign-in.",
 )
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="With --web.")
 def demo(interactive: bool, home: Path | None, web: bool, port: int) -> None:

@@ -3,9 +3,11 @@ authorization's callback."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
-from pydantic import ValidationError
+from babel.dates import format_timedelta
 from starlette.responses import Response
 
 from .. import apps, installed, oauth, scheduler, workspaces
@@ -24,32 +26,68 @@ def _kind_title(host: Host, kind: str) -> str:
         return kind
 
 
+def _relative(req: Req, seconds: float) -> str:
+    """A moment ``seconds`` from now (negative: ago) as the seller says it: "in 1 minute", "3 minuten geleden"."""
+    return format_timedelta(timedelta(seconds=seconds), locale=req.lang, add_direction=True)
+
+
+def _ago(req: Req, stamp: str | None) -> str | None:
+    """How long ago a stored time (ISO 8601) was, in words; None for none."""
+    if not stamp:
+        return None
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return _relative(req, -max(1.0, req.host.clock.time() - when.timestamp()))
+
+
 def _sync_texts(req: Req) -> dict[int, list[str]]:
-    """Per app id, what the background sync does with it, in the seller's words (``scheduler.status``)."""
+    """Per app id, what the background sync does with it, in the seller's words (``scheduler.status``): when
+    orders are next fetched, and when stock and shipments are next sent."""
     texts: dict[int, list[str]] = {}
     words = {
-        ("import", "running"): req._("importing orders"),
-        ("push", "running"): req._("sending stock and shipments"),
-        ("import", "stopped"): req._("import stopped"),
-        ("push", "stopped"): req._("push stopped"),
+        ("import", "running"): req._("Fetching orders now"),
+        ("push", "running"): req._("Sending stock and shipments now"),
+        ("import", "stopped"): req._("Fetching orders has stopped"),
+        ("push", "stopped"): req._("Sending stock and shipments has stopped"),
+        ("import", "due"): req._("Orders are fetched any moment now"),
+        ("push", "due"): req._("Stock and shipments are sent any moment now"),
+        ("import", "waiting"): req._("Next fetch of orders %(when)s"),
+        ("push", "waiting"): req._("Next send of stock and shipments %(when)s"),
     }
-    for unit in scheduler.status(req.host, workspaces.current_id(req.host))["units"]:
-        key = (unit["stream"], unit["state"])
+    for unit in sorted(scheduler.status(req.host, workspaces.current_id(req.host))["units"], key=_imports_first):
         if unit["state"] == "stalled":  # the server's storage, not the seller's app: the operator's to fix
             texts.setdefault(unit["app_id"], []).append(
                 req._("waiting: the server cannot save right now; this carries on by itself when it can")
             )
             continue
-        if key in words:
-            text = words[key]
-        elif unit["stream"] == "import":
-            text = req._("next import in %(seconds)s s") % {"seconds": round(unit["waits_s"])}
-        else:
-            text = req._("next push in %(seconds)s s") % {"seconds": round(unit["waits_s"])}
+        state = "due" if unit["state"] == "waiting" and unit["waits_s"] < 1 else unit["state"]
+        text = words.get((unit["stream"], state), "") % {"when": _relative(req, unit["waits_s"])}
         if unit["last_error"]:
             text += " · " + req._("last error: %(message)s") % {"message": unit["last_error"]}
         texts.setdefault(unit["app_id"], []).append(text)
     return texts
+
+
+def _imports_first(unit: dict[str, Any]) -> bool:
+    return unit["stream"] != "import"
+
+
+def _fetched(req: Req, app: installed.App) -> str:
+    """When the app's orders were last fetched, as a sentence."""
+    ago = _ago(req, app.last_import_at)
+    return req._("Orders last fetched %(when)s") % {"when": ago} if ago else req._("No orders fetched yet")
+
+
+def _delay_note(req: Req, kind: str) -> str:
+    """The plugin's word on how soon a new order shows (``AppKind.order_delay_note``), in the seller's language."""
+    try:
+        note = req.host.registry.kind(kind).order_delay_note
+    except LinkolisError:
+        return ""
+    return note.get(req.lang) or note.get("en", "")
 
 
 def _app_rows(req: Req) -> list[dict[str, Any]]:
@@ -65,7 +103,16 @@ def _app_rows(req: Req) -> list[dict[str, Any]]:
                 value = req._("on") if value else req._("off")
             shown.append((req._(specs[key].title), value))
         rows.append(
-            {"app": app, "kind": _kind_title(req.host, app.kind), "settings": shown, "sync": syncing.get(app.id, [])}
+            {
+                "app": app,
+                "kind": _kind_title(req.host, app.kind),
+                "settings": shown,
+                "sync": syncing.get(app.id, []),
+                "last_import": _ago(req, app.last_import_at) or "–",
+                "last_push": _ago(req, app.last_push_at) or "–",
+                "fetched": _fetched(req, app) if app.authorized else "",
+                "note": _delay_note(req, app.kind) if app.authorized else "",
+            }
         )
     return rows
 
@@ -88,16 +135,19 @@ def _form_values(req: Req, specs: list[FieldSpec]) -> dict[str, Any]:
     return values
 
 
-def _field_errors(req: Req, kind: str, values: dict[str, Any]) -> dict[str, str]:
-    try:
-        req.host.settings_for(kind, values)
-    except ValidationError as exc:
-        errors: dict[str, str] = {}
-        for error in exc.errors():
-            where = str(error["loc"][0]) if error["loc"] else "name"
-            errors.setdefault(where, error["msg"])
-        return errors
-    return {}
+def _field_errors(req: Req, kind: str, values: dict[str, Any], app: installed.App | None = None) -> dict[str, str]:
+    """What the panel refuses, per field, in the seller's language, before anything is stored or sent."""
+    errors: dict[str, str] = {}
+    for problem in apps.settings_problems(req.host, kind, values, app):
+        if problem.code == "name_taken":
+            name = " ".join(str(values.get("name", "")).split())
+            text = req._("Another application is already called %(name)s: choose another name.") % {"name": name}
+        elif problem.code == "refused":
+            text = problem.texts.get(req.lang) or problem.message
+        else:
+            text = problem.message
+        errors.setdefault(problem.field, text)
+    return errors
 
 
 def _my_apps(req: Req, status: int = 200, **panel: Any) -> Response:
@@ -126,8 +176,16 @@ def _panel_for_app(
             "credentials": kind.direct_credentials if not kind.oauth or (result and result.get("credentials")) else [],
             "oauth": kind.oauth,
             "result": result or {},
+            "sync": _panel_sync(req, app),
         },
     )
+
+
+def _panel_sync(req: Req, app: installed.App) -> list[str]:
+    """What the panel says of the app's background sync: the row's sentences."""
+    if not app.authorized:
+        return []
+    return [_fetched(req, app), *_sync_texts(req).get(app.id, []), _delay_note(req, app.kind)]
 
 
 @page()
@@ -150,6 +208,27 @@ def catalog(req: Req) -> Response:
     return req.render("catalog.html", entries=apps.catalog(req.host))
 
 
+def _install_panel(
+    req: Req,
+    kind: Any,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    result: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    return _my_apps(
+        req,
+        status,
+        panel={
+            "mode": "install",
+            "kind": kind,
+            "fields": _panel_fields(fields_of(kind.settings), values, errors),
+            "result": result or {},
+            "credentials": [],
+        },
+    )
+
+
 @page()
 def new_app(req: Req) -> Response:
     kind_name = req.q("kind") or req.f("kind")
@@ -157,38 +236,22 @@ def new_app(req: Req) -> Response:
         kind = req.host.registry.kind(kind_name)
     except LinkolisError:
         return see_other("/apps/catalog")
-    specs = fields_of(kind.settings)
     if req.request.method == "GET":
-        return _my_apps(
-            req,
-            panel={
-                "mode": "install",
-                "kind": kind,
-                "fields": _panel_fields(specs, {}, {}),
-                "result": {},
-                "credentials": [],
-            },
-        )
-    values = _form_values(req, specs)
+        again = req.session.pop("install_again", None)  # a first authorization that was refused: try again
+        if again and again.get("kind") == kind.kind:
+            return _install_panel(req, kind, again["values"], {}, {"error": again["error"], "denied": again["denied"]})
+        return _install_panel(req, kind, {}, {})
+    values = _form_values(req, fields_of(kind.settings))
     errors = _field_errors(req, kind.kind, values)
     if not errors:
         try:
-            app = apps.install(req.host, kind.kind, values)
+            # Through the consent page: pending (out of sight) until the marketplace sends the seller back.
+            app = apps.install(req.host, kind.kind, values, pending=kind.oauth)
         except LinkolisError as exc:
             errors = {"name": str(exc)}
         else:
             return _authorize(req, app)
-    return _my_apps(
-        req,
-        422,
-        panel={
-            "mode": "install",
-            "kind": kind,
-            "fields": _panel_fields(specs, values, errors),
-            "result": {},
-            "credentials": [],
-        },
-    )
+    return _install_panel(req, kind, values, errors, status=422)
 
 
 @page()
@@ -199,7 +262,7 @@ def configure(req: Req) -> Response:
         return see_other("/apps")
     specs = fields_of(req.host.registry.kind(app.kind).settings)
     values = _form_values(req, specs)
-    errors = _field_errors(req, app.kind, {**app.settings, **values})
+    errors = _field_errors(req, app.kind, {**app.settings, **values}, app)
     if not errors:
         try:
             app, _voided = apps.configure(req.host, app, values)
@@ -229,6 +292,8 @@ def _authorize(req: Req, app: installed.App) -> Response:
     try:
         start = apps.start_authorization(req.host, app, redirect_uri=req.web.settings.redirect_uri)
     except LinkolisError as exc:
+        if apps.abandon(req.host, app):  # it never left the panel: the seller sees the panel again
+            return _install_panel(req, kind, app.settings, {}, {"error": str(exc)}, status=502)
         return _panel_for_app(req, app, result={"error": str(exc)}, status=502)
     auth.remember_state(req.session, start.state)
     req.session["continue"] = {"app_id": app.id, "state": start.state}
@@ -297,9 +362,18 @@ def callback(req: Req) -> Response:
     try:
         app = apps.complete_authorization(req.host, app, params)
     except LinkolisError as exc:
-        req.session["result"] = {"app_id": app.id, "error": str(exc), "denied": bool(params.get("error"))}
-        return see_other(apps_url(open=app.name))
+        return _refused(req, app, str(exc), denied=bool(params.get("error")))
     return _verify_and_show(req, app)
+
+
+def _refused(req: Req, app: installed.App, error: str, denied: bool = False) -> Response:
+    """An authorization that did not complete: an app still pending goes (the seller never had it) and the install
+    panel opens again with what was filled in; an installed app's panel says why."""
+    if apps.abandon(req.host, app):
+        req.session["install_again"] = {"kind": app.kind, "values": app.settings, "error": error, "denied": denied}
+        return see_other("/apps/new?" + urlencode({"kind": app.kind}))
+    req.session["result"] = {"app_id": app.id, "error": error, "denied": denied}
+    return see_other(apps_url(open=app.name))
 
 
 def _complete_for_cli(req: Req, params: dict[str, str]) -> Response:
@@ -328,14 +402,13 @@ def _complete_for_cli(req: Req, params: dict[str, str]) -> Response:
 def _continue(req: Req, params: dict[str, str]) -> Response:
     """A log-in page step sent the browser back without our state: the plugin says where it goes next."""
     pending = req.session.pop("continue")
-    app = next((a for a in installed.list_apps(req.host) if a.id == pending["app_id"]), None)
-    if app is None:
+    app = apps.pending_app(req.host, pending["state"])
+    if app is None or app.id != pending["app_id"] or app.workspace_id != workspaces.current_id(req.host):
         return see_other("/apps")
     try:
         start = apps.continue_authorization(req.host, app, params, pending["state"])
     except LinkolisError as exc:
-        req.session["result"] = {"app_id": app.id, "error": str(exc)}
-        return see_other(apps_url(open=app.name))
+        return _refused(req, app, str(exc))
     return req.render("redirect.html", url=start.url, title=_kind_title(req.host, app.kind))
 
 

@@ -3,6 +3,7 @@
 A demo workspace and user are created in a fresh data directory and the sign-in is printed; All applications
 offers an app for each stand-in. A stand-in with a consent page (the Amazon simulator) sends the browser back to
 the loopback address this serves on; one that takes pasted credentials (the bol simulator) has them printed.
+The background sync runs as under `linkolis serve`: an app's orders come in, and its stock goes out, by themselves.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from pathlib import Path
 
 import click
 
-from .. import workspaces
+from .. import scheduler, workspaces
 from ..demo import demo_env, start_stand_ins, stop_stand_ins
 from ..host import Host
 from .app import WebSettings, create_app
 
 DEMO_EMAIL = "demo@linkolis.example"
+DEMO_WORKERS = 2
 
 
 def run_web_demo(home: Path | None, port: int) -> None:
@@ -50,7 +52,18 @@ def run_web_demo(home: Path | None, port: int) -> None:
             "Then: Apps → + → Install → fill the panel → Confirm → Confirm on the consent page (or paste the "
             "credentials above). Ctrl-C stops."
         )
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        click.echo(f"Syncing every authorized app in the background, orders every {host.config.sync.interval:g} s.")
+        # As `linkolis serve` does; a new app is picked up within a second rather than serve's ten, so that the
+        # demo's first import follows the panel's Confirm at once.
+        with scheduler.background(
+            host,
+            workers=DEMO_WORKERS,
+            interval=host.config.sync.interval,
+            poll=host.config.sync.push_interval,
+            refresh=1.0,
+            report=lambda message: click.echo(message, err=True),
+        ):
+            uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     finally:
         stop_stand_ins(environments)
         host.close()

@@ -49,10 +49,11 @@ def test_the_background_sync_pushes_a_change_and_my_applications_shows_what_it_d
             time.sleep(0.6)  # the state table is written every half second
             page = signed_in(home, "anna@example.com").get("/apps").text
         assert "Background sync" in page
-        assert "next import in" in page and "next push in" in page
+        assert re.search(r"Orders last fetched \d+ seconds? ago", page)
+        assert "Next fetch of orders in 1 hour" in page and "Next send of stock and shipments in 1 hour" in page
         assert "Shop S1" in page and "Shop S2" not in page
         stopped = signed_in(home, "bob@example.com").get("/apps").text
-        assert "import stopped" in stopped and "push stopped" in stopped
+        assert "Fetching orders has stopped" in stopped and "Sending stock and shipments has stopped" in stopped
 
 
 def test_without_a_background_sync_the_page_says_it_is_not_running(home, market):

@@ -27,6 +27,7 @@ def environment(home: Path) -> DemoEnvironment:
         orders=240,
         skus=48,
         order_window_days=20,
+        new_orders_per_hour=12,  # the history's pace is one every two hours: a demo's seller would never see one
         listing_visibility_delay=1.0,
         feed_queue_seconds=1.0,
         feed_processing_seconds=2.0,

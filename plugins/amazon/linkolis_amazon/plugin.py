@@ -51,6 +51,11 @@ def configure_fields() -> AppKind:
         ],
         notices=health.notices,
         carriers=_shipments.CARRIERS,
+        # orders.SETTLE: the import asks only for orders at least 2½ minutes old (Amazon refuses younger).
+        order_delay_note={
+            "en": "Amazon shows a new order about 2½ minutes after it is placed.",
+            "nl": "Amazon toont een nieuwe bestelling ongeveer 2½ minuut nadat die is geplaatst.",
+        },
     )
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any, Literal, Mapping
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
-from linkolis_host import AppSettings, OperatorConfigError, check_endpoint
+from linkolis_host import AppSettings, OperatorConfigError, Refusal, check_endpoint
 
 from .marketplaces import LWA_TOKEN_URL, MARKETPLACES, Marketplace, by_code
 
@@ -62,6 +62,22 @@ class AmazonSettings(AppSettings):
         "means nothing is pushed to live listings",
     )
 
+    @field_validator("marketplace")
+    @classmethod
+    def _one_app_per_marketplace(cls, code: str, info: ValidationInfo) -> str:
+        # Before the consent page, not after: an app of this workspace already connected to the marketplace is the
+        # seller's own account there (another account is still refused after the round trip, by the host).
+        for other in cls.other_apps(info):
+            if other.account_id and other.settings.marketplace == code:  # type: ignore[attr-defined]
+                site = by_code(code).domain.removeprefix("www.")
+                raise Refusal(
+                    en=f"{other.name!r} already connects this marketplace ({site}): one app per marketplace. Use "
+                    f"{other.name!r}, or choose another marketplace.",
+                    nl=f"'{other.name}' is al verbonden met deze marktplaats ({site}): één app per marktplaats. "
+                    f"Gebruik '{other.name}', of kies een andere marktplaats.",
+                )
+        return code
+
     @property
     def market(self) -> Marketplace:
         return by_code(self.marketplace)
@@ -72,6 +88,9 @@ class AmazonSettings(AppSettings):
 
     def account_scope(self) -> str:
         return self.market.id
+
+    def account_scope_title(self) -> str:
+        return f"{self.market.domain.removeprefix('www.')} ({self.market.country})"
 
 
 ENV_PREFIX = "LINKOLIS_AMAZON_"
