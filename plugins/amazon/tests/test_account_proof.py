@@ -92,8 +92,9 @@ def test_the_honest_redirect_is_proven_with_one_listing_call_and_its_access_toke
 def test_an_edited_address_cannot_slip_a_second_app_for_the_same_marketplace_past_the_one_app_rule(
     run, host, sim, operator_env, landed
 ):
-    run("apps", "authorize", "Amazon DE", "--redirect-url", landed)
+    # Installed while "Amazon DE" is not connected yet: no settings check can refuse it before the round trip.
     run("apps", "install", "amazon", "--name", "Amazon DE 2", "--marketplace", "DE")
+    run("apps", "authorize", "Amazon DE", "--redirect-url", landed)
     second = confirm(run, sim, operator_env, "Amazon DE 2")
 
     message = refused(

@@ -257,12 +257,25 @@ def test_re_authorizing_with_another_seller_account_is_refused_and_the_app_keeps
 # -- one app per marketplace ---------------------------------------------------------------------------------
 
 
-def test_the_same_marketplace_twice_for_the_same_seller_is_refused(run, seller, authorized):
-    run("apps", "install", "amazon", "--name", "Amazon DE 2", "--marketplace", "DE")
+def test_the_same_marketplace_twice_is_refused_at_install_before_amazon_is_asked(run, sim, wire, seller, authorized):
+    asked = len(wire.requests), grants(sim, "authorization_code")
+
+    message = refused(run, "apps", "install", "amazon", "--name", "Amazon DE 2", "--marketplace", "DE")
+
+    assert "marketplace: 'Amazon DE' already connects this marketplace (amazon.de): one app per marketplace" in message
+    assert (len(wire.requests), grants(sim, "authorization_code")) == asked
+    assert [a["name"] for a in run.json("apps", "list")] == ["Amazon DE"]
+
+
+def test_an_account_another_app_connects_is_still_refused_after_the_round_trip_in_marketplace_names(run, seller):
+    run("apps", "install", "amazon", "--name", "Amazon DE", "--marketplace", "DE")
+    run("apps", "install", "amazon", "--name", "Amazon DE 2", "--marketplace", "DE")  # neither connected yet
+    run("apps", "authorize", "Amazon DE")
 
     message = refused(run, "apps", "authorize", "Amazon DE 2")
 
-    assert "already connects account" in message and "one app per marketplace" in message
+    assert f"already connects account {SELLER} for amazon.de (Germany): one app per marketplace" in message
+    assert "A1PA6795UKMFR9" not in message
     assert_nothing_stored(run, "Amazon DE 2")
 
 
@@ -281,17 +294,18 @@ def test_moving_an_app_to_a_marketplace_another_app_connects_is_refused_and_chan
 
     message = refused(run, "apps", "configure", "Amazon DE", "--marketplace", "FR")
 
-    assert "already connected for" in message and "'Amazon FR'" in message and "Nothing was changed" in message
+    assert "marketplace: 'Amazon FR' already connects this marketplace (amazon.fr)" in message
     app = run.json("apps", "show", "Amazon DE")
     assert (app["settings"]["marketplace"], app["status"]) == ("DE", "authorized")
 
 
-def test_the_same_marketplace_with_another_seller_account_is_fine(run, sim, seller, authorized):
+def test_the_same_marketplace_with_another_seller_account_is_fine_in_another_workspace(run, sim, seller, authorized):
     sim.add_account(OTHER_SELLER, ["DE"])
-    run("apps", "install", "amazon", "--name", "Amazon DE (second shop)", "--marketplace", "DE")
+    run("workspaces", "add", "Second shop")
+    run("--workspace", "Second shop", "apps", "install", "amazon", "--name", "Amazon DE", "--marketplace", "DE")
     seller.account = OTHER_SELLER
 
-    app = run.json("apps", "authorize", "Amazon DE (second shop)")
+    app = run.json("--workspace", "Second shop", "apps", "authorize", "Amazon DE")
 
     assert (app["account_id"], app["status"]) == (OTHER_SELLER, "authorized")
 
