@@ -101,6 +101,8 @@ def _app_rows(req: Req) -> list[dict[str, Any]]:
                 continue
             if isinstance(value, bool):
                 value = req._("on") if value else req._("off")
+            elif value is None:
+                value = "–"
             shown.append((req._(specs[key].title), value))
         rows.append(
             {
