@@ -1,5 +1,6 @@
 """`linkolis serve` syncs in the background, and My applications shows per app what that sync runs and waits for,
-in the seller's words, only for the seller's own workspace."""
+in the seller's words and language (when orders were last fetched, when they are next, and what the plugin says
+of how soon a new order shows), only for the seller's own workspace."""
 
 from __future__ import annotations
 
@@ -16,9 +17,15 @@ from linkolis_host.web import WebSettings, create_app
 PASSWORD = "correct horse battery staple"
 
 
+BASE = "https://shop.example"
+
+
 def signed_in(home, email):
-    app = create_app(lambda: Host(home, extra_plugins=[testmarket]), WebSettings("https://shop.example"))
-    client = TestClient(app, base_url="https://shop.example")
+    return sign_in_to(create_app(lambda: Host(home, extra_plugins=[testmarket]), WebSettings(BASE)), email)
+
+
+def sign_in_to(app, email):
+    client = TestClient(app, base_url=BASE)
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text).group(1)
     client.post("/signin", data={"csrf": token, "email": email, "password": PASSWORD})
     return client
@@ -80,3 +87,66 @@ def test_a_sync_waiting_for_the_servers_disk_is_told_in_the_sellers_words_withou
     page = signed_in(home, "anna@example.com").get("/apps").text
     assert "the server cannot save right now; this carries on by itself when it can" in page
     assert str(home) not in page
+
+
+def test_my_applications_and_the_panel_say_when_orders_were_last_fetched_and_are_next_in_english_and_dutch(
+    home, market
+):
+    with Host(home, extra_plugins=[testmarket]) as host:
+        workspaces.add_workspace(host, "Anna's shop")
+        workspaces.add_user(host, "anna@example.com", PASSWORD, "Anna's shop")
+        workspaces.add_user(host, "anke@example.nl", PASSWORD, "Anna's shop", "nl")
+        host.workspace_id = 1
+        apps.install(host, "testmarket", {"name": "Shop EU", "region": "EU"})
+        apps.authorize_direct(host, "Shop EU", {"token": "tok-S1", "account": "S1"})
+        with scheduler.background(host, workers=1, interval=3600, poll=0.05) as running:
+            assert until(lambda: ("Shop EU", "import", "done") in {e[1:] for e in list(running.events)})
+            time.sleep(0.6)  # the state table is written every half second
+            english = signed_in(home, "anna@example.com")
+            dutch = signed_in(home, "anke@example.nl")
+            pages = {
+                "en": [english.get("/apps").text, english.get("/apps?open=Shop+EU").text],
+                "nl": [dutch.get("/apps").text, dutch.get("/apps?open=Shop+EU").text],
+            }
+    for page in pages["en"]:
+        assert re.search(r"Orders last fetched \d+ seconds? ago", page)
+        assert "Next fetch of orders in 1 hour" in page
+    for page in pages["nl"]:
+        assert re.search(r"Bestellingen \d+ seconden? geleden voor het laatst opgehaald", page)
+        assert "Bestellingen worden over 1 uur weer opgehaald" in page
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", "".join(pages["en"] + pages["nl"]))  # no raw timestamp
+
+
+def test_an_amazon_app_says_that_amazon_shows_a_new_order_about_two_and_a_half_minutes_after_it_is_placed(
+    home, monkeypatch
+):
+    from linkolis_amazon.simulator import Simulator
+
+    from linkolis_host import VirtualClock
+
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
+    clock = VirtualClock(1_800_000_000)
+    sim = Simulator(clock, orders=3, skus=2, new_orders_per_hour=0)
+    env = {
+        "LINKOLIS_AMAZON_ENDPOINT": "https://amazon.sim.test",
+        "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+        "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+        "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+    }
+    with Host(home, clock=clock, transport=sim.transport(), env=env) as host:
+        workspaces.add_workspace(host, "Anna's shop")
+        workspaces.add_user(host, "anna@example.com", PASSWORD, "Anna's shop")
+        workspaces.add_user(host, "anke@example.nl", PASSWORD, "Anna's shop", "nl")
+        host.workspace_id = 1
+        apps.install(host, "amazon", {"name": "Amazon DE", "marketplace": "DE"})
+        apps.authorize_direct(
+            host, "Amazon DE", {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id}
+        )
+    app = create_app(lambda: Host(home, clock=clock, transport=sim.transport(), env=env), WebSettings(BASE))
+    for email, note in (
+        ("anna@example.com", "Amazon shows a new order about 2½ minutes after it is placed."),
+        ("anke@example.nl", "Amazon toont een nieuwe bestelling ongeveer 2½ minuut nadat die is geplaatst."),
+    ):
+        client = sign_in_to(app, email)
+        assert note in client.get("/apps").text
+        assert note in client.get("/apps?open=Amazon+DE").text
