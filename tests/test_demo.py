@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import tomllib
 
 import pytest
@@ -131,3 +132,51 @@ def test_the_web_demo_offers_both_apps_in_all_applications_and_a_bol_app_install
 
 def _csrf(text: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', text).group(1)
+
+
+def test_the_web_demo_imports_a_new_apps_orders_by_itself_and_says_when(tmp_path, monkeypatch):
+    import uvicorn
+    from starlette.testclient import TestClient
+
+    from linkolis_host.web.demo import DEMO_EMAIL, run_web_demo
+
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "bol")
+    monkeypatch.delenv("LINKOLIS_BOL_ENDPOINT", raising=False)
+    printed_lines: list[str] = []
+    seen: dict[str, str] = {}
+
+    def visit(app, host, port, **_):  # the seller installs bol in the panel, then only looks
+        printed = "\n".join(printed_lines)
+        password = re.search(r"Password: (\S+)", printed).group(1)
+        client_id, secret = re.search(r"credentials: client_id (\S+), client_secret (\S+)", printed).groups()
+        client = TestClient(app, base_url=f"http://127.0.0.1:{port}")
+        client.post(
+            "/signin", data={"csrf": _csrf(client.get("/signin").text), "email": DEMO_EMAIL, "password": password}
+        )
+        new = client.post(
+            "/apps/new", data={"csrf": _csrf(client.get("/apps/catalog").text), "kind": "bol", "name": "bol NL"}
+        )
+        client.post(
+            "/apps/credentials",
+            data={"csrf": _csrf(new.text), "app": "bol NL", "credential_client_id": client_id,
+                  "credential_client_secret": secret},
+        )  # fmt: skip
+        deadline = time.monotonic() + 60  # a safety net, not a timing check: no button is pressed meanwhile
+        while "/orders/" not in client.get("/orders").text and time.monotonic() < deadline:
+            time.sleep(0.2)
+        seen["orders"] = client.get("/orders").text
+        seen["apps"] = client.get("/apps").text
+        while not ("Orders last fetched" in seen["apps"] and "Next fetch of orders in" in seen["apps"]):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)  # the first import ends after its last page: the row then says when the next is due
+            seen["apps"] = client.get("/apps").text
+
+    monkeypatch.setattr(uvicorn, "run", visit)
+    monkeypatch.setattr("click.echo", lambda message="", **kw: printed_lines.append(str(message)))
+    monkeypatch.setattr("click.secho", lambda message="", **kw: printed_lines.append(str(message)))
+    run_web_demo(tmp_path / "web-demo", port=8766)
+    assert "Syncing every authorized app in the background" in "\n".join(printed_lines)
+    assert 'href="/orders/' in seen["orders"]
+    assert re.search(r"Orders last fetched \d+ seconds? ago", seen["apps"])
+    assert "Next fetch of orders in 1 minute" in seen["apps"]
