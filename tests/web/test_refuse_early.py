@@ -146,3 +146,31 @@ def test_a_seller_who_closes_the_consent_page_and_comes_back_starts_again_under_
     page.get_by_role("button", name="Confirm").click()  # on the consent page, this time
     expect(page.get_by_role("status").filter(has_text="Module correctly installed")).to_be_visible()
     assert kept_apps(site) == [("Anna's shop", "Amazon FR", "verified")]
+
+
+def test_an_authorization_that_cannot_start_leaves_no_app_and_the_panel_as_it_was_filled_in(home, monkeypatch):
+    import re
+
+    from starlette.testclient import TestClient
+
+    from linkolis_host import workspaces
+    from linkolis_host.host import Host
+    from linkolis_host.web import WebSettings, create_app
+
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")  # and no operator settings: no client id to start with
+    with Host(home) as host:
+        workspaces.add_workspace(host, "Anna's shop")
+        workspaces.add_user(host, "anna@example.com", "correct horse battery staple", "Anna's shop")
+    client = TestClient(create_app(lambda: Host(home), WebSettings("https://shop.example")), "https://shop.example")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text).group(1)
+    client.post("/signin", data={"csrf": csrf, "email": "anna@example.com", "password": "correct horse battery staple"})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/apps/new?kind=amazon").text).group(1)
+
+    panel = client.post("/apps/new", data={"csrf": csrf, "kind": "amazon", "name": "Amazon FR", "marketplace": "FR"})
+
+    assert panel.status_code == 502
+    assert "The authorization did not complete." in panel.text and 'value="Amazon FR"' in panel.text
+    assert '<option value="FR" selected>' in panel.text
+    with Host(home) as host:
+        assert host.db.execute("SELECT name, status FROM apps").fetchall() == [("Amazon FR", "removed")]
+    assert "No applications yet" in client.get("/apps").text
