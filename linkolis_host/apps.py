@@ -115,7 +115,13 @@ def _context(host: Host, kind: str, workspace_id: int | None, app: App | None) -
         "SELECT * FROM apps WHERE workspace_id = ? AND kind = ? AND status NOT IN (?, ?) AND id IS NOT ?",
         [workspace_id, kind, *installed.HIDDEN, app.id if app else None],
     )
-    return SettingsContext(tuple(host.app_info(App.from_row(r)) for r in others))
+    infos = []
+    for row in others:
+        try:
+            infos.append(host.app_info(App.from_row(row)))
+        except ValidationError:  # settings an upgraded plugin no longer accepts: that app's own panel says so
+            continue
+    return SettingsContext(tuple(infos))
 
 
 def settings_problems(host: Host, kind: str, values: dict[str, Any], app: App | None = None) -> list[Problem]:
