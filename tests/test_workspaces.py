@@ -147,9 +147,7 @@ def test_a_fresh_data_directory_makes_a_default_workspace_on_first_write(run, ma
     assert run.json("apps", "list") == []  # reading makes nothing
     assert run.json("workspaces", "list") == []
     run("stock", "set", "SKU-1", "3")
-    assert run.json("workspaces", "list") == [
-        {"id": 1, "name": "Default", "time_zone": "Europe/Amsterdam", "apps": 0}
-    ]
+    assert run.json("workspaces", "list") == [{"id": 1, "name": "Default", "time_zone": "Europe/Amsterdam", "apps": 0}]
 
 
 def test_each_workspace_reads_times_in_its_own_time_zone(run):
