@@ -63,6 +63,8 @@ def _app_rows(req: Req) -> list[dict[str, Any]]:
                 continue
             if isinstance(value, bool):
                 value = req._("on") if value else req._("off")
+            elif value is None:  # an optional setting left empty (no cap)
+                value = "–"
             shown.append((req._(specs[key].title), value))
         rows.append(
             {"app": app, "kind": _kind_title(req.host, app.kind), "settings": shown, "sync": syncing.get(app.id, [])}

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import gettext
 import io
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from babel.core import negotiate_locale
-from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -54,15 +52,3 @@ def from_accept_language(header: str | None) -> str:
         or negotiate_locale([t.split("-")[0] for t in tags], list(LANGUAGES), sep="-")
         or DEFAULT
     )
-
-
-def moment(text: str | None, lang: str) -> str:
-    """A stored time (ISO 8601) as the seller reads it in ``lang``: "6 Dec 2026, 14:24 UTC"; "–" for none."""
-    if not text:
-        return "–"
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return "–"
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return format_datetime(when.astimezone(UTC), "d MMM y, HH:mm", locale=lang) + " UTC"

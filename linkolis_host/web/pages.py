@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import apps, sessions, workspaces
 from ..host import Host
-from . import auth, i18n
+from . import auth, formats, i18n
 from .jobs import Jobs
 
 CALLBACK_PATH = apps.CALLBACK_PATH  # <base_url>/apps/callback: the redirect URI operators register
@@ -118,6 +118,7 @@ class Web:
             loader=PackageLoader("linkolis_host.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
+        formats.install(self.templates)
 
     def root(self) -> Host:
         with self._lock:
@@ -155,7 +156,7 @@ class Web:
             csrf=auth.csrf_token(req.session),
             path=req.request.url.path,
             field_title=lambda spec: req._(spec.title),
-            moment=lambda text: i18n.moment(text, req.lang),
+            time_zone=req.user.time_zone if req.user else workspaces.DEFAULT_TIME_ZONE,
             **context,
         )
         return HTMLResponse(page, status_code=http_status)
