@@ -17,7 +17,17 @@ from starlette.staticfiles import StaticFiles
 from .. import stock_files
 from ..host import Host
 from . import auth
-from .apps_pages import authorize_again, callback, catalog, configure, credentials, my_apps, new_app, remove
+from .apps_pages import (
+    authorize_again,
+    callback,
+    catalog,
+    configure,
+    credentials,
+    my_apps,
+    new_app,
+    remove,
+    verify_again,
+)
 from .jobs_pages import import_now, jobs_json, push_now
 from .orders_pages import order_cancel, order_page, order_ship, orders_page
 from .pages import CALLBACK_PATH, FORM_BYTES, Web, WebSettings
@@ -42,6 +52,7 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
         Route("/apps/configure", configure, methods=["POST"]),
         Route("/apps/authorize", authorize_again, methods=["POST"]),
         Route("/apps/credentials", credentials, methods=["POST"]),
+        Route("/apps/verify", verify_again, methods=["POST"]),
         Route(CALLBACK_PATH, callback),
         Route("/apps/remove", remove, methods=["GET", "POST"]),
         Route("/apps/import", import_now, methods=["POST"]),
