@@ -186,8 +186,7 @@ def _name_taken_error(name: str, app: str | None = None) -> UserError:
         f"an app named {name!r} is already installed; choose another name",
         code="name_taken",
         app=app,
-        param="name",
-        action=Action.CONFIGURE,
+        param="name",  # the field the seller is filling in: no other action
         values={"name": name},
     )
 

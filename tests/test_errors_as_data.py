@@ -103,3 +103,42 @@ def test_the_cli_words_an_action_as_the_command_that_does_it():
     assert advice.remedy(None, "Shop EU", check) == "authorize the app again: `linkolis apps authorize 'Shop EU'`"
     old = HealthCheck(name="token", status="failed", remedy="ask the shop to reopen")
     assert advice.remedy(None, "Shop EU", old) == "ask the shop to reopen", "an older plugin's text, as it is"
+
+
+def _catalog(lang: str) -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
+    path = ROOT / "linkolis_host/web/locale" / lang / "LC_MESSAGES/messages.po"
+    with path.open("rb") as fp:
+        return {m.id: m.string for m in read_po(fp, locale=lang) if m.id}
+
+
+def test_every_code_the_host_raises_is_a_sentence_the_web_words():
+    from linkolis_host.web import advice as web
+
+    raised = set()
+    for path in _sources():
+        if "plugins" in path.relative_to(ROOT).parts:
+            continue  # a plugin's own codes are worded from its text
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "code":
+                raised |= {s for s in _strings(node.value) if re.fullmatch(r"[a-z_]+", s)}
+    raised |= {"app_removed", "busy", "too_busy"}  # the host's own classes, raised without a code of their own
+    assert raised - set(web.SENTENCES) == set()
+
+
+def test_every_sentence_and_button_of_the_web_is_in_both_catalogs_with_the_same_placeholders():
+    source = ast.parse((ROOT / "linkolis_host/web/advice.py").read_text(encoding="utf-8"))
+    texts = {
+        node.args[0].value
+        for node in ast.walk(source)
+        if isinstance(node, ast.Call) and _called(node) in ("N_", "_") and node.args
+        if isinstance(node.args[0], ast.Constant)
+    }
+    assert len(texts) > 30
+    english, dutch = _catalog("en"), _catalog("nl")
+    for text in texts:
+        assert text in english, text
+        assert dutch.get(text), f"no Dutch for {text!r}"
+        placeholders = set(re.findall(r"%\(\w+\)s", text))
+        assert set(re.findall(r"%\(\w+\)s", dutch[text])) == placeholders, text

@@ -55,7 +55,22 @@ SENTENCES = {
         "This app is connected to account %(account)s, but account %(other)s signed in. Nothing was changed. To "
         "connect another account, remove the app and install it again, signing in to the right account."
     ),
+    "authorization_timed_out": N_(
+        "No authorization came back within %(seconds)s seconds. Nothing was stored: authorize again."
+    ),
+    "credentials_unopenable": N_(
+        "The stored credentials of %(app)s can no longer be opened (the site's secret key changed). Authorize the "
+        "app again: it keeps its orders and settings."
+    ),
+    "invalid_settings": N_("Some settings are not valid: correct the fields marked."),
     "not_authorized": N_("%(app)s is not authorized yet."),
+    "no_workspace": N_("There is no workspace yet: the operator of this site creates one."),
+    "no_user": N_("There is no user %(email)s."),
+    "no_demo_plugin": N_("No installed plugin offers a demo."),
+    "demo_stopped": N_("The demo's stand-in for the marketplace has stopped: start the demo again."),
+    "app_removed": N_("%(app)s was removed while this ran: it stopped, and nothing more was sent or saved for it."),
+    "busy": N_("Other work holds this right now; try again when it ends."),
+    "too_busy": N_("This site is busy; try again in a moment."),
     "no_order": N_("There is no imported order %(order)s."),
     "no_sku": N_("There is no SKU %(sku)s: set its stock first."),
 }
