@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from .errors import Action
 from .terminal import unsafe_characters
 
 # The largest stock quantity the host accepts: beyond it a typo is likelier than a warehouse.
@@ -348,6 +349,10 @@ class StockLevel(BaseModel):
 class HealthCheck(BaseModel):
     """One named check of an installed app, with the step a seller can take when it is not ok.
 
+    ``action`` is that step as data (``Action.AUTHORIZE``, ``CONFIGURE`` with ``param`` naming the setting,
+    ``REINSTALL``, ``OPERATOR``, ``VERIFY`` for "try again later"): the CLI words it as a command, the web as a
+    button. ``remedy`` is the step in prose, without a command: what the action does not say (where in the
+    marketplace's site to look), or the whole step for a plugin that sets no action.
     ``operator`` says that the host operator, not the seller, must act (missing operator settings, a client secret
     the marketplace refuses): such a failure is shown but does not put the seller's app into "needs attention".
     """
@@ -357,6 +362,8 @@ class HealthCheck(BaseModel):
     detail: str = ""
     remedy: str = ""
     operator: bool = False
+    action: Action | None = None
+    param: str | None = None
 
 
 class Shipment(BaseModel):

@@ -30,7 +30,7 @@ from typing import Any
 
 from . import installed, locks, reservations, store, workspaces
 from .context import Context, Progress
-from .errors import LinkolisError, UserError
+from .errors import Action, LinkolisError, UserError
 from .host import Host
 from .installed import App, require_authorized
 from .models import CANCELLATION_REASONS, Cancellation, Order, RateLimit
@@ -327,7 +327,12 @@ def get_order(host: Host, order_ref: str) -> dict[str, Any]:
         )
     )
     if not rows:
-        raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
+        raise UserError(
+            f"no order {order_ref!r} was imported",
+            code="no_order",
+            action=Action.LIST_ORDERS,
+            values={"order": order_ref},
+        )
     order = rows[0]
     order["programs"] = store.loads(order["programs"], [])
     order["buyer"] = store.loads(order["buyer"])
@@ -388,7 +393,12 @@ def find_order(host: Host, order_ref: str, app: App | str | None = None) -> dict
         )
     )
     if not rows:
-        raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
+        raise UserError(
+            f"no order {order_ref!r} was imported",
+            code="no_order",
+            action=Action.LIST_ORDERS,
+            values={"order": order_ref},
+        )
     if len(rows) > 1:
         names = ", ".join(sorted(r["app"] for r in rows))
         raise UserError(f"order {order_ref!r} was imported by more than one app ({names}); say which with --app")

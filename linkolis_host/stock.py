@@ -450,10 +450,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         "pending_earlier": 0,
     }
     if not settings.stock_sync:
-        summary["note"] = (
-            "stock update sync is off for this app; turn it on with `linkolis apps configure "
-            f"{app.name!r} --stock-sync`"
-        )
+        summary.update(note="stock update sync is off for this app", action="configure", param="stock_sync")
         return summary
     due, latest = _due_now(host, app, any_one=not dry_run)  # the whole of it is read under the push lock
     summary["due"] = len(due)

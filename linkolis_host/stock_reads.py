@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import installed, ledger, workspaces
-from .errors import LinkolisError, UserError
+from .errors import Action, LinkolisError, UserError
 from .host import Host
 from .installed import App, require_authorized
 from .stock import (
@@ -118,7 +118,13 @@ def show_stock(host: Host, sku: str, read: bool = True) -> dict[str, Any]:
         (workspace_id, sku),
     ).fetchone()
     if level is None:
-        raise UserError(f"no SKU {sku!r}: set its stock with `linkolis stock set {sku} QUANTITY`")
+        raise UserError(
+            f"no SKU {sku!r}: set its stock first",
+            code="no_sku",
+            param=sku,
+            action=Action.SET_STOCK,
+            values={"sku": sku},
+        )
     on_hand, reserved, counted_at = level
     per_app = []
     for app in installed.list_apps(host):

@@ -19,17 +19,19 @@ def test_the_acme_plugin_keeps_the_hook_contract():
 It checks, in order: the plugin loads beside nothing else and every ``@hookimpl`` fits a spec (``check_pending``);
 it implements the hooks an app needs; its settings model is a panel the CLI can show (every field has a title
 and a description, every default validates); then, in a throw-away data directory: install, authorize (your
-callable), the health report's shape, two imports in a row (each batch valid, its cursor plain JSON, the second
-import finds nothing new and nothing changed), given ``stock``, one outcome per SKU pushed, given ``shipments``, one
-outcome per shipment (an accepted one sent again as interrupted is accepted again), and given ``cancellations``, an
-outcome per order cancelled (an accepted one asked again, as after a crash before the host's own write, is accepted
-again, never refused as "already cancelled").
+callable), the health report's shape (a failed check has a remedy or an action, no remedy names a command), two
+imports in a row (each batch valid, its cursor plain JSON, the second import finds nothing new and nothing changed),
+given ``stock``, one outcome per SKU pushed, given ``shipments``, one outcome per shipment (an accepted one sent
+again as interrupted is accepted again), and given ``cancellations``, an outcome per order cancelled (an accepted one
+asked again, as after a crash before the host's own write, is accepted again, never refused as "already
+cancelled").
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +49,10 @@ from .models import AppKind, AppSettings, HealthCheck, OrderBatch
 from .plugins import build_plugin_manager
 from .terminal import plural
 
+# A command a seller would type, which only the CLI may word: `linkolis apps authorize …`, `--credential NAME=-`.
+COMMAND_TEXT = re.compile(
+    r"\blinkolis (apps|stock|orders|shipments|sync|serve|demo|plugins|users|workspaces|catalog)\b|--credential"
+)
 REQUIRED_HOOKS = ("configure_fields", "authorize", "import_orders", "push_stock", "health_check")
 
 HostFactory = Callable[[Path, list], Host]
@@ -236,8 +242,13 @@ def _check_with_host(
         if failed:
             problems.append("health_check: fails right after authorizing: " + "; ".join(failed))
         for check in answer:
-            if check.status == "failed" and not check.remedy:
-                problems.append(f"health_check: {check.name!r} failed without a remedy for the seller")
+            if check.status == "failed" and not (check.remedy or check.action):
+                problems.append(f"health_check: {check.name!r} failed without a remedy or an action for the seller")
+            if COMMAND_TEXT.search(check.remedy):
+                problems.append(
+                    f"health_check: {check.name!r} names a command in its remedy ({check.remedy!r}); give the check "
+                    "an action (Action.AUTHORIZE, CONFIGURE with param, ...) and the CLI and web word it"
+                )
 
         step = "import_orders (first)"
         orders.import_orders(host, name)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .errors import TooBusy, UserError
+from .errors import Action, TooBusy, UserError
 from .host import Host
 
 LANGUAGES = ("en", "nl")
@@ -133,7 +133,7 @@ def get_workspace(host: Host, name: str | None = None) -> Workspace:
         if len(spaces) == 1:
             return spaces[0]
         if not spaces:
-            raise UserError("no workspace yet: create one with `linkolis workspaces add NAME`")
+            raise UserError("no workspace yet: create one first", code="no_workspace", action=Action.ADD_WORKSPACE)
         raise UserError(
             "there are several workspaces; name one with --workspace (" + ", ".join(repr(w.name) for w in spaces) + ")"
         )
@@ -240,7 +240,7 @@ def get_user(host: Host, user_id: int) -> User | None:
 def _user_by_email(host: Host, email: str) -> User:
     row = host.db.execute(f"{_USER_SQL} WHERE u.email_key = ?", (email.strip().casefold(),)).fetchone()
     if row is None:
-        raise UserError(f"no user {email!r} (see `linkolis users list`)")
+        raise UserError(f"no user {email!r}", code="no_user", action=Action.LIST_USERS, values={"email": email})
     return User(*row)
 
 

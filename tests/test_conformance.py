@@ -112,7 +112,16 @@ def test_a_health_report_of_the_wrong_shape_is_caught():
 def test_a_failing_health_check_without_a_remedy_is_caught():
     problems = check(variant(health_check=lambda ctx: [HealthCheck(name="token works", status="failed")]))
     assert "health_check: fails right after authorizing: token works: failed" in problems
-    assert "health_check: 'token works' failed without a remedy for the seller" in problems
+    assert "health_check: 'token works' failed without a remedy or an action for the seller" in problems
+
+
+def test_a_health_check_whose_remedy_names_a_command_is_caught():
+    remedy = "run `linkolis apps authorize NAME --credential token=-`"
+    problems = check(variant(health_check=lambda ctx: [HealthCheck(name="token", status="warning", remedy=remedy)]))
+    assert problems == [
+        f"health_check: 'token' names a command in its remedy ({remedy!r}); give the check an action "
+        "(Action.AUTHORIZE, CONFIGURE with param, ...) and the CLI and web word it"
+    ]
 
 
 def test_an_import_that_finds_the_same_orders_changed_every_time_is_caught():

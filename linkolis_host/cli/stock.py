@@ -13,7 +13,7 @@ from ..host import Host
 from ..progress import StderrProgress
 from ..tables import column, print_table, value, when
 from ..terminal import plural
-from . import base
+from . import advice, base
 from .base import (
     CONTEXT,
     STATUS_STYLES,
@@ -106,7 +106,7 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
     def human(rs: list[dict]) -> None:
         for r in rs:
             if r.get("note"):
-                echo(f"{r['app']}: {r['note']}")
+                echo(f"{r['app']}: {advice.noted(host, r['app'], r)}")
             elif dry_run:
                 echo(f"{r['app']}: {plural(r['due'], 'SKU')} would be sent")
                 for p in r["preview"]:

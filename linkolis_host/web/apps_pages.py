@@ -12,7 +12,7 @@ from .. import apps, installed, oauth, scheduler, workspaces
 from ..apps import FieldSpec, fields_of
 from ..errors import LinkolisError
 from ..host import Host
-from . import auth
+from . import advice, auth
 from .jobs_pages import jobs_view
 from .pages import Req, apps_url, page, see_other
 
@@ -117,6 +117,8 @@ def _panel_for_app(
 ) -> Response:
     kind = req.host.registry.kind(app.kind)
     specs = fields_of(kind.settings)
+    result = result or {}
+    error = advice.error(req, result["error"], kind=app.kind) if result.get("error") else None
     return _my_apps(
         req,
         status,
@@ -125,11 +127,30 @@ def _panel_for_app(
             "app": app,
             "kind": kind,
             "fields": _panel_fields(specs, values or app.settings, errors or {}),
-            "credentials": kind.direct_credentials if not kind.oauth or (result and result.get("credentials")) else [],
+            "credentials": kind.direct_credentials if not kind.oauth or result.get("credentials") else [],
             "oauth": kind.oauth,
-            "result": result or {},
+            "result": {"error": error, "denied": result.get("denied", False)},
+            "check": None if error else _last_check(req, app, kind.oauth),
         },
     )
+
+
+def _last_check(req: Req, app: installed.App, oauth: bool) -> dict[str, Any] | None:
+    """What the app's last check found, for the panel: passed (and the app still verified: the banner), or the
+    checks that failed, each with its action."""
+    last = apps.last_check(req.host, app)
+    if last is None:
+        return None
+    if last.ok:
+        return {"ok": True, "at": last.at} if app.status == "verified" else None
+    failed, offered = [], []
+    for check in last.failed:
+        shown = advice.failed_check(req, check, app.name, oauth=oauth)
+        if shown["button"] in offered:  # two checks that authorizing again fixes: one button
+            shown["button"] = None
+        offered.append(shown["button"])
+        failed.append(shown)
+    return {"ok": False, "at": last.at, "failed": failed} if failed else None
 
 
 @page()
@@ -177,7 +198,7 @@ def new_app(req: Req) -> Response:
         try:
             app = apps.install(req.host, kind.kind, values)
         except LinkolisError as exc:
-            errors = {"name": str(exc)}
+            errors = _as_field_error(req, exc, kind.kind)
         else:
             return _authorize(req, app)
     return _my_apps(
@@ -206,12 +227,17 @@ def configure(req: Req) -> Response:
         try:
             app, _voided = apps.configure(req.host, app, values)
         except LinkolisError as exc:
-            errors = {"name": str(exc)}
+            errors = _as_field_error(req, exc, app.kind)
     if errors:
         return _panel_for_app(req, app, values=values, errors=errors, status=422)
     if not app.authorized:
         return _authorize(req, app)
     return _verify_and_show(req, app)
+
+
+def _as_field_error(req: Req, exc: LinkolisError, kind: str) -> dict[str, str]:
+    """A refused install or change, shown at the field it is about (the name when it names none)."""
+    return {exc.param or "name": advice.sentence(req, exc.as_data(), advice.labels_of(req, kind))}
 
 
 @page()
@@ -231,7 +257,7 @@ def _authorize(req: Req, app: installed.App) -> Response:
     try:
         start = apps.start_authorization(req.host, app, redirect_uri=req.web.settings.redirect_uri)
     except LinkolisError as exc:
-        return _panel_for_app(req, app, result={"error": str(exc)}, status=502)
+        return _panel_for_app(req, app, result={"error": exc.as_data()}, status=502)
     auth.remember_state(req.session, start.state)
     req.session["continue"] = {"app_id": app.id, "state": start.state}
     # A page of ours links on: browsers apply form-action to a form's redirects, and the consent page is elsewhere.
@@ -249,21 +275,26 @@ def credentials(req: Req) -> Response:
     try:
         app = apps.authorize_direct(req.host, app, {k: v for k, v in given.items() if v})
     except LinkolisError as exc:
-        return _panel_for_app(req, app, result={"error": str(exc), "credentials": True}, status=422)
+        return _panel_for_app(req, app, result={"error": exc.as_data(), "credentials": True}, status=422)
+    return _verify_and_show(req, app)
+
+
+@page()
+def verify_again(req: Req) -> Response:
+    """ "Check again" in the panel: the app's checks run as after a change of its settings."""
+    try:
+        app = installed.get(req.host, req.f("app"))
+    except LinkolisError:
+        return see_other("/apps")
     return _verify_and_show(req, app)
 
 
 def _verify_and_show(req: Req, app: installed.App) -> Response:
+    """Run the app's checks and open its panel, which shows what they found (``apps.last_check``)."""
     try:
-        app, checks, ok = apps.verify(req.host, app)
+        apps.verify(req.host, app)
     except LinkolisError as exc:
-        req.session["result"] = {"app_id": app.id, "error": str(exc)}
-        return see_other(apps_url(open=app.name))
-    req.session["result"] = {
-        "app_id": app.id,
-        "ok": ok,
-        "failed": [{"name": c.name, "detail": c.detail, "remedy": c.remedy} for c in checks if c.status == "failed"],
-    }
+        req.session["result"] = {"app_id": app.id, "error": exc.as_data()}
     return see_other(apps_url(open=app.name))
 
 
@@ -299,7 +330,7 @@ def callback(req: Req) -> Response:
     try:
         app = apps.complete_authorization(req.host, app, params)
     except LinkolisError as exc:
-        req.session["result"] = {"app_id": app.id, "error": str(exc), "denied": bool(params.get("error"))}
+        req.session["result"] = {"app_id": app.id, "error": exc.as_data(), "denied": bool(params.get("error"))}
         return see_other(apps_url(open=app.name))
     return _verify_and_show(req, app)
 
@@ -318,7 +349,12 @@ def _complete_for_cli(req: Req, params: dict[str, str]) -> Response:
     try:
         app = apps.complete_authorization(req.host, app, params)
     except LinkolisError as exc:
-        return req.render("message.html", 400, title=req._("This authorization was refused"), message=str(exc))
+        return req.render(
+            "message.html",
+            400,
+            title=req._("This authorization was refused"),
+            message=advice.sentence(req, exc.as_data(), advice.labels_of(req, app.kind)),
+        )
     return req.render(
         "message.html",
         title=req._("Authorization complete"),
@@ -336,7 +372,7 @@ def _continue(req: Req, params: dict[str, str]) -> Response:
     try:
         start = apps.continue_authorization(req.host, app, params, pending["state"])
     except LinkolisError as exc:
-        req.session["result"] = {"app_id": app.id, "error": str(exc)}
+        req.session["result"] = {"app_id": app.id, "error": exc.as_data()}
         return see_other(apps_url(open=app.name))
     return req.render("redirect.html", url=start.url, title=_kind_title(req.host, app.kind))
 

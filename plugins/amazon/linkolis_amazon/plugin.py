@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from linkolis_host import (
+    Action,
     AppKind,
     AuthorizationError,
     AuthorizationStart,
@@ -113,21 +114,27 @@ def _prove_seller(ctx: Context, op, seller: str, access_token: str) -> None:
     if response.status_code == 200:
         return
     error = error_of(response, "searchListingsItems")
-    again = f"run `linkolis apps authorize {ctx.app.name!r}` again"
     if response.status_code == 403:
         raise AuthorizationError(
             f"Amazon did not confirm that this authorization belongs to selling partner {seller} ({error}). "
             "Nothing was stored. The redirect address or the pasted merchant id names another account than the "
-            f"one that signed in: {again} without editing the address (or paste the merchant id shown in Seller "
-            "Central → Settings → Account info). If it persists, the developer app lacks the Product Listing role "
-            "this check needs: the operator adds it, then the seller authorizes again."
+            "one that signed in: authorize again without editing the address (or paste the merchant id shown in "
+            "Seller Central → Settings → Account info). If it persists, the developer app lacks the Product Listing "
+            "role this check needs: the operator adds it, then the seller authorizes again.",
+            code="amazon_seller_unconfirmed",
+            app=ctx.app.name,
+            values={"seller": seller},
         )
     if response.status_code == 400:
         raise AuthorizationError(
             f"Amazon did not confirm the authorization of selling partner {seller} for {market.country} ({error}). "
-            "Nothing was stored. If the account does not sell in that marketplace, choose one it sells in "
-            f"(`linkolis apps configure {ctx.app.name!r} --marketplace …`) or sign in to the right account; then "
-            f"{again}."
+            "Nothing was stored. If the account does not sell in that marketplace, choose one it sells in, or sign "
+            "in to the right account; then authorize again.",
+            code="amazon_marketplace_unconfirmed",
+            app=ctx.app.name,
+            param="marketplace",
+            action=Action.CONFIGURE,
+            values={"seller": seller, "country": market.country},
         )
     raise error
 
