@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import apps, sessions, workspaces
+from ..errors import LinkolisError
 from ..host import Host
 from . import auth, i18n
 from .jobs import Jobs
@@ -85,6 +86,14 @@ class Req:
 
     def _(self, message: str) -> str:
         return i18n.translations(self.lang).gettext(message)
+
+    def kind_(self, kind: str, message: str) -> str:
+        """A plugin's text (``kind``'s description, a field's title, help or choice) in the page's language."""
+        try:
+            offered = self.host.registry.kind(kind)
+        except LinkolisError:  # its plugin is gone: the host's words, else the text as it is
+            offered = None
+        return i18n.plugin_translations(offered, self.lang).gettext(message) if message else ""
 
     def q(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)
@@ -154,7 +163,7 @@ class Web:
             user=req.user,
             csrf=auth.csrf_token(req.session),
             path=req.request.url.path,
-            field_title=lambda spec: req._(spec.title),
+            kind_=req.kind_,
             moment=lambda text: i18n.moment(text, req.lang),
             **context,
         )
