@@ -63,16 +63,13 @@ def _app_rows(req: Req) -> list[dict[str, Any]]:
                 continue
             if isinstance(value, bool):
                 value = req._("on") if value else req._("off")
+            elif value is None:
+                value = "–"
             elif specs[key].choices:
                 value = req.kind_(app.kind, specs[key].choice_titles.get(str(value), str(value)))
             shown.append((req.kind_(app.kind, specs[key].title), value))
         rows.append(
-            {
-                "app": app,
-                "kind": req.kind_(app.kind, _kind_title(req.host, app.kind)),
-                "settings": shown,
-                "sync": syncing.get(app.id, []),
-            }
+            {"app": app, "kind": _kind_title(req.host, app.kind), "settings": shown, "sync": syncing.get(app.id, [])}
         )
     return rows
 

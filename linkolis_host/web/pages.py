@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
 
@@ -28,7 +28,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import apps, sessions, workspaces
+from .. import apps, installed, sessions, workspaces
 from ..errors import LinkolisError
 from ..host import Host
 from . import auth, i18n
@@ -94,6 +94,16 @@ class Req:
         except LinkolisError:  # its plugin is gone: the host's words, else the text as it is
             offered = None
         return i18n.plugin_translations(offered, self.lang).gettext(message) if message else ""
+
+    def app_text(self, app: str, message: str) -> str:
+        """A text the plugin of the app named ``app`` wrote (a push's outcome), in the page's language when its
+        catalog holds it as it is; else as written (a marketplace's own words)."""
+        kind = self._app_kinds.get(app)
+        return self.kind_(kind, message) if kind and message else message
+
+    @cached_property
+    def _app_kinds(self) -> dict[str, str]:
+        return {a.name: a.kind for a in installed.list_apps(self.host)}
 
     def q(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)
@@ -164,6 +174,7 @@ class Web:
             csrf=auth.csrf_token(req.session),
             path=req.request.url.path,
             kind_=req.kind_,
+            app_text=req.app_text,
             moment=lambda text: i18n.moment(text, req.lang),
             **context,
         )
