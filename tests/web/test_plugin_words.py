@@ -91,3 +91,17 @@ def test_the_hosts_catalog_holds_no_plugins_words():
     host_words = {m for m in translations("nl")._catalog if isinstance(m, str) and m}
     for kind in (amazon(), bol()):
         assert not set(own_words(kind)) & host_words, kind.kind
+
+
+@pytest.mark.parametrize("plugin", ["plugins/amazon", "plugins/contrib/bol"])
+def test_each_plugin_ships_its_catalogs_in_its_wheel(plugin):
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / plugin
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    [(package, patterns)] = config["tool"]["setuptools"]["package-data"].items()
+    catalogs = [p.relative_to(root / package).as_posix() for p in (root / package / "locale").glob("*/LC_MESSAGES/*")]
+    assert {"en", "nl"} <= {c.split("/")[1] for c in catalogs}
+    assert all(any(fnmatch.fnmatch(c, pattern) for pattern in patterns) for c in catalogs)
