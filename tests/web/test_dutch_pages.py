@@ -71,15 +71,17 @@ def english_texts() -> list[tuple[str, re.Pattern]]:
     for folder, domain in CATALOGS:
         dutch = _catalog(folder, domain, "nl")
         for message in _catalog(folder, domain, "en"):
-            english = message.id
-            if not english or not isinstance(english, str):
+            if not message.id or not isinstance(message.id, str):
                 continue
-            translated = dutch.get(english)
-            if translated is not None and translated.string and translated.string.strip() == english.strip():
-                continue  # the same in both: "Status", "SKU", "Client ID"
-            parts = re.split(r"%\(\w+\)[sd]", english.strip().rstrip(".:…"))
-            pattern = ".+".join(re.escape(p) for p in parts)
-            found.append((english, re.compile(rf"^{pattern}[.:…]?$", re.I)))
+            translated = dutch.get(message.id)
+            for english in {message.id, message.string or message.id}:  # the English the web shows, if another
+                if translated is not None and translated.string and translated.string.strip() == english.strip():
+                    continue  # the same in both: "Status", "SKU", "Client ID"
+                parts = re.split(r"%\(\w+\)[sd]", english.strip().rstrip(".:…"))
+                if not re.search(r"[A-Za-z]", "".join(parts)):
+                    continue  # placeholders alone: nothing English in it
+                pattern = ".+".join(re.escape(p) for p in parts)
+                found.append((english, re.compile(rf"^{pattern}[.:…]?$", re.I)))
     return found
 
 
@@ -130,9 +132,10 @@ class Reader:
         self.raw_keys: set[str] = set()  # see raw_on_the_order_page
         self.raw_statuses: set[str] = set()
 
-    def own_data(self) -> list[str]:
-        """The seller's data as the pages show it, longest first (so a name inside another is taken out after it)."""
-        return sorted({d for d in self.data if d and d.strip()}, key=len, reverse=True)
+    def own_data(self) -> re.Pattern:
+        """The seller's data as whole words, longest first (so a name inside another is taken out after it)."""
+        values = sorted({" ".join(d.split()) for d in self.data if d and d.strip()}, key=len, reverse=True)
+        return re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in values))
 
     def read(self, page, name: str) -> None:
         self.pages.append(name)
@@ -142,8 +145,7 @@ class Reader:
             if (unit["lang"] or "nl").split("-")[0] != "nl":
                 continue
             text = " ".join(unit["text"].split())
-            for value in data:
-                text = text.replace(value, " ")
+            text = data.sub(" ", text)
             for status in self.raw_statuses:
                 text = text.replace(status, " ")
             text = " ".join(text.split())
