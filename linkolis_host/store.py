@@ -491,6 +491,12 @@ def m023_line_cancelled_quantity(db: Database) -> None:
     db.execute("ALTER TABLE order_lines ADD COLUMN quantity_cancelled INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations()
+def m025_workspace_time_zone(db: Database) -> None:
+    # Owned by ``workspaces.py``: the IANA time zone the web writes the workspace's times in.
+    db.execute("ALTER TABLE workspaces ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'Europe/Amsterdam'")
+
+
 def apps_having(db: Database, table: str, column: str, values: Iterable[str]) -> set[int]:
     """The distinct ``app_id`` of ``table``'s rows whose ``column`` is one of ``values``, by one seek of an index on
     (column, app_id) per app found: SQLite's DISTINCT would read every matching row, and a pending feed has 25,000."""

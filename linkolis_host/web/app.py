@@ -18,6 +18,7 @@ from .. import stock_files
 from ..host import Host
 from . import auth
 from .apps_pages import authorize_again, callback, catalog, configure, credentials, my_apps, new_app, remove
+from .help_pages import help_page
 from .jobs_pages import import_now, jobs_json, push_now
 from .orders_pages import order_cancel, order_page, order_ship, orders_page
 from .pages import CALLBACK_PATH, FORM_BYTES, Web, WebSettings
@@ -55,6 +56,7 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
         Route("/stock/sku", stock_sku_page),
         Route("/stock/set", stock_set, methods=["POST"]),
         Route("/stock/upload", stock_upload, methods=["POST"]),
+        Route("/help", help_page),
         Mount("/static", StaticFiles(packages=[("linkolis_host.web", "static")]), name="static"),
     ]
     root = web.root()

@@ -63,7 +63,7 @@ def _app_rows(req: Req) -> list[dict[str, Any]]:
                 continue
             if isinstance(value, bool):
                 value = req._("on") if value else req._("off")
-            elif value is None:
+            elif value is None:  # an optional setting left empty (no cap)
                 value = "–"
             elif specs[key].choices:
                 value = req.kind_(app.kind, specs[key].choice_titles.get(str(value), str(value)))

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import gettext
 import io
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from babel.core import negotiate_locale
-from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -34,22 +32,19 @@ def N_(message: str) -> str:
     return message
 
 
-# The host's words that pages show from data: app statuses, order statuses, stock push outcomes; the titles and
-# help of the fields every app's panel inherits from ``AppSettings``. No plugin's words: those are the plugin's.
+# The host's words that pages show from data and ``formats.WORDS`` does not word: app statuses (``_(app.status)``),
+# stock push outcomes (``_(a.outcome)``), and the titles and help of the fields every app's panel inherits from
+# ``AppSettings``. No plugin's words: those are the plugin's own (``plugin_translations``).
 HOST_WORDS = [
     N_("installed"),
     N_("authorized"),
     N_("verified"),
     N_("removed"),
-    N_("pending"),
-    N_("unshipped"),
-    N_("partially_shipped"),
-    N_("shipped"),
-    N_("cancelled"),
     N_("accepted"),
     N_("rejected"),
-    N_("not pushed"),
+    N_("pending"),
     N_("sending"),
+    N_("not pushed"),
     N_("not listed here"),
     N_("to be sent again"),
     N_("Application name"),
@@ -114,15 +109,3 @@ def from_accept_language(header: str | None) -> str:
         or negotiate_locale([t.split("-")[0] for t in tags], list(LANGUAGES), sep="-")
         or DEFAULT
     )
-
-
-def moment(text: str | None, lang: str) -> str:
-    """A stored time (ISO 8601) as the seller reads it in ``lang``: "6 Dec 2026, 14:24 UTC"; "–" for none."""
-    if not text:
-        return "–"
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return "–"
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return format_datetime(when.astimezone(UTC), "d MMM y, HH:mm", locale=lang) + " UTC"

@@ -31,7 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from .. import apps, installed, sessions, workspaces
 from ..errors import LinkolisError
 from ..host import Host
-from . import auth, i18n
+from . import auth, formats, i18n
 from .jobs import Jobs
 
 CALLBACK_PATH = apps.CALLBACK_PATH  # <base_url>/apps/callback: the redirect URI operators register
@@ -137,6 +137,7 @@ class Web:
             loader=PackageLoader("linkolis_host.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
+        formats.install(self.templates)
 
     def root(self) -> Host:
         with self._lock:
@@ -175,7 +176,7 @@ class Web:
             path=req.request.url.path,
             kind_=req.kind_,
             app_text=req.app_text,
-            moment=lambda text: i18n.moment(text, req.lang),
+            time_zone=req.user.time_zone if req.user else workspaces.DEFAULT_TIME_ZONE,
             **context,
         )
         return HTMLResponse(page, status_code=http_status)
