@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -61,6 +61,9 @@ class FieldSpec:
     choices: list[str] | None
     default: Any
     required: bool
+    # How each choice is called (Amazon's "DE": "Germany"), from ``json_schema_extra={"choice_titles": {...}}`` on
+    # the field; a choice without one is called by its value.
+    choice_titles: dict[str, str] = field(default_factory=dict)
 
 
 def fields_of(settings: type[AppSettings]) -> list[FieldSpec]:
@@ -91,9 +94,15 @@ def fields_of(settings: type[AppSettings]) -> list[FieldSpec]:
                 choices,
                 default,
                 info.is_required(),
+                _choice_titles(info.json_schema_extra) if choices else {},
             )
         )
     return specs
+
+
+def _choice_titles(extra: Any) -> dict[str, str]:
+    titles = extra.get("choice_titles") if isinstance(extra, dict) else None
+    return {str(k): str(v) for k, v in titles.items()} if isinstance(titles, dict) else {}
 
 
 def _validate(host: Host, kind: str, values: dict[str, Any]) -> AppSettings:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -147,6 +148,11 @@ class AppKind(BaseModel):
     # The host then knows what the listing shows after each imported order placed since its last push, and sends the
     # listing a quantity again only when what it should offer differs from that.
     lowers_on_order: bool = True
+    # The plugin's own words in the languages it ships: a folder holding ``<lang>/LC_MESSAGES/<kind>.po``, gettext
+    # catalogs whose msgids are the English texts the plugin wrote (``description``, its settings' titles,
+    # descriptions and ``choice_titles``, its credential fields' labels and help). The web shows them in the
+    # seller's language; the CLI keeps the English. See "Your words in other languages" in docs/plugin-hooks.md.
+    locale_dir: Path | None = None
 
 
 class AppStatus(str, Enum):

@@ -18,13 +18,13 @@ def test_the_acme_plugin_keeps_the_hook_contract():
 
 It checks, in order: the plugin loads beside nothing else and every ``@hookimpl`` fits a spec (``check_pending``);
 it implements the hooks an app needs; its settings model is a panel the CLI can show (every field has a title
-and a description, every default validates); then, in a throw-away data directory: install, authorize (your
-callable), the health report's shape (a failed check has a remedy or an action, no remedy names a command), two
-imports in a row (each batch valid, its cursor plain JSON, the second import finds nothing new and nothing changed),
-given ``stock``, one outcome per SKU pushed, given ``shipments``, one outcome per shipment (an accepted one sent
-again as interrupted is accepted again), and given ``cancellations``, an outcome per order cancelled (an accepted one
-asked again, as after a crash before the host's own write, is accepted again, never refused as "already
-cancelled").
+and a description, every default validates); each language it ships (``AppKind.locale_dir``) has each of its own
+words (``check_words``); then, in a throw-away data directory: install, authorize (your callable), the health
+report's shape (a failed check has a remedy or an action, no remedy names a command), two imports in a row (each
+batch valid, its cursor plain JSON, the second import finds nothing new and nothing changed), given ``stock``, one
+outcome per SKU pushed, given ``shipments``, one outcome per shipment (an accepted one sent again as interrupted is
+accepted again), and given ``cancellations``, an outcome per order cancelled (an accepted one asked again, as after a
+crash before the host's own write, is accepted again, never refused as "already cancelled").
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from babel.messages.pofile import read_po
 from pydantic import ValidationError
 
 from . import apps, installed, orders, stock
@@ -103,6 +104,48 @@ def check_settings(settings: type[AppSettings], install: dict[str, Any]) -> list
     for method in ("authorization_scope", "account_scope"):
         if not isinstance(getattr(instance, method)(), str):
             problems.append(f"settings.{method}() must return a str")
+    return problems
+
+
+def own_words(kind: AppKind) -> list[str]:
+    """The English texts a seller sees that are the plugin's own: its catalog description, the titles, help lines
+    and choice titles of its panel's fields (those it inherits from ``AppSettings`` unchanged are the host's), and
+    its credential fields' labels and help."""
+    texts = [kind.description]
+    base = AppSettings.model_fields
+    for spec in apps.fields_of(kind.settings):
+        inherited = base.get(spec.name)
+        if inherited is None or spec.title != inherited.title:
+            texts.append(spec.title)
+        if inherited is None or spec.help != (inherited.description or ""):
+            texts.append(spec.help)
+        texts.extend(spec.choice_titles.values())
+    for credential in kind.direct_credentials:
+        texts += [credential.label, credential.help]
+    return list(dict.fromkeys(t for t in texts if t))
+
+
+def check_words(kind: AppKind) -> list[str]:
+    """Each language the plugin ships (``AppKind.locale_dir``) has each of its own texts: English needs the msgid
+    (its msgstr may stay empty), any other language a translation."""
+    if kind.locale_dir is None:
+        return []
+    folder = Path(kind.locale_dir)
+    catalogs = sorted(folder.glob(f"*/LC_MESSAGES/{kind.kind}.po"))
+    if not catalogs:
+        return [f"locale_dir: no {kind.kind}.po under {folder} (expected <lang>/LC_MESSAGES/{kind.kind}.po)"]
+    problems = []
+    for po in catalogs:
+        lang = po.parent.parent.name
+        with po.open("rb") as fp:
+            catalog = read_po(fp, locale=lang)
+        english = lang.split("_")[0] == "en"
+        missing = [
+            text
+            for text in own_words(kind)
+            if text not in catalog or not (english or catalog[text].string) or catalog[text].fuzzy
+        ]
+        problems.extend(f"words: {lang} has no translation of {text!r} ({po.name})" for text in missing)
     return problems
 
 
@@ -192,7 +235,7 @@ def check_plugin(
         if len(kinds) != 1:
             return [f"configure_fields: expected one app kind, got {len(kinds)}"]
         kind: AppKind = registry.kinds[kinds[0]]
-        problems = check_settings(kind.settings, install)
+        problems = check_settings(kind.settings, install) + check_words(kind)
         if problems or authorize is None:
             return problems
         with tempfile.TemporaryDirectory(prefix="linkolis-conformance-") as home:

@@ -65,7 +65,9 @@ def _app_rows(req: Req) -> list[dict[str, Any]]:
                 value = req._("on") if value else req._("off")
             elif value is None:  # an optional setting left empty (no cap)
                 value = "–"
-            shown.append((req._(specs[key].title), value))
+            elif specs[key].choices:
+                value = req.kind_(app.kind, specs[key].choice_titles.get(str(value), str(value)))
+            shown.append((req.kind_(app.kind, specs[key].title), value))
         rows.append(
             {"app": app, "kind": _kind_title(req.host, app.kind), "settings": shown, "sync": syncing.get(app.id, [])}
         )

@@ -8,6 +8,7 @@ import shows it CANCELLED (``cancellationExecution`` by MERCHANT) and releases i
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 from linkolis_host import (
@@ -25,6 +26,8 @@ from . import health, lwa, orders, stock
 from . import shipments as _shipments
 from .client import RATE_LIMITS, error_of
 from .settings import AmazonSettings, operator_settings
+
+LOCALE_DIR = Path(__file__).with_name("locale")  # our words in Dutch and English: locale/<lang>/LC_MESSAGES/amazon.po
 
 
 @hookimpl
@@ -52,6 +55,7 @@ def configure_fields() -> AppKind:
         ],
         notices=health.notices,
         carriers=_shipments.CARRIERS,
+        locale_dir=LOCALE_DIR,
     )
 
 

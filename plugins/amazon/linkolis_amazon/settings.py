@@ -53,7 +53,9 @@ class AmazonSettings(AppSettings):
         '("Amazon DE", "Amazon FR") when you sell in several',
     )
     marketplace: MarketplaceCode = Field(
-        title="Marketplace", description="The Amazon country this app sells in (one app per marketplace)"
+        title="Marketplace",
+        description="The Amazon country this app sells in (one app per marketplace)",
+        json_schema_extra={"choice_titles": {code: m.country for code, m in MARKETPLACES.items()}},
     )
     stock_sync: bool = Field(
         False,

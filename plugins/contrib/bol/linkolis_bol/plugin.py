@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from linkolis_host import AppKind, AuthorizationError, CredentialField, Credentials, hookimpl
 
 from . import cancellations, client, health, orders, stock
 from . import shipments as _shipments
 from .settings import BolSettings, operator_settings
+
+LOCALE_DIR = Path(__file__).with_name("locale")  # our words in Dutch and English: locale/<lang>/LC_MESSAGES/bol.po
 
 
 @hookimpl
@@ -28,6 +32,7 @@ def configure_fields() -> AppKind:
         ],
         notices=health.notices,
         carriers=_shipments.CARRIERS,
+        locale_dir=LOCALE_DIR,
     )
 
 
