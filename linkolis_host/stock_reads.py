@@ -204,8 +204,9 @@ LAST_CHARACTER = chr(0x10FFFF)  # a SKU that starts with a prefix sorts below th
 
 @dataclass(frozen=True)
 class StockPage:
-    """A page of the workspace's SKUs in SKU order: per SKU ``sku``, ``on_hand``, ``reserved`` and ``apps`` (the
-    rows of ``stock.list_stock`` for it, one per app with stock sync on; none without such apps); and the keys of
+    """A page of the workspace's SKUs in SKU order: per SKU ``sku``, ``on_hand``, ``reserved``, ``apps`` (the
+    rows of ``stock.list_stock`` for it, one per app with stock sync on; none without such apps) and ``listed`` (its
+    rows of ``stock.list_stock``, with the one of no app when no app has stock sync on); and the keys of
     the pages beside it (None: there is none), opaque text to hand back as ``after`` (``next``) or ``before``."""
 
     rows: list[dict[str, Any]]
@@ -213,7 +214,8 @@ class StockPage:
     previous: str | None
 
 
-def _sku_key(sku: str) -> str:
+def sku_key(sku: str) -> str:
+    """The page key that starts a page after ``sku`` (``after``) or ends one before it (``before``)."""
     return base64.urlsafe_b64encode(sku.encode()).decode().rstrip("=")
 
 
@@ -329,14 +331,14 @@ def stock_page(
     if backwards and position is not None:
         skus, went_on = picker.pick(position, False, limit)
         if went_on is not None:  # a full page before the key, and maybe more beyond it
-            return _stock_rows(host, skus, previous=_sku_key(went_on), next=_sku_key(skus[-1]))
+            return _stock_rows(host, skus, previous=sku_key(went_on), next=sku_key(skus[-1]) if skus else None)
         position = None  # less than a page before the key: the first page
     skus, went_on = picker.pick(position, True, limit)
     previous = None
     if position is not None:  # anything before this page?
         before_skus, before_more = picker.pick(skus[0] if skus else position, False, 1)
-        previous = _sku_key(skus[0] if skus else position) if before_skus or before_more else None
-    return _stock_rows(host, skus, previous=previous, next=None if went_on is None else _sku_key(went_on))
+        previous = sku_key(skus[0] if skus else position) if before_skus or before_more else None
+    return _stock_rows(host, skus, previous=previous, next=None if went_on is None else sku_key(went_on))
 
 
 def _stock_rows(host: Host, skus: list[str], previous: str | None, next: str | None) -> StockPage:  # noqa: A002
@@ -345,6 +347,7 @@ def _stock_rows(host: Host, skus: list[str], previous: str | None, next: str | N
         entry = by_sku.setdefault(
             row["sku"], {"sku": row["sku"], "on_hand": row["on_hand"], "reserved": row["reserved"], "apps": []}
         )
+        entry.setdefault("listed", []).append(row)
         if row["app"]:
             entry["apps"].append(row)
     return StockPage(rows=[by_sku[s] for s in skus if s in by_sku], next=next, previous=previous)
