@@ -519,7 +519,7 @@ def find_ids(
         ]
 
     def by_host_id() -> list[int]:
-        if not (order_ref.isascii() and order_ref.isdigit() and len(order_ref) < 19):
+        if not (order_ref.isascii() and order_ref.isdigit() and len(order_ref) < 19 and order_ref[0] != "0"):
             return []
         return [
             r[0]
