@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.gettempdir()) / f"linkolis-web-pages-{args.orders}-{args.skus}"
     if args.rebuild or not (home / "built").exists():
         subprocess.run(["rm", "-rf", str(home)], check=True)
-        home.mkdir(parents=True)
+        home.mkdir(parents=True, mode=0o700)
         print(f"building {home}: {args.orders:,} orders, {args.skus:,} SKUs", file=sys.stderr)
         build(home, args.orders, args.skus)
     paths = page_paths(home)
