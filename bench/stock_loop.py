@@ -48,6 +48,11 @@ Every figure is taken from outside linkolis, so none is zero by construction:
 - **where the time goes**: commit → the first other app showing the change (the scheduler noticing it, one
   request), then → the last (the requests queued behind it); ``--details FILE`` runs linkolis with ``-vv`` (each
   request it sends logged, a cost of its own) and writes every change, order and log line with its moment.
+- **Amazon's quota floor**: per change, the least time after its commit at which the last of its requests could
+  have gone out had linkolis sent one patchListingsItem per other app the moment each change was committed, as
+  fast as the account's bucket (5 a second, burst 5, shared by its marketplaces) allows: a lower bound no scheduler
+  can beat when an import brings many SKUs' changes at once. "Beyond that floor" (latency less floor, per change)
+  is an upper bound on the time linkolis itself added.
 - **local cost of a reservation**: on a copy of the run's database, ``orders.store_orders`` of a few thousand
   orders in pages of 100 (as an import stores them) and one at a time, with ``reservations.settle_orders`` timed
   inside it; per order line, wall and CPU.
@@ -1003,6 +1008,13 @@ def summarize(loop, buyers, counters, before, channels, limits, args) -> dict[st
             every_other.append(max(waits))
             cause = "released" if all(c == "released" for c in change.causes) else "reserved"
             by_cause[cause].append(max(waits))
+    floors = quota_floors(loop, limits["patchListingsItem"])
+    beyond = [
+        max(waits) - floors[id(change)]
+        for change in loop.changes
+        if len(waits := [change.sent[c.app] - change.seen for c in change.others if c.app in change.sent])
+        == len(change.others)
+    ]
     # An order cancelled before it was imported is listed only once its cancellation is 2.5 minutes old: not a window.
     window = [
         loop.imported[ref] - p.at
@@ -1031,6 +1043,8 @@ def summarize(loop, buyers, counters, before, channels, limits, args) -> dict[st
         "changes_without_effect": loop.no_change,
         "latency_every_other_app_s": spread(every_other),
         "latency_every_other_app_by_cause_s": {k: spread(v) for k, v in by_cause.items()},
+        "quota_floor_every_other_app_s": spread([floors[id(c)] for c in loop.changes if c.others]),
+        "beyond_quota_floor_every_other_app_s": spread(beyond),
         "latency_per_app_s": {app: spread(v) for app, v in per_app.items()},
         "shown_without_own_request": needed_none,
         "never_shown": never_shown,
@@ -1060,6 +1074,29 @@ def summarize(loop, buyers, counters, before, channels, limits, args) -> dict[st
             "allowed_whole_run": round(accounts * (search.burst + search.rate * args.run_seconds), 1),
         },
     }
+
+
+def quota_floors(loop: Loop, patch: Any) -> dict[int, float]:
+    """Per change, the least time after its commit at which its last request could go out, had linkolis sent one
+    patchListingsItem per other app and change the moment each change was committed, oldest change first, as fast
+    as the account's bucket allows (``patch.rate`` a second, ``patch.burst`` at once, full when the first change
+    is committed, shared by the account's marketplaces). A lower bound on what any scheduler could do with
+    Amazon's published quota: ``latency - floor`` is an upper bound on the time linkolis itself added."""
+    floors: dict[int, float] = {}
+    buckets: dict[str, list[float]] = {}  # seller -> [tokens, at, last send]
+    for change in sorted(loop.changes, key=lambda c: c.seen):
+        last = change.seen
+        for channel in change.others:
+            tokens, at, sent = buckets.setdefault(channel.seller, [float(patch.burst), change.seen, 0.0])
+            t = max(change.seen, sent)
+            tokens = min(float(patch.burst), tokens + (t - at) * patch.rate)
+            if tokens < 1:
+                t += (1 - tokens) / patch.rate
+                tokens = 1.0
+            buckets[channel.seller] = [tokens - 1, t, t]
+            last = max(last, t)
+        floors[id(change)] = last - change.seen
+    return floors
 
 
 def targets(f: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -1126,6 +1163,8 @@ def show(f: dict[str, Any]) -> None:
     print(row("  then -> the last other app shows it", p["first_to_last_other_app_s"]))
     if p["commit_to_first_patch_logged_s"]["n"]:
         print(row("  commit -> linkolis's first PATCH answered (-vv)", p["commit_to_first_patch_logged_s"]))
+    print(row("  Amazon's quota floor for it (patchListingsItem)", f["quota_floor_every_other_app_s"]))
+    print(row("  beyond that floor: linkolis's own time", f["beyond_quota_floor_every_other_app_s"]))
     for cause, s in f["latency_every_other_app_by_cause_s"].items():
         print(row(f"  changes that {cause} units", s))
     for app, s in f["latency_per_app_s"].items():

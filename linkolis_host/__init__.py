@@ -8,6 +8,7 @@ from .clock import Clock, ScaledClock, SystemClock, VirtualClock  # noqa: E402
 from .context import Context, Progress, StateStore  # noqa: E402
 from .endpoints import check_endpoint  # noqa: E402
 from .errors import (  # noqa: E402
+    Action,
     AuthorizationError,
     AuthorizationRevoked,
     LinkolisError,
@@ -49,6 +50,7 @@ from .terminal import plural  # noqa: E402
 from .version import __version__  # noqa: E402
 
 __all__ = [
+    "Action",
     "Address",
     "AppInfo",
     "AppKind",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import ValidationError
 
 from . import installed, oauth, orders, reservations, shipments, stock, store, workspaces
-from .errors import AuthorizationError, LinkolisError, UserError
+from .errors import Action, AuthorizationError, LinkolisError, UserError
 from .host import Host
 from .installed import REMOVED, App, audit, get, list_apps, mark_attention, name_key, now_text
 from .models import AppSettings, AuthorizationStart, Credentials, HealthCheck, Refusal, SettingsContext
@@ -45,6 +45,7 @@ __all__ = [
     "authorize_in_browser",
     "authorize_hosted",
     "pending_app",
+    "last_check",
     "public_view",
     "notices",
     "fields_of",
@@ -62,6 +63,9 @@ class FieldSpec:
     choices: list[str] | None
     default: Any
     required: bool
+    # How each choice is called (Amazon's "DE": "Germany"), from ``json_schema_extra={"choice_titles": {...}}`` on
+    # the field; a choice without one is called by its value.
+    choice_titles: dict[str, str] = field(default_factory=dict)
 
 
 def fields_of(settings: type[AppSettings]) -> list[FieldSpec]:
@@ -92,21 +96,28 @@ def fields_of(settings: type[AppSettings]) -> list[FieldSpec]:
                 choices,
                 default,
                 info.is_required(),
+                _choice_titles(info.json_schema_extra) if choices else {},
             )
         )
     return specs
 
 
+def _choice_titles(extra: Any) -> dict[str, str]:
+    titles = extra.get("choice_titles") if isinstance(extra, dict) else None
+    return {str(k): str(v) for k, v in titles.items()} if isinstance(titles, dict) else {}
+
+
 @dataclass
 class Problem:
     """Why the panel refuses one field: ``code`` "invalid" (the settings model's rule, ``message`` in English),
-    "name_taken" (another app of the workspace has the name) or "refused" (the plugin's ``Refusal``: ``texts`` per
-    language)."""
+    "name_taken" (another app of the workspace has the name: ``values`` names it) or "refused" (the plugin's
+    ``Refusal``: ``texts`` per language)."""
 
     field: str
     code: str
     message: str
-    texts: dict[str, str]
+    texts: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 def _context(host: Host, kind: str, workspace_id: int | None, app: App | None) -> SettingsContext:
@@ -141,24 +152,28 @@ def settings_problems(host: Host, kind: str, values: dict[str, Any], app: App | 
             if isinstance(refusal, Refusal):
                 problems.append(Problem(where, "refused", str(refusal), dict(refusal.texts)))
             else:
-                problems.append(Problem(where, "invalid", error["msg"], {}))
+                problems.append(Problem(where, "invalid", error["msg"]))
         return problems
     name = " ".join(settings.name.split())
     if _name_taken(host, workspace_id, name, other_than=app.id if app else None):
-        problems.append(
-            Problem("name", "name_taken", f"an app named {name!r} is already installed; choose another --name", {})
-        )
+        problems.append(Problem("name", "name_taken", str(_name_taken_error(name)), values={"name": name}))
     return problems
 
 
 def _validate(host: Host, kind: str, values: dict[str, Any], app: App | None = None) -> AppSettings:
     problems = settings_problems(host, kind, values, app)
-    if any(p.code == "name_taken" for p in problems):
-        raise UserError(next(p.message for p in problems if p.code == "name_taken"))
+    taken = next((p for p in problems if p.code == "name_taken"), None)
+    if taken is not None:
+        raise _name_taken_error(taken.values["name"], app.name if app else None)
     if problems:
         title = article(host.registry.kind(kind).title)
         lines = "\n".join(f"  {p.field}: {p.message}" for p in problems)
-        raise UserError(f"invalid settings for {title} app:\n{lines}")
+        raise UserError(
+            f"invalid settings for {title} app:\n{lines}",
+            code="invalid_settings",
+            param=problems[0].field,
+            action=Action.CONFIGURE,
+        )
     return host.settings_for(kind, values)
 
 
@@ -234,6 +249,16 @@ def _name_taken(host: Host, workspace_id: int | None, name: str, other_than: int
     )
 
 
+def _name_taken_error(name: str, app: str | None = None) -> UserError:
+    return UserError(
+        f"an app named {name!r} is already installed; choose another name",
+        code="name_taken",
+        app=app,
+        param="name",  # the field the seller is filling in: no other action
+        values={"name": name},
+    )
+
+
 def install(host: Host, kind: str, values: dict[str, Any], *, pending: bool = False) -> App:
     """Install an app of ``kind`` with the panel's ``values``. ``pending``: the panel's Confirm, which goes on to the
     marketplace's consent page: the app stays out of sight until that first authorization completes (see
@@ -305,14 +330,18 @@ def configure(host: Host, name: str | App, changes: dict[str, Any]) -> tuple[App
     if covers_another and row.account_id and not voided:
         clash = _clash(host, row.kind, row.account_id, settings.account_scope(), row.id)
         if clash:
+            mine = clash["workspace_id"] == row.workspace_id
             raise UserError(
                 f"account {row.account_id} is already connected for {settings.account_scope_title()} by "
-                + (
-                    f"app {clash['name']!r}"
-                    if clash["workspace_id"] == row.workspace_id
-                    else "an app in another workspace"
-                )
-                + ": one app per marketplace account. Nothing was changed."
+                + (f"app {clash['name']!r}" if mine else "an app in another workspace")
+                + ": one app per marketplace account. Nothing was changed.",
+                code="account_connected" if mine else "account_connected_elsewhere",
+                app=row.name,
+                values={
+                    "account": row.account_id,
+                    "scope": settings.account_scope_title(),
+                    "other": clash["name"] if mine else "",
+                },
             )
     update = {
         "name": new_name,
@@ -399,7 +428,11 @@ def start_authorization(host: Host, name: str | App, redirect_uri: str, origin: 
     if not kind.oauth:
         raise UserError(
             f"{kind.title} apps are authorized with credentials: "
-            + ", ".join(f"--credential {f.name}={'-' if f.secret else '…'}" for f in kind.direct_credentials)
+            + ", ".join(f.label for f in kind.direct_credentials),
+            code="credentials_needed",
+            app=row.name,
+            action=Action.AUTHORIZE,
+            values={"fields": [f.name for f in kind.direct_credentials]},
         )
     state = oauth.new_state(host.db, row.id, redirect_uri, host.clock, origin)
     with installed.run(host, row, for_authorization=True) as ctx:
@@ -425,8 +458,10 @@ def complete_authorization(host: Host, name: str | App, params: dict[str, str]) 
         if params.get("error"):
             detail = params.get("error_description") or params["error"]
             raise AuthorizationError(
-                f"the authorization was not granted ({detail}); nothing was stored — run "
-                f"`linkolis apps authorize {row.name!r}` again to retry"
+                f"the authorization was not granted ({detail}); nothing was stored — authorize again to retry",
+                code="authorization_refused",
+                app=row.name,
+                values={"detail": detail},
             )
         with installed.run(host, row, for_authorization=True) as ctx:
             creds = host.registry.authorize(row.kind, ctx, "complete", {**params, "redirect_uri": redirect_uri})
@@ -438,7 +473,7 @@ def complete_authorization(host: Host, name: str | App, params: dict[str, str]) 
             host.clock,
             str(exc)
             if isinstance(exc, LinkolisError)
-            else f"the authorization failed unexpectedly ({type(exc).__name__}); see the log of `linkolis serve`",
+            else f"the authorization failed unexpectedly ({type(exc).__name__}); see the web server's log",
         )
         raise
     oauth.finish_state(host.db, state, host.clock)
@@ -488,24 +523,29 @@ def authorize_hosted(
         if found is None:
             raise AuthorizationError(
                 f"the authorization of {app.name!r} was called off while waiting (the app was "
-                "reconfigured or removed); nothing was stored"
+                "reconfigured or removed); nothing was stored",
+                code="authorization_called_off",
+                app=app.name,
             )
         if found.finished:
             if found.error:
-                raise AuthorizationError(found.error)
+                raise AuthorizationError(found.error, app=app.name)
             return installed.reload(host, app)
         now = host.clock.time()
-        again = f"; nothing was stored. Run `linkolis apps authorize {app.name!r}` again"
         if now > found.expires_at:
             raise AuthorizationError(
-                "the browser did not come back within 10 minutes and the authorization expired" + again
+                "the browser did not come back within 10 minutes and the authorization expired; nothing was stored",
+                code="authorization_expired",
+                app=app.name,
             )
         if now >= deadline:
             raise AuthorizationError(
-                f"no authorization came back to {redirect_uri} within {int(timeout)} s"
-                + again
-                + f", after checking that `linkolis serve` runs at {base_url.rstrip('/')} and that the seller "
-                "confirms in the browser"
+                f"no authorization came back to {redirect_uri} within {int(timeout)} s; nothing was stored. "
+                f"Check that the web server runs at {base_url.rstrip('/')} and that the seller confirms in the "
+                "browser, then authorize again",
+                code="authorization_timed_out",
+                app=app.name,
+                values={"redirect_uri": redirect_uri, "seconds": int(timeout)},
             )
         host.clock.sleep(POLL_INTERVAL)
 
@@ -516,17 +556,31 @@ def authorize_direct(host: Host, name: str | App, params: dict[str, str]) -> App
     allowed = {f.name for f in kind.direct_credentials}
     if not allowed:
         raise UserError(
-            f"{kind.title} apps cannot take credentials directly; run `linkolis apps authorize` "
-            "without --credential to sign in"
+            f"{kind.title} apps cannot take credentials directly: they are authorized by signing in",
+            code="no_direct_credentials",
+            app=row.name,
+            action=Action.AUTHORIZE,
         )
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise UserError(f"unknown credential {', '.join(unknown)}; {kind.title} takes: {', '.join(sorted(allowed))}")
+        raise UserError(
+            f"unknown credential {', '.join(unknown)}; {kind.title} takes: {', '.join(sorted(allowed))}",
+            code="credentials_unknown",
+            app=row.name,
+            param=unknown[0],
+            action=Action.AUTHORIZE,
+            values={"fields": unknown, "allowed": sorted(allowed)},
+        )
     missing = sorted(allowed - set(params))
     if missing:
         raise UserError(
-            f"missing credential {', '.join(missing)} (give each as --credential NAME=VALUE, a secret as "
-            "--credential NAME=- to be asked for it)"
+            f"missing credential {', '.join(missing)}: {kind.title} needs each of "
+            + ", ".join(f.label for f in kind.direct_credentials),
+            code="credentials_missing",
+            app=row.name,
+            param=missing[0],
+            action=Action.AUTHORIZE,
+            values={"fields": missing},
         )
     with installed.run(host, row, for_authorization=True) as ctx:
         creds = host.registry.authorize(row.kind, ctx, "direct", params)
@@ -568,7 +622,7 @@ def authorize_in_browser(
             except LinkolisError as exc:
                 receiver.respond(False, str(exc))
                 raise
-            receiver.respond(True, f"{row.name} is authorized. Back in the terminal: linkolis apps verify")
+            receiver.respond(True, f"{row.name} is authorized. You can go back to the terminal.")
             return row
 
 
@@ -588,8 +642,12 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
     if row.account_id and creds.account_id != row.account_id:
         raise AuthorizationError(
             f"{row.name!r} is connected to account {row.account_id}, but account {creds.account_id} signed "
-            f"in. Nothing was changed. To connect another account, remove the app (`linkolis apps remove "
-            f"{row.name!r}`) and install it again, signing in to the right account."
+            "in. Nothing was changed. To connect another account, remove the app and install it again, signing "
+            "in to the right account.",
+            code="another_account",
+            app=row.name,
+            action=Action.REINSTALL,
+            values={"account": row.account_id, "other": creds.account_id},
         )
     # One app per account and marketplace across every workspace: two workspaces importing one seller account
     # would each push its own stock to it. Another workspace's app is not named: its name is that workspace's.
@@ -599,13 +657,21 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
         raise AuthorizationError(
             f"account {creds.account_id} is already connected for {scope} by an "
             "app in another workspace: one app per marketplace account, across all workspaces. Nothing was "
-            "stored. If this account is yours, ask the operator to remove that app first."
+            "stored. If this account is yours, ask the operator to remove that app first.",
+            code="account_connected_elsewhere",
+            app=row.name,
+            action=Action.OPERATOR,
+            values={"account": creds.account_id, "scope": scope},
         )
     if clash:
         raise AuthorizationError(
             f"app {clash['name']!r} already connects account {creds.account_id} for {scope}: one app per "
             f"marketplace. Use {clash['name']!r}, or remove it first; to sell in another marketplace, install an "
-            "app with that marketplace."
+            "app with that marketplace.",
+            code="account_connected",
+            app=row.name,
+            action="",
+            values={"account": creds.account_id, "scope": scope, "other": clash["name"]},
         )
     now = now_text(host)
     with host.db.atomic():
@@ -658,8 +724,8 @@ def verify(host: Host, name: str | App) -> tuple[App, list[HealthCheck], bool]:
                 name="credentials readable",
                 status="failed",
                 detail=unopenable,
-                remedy=f"run `linkolis apps authorize {row.name!r}` again (the app keeps its orders "
-                "and settings), or restore the old secret key",
+                remedy="authorize the app again (it keeps its orders and settings), or restore the old secret key",
+                action=Action.AUTHORIZE,
             )
         ]
     else:
@@ -672,7 +738,8 @@ def verify(host: Host, name: str | App) -> tuple[App, list[HealthCheck], bool]:
                 name="authorized",
                 status="failed",
                 detail="the app was never authorized",
-                remedy=f"run `linkolis apps authorize {row.name!r}` and confirm in the browser",
+                remedy="authorize the app and confirm in the browser",
+                action=Action.AUTHORIZE,
             ),
         )
     ok = bool(checks) and not any(c.status == "failed" for c in checks)
@@ -692,5 +759,35 @@ def verify(host: Host, name: str | App) -> tuple[App, list[HealthCheck], bool]:
                     row.id,
                     {"status": "needs_attention", "updated_at": now, "attention_reason": failed.detail or failed.name},
                 )
-            audit(host, row, "verify_failed", failed=[c.name for c in checks if c.status == "failed"])
+            audit(
+                host,
+                row,
+                "verify_failed",
+                failed=[c.name for c in checks if c.status == "failed"],
+                checks=[c.model_dump(mode="json") for c in checks if c.status == "failed"],
+            )
     return installed.reload(host, row), checks, ok
+
+
+@dataclass
+class LastCheck:
+    """The outcome of the app's last verify: when it ran, whether every check passed, the checks that failed."""
+
+    ok: bool
+    at: str
+    failed: list[HealthCheck]
+
+
+def last_check(host: Host, app: App) -> LastCheck | None:
+    """What the app's last verify found (None: never verified, or not since it was last authorized), read from the
+    audit log where ``verify`` writes it."""
+    row = host.db.execute(
+        "SELECT event, detail, at FROM audit_log WHERE app_id = ? AND event IN ('verified', 'verify_failed') "
+        "ORDER BY id DESC LIMIT 1",
+        (app.id,),
+    ).fetchone()
+    if row is None or (app.authorized_at and row[2] < app.authorized_at):
+        return None
+    event, detail, at = row
+    failed = [HealthCheck.model_validate(c) for c in store.loads(detail, {}).get("checks", [])]
+    return LastCheck(ok=event == "verified", at=at, failed=failed)

@@ -21,7 +21,7 @@ import click
 from . import apps, orders, shipments, stock, stock_files
 from .apps import BANNER
 from .config import write_demo_config
-from .errors import UserError
+from .errors import Action, UserError
 from .host import Host
 from .models import DemoEnvironment
 from .progress import StderrProgress
@@ -37,7 +37,9 @@ def start_stand_ins(home: Path) -> list[DemoEnvironment]:
     with Host(home) as probe:
         environments = probe.registry.demo_environments(home)
         if not environments:
-            raise UserError("no enabled plugin offers a demo stand-in (see `linkolis plugins`)")
+            raise UserError(
+                "no enabled plugin offers a demo stand-in", code="no_demo_plugin", action=Action.LIST_PLUGINS
+            )
         sections = {probe.registry.plugin_name(e.kind): e.config for e in environments if e.config}
     try:
         write_demo_config(home, sections, [e.endpoint for e in environments if e.endpoint])

@@ -148,8 +148,11 @@ def cancel_order(ctx: Context, cancellation: Cancellation) -> CancellationOutcom
 def health_check(ctx: Context) -> list[HealthCheck]:
     """Check that the installed app works: credentials, token refresh, access to orders and stock.
 
-    :returns: named checks, each ``ok``, ``failed``, ``skipped`` or ``warning``, with a remedy the seller can
-        follow. When none failed the host shows "Module correctly installed" and marks the app verified.
+    :returns: named checks, each ``ok``, ``failed``, ``skipped`` or ``warning``, with the step the seller can
+        take as an ``action`` (``Action.AUTHORIZE``, ``CONFIGURE`` with ``param``, ``REINSTALL``, ``OPERATOR``,
+        ``VERIFY``) and any more it needs said as a ``remedy`` without a command in it (the CLI words the action as a
+        command, the web as a button). When none failed the host shows "Module correctly installed" and marks the
+        app verified.
     """
 
 

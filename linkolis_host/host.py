@@ -18,7 +18,7 @@ from . import store
 from .clock import Clock, SystemClock, with_monotonic
 from .config import HostConfig, home_dir, load_config
 from .context import REDACTOR, AppGuard, Context, Progress, StateStore
-from .errors import UserError
+from .errors import Action, UserError
 from .http import HttpClient, HttpStats
 from .models import AppInfo, AppSettings, AppStatus
 from .plugins import Registry, build_plugin_manager
@@ -168,8 +168,7 @@ class Host:
     def _unopenable(self, app: App) -> str:
         return (
             f"the stored credentials of {app.name!r} cannot be opened with this secret key (LINKOLIS_SECRET_KEY "
-            f"or {self.home / 'secret.key'} changed or was lost): run `linkolis apps authorize {app.name!r}` "
-            "again, or restore the old key"
+            f"or {self.home / 'secret.key'} changed or was lost): authorize the app again, or restore the old key"
         )
 
     def seal_credentials(self, app_id: int, secrets: dict[str, str]) -> None:
@@ -194,7 +193,9 @@ class Host:
             credentials = self.open_credentials(app.id)
         except UnopenableSecret:
             if not for_authorization:
-                raise UnopenableSecret(self._unopenable(app)) from None
+                raise UnopenableSecret(
+                    self._unopenable(app), code="credentials_unopenable", app=app.name, action=Action.AUTHORIZE
+                ) from None
             credentials = None
         info = self.app_info(app)
         account = info.account_id or f"app-{info.id}"

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 import httpx
 
 from .clock import Clock
-from .errors import LinkolisError, RateLimited, RemoteError
+from .errors import Action, LinkolisError, RateLimited, RemoteError
 from .models import RateLimit
 from .ratelimit import RateLimiter, Reservation
 from .version import __version__
@@ -386,8 +386,10 @@ class HttpClient:
         """One more connection that never reached ``host``: pause a moment, or give up when enough were tried."""
         if url and _origin(httpx.URL(url)) in self.stand_ins:  # it does not come back by itself: say so at once
             raise RemoteError(
-                f"{label}: cannot connect to {host}: the demo's simulator has stopped; run `linkolis demo` again "
-                "(this data directory was made by `linkolis demo` and points at its stand-in)"
+                f"{label}: cannot connect to {host}: the demo's simulator has stopped; start the demo again "
+                "(this data directory was made by the demo and points at its stand-in)",
+                code="demo_stopped",
+                action=Action.OPERATOR,
             )
         if refused >= len(CONNECT_BACKOFF):
             raise RemoteError(

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from . import store, workspaces
 from .context import Context, Progress
-from .errors import AppRemoved, NeedsAttention, OperatorConfigError, UserError
+from .errors import Action, AppRemoved, NeedsAttention, OperatorConfigError, UserError
 from .host import Host
 from .locks import app_lock
 
@@ -127,7 +127,9 @@ STAMPS = ("last_import_at", "last_push_at")  # what a clean run may stamp
 
 def require_authorized(app: App) -> None:
     if not app.authorized:
-        raise UserError(f"{app.name!r} is not authorized yet: run `linkolis apps authorize {app.name!r}`")
+        raise UserError(
+            f"{app.name!r} is not authorized yet", code="not_authorized", app=app.name, action=Action.AUTHORIZE
+        )
 
 
 def require_present(host: Host, app_id: int, name: str) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
 from pydantic import (
@@ -23,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from .errors import Action
 from .terminal import unsafe_characters
 
 # The largest stock quantity the host accepts: beyond it a typo is likelier than a warehouse.
@@ -96,7 +98,7 @@ class AppSettings(BaseModel):
 
     def account_scope_title(self) -> str:
         """``account_scope()`` as a seller names it, in words that read the same in every language (Amazon:
-        "amazon.de (Germany)", never the marketplace id); the host's refusals name the scope with it."""
+        "amazon.de", never the marketplace id); the host's refusals name the scope with it."""
         return self.account_scope()
 
     @staticmethod
@@ -183,6 +185,11 @@ class AppKind(BaseModel):
     # The host then knows what the listing shows after each imported order placed since its last push, and sends the
     # listing a quantity again only when what it should offer differs from that.
     lowers_on_order: bool = True
+    # The plugin's own words in the languages it ships: a folder holding ``<lang>/LC_MESSAGES/<kind>.po``, gettext
+    # catalogs whose msgids are the English texts the plugin wrote (``description``, its settings' titles,
+    # descriptions and ``choice_titles``, its credential fields' labels and help). The web shows them in the
+    # seller's language; the CLI keeps the English. See "Your words in other languages" in docs/plugin-hooks.md.
+    locale_dir: Path | None = None
     # What a seller should know about when a new order shows up here, one sentence per language the plugin ships
     # (``{"en": ..., "nl": ...}``; English is the fallback): shown beside each app's last and next fetch of orders.
     # Amazon: a new order shows about 2½ minutes after it is placed.
@@ -405,6 +412,10 @@ class StockLevel(BaseModel):
 class HealthCheck(BaseModel):
     """One named check of an installed app, with the step a seller can take when it is not ok.
 
+    ``action`` is that step as data (``Action.AUTHORIZE``, ``CONFIGURE`` with ``param`` naming the setting,
+    ``REINSTALL``, ``OPERATOR``, ``VERIFY`` for "try again later"): the CLI words it as a command, the web as a
+    button. ``remedy`` is the step in prose, without a command: what the action does not say (where in the
+    marketplace's site to look), or the whole step for a plugin that sets no action.
     ``operator`` says that the host operator, not the seller, must act (missing operator settings, a client secret
     the marketplace refuses): such a failure is shown but does not put the seller's app into "needs attention".
     """
@@ -414,6 +425,8 @@ class HealthCheck(BaseModel):
     detail: str = ""
     remedy: str = ""
     operator: bool = False
+    action: Action | None = None
+    param: str | None = None
 
 
 class Shipment(BaseModel):

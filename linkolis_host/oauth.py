@@ -95,25 +95,28 @@ def consume_state(db: Database, app_id: int, state: str | None, clock: Clock) ->
     :raises AuthorizationError: the state is missing, forged, for another app, already used, or expired.
     """
     if not state:
-        raise AuthorizationError("the redirect carries no state: it did not come from an authorization we started")
+        raise AuthorizationError(
+            "the redirect carries no state: it did not come from an authorization we started",
+            code="authorization_state_unknown",
+        )
     row = db.execute(
         "SELECT app_id, redirect_uri, expires_at, used_at FROM oauth_states WHERE state_hash = ?", (_hash(state),)
     ).fetchone()
     if row is None or row[0] != app_id:
         raise AuthorizationError(
             "the redirect's state is not one we issued for this app (forged, or meant for another app); "
-            "nothing was stored — run `linkolis apps authorize` again"
+            "nothing was stored — authorize again",
+            code="authorization_state_unknown",
         )
     if row[3] is not None:
         raise AuthorizationError(
-            "this authorization redirect was already used (a replay); nothing was stored — run "
-            "`linkolis apps authorize` again"
+            "this authorization redirect was already used (a replay); nothing was stored — authorize again",
+            code="authorization_replayed",
         )
     now = clock.time()
     expired = now > row[2]
     message = (
-        "the authorization took longer than 10 minutes and its state expired; nothing was stored — run "
-        "`linkolis apps authorize` again"
+        "the authorization took longer than 10 minutes and its state expired; nothing was stored — authorize again"
     )
     with db.atomic():
         db.execute("UPDATE oauth_states SET used_at = ? WHERE state_hash = ?", (now, _hash(state)))
@@ -122,7 +125,7 @@ def consume_state(db: Database, app_id: int, state: str | None, clock: Clock) ->
                 "UPDATE oauth_states SET finished_at = ?, error = ? WHERE state_hash = ?", (now, message, _hash(state))
             )
     if expired:
-        raise AuthorizationError(message)
+        raise AuthorizationError(message, code="authorization_expired")
     return row[1]
 
 
@@ -205,7 +208,10 @@ class LoopbackReceiver:
             return self._incoming.get(timeout=timeout)
         except queue.Empty:
             raise AuthorizationError(
-                f"no redirect reached {self.redirect_uri} within {int(timeout)} s; run `linkolis apps authorize` again"
+                f"no redirect reached {self.redirect_uri} within {int(timeout)} s; nothing was stored — "
+                "authorize again",
+                code="authorization_timed_out",
+                values={"redirect_uri": self.redirect_uri, "seconds": int(timeout)},
             ) from None
 
     def respond(self, ok: bool, message: str) -> None:

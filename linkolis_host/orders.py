@@ -21,6 +21,7 @@ Owns the tables ``orders``, ``order_lines``, ``order_status_history``, ``sync_cu
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import time
 from collections import Counter
@@ -30,7 +31,7 @@ from typing import Any
 
 from . import installed, locks, reservations, store, workspaces
 from .context import Context, Progress
-from .errors import LinkolisError, UserError
+from .errors import Action, LinkolisError, UserError
 from .host import Host
 from .installed import App, require_authorized
 from .models import CANCELLATION_REASONS, Cancellation, Order, RateLimit
@@ -275,6 +276,187 @@ CANCELLATION_ASKED = (
 )
 
 
+# -- reading: every page through an index ------------------------------------------------------------------------
+
+# What the orders list shows of an order (``o``, its app ``a``).
+LISTED = (
+    "o.id, a.name AS app, o.marketplace_order_id, o.marketplace, o.status, o.marketplace_status, o.fulfilled_by, "
+    "o.created_at, o.updated_at, o.currency, o.total, o.line_count, o.seller_order_id, "
+    f"{CANCELLATION_ASKED} AS cancellation_requested"
+)
+SEARCH_MIN = 3  # characters of an id a search needs to look inside ids (the trigrams of ``orders_search``)
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    """A page of orders, newest first, and the keys of the pages beside it (None: there is none). A key is opaque
+    text: hand it back as ``after`` (``older``) or ``before`` (``newer``)."""
+
+    rows: list[dict[str, Any]]
+    older: str | None
+    newer: str | None
+
+
+def _key(row: dict[str, Any], searching: bool) -> str:
+    """The page key after or before ``row``: where it sorts (``_position``), as opaque text."""
+    text = "\x1f".join(str(part) for part in _position(row, searching))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unkey(key: str | None, searching: bool) -> tuple | None:
+    """A key back as the sort position it names; None for no key, or one that is not ours (the first page)."""
+    if not key:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)).decode()
+        if searching:
+            return (int(text),)
+        created_at, order_id = text.split("\x1f")
+        return created_at, int(order_id)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _app_ids(host: Host, app: App | str | None) -> list[int]:
+    """The apps whose orders the workspace sees (removed ones too: their orders stay listed), or ``app`` alone."""
+    if app:
+        return [installed.get(host, app).id]
+    return [r[0] for r in host.db.execute("SELECT id FROM apps WHERE workspace_id = ?", (workspaces.current_id(host),))]
+
+
+def _newest(
+    host: Host, app_ids: list[int], status: str | None, position: tuple | None, older: bool, count: int
+) -> list[dict[str, Any]]:
+    """``count`` orders of the apps just older than ``position`` (``older``) or just newer, newest first: per app a
+    walk of its (created_at, id) index from the key, the apps' pages merged; never more rows read than shown."""
+    if not app_ids:
+        return []
+    sign, order = ("<", "DESC") if older else (">", "ASC")
+    per_app, params = [], []
+    for app_id in app_ids:
+        where = ["app_id = ?"]
+        params.append(app_id)
+        if status:
+            where.append("status = ?")
+            params.append(status)
+        if position is not None:
+            where.append(f"(created_at, id) {sign} (?, ?)")
+            params.extend(position)
+        per_app.append(
+            f"SELECT * FROM (SELECT id, created_at FROM orders WHERE {' AND '.join(where)} "
+            f"ORDER BY created_at {order}, id {order} LIMIT ?)"
+        )
+        params.append(count)
+    rows = list(
+        host.db.query(
+            f"SELECT {LISTED} FROM ({' UNION ALL '.join(per_app)}) k JOIN orders o ON o.id = k.id "
+            f"JOIN apps a ON a.id = o.app_id ORDER BY k.created_at {order}, k.id {order} LIMIT ?",
+            [*params, count],
+        )
+    )
+    return rows if older else rows[::-1]
+
+
+def _found(
+    host: Host, app_ids: list[int], status: str | None, search: str, position: tuple | None, older: bool, count: int
+) -> list[dict[str, Any]]:
+    """``count`` orders of the apps whose order id (the marketplace's or the seller's) contains ``search``, most
+    recently imported first, from the trigram index: only the matches are read, newest first, to the page's end."""
+    if not app_ids or len(search) < SEARCH_MIN:
+        return []
+    sign, order = ("<", "DESC") if older else (">", "ASC")
+    where = ["orders_search MATCH ?", f"o.app_id IN ({','.join('?' * len(app_ids))})"]
+    params: list[Any] = ['"' + search.replace('"', '""') + '"', *app_ids]
+    if status:
+        where.append("o.status = ?")
+        params.append(status)
+    if position is not None:
+        where.append(f"s.rowid {sign} ?")
+        params.append(position[0])
+    rows = list(
+        host.db.query(
+            f"SELECT {LISTED} FROM orders_search s JOIN orders o ON o.id = s.rowid JOIN apps a ON a.id = o.app_id "
+            f"WHERE {' AND '.join(where)} ORDER BY s.rowid {order} LIMIT ?",
+            [*params, count],
+        )
+    )
+    return rows if older else rows[::-1]
+
+
+def orders_page(
+    host: Host,
+    app: App | str | None = None,
+    status: str | None = None,
+    search: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 25,
+) -> OrdersPage:
+    """A page of the workspace's orders (or one app's, of one ``status``), newest first: the first, or the one
+    older than the key ``after``, or the one newer than the key ``before``. With ``search``, the orders whose order id
+    (the marketplace's or the seller's own) contains it, most recently imported first; a search shorter than
+    ``SEARCH_MIN`` characters finds only the order of exactly that id. ``cancellation_requested`` says the buyer of
+    an open order asks to cancel it. A few indexed reads, whatever the number of orders and however deep the page."""
+    search = (search or "").strip()
+    app_ids, searching = _app_ids(host, app), bool(search)
+    if searching and len(search) < SEARCH_MIN:
+        return OrdersPage(rows=_exactly(host, app_ids, status, find_ids(host, search)), older=None, newer=None)
+    backwards = before is not None and after is None
+    position = _unkey(before if backwards else after, searching)
+
+    def read(position: tuple | None, older: bool, count: int) -> list[dict[str, Any]]:
+        if searching:
+            return _found(host, app_ids, status, search, position, older, count)
+        return _newest(host, app_ids, status, position, older, count)
+
+    if backwards and position is not None:
+        rows = read(position, False, limit + 1)
+        if len(rows) > limit:  # a page newer than the key, and more beyond it
+            return _page(rows[-limit:], searching, older=True, newer=True)
+        position = None  # less than a page is newer than the key: the first page
+    rows = read(position, True, limit + 1)
+    older, rows = len(rows) > limit, rows[:limit]
+    # One seek more past a key: is anything newer than this page's first order?
+    newer = position is not None and bool(rows) and bool(read(_position(rows[0], searching), False, 1))
+    return _page(rows[:limit], searching, older, newer)
+
+
+def _position(row: dict[str, Any], searching: bool) -> tuple:
+    """Where ``row`` sorts: by when it was placed and the host's id, or (search results) by the host's id alone."""
+    return (row["id"],) if searching else (row["created_at"], row["id"])
+
+
+def _page(rows: list[dict[str, Any]], searching: bool, older: bool, newer: bool) -> OrdersPage:
+    for row in rows:
+        row["cancellation_requested"] = bool(row["cancellation_requested"])
+    return OrdersPage(
+        rows=rows,
+        older=_key(rows[-1], searching) if rows and older else None,
+        newer=_key(rows[0], searching) if rows and newer else None,
+    )
+
+
+def _exactly(host: Host, app_ids: list[int], status: str | None, ids: list[int]) -> list[dict[str, Any]]:
+    """The listed orders of ``ids`` among the apps' (of ``status``), newest first."""
+    if not ids or not app_ids:
+        return []
+    where = f"o.id IN ({','.join('?' * len(ids))}) AND o.app_id IN ({','.join('?' * len(app_ids))})"
+    params: list[Any] = [*ids, *app_ids]
+    if status:
+        where += " AND o.status = ?"
+        params.append(status)
+    rows = list(
+        host.db.query(
+            f"SELECT {LISTED} FROM orders o JOIN apps a ON a.id = o.app_id WHERE {where} "
+            "ORDER BY o.created_at DESC, o.id DESC",
+            params,
+        )
+    )
+    for row in rows:
+        row["cancellation_requested"] = bool(row["cancellation_requested"])
+    return rows
+
+
 def list_orders(
     host: Host,
     app: App | str | None = None,
@@ -282,32 +464,73 @@ def list_orders(
     limit: int = 50,
     offset: int = 0,
     search: str | None = None,
+    after: str | None = None,
 ) -> list[dict]:
-    """The workspace's orders (or one app's), newest first: ``limit`` of them after skipping ``offset``; ``search``
-    keeps those whose marketplace order id or seller's order id contains it. ``cancellation_requested`` says the
-    buyer of an open order asks to cancel it."""
-    where, params = ["a.workspace_id = ?"], [workspaces.current_id(host)]
-    if search:
-        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append("(o.marketplace_order_id LIKE ? ESCAPE '\\' OR o.seller_order_id LIKE ? ESCAPE '\\')")
-        params += [pattern, pattern]
-    if app:
-        where.append("o.app_id = ?")
-        params.append(installed.get(host, app).id)
-    if status:
-        where.append("o.status = ?")
-        params.append(status)
-    sql = (
-        "SELECT o.id, a.name AS app, o.marketplace_order_id, o.marketplace, o.status, o.marketplace_status, "
-        "o.fulfilled_by, o.created_at, o.updated_at, o.currency, o.total, o.line_count, o.seller_order_id, "
-        f"{CANCELLATION_ASKED} AS cancellation_requested FROM orders o "
-        f"JOIN apps a ON a.id = o.app_id WHERE {' AND '.join(where)} ORDER BY o.created_at DESC, o.id DESC "
-        "LIMIT ? OFFSET ?"
-    )
-    rows = list(host.db.query(sql, [*params, limit, max(0, offset)]))
-    for row in rows:
-        row["cancellation_requested"] = bool(row["cancellation_requested"])
+    """The workspace's orders (or one app's), newest first: ``limit`` of them older than the order ``after`` (the
+    host's id or the marketplace's order id; from the newest when None), ``offset`` more skipped; ``search`` keeps
+    those whose marketplace order id or seller's order id contains it (as ``orders_page``, whose pages these are).
+    ``after`` reads only the orders shown; ``offset`` reads those it skips too."""
+    search = (search or "").strip()
+    key = None
+    if after is not None:
+        ids = find_ids(host, after)
+        if not ids:
+            raise UserError(f"no order {after!r}; `linkolis orders list` shows what was imported")
+        created_at = host.db.execute("SELECT created_at FROM orders WHERE id = ?", (ids[0],)).fetchone()[0]
+        key = _key({"id": ids[0], "created_at": created_at}, bool(search))
+    rows: list[dict] = []
+    skip = max(0, offset)
+    while len(rows) < limit:
+        page = orders_page(host, app, status, search, after=key, limit=min(limit - len(rows) + skip, 500))
+        rows.extend(page.rows[skip:][: limit - len(rows)])
+        skip = max(0, skip - len(page.rows))
+        if page.older is None:
+            break
+        key = page.older
     return rows
+
+
+def find_ids(
+    host: Host, order_ref: str, app: App | str | None = None, live_apps: bool = False, host_id_first: bool = False
+) -> list[int]:
+    """The host's ids of the workspace's orders ``order_ref`` names, by the marketplace's order id (one seek per app
+    of the workspace) or, when it is a number, by the host's id (one seek): the marketplace's first, the host's only
+    when that finds none (``host_id_first``: the other way round, for links, which carry the host's id). ``app``:
+    of that app only; ``live_apps``: of apps not removed only."""
+    order_ref = order_ref.strip()
+    where = ["a.workspace_id = ?"]
+    params: list[Any] = [workspaces.current_id(host)]
+    if app is not None:
+        where.append("a.id = ?")
+        params.append(installed.get(host, app).id)
+    if live_apps:
+        where.append("a.status != ?")
+        params.append(installed.REMOVED)
+    scope = " AND ".join(where)
+
+    def by_marketplace_id() -> list[int]:
+        return [
+            r[0]
+            for r in host.db.execute(
+                f"SELECT o.id FROM apps a JOIN orders o ON o.app_id = a.id "
+                f"WHERE o.marketplace_order_id = ? AND {scope}",
+                [order_ref, *params],
+            )
+        ]
+
+    def by_host_id() -> list[int]:
+        if not (order_ref.isascii() and order_ref.isdigit() and len(order_ref) < 19 and order_ref[0] != "0"):
+            return []
+        return [
+            r[0]
+            for r in host.db.execute(
+                f"SELECT o.id FROM orders o JOIN apps a ON a.id = o.app_id WHERE o.id = ? AND {scope}",
+                [int(order_ref), *params],
+            )
+        ]
+
+    first, then = (by_host_id, by_marketplace_id) if host_id_first else (by_marketplace_id, by_host_id)
+    return first() or then()
 
 
 def get_order(host: Host, order_ref: str) -> dict[str, Any]:
@@ -318,16 +541,25 @@ def get_order(host: Host, order_ref: str) -> dict[str, Any]:
     lines' meanings are those of ``OrderLine``). ``cancellation_requested`` says the buyer of this open order asks
     to cancel it, ``cancellation_reason`` the reason the marketplace gives (``None`` when it gives none).
     """
-    rows = list(
-        host.db.query(
-            f"SELECT o.*, a.name AS app, {CANCELLATION_ASKED} AS cancellation_requested FROM orders o "
-            "JOIN apps a ON a.id = o.app_id "
-            "WHERE a.workspace_id = ? AND (o.marketplace_order_id = ? OR CAST(o.id AS TEXT) = ?)",
-            [workspaces.current_id(host), order_ref, order_ref],
+    ids = find_ids(host, order_ref, host_id_first=True)
+    rows = (
+        list(
+            host.db.query(
+                f"SELECT o.*, a.name AS app, {CANCELLATION_ASKED} AS cancellation_requested FROM orders o "
+                "JOIN apps a ON a.id = o.app_id WHERE o.id = ?",
+                ids[:1],
+            )
         )
+        if ids
+        else []
     )
     if not rows:
-        raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
+        raise UserError(
+            f"no order {order_ref!r} was imported",
+            code="no_order",
+            action=Action.LIST_ORDERS,
+            values={"order": order_ref},
+        )
     order = rows[0]
     order["programs"] = store.loads(order["programs"], [])
     order["buyer"] = store.loads(order["buyer"])
@@ -374,21 +606,22 @@ def find_order(host: Host, order_ref: str, app: App | str | None = None) -> dict
     """The imported order ``order_ref`` (the marketplace's order id or the host's id) of an installed app of the
     workspace, of ``app`` when given, with its lines and whether its buyer asks to cancel it."""
     order_ref = order_ref.strip()
-    where = "(o.marketplace_order_id = ? OR CAST(o.id AS TEXT) = ?) AND a.workspace_id IS ? AND a.status != ?"
-    params: list[Any] = [order_ref, order_ref, workspaces.current_id(host), installed.REMOVED]
-    if app is not None:
-        where += " AND o.app_id = ?"
-        params.append(installed.get(host, app).id)
+    ids = find_ids(host, order_ref, app, live_apps=True)
     rows = list(
         host.db.query(
             "SELECT o.id, o.app_id, o.marketplace_order_id, o.status, o.marketplace_status, o.fulfilled_by, "
             f"o.created_at, a.name AS app, {CANCELLATION_ASKED} AS cancellation_requested "
-            f"FROM orders o JOIN apps a ON a.id = o.app_id WHERE {where}",
-            params,
+            f"FROM orders o JOIN apps a ON a.id = o.app_id WHERE o.id IN ({','.join('?' * len(ids))})",
+            ids,
         )
     )
     if not rows:
-        raise UserError(f"no order {order_ref!r}; `linkolis orders list` shows what was imported")
+        raise UserError(
+            f"no order {order_ref!r} was imported",
+            code="no_order",
+            action=Action.LIST_ORDERS,
+            values={"order": order_ref},
+        )
     if len(rows) > 1:
         names = ", ".join(sorted(r["app"] for r in rows))
         raise UserError(f"order {order_ref!r} was imported by more than one app ({names}); say which with --app")

@@ -450,10 +450,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         "pending_earlier": 0,
     }
     if not settings.stock_sync:
-        summary["note"] = (
-            "stock update sync is off for this app; turn it on with `linkolis apps configure "
-            f"{app.name!r} --stock-sync`"
-        )
+        summary.update(note="stock update sync is off for this app", action="configure", param="stock_sync")
         return summary
     due, latest = _due_now(host, app, any_one=not dry_run)  # the whole of it is read under the push lock
     summary["due"] = len(due)
@@ -585,22 +582,27 @@ OUTCOME_SHOWN = {"not_listed": "not listed here", "recheck": "to be sent again"}
 OFFERED = f"CASE WHEN d.quantity IS NULL THEN NULL ELSE {AVAILABLE} END"
 
 
-def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]:
+def list_stock(host: Host, app: App | str | None = None, skus: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Per SKU and app with stock sync on, in the host's workspace: on hand, reserved, what the app is offered
     (``available``, after its buffer and cap), the last quantity pushed and its outcome. Without such apps, per SKU
-    on hand, reserved and available. A SKU open orders reserve but never counted has no on hand and no available."""
+    on hand, reserved and available. A SKU open orders reserve but never counted has no on hand and no available.
+    ``skus``: of these SKUs only (a page of them: ``stock_reads.stock_page``)."""
     targets = [installed.get(host, app)] if app is not None else installed.list_apps(host)
     rows = [a for a in targets if host.app_info(a).settings.stock_sync]
     result = []
+    only, only_params = "", {}
+    if skus is not None:
+        only = f" AND d.sku IN ({', '.join(f':sku{n}' for n in range(len(skus)))})"
+        only_params = {f"sku{n}": sku for n, sku in enumerate(skus)}
     for row in rows:
         for rec in host.db.query(
             f"SELECT d.sku, d.quantity AS on_hand, d.reserved, {OFFERED} AS available, p.pushed_quantity, "
             "p.attempt_quantity, p.outcome, p.message, p.reference, p.attempt_at, COALESCE(p.warning, '') AS warning, "
             "r.reference AS marketplace_reference FROM desired_stock d "
             "LEFT JOIN stock_pushes p ON p.app_id = :app AND p.sku = d.sku "
-            "LEFT JOIN sku_references r ON r.app_id = :app AND r.sku = d.sku WHERE d.workspace_id = :workspace "
+            f"LEFT JOIN sku_references r ON r.app_id = :app AND r.sku = d.sku WHERE d.workspace_id = :workspace{only} "
             "ORDER BY d.sku",
-            {**due_params(host, row), "workspace": row.workspace_id},
+            {**due_params(host, row), "workspace": row.workspace_id, **only_params},
         ):
             if rec["on_hand"] is None:
                 shown = "not counted"
@@ -610,8 +612,9 @@ def list_stock(host: Host, app: App | str | None = None) -> list[dict[str, Any]]
     if not targets and app is None:
         for rec in host.db.query(
             "SELECT sku, quantity AS on_hand, reserved, CASE WHEN quantity IS NULL THEN NULL "
-            "ELSE MAX(0, quantity - reserved) END AS available FROM desired_stock WHERE workspace_id = ? ORDER BY sku",
-            [workspaces.current_id(host)],
+            "ELSE MAX(0, quantity - reserved) END AS available FROM desired_stock d "
+            f"WHERE workspace_id = :workspace{only} ORDER BY sku",
+            {"workspace": workspaces.current_id(host), **only_params},
         ):
             result.append({"app": None, **rec, "pushed_quantity": None, "outcome": "no app with stock sync"})
     return result

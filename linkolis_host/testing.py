@@ -18,24 +18,27 @@ def test_the_acme_plugin_keeps_the_hook_contract():
 
 It checks, in order: the plugin loads beside nothing else and every ``@hookimpl`` fits a spec (``check_pending``);
 it implements the hooks an app needs; its settings model is a panel the CLI can show (every field has a title
-and a description, every default validates, the install values validate as the panel checks them, in a workspace
-with no other app); then, in a throw-away data directory: install, authorize (your
-callable), the health report's shape, two imports in a row (each batch valid, its cursor plain JSON, the second
-import finds nothing new and nothing changed), given ``stock``, one outcome per SKU pushed, given ``shipments``, one
-outcome per shipment (an accepted one sent again as interrupted is accepted again), and given ``cancellations``, an
-outcome per order cancelled (an accepted one asked again, as after a crash before the host's own write, is accepted
-again, never refused as "already cancelled").
+and a description, every default validates, the install values validate as the panel checks them, in a
+workspace with no other app); each language it ships (``AppKind.locale_dir``) has each of its own
+words (``check_words``); then, in a throw-away data directory: install, authorize (your callable), the health
+report's shape (a failed check has a remedy or an action, no remedy names a command), two imports in a row (each
+batch valid, its cursor plain JSON, the second import finds nothing new and nothing changed), given ``stock``, one
+outcome per SKU pushed, given ``shipments``, one outcome per shipment (an accepted one sent again as interrupted is
+accepted again), and given ``cancellations``, an outcome per order cancelled (an accepted one asked again, as after a
+crash before the host's own write, is accepted again, never refused as "already cancelled").
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from babel.messages.pofile import read_po
 from pydantic import ValidationError
 
 from . import apps, installed, orders, stock
@@ -48,6 +51,10 @@ from .models import AppKind, AppSettings, HealthCheck, OrderBatch, SettingsConte
 from .plugins import build_plugin_manager
 from .terminal import plural
 
+# A command a seller would type, which only the CLI may word: `linkolis apps authorize …`, `--credential NAME=-`.
+COMMAND_TEXT = re.compile(
+    r"\blinkolis (apps|stock|orders|shipments|sync|serve|demo|plugins|users|workspaces|catalog)\b|--credential"
+)
 REQUIRED_HOOKS = ("configure_fields", "authorize", "import_orders", "push_stock", "health_check")
 
 HostFactory = Callable[[Path, list], Host]
@@ -105,6 +112,48 @@ def check_settings(settings: type[AppSettings], install: dict[str, Any]) -> list
             "settings: the install values do not validate in a workspace with no other app:\n"
             + format_validation_error(exc, "  ")
         )
+    return problems
+
+
+def own_words(kind: AppKind) -> list[str]:
+    """The English texts a seller sees that are the plugin's own: its catalog description, the titles, help lines
+    and choice titles of its panel's fields (those it inherits from ``AppSettings`` unchanged are the host's), and
+    its credential fields' labels and help."""
+    texts = [kind.description]
+    base = AppSettings.model_fields
+    for spec in apps.fields_of(kind.settings):
+        inherited = base.get(spec.name)
+        if inherited is None or spec.title != inherited.title:
+            texts.append(spec.title)
+        if inherited is None or spec.help != (inherited.description or ""):
+            texts.append(spec.help)
+        texts.extend(spec.choice_titles.values())
+    for credential in kind.direct_credentials:
+        texts += [credential.label, credential.help]
+    return list(dict.fromkeys(t for t in texts if t))
+
+
+def check_words(kind: AppKind) -> list[str]:
+    """Each language the plugin ships (``AppKind.locale_dir``) has each of its own texts: English needs the msgid
+    (its msgstr may stay empty), any other language a translation."""
+    if kind.locale_dir is None:
+        return []
+    folder = Path(kind.locale_dir)
+    catalogs = sorted(folder.glob(f"*/LC_MESSAGES/{kind.kind}.po"))
+    if not catalogs:
+        return [f"locale_dir: no {kind.kind}.po under {folder} (expected <lang>/LC_MESSAGES/{kind.kind}.po)"]
+    problems = []
+    for po in catalogs:
+        lang = po.parent.parent.name
+        with po.open("rb") as fp:
+            catalog = read_po(fp, locale=lang)
+        english = lang.split("_")[0] == "en"
+        missing = [
+            text
+            for text in own_words(kind)
+            if text not in catalog or not (english or catalog[text].string) or catalog[text].fuzzy
+        ]
+        problems.extend(f"words: {lang} has no translation of {text!r} ({po.name})" for text in missing)
     return problems
 
 
@@ -194,7 +243,7 @@ def check_plugin(
         if len(kinds) != 1:
             return [f"configure_fields: expected one app kind, got {len(kinds)}"]
         kind: AppKind = registry.kinds[kinds[0]]
-        problems = check_settings(kind.settings, install)
+        problems = check_settings(kind.settings, install) + check_words(kind)
         if problems or authorize is None:
             return problems
         with tempfile.TemporaryDirectory(prefix="linkolis-conformance-") as home:
@@ -244,8 +293,13 @@ def _check_with_host(
         if failed:
             problems.append("health_check: fails right after authorizing: " + "; ".join(failed))
         for check in answer:
-            if check.status == "failed" and not check.remedy:
-                problems.append(f"health_check: {check.name!r} failed without a remedy for the seller")
+            if check.status == "failed" and not (check.remedy or check.action):
+                problems.append(f"health_check: {check.name!r} failed without a remedy or an action for the seller")
+            if COMMAND_TEXT.search(check.remedy):
+                problems.append(
+                    f"health_check: {check.name!r} names a command in its remedy ({check.remedy!r}); give the check "
+                    "an action (Action.AUTHORIZE, CONFIGURE with param, ...) and the CLI and web word it"
+                )
 
         step = "import_orders (first)"
         orders.import_orders(host, name)

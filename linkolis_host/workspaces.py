@@ -6,7 +6,8 @@ argon2 hashes (argon2-cffi, its recommended parameters: 64 MiB and three passes 
 those 64 MiB while it runs, so at most ``PASSWORD_CHECKS`` run at once in a process; the next waits up to
 ``PASSWORD_WAIT`` seconds for its turn and is then refused with ``TooBusy`` (forty sign-ins at once must not take
 2 GB). ``session_generation`` counts the times every session of a user was ended (``end_sessions``, see
-``sessions``).
+``sessions``). A workspace's ``time_zone`` (an IANA name, Europe/Amsterdam unless set) is the one its times are
+written in for its users.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .errors import TooBusy, UserError
+from .errors import Action, TooBusy, UserError
 from .host import Host
 
 LANGUAGES = ("en", "nl")
+DEFAULT_TIME_ZONE = "Europe/Amsterdam"
 MIN_PASSWORD = 10
 
 _hasher = PasswordHasher()
@@ -61,6 +64,7 @@ def _dummy() -> str:
 class Workspace:
     id: int
     name: str
+    time_zone: str = DEFAULT_TIME_ZONE
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class User:
     workspace_id: int
     workspace: str
     language: str | None
+    time_zone: str = DEFAULT_TIME_ZONE  # the workspace's
 
 
 def _key(text: str) -> str:
@@ -80,19 +85,45 @@ def _now(host: Host) -> str:
     return host.clock.now().isoformat(timespec="seconds")
 
 
-def add_workspace(host: Host, name: str) -> Workspace:
+def check_time_zone(time_zone: str) -> str:
+    """``time_zone`` when it is an IANA time zone this system knows (``Europe/Amsterdam``), else a ``UserError``."""
+    time_zone = time_zone.strip()
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(
+            f"{time_zone!r} is not a time zone; give an IANA name such as {DEFAULT_TIME_ZONE!r} or 'Europe/London'"
+        ) from None
+    return time_zone
+
+
+def add_workspace(host: Host, name: str, time_zone: str = DEFAULT_TIME_ZONE) -> Workspace:
     name = " ".join(name.split())
     if not name:
         raise UserError("a workspace needs a name")
+    time_zone = check_time_zone(time_zone)
     if host.db.execute("SELECT 1 FROM workspaces WHERE name_key = ?", (_key(name),)).fetchone():
         raise UserError(f"a workspace named {name!r} already exists")
     with host.db.atomic():
-        ws_id = host.db["workspaces"].insert({"name": name, "name_key": _key(name), "created_at": _now(host)}).last_pk
-    return Workspace(ws_id, name)
+        ws_id = (
+            host.db["workspaces"]
+            .insert({"name": name, "name_key": _key(name), "created_at": _now(host), "time_zone": time_zone})
+            .last_pk
+        )
+    return Workspace(ws_id, name, time_zone)
+
+
+def set_time_zone(host: Host, name: str | None, time_zone: str) -> Workspace:
+    """Write the workspace's times in ``time_zone`` from now on (the one called ``name``; without, the only one)."""
+    time_zone = check_time_zone(time_zone)
+    ws = get_workspace(host, name)
+    with host.db.atomic():
+        host.db.execute("UPDATE workspaces SET time_zone = ? WHERE id = ?", (time_zone, ws.id))
+    return Workspace(ws.id, ws.name, time_zone)
 
 
 def list_workspaces(host: Host) -> list[Workspace]:
-    return [Workspace(r[0], r[1]) for r in host.db.execute("SELECT id, name FROM workspaces ORDER BY name_key")]
+    return [Workspace(*r) for r in host.db.execute("SELECT id, name, time_zone FROM workspaces ORDER BY name_key")]
 
 
 def get_workspace(host: Host, name: str | None = None) -> Workspace:
@@ -102,15 +133,15 @@ def get_workspace(host: Host, name: str | None = None) -> Workspace:
         if len(spaces) == 1:
             return spaces[0]
         if not spaces:
-            raise UserError("no workspace yet: create one with `linkolis workspaces add NAME`")
+            raise UserError("no workspace yet: create one first", code="no_workspace", action=Action.ADD_WORKSPACE)
         raise UserError(
             "there are several workspaces; name one with --workspace (" + ", ".join(repr(w.name) for w in spaces) + ")"
         )
-    row = host.db.execute("SELECT id, name FROM workspaces WHERE name_key = ?", (_key(name),)).fetchone()
+    row = host.db.execute("SELECT id, name, time_zone FROM workspaces WHERE name_key = ?", (_key(name),)).fetchone()
     if row is None:
         known = ", ".join(repr(w.name) for w in list_workspaces(host)) or "none yet"
         raise UserError(f"no workspace named {name!r} (workspaces: {known})")
-    return Workspace(row[0], row[1])
+    return Workspace(*row)
 
 
 DEFAULT = "Default"
@@ -184,7 +215,8 @@ def add_user(host: Host, email: str, password: str, workspace: str | None = None
 
 
 _USER_SQL = (
-    "SELECT u.id, u.email, u.workspace_id, w.name, u.language FROM users u JOIN workspaces w ON w.id = u.workspace_id"
+    "SELECT u.id, u.email, u.workspace_id, w.name, u.language, w.time_zone FROM users u "
+    "JOIN workspaces w ON w.id = u.workspace_id"
 )
 
 
@@ -208,7 +240,7 @@ def get_user(host: Host, user_id: int) -> User | None:
 def _user_by_email(host: Host, email: str) -> User:
     row = host.db.execute(f"{_USER_SQL} WHERE u.email_key = ?", (email.strip().casefold(),)).fetchone()
     if row is None:
-        raise UserError(f"no user {email!r} (see `linkolis users list`)")
+        raise UserError(f"no user {email!r}", code="no_user", action=Action.LIST_USERS, values={"email": email})
     return User(*row)
 
 

@@ -59,7 +59,7 @@ def test_a_missing_field_off_a_terminal_is_a_clear_error(run, monkeypatch):
 def test_names_are_unique_whatever_their_case_and_spacing(run):
     install_app(run, "Shop EU", "EU")
     result = run("apps", "install", "testmarket", "--name", "  shop   eu ", "--region", "US", code=1)
-    assert "an app named 'shop eu' is already installed; choose another --name" in result.stderr
+    assert "an app named 'shop eu' is already installed; choose another name" in result.stderr
     assert [a["name"] for a in run.json("apps", "list")] == ["Shop EU"]
 
 

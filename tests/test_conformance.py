@@ -11,7 +11,17 @@ import testmarket
 from helpers import token_of
 from pydantic import Field
 
-from linkolis_host import AppKind, CancellationOutcome, HealthCheck, Order, OrderBatch, StockOutcome, apps, hookimpl
+from linkolis_host import (
+    AppKind,
+    AppSettings,
+    CancellationOutcome,
+    HealthCheck,
+    Order,
+    OrderBatch,
+    StockOutcome,
+    apps,
+    hookimpl,
+)
 from linkolis_host.testing import assert_conformance, check_plugin
 
 HOOKS = ("configure_fields", "authorize", "import_orders", "push_stock", "read_stock", "health_check")
@@ -112,7 +122,16 @@ def test_a_health_report_of_the_wrong_shape_is_caught():
 def test_a_failing_health_check_without_a_remedy_is_caught():
     problems = check(variant(health_check=lambda ctx: [HealthCheck(name="token works", status="failed")]))
     assert "health_check: fails right after authorizing: token works: failed" in problems
-    assert "health_check: 'token works' failed without a remedy for the seller" in problems
+    assert "health_check: 'token works' failed without a remedy or an action for the seller" in problems
+
+
+def test_a_health_check_whose_remedy_names_a_command_is_caught():
+    remedy = "run `linkolis apps authorize NAME --credential token=-`"
+    problems = check(variant(health_check=lambda ctx: [HealthCheck(name="token", status="warning", remedy=remedy)]))
+    assert problems == [
+        f"health_check: 'token' names a command in its remedy ({remedy!r}); give the check an action "
+        "(Action.AUTHORIZE, CONFIGURE with param, ...) and the CLI and web word it"
+    ]
 
 
 def test_an_import_that_finds_the_same_orders_changed_every_time_is_caught():
@@ -194,4 +213,31 @@ def test_the_kit_checks_that_a_cancellation_asked_again_after_a_crash_is_accepte
     ]
     assert check(variant(), cancellations=[{"order": "O-1", "reason": "other"}]) == [
         "cancel_order: not implemented, but cancellations were given to check"
+    ]
+
+
+def test_a_plugin_that_ships_dutch_must_translate_each_of_its_own_words(tmp_path):
+    class Panel(AppSettings):
+        name: str = Field(
+            "Test Market", title="Application name", description="How this app is called in My applications"
+        )
+        region: Literal["EU", "US"] = Field(
+            "EU",
+            title="Region",
+            description="Where you sell",
+            json_schema_extra={"choice_titles": {"EU": "Europe", "US": "United States"}},
+        )
+
+    def kind():
+        return AppKind(kind="testmarket", title="T", description="D", settings=Panel, locale_dir=tmp_path)
+
+    for lang, pairs in {"en": {}, "nl": {"D": "O", "Region": "Regio", "Where you sell": "Waar je verkoopt"}}.items():
+        po = tmp_path / lang / "LC_MESSAGES" / "testmarket.po"
+        po.parent.mkdir(parents=True)
+        entries = {text: "" for text in ("D", "Region", "Where you sell", "Europe")} | pairs
+        po.write_text("".join(f'msgid "{en}"\nmsgstr "{nl}"\n\n' for en, nl in entries.items()), encoding="utf-8")
+    assert check_plugin(variant(configure_fields=kind), install={"region": "EU"}) == [
+        "words: en has no translation of 'United States' (testmarket.po)",
+        "words: nl has no translation of 'Europe' (testmarket.po)",
+        "words: nl has no translation of 'United States' (testmarket.po)",
     ]

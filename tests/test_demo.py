@@ -17,7 +17,7 @@ from linkolis_host.cli import cli
 from linkolis_host.demo import start_stand_ins, stop_stand_ins
 from linkolis_host.host import Host
 
-STOPPED = "the demo's simulator has stopped; run `linkolis demo` again"
+STOPPED = "the demo's simulator has stopped; start the demo again"
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from linkolis_host.secrets import SecretBox
 
 ROOT = Path(__file__).resolve().parent.parent
 UNOPENABLE = "cannot be opened with this secret key"
-AGAIN = "run `linkolis apps authorize 'Shop EU'` again"
+AGAIN = "authorize the app again"
+RUN_AGAIN = "run `linkolis apps authorize 'Shop EU'`"
 
 
 def paste_token(run, name="Shop EU", account="SELLER1", code=0, **kwargs):
@@ -67,6 +68,7 @@ def test_after_the_secret_key_changed_verify_names_the_cause_and_the_remedy(run,
     assert (check["name"], check["status"]) == ("credentials readable", "failed")
     assert UNOPENABLE in check["detail"] and "LINKOLIS_SECRET_KEY" in check["detail"]
     assert AGAIN in check["remedy"]
+    assert (check["action"], check["command"]) == ("authorize", "linkolis apps authorize 'Shop EU'")
     [listed] = run.json("apps", "list")
     assert listed["status"].startswith("needs attention: ") and UNOPENABLE in listed["status"]
     shown = run.json("apps", "show", "Shop EU")
@@ -75,12 +77,11 @@ def test_after_the_secret_key_changed_verify_names_the_cause_and_the_remedy(run,
 
 
 def test_after_the_secret_key_changed_import_and_push_fail_with_the_remedy_not_a_traceback(run, key_changed):
-    assert UNOPENABLE in refused(run, "orders", "import", "Shop EU") and AGAIN in refused(
-        run, "orders", "import", "Shop EU"
-    )
+    imported = refused(run, "orders", "import", "Shop EU")
+    assert UNOPENABLE in imported and RUN_AGAIN in imported
     run("stock", "set", "SKU-0", "4")
     pushed = refused(run, "stock", "push", "Shop EU")
-    assert UNOPENABLE in pushed and AGAIN in pushed
+    assert UNOPENABLE in pushed and RUN_AGAIN in pushed
 
 
 def test_authorizing_again_after_the_key_changed_keeps_the_app_its_orders_and_its_cursor(

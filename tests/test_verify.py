@@ -45,7 +45,7 @@ def test_a_never_authorized_app_fails_with_the_authorize_remedy(run, market):
     install_app(run, "Shop EU", "EU")
     result = run("apps", "verify", "Shop EU", code=1)
     assert "[ FAILED] authorized: the app was never authorized" in result.stdout
-    assert "→ run `linkolis apps authorize 'Shop EU'` and confirm in the browser" in result.stdout
+    assert "→ authorize the app and confirm in the browser: `linkolis apps authorize 'Shop EU'`" in result.stdout
     assert "Module correctly installed" not in result.output
     assert run.json("apps", "show", "Shop EU")["status"] == "installed"
 

@@ -147,7 +147,23 @@ def test_a_fresh_data_directory_makes_a_default_workspace_on_first_write(run, ma
     assert run.json("apps", "list") == []  # reading makes nothing
     assert run.json("workspaces", "list") == []
     run("stock", "set", "SKU-1", "3")
-    assert run.json("workspaces", "list") == [{"id": 1, "name": "Default", "apps": 0}]
+    assert run.json("workspaces", "list") == [{"id": 1, "name": "Default", "time_zone": "Europe/Amsterdam", "apps": 0}]
+
+
+def test_each_workspace_reads_times_in_its_own_time_zone(run):
+    run("workspaces", "add", ANNA)
+    run("workspaces", "add", BRAM, "--time-zone", "Europe/London")
+    assert {w["name"]: w["time_zone"] for w in run.json("workspaces", "list")} == {
+        ANNA: "Europe/Amsterdam",
+        BRAM: "Europe/London",
+    }
+    assert run.json("workspaces", "set", ANNA, "--time-zone", "America/New_York")["time_zone"] == "America/New_York"
+    refused = run("workspaces", "set", BRAM, "--time-zone", "Mars/Olympus", code=1)
+    assert "'Mars/Olympus' is not a time zone" in refused.stderr and "Traceback" not in refused.output
+    assert {w["name"]: w["time_zone"] for w in run.json("workspaces", "list")} == {
+        ANNA: "America/New_York",
+        BRAM: "Europe/London",
+    }
 
 
 def _database_before_workspaces(home, workspace=None):
@@ -181,7 +197,9 @@ def test_data_from_before_workspaces_moves_into_a_default_workspace(home, clock,
     _database_before_workspaces(home)
     with Host(home, clock=clock, extra_plugins=[testmarket]) as host:
         run.host = host
-        assert run.json("workspaces", "list") == [{"id": 1, "name": "Default", "apps": 1}]
+        assert run.json("workspaces", "list") == [
+            {"id": 1, "name": "Default", "time_zone": "Europe/Amsterdam", "apps": 1}
+        ]
         assert [a["name"] for a in run.json("apps", "list")] == ["Shop EU"]
         assert run.json("orders", "show", "O-OLD")["app"] == "Shop EU"
         assert [(r["sku"], r["on_hand"]) for r in run.json("stock", "list")] == [("SKU-OLD", 9)]

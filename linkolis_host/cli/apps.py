@@ -12,7 +12,7 @@ from ..apps import BANNER
 from ..host import Host
 from ..tables import colour_on, column, print_table, value, when
 from ..terminal import safe
-from . import base
+from . import advice, base
 from .app_settings import InstallGroup, apps_configure
 from .base import CONTEXT, STATUS_STYLES, LinkolisGroup, complete_app_names, echo, emit, json_option, secho, with_host
 
@@ -266,7 +266,10 @@ def apps_verify(host: Host, name: str, as_json: bool) -> None:
         "ok": ok,
         "status": row.status_text,
         "banner": BANNER if ok else None,
-        "checks": [c.model_dump() for c in checks],
+        "checks": [
+            {**c.model_dump(mode="json"), "command": advice.command(host, c.action, row.name, c.param) or None}
+            for c in checks
+        ],
     }
 
     def human(_: Any) -> None:
@@ -279,8 +282,9 @@ def apps_verify(host: Host, name: str, as_json: bool) -> None:
                 mark = click.style(mark, fg=colours[c.status], bold=c.status == "failed" or None)
             # the mark is ours; the check's name and detail are the plugin's words, escaped
             click.echo(mark + safe(f" {c.name}" + (f": {c.detail}" if c.detail else "")), color=colour)
-            if c.remedy and c.status != "ok":
-                echo(f"          → {c.remedy}")
+            step = advice.remedy(host, row.name, c)
+            if step and c.status != "ok":
+                echo(f"          → {step}")
         if ok:
             secho(BANNER, fg="blue", bold=True)
         else:

@@ -25,6 +25,7 @@ from ..plugins import check_enabled
 from ..progress import message_line
 from ..tables import colour_on
 from ..terminal import safe, safe_json
+from . import advice
 from .examples import EXAMPLES
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -114,7 +115,8 @@ class LinkolisGroup(HelpMixin, click.Group):
         try:
             return super().invoke(ctx)
         except LinkolisError as exc:
-            raise click.ClickException(safe(str(exc))) from None
+            host = ctx.find_root().obj
+            raise click.ClickException(safe(advice.explain(host if isinstance(host, Host) else None, exc))) from None
         except sqlite3.DatabaseError as exc:  # the database file went bad, or read-only, after it was opened
             host = ctx.find_root().obj
             error = store.explain(exc, host.db_path if isinstance(host, Host) else None)

@@ -58,7 +58,11 @@ EXAMPLES: dict[str, list[str]] = {
     "sync": ["linkolis sync", "linkolis sync --watch --interval 300", "linkolis sync status"],
     "demo": ["linkolis demo", "linkolis demo --web --port 8080"],
     "workspaces": ["linkolis workspaces add 'Shop One'", "linkolis workspaces list"],
-    "workspaces add": ["linkolis workspaces add 'Shop One'"],
+    "workspaces add": [
+        "linkolis workspaces add 'Shop One'",
+        "linkolis workspaces add 'UK shop' --time-zone Europe/London",
+    ],
+    "workspaces set": ["linkolis workspaces set 'Shop One' --time-zone Europe/Amsterdam"],
     "workspaces list": ["linkolis workspaces list", "linkolis workspaces list --json"],
     "users": ["linkolis users add ann@example.com --workspace 'Shop One'", "linkolis users list"],
     "users add": [

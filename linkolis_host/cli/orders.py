@@ -75,15 +75,28 @@ ORDER_STYLES = {
     help="Only orders with this status.",
 )
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many (the next page: --offset 50).")
-@click.option("--search", metavar="TEXT", help="Only orders whose order id (or your own order id) contains TEXT.")
+@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many (reads the orders it skips).")
+@click.option("--after", metavar="ORDER", help="Only orders older than ORDER (the next page: the last order shown).")
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Only orders whose order id (or your own order id) contains TEXT (3 characters at least; "
+    "a shorter TEXT finds the order of exactly that id).",
+)
 @json_option
 @with_host
 def orders_list(
-    host: Host, app: str | None, status: str | None, limit: int, offset: int, search: str | None, as_json: bool
+    host: Host,
+    app: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+    after: str | None,
+    search: str | None,
+    as_json: bool,
 ) -> None:
     """Imported orders, newest first. BUYER ASKS says "cancel" where the buyer asked to cancel an open order."""
-    rows = orders.list_orders(host, app, status, limit, offset=offset, search=search)
+    rows = orders.list_orders(host, app, status, limit, offset=offset, search=search, after=after)
 
     def human(rs: list[dict]) -> None:
         if not rs:

@@ -13,7 +13,7 @@ from ..host import Host
 from ..progress import StderrProgress
 from ..tables import column, print_table, value, when
 from ..terminal import plural
-from . import base
+from . import advice, base
 from .base import (
     CONTEXT,
     STATUS_STYLES,
@@ -106,7 +106,7 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
     def human(rs: list[dict]) -> None:
         for r in rs:
             if r.get("note"):
-                echo(f"{r['app']}: {r['note']}")
+                echo(f"{r['app']}: {advice.noted(host, r['app'], r)}")
             elif dry_run:
                 echo(f"{r['app']}: {plural(r['due'], 'SKU')} would be sent")
                 for p in r["preview"]:
@@ -124,13 +124,32 @@ def stock_push(host: Host, names: tuple[str, ...], dry_run: bool, as_json: bool)
 
 @stock_group.command("list")
 @click.option("--app", shell_complete=complete_app_names, help="Only this app.")
+@click.option("--sku", "prefix", metavar="PREFIX", help="Only the SKUs that start with PREFIX.")
+@click.option(
+    "--state",
+    type=click.Choice(stock_reads.STOCK_STATES),
+    help="Only the SKUs an app does not list, refused, or does not show as offered yet (drift).",
+)
+@click.option("--limit", type=click.IntRange(1), help="At most this many SKUs (default: every one).")
+@click.option("--after", metavar="SKU", help="Only the SKUs after SKU (the next page: the last SKU shown).")
 @json_option
 @with_host
-def stock_list(host: Host, app: str | None, as_json: bool) -> None:
+def stock_list(
+    host: Host,
+    app: str | None,
+    prefix: str | None,
+    state: str | None,
+    limit: int | None,
+    after: str | None,
+    as_json: bool,
+) -> None:
     """On hand, reserved and available per SKU and app, with what was last pushed and its outcome.
 
     Available is what the app is offered: on hand - reserved - its buffer, at most its cap."""
-    rows = stock.list_stock(host, app)
+    if prefix or state or limit or after:
+        rows = _stock_pages(host, app, prefix, state, limit, after)
+    else:
+        rows = stock.list_stock(host, app)
 
     def human(rs: list[dict]) -> None:
         if not rs:
@@ -169,6 +188,24 @@ def stock_list(host: Host, app: str | None, as_json: bool) -> None:
         )
 
     emit(rows, as_json, human)
+
+
+def _stock_pages(
+    host: Host, app: str | None, prefix: str | None, state: str | None, limit: int | None, after: str | None
+) -> list[dict[str, Any]]:
+    """``stock list``'s rows for ``limit`` SKUs (every one: None) after ``after``, read a page at a time."""
+    only = apps.get(host, app).name if app else None
+    rows: list[dict[str, Any]] = []
+    skus, key = 0, stock_reads.sku_key(after) if after else None
+    while limit is None or skus < limit:
+        page = stock_reads.stock_page(host, prefix, state, after=key, limit=min(500, limit - skus if limit else 500))
+        for entry in page.rows:
+            rows.extend(r for r in entry["listed"] if only is None or r["app"] == only)
+        skus += len(page.rows)
+        if page.next is None:
+            break
+        key = page.next
+    return rows
 
 
 CAUSE_WORDS = {

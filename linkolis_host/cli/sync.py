@@ -15,6 +15,7 @@ from ..http import duration_text
 from ..progress import StderrProgress
 from ..tables import column, print_table, value, when
 from ..terminal import plural
+from . import advice
 from .base import (
     CONTEXT,
     STATUS_STYLES,
@@ -103,7 +104,7 @@ def _sync_summary(results: list[dict[str, Any]]) -> None:
             if "error" in outcome:
                 secho(f"{r['app']}: {step} failed: {outcome['error']}", fg="red")
             elif outcome.get("note"):
-                echo(f"{r['app']}: {step}: {outcome['note']}")
+                echo(f"{r['app']}: {step}: {advice.noted(None, r['app'], outcome)}")
             elif outcome:
                 try:
                     echo(f"{step:<10} {summary({'app': r['app'], **outcome})}")

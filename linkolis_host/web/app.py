@@ -16,14 +16,9 @@ from starlette.staticfiles import StaticFiles
 
 from .. import stock_files
 from ..host import Host
-from . import auth
-from .apps_pages import authorize_again, callback, catalog, configure, credentials, my_apps, new_app, remove
-from .jobs_pages import import_now, jobs_json, push_now
-from .orders_pages import order_cancel, order_page, order_ship, orders_page
+from . import apps_pages, auth, help_pages, jobs_pages, orders_pages, signin, stock_pages
 from .pages import CALLBACK_PATH, FORM_BYTES, Web, WebSettings
 from .security import BodyLimit, SecurityHeaders
-from .signin import home, language, signin, signout
-from .stock_pages import stock_page, stock_set, stock_sku_page, stock_upload
 
 __all__ = ["WebSettings", "create_app"]
 
@@ -32,29 +27,31 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
     """The web app on hosts built by ``make_host`` (one, forked per worker thread)."""
     web = Web(make_host, settings)
     routes = [
-        Route("/", home),
-        Route("/signin", signin, methods=["GET", "POST"]),
-        Route("/signout", signout, methods=["POST"]),
-        Route("/language", language, methods=["POST"]),
-        Route("/apps", my_apps),
-        Route("/apps/catalog", catalog),
-        Route("/apps/new", new_app, methods=["GET", "POST"]),
-        Route("/apps/configure", configure, methods=["POST"]),
-        Route("/apps/authorize", authorize_again, methods=["POST"]),
-        Route("/apps/credentials", credentials, methods=["POST"]),
-        Route(CALLBACK_PATH, callback),
-        Route("/apps/remove", remove, methods=["GET", "POST"]),
-        Route("/apps/import", import_now, methods=["POST"]),
-        Route("/stock/push", push_now, methods=["POST"]),
-        Route("/jobs", jobs_json),
-        Route("/orders", orders_page),
-        Route("/orders/{order_id}", order_page),
-        Route("/orders/{order_id}/ship", order_ship, methods=["POST"]),
-        Route("/orders/{order_id}/cancel", order_cancel, methods=["POST"]),
-        Route("/stock", stock_page),
-        Route("/stock/sku", stock_sku_page),
-        Route("/stock/set", stock_set, methods=["POST"]),
-        Route("/stock/upload", stock_upload, methods=["POST"]),
+        Route("/", signin.home),
+        Route("/signin", signin.signin, methods=["GET", "POST"]),
+        Route("/signout", signin.signout, methods=["POST"]),
+        Route("/language", signin.language, methods=["POST"]),
+        Route("/apps", apps_pages.my_apps),
+        Route("/apps/catalog", apps_pages.catalog),
+        Route("/apps/new", apps_pages.new_app, methods=["GET", "POST"]),
+        Route("/apps/configure", apps_pages.configure, methods=["POST"]),
+        Route("/apps/authorize", apps_pages.authorize_again, methods=["POST"]),
+        Route("/apps/credentials", apps_pages.credentials, methods=["POST"]),
+        Route("/apps/verify", apps_pages.verify_again, methods=["POST"]),
+        Route(CALLBACK_PATH, apps_pages.callback),
+        Route("/apps/remove", apps_pages.remove, methods=["GET", "POST"]),
+        Route("/apps/import", jobs_pages.import_now, methods=["POST"]),
+        Route("/stock/push", jobs_pages.push_now, methods=["POST"]),
+        Route("/jobs", jobs_pages.jobs_json),
+        Route("/orders", orders_pages.orders_page),
+        Route("/orders/{order_id}", orders_pages.order_page),
+        Route("/orders/{order_id}/ship", orders_pages.order_ship, methods=["POST"]),
+        Route("/orders/{order_id}/cancel", orders_pages.order_cancel, methods=["POST"]),
+        Route("/stock", stock_pages.stock_page),
+        Route("/stock/sku", stock_pages.stock_sku_page),
+        Route("/stock/set", stock_pages.stock_set, methods=["POST"]),
+        Route("/stock/upload", stock_pages.stock_upload, methods=["POST"]),
+        Route("/help", help_pages.help_page),
         Mount("/static", StaticFiles(packages=[("linkolis_host.web", "static")]), name="static"),
     ]
     root = web.root()

@@ -14,7 +14,7 @@ from .. import apps, installed, oauth, scheduler, workspaces
 from ..apps import FieldSpec, fields_of
 from ..errors import LinkolisError
 from ..host import Host
-from . import auth
+from . import advice, auth
 from .jobs_pages import jobs_view
 from .pages import Req, apps_url, page, see_other
 
@@ -101,17 +101,17 @@ def _app_rows(req: Req) -> list[dict[str, Any]]:
                 continue
             if isinstance(value, bool):
                 value = req._("on") if value else req._("off")
-            elif value is None:
+            elif value is None:  # an optional setting left empty (no cap)
                 value = "–"
-            shown.append((req._(specs[key].title), value))
+            elif specs[key].choices:
+                value = req.kind_(app.kind, specs[key].choice_titles.get(str(value), str(value)))
+            shown.append((req.kind_(app.kind, specs[key].title), value))
         rows.append(
             {
                 "app": app,
                 "kind": _kind_title(req.host, app.kind),
                 "settings": shown,
                 "sync": syncing.get(app.id, []),
-                "last_import": _ago(req, app.last_import_at) or "–",
-                "last_push": _ago(req, app.last_push_at) or "–",
                 "fetched": _fetched(req, app) if app.authorized else "",
                 "note": _delay_note(req, app.kind) if app.authorized else "",
             }
@@ -142,8 +142,7 @@ def _field_errors(req: Req, kind: str, values: dict[str, Any], app: installed.Ap
     errors: dict[str, str] = {}
     for problem in apps.settings_problems(req.host, kind, values, app):
         if problem.code == "name_taken":
-            name = " ".join(str(values.get("name", "")).split())
-            text = req._("Another application is already called %(name)s: choose another name.") % {"name": name}
+            text = advice.sentence(req, {"code": problem.code, "message": problem.message, "values": problem.values})
         elif problem.code == "refused":
             text = problem.texts.get(req.lang) or problem.message
         else:
@@ -167,6 +166,8 @@ def _panel_for_app(
 ) -> Response:
     kind = req.host.registry.kind(app.kind)
     specs = fields_of(kind.settings)
+    result = result or {}
+    error = advice.error(req, result["error"], kind=app.kind) if result.get("error") else None
     return _my_apps(
         req,
         status,
@@ -175,9 +176,10 @@ def _panel_for_app(
             "app": app,
             "kind": kind,
             "fields": _panel_fields(specs, values or app.settings, errors or {}),
-            "credentials": kind.direct_credentials if not kind.oauth or (result and result.get("credentials")) else [],
+            "credentials": kind.direct_credentials if not kind.oauth or result.get("credentials") else [],
             "oauth": kind.oauth,
-            "result": result or {},
+            "result": {"error": error, "denied": result.get("denied", False)},
+            "check": None if error else _last_check(req, app, kind.oauth),
             "sync": _panel_sync(req, app),
         },
     )
@@ -188,6 +190,24 @@ def _panel_sync(req: Req, app: installed.App) -> list[str]:
     if not app.authorized:
         return []
     return [_fetched(req, app), *_sync_texts(req).get(app.id, []), _delay_note(req, app.kind)]
+
+
+def _last_check(req: Req, app: installed.App, oauth: bool) -> dict[str, Any] | None:
+    """What the app's last check found, for the panel: passed (and the app still verified: the banner), or the
+    checks that failed, each with its action."""
+    last = apps.last_check(req.host, app)
+    if last is None:
+        return None
+    if last.ok:
+        return {"ok": True, "at": last.at} if app.status == "verified" else None
+    failed, offered = [], []
+    for check in last.failed:
+        shown = advice.failed_check(req, check, app.name, oauth=oauth)
+        if shown["button"] in offered:  # two checks that authorizing again fixes: one button
+            shown["button"] = None
+        offered.append(shown["button"])
+        failed.append(shown)
+    return {"ok": False, "at": last.at, "failed": failed} if failed else None
 
 
 @page()
@@ -215,9 +235,15 @@ def _install_panel(
     kind: Any,
     values: dict[str, Any],
     errors: dict[str, str],
-    result: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    *,
+    denied: bool = False,
     status: int = 200,
 ) -> Response:
+    """The install panel; ``error`` (``as_data()``): why the first authorization did not complete."""
+    shown = advice.error(req, error, kind=kind.kind) if error else None
+    if shown:
+        shown["button"] = None  # its app is gone: Confirm, below, starts again
     return _my_apps(
         req,
         status,
@@ -225,7 +251,7 @@ def _install_panel(
             "mode": "install",
             "kind": kind,
             "fields": _panel_fields(fields_of(kind.settings), values, errors),
-            "result": result or {},
+            "result": {"error": shown, "denied": denied} if shown else {},
             "credentials": [],
         },
     )
@@ -239,9 +265,9 @@ def new_app(req: Req) -> Response:
     except LinkolisError:
         return see_other("/apps/catalog")
     if req.request.method == "GET":
-        again = req.session.pop("install_again", None)  # a first authorization that was refused: try again
+        again = req.session.pop("install_again", None)  # a first authorization that did not complete: try again
         if again and again.get("kind") == kind.kind:
-            return _install_panel(req, kind, again["values"], {}, {"error": again["error"], "denied": again["denied"]})
+            return _install_panel(req, kind, again["values"], {}, again["error"], denied=again["denied"])
         return _install_panel(req, kind, {}, {})
     values = _form_values(req, fields_of(kind.settings))
     errors = _field_errors(req, kind.kind, values)
@@ -250,7 +276,7 @@ def new_app(req: Req) -> Response:
             # Through the consent page: pending (out of sight) until the marketplace sends the seller back.
             app = apps.install(req.host, kind.kind, values, pending=kind.oauth)
         except LinkolisError as exc:
-            errors = {"name": str(exc)}
+            errors = _as_field_error(req, exc, kind.kind)
         else:
             return _authorize(req, app)
     return _install_panel(req, kind, values, errors, status=422)
@@ -269,12 +295,17 @@ def configure(req: Req) -> Response:
         try:
             app, _voided = apps.configure(req.host, app, values)
         except LinkolisError as exc:
-            errors = {"name": str(exc)}
+            errors = _as_field_error(req, exc, app.kind)
     if errors:
         return _panel_for_app(req, app, values=values, errors=errors, status=422)
     if not app.authorized:
         return _authorize(req, app)
     return _verify_and_show(req, app)
+
+
+def _as_field_error(req: Req, exc: LinkolisError, kind: str) -> dict[str, str]:
+    """A refused install or change, shown at the field it is about (the name when it names none)."""
+    return {exc.param or "name": advice.sentence(req, exc.as_data(), advice.labels_of(req, kind))}
 
 
 @page()
@@ -295,8 +326,8 @@ def _authorize(req: Req, app: installed.App) -> Response:
         start = apps.start_authorization(req.host, app, redirect_uri=req.web.settings.redirect_uri)
     except LinkolisError as exc:
         if apps.abandon(req.host, app):  # it never left the panel: the seller sees the panel again
-            return _install_panel(req, kind, app.settings, {}, {"error": str(exc)}, status=502)
-        return _panel_for_app(req, app, result={"error": str(exc)}, status=502)
+            return _install_panel(req, kind, app.settings, {}, exc.as_data(), status=502)
+        return _panel_for_app(req, app, result={"error": exc.as_data()}, status=502)
     auth.remember_state(req.session, start.state)
     req.session["continue"] = {"app_id": app.id, "state": start.state}
     # A page of ours links on: browsers apply form-action to a form's redirects, and the consent page is elsewhere.
@@ -314,21 +345,26 @@ def credentials(req: Req) -> Response:
     try:
         app = apps.authorize_direct(req.host, app, {k: v for k, v in given.items() if v})
     except LinkolisError as exc:
-        return _panel_for_app(req, app, result={"error": str(exc), "credentials": True}, status=422)
+        return _panel_for_app(req, app, result={"error": exc.as_data(), "credentials": True}, status=422)
+    return _verify_and_show(req, app)
+
+
+@page()
+def verify_again(req: Req) -> Response:
+    """ "Check again" in the panel: the app's checks run as after a change of its settings."""
+    try:
+        app = installed.get(req.host, req.f("app"))
+    except LinkolisError:
+        return see_other("/apps")
     return _verify_and_show(req, app)
 
 
 def _verify_and_show(req: Req, app: installed.App) -> Response:
+    """Run the app's checks and open its panel, which shows what they found (``apps.last_check``)."""
     try:
-        app, checks, ok = apps.verify(req.host, app)
+        apps.verify(req.host, app)
     except LinkolisError as exc:
-        req.session["result"] = {"app_id": app.id, "error": str(exc)}
-        return see_other(apps_url(open=app.name))
-    req.session["result"] = {
-        "app_id": app.id,
-        "ok": ok,
-        "failed": [{"name": c.name, "detail": c.detail, "remedy": c.remedy} for c in checks if c.status == "failed"],
-    }
+        req.session["result"] = {"app_id": app.id, "error": exc.as_data()}
     return see_other(apps_url(open=app.name))
 
 
@@ -364,11 +400,11 @@ def callback(req: Req) -> Response:
     try:
         app = apps.complete_authorization(req.host, app, params)
     except LinkolisError as exc:
-        return _refused(req, app, str(exc), denied=bool(params.get("error")))
+        return _refused(req, app, exc.as_data(), denied=bool(params.get("error")))
     return _verify_and_show(req, app)
 
 
-def _refused(req: Req, app: installed.App, error: str, denied: bool = False) -> Response:
+def _refused(req: Req, app: installed.App, error: dict[str, Any], denied: bool = False) -> Response:
     """An authorization that did not complete: an app still pending goes (the seller never had it) and the install
     panel opens again with what was filled in; an installed app's panel says why."""
     if apps.abandon(req.host, app):
@@ -392,7 +428,12 @@ def _complete_for_cli(req: Req, params: dict[str, str]) -> Response:
     try:
         app = apps.complete_authorization(req.host, app, params)
     except LinkolisError as exc:
-        return req.render("message.html", 400, title=req._("This authorization was refused"), message=str(exc))
+        return req.render(
+            "message.html",
+            400,
+            title=req._("This authorization was refused"),
+            message=advice.sentence(req, exc.as_data(), advice.labels_of(req, app.kind)),
+        )
     return req.render(
         "message.html",
         title=req._("Authorization complete"),
@@ -410,7 +451,7 @@ def _continue(req: Req, params: dict[str, str]) -> Response:
     try:
         start = apps.continue_authorization(req.host, app, params, pending["state"])
     except LinkolisError as exc:
-        return _refused(req, app, str(exc))
+        return _refused(req, app, exc.as_data())
     return req.render("redirect.html", url=start.url, title=_kind_title(req.host, app.kind))
 
 

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from .. import installed, orders, stock
 from ..errors import LinkolisError
 from ..http import duration_text
+from . import advice
 from .jobs import Job
 from .pages import Req, page, see_other
 
@@ -77,7 +78,14 @@ def _start_job(req: Req, what: str) -> Response:
         app = installed.get(req.host, req.f("app"))
         installed.require_authorized(app)
     except LinkolisError as exc:
-        return req.render("message.html", 409, title=req._("Not started"), message=str(exc))
+        data = exc.as_data()
+        return req.render(
+            "message.html",
+            409,
+            title=req._("Not started"),
+            message=advice.sentence(req, data),
+            button=advice.button(req, data["action"], data["app"], data["param"]),
+        )
     if what == "import" and (waits := _import_waits(req, app)) is not None:
         return waits
     web = req.web

@@ -17,44 +17,37 @@ PAGE_SIZE = 25
 
 @page()
 def orders_page(req: Req) -> Response:
+    """The orders list a page at a time, newest first: "Older" and "Newer" carry the key of the page's last or first
+    order. A search by an exact id (the marketplace's or the host's) opens that order; else the orders whose id
+    contains it are listed."""
     status = req.q("status") if req.q("status") in ORDER_STATUSES else ""
     search = req.q("q").strip()
     if search:
-        try:  # an exact id (the marketplace's or the host's) opens that order
-            return see_other(f"/orders/{orders.get_order(req.host, search)['id']}")
-        except LinkolisError:
-            found = orders.list_orders(req.host, search=search, limit=PAGE_SIZE)  # else: ids that contain it
-        if len(found) == 1:
-            return see_other(f"/orders/{found[0]['id']}")
-        return req.render(
-            "orders.html",
-            rows=found,
-            status="",
-            statuses=ORDER_STATUSES,
-            search=search,
-            page=1,
-            more=False,
-            jobs=jobs_view(req),
-            apps=installed.list_apps(req.host),
-            not_found=not found,
-        )
-    try:
-        number = max(1, int(req.q("page", "1")))
-    except ValueError:
-        number = 1
-    rows = orders.list_orders(req.host, status=status or None, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
-    shown = rows[:PAGE_SIZE]
+        exact = orders.find_ids(req.host, search)
+        if len(exact) == 1:
+            return see_other(f"/orders/{exact[0]}")
+    shown = orders.orders_page(
+        req.host,
+        status=status or None,
+        search=search or None,
+        after=req.q("after") or None,
+        before=req.q("before") or None,
+        limit=PAGE_SIZE,
+    )
+    if search and len(shown.rows) == 1 and shown.older is None and shown.newer is None:
+        return see_other(f"/orders/{shown.rows[0]['id']}")
     return req.render(
         "orders.html",
-        rows=shown,
+        rows=shown.rows,
         status=status,
         statuses=ORDER_STATUSES,
-        search="",
-        page=number,
-        more=len(rows) > PAGE_SIZE,
+        search=search,
+        older=shown.older,
+        newer=shown.newer,
         jobs=jobs_view(req),
         apps=installed.list_apps(req.host),
-        not_found=False,
+        not_found=bool(search) and not shown.rows,
+        too_short=bool(search) and not shown.rows and len(search) < orders.SEARCH_MIN,
     )
 
 

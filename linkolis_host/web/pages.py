@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
 
@@ -28,9 +28,10 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import apps, sessions, workspaces
+from .. import apps, installed, sessions, workspaces
+from ..errors import LinkolisError
 from ..host import Host
-from . import auth, i18n
+from . import auth, formats, i18n
 from .jobs import Jobs
 
 CALLBACK_PATH = apps.CALLBACK_PATH  # <base_url>/apps/callback: the redirect URI operators register
@@ -86,6 +87,24 @@ class Req:
     def _(self, message: str) -> str:
         return i18n.translations(self.lang).gettext(message)
 
+    def kind_(self, kind: str, message: str) -> str:
+        """A plugin's text (``kind``'s description, a field's title, help or choice) in the page's language."""
+        try:
+            offered = self.host.registry.kind(kind)
+        except LinkolisError:  # its plugin is gone: the host's words, else the text as it is
+            offered = None
+        return i18n.plugin_translations(offered, self.lang).gettext(message) if message else ""
+
+    def app_text(self, app: str, message: str) -> str:
+        """A text the plugin of the app named ``app`` wrote (a push's outcome), in the page's language when its
+        catalog holds it as it is; else as written (a marketplace's own words)."""
+        kind = self._app_kinds.get(app)
+        return self.kind_(kind, message) if kind and message else message
+
+    @cached_property
+    def _app_kinds(self) -> dict[str, str]:
+        return {a.name: a.kind for a in installed.list_apps(self.host)}
+
     def q(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)
 
@@ -118,6 +137,7 @@ class Web:
             loader=PackageLoader("linkolis_host.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
+        formats.install(self.templates)
 
     def root(self) -> Host:
         with self._lock:
@@ -154,8 +174,9 @@ class Web:
             user=req.user,
             csrf=auth.csrf_token(req.session),
             path=req.request.url.path,
-            field_title=lambda spec: req._(spec.title),
-            moment=lambda text: i18n.moment(text, req.lang),
+            kind_=req.kind_,
+            app_text=req.app_text,
+            time_zone=req.user.time_zone if req.user else workspaces.DEFAULT_TIME_ZONE,
             **context,
         )
         return HTMLResponse(page, status_code=http_status)

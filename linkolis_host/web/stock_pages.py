@@ -12,18 +12,37 @@ from ..errors import LinkolisError
 from .jobs_pages import jobs_view
 from .pages import Req, page, see_other
 
+PAGE_SIZE = 50
+
 
 def _stock_view(req: Req, status: int = 200, **extra: Any) -> Response:
-    by_sku: dict[str, dict[str, Any]] = {}
-    for row in stock.list_stock(req.host):
-        entry = by_sku.setdefault(
-            row["sku"],
-            {"sku": row["sku"], "on_hand": row["on_hand"], "reserved": row["reserved"], "apps": []},
-        )
-        if row["app"]:
-            entry["apps"].append(row)
+    """The stock list a page of SKUs at a time, filtered by what a SKU starts with and by state; "Next" and
+    "Previous" carry the key of the page's last or first SKU."""
+    state = req.q("state") if req.q("state") in stock_reads.STOCK_STATES else ""
+    prefix = req.q("sku_prefix").strip()
+    shown = stock_reads.stock_page(
+        req.host,
+        sku=prefix or None,
+        state=state or None,
+        after=req.q("after") or None,
+        before=req.q("before") or None,
+        limit=PAGE_SIZE,
+    )
     sync_apps = [a for a in installed.list_apps(req.host) if a.authorized]
-    return req.render("stock.html", status, rows=list(by_sku.values()), apps=sync_apps, jobs=jobs_view(req), **extra)
+    return req.render(
+        "stock.html",
+        status,
+        rows=shown.rows,
+        apps=sync_apps,
+        jobs=jobs_view(req),
+        states=stock_reads.STOCK_STATES,
+        state=state,
+        sku_prefix=prefix,
+        next_key=shown.next,
+        previous_key=shown.previous,
+        filtered=bool(state or prefix),
+        **extra,
+    )
 
 
 @page()

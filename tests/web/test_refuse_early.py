@@ -19,7 +19,7 @@ WORDS = {
         "name": "Application name",
         "marketplace": "Marketplace",
         "confirm": "Confirm",
-        "name taken": "Another application is already called amazon de: choose another name.",
+        "name taken": "An app named amazon de is already installed; choose another name.",
         "marketplace taken": "'Amazon DE' already connects this marketplace (amazon.de): one app per marketplace.",
     },
     "nl-NL": {
@@ -29,7 +29,7 @@ WORDS = {
         "name": "Applicatienaam",
         "marketplace": "Marktplaats",
         "confirm": "Bevestigen",
-        "name taken": "Er is al een toepassing met de naam amazon de: kies een andere naam.",
+        "name taken": "Er is al een app met de naam amazon de geïnstalleerd; kies een andere naam.",
         "marketplace taken": "'Amazon DE' is al verbonden met deze marktplaats (amazon.de): één app per marktplaats.",
     },
 }
@@ -116,7 +116,7 @@ def test_an_account_another_workspace_connects_is_refused_after_amazon_in_market
     page.get_by_role("button", name="Confirm").click()  # on Amazon's consent page, as the seller Anna's app connects
 
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("already connected for amazon.de (Germany) by an app in another workspace")
+    expect(alert).to_contain_text("already connected for this marketplace by an app in another workspace")
     expect(alert).not_to_contain_text("A1PA6795UKMFR9")
     expect(page.get_by_label("Marketplace")).to_have_value("DE")  # the install panel again
     site.shot(page, "another-workspaces-account")

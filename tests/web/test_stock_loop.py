@@ -42,6 +42,13 @@ def push_both(page, push_label):
             page.get_by_role("button", name=push_label % name).click()
 
 
+def work_done(page):
+    """Every import and push started from a page has ended, so no page reloads itself to show it (a reload in the
+    middle of a click would interrupt it); then the stock page, read afresh."""
+    assert until(lambda: all(job["state"] != "running" for job in page.request.get("/jobs").json()["jobs"]))
+    page.goto("/stock")
+
+
 def until(condition, limit=20.0):
     deadline = time.monotonic() + limit  # a safety net, not a timing check
     while not condition() and time.monotonic() < deadline:
@@ -79,9 +86,8 @@ def test_an_order_in_one_marketplace_lowers_what_the_other_is_offered(site, two_
     expect(row.first.get_by_role("cell").nth(2)).to_have_text("2")  # reserved
     push_both(page, words["push"])
     assert until(lambda: shown_on_amazon(site) == {"DE": 3, "NL": 3}), shown_on_amazon(site)
+    work_done(page)
     site.shot(page, f"stock-loop-{locale}")
-
-    page.goto("/stock")
     page.get_by_role("link", name=SKU).click()
     expect(page.get_by_role("heading", name=words["reserved by"])).to_be_visible()
     expect(page.get_by_role("link", name=order)).to_have_count(2)  # reserved by it, and its line in the history
@@ -133,6 +139,7 @@ def test_a_shipment_and_a_cancellation_keep_every_channel_right(site, two_market
     expect(cells.nth(2)).to_have_text("0")
     push_both(page, "Push stock now to %s")
     assert until(lambda: shown_on_amazon(site) == {"DE": 3, "NL": 3}), shown_on_amazon(site)
+    work_done(page)
     page.get_by_role("link", name=SKU).click()
     history = page.get_by_role("table").last
     for what in ("Counted", "Reserved by an order", "Shipped", "Released"):

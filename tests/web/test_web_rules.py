@@ -88,7 +88,9 @@ def test_every_text_the_pages_show_has_a_dutch_translation():
     found = {
         msg
         for _, _, msg, *_ in extract_from_dir(
-            str(web), method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")], keywords={"_": None}
+            str(web),
+            method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+            keywords={"_": None, "N_": None},
         )
     }
     dutch = translations("nl")
@@ -99,6 +101,24 @@ def test_every_text_the_pages_show_has_a_dutch_translation():
     )
     assert not missing, f"untranslated: {missing}"
     assert dutch.gettext("Module correctly installed") == "Module correct geïnstalleerd"
+
+
+def test_both_catalogs_read_cleanly_and_hold_the_same_messages():
+    """Each entry is a msgid and a msgstr (a merge that drops a line shifts every entry after it), none twice."""
+    from babel.messages.pofile import read_po
+
+    ids = {}
+    for lang in ("en", "nl"):
+        path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            if line.startswith("msgid "):
+                assert lines[number + 1].startswith(("msgstr ", '"')), f"{path}:{number + 1}: {line} has no msgstr"
+        msgids = [line for line in lines if line.startswith("msgid ")]
+        assert len(msgids) == len(set(msgids)), f"{path}: twice: {sorted({m for m in msgids if msgids.count(m) > 1})}"
+        with path.open("rb") as fp:
+            ids[lang] = {m.id for m in read_po(fp, locale=lang, abort_invalid=True) if m.id}
+    assert ids["en"] == ids["nl"], ids["en"] ^ ids["nl"]
 
 
 def test_workspaces_and_users_from_the_cli(home):

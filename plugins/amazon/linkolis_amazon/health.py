@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from linkolis_host import Context, HealthCheck, LinkolisError, NeedsAttention, OperatorConfigError, plural
+from linkolis_host import Action, Context, HealthCheck, LinkolisError, NeedsAttention, OperatorConfigError, plural
 
 from . import lwa
 from .client import SpApi, SpApiError
@@ -38,7 +38,8 @@ def checks(ctx: Context) -> list[HealthCheck]:
             name="credentials present",
             status="ok" if refresh_token else "failed",
             detail="" if refresh_token else "no Amazon authorization is stored for this app",
-            remedy=f"run `linkolis apps authorize {ctx.app.name!r}` and confirm in Seller Central",
+            remedy="authorize the app and confirm in Seller Central",
+            action=Action.AUTHORIZE,
         )
     )
     try:
@@ -52,6 +53,7 @@ def checks(ctx: Context) -> list[HealthCheck]:
                 detail=exc.reason,
                 remedy="the host operator sets these (see docs/operations.md)",
                 operator=True,
+                action=Action.OPERATOR,
             )
         )
         return result
@@ -64,6 +66,7 @@ def checks(ctx: Context) -> list[HealthCheck]:
                 detail=f"this app {notice}",
                 remedy="right for the simulator or a recording proxy; for a real seller the "
                 "operator removes the override (see docs/operations.md)",
+                action=Action.OPERATOR,
             )
         )
     if not refresh_token:
@@ -73,26 +76,31 @@ def checks(ctx: Context) -> list[HealthCheck]:
         lwa.access_token(ctx, op, force=True)
         result.append(HealthCheck(name="LWA token refresh", status="ok"))
     except NeedsAttention as exc:
-        remedy = (
-            "the host operator rotates the client secret in Seller Central (Develop apps → View → "
-            "rotate) and sets LINKOLIS_AMAZON_CLIENT_SECRET"
-            if isinstance(exc, OperatorConfigError)
-            else f"run `linkolis apps authorize {ctx.app.name!r}` again"
-        )
+        operator = isinstance(exc, OperatorConfigError)
         result.append(
             HealthCheck(
                 name="LWA token refresh",
                 status="failed",
                 detail=exc.reason,
-                remedy=remedy,
-                operator=isinstance(exc, OperatorConfigError),
+                remedy=(
+                    "the host operator rotates the client secret in Seller Central (Develop apps → View → "
+                    "rotate) and sets LINKOLIS_AMAZON_CLIENT_SECRET"
+                    if operator
+                    else "authorize the app again"
+                ),
+                operator=operator,
+                action=Action.OPERATOR if operator else Action.AUTHORIZE,
             )
         )
         return result
     except LinkolisError as exc:
         result.append(
             HealthCheck(
-                name="LWA token refresh", status="failed", detail=str(exc), remedy="check the network and try again"
+                name="LWA token refresh",
+                status="failed",
+                detail=str(exc),
+                remedy="check the network and try again",
+                action=Action.VERIFY,
             )
         )
         return result
@@ -125,9 +133,10 @@ def checks(ctx: Context) -> list[HealthCheck]:
                     name="marketplace participation",
                     status="failed",
                     detail=f"the authorized account does not sell in {market.country} (it sells in: {sells_in})",
-                    remedy="if the wrong Seller Central account was authorized, remove the app and install it again, "
-                    "signing in to the right account; otherwise choose the marketplace you sell in "
-                    f"(`linkolis apps configure {ctx.app.name!r} --marketplace …`)",
+                    remedy="choose the marketplace you sell in; if the wrong Seller Central account was "
+                    "authorized, remove the app and install it again, signing in to the right account",
+                    action=Action.CONFIGURE,
+                    param="marketplace",
                 )
             )
     except SpApiError as exc:
@@ -147,11 +156,18 @@ def checks(ctx: Context) -> list[HealthCheck]:
                     status="failed",
                     detail=str(exc),
                     remedy="try again later; quote the request id to Amazon if it persists",
+                    action=Action.VERIFY,
                 )
             )
     except LinkolisError as exc:
         result.append(
-            HealthCheck(name="marketplace participation", status="failed", detail=str(exc), remedy="try again later")
+            HealthCheck(
+                name="marketplace participation",
+                status="failed",
+                detail=str(exc),
+                remedy="try again later",
+                action=Action.VERIFY,
+            )
         )
 
     now = ctx.clock.now()
@@ -173,6 +189,7 @@ def checks(ctx: Context) -> list[HealthCheck]:
                     detail="Amazon sends orders without buyer and recipient: the app lacks the restricted roles",
                     remedy="orders still import; for addresses, the operator requests the Direct-to-Consumer Shipping "
                     "role for the developer app, then the seller authorizes again",
+                    action=Action.OPERATOR,
                 )
             )
     except SpApiError as exc:
@@ -184,9 +201,16 @@ def checks(ctx: Context) -> list[HealthCheck]:
             if exc.status == 403
             else "try again later"
         )
-        result.append(HealthCheck(name="orders readable", status="failed", detail=str(exc), remedy=remedy))
+        action = Action.OPERATOR if exc.status == 403 else Action.VERIFY
+        result.append(
+            HealthCheck(name="orders readable", status="failed", detail=str(exc), remedy=remedy, action=action)
+        )
     except LinkolisError as exc:
-        result.append(HealthCheck(name="orders readable", status="failed", detail=str(exc), remedy="try again later"))
+        result.append(
+            HealthCheck(
+                name="orders readable", status="failed", detail=str(exc), remedy="try again later", action=Action.VERIFY
+            )
+        )
 
     if ctx.app.settings.stock_sync:
         try:
@@ -201,10 +225,19 @@ def checks(ctx: Context) -> list[HealthCheck]:
                 if exc.status == 403
                 else "try again later"
             )
-            result.append(HealthCheck(name="listings readable", status="failed", detail=str(exc), remedy=remedy))
+            action = Action.OPERATOR if exc.status == 403 else Action.VERIFY
+            result.append(
+                HealthCheck(name="listings readable", status="failed", detail=str(exc), remedy=remedy, action=action)
+            )
         except LinkolisError as exc:
             result.append(
-                HealthCheck(name="listings readable", status="failed", detail=str(exc), remedy="try again later")
+                HealthCheck(
+                    name="listings readable",
+                    status="failed",
+                    detail=str(exc),
+                    remedy="try again later",
+                    action=Action.VERIFY,
+                )
             )
 
     expires = ctx.app.authorization_expires_at
@@ -218,7 +251,8 @@ def checks(ctx: Context) -> list[HealthCheck]:
                     name="authorization renewal",
                     status="failed",
                     detail=f"the yearly authorization lapsed on {expires:%Y-%m-%d}",
-                    remedy=f"run `linkolis apps authorize {ctx.app.name!r}` again",
+                    remedy="authorize the app again",
+                    action=Action.AUTHORIZE,
                 )
             )
         elif left <= RENEWAL_WARNING:
@@ -227,7 +261,8 @@ def checks(ctx: Context) -> list[HealthCheck]:
                     name="authorization renewal",
                     status="warning",
                     detail=f"the yearly authorization lapses on {expires:%Y-%m-%d} ({left.days} days)",
-                    remedy=f"run `linkolis apps authorize {ctx.app.name!r}` before then",
+                    remedy="authorize the app again before then",
+                    action=Action.AUTHORIZE,
                 )
             )
 
@@ -241,7 +276,7 @@ def checks(ctx: Context) -> list[HealthCheck]:
                 detail=(
                     f"{plural(len(suppressed), 'listing')} suppressed or restricted by Amazon, as last read: {named}"
                 ),
-                remedy=f"{FIX_LISTING}; `linkolis stock list` shows what Amazon says of each",
+                remedy=f"{FIX_LISTING}; the stock list shows what Amazon says of each",
             )
         )
     return result

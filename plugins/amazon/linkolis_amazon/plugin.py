@@ -8,9 +8,11 @@ import shows it CANCELLED (``cancellationExecution`` by MERCHANT) and releases i
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 from linkolis_host import (
+    Action,
     AppKind,
     AuthorizationError,
     AuthorizationStart,
@@ -24,6 +26,8 @@ from . import health, lwa, orders, stock
 from . import shipments as _shipments
 from .client import RATE_LIMITS, error_of
 from .settings import AmazonSettings, operator_settings
+
+LOCALE_DIR = Path(__file__).with_name("locale")  # our words in Dutch and English: locale/<lang>/LC_MESSAGES/amazon.po
 
 
 @hookimpl
@@ -51,6 +55,7 @@ def configure_fields() -> AppKind:
         ],
         notices=health.notices,
         carriers=_shipments.CARRIERS,
+        locale_dir=LOCALE_DIR,
         # orders.SETTLE: the import asks only for orders at least 2½ minutes old (Amazon refuses younger).
         order_delay_note={
             "en": "Amazon shows a new order about 2½ minutes after it is placed.",
@@ -118,21 +123,27 @@ def _prove_seller(ctx: Context, op, seller: str, access_token: str) -> None:
     if response.status_code == 200:
         return
     error = error_of(response, "searchListingsItems")
-    again = f"run `linkolis apps authorize {ctx.app.name!r}` again"
     if response.status_code == 403:
         raise AuthorizationError(
             f"Amazon did not confirm that this authorization belongs to selling partner {seller} ({error}). "
             "Nothing was stored. The redirect address or the pasted merchant id names another account than the "
-            f"one that signed in: {again} without editing the address (or paste the merchant id shown in Seller "
-            "Central → Settings → Account info). If it persists, the developer app lacks the Product Listing role "
-            "this check needs: the operator adds it, then the seller authorizes again."
+            "one that signed in: authorize again without editing the address (or paste the merchant id shown in "
+            "Seller Central → Settings → Account info). If it persists, the developer app lacks the Product Listing "
+            "role this check needs: the operator adds it, then the seller authorizes again.",
+            code="amazon_seller_unconfirmed",
+            app=ctx.app.name,
+            values={"seller": seller},
         )
     if response.status_code == 400:
         raise AuthorizationError(
             f"Amazon did not confirm the authorization of selling partner {seller} for {market.country} ({error}). "
-            "Nothing was stored. If the account does not sell in that marketplace, choose one it sells in "
-            f"(`linkolis apps configure {ctx.app.name!r} --marketplace …`) or sign in to the right account; then "
-            f"{again}."
+            "Nothing was stored. If the account does not sell in that marketplace, choose one it sells in, or sign "
+            "in to the right account; then authorize again.",
+            code="amazon_marketplace_unconfirmed",
+            app=ctx.app.name,
+            param="marketplace",
+            action=Action.CONFIGURE,
+            values={"seller": seller, "country": market.country},
         )
     raise error
 

@@ -53,7 +53,9 @@ class AmazonSettings(AppSettings):
         '("Amazon DE", "Amazon FR") when you sell in several',
     )
     marketplace: MarketplaceCode = Field(
-        title="Marketplace", description="The Amazon country this app sells in (one app per marketplace)"
+        title="Marketplace",
+        description="The Amazon country this app sells in (one app per marketplace)",
+        json_schema_extra={"choice_titles": {code: m.country for code, m in MARKETPLACES.items()}},
     )
     stock_sync: bool = Field(
         False,
@@ -90,7 +92,7 @@ class AmazonSettings(AppSettings):
         return self.market.id
 
     def account_scope_title(self) -> str:
-        return f"{self.market.domain.removeprefix('www.')} ({self.market.country})"
+        return self.market.domain.removeprefix("www.")  # "amazon.de": the same in every language
 
 
 ENV_PREFIX = "LINKOLIS_AMAZON_"

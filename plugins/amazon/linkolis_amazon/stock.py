@@ -692,7 +692,7 @@ def _send(ctx: Context, api: SpApi, items: Sequence[StockItem]) -> Iterator[Stoc
                     quantity=item.quantity,
                     status="not_listed",
                     message=f"no listing with this SKU on {api.market.domain}; if it should be sold here, create "
-                    "the listing in Seller Central (or map the SKU), then run `linkolis stock verify`",
+                    "the listing in Seller Central (or map the SKU), then verify the stock again",
                 )
             elif fact.get("fba"):
                 yield StockOutcome(

@@ -68,7 +68,7 @@ def test_a_redirect_address_edited_to_name_another_seller_is_refused_and_nothing
 
     assert f"did not confirm that this authorization belongs to selling partner {OTHER_SELLER}" in message
     assert "403 Unauthorized: Access to requested resource is denied." in message
-    assert "Nothing was stored" in message and "run `linkolis apps authorize 'Amazon DE'` again" in message
+    assert "Nothing was stored" in message and "run `linkolis apps authorize 'Amazon DE'`" in message
     nothing_stored(run, host, "Amazon DE")
     assert sim.counters_snapshot()["statuses"]["searchListingsItems"] == {"403": 1}
 

@@ -47,7 +47,8 @@ def test_never_authorized_fails_credentials_present_with_authorize_as_the_remedy
     checks = verify(run, "Amazon DE", ok=False)
 
     assert checks["credentials present"]["status"] == "failed"
-    assert "run `linkolis apps authorize 'Amazon DE'`" in checks["credentials present"]["remedy"]
+    assert checks["credentials present"]["command"] == "linkolis apps authorize 'Amazon DE'"
+    assert "linkolis" not in checks["credentials present"]["remedy"], "the command is the CLI's to word"
     assert "LWA token refresh" not in checks  # nothing is asked of Amazon without an authorization
     assert run.json("apps", "show", "Amazon DE")["status"] == "installed"
 
@@ -59,7 +60,8 @@ def test_a_revoked_authorization_fails_the_lwa_refresh_with_authorize_again_as_t
 
     assert not_ok(checks) == {"LWA token refresh": "failed"}
     assert "revoked" in checks["LWA token refresh"]["detail"]
-    assert "run `linkolis apps authorize 'Amazon DE'` again" in checks["LWA token refresh"]["remedy"]
+    assert checks["LWA token refresh"]["action"] == "authorize"
+    assert checks["LWA token refresh"]["command"] == "linkolis apps authorize 'Amazon DE'"
 
 
 def test_an_expired_client_secret_fails_the_lwa_refresh_with_rotation_as_the_remedy(run, host, authorized):
@@ -143,6 +145,7 @@ def test_past_the_yearly_renewal_verify_fails_with_authorize_again(run, clock, a
 
     assert not_ok(checks) == {"authorization renewal": "failed"}
     assert "lapsed" in checks["authorization renewal"]["detail"]
-    assert "run `linkolis apps authorize 'Amazon DE'` again" in checks["authorization renewal"]["remedy"]
+    assert checks["authorization renewal"]["action"] == "authorize"
+    assert checks["authorization renewal"]["command"] == "linkolis apps authorize 'Amazon DE'"
     run("apps", "authorize", authorized)
     assert not_ok(verify(run, authorized, ok=True)) == {}

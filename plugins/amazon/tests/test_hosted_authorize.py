@@ -128,7 +128,8 @@ def test_the_command_times_out_with_a_clear_message_when_nobody_comes_back(run, 
     message = refused(run, "apps", "authorize", "Amazon DE", "--timeout", "10")
 
     assert f"no authorization came back to {CALLBACK} within 10 s" in message
-    assert "nothing was stored" in message and f"`linkolis serve` runs at {BASE_URL}" in message
+    assert "nothing was stored" in message and f"the web server runs at {BASE_URL}" in message
+    assert "run `linkolis apps authorize 'Amazon DE'`" in message
     nothing_stored(run, host)
 
 

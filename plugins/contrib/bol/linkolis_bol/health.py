@@ -6,7 +6,7 @@ export request, which the next stock push then reads instead of asking for anoth
 
 from __future__ import annotations
 
-from linkolis_host import AuthorizationRevoked, HealthCheck, LinkolisError, OperatorConfigError
+from linkolis_host import Action, AuthorizationRevoked, HealthCheck, LinkolisError, OperatorConfigError
 
 from . import client, stock
 from .client import SEAT, Bol, BolError
@@ -19,11 +19,7 @@ def notices(app, plugin_config, env) -> list[str]:
     return [f"this app {notice}"] if notice else []
 
 
-def _again(ctx) -> str:
-    return (
-        f"create new API credentials in the bol {SEAT} and run `linkolis apps authorize {ctx.app.name!r} "
-        "--credential client_id=… --credential client_secret=-`"
-    )
+AGAIN = f"create new API credentials in the bol {SEAT} and give this app their Client ID and Client Secret"
 
 
 def checks(ctx) -> list[HealthCheck]:
@@ -35,7 +31,8 @@ def checks(ctx) -> list[HealthCheck]:
             name="credentials present",
             status="ok" if present else "failed",
             detail="" if present else "no bol Client ID and Client Secret are stored for this app",
-            remedy=_again(ctx),
+            remedy=AGAIN,
+            action=Action.AUTHORIZE,
         )
     )
     if not present:
@@ -52,11 +49,14 @@ def checks(ctx) -> list[HealthCheck]:
                 detail=str(exc),
                 operator=True,
                 remedy="the operator corrects the bol settings ([plugins.bol] / LINKOLIS_BOL_*)",
+                action=Action.OPERATOR,
             )
         )
         return result
     except AuthorizationRevoked as exc:
-        result.append(HealthCheck(name="bol token", status="failed", detail=str(exc), remedy=_again(ctx)))
+        result.append(
+            HealthCheck(name="bol token", status="failed", detail=str(exc), remedy=AGAIN, action=Action.AUTHORIZE)
+        )
         return result
     except LinkolisError as exc:
         result.append(
@@ -65,6 +65,7 @@ def checks(ctx) -> list[HealthCheck]:
                 status="failed",
                 detail=str(exc),
                 remedy="check the network and try again in a few minutes",
+                action=Action.VERIFY,
             )
         )
         return result
@@ -86,14 +87,20 @@ def checks(ctx) -> list[HealthCheck]:
             read()
             result.append(HealthCheck(name=name, status="ok"))
         except BolError as exc:
+            forbidden = exc.status == 403
             remedy = (
-                (f"the API credentials may not use the Retailer API: check them in the bol {SEAT}, or " + _again(ctx))
-                if exc.status == 403
+                f"the API credentials may not use the Retailer API: check them in the bol {SEAT}, or {AGAIN}"
+                if forbidden
                 else "try again later; if it persists, tell bol's partner service"
             )
-            result.append(HealthCheck(name=name, status="failed", detail=str(exc), remedy=remedy))
+            action = Action.AUTHORIZE if forbidden else Action.VERIFY
+            result.append(HealthCheck(name=name, status="failed", detail=str(exc), remedy=remedy, action=action))
         except AuthorizationRevoked as exc:
-            result.append(HealthCheck(name=name, status="failed", detail=str(exc), remedy=_again(ctx)))
+            result.append(
+                HealthCheck(name=name, status="failed", detail=str(exc), remedy=AGAIN, action=Action.AUTHORIZE)
+            )
         except LinkolisError as exc:
-            result.append(HealthCheck(name=name, status="failed", detail=str(exc), remedy="try again later"))
+            result.append(
+                HealthCheck(name=name, status="failed", detail=str(exc), remedy="try again later", action=Action.VERIFY)
+            )
     return result

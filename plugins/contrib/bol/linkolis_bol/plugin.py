@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from linkolis_host import AppKind, AuthorizationError, CredentialField, Credentials, hookimpl
 
 from . import cancellations, client, health, orders, stock
 from . import shipments as _shipments
 from .settings import BolSettings, operator_settings
+
+LOCALE_DIR = Path(__file__).with_name("locale")  # our words in Dutch and English: locale/<lang>/LC_MESSAGES/bol.po
 
 
 @hookimpl
@@ -28,6 +32,7 @@ def configure_fields() -> AppKind:
         ],
         notices=health.notices,
         carriers=_shipments.CARRIERS,
+        locale_dir=LOCALE_DIR,
     )
 
 
@@ -35,14 +40,19 @@ def configure_fields() -> AppKind:
 def authorize(ctx, step, params):
     if step != "direct":
         raise AuthorizationError(
-            "bol apps are authorized with the Client ID and Client Secret from the bol "
-            f"{client.SEAT}: run `linkolis apps authorize {ctx.app.name!r} --credential "
-            "client_id=… --credential client_secret=-`"
+            f"bol apps are authorized with the Client ID and Client Secret from the bol {client.SEAT}",
+            code="credentials_needed",
+            app=ctx.app.name,
+            values={"fields": ["client_id", "client_secret"]},
         )
     client_id, secret = params["client_id"].strip(), params["client_secret"].strip()
     if not client_id or not secret:
         raise AuthorizationError(
-            f"the Client ID and the Client Secret are both needed; copy them from the bol {client.SEAT}"
+            f"the Client ID and the Client Secret are both needed; copy them from the bol {client.SEAT}",
+            code="credentials_missing",
+            app=ctx.app.name,
+            param="client_secret" if client_id else "client_id",
+            values={"fields": [n for n, v in (("client_id", client_id), ("client_secret", secret)) if not v]},
         )
     # Checked at once by asking bol for a token. It is not cached: the host may still refuse these credentials
     # (another account than the app's), and a cached token would then act for them.

@@ -250,7 +250,7 @@ def push(ctx, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
                     quantity=item.quantity,
                     status="not_listed",
                     message="not listed on bol: no offer has this reference or EAN (map the SKU to the "
-                    "offer's reference or EAN with `linkolis stock map`)",
+                    "offer's reference or EAN)",
                 )
             elif offer["fbb"]:
                 yield StockOutcome(
