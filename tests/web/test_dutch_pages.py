@@ -293,7 +293,7 @@ def test_a_dutch_seller_reads_no_english_on_any_page(both_site):
     # Stock: a count, a push to both, the stock page, a SKU's page.
     sku = sorted(site.sim.stock_truth()[site.sim.default_seller_id])[0]
     page.get_by_role("navigation").get_by_role("link", name="Voorraad").click()
-    page.get_by_label("SKU").fill(sku)
+    page.get_by_label("SKU", exact=True).fill(sku)
     page.get_by_label("Aantal").fill("17")
     page.get_by_role("button", name="Opslaan").click()
     for name in ("Amazon DE", "bol NL"):

@@ -83,7 +83,7 @@ def test_the_seller_installs_amazon_imports_orders_sets_stock_reconfigures_and_r
         s for s, per in truth.items() if "A1PA6795UKMFR9" in per and per["A1PA6795UKMFR9"]["fulfillment"] == "MFN"
     )[0]
     page.get_by_role("link", name="Stock").click()
-    page.get_by_label("SKU").fill(sku)
+    page.get_by_label("SKU", exact=True).fill(sku)
     page.get_by_label("Quantity").fill("17")
     page.get_by_role("button", name="Save").click()
     stock_row = page.get_by_role("row").filter(has_text=sku)
