@@ -264,8 +264,8 @@ def install(host: Host, kind: str, values: dict[str, Any], *, pending: bool = Fa
     marketplace's consent page: the app stays out of sight until that first authorization completes (see
     ``installed.PENDING``)."""
     host.registry.kind(kind)
+    settings = _validate(host, kind, values)  # refused values change nothing, not even the default workspace
     workspace_id = workspaces.current_id(host, create=True)
-    settings = _validate(host, kind, values)
     name = " ".join(settings.name.split())
     settings = settings.model_copy(update={"name": name})
     _abandon_stale(host, workspace_id, name)

@@ -475,7 +475,9 @@ def list_orders(
     if after is not None:
         ids = find_ids(host, after)
         if not ids:
-            raise UserError(f"no order {after!r}; `linkolis orders list` shows what was imported")
+            raise UserError(
+                f"no order {after!r} was imported", code="no_order", action=Action.LIST_ORDERS, values={"order": after}
+            )
         created_at = host.db.execute("SELECT created_at FROM orders WHERE id = ?", (ids[0],)).fetchone()[0]
         key = _key({"id": ids[0], "created_at": created_at}, bool(search))
     rows: list[dict] = []
