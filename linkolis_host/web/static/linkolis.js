@@ -65,11 +65,15 @@
     });
   }
 
-  // Imports and pushes started here: poll /jobs while one runs, then reload once to show what it changed.
+  // Imports and pushes started here: poll /jobs while one runs, then reload once to show what it changed; unless the
+  // seller is already leaving for another page (a reload then would cancel the link they followed).
   function jobs() {
     var section = document.querySelector("section.jobs");
     if (!section || !section.querySelector(".job-running")) { return; }
+    var leaving = false;
+    window.addEventListener("beforeunload", function () { leaving = true; });
     function poll() {
+      if (leaving) { return; }
       fetch("/jobs", {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (r) { return r.json(); })
         .then(function (data) {
@@ -79,7 +83,7 @@
             if (el) { el.textContent = job.text; el.className = "job job-" + job.state; }
             if (job.state === "running") { running = true; }
           });
-          if (running) { setTimeout(poll, 700); } else { window.location.reload(); }
+          if (running) { setTimeout(poll, 700); } else if (!leaving) { window.location.reload(); }
         })
         .catch(function () { setTimeout(poll, 2000); });
     }
