@@ -172,7 +172,7 @@ def test_every_page_fits_the_screen_with_each_apps_wrench_and_bin_in_view(shop, 
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_on_a_phone_the_menu_button_opens_the_sidebar(shop, lang):
+def test_on_a_phone_the_menu_button_opens_the_sidebar(shop, lang, tmp_path):
     words = WORDS[lang]
     page = signed_in(shop, lang, PHONE)
     nav = page.get_by_role("navigation")
@@ -183,6 +183,7 @@ def test_on_a_phone_the_menu_button_opens_the_sidebar(shop, lang):
     assert_in_view_and_on_top(page, menu)
     menu.click()
     assert_in_view_and_on_top(page, nav.get_by_role("link", name=words["orders"]))
+    page.screenshot(path=str(tmp_path / f"menu-390x844-{lang}.png"))
     page.keyboard.press("Escape")
     expect(nav.get_by_role("link", name=words["orders"])).to_be_hidden()
 

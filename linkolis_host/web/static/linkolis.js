@@ -9,10 +9,13 @@
   panel();
   jobs();
 
-  // Escape closes the phone's open menu and gives focus back to its Menu button.
+  // Escape closes the phone's open menu and gives focus back to its Menu button; a tap outside it closes it too.
   function menu() {
     var details = document.querySelector("details.menu");
     if (!details) { return; }
+    document.addEventListener("click", function (event) {
+      if (details.open && !details.contains(event.target)) { details.open = false; }
+    });
     document.addEventListener("keydown", function (event) {
       if (event.key !== "Escape" || !details.open || event.defaultPrevented) { return; }
       event.preventDefault();
@@ -71,7 +74,12 @@
     var section = document.querySelector("section.jobs");
     if (!section || !section.querySelector(".job-running")) { return; }
     var leaving = false;
-    window.addEventListener("beforeunload", function () { leaving = true; });
+    document.addEventListener("click", function (event) {  // not beforeunload: its mere presence slows navigation
+      var link = event.target.closest && event.target.closest("a[href]");
+      if (link && !event.defaultPrevented && !link.target && event.button === 0 &&
+          !(event.ctrlKey || event.metaKey || event.shiftKey)) { leaving = true; }
+    });
+    document.addEventListener("submit", function (event) { leaving = leaving || !event.defaultPrevented; });
     function poll() {
       if (leaving) { return; }
       fetch("/jobs", {credentials: "same-origin", headers: {"Accept": "application/json"}})
