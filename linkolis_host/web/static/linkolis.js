@@ -25,19 +25,19 @@
   }
 
   // The panel: focus moves into it when it opens (its heading, or the first field it refused); Close or Escape puts
-  // it away here, without a reload, and focus goes back to the wrench of its app (or to + for a new one). On a phone
-  // it covers the screen, so what is behind it is inert while it is open.
+  // it away here, without a reload, and focus goes back to the wrench of its app (or to + for a new one). Up to 64rem
+  // wide it covers the screen (linkolis.css), so what is behind it is inert while it is open.
   function panel() {
     var aside = document.querySelector("aside.panel");
     if (!aside) { return; }
     var layout = aside.closest(".apps-layout");
-    var phone = window.matchMedia("(max-width: 48rem)");
+    var covering = window.matchMedia("(max-width: 64rem)");
     var behind = Array.prototype.slice.call(document.querySelectorAll(".topbar, .apps-list, section.jobs"));
     function cover() {
-      behind.forEach(function (el) { el.inert = phone.matches && aside.isConnected; });
+      behind.forEach(function (el) { el.inert = covering.matches && aside.isConnected; });
     }
     cover();
-    phone.addEventListener("change", cover);
+    covering.addEventListener("change", cover);
     (aside.querySelector("[aria-invalid='true']") || aside.querySelector("h2")).focus();
 
     function close() {
