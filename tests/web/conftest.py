@@ -127,38 +127,41 @@ def served_site(chromium, tls, tmp_path, make_sim, env_of):
                 s.close()
 
 
-@pytest.fixture
-def site(chromium, tls, tmp_path, monkeypatch):
+def amazon_sim(base_url):
+    """The simulated Amazon the browser tests run against: 30 orders of 8 SKUs, nothing new unless a test adds it."""
     from linkolis_amazon.simulator import Simulator
 
     from linkolis_host import SystemClock
 
+    return Simulator(
+        SystemClock(),
+        seed=7,
+        orders=30,
+        skus=8,
+        order_window_days=5,
+        new_orders_per_hour=0,
+        listing_visibility_delay=0.2,
+        feed_queue_seconds=0.2,
+        feed_processing_seconds=0.2,
+        redirect_uris=[f"{base_url}/apps/callback"],
+    )
+
+
+def amazon_env(sim, sim_url):
+    """The operator's settings that point the Amazon plugin at ``sim`` served on ``sim_url``."""
+    return {
+        "LINKOLIS_AMAZON_ENDPOINT": sim_url,
+        "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
+        "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
+        "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
+        "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "10",
+    }
+
+
+@pytest.fixture
+def site(chromium, tls, tmp_path, monkeypatch):
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
-
-    def amazon(base_url):
-        return Simulator(
-            SystemClock(),
-            seed=7,
-            orders=30,
-            skus=8,
-            order_window_days=5,
-            new_orders_per_hour=0,
-            listing_visibility_delay=0.2,
-            feed_queue_seconds=0.2,
-            feed_processing_seconds=0.2,
-            redirect_uris=[f"{base_url}/apps/callback"],
-        )
-
-    def env_of(sim, sim_url):
-        return {
-            "LINKOLIS_AMAZON_ENDPOINT": sim_url,
-            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
-            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
-            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
-            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "10",
-        }
-
-    with served_site(chromium, tls, tmp_path, amazon, env_of) as s:
+    with served_site(chromium, tls, tmp_path, amazon_sim, amazon_env) as s:
         yield s
 
 

@@ -97,7 +97,7 @@ def test_every_text_the_pages_show_has_a_dutch_translation():
     missing = sorted(
         m
         for m in found
-        if isinstance(m, str) and dutch.gettext(m) == m and m not in ("Status", "SKU", "Apps", "Import")
+        if isinstance(m, str) and dutch.gettext(m) == m and m not in ("Status", "SKU", "Apps", "Import", "Menu")
     )
     assert not missing, f"untranslated: {missing}"
     assert dutch.gettext("Module correctly installed") == "Module correct geïnstalleerd"
