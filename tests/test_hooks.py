@@ -35,6 +35,7 @@ def test_hook_configure_fields(run, host):
         "help": "Where the shop sells",
         "type": "choice",
         "choices": ["EU", "US"],
+        "choice_titles": {},
         "default": None,
         "required": True,
     }
