@@ -43,7 +43,7 @@ STOP = set(
     shipping address city country postal code total price items item lines line shipment shipments carrier
     tracking number settings save remove install configure check again failed error sign email password language
     back new now all add application applications name confirm cancel close choose reserved available offered
-    listing listings offer offers history details created updated fulfilled type phone county district region
+    listing listings offer offers history details created updated fulfilled type phone county region
     amount unit units""".split()
 )
 
