@@ -109,7 +109,8 @@ def _choice_titles(extra: Any) -> dict[str, str]:
 
 @dataclass
 class Problem:
-    """Why the panel refuses one field: ``code`` "invalid" (the settings model's rule, ``message`` in English),
+    """Why the panel refuses one field: ``code`` "invalid" (the settings model's rule, ``message`` in English;
+    ``values`` holds pydantic's error ``type``, its context and, for a validator's ValueError, its ``reason``),
     "name_taken" (another app of the workspace has the name: ``values`` names it) or "refused" (the plugin's
     ``Refusal``: ``texts`` per language)."""
 
@@ -152,7 +153,11 @@ def settings_problems(host: Host, kind: str, values: dict[str, Any], app: App | 
             if isinstance(refusal, Refusal):
                 problems.append(Problem(where, "refused", str(refusal), dict(refusal.texts)))
             else:
-                problems.append(Problem(where, "invalid", error["msg"]))
+                values = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, int | float | str)}
+                reason = str((error.get("ctx") or {}).get("error", "")) if error["type"] == "value_error" else ""
+                problems.append(
+                    Problem(where, "invalid", error["msg"], values={"type": error["type"], "reason": reason, **values})
+                )
         return problems
     name = " ".join(settings.name.split())
     if _name_taken(host, workspace_id, name, other_than=app.id if app else None):

@@ -43,12 +43,15 @@ from .terminal import unsafe_characters
 def check_sku(sku: str) -> str:
     sku = sku.strip()
     if not sku:
-        raise UserError("a SKU cannot be empty")
+        raise UserError("a SKU cannot be empty", code="sku_empty")
     if len(sku) > 200:
-        raise UserError(f"{sku[:40]!r}… is not a SKU (at most 200 characters)")
+        raise UserError(f"{sku[:40]!r}… is not a SKU (at most 200 characters)", code="sku_too_long")
     unsafe = unsafe_characters(sku)
     if unsafe:
-        raise UserError(f"{sku[:40]!r} is not a SKU: it contains control or format characters ({', '.join(unsafe)})")
+        raise UserError(
+            f"{sku[:40]!r} is not a SKU: it contains control or format characters ({', '.join(unsafe)})",
+            code="sku_unsafe",
+        )
     return sku
 
 
@@ -56,11 +59,17 @@ def check_quantity(text: str | int) -> int:
     try:
         value = int(str(text).strip())
     except ValueError:
-        raise UserError(f"{text!r} is not a whole number of items") from None
+        raise UserError(
+            f"{text!r} is not a whole number of items", code="quantity_not_whole", values={"text": str(text)}
+        ) from None
     if value < 0:
-        raise UserError(f"{value} is negative: a stock level is 0 or more")
+        raise UserError(f"{value} is negative: a stock level is 0 or more", code="quantity_negative")
     if value > MAX_QUANTITY:
-        raise UserError(f"{value} is more than {MAX_QUANTITY:,}; if that is really your stock, split the SKU")
+        raise UserError(
+            f"{value} is more than {MAX_QUANTITY:,}; if that is really your stock, split the SKU",
+            code="quantity_too_large",
+            values={"most": MAX_QUANTITY},
+        )
     return value
 
 

@@ -128,7 +128,11 @@ def load_stock_stream(host: Host, source: BinaryIO, name: str, by: str | None = 
         return _load_rows(host, name, text, by or "cli")
     except UnicodeDecodeError:
         line = _bad_byte_line(source)
-        raise UserError(f'{name} is not UTF-8 text (line {line}); save it as "CSV UTF-8"') from None
+        raise UserError(
+            f'{name} is not UTF-8 text (line {line}); save it as "CSV UTF-8"',
+            code="file_not_utf8",
+            values={"file": name, "line": line},
+        ) from None
     finally:
         text.detach()  # the caller's to close
 
@@ -161,7 +165,11 @@ def _load_rows(host: Host, name: str, text: io.TextIOWrapper, by: str) -> int:
     except csv.Error as exc:
         raise UserError(f"{name}: line 1: {exc}") from None
     if header is None or [h.strip().lower() for h in header] != ["sku", "quantity"]:
-        raise UserError(f"{name}: the first line must be the header `sku,quantity` (or `sku;quantity`)")
+        raise UserError(
+            f"{name}: the first line must be the header `sku,quantity` (or `sku;quantity`)",
+            code="file_header",
+            values={"file": name},
+        )
     workspace_id = workspaces.current_id(host, create=True)
     first_seen: dict[str, int] = {}  # SKU -> its line: a SKU given twice is refused
     errors: list[str] = []
@@ -191,7 +199,11 @@ def _load_rows(host: Host, name: str, text: io.TextIOWrapper, by: str) -> int:
             count.flush()
     except _BadRows:
         shown = "\n  ".join(errors[:20]) + (f"\n  … and {len(errors) - 20} more" if len(errors) > 20 else "")
-        raise UserError(f"{name}: {plural(len(errors), 'bad row')}, nothing was applied:\n  {shown}") from None
+        raise UserError(
+            f"{name}: {plural(len(errors), 'bad row')}, nothing was applied:\n  {shown}",
+            code="file_bad_rows",
+            values={"file": name, "count": len(errors), "rows": shown},
+        ) from None
     return len(first_seen)
 
 

@@ -73,7 +73,55 @@ SENTENCES = {
     "too_busy": N_("This site is busy; try again in a moment."),
     "no_order": N_("There is no imported order %(order)s."),
     "no_sku": N_("There is no SKU %(sku)s: set its stock first."),
+    "sku_empty": N_("Fill in the SKU."),
+    "sku_too_long": N_("A SKU is at most 200 characters."),
+    "sku_unsafe": N_("A SKU cannot hold invisible control characters; type it again."),
+    "quantity_not_whole": N_("%(text)s is not a whole number of items."),
+    "quantity_negative": N_("A stock level is 0 or more."),
+    "quantity_too_large": N_("That is more than %(most)s; if it really is your stock, split the SKU."),
+    "file_not_utf8": N_("%(file)s is not UTF-8 text (line %(line)s): save it as “CSV UTF-8”."),
+    "file_header": N_("The first line of %(file)s must be the header sku,quantity (or sku;quantity)."),
+    "file_bad_rows": N_("%(file)s has %(count)s rows that are not right, so nothing was applied: %(rows)s"),
+    "unexpected": N_("something unexpected went wrong; the operator's log says what"),
 }
+
+# A settings field's rule broken (pydantic's error type), or a validator's reason (the host's own ones).
+FIELD_RULES = {
+    "missing": N_("Fill this in."),
+    "string_too_short": N_("Fill this in."),
+    "string_too_long": N_("At most %(max_length)s characters."),
+    "int_parsing": N_("Give a whole number."),
+    "int_type": N_("Give a whole number."),
+    "int_from_float": N_("Give a whole number."),
+    "float_parsing": N_("Give a number."),
+    "greater_than_equal": N_("At least %(ge)s."),
+    "greater_than": N_("More than %(gt)s."),
+    "less_than_equal": N_("At most %(le)s."),
+    "less_than": N_("Less than %(lt)s."),
+    "literal_error": N_("Choose one of the options."),
+    "enum": N_("Choose one of the options."),
+    "bool_parsing": N_("Choose on or off."),
+}
+REASONS = [
+    N_("the application name cannot be empty"),
+    N_("the application name is at most 80 characters"),
+]
+
+
+def field_rule(req: Req, values: dict[str, Any], message: str) -> str:
+    """A settings field's broken rule in the page's language: by pydantic's error type, or a validator's reason
+    from the catalogs; else the rule as pydantic words it."""
+    if values.get("reason") in REASONS:
+        text = req._(values["reason"])
+        return text[:1].upper() + text[1:] + "."
+    known = FIELD_RULES.get(values.get("type") or "")
+    if known is None:
+        return message
+    try:
+        return req._(known) % values
+    except (KeyError, TypeError, ValueError):
+        return message
+
 
 # What the seller reads beside an action there is no button for: the host's operator must act.
 OPERATOR = N_("The operator of this site has to fix this; let them know.")
@@ -156,12 +204,13 @@ def error(req: Req, data: dict[str, Any], *, kind: str | None = None) -> dict[st
 
 
 def failed_check(req: Req, check: HealthCheck, app: str, *, oauth: bool = True) -> dict[str, Any]:
-    """A failed check for the page: its name and detail (the plugin's words), its remedy, its action's button (but
-    for "check again", which the panel offers once for all checks)."""
+    """A failed check for the page: its name, detail and remedy in the plugin's words (its catalog, where it holds
+    them, else the host's), its action's button (but for "check again", which the panel offers once for all
+    checks)."""
     return {
-        "name": req._(check.name),
-        "detail": check.detail,
-        "remedy": req._(check.remedy) if check.remedy else "",
+        "name": req.app_text(app, check.name),
+        "detail": req.app_text(app, check.detail),
+        "remedy": req.app_text(app, check.remedy) if check.remedy else "",
         "button": None if check.action == Action.VERIFY else button(req, check.action, app, check.param, oauth=oauth),
     }
 

@@ -146,7 +146,7 @@ def _field_errors(req: Req, kind: str, values: dict[str, Any], app: installed.Ap
         elif problem.code == "refused":
             text = problem.texts.get(req.lang) or problem.message
         else:
-            text = problem.message
+            text = advice.field_rule(req, problem.values, problem.message)
         errors.setdefault(problem.field, text)
     return errors
 

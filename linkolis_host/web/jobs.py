@@ -25,7 +25,7 @@ class Job(Progress):
     done: int = 0
     total: int | None = None
     summary: dict[str, Any] = field(default_factory=dict)
-    error: str = ""
+    error: dict[str, Any] = field(default_factory=dict)  # why it failed, as data (``LinkolisError.as_data``)
     started: float = field(default_factory=time.time)
 
     def start(self, label: str, total: int | None = None) -> None:
@@ -54,9 +54,9 @@ class Jobs:
                 job.summary = work(job)
                 job.state = "finished"
             except LinkolisError as exc:
-                job.error, job.state = str(exc), "failed"
+                job.error, job.state = exc.as_data(), "failed"
             except Exception as exc:  # noqa: BLE001 - a thread must report, not die silently
-                job.error, job.state = f"unexpected error: {type(exc).__name__}", "failed"
+                job.error, job.state = {"code": "unexpected", "message": type(exc).__name__}, "failed"
 
         threading.Thread(target=run, name=f"linkolis-{job.what}-{job.app_id}", daemon=True).start()
         return job

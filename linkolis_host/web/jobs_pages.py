@@ -21,7 +21,7 @@ def _job_text(req: Req, job: Job) -> str:
         return req._("%(what)s for %(name)s failed: %(error)s") % {
             "what": req._("Import") if job.what == "import" else req._("Push"),
             "name": name,
-            "error": job.error,
+            "error": advice.sentence(req, job.error),
         }
     if job.what == "import":
         if job.state == "running":

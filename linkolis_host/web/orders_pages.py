@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from .. import installed, orders, shipments
 from ..errors import LinkolisError
+from . import advice
 from .jobs_pages import jobs_view
 from .pages import Req, page, see_other
 
@@ -97,7 +98,14 @@ def order_ship(req: Req) -> Response:
             app=order["app"],
         )
     except LinkolisError as exc:
-        return _order_view(req, order, 422, error=str(exc), tracking=req.f("tracking"), carrier=req.f("carrier"))
+        return _order_view(
+            req,
+            order,
+            422,
+            error=advice.sentence(req, exc.as_data()),
+            tracking=req.f("tracking"),
+            carrier=req.f("carrier"),
+        )
     return _order_view(req, orders.get_order(req.host, str(order["id"])), shipped=True)
 
 
@@ -117,6 +125,6 @@ def order_cancel(req: Req) -> Response:
             by=req.user.email,  # type: ignore[union-attr]
         )
     except LinkolisError as exc:
-        return _order_view(req, order, 422, cancel_error=str(exc))
+        return _order_view(req, order, 422, cancel_error=advice.sentence(req, exc.as_data()))
     status = 422 if result["status"] == "rejected" else 200
     return _order_view(req, orders.get_order(req.host, str(order["id"])), status, cancelled=result)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from .. import installed, stock, stock_files, stock_reads
 from ..errors import LinkolisError
+from . import advice
 from .jobs_pages import jobs_view
 from .pages import Req, page, see_other
 
@@ -65,7 +66,9 @@ def stock_set(req: Req) -> Response:
     try:
         stock.set_stock(req.host, req.f("sku"), req.f("quantity").strip(), by=req.user.email)  # type: ignore[union-attr]
     except LinkolisError as exc:
-        return _stock_view(req, 422, error=str(exc), sku=req.f("sku"), quantity=req.f("quantity"))
+        return _stock_view(
+            req, 422, error=advice.sentence(req, exc.as_data()), sku=req.f("sku"), quantity=req.f("quantity")
+        )
     return see_other("/stock")
 
 
@@ -77,5 +80,5 @@ def stock_upload(req: Req) -> Response:
     try:  # read a piece at a time from where the form parser spooled it (on disk past 1 MB), never whole
         count = stock_files.load_stock_stream(req.host, upload.file, upload.filename, by=req.user.email)  # type: ignore[union-attr]
     except LinkolisError as exc:
-        return _stock_view(req, 422, error=str(exc))
+        return _stock_view(req, 422, error=advice.sentence(req, exc.as_data()))
     return _stock_view(req, loaded=count)
