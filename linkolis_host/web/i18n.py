@@ -55,6 +55,7 @@ HOST_WORDS = [
     N_("Units kept back from this app: it is offered what is available less these"),
     N_("Most offered"),
     N_("Never offer this app more than this many units of a SKU (empty: no limit)"),
+    N_("authorization revoked — authorize again"),  # errors.AuthorizationRevoked's reason, on an app's row
 ]
 
 
