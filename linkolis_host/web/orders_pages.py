@@ -65,21 +65,27 @@ def _order_view(req: Req, order: dict[str, Any], status: int = 200, **extra: Any
     )
 
 
-@page()
-def order_page(req: Req) -> Response:
+def _order(req: Req) -> dict[str, Any] | Response:
+    """The order the path names (the host's id or the marketplace's), or the page saying there is none."""
     try:
-        order = orders.get_order(req.host, req.request.path_params["order_id"])
+        return orders.get_order(req.host, req.request.path_params["order_id"])
     except LinkolisError:
         return req.render("message.html", 404, title=req._("No such order"), message="")
+
+
+@page()
+def order_page(req: Req) -> Response:
+    order = _order(req)
+    if isinstance(order, Response):
+        return order
     return _order_view(req, order)
 
 
 @page()
 def order_ship(req: Req) -> Response:
-    try:
-        order = orders.get_order(req.host, req.request.path_params["order_id"])
-    except LinkolisError:
-        return req.render("message.html", 404, title=req._("No such order"), message="")
+    order = _order(req)
+    if isinstance(order, Response):
+        return order
     if order["cancellation_requested"] and req.f("ship_anyway") != "on":
         return _order_view(
             req,
@@ -112,10 +118,9 @@ def order_ship(req: Req) -> Response:
 @page()
 def order_cancel(req: Req) -> Response:
     """Accept the buyer's request to cancel: the order is cancelled at the marketplace, then here."""
-    try:
-        order = orders.get_order(req.host, req.request.path_params["order_id"])
-    except LinkolisError:
-        return req.render("message.html", 404, title=req._("No such order"), message="")
+    order = _order(req)
+    if isinstance(order, Response):
+        return order
     try:
         result = orders.cancel_order(
             req.host,

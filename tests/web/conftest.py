@@ -127,7 +127,7 @@ def served_site(chromium, tls, tmp_path, make_sim, env_of):
                 s.close()
 
 
-def amazon_sim(base_url):
+def amazon_sim(base_url, orders=30, skus=8):
     """The simulated Amazon the browser tests run against: 30 orders of 8 SKUs, nothing new unless a test adds it."""
     from linkolis_amazon.simulator import Simulator
 
@@ -136,8 +136,8 @@ def amazon_sim(base_url):
     return Simulator(
         SystemClock(),
         seed=7,
-        orders=30,
-        skus=8,
+        orders=orders,
+        skus=skus,
         order_window_days=5,
         new_orders_per_hour=0,
         listing_visibility_delay=0.2,

@@ -160,7 +160,6 @@ class Reader:
 @pytest.fixture
 def both_site(chromium, tls, tmp_path, monkeypatch):
     """The web app with the Amazon and bol apps on offer, each against its simulator."""
-    from linkolis_amazon.simulator import Simulator as Amazon
     from linkolis_bol.simulator import Simulator as Bol
 
     from linkolis_host import SystemClock
@@ -170,28 +169,10 @@ def both_site(chromium, tls, tmp_path, monkeypatch):
     bol = Bol(SystemClock(), seed=11, orders=12, offers=6, order_window_days=5, process_seconds=0.2)
 
     def amazon(base_url):
-        return Amazon(
-            SystemClock(),
-            seed=7,
-            orders=12,
-            skus=6,
-            order_window_days=5,
-            new_orders_per_hour=0,
-            listing_visibility_delay=0.2,
-            feed_queue_seconds=0.2,
-            feed_processing_seconds=0.2,
-            redirect_uris=[f"{base_url}/apps/callback"],
-        )
+        return _web.amazon_sim(base_url, orders=12, skus=6)
 
     def env_of(sim, sim_url):
-        return {
-            "LINKOLIS_AMAZON_ENDPOINT": sim_url,
-            "LINKOLIS_AMAZON_CLIENT_ID": sim.client_id,
-            "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
-            "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
-            "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "10",
-            "LINKOLIS_BOL_ENDPOINT": bol_url,
-        }
+        return {**_web.amazon_env(sim, sim_url), "LINKOLIS_BOL_ENDPOINT": bol_url}
 
     with bol.serve() as bol_url, _web.served_site(chromium, tls, tmp_path, amazon, env_of) as site:
         site.bol = bol
