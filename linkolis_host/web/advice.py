@@ -81,7 +81,7 @@ SENTENCES = {
     "quantity_too_large": N_("That is more than %(most)s; if it really is your stock, split the SKU."),
     "file_not_utf8": N_("%(file)s is not UTF-8 text (line %(line)s): save it as “CSV UTF-8”."),
     "file_header": N_("The first line of %(file)s must be the header sku,quantity (or sku;quantity)."),
-    "file_bad_rows": N_("%(file)s has %(count)s rows that are not right, so nothing was applied: %(rows)s"),
+    "file_bad_rows": N_("Nothing of %(file)s was applied; these rows are not right: %(rows)s"),
     "unexpected": N_("something unexpected went wrong; the operator's log says what"),
 }
 

@@ -105,7 +105,7 @@ def test_the_seller_installs_amazon_imports_orders_sets_stock_reconfigures_and_r
     expect(page.get_by_label("Stock update sync")).to_be_checked()
     page.get_by_label("Application name").fill("")
     page.get_by_role("button", name="Confirm").click()
-    expect(page.locator(".field.invalid")).to_contain_text("at least 1 character")  # inline, next to the field
+    expect(page.locator(".field.invalid")).to_contain_text("Fill this in.")  # inline, next to the field
     page.get_by_label("Application name").fill("Amazon Duitsland")
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("status").filter(has_text="Module correctly installed")).to_be_visible()
