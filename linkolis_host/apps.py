@@ -112,13 +112,14 @@ class Problem:
     """Why the panel refuses one field: ``code`` "invalid" (the settings model's rule, ``message`` in English;
     ``values`` holds pydantic's error ``type``, its context and, for a validator's ValueError, its ``reason``),
     "name_taken" (another app of the workspace has the name: ``values`` names it) or "refused" (the plugin's
-    ``Refusal``: ``texts`` per language)."""
+    ``Refusal``: ``template`` its English message, a msgid of the plugin's catalog, with the ``%(value)s``
+    placeholders ``values`` fills in; ``message`` filled in)."""
 
     field: str
     code: str
     message: str
-    texts: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    template: str = ""
 
 
 def _context(host: Host, kind: str, workspace_id: int | None, app: App | None) -> SettingsContext:
@@ -151,7 +152,9 @@ def settings_problems(host: Host, kind: str, values: dict[str, Any], app: App | 
             where = str(error["loc"][0]) if error["loc"] else "name"
             refusal = (error.get("ctx") or {}).get("error")
             if isinstance(refusal, Refusal):
-                problems.append(Problem(where, "refused", str(refusal), dict(refusal.texts)))
+                problems.append(
+                    Problem(where, "refused", str(refusal), values=dict(refusal.values), template=refusal.message)
+                )
             else:
                 values = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, int | float | str)}
                 reason = str((error.get("ctx") or {}).get("error", "")) if error["type"] == "value_error" else ""

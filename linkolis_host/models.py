@@ -111,18 +111,18 @@ class AppSettings(BaseModel):
 
 
 class Refusal(ValueError):
-    """A settings validator's refusal in each language the plugin ships: ``Refusal(en="…", nl="…")`` (English is
-    required). The panel shows it under the field in the seller's language (English when the plugin has no text in
-    it); the CLI shows the English one as ``field: text``."""
+    """A settings validator's refusal: ``Refusal("%(name)s already connects this marketplace", name=other.name)``.
 
-    def __init__(self, **texts: str) -> None:
-        if not texts.get("en"):
-            raise TypeError("a Refusal needs at least its English text: Refusal(en=...)")
-        super().__init__(texts["en"])
-        self.texts = texts
+    ``message`` is English, a msgid of the plugin's own catalog (``AppKind.locale_dir``), with ``%(value)s``
+    placeholders for what changes from one refusal to the next; ``values`` fills them in. The panel shows the
+    message in the seller's language under the field (the catalog's translation, filled in; the English when the
+    catalog has none); the CLI shows the English as ``field: text``."""
 
-    def text(self, language: str) -> str:
-        return self.texts.get(language) or self.texts["en"]
+    def __init__(self, message: str, **values: str | int | float) -> None:
+        self.message = message
+        self.values = values
+        # A message given no values is taken as it is (a bare "%" in it stays), as gettext's users do.
+        super().__init__(message % values if values else message)
 
 
 class RateLimit(BaseModel):
@@ -187,20 +187,14 @@ class AppKind(BaseModel):
     lowers_on_order: bool = True
     # The plugin's own words in the languages it ships: a folder holding ``<lang>/LC_MESSAGES/<kind>.po``, gettext
     # catalogs whose msgids are the English texts the plugin wrote (``description``, its settings' titles,
-    # descriptions and ``choice_titles``, its credential fields' labels and help). The web shows them in the
-    # seller's language; the CLI keeps the English. See "Your words in other languages" in docs/plugin-hooks.md.
+    # descriptions and ``choice_titles``, its credential fields' labels and help, its ``order_delay_note``, its
+    # ``Refusal``s' messages). The web shows them in the seller's language; the CLI keeps the English. See "Your
+    # words in other languages" in docs/plugin-hooks.md.
     locale_dir: Path | None = None
-    # What a seller should know about when a new order shows up here, one sentence per language the plugin ships
-    # (``{"en": ..., "nl": ...}``; English is the fallback): shown beside each app's last and next fetch of orders.
+    # What a seller should know about when a new order shows up here, in English (a msgid of the plugin's catalog,
+    # shown in the seller's language like its other words): shown beside each app's last and next fetch of orders.
     # Amazon: a new order shows about 2½ minutes after it is placed.
-    order_delay_note: dict[str, str] = {}
-
-    @field_validator("order_delay_note")
-    @classmethod
-    def _english_first(cls, value: dict[str, str]) -> dict[str, str]:
-        if value and not value.get("en"):
-            raise ValueError("order_delay_note needs an English text (en) to fall back on")
-        return value
+    order_delay_note: str = ""
 
 
 class AppStatus(str, Enum):

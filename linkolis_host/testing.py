@@ -117,9 +117,10 @@ def check_settings(settings: type[AppSettings], install: dict[str, Any]) -> list
 
 def own_words(kind: AppKind) -> list[str]:
     """The English texts a seller sees that are the plugin's own: its catalog description, the titles, help lines
-    and choice titles of its panel's fields (those it inherits from ``AppSettings`` unchanged are the host's), and
-    its credential fields' labels and help."""
-    texts = [kind.description]
+    and choice titles of its panel's fields (those it inherits from ``AppSettings`` unchanged are the host's), its
+    credential fields' labels and help, and its ``order_delay_note``. (A ``Refusal``'s message is its own too, but
+    only the validator that raises it knows it: the plugin's tests check that one.)"""
+    texts = [kind.description, kind.order_delay_note]
     base = AppSettings.model_fields
     for spec in apps.fields_of(kind.settings):
         inherited = base.get(spec.name)

@@ -241,3 +241,29 @@ def test_a_plugin_that_ships_dutch_must_translate_each_of_its_own_words(tmp_path
         "words: nl has no translation of 'Europe' (testmarket.po)",
         "words: nl has no translation of 'United States' (testmarket.po)",
     ]
+
+
+def test_a_plugins_note_on_new_orders_is_one_of_its_words_to_translate(tmp_path):
+    class Panel(AppSettings):
+        name: str = Field(
+            "Test Market", title="Application name", description="How this app is called in My applications"
+        )
+
+    def kind():
+        return AppKind(
+            kind="testmarket",
+            title="T",
+            description="D",
+            settings=Panel,
+            locale_dir=tmp_path,
+            order_delay_note="A new order shows a minute after it is placed.",
+        )
+
+    for lang, translated in {"en": "", "nl": "O"}.items():
+        po = tmp_path / lang / "LC_MESSAGES" / "testmarket.po"
+        po.parent.mkdir(parents=True)
+        po.write_text(f'msgid "D"\nmsgstr "{translated}"\n', encoding="utf-8")
+    assert check_plugin(variant(configure_fields=kind)) == [
+        "words: en has no translation of 'A new order shows a minute after it is placed.' (testmarket.po)",
+        "words: nl has no translation of 'A new order shows a minute after it is placed.' (testmarket.po)",
+    ]

@@ -87,7 +87,7 @@ def _delay_note(req: Req, kind: str) -> str:
         note = req.host.registry.kind(kind).order_delay_note
     except LinkolisError:
         return ""
-    return note.get(req.lang) or note.get("en", "")
+    return req.kind_(kind, note)
 
 
 def _app_rows(req: Req) -> list[dict[str, Any]]:
@@ -144,11 +144,22 @@ def _field_errors(req: Req, kind: str, values: dict[str, Any], app: installed.Ap
         if problem.code == "name_taken":
             text = advice.sentence(req, {"code": problem.code, "message": problem.message, "values": problem.values})
         elif problem.code == "refused":
-            text = problem.texts.get(req.lang) or problem.message
+            text = _refusal(req, kind, problem)
         else:
             text = advice.field_rule(req, problem.values, problem.message)
         errors.setdefault(problem.field, text)
     return errors
+
+
+def _refusal(req: Req, kind: str, problem: apps.Problem) -> str:
+    """A plugin's ``Refusal`` through its own catalog, its values filled in; the English when a translation's
+    placeholders do not match the values."""
+    if not problem.values:
+        return req.kind_(kind, problem.template)
+    try:
+        return req.kind_(kind, problem.template) % problem.values
+    except (KeyError, ValueError, TypeError):
+        return problem.message
 
 
 def _my_apps(req: Req, status: int = 200, **panel: Any) -> Response:

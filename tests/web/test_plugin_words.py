@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import html
 import re
+import types
 
 import pytest
+from pydantic import Field, field_validator
 from starlette.testclient import TestClient
 
-from linkolis_host import apps, workspaces
+from linkolis_host import AppKind, AppSettings, Refusal, apps, hookimpl, workspaces
 from linkolis_host.host import Host
 from linkolis_host.testing import own_words
 from linkolis_host.web import WebSettings, create_app
@@ -105,3 +107,52 @@ def test_each_plugin_ships_its_catalogs_in_its_wheel(plugin):
     catalogs = [p.relative_to(root / package).as_posix() for p in (root / package / "locale").glob("*/LC_MESSAGES/*")]
     assert {"en", "nl"} <= {c.split("/")[1] for c in catalogs}
     assert all(any(fnmatch.fnmatch(c, pattern) for pattern in patterns) for c in catalogs)
+
+
+def test_a_plugins_refusal_is_translated_by_its_catalog_then_filled_in(home, tmp_path, monkeypatch):
+    """A refusal's values may stand in another order in Dutch; a translation whose placeholders do not match the
+    values is shown in the plugin's English rather than breaking the page."""
+
+    class Panel(AppSettings):
+        name: str = Field("Corner", title="Application name", description="How this app is called in My applications")
+        shop: str = Field(title="Shop")
+
+        @field_validator("shop")
+        @classmethod
+        def _someone_elses(cls, shop: str) -> str:
+            if shop == "bram":
+                raise Refusal("%(shop)s is the shop of %(owner)s", shop=shop, owner="Bram")
+            if shop == "anke":
+                raise Refusal("%(shop)s belongs to another seller", shop=shop)
+            return shop
+
+    nl = tmp_path / "locale" / "nl" / "LC_MESSAGES" / "corner.po"
+    nl.parent.mkdir(parents=True)
+    nl.write_text(
+        'msgid "%(shop)s is the shop of %(owner)s"\nmsgstr "Dit is de winkel van %(owner)s: %(shop)s"\n\n'
+        'msgid "%(shop)s belongs to another seller"\nmsgstr "%(winkel)s is van een andere verkoper"\n',
+        encoding="utf-8",
+    )
+    plugin = types.ModuleType("corner")
+    plugin.configure_fields = hookimpl(
+        lambda: AppKind(kind="corner", title="Corner", description="D", settings=Panel, locale_dir=nl.parents[2])
+    )
+    with Host(home) as host:
+        workspaces.add_workspace(host, "Bram's winkel")
+        workspaces.add_user(host, "bram@example.nl", PASSWORD, "Bram's winkel")
+    web = TestClient(
+        create_app(lambda: Host(home, extra_plugins=[plugin]), WebSettings("https://shop.example")),
+        base_url="https://shop.example",
+        headers={"Accept-Language": "nl"},
+    )
+    token = re.search(r'name="csrf" value="([^"]+)"', web.get("/signin").text).group(1)
+    web.post("/signin", data={"csrf": token, "email": "bram@example.nl", "password": PASSWORD})
+
+    def refused(shop: str) -> str:
+        token = re.search(r'name="csrf" value="([^"]+)"', web.get("/apps/new?kind=corner").text).group(1)
+        page = web.post("/apps/new", data={"csrf": token, "kind": "corner", "name": "Corner", "shop": shop})
+        assert page.status_code == 422
+        return texts(page)
+
+    assert "Dit is de winkel van Bram: bram" in refused("bram")
+    assert "anke belongs to another seller" in refused("anke")

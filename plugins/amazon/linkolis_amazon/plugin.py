@@ -57,10 +57,7 @@ def configure_fields() -> AppKind:
         carriers=_shipments.CARRIERS,
         locale_dir=LOCALE_DIR,
         # orders.SETTLE: the import asks only for orders at least 2½ minutes old (Amazon refuses younger).
-        order_delay_note={
-            "en": "Amazon shows a new order about 2½ minutes after it is placed.",
-            "nl": "Amazon toont een nieuwe bestelling ongeveer 2½ minuut nadat die is geplaatst.",
-        },
+        order_delay_note="Amazon shows a new order about 2½ minutes after it is placed.",
     )
 
 

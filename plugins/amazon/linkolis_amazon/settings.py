@@ -73,10 +73,10 @@ class AmazonSettings(AppSettings):
             if other.account_id and other.settings.marketplace == code:  # type: ignore[attr-defined]
                 site = by_code(code).domain.removeprefix("www.")
                 raise Refusal(
-                    en=f"{other.name!r} already connects this marketplace ({site}): one app per marketplace. Use "
-                    f"{other.name!r}, or choose another marketplace.",
-                    nl=f"'{other.name}' is al verbonden met deze marktplaats ({site}): één app per marktplaats. "
-                    f"Gebruik '{other.name}', of kies een andere marktplaats.",
+                    "'%(name)s' already connects this marketplace (%(site)s): one app per marketplace. Use "
+                    "'%(name)s', or choose another marketplace.",
+                    name=other.name,
+                    site=site,
                 )
         return code
 

@@ -7,17 +7,21 @@ stores nothing.
 
 from __future__ import annotations
 
+import re
 import socket
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 from linkolis_amazon import lwa
 from linkolis_amazon.client import SpApi
-from linkolis_amazon.settings import operator_settings
+from linkolis_amazon.plugin import configure_fields
+from linkolis_amazon.settings import AmazonSettings, operator_settings
 from linkolis_amazon.simulator.browser import SellerBrowser
+from pydantic import ValidationError
 
-from linkolis_host import AuthorizationError
+from linkolis_host import AppInfo, AuthorizationError, Refusal, SettingsContext
 from linkolis_host.installed import App
+from linkolis_host.web.i18n import plugin_translations
 
 SELLER = "A1SIMSELLER001"
 OTHER_SELLER = "A2OTHERSELLER1"
@@ -266,6 +270,33 @@ def test_the_same_marketplace_twice_is_refused_at_install_before_amazon_is_asked
     assert "marketplace: 'Amazon DE' already connects this marketplace (amazon.de): one app per marketplace" in message
     assert (len(wire.requests), grants(sim, "authorization_code")) == asked
     assert [a["name"] for a in run.json("apps", "list")] == ["Amazon DE"]
+
+
+def test_the_refusal_of_a_connected_marketplace_is_worded_in_each_language_the_app_ships():
+    kind = configure_fields()
+    connected = AppInfo(
+        id=1,
+        name="Amazon DE",
+        kind="amazon",
+        settings=AmazonSettings(name="Amazon DE", marketplace="DE"),
+        status="authorized",
+        account_id=SELLER,
+    )
+    with pytest.raises(ValidationError) as refused:
+        AmazonSettings.model_validate(
+            {"name": "Amazon DE 2", "marketplace": "DE"}, context=SettingsContext((connected,))
+        )
+    refusal = refused.value.errors()[0]["ctx"]["error"]
+    assert isinstance(refusal, Refusal)
+
+    placeholders = sorted(set(re.findall(r"%\((\w+)\)s", refusal.message)))
+    assert placeholders == sorted(refusal.values) == ["name", "site"]
+    dutch = plugin_translations(kind, "nl").gettext(refusal.message)
+    assert sorted(set(re.findall(r"%\((\w+)\)s", dutch))) == placeholders
+    assert dutch % refusal.values == (
+        "'Amazon DE' is al verbonden met deze marktplaats (amazon.de): één app per marktplaats. "
+        "Gebruik 'Amazon DE', of kies een andere marktplaats."
+    )
 
 
 def test_an_account_another_app_connects_is_still_refused_after_the_round_trip_in_marketplace_names(run, seller):
