@@ -253,8 +253,8 @@ def _install_panel(
 ) -> Response:
     """The install panel; ``error`` (``as_data()``): why the first authorization did not complete."""
     shown = advice.error(req, error, kind=kind.kind) if error else None
-    if shown:
-        shown["button"] = None  # its app is gone: Confirm, below, starts again
+    if shown and (shown["button"] or {}).get("method") != "link":
+        shown["button"] = None  # its app is gone: Confirm, below, starts again (a link to a field here stays)
     return _my_apps(
         req,
         status,
@@ -263,7 +263,8 @@ def _install_panel(
             "kind": kind,
             "fields": _panel_fields(fields_of(kind.settings), values, errors),
             "result": {"error": shown, "denied": denied} if shown else {},
-            "credentials": [],
+            # Pasted credentials are given with the settings: the app is installed once they are accepted.
+            "credentials": [] if kind.oauth else kind.direct_credentials,
         },
     )
 
@@ -284,13 +285,28 @@ def new_app(req: Req) -> Response:
     errors = _field_errors(req, kind.kind, values)
     if not errors:
         try:
-            # Through the consent page: pending (out of sight) until the marketplace sends the seller back.
-            app = apps.install(req.host, kind.kind, values, pending=kind.oauth)
+            # Pending (out of sight) until its first authorization completes: the marketplace sending the seller
+            # back from its consent page, or the credentials pasted with the settings accepted.
+            app = apps.install(req.host, kind.kind, values, pending=kind.oauth or bool(kind.direct_credentials))
         except LinkolisError as exc:
             errors = _as_field_error(req, exc, kind.kind)
         else:
-            return _authorize(req, app)
+            if kind.oauth or not kind.direct_credentials:
+                return _authorize(req, app)
+            return _connect_new(req, kind, app, values)
     return _install_panel(req, kind, values, errors, status=422)
+
+
+def _connect_new(req: Req, kind: Any, app: installed.App, values: dict[str, Any]) -> Response:
+    """The credentials pasted with a new app's settings: accepted, the app is there and checked; refused, it is
+    gone again and the install panel comes back as filled in (but for the credentials) with the reason."""
+    given = {f.name: req.f(f"credential_{f.name}").strip() for f in kind.direct_credentials}
+    try:
+        app = apps.authorize_direct(req.host, app, {k: v for k, v in given.items() if v})
+    except LinkolisError as exc:
+        apps.abandon(req.host, app)
+        return _install_panel(req, kind, values, {}, exc.as_data(), status=422)
+    return _verify_and_show(req, app)
 
 
 @page()

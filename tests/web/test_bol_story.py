@@ -53,21 +53,25 @@ def test_the_seller_installs_bol_with_pasted_credentials_sees_orders_and_ships_o
     expect(page.get_by_label("Application name")).to_have_value("bol")
     page.get_by_label("Application name").fill("bol NL")
     page.get_by_label("Stock update sync").check()
-    site.shot(page, "bol-panel")
-    page.get_by_role("button", name="Confirm").click()
 
-    # No consent page: the Client ID and Client Secret from the Seller Portal go into the panel.
+    # No consent page: the Client ID and Client Secret from the Seller Portal go into the same panel.
     secret = page.get_by_label("Client Secret")
     expect(secret).to_have_attribute("type", "password")  # masked
     page.get_by_label("Client ID").fill(sim.client_id)
     secret.fill("not-the-secret")
-    page.get_by_role("button", name="Connect").click()
+    site.shot(page, "bol-panel")
+    page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("alert")).to_contain_text("bol refused the Client ID and Client Secret")
     assert "not-the-secret" not in page.content()
+    page.goto("/apps")
+    expect(page.get_by_text("bol NL")).to_have_count(0)  # refused: no app left behind
+    page.goto("/apps/new?kind=bol")
+    page.get_by_label("Application name").fill("bol NL")
+    page.get_by_label("Stock update sync").check()
     page.get_by_label("Client ID").fill(sim.client_id)
     page.get_by_label("Client Secret").fill(sim.client_secret)
     site.shot(page, "bol-credentials")
-    page.get_by_role("button", name="Connect").click()
+    page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("status").filter(has_text="Module correctly installed")).to_be_visible()
     assert sim.client_secret not in page.content()
     row = page.get_by_role("row").filter(has_text="bol NL")

@@ -238,12 +238,11 @@ def test_a_dutch_seller_reads_no_english_on_any_page(both_site):
     reader.read(page, "bol-install-panel")
     page.get_by_label("Applicatienaam").fill("bol NL")
     page.get_by_label("Voorraadupdatesynchronisatie").check()
-    page.get_by_role("button", name="Bevestigen").click()
     expect(page.get_by_label("Client Secret")).to_be_visible()
     reader.read(page, "bol-credentials")
     page.get_by_label("Client ID").fill(bol.client_id)
     page.get_by_label("Client Secret").fill(bol.client_secret)
-    page.get_by_role("button", name="Verbinden").click()
+    page.get_by_role("button", name="Bevestigen").click()
     expect(page.get_by_role("status").filter(has_text="Module correct geïnstalleerd")).to_be_visible()
     reader.read(page, "bol-installed")
 
