@@ -9,7 +9,7 @@ The data directory is built once per size and kept under the temporary directory
 <skus>``; ``--rebuild`` builds it again). The workspace, its user and its Amazon app are made through the host's
 own functions (``workspaces.add_user``, ``apps.install``); the orders, their lines and the SKUs' levels and last
 pushes are written by direct SQL in the tables' own columns (``orders``, ``order_lines``, ``desired_stock``,
-``stock_pushes``), in batches, with the triggers of migration m024 filling the order-id search as an import would.
+``stock_pushes``), in batches.
 The orders: two years of them, about one a minute, several at the same second, Amazon-style ids (``302-…``), 5%
 open, 5% cancelled, the rest shipped, each with one line. The SKUs (``SKU-00000``…): counted; 1% refused and 1% not
 listed by the app at its last push, the rest accepted as offered now.

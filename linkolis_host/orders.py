@@ -284,7 +284,7 @@ LISTED = (
     "o.created_at, o.updated_at, o.currency, o.total, o.line_count, o.seller_order_id, "
     f"{CANCELLATION_ASKED} AS cancellation_requested"
 )
-SEARCH_MIN = 3  # characters of an id a search needs to look inside ids (the trigrams of ``orders_search``)
+SEARCH_MIN = 3  # characters a search needs to list the orders whose id starts with it (fewer: that exact id)
 
 
 @dataclass(frozen=True)
@@ -309,10 +309,8 @@ def _unkey(key: str | None, searching: bool) -> tuple | None:
         return None
     try:
         text = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)).decode()
-        if searching:
-            return (int(text),)
-        created_at, order_id = text.split("\x1f")
-        return created_at, int(order_id)
+        first, order_id = text.split("\x1f")
+        return first, int(order_id)
     except (ValueError, UnicodeDecodeError):
         return None
 
@@ -360,23 +358,42 @@ def _newest(
 def _found(
     host: Host, app_ids: list[int], status: str | None, search: str, position: tuple | None, older: bool, count: int
 ) -> list[dict[str, Any]]:
-    """``count`` orders of the apps whose order id (the marketplace's or the seller's) contains ``search``, most
-    recently imported first, from the trigram index: only the matches are read, newest first, to the page's end."""
+    """``count`` orders of the apps whose order id (the marketplace's, else the seller's own) starts with
+    ``search`` (as typed, or in capitals), in the order of that id: per app and id column a walk of its
+    (app_id, id) index from the key, the walks merged; never more rows read than shown. ``older``: the next page
+    (ids after ``position``), else the one before it."""
     if not app_ids or len(search) < SEARCH_MIN:
         return []
-    sign, order = ("<", "DESC") if older else (">", "ASC")
-    where = ["orders_search MATCH ?", f"o.app_id IN ({','.join('?' * len(app_ids))})"]
-    params: list[Any] = ['"' + search.replace('"', '""') + '"', *app_ids]
-    if status:
-        where.append("o.status = ?")
-        params.append(status)
-    if position is not None:
-        where.append(f"s.rowid {sign} ?")
-        params.append(position[0])
+    sign, order = (">", "ASC") if older else ("<", "DESC")
+    texts = list(dict.fromkeys([search, search.upper()]))
+
+    def starts(column: str) -> tuple[str, list[str]]:
+        return "(" + " OR ".join(f"({column} >= ? AND {column} <= ?)" for _ in texts) + ")", [
+            bound for text in texts for bound in (text, text + "\U0010ffff")
+        ]
+
+    by_market, market_params = starts("marketplace_order_id")
+    by_seller, seller_params = starts("seller_order_id")
+    walks, params = [], []
+    for app_id in app_ids:
+        for column, match, match_params, extra, extra_params in (
+            ("marketplace_order_id", by_market, market_params, "", []),
+            ("seller_order_id", by_seller, seller_params, f" AND NOT {by_market}", market_params),
+        ):
+            where = f"app_id = ? AND {match}{extra}" + (" AND status = ?" if status else "")
+            params += [app_id, *match_params, *extra_params, *([status] if status else [])]
+            if position is not None:
+                where += f" AND ({column}, id) {sign} (?, ?)"
+                params += list(position)
+            walks.append(
+                f"SELECT * FROM (SELECT id, {column} AS search_key FROM orders WHERE {where} "
+                f"ORDER BY {column} {order}, id {order} LIMIT ?)"
+            )
+            params.append(count)
     rows = list(
         host.db.query(
-            f"SELECT {LISTED} FROM orders_search s JOIN orders o ON o.id = s.rowid JOIN apps a ON a.id = o.app_id "
-            f"WHERE {' AND '.join(where)} ORDER BY s.rowid {order} LIMIT ?",
+            f"SELECT {LISTED}, k.search_key FROM ({' UNION ALL '.join(walks)}) k JOIN orders o ON o.id = k.id "
+            f"JOIN apps a ON a.id = o.app_id ORDER BY k.search_key {order}, k.id {order} LIMIT ?",
             [*params, count],
         )
     )
@@ -394,8 +411,9 @@ def orders_page(
 ) -> OrdersPage:
     """A page of the workspace's orders (or one app's, of one ``status``), newest first: the first, or the one
     older than the key ``after``, or the one newer than the key ``before``. With ``search``, the orders whose order id
-    (the marketplace's or the seller's own) contains it, most recently imported first; a search shorter than
-    ``SEARCH_MIN`` characters finds only the order of exactly that id. ``cancellation_requested`` says the buyer of
+    (the marketplace's, else the seller's own) starts with it, in the order of that id (``after``: the next page,
+    ``before``: the one before); a search shorter than ``SEARCH_MIN`` characters finds only the order of exactly that
+    id. ``cancellation_requested`` says the buyer of
     an open order asks to cancel it. A few indexed reads, whatever the number of orders and however deep the page."""
     search = (search or "").strip()
     app_ids, searching = _app_ids(host, app), bool(search)
@@ -422,8 +440,8 @@ def orders_page(
 
 
 def _position(row: dict[str, Any], searching: bool) -> tuple:
-    """Where ``row`` sorts: by when it was placed and the host's id, or (search results) by the host's id alone."""
-    return (row["id"],) if searching else (row["created_at"], row["id"])
+    """Where ``row`` sorts: by when it was placed and the host's id, or (search results) by the id it was found by."""
+    return (row["search_key"], row["id"]) if searching else (row["created_at"], row["id"])
 
 
 def _page(rows: list[dict[str, Any]], searching: bool, older: bool, newer: bool) -> OrdersPage:
@@ -468,7 +486,8 @@ def list_orders(
 ) -> list[dict]:
     """The workspace's orders (or one app's), newest first: ``limit`` of them older than the order ``after`` (the
     host's id or the marketplace's order id; from the newest when None), ``offset`` more skipped; ``search`` keeps
-    those whose marketplace order id or seller's order id contains it (as ``orders_page``, whose pages these are).
+    those whose marketplace order id or seller's order id starts with it (as ``orders_page``, whose pages these are:
+    in the order of that id).
     ``after`` reads only the orders shown; ``offset`` reads those it skips too."""
     search = (search or "").strip()
     key = None
@@ -478,8 +497,11 @@ def list_orders(
             raise UserError(
                 f"no order {after!r} was imported", code="no_order", action=Action.LIST_ORDERS, values={"order": after}
             )
-        created_at = host.db.execute("SELECT created_at FROM orders WHERE id = ?", (ids[0],)).fetchone()[0]
-        key = _key({"id": ids[0], "created_at": created_at}, bool(search))
+        created_at, market_id, seller_id = host.db.execute(
+            "SELECT created_at, marketplace_order_id, seller_order_id FROM orders WHERE id = ?", (ids[0],)
+        ).fetchone()
+        found_by = market_id if market_id.upper().startswith(search.upper()) else seller_id or ""
+        key = _key({"id": ids[0], "created_at": created_at, "search_key": found_by}, bool(search))
     rows: list[dict] = []
     skip = max(0, offset)
     while len(rows) < limit:

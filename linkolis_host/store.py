@@ -495,34 +495,13 @@ def m023_line_cancelled_quantity(db: Database) -> None:
 def m024_pages_by_index(db: Database) -> None:
     # Every page reads what it shows, through an index, at a million orders and fifty thousand SKUs. Orders newest
     # first, a page after a key (no OFFSET scan), all of them or of one status; (app_id, status) is a prefix of
-    # the second, so it goes. Owned by ``orders.py``: ``orders_search``, the order ids (the marketplace's and the
-    # seller's own) in trigrams, so a part of an id is found without reading every order; kept by triggers, in the
-    # transaction that writes the order. Owned by ``stock.py``: the SKUs a marketplace refused or does not list, per
+    # the second, so it goes. (A search by the start of an order id walks the (app_id, marketplace_order_id) and
+    # (app_id, seller_order_id) indexes there are; a trigram table to find a part of an id cost a third more CPU on
+    # every import, so there is none.) Owned by ``stock.py``: the SKUs a marketplace refused or does not list, per
     # app in SKU order (partial indexes: a SKU's row is in one only while its outcome is that one).
     db.execute("CREATE INDEX orders_newest ON orders (app_id, created_at, id)")
     db.execute("CREATE INDEX orders_status_newest ON orders (app_id, status, created_at, id)")
     db.execute("DROP INDEX IF EXISTS idx_orders_app_id_status")
-    db.execute(
-        "CREATE VIRTUAL TABLE orders_search USING fts5(marketplace_order_id, seller_order_id, content='orders', "
-        "content_rowid='id', tokenize='trigram')"
-    )
-    db.execute("INSERT INTO orders_search (orders_search) VALUES ('rebuild')")
-    add = "INSERT INTO orders_search (rowid, marketplace_order_id, seller_order_id) VALUES (new.id, "
-    drop = (
-        "INSERT INTO orders_search (orders_search, rowid, marketplace_order_id, seller_order_id) "
-        "VALUES ('delete', old.id, old.marketplace_order_id, old.seller_order_id);"
-    )
-    db.execute(
-        f"CREATE TRIGGER orders_search_insert AFTER INSERT ON orders BEGIN {add}"
-        "new.marketplace_order_id, new.seller_order_id); END"
-    )
-    db.execute(f"CREATE TRIGGER orders_search_delete AFTER DELETE ON orders BEGIN {drop} END")
-    db.execute(
-        "CREATE TRIGGER orders_search_update AFTER UPDATE OF id, marketplace_order_id, seller_order_id ON orders "
-        "WHEN old.id IS NOT new.id OR old.marketplace_order_id IS NOT new.marketplace_order_id "
-        f"OR old.seller_order_id IS NOT new.seller_order_id BEGIN {drop} {add}"
-        "new.marketplace_order_id, new.seller_order_id); END"
-    )
     db.execute("CREATE INDEX stock_pushes_rejected ON stock_pushes (app_id, sku) WHERE outcome = 'rejected'")
     db.execute("CREATE INDEX stock_pushes_not_listed ON stock_pushes (app_id, sku) WHERE outcome = 'not_listed'")
 

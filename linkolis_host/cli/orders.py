@@ -80,8 +80,8 @@ ORDER_STYLES = {
 @click.option(
     "--search",
     metavar="TEXT",
-    help="Only orders whose order id (or your own order id) contains TEXT (3 characters at least; "
-    "a shorter TEXT finds the order of exactly that id).",
+    help="Only orders whose order id (or your own order id) starts with TEXT, in the order of that id (3 characters "
+    "at least; a shorter TEXT finds the order of exactly that id).",
 )
 @json_option
 @with_host
