@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_group_symbol
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
@@ -146,11 +146,19 @@ def money(amount: Any, currency: str | None, lang: str) -> str:
 
 def number(value: Any, lang: str, signed: bool = False) -> str:
     """A count with the language's separators: "12.345" (nl); ``signed``: "+3" for a change."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = f"{value:,}".replace(",", _group_symbol(lang))  # a page shows hundreds: Babel's parse each is slow
+        return "+" + text if signed and value > 0 else text
     figure = _decimal(value)
     if figure is None:
         return NOTHING
     text = format_decimal(figure, locale=_locale(lang))
     return "+" + text if signed and figure > 0 else text
+
+
+@cache
+def _group_symbol(lang: str) -> str:
+    return get_group_symbol(locale=_locale(lang))
 
 
 def word(key: str | None, kind: str, lang: str) -> str:
