@@ -109,12 +109,12 @@ def test_the_web_demo_offers_both_apps_in_all_applications_and_a_bol_app_install
         client.post("/signin", data={"csrf": token, "email": DEMO_EMAIL, "password": password})
         catalog = client.get("/apps/catalog")
         seen["catalog"] = catalog.text
-        new = client.post("/apps/new", data={"csrf": _csrf(catalog.text), "kind": "bol", "name": "bol NL"})
-        done = client.post(
-            "/apps/credentials",
+        done = client.post(  # the settings and the pasted credentials, in the one install panel
+            "/apps/new",
             data={
-                "csrf": _csrf(new.text),
-                "app": "bol NL",
+                "csrf": _csrf(catalog.text),
+                "kind": "bol",
+                "name": "bol NL",
                 "credential_client_id": client_id,
                 "credential_client_secret": secret,
             },
@@ -153,13 +153,10 @@ def test_the_web_demo_imports_a_new_apps_orders_by_itself_and_says_when(tmp_path
         client.post(
             "/signin", data={"csrf": _csrf(client.get("/signin").text), "email": DEMO_EMAIL, "password": password}
         )
-        new = client.post(
-            "/apps/new", data={"csrf": _csrf(client.get("/apps/catalog").text), "kind": "bol", "name": "bol NL"}
-        )
         client.post(
-            "/apps/credentials",
-            data={"csrf": _csrf(new.text), "app": "bol NL", "credential_client_id": client_id,
-                  "credential_client_secret": secret},
+            "/apps/new",
+            data={"csrf": _csrf(client.get("/apps/catalog").text), "kind": "bol", "name": "bol NL",
+                  "credential_client_id": client_id, "credential_client_secret": secret},
         )  # fmt: skip
         deadline = time.monotonic() + 60  # a safety net, not a timing check: no button is pressed meanwhile
         while "/orders/" not in client.get("/orders").text and time.monotonic() < deadline:
