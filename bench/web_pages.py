@@ -241,7 +241,9 @@ class Counting(threading.Thread):
         self.home, self.skus, self.stopped, self.counted = home, skus, threading.Event(), 0
 
     def run(self) -> None:
-        rng = random.Random(7)
+        # Not a fixed seed: the data directory is kept between runs, and the same counts again would change nothing
+        # (each SKU would already have been sent that quantity), so nothing would be pushed beside the pages.
+        rng = random.Random(time.time_ns())
         with Host(self.home) as host:
             host.workspace_id = host.db.execute("SELECT id FROM workspaces").fetchone()[0]
             while not self.stopped.wait(1.0):
@@ -324,15 +326,22 @@ def measure(served: Served, paths: dict[str, str], requests: int) -> dict[str, d
     return results
 
 
-def sync_did(home: Path, order_count: int, since: str) -> dict[str, int]:
-    """What the background sync wrote while the pages were asked: orders imported, SKUs pushed."""
+def latest_version(home: Path) -> int:
+    with Host(home) as host:
+        return host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
+
+
+def sync_did(home: Path, order_count: int, since: int) -> dict[str, int]:
+    """What the background sync wrote while the pages were asked: orders imported, SKUs pushed (a quantity counted
+    after ``since``, the latest stock version at the start, sent: ``attempt_version``; ``attempt_at`` moves only when
+    a request went out, and the plugin answers a SKU it knows Amazon does not list without one)."""
     with Host(home) as host:
         return {
             "orders_imported": host.db.execute("SELECT COUNT(*) FROM orders WHERE id > ?", (order_count,)).fetchone()[
                 0
             ],
             "skus_pushed": host.db.execute(
-                "SELECT COUNT(*) FROM stock_pushes WHERE attempt_at >= ?", (since,)
+                "SELECT COUNT(*) FROM stock_pushes WHERE attempt_version > ?", (since,)
             ).fetchone()[0],
         }
 
@@ -366,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
                 host, APP, {"refresh_token": simulator.refresh_token(), "selling_partner_id": simulator.seller}
             )
         load_start = os.getloadavg()
-        since = datetime.now(UTC).isoformat(timespec="seconds")
+        since = latest_version(home)
         served = Served(home, simulator.env, workdir)
         counting = Counting(home, args.skus)
         counting.start()
