@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from . import locks
-from .errors import Busy, LinkolisError, UserError
+from .errors import Action, Busy, LinkolisError, UserError
 
 DB_FILE = "linkolis.db"
 # A write waits NOTICE_AFTER seconds for another process's write to end, says so on stderr, and gives up after
@@ -714,7 +714,9 @@ def _why_read_only(path: Path) -> str | None:
         if not _may(path, os.R_OK):
             raise UserError(
                 f"cannot read {path}: it belongs to another user (uid {path.stat().st_uid}) and is not "
-                "readable by you; run linkolis as that user, or point LINKOLIS_HOME elsewhere"
+                "readable by you; start this as that user, or point LINKOLIS_HOME elsewhere",
+                code="database_unreadable",
+                action=Action.OPERATOR,
             )
         if not _may(path, os.W_OK):
             return "you may not write to it (it belongs to another user, or is read-only)"
@@ -753,8 +755,10 @@ def _open_read_only(path: Path, reason: str) -> HostDatabase:
     if migrations.pending(db):
         db.close()
         raise UserError(
-            f"{path} must be upgraded for this version of linkolis, but {reason}; run linkolis once "
-            "as a user who may write to it"
+            f"{path} must be upgraded for this version of linkolis, but {reason}; start it once as a user who "
+            "may write to it",
+            code="database_not_upgraded",
+            action=Action.OPERATOR,
         )
     return db
 

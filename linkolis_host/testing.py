@@ -51,7 +51,7 @@ from .models import AppKind, AppSettings, HealthCheck, OrderBatch, SettingsConte
 from .plugins import build_plugin_manager
 from .terminal import plural
 
-# A command a seller would type, which only the CLI may word: `linkolis apps authorize …`, `--credential NAME=-`.
+# A command a seller would type (the app commands, the credential flag), which only the CLI may word.
 COMMAND_TEXT = re.compile(
     r"\blinkolis (apps|stock|orders|shipments|sync|serve|demo|plugins|users|workspaces|catalog)\b|--credential"
 )

@@ -82,6 +82,8 @@ SENTENCES = {
     "file_not_utf8": N_("%(file)s is not UTF-8 text (line %(line)s): save it as “CSV UTF-8”."),
     "file_header": N_("The first line of %(file)s must be the header sku,quantity (or sku;quantity)."),
     "file_bad_rows": N_("Nothing of %(file)s was applied; these rows are not right: %(rows)s"),
+    "database_unreadable": N_("This site cannot read its database right now."),
+    "database_not_upgraded": N_("This site's database must be upgraded for this version first."),
     "unexpected": N_("something unexpected went wrong; the operator's log says what"),
 }
 
