@@ -119,7 +119,9 @@ def test_the_seller_installs_amazon_imports_orders_sets_stock_reconfigures_and_r
     page.get_by_role("button", name="Remove").click()
     expect(page.get_by_text("No applications yet")).to_be_visible()
     page.get_by_role("link", name="Orders").click()
-    assert page.get_by_role("row").filter(has=page.get_by_role("link")).count() == min(imported, 25)  # kept
+    kept = page.get_by_role("row").filter(has=page.get_by_role("link"))
+    expect(kept.first).to_be_visible()  # the orders page, loaded (count() does not wait for it)
+    assert kept.count() == min(imported, 25)  # kept
     site.shot(page, "removed")
 
 
