@@ -41,15 +41,15 @@ from typing import Any, Callable, Iterable, Iterator
 from babel.messages.pofile import read_po
 from pydantic import ValidationError
 
-from . import apps, installed, orders, stock
-from . import shipments as shipments_
-from .clock import VirtualClock
-from .config import format_validation_error
-from .errors import LinkolisError, PluginError
-from .host import Host
-from .models import AppKind, AppSettings, HealthCheck, OrderBatch, SettingsContext
-from .plugins import build_plugin_manager
-from .terminal import plural
+from .. import apps, installed, orders, stock
+from .. import shipments as shipments_
+from ..clock import VirtualClock
+from ..config import format_validation_error
+from ..errors import LinkolisError, PluginError
+from ..host import Host
+from ..models import AppKind, AppSettings, HealthCheck, OrderBatch, SettingsContext
+from ..plugins import build_plugin_manager
+from ..terminal import plural
 
 # A command a seller would type (the app commands, the credential flag), which only the CLI may word.
 COMMAND_TEXT = re.compile(
