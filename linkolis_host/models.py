@@ -403,6 +403,15 @@ class StockLevel(BaseModel):
     warning: str = ""
 
 
+class CheckAgain(BaseModel):
+    """What ``push_stock`` yields after its outcomes when pushes it left pending are not worth asking about before a
+    moment: ``at``, a wall time (``ctx.clock.time()`` based; one already past means at once). Before then the host
+    does not call the hook again unless a quantity changed. Without it, the host asks on every push.
+    """
+
+    at: float = Field(allow_inf_nan=False)
+
+
 class HealthCheck(BaseModel):
     """One named check of an installed app, with the step a seller can take when it is not ok.
 

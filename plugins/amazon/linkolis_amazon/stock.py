@@ -40,7 +40,7 @@ from typing import Any, Iterable, Iterator, Sequence, overload
 
 import httpx
 
-from linkolis_host import Context, LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome, plural
+from linkolis_host import CheckAgain, Context, LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome, plural
 
 from .client import RATE_LIMITS, GarbledAnswer, SpApi, SpApiError, error_of, parse_json, retryable
 from .orders import iso, parse_time
@@ -627,9 +627,11 @@ class _Picked(Sequence[StockItem]):
         return self._at(self._positions[index])
 
 
-def push(ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
+def push(ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome | CheckAgain]:
     yield from _push(ctx, items)
-    ctx.check_again_at = next_check(ctx)
+    at = next_check(ctx)
+    if at is not None:
+        yield CheckAgain(at=at)
 
 
 def next_check(ctx: Context) -> float | None:
