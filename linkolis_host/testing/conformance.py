@@ -428,7 +428,7 @@ def _check_with_host(
             problems += _check_cancellations(host, name, cancels)
     except (LinkolisError, ValidationError) as exc:
         problems.append(f"{step}: {type(exc).__name__}: {exc}")
-    except Exception as exc:  # noqa: BLE001 - a plugin's crash is a finding, not the kit's crash
+    except Exception as exc:  # a plugin's crash is a finding, not the kit's crash
         problems.append(f"{step}: the plugin raised {type(exc).__name__}: {exc}")
     return problems
 
