@@ -46,6 +46,7 @@ from .models import (  # noqa: E402
     StockLevel,
     StockOutcome,
 )
+from .operator import EndpointOverride, OperatorSettings, endpoint_notices  # noqa: E402
 from .terminal import plural  # noqa: E402
 from .version import __version__  # noqa: E402
 
@@ -67,10 +68,12 @@ __all__ = [
     "CredentialField",
     "Credentials",
     "DemoEnvironment",
+    "EndpointOverride",
     "HealthCheck",
     "LinkolisError",
     "NeedsAttention",
     "OperatorConfigError",
+    "OperatorSettings",
     "Order",
     "OrderBatch",
     "OrderLine",
@@ -92,6 +95,7 @@ __all__ = [
     "UserError",
     "VirtualClock",
     "check_endpoint",
+    "endpoint_notices",
     "hookimpl",
     "plural",
     "__version__",

@@ -25,6 +25,7 @@ from linkolis_host import (
     CredentialField,
     Credentials,
     DemoEnvironment,
+    EndpointOverride,
     HealthCheck,
     Order,
     OrderBatch,
@@ -108,6 +109,13 @@ class TestMarketSettings(AppSettings):
         return f"{self.region}/{self.shop}"
 
 
+class TestMarketOperator(EndpointOverride):
+    """What the host's operator gives the test market: an endpoint override, a mode, and the demo's data directory."""
+
+    mode: Literal["live", "sandbox"] = "live"
+    demo_home: str | None = None
+
+
 @hookimpl
 def configure_fields() -> AppKind:
     return AppKind(
@@ -115,6 +123,7 @@ def configure_fields() -> AppKind:
         title="Test Market",
         description="A marketplace that lives in the test process",
         settings=TestMarketSettings,
+        operator_settings=TestMarketOperator,
         rate_limits={"orders": RateLimit(rate=1, burst=2)},
         direct_credentials=[
             CredentialField(name="token", label="API token"),
@@ -375,7 +384,7 @@ def demo_environment(home):
     return DemoEnvironment(
         kind="testmarket",
         install={"name": "Demo Shop", "region": "EU"},
-        env={"TESTMARKET_DEMO_HOME": str(home)},
+        env={"LINKOLIS_TESTMARKET_DEMO_HOME": str(home)},
         browser=confirm,
         describe="The test market, in this very process.",
         stock=[("SKU-A", 3)],
