@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import Action
+from .errors import Action, AuthorizationRevoked, LinkolisError, RemoteError
 from .operator import OperatorSettings
 from .terminal import unsafe_characters
 
@@ -435,6 +435,34 @@ class HealthCheck(BaseModel):
         """The check ``name`` failed with ``error``, which is its detail (``action``: "try again later" unless
         told otherwise)."""
         return cls(name=name, status="failed", detail=str(error), remedy=remedy, action=action, operator=operator)
+
+    @classmethod
+    def asking(
+        cls,
+        name: str,
+        ask: Callable[[], object],
+        *,
+        forbidden: str,
+        forbidden_action: Action,
+        answered: str = "try again later",
+        revoked: str = "authorize the app again",
+    ) -> HealthCheck:
+        """The check ``name`` that asks the marketplace one thing (``ask``): ok when it answers. When ``ask`` raises,
+        failed with the remedy for what went wrong: the marketplace's 403 (the credentials or the developer app may
+        not ask this) ``forbidden``, with ``forbidden_action``; another error the marketplace answered
+        (``RemoteError``) ``answered``; an authorization gone (``AuthorizationRevoked``) ``revoked``; anything else
+        "try again later"."""
+        try:
+            ask()
+        except RemoteError as exc:
+            if exc.status == 403:
+                return cls.failed(name, exc, remedy=forbidden, action=forbidden_action)
+            return cls.failed(name, exc, remedy=answered)
+        except AuthorizationRevoked as exc:
+            return cls.failed(name, exc, remedy=revoked, action=Action.AUTHORIZE)
+        except LinkolisError as exc:
+            return cls.failed(name, exc, remedy="try again later")
+        return cls(name=name, status="ok")
 
 
 class Shipment(BaseModel):

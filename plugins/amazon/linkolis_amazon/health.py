@@ -8,7 +8,6 @@ runs them in turn.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Callable
 
 from linkolis_host import Action, Context, HealthCheck, LinkolisError, NeedsAttention, OperatorConfigError, plural
 
@@ -147,23 +146,11 @@ def marketplace_participation(api: SpApi) -> HealthCheck:
     )
 
 
-def _readable(name: str, read: Callable[[], object], role: str) -> HealthCheck:
-    """``read`` once; Amazon's 403 means the developer app lacks ``role``, which the operator adds."""
-    try:
-        read()
-    except SpApiError as exc:
-        if exc.status == 403:
-            return HealthCheck.failed(
-                name,
-                exc,
-                remedy=f"the developer app needs the {role} role; the operator adds it in the developer profile, then "
-                "the seller authorizes again",
-                action=Action.OPERATOR,
-            )
-        return HealthCheck.failed(name, exc, remedy=LATER)
-    except LinkolisError as exc:
-        return HealthCheck.failed(name, exc, remedy=LATER)
-    return HealthCheck(name=name, status="ok")
+def _forbidden(role: str) -> str:
+    return (
+        f"the developer app needs the {role} role; the operator adds it in the developer profile, then the seller "
+        "authorizes again"
+    )
 
 
 def orders_readable(api: SpApi) -> HealthCheck:
@@ -174,11 +161,21 @@ def orders_readable(api: SpApi) -> HealthCheck:
         "lastUpdatedBefore": _iso(now - timedelta(minutes=3)),
         "maxResultsPerPage": 1,
     }
-    return _readable("orders readable", lambda: api.search_orders(params), "Inventory and Order Tracking")
+    return HealthCheck.asking(
+        "orders readable",
+        lambda: api.search_orders(params),
+        forbidden=_forbidden("Inventory and Order Tracking"),
+        forbidden_action=Action.OPERATOR,
+    )
 
 
 def listings_readable(api: SpApi) -> HealthCheck:
-    return _readable("listings readable", lambda: api.search_listings({"pageSize": 1}), "Product Listing")
+    return HealthCheck.asking(
+        "listings readable",
+        lambda: api.search_listings({"pageSize": 1}),
+        forbidden=_forbidden("Product Listing"),
+        forbidden_action=Action.OPERATOR,
+    )
 
 
 def buyer_details(ctx: Context) -> HealthCheck | None:
@@ -202,23 +199,18 @@ def authorization_renewal(ctx: Context) -> HealthCheck | None:
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
     left = expires - ctx.clock.now()
-    if left <= timedelta(0):
-        return HealthCheck(
-            name="authorization renewal",
-            status="failed",
-            detail=f"the yearly authorization lapsed on {expires:%Y-%m-%d}",
-            remedy="authorize the app again",
-            action=Action.AUTHORIZE,
-        )
-    if left <= RENEWAL_WARNING:
-        return HealthCheck(
-            name="authorization renewal",
-            status="warning",
-            detail=f"the yearly authorization lapses on {expires:%Y-%m-%d} ({left.days} days)",
-            remedy="authorize the app again before then",
-            action=Action.AUTHORIZE,
-        )
-    return None
+    if left > RENEWAL_WARNING:
+        return None
+    lapsed = left <= timedelta(0)
+    return HealthCheck(
+        name="authorization renewal",
+        status="failed" if lapsed else "warning",
+        detail=f"the yearly authorization lapsed on {expires:%Y-%m-%d}"
+        if lapsed
+        else f"the yearly authorization lapses on {expires:%Y-%m-%d} ({left.days} days)",
+        remedy="authorize the app again" if lapsed else "authorize the app again before then",
+        action=Action.AUTHORIZE,
+    )
 
 
 def listing_health(ctx: Context) -> HealthCheck | None:

@@ -7,12 +7,10 @@ export request, which the next stock push then reads instead of asking for anoth
 
 from __future__ import annotations
 
-from typing import Callable
-
 from linkolis_host import Action, AuthorizationRevoked, HealthCheck, LinkolisError, OperatorConfigError
 
 from . import client, stock
-from .client import SEAT, Bol, BolError
+from .client import SEAT, Bol
 
 AGAIN = f"create new API credentials in the bol {SEAT} and give this app their Client ID and Client Secret"
 
@@ -60,30 +58,28 @@ def token(ctx) -> HealthCheck:
     return HealthCheck(name=name, status="ok", detail="bol's login accepts the Client ID and Secret")
 
 
-def _readable(name: str, read: Callable[[], object]) -> HealthCheck:
-    """``read`` once; bol's 403 means the API credentials may not use the Retailer API."""
-    try:
-        read()
-    except BolError as exc:
-        if exc.status == 403:
-            return HealthCheck.failed(
-                name,
-                exc,
-                remedy=f"the API credentials may not use the Retailer API: check them in the bol {SEAT}, or {AGAIN}",
-                action=Action.AUTHORIZE,
-            )
-        return HealthCheck.failed(name, exc, remedy="try again later; if it persists, tell bol's partner service")
-    except AuthorizationRevoked as exc:
-        return HealthCheck.failed(name, exc, remedy=AGAIN, action=Action.AUTHORIZE)
-    except LinkolisError as exc:
-        return HealthCheck.failed(name, exc, remedy="try again later")
-    return HealthCheck(name=name, status="ok")
+FORBIDDEN = f"the API credentials may not use the Retailer API: check them in the bol {SEAT}, or {AGAIN}"
+PERSISTS = "try again later; if it persists, tell bol's partner service"
 
 
 def orders_readable(api: Bol) -> HealthCheck:
     params = {"status": "OPEN", "fulfilment-method": "ALL", "page": 1}
-    return _readable("orders readable", lambda: api.json("GET", "/retailer/orders", "get-orders", params=params))
+    return HealthCheck.asking(
+        "orders readable",
+        lambda: api.json("GET", "/retailer/orders", "get-orders", params=params),
+        forbidden=FORBIDDEN,
+        forbidden_action=Action.AUTHORIZE,
+        answered=PERSISTS,
+        revoked=AGAIN,
+    )
 
 
 def offers_readable(api: Bol) -> HealthCheck:
-    return _readable("offers readable", lambda: stock.request_export(api))
+    return HealthCheck.asking(
+        "offers readable",
+        lambda: stock.request_export(api),
+        forbidden=FORBIDDEN,
+        forbidden_action=Action.AUTHORIZE,
+        answered=PERSISTS,
+        revoked=AGAIN,
+    )
