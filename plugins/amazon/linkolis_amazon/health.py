@@ -25,10 +25,10 @@ LATER = "try again later"
 def checks(ctx: Context) -> list[HealthCheck]:
     """Every check that applies, in turn; those the rest depend on (the operator's settings, a token) end the list
     when they fail, and nothing is asked of Amazon without an authorization."""
-    result = [credentials_present(ctx), *_applying(operator_settings(ctx))]
-    if _failed(result):
-        return result
-    result += _applying(endpoint_override(ctx))
+    wrong_settings = operator_settings(ctx)
+    if wrong_settings:
+        return [credentials_present(ctx), wrong_settings]
+    result = [credentials_present(ctx), *_applying(endpoint_override(ctx))]
     if not (ctx.credentials or {}).get("refresh_token"):
         return result
     result.append(token_refresh(ctx))
