@@ -47,8 +47,6 @@ class AmazonSettings(AppSettings):
     name: str = Field(
         "Amazon",
         title="Application name",
-        min_length=1,
-        max_length=80,
         description="How this app is called in My applications; name it after its marketplace "
         '("Amazon DE", "Amazon FR") when you sell in several',
     )

@@ -20,8 +20,6 @@ class BolSettings(AppSettings):
     name: str = Field(
         "bol",
         title="Application name",
-        min_length=1,
-        max_length=80,
         description='How this app is called in My applications ("bol NL", "bol BE")',
     )
     stock_sync: bool = Field(
