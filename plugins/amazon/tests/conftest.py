@@ -50,12 +50,13 @@ class ContractCheckingTransport(httpx.BaseTransport):
 
 @pytest.fixture(autouse=True)
 def home(home):
-    """Every test in a data directory of its own, whatever the shell says (the host's pytest plugin's ``home``)."""
+    """Every test in a data directory of its own, whatever the shell says (the host's pytest plugin's)."""
     return home
 
 
 @pytest.fixture
 def linkolis_plugins():
+    """The host loads the installed Amazon plugin through its entry point, as an operator's host does."""
     return ["amazon"]
 
 

@@ -13,12 +13,13 @@ ENDPOINT = "https://bol.sim.test"
 
 @pytest.fixture(autouse=True)
 def home(home):
-    """Every test in a data directory of its own, whatever the shell says (the host's pytest plugin's ``home``)."""
+    """Every test in a data directory of its own, whatever the shell says (the host's pytest plugin's)."""
     return home
 
 
 @pytest.fixture
 def linkolis_plugins():
+    """The host loads the installed bol plugin through its entry point, as an operator's host does."""
     return ["bol"]
 
 
