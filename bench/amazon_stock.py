@@ -93,10 +93,10 @@ def bound(calls: dict[str, int], path: str, feeds: int) -> tuple[float, float]:
     return quota, floor
 
 
-def add_listings(m: int):  # noqa: ANN201
+def add_listings(m: int):
     """What the simulator's process does before serving: M merchant listings in Amazon DE."""
 
-    def setup(sim) -> None:  # noqa: ANN001
+    def setup(sim) -> None:
         for n in range(m):
             sim.add_listing(f"SKU-{n:06d}", ["DE"], quantity=1)
 

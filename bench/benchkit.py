@@ -36,7 +36,7 @@ class TimedTransport(httpx.BaseTransport):
     """The simulator's in-process transport, adding up the real seconds spent inside it (``.seconds``), so a
     benchmark can tell linkolis's own work from the stand-in's."""
 
-    def __init__(self, sim) -> None:  # noqa: ANN001
+    def __init__(self, sim) -> None:
         self.inner = sim.transport()
         self.seconds = 0.0
 
@@ -71,7 +71,7 @@ class SharedClock(VirtualClock):
 class ReadClock:
     """The simulator's view of that clock."""
 
-    def __init__(self, shared) -> None:  # noqa: ANN001
+    def __init__(self, shared) -> None:
         self.shared = shared
 
     def time(self) -> float:
@@ -87,7 +87,7 @@ class ReadClock:
         raise RuntimeError("the simulator never sleeps")
 
 
-def serve_simulator(options: dict, shared, pipe, setup=None) -> None:  # noqa: ANN001
+def serve_simulator(options: dict, shared, pipe, setup=None) -> None:
     """The child process: the simulator on the shared clock (``setup(sim)`` first), over HTTP on loopback, until
     terminated."""
     import gc
@@ -109,7 +109,7 @@ class Remote:
     """The simulator in its own process, asked over its admin API: the bench's linkolis process holds only
     linkolis, so its peak RSS is linkolis's own."""
 
-    def __init__(self, options: dict, clock: SharedClock, setup=None) -> None:  # noqa: ANN001
+    def __init__(self, options: dict, clock: SharedClock, setup=None) -> None:
         ctx = multiprocessing.get_context("fork")
         ours, theirs = ctx.Pipe()
         self.process = ctx.Process(target=serve_simulator, args=(options, clock.shared, theirs, setup), daemon=True)
@@ -117,7 +117,7 @@ class Remote:
         self.base, self.seller_ids, self.client_id, self.client_secret, self.application_id, self.rss = ours.recv()
         self.http = httpx.Client(base_url=self.base, timeout=120)
 
-    def _get(self, path: str, **params) -> dict:  # noqa: ANN003
+    def _get(self, path: str, **params) -> dict:
         response = self.http.get(path, params=params)
         response.raise_for_status()
         return response.json()

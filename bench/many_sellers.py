@@ -54,7 +54,7 @@ PATCH = re.compile(r"/listings/2021-08-01/items/([^/]+)/([^/?]+)")
 class Recorder(httpx.BaseTransport):
     """linkolis's transport to the simulator, noting when each (seller, SKU, quantity) left and every 429."""
 
-    def __init__(self, clock) -> None:  # noqa: ANN001
+    def __init__(self, clock) -> None:
         self.inner = httpx.HTTPTransport()
         self.clock = clock
         self.sent: dict[tuple[str, str], list[tuple[float, int]]] = {}
@@ -88,7 +88,7 @@ class Recorder(httpx.BaseTransport):
 class Driver:
     """What the sellers and Amazon do while the scheduler runs, at moments of the virtual clock."""
 
-    def __init__(self, args, sim, host, recorder, sellers, start: float) -> None:  # noqa: ANN001
+    def __init__(self, args, sim, host, recorder, sellers, start: float) -> None:
         self.args, self.sim, self.host, self.recorder, self.sellers = args, sim, host, recorder, sellers
         self.rng = random.Random(args.seed)
         # The backlog: what Amazon shows at the start, every order last updated SETTLE seconds before it or earlier
@@ -204,7 +204,7 @@ def key(change: dict) -> tuple[str, str]:
 class BenchScheduler(Scheduler):
     """The host's scheduler, with the driver given a turn each time the coordinator looks at the apps."""
 
-    def __init__(self, host: Host, driver: Driver, **kw) -> None:  # noqa: ANN003
+    def __init__(self, host: Host, driver: Driver, **kw) -> None:
         super().__init__(host, **kw)
         self.driver = driver
         self.units_after_backlog: dict[str, int] = {}
@@ -213,7 +213,7 @@ class BenchScheduler(Scheduler):
         self.driver.tick(self.clock.time())
         super()._refresh()
 
-    def _finish(self, done) -> None:  # noqa: ANN001
+    def _finish(self, done) -> None:
         if self.driver.backlog_done is not None:
             name = f"{done.key[1]}_{done.outcome}"
             self.units_after_backlog[name] = self.units_after_backlog.get(name, 0) + 1

@@ -517,7 +517,7 @@ def set_up(args: argparse.Namespace, sim: SimulatorProcess, home: Path) -> tuple
     return channels, on_hand
 
 
-def wait_first_sync(args, db_path: Path, linkolis: LinkolisProcess, channels: list[Channel], skus: int) -> float:  # noqa: ANN001
+def wait_first_sync(args, db_path: Path, linkolis: LinkolisProcess, channels: list[Channel], skus: int) -> float:
     """Until every app has imported once and every SKU was pushed to it and accepted; returns the seconds taken."""
     started = time.time()
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
@@ -991,7 +991,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
-def summarize(loop, buyers, counters, before, channels, limits, args) -> dict[str, Any]:  # noqa: ANN001
+def summarize(loop, buyers, counters, before, channels, limits, args) -> dict[str, Any]:
     every_other, per_app, needed_none, never_shown = [], {c.app: [] for c in channels}, 0, 0
     by_cause = {"reserved": [], "released": []}
     for change in loop.changes:

@@ -4,10 +4,10 @@ This module is the whole surface a plugin imports: ``hookimpl``, the models that
 the errors the host understands, and the clocks.
 """
 
-from .clock import Clock, ScaledClock, SystemClock, VirtualClock  # noqa: E402
-from .context import Context, Progress, StateStore  # noqa: E402
-from .endpoints import check_endpoint  # noqa: E402
-from .errors import (  # noqa: E402
+from .clock import Clock, ScaledClock, SystemClock, VirtualClock
+from .context import Context, Progress, StateStore
+from .endpoints import check_endpoint
+from .errors import (
     Action,
     AuthorizationError,
     AuthorizationRevoked,
@@ -18,8 +18,8 @@ from .errors import (  # noqa: E402
     RemoteError,
     UserError,
 )
-from .hookspecs import hookimpl  # noqa: E402
-from .models import (  # noqa: E402
+from .hookspecs import hookimpl
+from .models import (
     Address,
     AppInfo,
     AppKind,
@@ -29,6 +29,7 @@ from .models import (  # noqa: E402
     Cancellation,
     CancellationOutcome,
     Carrier,
+    CheckAgain,
     CredentialField,
     Credentials,
     DemoEnvironment,
@@ -46,8 +47,8 @@ from .models import (  # noqa: E402
     StockLevel,
     StockOutcome,
 )
-from .terminal import plural  # noqa: E402
-from .version import __version__  # noqa: E402
+from .terminal import plural
+from .version import __version__
 
 __all__ = [
     "Action",
@@ -62,6 +63,7 @@ __all__ = [
     "Cancellation",
     "CancellationOutcome",
     "Carrier",
+    "CheckAgain",
     "Clock",
     "Context",
     "CredentialField",

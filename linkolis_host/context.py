@@ -31,10 +31,10 @@ class StateStore:
     ``secret=True`` (a cached access token) is encrypted like the app's credentials and must be read the same way;
     one sealed with a secret key that is no longer in use reads as absent.
 
-    ``before_write``: set by the host while a hook runs whose answers it records as they come (``push_stock``),
-    and called before each write (``set``, ``set_many``, ``delete``): whatever the plugin yielded before it writes
-    its own state is recorded first, so a plugin may forget what it has just told (a finished feed) and a crash
-    between the two loses nothing.
+    ``before_write``: set by the host while a hook runs whose answers it records as they come (``push_stock``: part
+    of that hook's contract, see its spec), and called before each write (``set``, ``set_many``, ``delete``):
+    whatever the plugin yielded before it writes its own state is recorded first, so a plugin may forget what it has
+    just told (a finished feed) and a crash between the two loses nothing.
     """
 
     def __init__(
@@ -313,9 +313,6 @@ class Context:
     progress: Progress = field(default_factory=Progress)
     env: dict[str, str] = field(default_factory=dict)
     on_credentials: Callable[[dict[str, str]], None] | None = None
-    # Set by a push: the clock time before which pushing again with nothing new to send is pointless (a feed the
-    # marketplace is processing is next worth asking about then). None: no such promise.
-    check_again_at: float | None = None
 
     def update_credentials(self, secrets: dict[str, str]) -> None:
         """Store a renewed secret (a rotated refresh token, say), encrypted, for this app.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         AuthorizationStart,
         Cancellation,
         CancellationOutcome,
+        CheckAgain,
         Credentials,
         DemoEnvironment,
         HealthCheck,
@@ -80,7 +81,7 @@ def import_orders(ctx: Context, cursor: dict | None) -> Iterator[OrderBatch]:
 
 
 @hookspec
-def push_stock(ctx: Context, items: Sequence[StockItem]) -> Iterable[StockOutcome]:
+def push_stock(ctx: Context, items: Sequence[StockItem]) -> Iterable[StockOutcome | CheckAgain]:
     """Push merchant quantities to the marketplace's listings.
 
     :param items: one quantity per SKU, each differing from what was last pushed: the quantity to offer now, with
@@ -92,9 +93,12 @@ def push_stock(ctx: Context, items: Sequence[StockItem]) -> Iterable[StockOutcom
         exist as objects at once (``list(items)`` would make them all).
     :returns: one ``StockOutcome`` per SKU in ``items`` (accepted, rejected with the marketplace's message,
         pending with what to check later, or skipped with why), plus outcomes of earlier pending pushes that
-        have since been decided. A pending push must be decided by a later call, never forgotten. The host
-        records every outcome yielded before the plugin's next write to ``ctx.state``: a pending push may be
-        forgotten in the state right after its outcomes are yielded, and a crash in between loses none of them.
+        have since been decided. A pending push must be decided by a later call, never forgotten. Last, when pushes
+        are left pending, optionally one ``CheckAgain``: the moment before which asking about them is pointless.
+    :contract: every outcome yielded is recorded before the plugin's next write to ``ctx.state`` (the host flushes
+        them from inside the write): yield a pending push's outcomes, then forget it in the state, and a crash in
+        between loses none of them. Write only through this call's ``ctx.state``, never through a store kept from
+        another call, and yield each outcome as it is decided, not held back past a write.
     """
 
 

@@ -153,6 +153,64 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+class _NotReached(Exception):
+    """A try that never reached the marketplace (no connection opened): its token went back."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class Quota:
+    """One operation's bucket on a client's account, at the limit it is held to now: its tokens are taken, waited
+    for, given back and drained through the shared ``RateLimiter``."""
+
+    limited = True
+
+    def __init__(self, limiter: RateLimiter, key: str, limit: RateLimit) -> None:
+        self.limiter, self.key, self.limit = limiter, key, limit
+
+    def wait_time(self) -> float:
+        return self.limiter.wait_time(self.key, self.limit)
+
+    def take(self) -> Reservation:
+        return self.limiter.take(self.key, self.limit)
+
+    def refund(self, reservation: Reservation) -> None:
+        self.limiter.refund(self.key, self.limit, reservation)
+
+    def went(self, reservation: Reservation) -> None:
+        self.limiter.went(reservation)
+
+    def drain(self) -> None:
+        self.limiter.drain(self.key, self.limit)
+
+
+class Unlimited(Quota):
+    """The null quota, of an operation with no limit (or a client without a limiter): a token at once, nothing to
+    give back or drain."""
+
+    limited = False
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def wait_time(self) -> float:
+        return 0.0
+
+    def take(self) -> Reservation:
+        return Reservation(self.key, 0.0)
+
+    def refund(self, reservation: Reservation) -> None:
+        pass
+
+    def went(self, reservation: Reservation) -> None:
+        pass
+
+    def drain(self) -> None:
+        pass
+
+
 class HttpClient:
     def __init__(
         self,
@@ -253,10 +311,21 @@ class HttpClient:
             return True
         return self.probe(target)
 
+    def _quota(self, operation: str | None) -> Quota:
+        """``operation``'s bucket at the limit it is held to now; the null quota when it has none."""
+        key = f"{self.bucket_prefix}:{operation}"
+        limit = self._limit(operation)
+        if self.limiter is None or limit is None:
+            return Unlimited(key)
+        return Quota(self.limiter, key, limit)
+
     def request(
         self, method: str, url: str, *, operation: str | None = None, retry: bool | None = None, **kwargs: Any
     ) -> httpx.Response:
         """Send a request, waiting for quota and retrying what retrying can cure.
+
+        Three layers, as httpx's own ``send`` chain: the retries (``_send_handling_retries``) around a try under
+        the quota (``_send_with_quota``: each try takes its own token) around one send (``_send_single``).
 
         :param operation: the marketplace operation, whose declared rate limit applies (if declared).
         :param retry: retry 5xx and dropped connections; default: for idempotent methods only (a POST is
@@ -267,52 +336,23 @@ class HttpClient:
         """
         method = method.upper()
         may_retry = method in IDEMPOTENT if retry is None else retry
-        limit = self._limit(operation)
-        key = f"{self.bucket_prefix}:{operation}"
+        return self._send_handling_retries(method, url, operation, may_retry, kwargs)
+
+    def _send_handling_retries(
+        self, method: str, url: str, operation: str | None, may_retry: bool, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        """Try until an answer is the plugin's to read: a connection that never opened again within seconds, a
+        dropped one and a 5xx with back-off (when ``may_retry``), a 429 once its bucket refills or as long as the
+        marketplace asks."""
         label = operation or method
         host = httpx.URL(url).host
+        quota = self._quota(operation)
         failures = throttles = refused = 0
         while True:
-            if self.guard is not None:
-                self.guard()
-            stopping = getattr(_DEFER, "stop", None)
-            if stopping is not None and stopping.is_set():
-                raise Deferred(self.clock.time(), "the scheduler to start again")
-            reservation: Reservation | None = None
-            if limit is not None:
-                over = getattr(_DEFER, "over", None)
-                if over is not None:
-                    due = self.limiter.wait_time(key, limit)  # type: ignore[union-attr]
-                    if due > over:
-                        raise Deferred(self.clock.time() + due, self._quota_name(label))
-                reservation = self.limiter.take(key, limit)  # type: ignore[union-attr]
-                try:
-                    reachable = reservation.wait <= LONG_WAIT or (not refused and self._can_reach(url))
-                    if reachable and reservation.wait > 0:
-                        self._announce(self._quota_name(label), reservation.wait)
-                        self.clock.sleep(reservation.wait)
-                        if self.guard is not None:
-                            self.guard()
-                except BaseException:
-                    # Stopped while it waited (Ctrl-C, SIGTERM, the app removed): the token was never used.
-                    self._give_back(key, limit, reservation)
-                    raise
-                if not reachable:
-                    # Never wait on a quota for a marketplace that cannot be reached: give the token back.
-                    self.limiter.refund(key, limit, reservation)  # type: ignore[union-attr]
-                    refused = self._refused(label, host, "no connection opens", refused, url)
-                    continue
-                self.stats.waited += reservation.wait
-                self.limiter.went(reservation)  # type: ignore[union-attr]
-            self.stats.calls[label] += 1
             try:
-                response = self._client.request(method, url, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # Never reached the marketplace: the token is given back, and the retries cost seconds.
-                if limit is not None:
-                    self.limiter.refund(key, limit, reservation)  # type: ignore[union-attr]
-                self._reached.discard(host)
-                refused = self._refused(label, host, type(exc).__name__, refused, url)
+                response = self._send_with_quota(quota, method, url, label, kwargs, probe=not refused)
+            except _NotReached as exc:
+                refused = self._refused(label, host, exc.why, refused, url)
                 continue
             except httpx.TransportError as exc:
                 if may_retry and failures < self.retries:
@@ -322,14 +362,7 @@ class HttpClient:
                     self._backoff(failures, f"{label}: {type(exc).__name__}")
                     continue
                 raise RemoteError(f"{label}: no answer from {host} ({type(exc).__name__})") from None
-            except LinkolisError:
-                # Raised before anything was sent (fetching the access token the request needs, say).
-                if limit is not None:
-                    self.limiter.refund(key, limit, reservation)  # type: ignore[union-attr]
-                raise
-            self._reached.add(host)
             request_id = response.headers.get(self.request_id_header)
-            self.log.debug("%s %s -> %s (%s)", method, httpx.URL(url).path, response.status_code, request_id)
             if response.status_code == 429:
                 self.stats.throttled[label] += 1
                 if throttles >= MAX_429_RETRIES:
@@ -346,9 +379,8 @@ class HttpClient:
                         status=429,
                         request_id=request_id,
                     )
-                limit = self._limit(operation)  # the answer may just have taught a new one
-                if limit is not None:
-                    self.limiter.drain(key, limit)  # type: ignore[union-attr]  # the next wait is for a real refill
+                quota = self._quota(operation)  # the answer may just have taught a new one
+                quota.drain()  # the next wait is for a real refill
                 if asked is not None:
                     # The marketplace says when: wait that long, no more (a guessed back-off) and no less.
                     self.stats.backed_off += asked
@@ -357,7 +389,7 @@ class HttpClient:
                         asked,
                     )
                     self.clock.sleep(asked)
-                elif limit is None:
+                elif not quota.limited:
                     self._backoff(throttles, f"{label} answered 429, too many requests")
                 continue
             if response.status_code in RETRY_STATUSES and may_retry and failures < self.retries:
@@ -374,13 +406,72 @@ class HttpClient:
                 )
             return response
 
-    def _give_back(self, key: str, limit: RateLimit, reservation: Reservation) -> None:
+    def _send_with_quota(
+        self, quota: Quota, method: str, url: str, label: str, kwargs: dict[str, Any], probe: bool
+    ) -> httpx.Response:
+        """One try under the quota: wait for a token (or defer, or stop, as the scheduler asks), send, and give the
+        token back when the request never reached the marketplace.
+
+        :param probe: before a long wait, check that the marketplace can be reached at all (not when a connection
+            was just refused: the retries report it).
+        :raises _NotReached: no connection opened (the token went back).
+        """
+        if self.guard is not None:
+            self.guard()
+        stopping = getattr(_DEFER, "stop", None)
+        if stopping is not None and stopping.is_set():
+            raise Deferred(self.clock.time(), "the scheduler to start again")
+        over = getattr(_DEFER, "over", None)
+        if over is not None:
+            due = quota.wait_time()
+            if due > over:
+                raise Deferred(self.clock.time() + due, self._quota_name(label))
+        reservation = quota.take()
+        try:
+            reachable = reservation.wait <= LONG_WAIT or (probe and self._can_reach(url))
+            if reachable and reservation.wait > 0:
+                self._announce(self._quota_name(label), reservation.wait)
+                self.clock.sleep(reservation.wait)
+                if self.guard is not None:
+                    self.guard()
+        except BaseException:
+            # Stopped while it waited (Ctrl-C, SIGTERM, the app removed): the token was never used.
+            self._give_back(quota, reservation)
+            raise
+        if not reachable:
+            # Never wait on a quota for a marketplace that cannot be reached: give the token back.
+            quota.refund(reservation)
+            raise _NotReached("no connection opens")
+        self.stats.waited += reservation.wait
+        quota.went(reservation)
+        try:
+            return self._send_single(method, url, label, kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Never reached the marketplace: the token is given back, and the retries cost seconds.
+            quota.refund(reservation)
+            self._reached.discard(httpx.URL(url).host)
+            raise _NotReached(type(exc).__name__) from None
+        except LinkolisError:
+            # Raised before anything was sent (fetching the access token the request needs, say).
+            quota.refund(reservation)
+            raise
+
+    def _send_single(self, method: str, url: str, label: str, kwargs: dict[str, Any]) -> httpx.Response:
+        """One request through httpx, counted and logged."""
+        self.stats.calls[label] += 1
+        response = self._client.request(method, url, **kwargs)
+        self._reached.add(httpx.URL(url).host)
+        request_id = response.headers.get(self.request_id_header)
+        self.log.debug("%s %s -> %s (%s)", method, httpx.URL(url).path, response.status_code, request_id)
+        return response
+
+    def _give_back(self, quota: Quota, reservation: Reservation) -> None:
         """Give an unused token back while something else ends the request; a database that refuses it then is
         left to release it once this process ends (``ratelimit``'s reservations of gone owners)."""
         try:
-            self.limiter.refund(key, limit, reservation)  # type: ignore[union-attr]
+            quota.refund(reservation)
         except sqlite3.Error as exc:
-            self.log.info("%s: the token waited for could not be given back (%s)", key, exc)
+            self.log.info("%s: the token waited for could not be given back (%s)", quota.key, exc)
 
     def _refused(self, label: str, host: str, why: str, refused: int, url: str = "") -> int:
         """One more connection that never reached ``host``: pause a moment, or give up when enough were tried."""

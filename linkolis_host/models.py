@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal, Mapping, Self
 
 from pydantic import (
     AwareDatetime,
@@ -262,9 +262,26 @@ class OrderStatus(str, Enum):
     other = "other"
 
 
-class Address(BaseModel):
+class _FromFields(BaseModel):
+    @classmethod
+    def from_fields(cls, raw: Mapping[str, Any], fields: Mapping[str, str], **given: Any) -> Self:
+        """This model from a marketplace's JSON object ``raw``: ``fields`` names, for each field of the host's that
+        the marketplace sends as it is, the marketplace's key for it (``{"line1": "addressLine1"}``); ``given``
+        sets the fields the plugin works out itself (a name from a first name and a surname). A text ``raw`` leaves
+        out or leaves blank is ``None``, never ``""``; any other loses the white space around it."""
+        texts = {name: _text(raw.get(key)) for name, key in fields.items()}
+        return cls(**texts, **given)
+
+
+def _text(value: Any) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+class Address(_FromFields):
     """A postal address. ``district`` is a district or county, ``municipality`` a municipality (both where the
-    marketplace sends them); ``address_type`` is what kind of place it is."""
+    marketplace sends them); ``address_type`` is what kind of place it is. ``Address.from_fields`` reads one from
+    the marketplace's JSON."""
 
     name: str | None = None
     company: str | None = None
@@ -281,8 +298,9 @@ class Address(BaseModel):
     address_type: Literal["residential", "commercial", "pickup_point"] | None = None
 
 
-class Buyer(BaseModel):
-    """Who bought. ``purchase_order_number`` is the number a business buyer gave at checkout (B2B)."""
+class Buyer(_FromFields):
+    """Who bought. ``purchase_order_number`` is the number a business buyer gave at checkout (B2B).
+    ``Buyer.from_fields`` reads one from the marketplace's JSON."""
 
     name: str | None = None
     email: str | None = None
@@ -367,6 +385,9 @@ class StockItem(BaseModel):
     quantity: int = Field(ge=0, le=MAX_QUANTITY)
 
 
+StockStatus = Literal["accepted", "rejected", "pending", "skipped", "not_listed"]
+
+
 class StockOutcome(BaseModel):
     """What became of a push for one SKU.
 
@@ -380,11 +401,34 @@ class StockOutcome(BaseModel):
 
     sku: str
     quantity: int | None = None
-    status: Literal["accepted", "rejected", "pending", "skipped", "not_listed"]
+    status: StockStatus
     message: str = ""
     retryable: bool = False
     reference: str | None = None
     warning: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        item: StockItem,
+        status: StockStatus,
+        message: str = "",
+        *,
+        retryable: bool = False,
+        reference: str | None = None,
+        warning: str = "",
+    ) -> StockOutcome:
+        """The outcome of pushing ``item`` (its SKU and quantity): ``StockOutcome.of(item, "rejected", str(exc),
+        retryable=True)``."""
+        return cls(
+            sku=item.sku,
+            quantity=item.quantity,
+            status=status,
+            message=message,
+            retryable=retryable,
+            reference=reference,
+            warning=warning,
+        )
 
 
 class StockLevel(BaseModel):
@@ -401,6 +445,15 @@ class StockLevel(BaseModel):
     detail: str = ""
     publication_delay: float = Field(0.0, ge=0)
     warning: str = ""
+
+
+class CheckAgain(BaseModel):
+    """What ``push_stock`` yields after its outcomes when pushes it left pending are not worth asking about before a
+    moment: ``at``, a wall time (``ctx.clock.time()`` based; one already past means at once). Before then the host
+    does not call the hook again unless a quantity changed. Without it, the host asks on every push.
+    """
+
+    at: float = Field(allow_inf_nan=False)
 
 
 class HealthCheck(BaseModel):
@@ -465,6 +518,25 @@ class ShipmentOutcome(BaseModel):
     status: Literal["accepted", "rejected", "pending"]
     message: str = ""
     retryable: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        shipment: Shipment,
+        status: Literal["accepted", "rejected", "pending"],
+        message: str = "",
+        *,
+        retryable: bool = False,
+    ) -> ShipmentOutcome:
+        """The outcome of ``shipment`` (keyed by its order and package reference): ``ShipmentOutcome.of(shipment,
+        "rejected", "the order was cancelled meanwhile")``."""
+        return cls(
+            marketplace_order_id=shipment.marketplace_order_id,
+            package_reference=shipment.package_reference,
+            status=status,
+            message=message,
+            retryable=retryable,
+        )
 
 
 # Why an order is cancelled, in the host's words; a plugin maps each to its marketplace's reason codes.

@@ -770,7 +770,7 @@ def cancel_order(
     try:
         with installed.run(host, app_row, lock="cancel") as ctx:
             outcome = host.registry.cancel_order(app_row.kind, ctx, cancellation)
-    except Exception as exc:  # noqa: BLE001 - recorded, then raised as it came: the marketplace may have cancelled
+    except Exception as exc:  # recorded, then raised as it came: the marketplace may have cancelled
         with host.db.atomic():
             installed.audit(host, app_row, "order_cancel_failed", order=oid, error=f"{type(exc).__name__}: {exc}")
         raise

@@ -24,6 +24,7 @@ from .models import (
     AuthorizationStart,
     Cancellation,
     CancellationOutcome,
+    CheckAgain,
     Credentials,
     DemoEnvironment,
     HealthCheck,
@@ -49,6 +50,7 @@ class InstalledPlugin:
 
 
 T = TypeVar("T", bound=BaseModel)
+U = TypeVar("U", bound=BaseModel)
 
 
 @dataclass
@@ -91,8 +93,9 @@ class Registry:
             kind, "import_orders", OrderBatch, self._answer(kind, "import_orders", ctx=ctx, cursor=cursor)
         )
 
-    def push_stock(self, kind: str, ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
-        return self._each(kind, "push_stock", StockOutcome, self._answer(kind, "push_stock", ctx=ctx, items=items))
+    def push_stock(self, kind: str, ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome | CheckAgain]:
+        answer = self._answer(kind, "push_stock", ctx=ctx, items=items)
+        return self._each(kind, "push_stock", StockOutcome, answer, also=CheckAgain)
 
     def read_stock(self, kind: str, ctx: Context, skus: list[str] | None) -> Iterator[StockLevel]:
         if not self.implements(kind, "read_stock"):
@@ -171,7 +174,8 @@ class Registry:
                 f"{model.__name__}{where}:\n{format_validation_error(exc, '  ')}"
             ) from None
 
-    def _each(self, kind: str, hook: str, model: type[T], answer: Any) -> Iterator[T]:
+    def _each(self, kind: str, hook: str, model: type[T], answer: Any, also: type[U] | None = None) -> Iterator[T | U]:
+        """Each item of ``answer`` checked as a ``model``; an ``also`` (a second type the hook may yield) as it is."""
         if answer is None:
             return
         try:
@@ -182,7 +186,7 @@ class Registry:
                 f"not an iterable of {model.__name__}"
             ) from None
         for number, item in enumerate(items):
-            yield self._check(kind, hook, model, item, number)
+            yield item if also is not None and isinstance(item, also) else self._check(kind, hook, model, item, number)
 
 
 def installed_plugins() -> dict[str, list[InstalledPlugin]]:

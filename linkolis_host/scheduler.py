@@ -311,7 +311,7 @@ class Scheduler:
             return Done(key, "deferred", now() + max(0.0, exc.until - self.clock.time()))
         except Busy:
             return Done(key, "busy", now() + self.poll)
-        except Exception as exc:  # noqa: BLE001 - keep serving the others; the log has the traceback
+        except Exception as exc:  # keep serving the others; the log has the traceback
             trouble = store.cannot_write(exc, host.db_path)
             if trouble is not None:  # the machine's doing: what was stored stays, the rest is tried again soon
                 log.debug("%s of %s could not write: %r", stream, app.name, exc)

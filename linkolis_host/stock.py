@@ -35,7 +35,7 @@ from .context import Progress
 from .errors import UserError
 from .host import Host
 from .installed import App, require_authorized
-from .models import MAX_QUANTITY, StockItem, StockLevel, StockOutcome
+from .models import MAX_QUANTITY, CheckAgain, StockItem, StockLevel, StockOutcome
 from .store import apps_having
 from .terminal import unsafe_characters
 
@@ -494,6 +494,7 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         progress.start(f"Pushing stock for {app.name}", len(items) or None)
         chunk: list[StockOutcome] = []
         marked = False
+        asked_later: CheckAgain | None = None  # when the plugin says pending pushes are next worth asking about
 
         def flush() -> None:
             """Record what the plugin has told so far: at each 500, before each write to its state, at the end."""
@@ -505,6 +506,9 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         ctx.state.before_write = flush  # a plugin that forgets what it told (a finished feed) has had it recorded
         try:
             for outcome in host.registry.push_stock(app.kind, ctx, items):
+                if isinstance(outcome, CheckAgain):
+                    asked_later = outcome  # the last one said counts
+                    continue
                 if outcome.sku in back:  # the plugin answers by the reference it was handed
                     outcome = outcome.model_copy(update={"sku": back[outcome.sku]})
                 if not marked:
@@ -523,8 +527,8 @@ def push_stock(host: Host, app: App | str, dry_run: bool = False, progress: Prog
         flush()
         if marked or not due:  # a plugin that answered nothing sent nothing: those SKUs stay due
             _all_sent_through(host, app.id, latest)
-        if ctx.check_again_at is not None:  # a wall time: how long from now, on the monotonic clock
-            _check_again(host)[app.id] = host.clock.monotonic() + (ctx.check_again_at - host.clock.time())
+        if asked_later is not None:  # a wall time: how long from now, on the monotonic clock
+            _check_again(host)[app.id] = host.clock.monotonic() + (asked_later.at - host.clock.time())
     summary["pending_earlier"] = (
         _pending_besides(host, app.id, {sku for sku, _, _ in due}) if due else _pending_count(host, app.id)
     )

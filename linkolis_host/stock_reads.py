@@ -347,7 +347,7 @@ def stock_page(
     return _stock_rows(host, skus, previous=previous, next=None if went_on is None else sku_key(went_on))
 
 
-def _stock_rows(host: Host, skus: list[str], previous: str | None, next: str | None) -> StockPage:  # noqa: A002
+def _stock_rows(host: Host, skus: list[str], previous: str | None, next: str | None) -> StockPage:
     by_sku: dict[str, dict[str, Any]] = {}
     for row in list_stock(host, skus=skus) if skus else []:
         entry = by_sku.setdefault(

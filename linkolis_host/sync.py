@@ -76,7 +76,7 @@ def watch(
                             report(f"{row.name}: {result['new']} new, {plural(result['updated'], 'updated order')}")
                     except LinkolisError as exc:
                         report(f"{row.name}: import: {exc}")
-                    except Exception:  # noqa: BLE001 - keep watching; the log has the traceback
+                    except Exception:  # keep watching; the log has the traceback
                         log.exception("import of %s failed", row.name)
                         report(f"{row.name}: import failed unexpectedly (run with -v for details)")
                 stop.wait(interval)
@@ -98,7 +98,7 @@ def watch(
                             )
                     except LinkolisError as exc:
                         report(f"{row.name}: shipments: {exc}")
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         log.exception("shipments to %s failed", row.name)
                         report(f"{row.name}: shipments failed unexpectedly (run with -v for details)")
                 if not host.app_info(row).settings.stock_sync:
@@ -114,7 +114,7 @@ def watch(
                         )
                 except LinkolisError as exc:
                     report(f"{row.name}: push: {exc}")
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("push to %s failed", row.name)
                     report(f"{row.name}: push failed unexpectedly (run with -v for details)")
             stop.wait(push_interval)

@@ -16,6 +16,7 @@ from linkolis_host import (
     AppKind,
     AppSettings,
     CancellationOutcome,
+    CheckAgain,
     HealthCheck,
     Order,
     OrderBatch,
@@ -189,6 +190,49 @@ def test_a_push_that_forgets_a_sku_is_caught():
     assert check(variant(push_stock=push_stock), stock=[("SKU-A", 5), ("SKU-B", 2)]) == [
         "push_stock: no outcome for SKU-A; return one per SKU pushed"
     ]
+
+
+def test_a_push_that_writes_its_state_through_a_context_kept_from_another_call_is_caught(market):
+    kept = {}
+
+    def health_check(ctx):
+        kept["client"] = ctx  # a client cached across calls keeps the context it was made with
+        return testmarket.health_check(ctx)
+
+    def push_stock(ctx, items):
+        """Tells each outcome, then forgets the job in the state: through the cached client's store, whose writes
+        the host does not see, so a crash right after the write would lose what was told."""
+        for item in items:
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="accepted")
+            kept["client"].state.delete(f"job:{item.sku}")
+
+    assert check(variant(health_check=health_check, push_stock=push_stock)) == [
+        "push_stock: wrote the app's state while the outcomes of SKU-A, yielded before, were not recorded; write "
+        "through this call's ctx.state (it records what was told before each write), never through a store kept "
+        "from another call"
+    ]
+
+    def push_stock_through_its_own_context(ctx, items):
+        for item in items:
+            yield StockOutcome(sku=item.sku, quantity=item.quantity, status="accepted")
+            ctx.state.delete(f"job:{item.sku}")
+
+    assert check(variant(push_stock=push_stock_through_its_own_context)) == []
+
+
+def test_a_check_again_given_as_a_duration_or_before_an_outcome_is_caught(market):
+    market.pending_once.add("SKU-A")
+    market.check_again_in = 30.0
+    assert check(testmarket) == [], "a pending push, then CheckAgain(at=now + 30): well-formed"
+
+    def push_stock(ctx, items):
+        yield CheckAgain(at=30.0)  # seconds from now, where a moment of ctx.clock was due
+        yield from testmarket.push_stock(ctx, items)
+
+    duration, early = check(variant(push_stock=push_stock))
+
+    assert duration.startswith("push_stock: CheckAgain(at=30.0) is not a moment within a day of ctx.clock.time()")
+    assert early == "push_stock: yielded the outcome of SKU-A after a CheckAgain; yield CheckAgain last"
 
 
 def test_a_crashing_hook_is_a_finding_not_a_crash():

@@ -82,7 +82,7 @@ def serve(sync):
     def run():
         try:
             sync.run(threading.Event())
-        except BaseException as exc:  # noqa: BLE001 - the test's to look at
+        except BaseException as exc:  # the test's to look at
             raised.append(exc)
 
     thread = threading.Thread(target=run, daemon=True)

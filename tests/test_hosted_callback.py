@@ -42,7 +42,7 @@ def served(home, clock):
 
 def test_a_base_url_in_the_config_sends_the_seller_back_to_the_served_callback(configured, served, monkeypatch):
     runner = CliRunner()
-    run = lambda *args: runner.invoke(cli, list(args), obj=configured, catch_exceptions=False)  # noqa: E731
+    run = lambda *args: runner.invoke(cli, list(args), obj=configured, catch_exceptions=False)
     apps.install(configured, "testmarket", {"name": "Shop EU", "region": "EU"})
     pages = []
 

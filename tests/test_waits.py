@@ -117,7 +117,7 @@ def test_with_the_quota_used_up_an_unreachable_marketplace_is_not_waited_for(clo
 
 
 class _Ok(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):  # http.server's name
         self.send_response(200)
         self.send_header("content-length", "0")
         self.end_headers()

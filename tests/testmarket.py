@@ -22,6 +22,7 @@ from linkolis_host import (
     AuthorizationStart,
     CancellationOutcome,
     Carrier,
+    CheckAgain,
     CredentialField,
     Credentials,
     DemoEnvironment,
@@ -246,7 +247,7 @@ def push_stock(ctx, items):
     yield from MARKET.late_outcomes
     MARKET.late_outcomes.clear()
     if MARKET.check_again_in is not None and pending:
-        ctx.check_again_at = ctx.clock.time() + MARKET.check_again_in
+        yield CheckAgain(at=ctx.clock.time() + MARKET.check_again_in)
 
 
 @hookimpl

@@ -242,7 +242,7 @@ def _authorize_in_browser(
         if not no_browser:
             oauth.open_browser(url)
 
-    say = lambda m: echo(m, err=True)  # noqa: E731
+    say = lambda m: echo(m, err=True)
     base_url = config.base_url(host.config, host.env)
     if base_url:
         row = apps.authorize_hosted(host, app, base_url=base_url, timeout=timeout, open_url=show, paste=paste, say=say)

@@ -23,9 +23,11 @@ workspace with no other app); each language it ships (``AppKind.locale_dir``) ha
 words (``check_words``); then, in a throw-away data directory: install, authorize (your callable), the health
 report's shape (a failed check has a remedy or an action, no remedy names a command), two imports in a row (each
 batch valid, its cursor plain JSON, the second import finds nothing new and nothing changed), given ``stock``, one
-outcome per SKU pushed, given ``shipments``, one outcome per shipment (an accepted one sent again as interrupted is
-accepted again), and given ``cancellations``, an outcome per order cancelled (an accepted one asked again, as after a
-crash before the host's own write, is accepted again, never refused as "already cancelled").
+outcome per SKU pushed, every outcome recorded before each write to the app's state that follows it, and at most
+one ``CheckAgain``, last, a moment of ``ctx.clock``; given ``shipments``, one outcome per shipment (an accepted
+one sent again as interrupted is accepted again), and given ``cancellations``, an outcome per order cancelled (an
+accepted one asked again, as after a crash before the host's own write, is accepted again, never refused as
+"already cancelled").
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ from .. import apps, installed, orders, stock
 from .. import shipments as shipments_
 from ..clock import VirtualClock
 from ..config import format_validation_error
+from ..context import Context, StateStore
 from ..errors import LinkolisError, PluginError
 from ..host import Host
-from ..models import AppKind, AppSettings, HealthCheck, OrderBatch, SettingsContext
+from ..models import AppKind, AppSettings, CheckAgain, HealthCheck, OrderBatch, SettingsContext, StockOutcome
 from ..plugins import build_plugin_manager
 from ..terminal import plural
 
@@ -58,6 +61,7 @@ COMMAND_TEXT = re.compile(
 REQUIRED_HOOKS = ("configure_fields", "authorize", "import_orders", "push_stock", "health_check")
 
 HostFactory = Callable[[Path, list], Host]
+DAY = 86400.0
 
 
 def default_host(home: Path, plugins: list) -> Host:
@@ -162,14 +166,20 @@ class _Watch:
     """Stands between the registry and the plugin (its raw ``_answer``) to check what the plugin answers beyond
     what the registry validates, passing it through."""
 
-    def __init__(self, call: Callable[..., Any], problems: list[str]) -> None:
-        self._call = call
+    def __init__(self, host: Host, problems: list[str]) -> None:
+        self._host = host
+        self._call = host.registry._answer
         self.problems = problems
 
     def __call__(self, kind: str, hook: str, **kwargs: Any) -> Any:
         answer = self._call(kind, hook, **kwargs)
         if hook == "import_orders" and answer is not None:
             return self._batches(answer)
+        if hook == "push_stock" and answer is not None:
+            try:
+                return self._pushed(kwargs["ctx"], iter(answer))
+            except TypeError:
+                return answer  # the host refuses it
         if hook == "health_check":
             if not isinstance(answer, list):
                 self.problems.append(
@@ -199,6 +209,85 @@ class _Watch:
                     "the host stores it as JSON and hands it back as such"
                 )
             yield batch
+
+    def _pushed(self, ctx: Context, answers: Iterator[Any]) -> Iterator[Any]:
+        """The push's answers, passed on one by one. Whenever the plugin writes the app's state (through any store),
+        every outcome it yielded before must be recorded already: the write may forget what was told (a finished
+        feed), and a crash right after it must lose none of it. A ``CheckAgain`` comes at most once, last, as a
+        moment of ``ctx.clock``."""
+        told: dict[str, StockOutcome] = {}  # by SKU, the last outcome yielded
+        moment: CheckAgain | None = None
+
+        def before_write(store: StateStore) -> None:
+            if store._app_id != ctx.app.id:
+                return
+            unrecorded = sorted(sku for sku, outcome in told.items() if not self._recorded(ctx.app.id, outcome))
+            if unrecorded:
+                self.problems.append(
+                    f"push_stock: wrote the app's state while the outcomes of {', '.join(unrecorded)}, yielded "
+                    "before, were not recorded; write through this call's ctx.state (it records what was told "
+                    "before each write), never through a store kept from another call"
+                )
+
+        while True:
+            with _watching_state_writes(before_write):
+                try:
+                    answer = next(answers)
+                except StopIteration:
+                    return
+            if isinstance(answer, CheckAgain):
+                now = ctx.clock.time()
+                if moment is not None:
+                    self.problems.append("push_stock: yielded more than one CheckAgain; yield one, last")
+                if abs(answer.at - now) > DAY:
+                    self.problems.append(
+                        f"push_stock: CheckAgain(at={answer.at}) is not a moment within a day of ctx.clock.time() "
+                        f"({now}); give a wall time of ctx.clock (now + seconds), not a duration"
+                    )
+                moment = answer
+            else:
+                try:
+                    outcome = answer if isinstance(answer, StockOutcome) else StockOutcome.model_validate(answer)
+                except ValidationError:
+                    yield answer  # the host refuses it with the plugin's errors
+                    return
+                if moment is not None:
+                    self.problems.append(
+                        f"push_stock: yielded the outcome of {outcome.sku} after a CheckAgain; yield CheckAgain last"
+                    )
+                told[outcome.sku] = outcome
+            yield answer
+
+    def _recorded(self, app_id: int, outcome: StockOutcome) -> bool:
+        """Whether the host's records say what ``outcome`` says, or drop it (about a SKU never sent to the app, or
+        about an older quantity than the one last sent)."""
+        row = self._host.db.execute(
+            "SELECT outcome, attempt_quantity, message, reference FROM stock_pushes WHERE app_id = ? AND sku = ?",
+            (app_id, outcome.sku),
+        ).fetchone()
+        if row is None:
+            return True
+        status, quantity, message, reference = row
+        if outcome.quantity is not None and outcome.quantity != quantity:
+            return True
+        return (status, message, reference) == (outcome.status, outcome.message, outcome.reference)
+
+
+@contextmanager
+def _watching_state_writes(before_write: Callable[[StateStore], None]) -> Iterator[None]:
+    """While the plugin's code runs: ``before_write(store)`` just before each write of every ``StateStore`` (after
+    the host's own ``before_write``), whichever context the store came from."""
+    original = StateStore._before_write
+
+    def watched(store: StateStore) -> None:
+        original(store)
+        before_write(store)
+
+    StateStore._before_write = watched  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        StateStore._before_write = original  # type: ignore[method-assign]
 
 
 def check_plugin(
@@ -268,7 +357,7 @@ def _check_with_host(
     cancels: list[dict[str, Any]] = (),
 ) -> list[str]:
     problems: list[str] = []
-    host.registry._answer = _Watch(host.registry._answer, problems)  # type: ignore[method-assign]
+    host.registry._answer = _Watch(host, problems)  # type: ignore[method-assign]
     step = "install"
     try:
         name = apps.install(host, kind.kind, install).name
@@ -339,7 +428,7 @@ def _check_with_host(
             problems += _check_cancellations(host, name, cancels)
     except (LinkolisError, ValidationError) as exc:
         problems.append(f"{step}: {type(exc).__name__}: {exc}")
-    except Exception as exc:  # noqa: BLE001 - a plugin's crash is a finding, not the kit's crash
+    except Exception as exc:  # a plugin's crash is a finding, not the kit's crash
         problems.append(f"{step}: the plugin raised {type(exc).__name__}: {exc}")
     return problems
 

@@ -215,8 +215,3 @@ def failed_check(req: Req, check: HealthCheck, app: str, *, oauth: bool = True) 
         "remedy": req.app_text(app, check.remedy) if check.remedy else "",
         "button": None if check.action == Action.VERIFY else button(req, check.action, app, check.param, oauth=oauth),
     }
-
-
-def of(exc: LinkolisError) -> dict[str, Any]:
-    """What a handler keeps of an error between a redirect and the page (the session holds plain data)."""
-    return exc.as_data()

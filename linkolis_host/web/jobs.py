@@ -55,7 +55,7 @@ class Jobs:
                 job.state = "finished"
             except LinkolisError as exc:
                 job.error, job.state = exc.as_data(), "failed"
-            except Exception as exc:  # noqa: BLE001 - a thread must report, not die silently
+            except Exception as exc:  # a thread must report, not die silently
                 job.error, job.state = {"code": "unexpected", "message": type(exc).__name__}, "failed"
 
         threading.Thread(target=run, name=f"linkolis-{job.what}-{job.app_id}", daemon=True).start()

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pytest
 
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
 
 def _web_conftest():

@@ -152,7 +152,7 @@ def bol_site(chromium, tls, tmp_path, monkeypatch):
     def bol(base_url):
         return Simulator(SystemClock(), seed=11, orders=3, offers=3, order_window_days=5, process_seconds=0.2)
 
-    env_of = lambda sim, sim_url: {"LINKOLIS_BOL_ENDPOINT": sim_url}  # noqa: E731
+    env_of = lambda sim, sim_url: {"LINKOLIS_BOL_ENDPOINT": sim_url}
     with _web_conftest().served_site(chromium, tls, tmp_path, bol, env_of) as site:
         yield site
 

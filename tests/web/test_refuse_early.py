@@ -9,7 +9,7 @@ import pytest
 from linkolis_host import apps
 
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
 WORDS = {
     "en-GB": {

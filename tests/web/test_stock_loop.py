@@ -10,7 +10,7 @@ import pytest
 from linkolis_host import apps, orders
 
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
 DE, NL = "A1PA6795UKMFR9", "A1805IZSGTT6HS"
 SKU = "LOOP-MUG"

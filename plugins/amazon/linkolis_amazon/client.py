@@ -215,15 +215,6 @@ class SpApi:
     def listing_path(self, sku: str) -> str:
         return f"/listings/2021-08-01/items/{quote(self.seller_id or '', safe='')}/{quote(sku, safe='')}"
 
-    def get_listing(self, sku: str, included: list[str]) -> httpx.Response:
-        return self.call(
-            "GET",
-            self.listing_path(sku),
-            "getListingsItem",
-            expect=(200, 404),
-            params={"marketplaceIds": self.market.id, "includedData": ",".join(included)},
-        )
-
     def search_listings(self, params: dict[str, Any]) -> dict:
         return self.call_json(
             "GET",

@@ -100,6 +100,27 @@ def _sum(amounts: list[Decimal | None]) -> Decimal | None:
 
 
 ADDRESS_TYPES = {"RESIDENTIAL": "residential", "COMMERCIAL": "commercial", "PICKUP_POINT": "pickup_point"}
+# The host's address and buyer fields, each with the key of the Orders API's Address and Buyer that fills it.
+ADDRESS_FIELDS = {
+    "name": "name",
+    "company": "companyName",
+    "line1": "addressLine1",
+    "line2": "addressLine2",
+    "line3": "addressLine3",
+    "city": "city",
+    "district": "districtOrCounty",
+    "region": "stateOrRegion",
+    "municipality": "municipality",
+    "postal_code": "postalCode",
+    "country_code": "countryCode",
+    "phone": "phone",
+}
+BUYER_FIELDS = {
+    "name": "buyerName",
+    "email": "buyerEmail",
+    "company": "buyerCompanyName",
+    "purchase_order_number": "buyerPurchaseOrderNumber",
+}
 ORIGINAL_ORDER = {"REPLACEMENT_ORIGINAL_ID": "replacement", "EXCHANGE_ORIGINAL_ID": "exchange"}
 
 
@@ -156,21 +177,7 @@ def _line(item: dict[str, Any]) -> tuple[OrderLine, str | None]:
 
 
 def _address(address: dict[str, Any]) -> Address:
-    return Address(
-        name=_text(address.get("name")),
-        company=_text(address.get("companyName")),
-        line1=_text(address.get("addressLine1")),
-        line2=_text(address.get("addressLine2")),
-        line3=_text(address.get("addressLine3")),
-        city=_text(address.get("city")),
-        district=_text(address.get("districtOrCounty")),
-        region=_text(address.get("stateOrRegion")),
-        municipality=_text(address.get("municipality")),
-        postal_code=_text(address.get("postalCode")),
-        country_code=_text(address.get("countryCode")),
-        phone=_text(address.get("phone")),
-        address_type=ADDRESS_TYPES.get(address.get("addressType")),
-    )
+    return Address.from_fields(address, ADDRESS_FIELDS, address_type=ADDRESS_TYPES.get(address.get("addressType")))
 
 
 def to_order(raw: dict[str, Any], marketplace_id: str = "") -> Order:
@@ -213,14 +220,7 @@ def to_order(raw: dict[str, Any], marketplace_id: str = "") -> Order:
         currency=currency,
         total=total,
         lines=lines,
-        buyer=Buyer(
-            name=_text(buyer.get("buyerName")),
-            email=_text(buyer.get("buyerEmail")),
-            company=_text(buyer.get("buyerCompanyName")),
-            purchase_order_number=_text(buyer.get("buyerPurchaseOrderNumber")),
-        )
-        if buyer
-        else None,
+        buyer=Buyer.from_fields(buyer, BUYER_FIELDS) if buyer else None,
         recipient=_address(address) if address else None,
         seller_order_id=seller_order_id,
         programs=[p for p in (_text(p) for p in raw.get("programs") or []) if p],

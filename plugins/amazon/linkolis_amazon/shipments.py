@@ -107,34 +107,26 @@ def confirm(ctx: Context, shipments: Iterable[Shipment]) -> Iterator[ShipmentOut
         yield _confirm_one(ctx, api, shipment)
 
 
-def _outcome(shipment: Shipment, status: str, message: str = "", retryable: bool = False) -> ShipmentOutcome:
-    return ShipmentOutcome(
-        marketplace_order_id=shipment.marketplace_order_id,
-        package_reference=shipment.package_reference,
-        status=status,
-        message=message,
-        retryable=retryable,
-    )
-
-
 def _confirm_one(ctx: Context, api: SpApi, shipment: Shipment) -> ShipmentOutcome:
     oid = shipment.marketplace_order_id
     if shipment.fulfilled_by == "marketplace":  # refused before any call: Amazon confirms FBA shipments itself
-        return _outcome(
+        return ShipmentOutcome.of(
             shipment,
             "rejected",
             f"order {oid} is fulfilled by Amazon (FBA): Amazon ships it and confirms its shipment itself",
         )
     try:
         api.confirm_shipment(oid, body_of(shipment, api.market.id))
-        return _outcome(shipment, "accepted")
+        return ShipmentOutcome.of(shipment, "accepted")
     except SpApiError as exc:
         if exc.status in (429,) or exc.status >= 500:
-            return _outcome(
+            return ShipmentOutcome.of(
                 shipment, "rejected", f"Amazon could not take it now ({exc}); it is sent again", retryable=True
             )
         if exc.status == 404:
-            return _outcome(shipment, "rejected", f"Amazon has no order {oid} for this seller in this marketplace")
+            return ShipmentOutcome.of(
+                shipment, "rejected", f"Amazon has no order {oid} for this seller in this marketplace"
+            )
         if exc.status != 400:
             raise
         return _refused(ctx, api, shipment, _details(exc))
@@ -153,33 +145,35 @@ def _refused(ctx: Context, api: SpApi, shipment: Shipment, details: str) -> Ship
     if (reused and reused["ref"] == ref and reused["order"] == oid) or "is already Shipped" in details:
         has = _has_package(ctx, api, shipment)
         if has or (has is None and shipment.resent and reused):
-            return _outcome(shipment, "accepted")
+            return ShipmentOutcome.of(shipment, "accepted")
         if reused:
-            return _outcome(
+            return ShipmentOutcome.of(
                 shipment,
                 "rejected",
                 f"Amazon already has another package {ref} for order {oid} (a "
                 "shipment confirmed elsewhere, with another tracking number)",
             )
-        return _outcome(shipment, "rejected", f"order {oid} is shipped already at Amazon: nothing is left to ship")
+        return ShipmentOutcome.of(
+            shipment, "rejected", f"order {oid} is shipped already at Amazon: nothing is left to ship"
+        )
     if "is Canceled" in details:
-        return _outcome(
+        return ShipmentOutcome.of(
             shipment,
             "rejected",
             f"order {oid} was cancelled at Amazon meanwhile: do not ship it (recall the parcel if it left)",
         )
     unknown = UNKNOWN_ITEM.findall(details)
     if unknown:
-        return _outcome(shipment, "rejected", f"order {oid} has no item {', '.join(unknown)} at Amazon")
+        return ShipmentOutcome.of(shipment, "rejected", f"order {oid} has no item {', '.join(unknown)} at Amazon")
     too_many = TOO_MANY.findall(details)
     if too_many:
         parts = [f"{qty} of item {item} but only {max(int(left), 0)} is left to ship" for qty, item, left in too_many]
-        return _outcome(shipment, "rejected", f"order {oid}: {'; '.join(parts)} (shipped already elsewhere?)")
+        return ShipmentOutcome.of(shipment, "rejected", f"order {oid}: {'; '.join(parts)} (shipped already elsewhere?)")
     # Amazon's own wording for a reused reference is not documented (the simulator's is matched above): any other
     # refusal of a package sent before is checked against the order's packages too.
     if (shipment.resent or "already" in details.lower()) and _has_package(ctx, api, shipment):
-        return _outcome(shipment, "accepted")
-    return _outcome(shipment, "rejected", f"Amazon refused the shipment of order {oid}: {details}")
+        return ShipmentOutcome.of(shipment, "accepted")
+    return ShipmentOutcome.of(shipment, "rejected", f"Amazon refused the shipment of order {oid}: {details}")
 
 
 def _has_package(ctx: Context, api: SpApi, shipment: Shipment) -> bool | None:

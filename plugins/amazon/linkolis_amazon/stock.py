@@ -40,7 +40,7 @@ from typing import Any, Iterable, Iterator, Sequence, overload
 
 import httpx
 
-from linkolis_host import Context, LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome, plural
+from linkolis_host import CheckAgain, Context, LinkolisError, RemoteError, StockItem, StockLevel, StockOutcome, plural
 
 from .client import RATE_LIMITS, GarbledAnswer, SpApi, SpApiError, error_of, parse_json, retryable
 from .orders import iso, parse_time
@@ -256,26 +256,15 @@ def _patch(ctx: Context, api: SpApi, item: StockItem, fact: dict[str, Any]) -> S
             raise error_of(response, "patchListingsItem")
         body = parse_json(response, "patchListingsItem")
     except SpApiError as exc:
-        return StockOutcome(
-            sku=item.sku,
-            quantity=item.quantity,
-            status="rejected",
-            message=str(exc),
-            retryable=retryable(exc),
-            warning=warning,
-        )
+        return StockOutcome.of(item, "rejected", str(exc), retryable=retryable(exc), warning=warning)
     if body.get("status") == "ACCEPTED":
         # The submission's own issues may carry an enforcement too (Amazon's examples show LISTING_SUPPRESSED).
         warning = listing_warning({"issues": body.get("issues")}, api.market.id) or warning
-        return StockOutcome(
-            sku=item.sku, quantity=item.quantity, status="accepted", reference=body.get("submissionId"), warning=warning
-        )
+        return StockOutcome.of(item, "accepted", reference=body.get("submissionId"), warning=warning)
     message, can_retry = _issues_text(body.get("issues", []), fresh=bool(fact.get("fresh")))
     if can_retry:
         ctx.state.delete(_listing_key(item.sku))  # read the product type afresh before the retry
-    return StockOutcome(
-        sku=item.sku, quantity=item.quantity, status="rejected", message=message, retryable=can_retry, warning=warning
-    )
+    return StockOutcome.of(item, "rejected", message, retryable=can_retry, warning=warning)
 
 
 def feed_document(seller_id: str, messages: Iterable[tuple[str, str, int]]) -> bytes:
@@ -477,24 +466,16 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
                 del feeds[feed_id]
                 continue
             for number, (sku, quantity, *fresh) in enumerate(skus, start=1):
-                issues = by_message.get(number, [])
+                item, issues = StockItem(sku=sku, quantity=quantity), by_message.get(number, [])
                 if any(i.get("severity") == "ERROR" for i in issues):
                     message, can_retry = _issues_text(issues, fresh=bool(fresh and fresh[0]))
                     if can_retry:
                         ctx.state.delete(_listing_key(sku))
-                    yield StockOutcome(
-                        sku=sku,
-                        quantity=quantity,
-                        status="rejected",
-                        message=message,
-                        retryable=can_retry,
-                        reference=feed_id,
-                        warning=known.get(sku, ""),
+                    yield StockOutcome.of(
+                        item, "rejected", message, retryable=can_retry, reference=feed_id, warning=known.get(sku, "")
                     )
                 else:
-                    yield StockOutcome(
-                        sku=sku, quantity=quantity, status="accepted", reference=feed_id, warning=known.get(sku, "")
-                    )
+                    yield StockOutcome.of(item, "accepted", reference=feed_id, warning=known.get(sku, ""))
         else:
             detail = ""
             if status.get("resultFeedDocumentId"):
@@ -515,8 +496,8 @@ def collect_feeds(ctx: Context, api: SpApi, force: bool = False) -> Iterator[Sto
 def _send_again(skus: list[list[Any]], feed_id: str, message: str) -> Iterator[StockOutcome]:
     """Every SKU of a feed whose report cannot be trusted, rejected retryably: the host sends it again."""
     for sku, quantity, *_ in skus:
-        yield StockOutcome(
-            sku=sku, quantity=quantity, status="rejected", retryable=True, reference=feed_id, message=message
+        yield StockOutcome.of(
+            StockItem(sku=sku, quantity=quantity), "rejected", message, retryable=True, reference=feed_id
         )
 
 
@@ -576,25 +557,16 @@ def _behind_feeds(
         if feed_id is None:
             ready.append(number)
         elif quantity == item.quantity:
-            outcomes.append(
-                StockOutcome(
-                    sku=item.sku,
-                    quantity=item.quantity,
-                    status="pending",
-                    reference=feed_id,
-                    message=f"in feed {feed_id}",
-                )
-            )
+            outcomes.append(StockOutcome.of(item, "pending", f"in feed {feed_id}", reference=feed_id))
         else:
             waiting[item.sku] = [item.quantity, feed_id]
             outcomes.append(
-                StockOutcome(
-                    sku=item.sku,
-                    quantity=item.quantity,
-                    status="pending",
+                StockOutcome.of(
+                    item,
+                    "pending",
+                    f"waits for feed {feed_id} (an older quantity) to be processed, so that it cannot overwrite "
+                    "this one",
                     reference=feed_id,
-                    message=f"waits for feed {feed_id} (an older quantity) to be processed, "
-                    "so that it cannot overwrite this one",
                 )
             )
     if waiting or held:
@@ -627,9 +599,11 @@ class _Picked(Sequence[StockItem]):
         return self._at(self._positions[index])
 
 
-def push(ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
+def push(ctx: Context, items: Sequence[StockItem]) -> Iterator[StockOutcome | CheckAgain]:
     yield from _push(ctx, items)
-    ctx.check_again_at = next_check(ctx)
+    at = next_check(ctx)
+    if at is not None:
+        yield CheckAgain(at=at)
 
 
 def next_check(ctx: Context) -> float | None:
@@ -678,29 +652,23 @@ def _send(ctx: Context, api: SpApi, items: Sequence[StockItem]) -> Iterator[Stoc
         for item in chunk:
             fact = facts[item.sku]
             if "unread" in fact:
-                yield StockOutcome(
-                    sku=item.sku,
-                    quantity=item.quantity,
-                    status="rejected",
-                    retryable=True,
-                    message=f"its listing could not be read: {fact['unread']}",
+                yield StockOutcome.of(
+                    item, "rejected", f"its listing could not be read: {fact['unread']}", retryable=True
                 )
             elif not fact.get("found"):
                 # Sold elsewhere, not refused: the host does not hand it over again until the listings are read.
-                yield StockOutcome(
-                    sku=item.sku,
-                    quantity=item.quantity,
-                    status="not_listed",
-                    message=f"no listing with this SKU on {api.market.domain}; if it should be sold here, create "
-                    "the listing in Seller Central (or map the SKU), then verify the stock again",
+                yield StockOutcome.of(
+                    item,
+                    "not_listed",
+                    f"no listing with this SKU on {api.market.domain}; if it should be sold here, create the "
+                    "listing in Seller Central (or map the SKU), then verify the stock again",
                 )
             elif fact.get("fba"):
-                yield StockOutcome(
-                    sku=item.sku,
-                    quantity=item.quantity,
-                    status="skipped",
+                yield StockOutcome.of(
+                    item,
+                    "skipped",
+                    "fulfilled by Amazon (FBA): Amazon owns this quantity, nothing was pushed",
                     warning=fact.get("warning", ""),
-                    message="fulfilled by Amazon (FBA): Amazon owns this quantity, nothing was pushed",
                 )
             else:
                 mfn.append(
@@ -731,20 +699,11 @@ def _feed(ctx: Context, api: SpApi, chunk: list[tuple[StockItem, dict[str, Any]]
     except GarbledAnswer as exc:
         # Amazon may hold the feed: the upload stays noted, and the next push looks for it.
         for item, _ in chunk:
-            yield StockOutcome(
-                sku=item.sku, quantity=item.quantity, status="rejected", retryable=True, message=str(exc)
-            )
+            yield StockOutcome.of(item, "rejected", str(exc), retryable=True)
         return
     ctx.progress.note(f"Sent {len(chunk)} quantities in feed {feed_id}; Amazon reports back in a few minutes")
     for item, fact in chunk:
-        yield StockOutcome(
-            sku=item.sku,
-            quantity=item.quantity,
-            status="pending",
-            reference=feed_id,
-            message=f"in feed {feed_id}",
-            warning=fact["warning"],
-        )
+        yield StockOutcome.of(item, "pending", f"in feed {feed_id}", reference=feed_id, warning=fact["warning"])
 
 
 def read(ctx: Context, skus: list[str] | None) -> Iterator[StockLevel]:

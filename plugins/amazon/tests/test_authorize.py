@@ -455,7 +455,7 @@ def test_an_expired_access_token_is_forgotten_by_the_log_redactor(clock, sim, ap
     from linkolis_host import context
 
     real = {"now": 5_000.0}
-    REDACTOR = context.Redactor(now=lambda: real["now"])  # noqa: N806 - the host's, fresh for this story
+    REDACTOR = context.Redactor(now=lambda: real["now"])  # the host's, fresh for this story
     monkeypatch.setattr(context, "REDACTOR", REDACTOR)
     client = api()
     client.marketplace_participations()

@@ -9,7 +9,7 @@ import linkolis_amazon.plugin
 import pytest
 from linkolis_amazon import shipments as amazon_shipments
 
-from linkolis_host import Shipment
+from linkolis_host.testing import samples
 
 
 def settle(clock):
@@ -78,14 +78,8 @@ def test_a_shipment_reaches_amazon_as_the_v0_model_has_it(sim, clock, run, wire,
     ],
 )
 def test_carriers_are_sent_with_amazons_codes_or_as_other_by_name(seller_typed, code, name):
-    shipment = Shipment(
-        marketplace_order_id="028-0000000-0000000",
-        package_reference="1",
-        lines=[("1", 1)],
-        carrier_code=seller_typed,
-        carrier_name=None if code != "Other" else seller_typed,
-        tracking_number="T",
-        ship_date="2026-05-28T10:00:00Z",
+    shipment = samples.shipment(
+        "028-0000000-0000000", carrier_code=seller_typed, carrier_name=None if code != "Other" else seller_typed
     )
     expected = {"carrierCode": code, **({"carrierName": name} if name else {})}
     assert amazon_shipments.carrier_fields(shipment) == expected
@@ -160,16 +154,9 @@ def _package(item_id):
 
 
 def test_an_fba_order_is_refused_before_any_call(sim, clock, run, wire, authorized, host):
-    shipment = Shipment(
-        marketplace_order_id="028-1111111-1111111",
-        package_reference="1",
-        lines=[("1", 1)],
-        carrier_code="DHL",
-        tracking_number="T",
-        ship_date="2026-05-28T10:00:00Z",
-        fulfilled_by="marketplace",
-    )
     from linkolis_host import installed
+
+    shipment = samples.shipment("028-1111111-1111111", fulfilled_by="marketplace")
 
     app = installed.get(host, authorized)
     before = len(wire.requests)

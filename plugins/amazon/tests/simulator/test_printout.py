@@ -3,34 +3,18 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-import subprocess
-import sys
 import tomllib
 
 from linkolis_amazon.settings import operator_settings
 from linkolis_amazon.simulator.lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
+from linkolis_host.testing import commands
+
 
 def _printed(*args):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "linkolis_amazon.simulator", "--orders", "3", "--skus", "2", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines = []
-    try:
-        for line in proc.stdout:  # type: ignore[union-attr]
-            lines.append(line.rstrip("\n"))
-            if line.startswith("Ctrl-C stops it."):
-                break
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    return lines
+    with commands.printout("linkolis_amazon.simulator", "--orders", "3", "--skus", "2", *args) as lines:
+        return lines
 
 
 def test_the_printout_is_the_operator_settings_as_exports_and_as_toml():
@@ -60,10 +44,6 @@ def test_the_printout_is_the_operator_settings_as_exports_and_as_toml():
 
 
 def test_the_help_has_a_summary_then_examples():
-    result = subprocess.run(
-        [sys.executable, "-m", "linkolis_amazon.simulator", "--help"], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0
-    out = result.stdout
+    out = commands.help_text("linkolis_amazon.simulator")
     assert out.index("Serve a local Amazon") < out.index("options:") < out.index("Examples:")
     assert "python -m linkolis_amazon.simulator --port 8320 --allow-loopback-redirects" in out

@@ -50,6 +50,17 @@ MAX_HISTORY_DAYS = 90
 SEEN_KEY = "orders_seen"
 SEEN_FOR = timedelta(days=3)  # longer than the day-before re-read reaches back
 MARKETPLACE = "bol.com"
+# The host's address and buyer fields bol sends as they are, each with the key of bol's that fills it.
+ADDRESS_FIELDS = {
+    "company": "company",
+    "line2": "extraAddressInformation",
+    "line3": "pickupPointName",
+    "city": "city",
+    "postal_code": "zipCode",
+    "country_code": "countryCode",
+    "phone": "deliveryPhoneNumber",
+}
+BUYER_FIELDS = {"email": "email", "company": "company", "purchase_order_number": "orderReference"}
 
 
 def iso(moment: datetime) -> str:
@@ -130,18 +141,8 @@ def _address(details: dict[str, Any], pickup_point: bool) -> Address:
         if p
     )
     name = " ".join(p for p in (_text(details.get("firstName")), _text(details.get("surname"))) if p)
-    return Address(
-        name=name or None,
-        company=_text(details.get("company")),
-        line1=street or None,
-        line2=_text(details.get("extraAddressInformation")),
-        line3=_text(details.get("pickupPointName")),
-        city=_text(details.get("city")),
-        postal_code=_text(details.get("zipCode")),
-        country_code=_text(details.get("countryCode")),
-        phone=_text(details.get("deliveryPhoneNumber")),
-        address_type="pickup_point" if pickup_point else None,
-    )
+    kind = "pickup_point" if pickup_point else None
+    return Address.from_fields(details, ADDRESS_FIELDS, name=name or None, line1=street or None, address_type=kind)
 
 
 def to_order(raw: dict[str, Any], placed_fallback: str | None = None) -> Order:
@@ -168,14 +169,7 @@ def to_order(raw: dict[str, Any], placed_fallback: str | None = None) -> Order:
         currency="EUR",
         total=sum(totals, Decimal("0.00")) if totals and None not in totals else None,
         lines=lines,
-        buyer=Buyer(
-            name=name or None,
-            email=_text(billing.get("email")),
-            company=_text(billing.get("company")),
-            purchase_order_number=_text(billing.get("orderReference")),
-        )
-        if billing
-        else None,
+        buyer=Buyer.from_fields(billing, BUYER_FIELDS, name=name or None) if billing else None,
         recipient=_address(shipment, bool(raw.get("pickupPoint"))) if shipment else None,
     )
 

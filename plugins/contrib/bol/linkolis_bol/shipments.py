@@ -109,31 +109,23 @@ def _key(shipment: Shipment) -> str:
     return f"{STATE_PREFIX}{shipment.marketplace_order_id}:{shipment.package_reference}"
 
 
-def _outcome(shipment: Shipment, status: str, message: str = "", retryable: bool = False) -> ShipmentOutcome:
-    return ShipmentOutcome(
-        marketplace_order_id=shipment.marketplace_order_id,
-        package_reference=shipment.package_reference,
-        status=status,
-        message=message,
-        retryable=retryable,
-    )
-
-
 def _one(api: Bol, shipment: Shipment) -> ShipmentOutcome:
     ctx, oid = api.ctx, shipment.marketplace_order_id
     if shipment.fulfilled_by == "marketplace":  # refused before any call: bol ships FBB orders itself
-        return _outcome(shipment, "rejected", f"order {oid} is fulfilled by bol (FBB): bol ships it itself")
+        return ShipmentOutcome.of(shipment, "rejected", f"order {oid} is fulfilled by bol (FBB): bol ships it itself")
     sent = ctx.state.get(_key(shipment))
     if sent and sent.get("done"):  # bol took it before (a send interrupted after that): not posted twice
-        return _outcome(shipment, "accepted")
+        return ShipmentOutcome.of(shipment, "accepted")
     if sent and "pid" not in sent:  # posted before, bol's answer never recorded: ask bol before posting again
         try:
             sent = _earlier(api, shipment, sent["at"])
         except LinkolisError as exc:
-            return _outcome(shipment, "pending", f"bol could not be asked whether it has the shipment already: {exc}")
+            return ShipmentOutcome.of(
+                shipment, "pending", f"bol could not be asked whether it has the shipment already: {exc}"
+            )
         if sent and sent.get("done"):
             ctx.state.set(_key(shipment), sent)
-            return _outcome(shipment, "accepted")
+            return ShipmentOutcome.of(shipment, "accepted")
     if not sent:
         ctx.state.set(_key(shipment), {"posting": True, "at": ctx.clock.time()})
         try:
@@ -142,14 +134,16 @@ def _one(api: Bol, shipment: Shipment) -> ShipmentOutcome:
             retry = exc.status == 429 or exc.status >= 500
             if exc.status < 500:  # bol said no: nothing was made (after a 5xx bol is asked first, next time)
                 ctx.state.delete(_key(shipment))
-            return _outcome(shipment, "rejected", f"bol refused the shipment of order {oid}: {exc}", retry)
+            return ShipmentOutcome.of(
+                shipment, "rejected", f"bol refused the shipment of order {oid}: {exc}", retryable=retry
+            )
         except LinkolisError as exc:
-            return _outcome(
+            return ShipmentOutcome.of(
                 shipment,
                 "rejected",
                 f"bol's answer to the shipment of order {oid} did not arrive ({exc}); bol is asked whether it has "
                 "the shipment before it is sent again",
-                True,
+                retryable=True,
             )
         sent = {"pid": str(status["processStatusId"]), "at": ctx.clock.time()}
         ctx.state.set(_key(shipment), sent)
@@ -219,31 +213,33 @@ def _follow(api: Bol, shipment: Shipment, pid: str) -> ShipmentOutcome:
             )
             status = None if response.status_code == 404 else parse_json(response, "get-process-status")
         except LinkolisError as exc:
-            return _outcome(shipment, "pending", f"bol's process status {pid} could not be read: {exc}")
+            return ShipmentOutcome.of(shipment, "pending", f"bol's process status {pid} could not be read: {exc}")
         if status is None:  # forgotten: bol's shipments are asked for this package before it is posted again
             ctx.state.set(_key(shipment), {"posting": True, "at": ctx.clock.time()})
-            return _outcome(
+            return ShipmentOutcome.of(
                 shipment,
                 "rejected",
                 f"bol no longer knows the shipment's process status {pid}; bol is asked whether it has the shipment "
                 "before it is sent again",
-                True,
+                retryable=True,
             )
         state = status.get("status")
         if state == "SUCCESS":
             ctx.state.set(_key(shipment), {"pid": pid, "done": True})
-            return _outcome(shipment, "accepted")
+            return ShipmentOutcome.of(shipment, "accepted")
         if state == "FAILURE":
-            return _outcome(
+            return ShipmentOutcome.of(
                 shipment,
                 "rejected",
                 f"bol refused the shipment of order {oid}: {status.get('errorMessage') or 'no reason given'}",
             )
         if state == "TIMEOUT":
             ctx.state.delete(_key(shipment))
-            return _outcome(shipment, "rejected", f"bol timed out processing the shipment of order {oid}", True)
+            return ShipmentOutcome.of(
+                shipment, "rejected", f"bol timed out processing the shipment of order {oid}", retryable=True
+            )
         if waited >= PROCESS_PATIENCE:
-            return _outcome(shipment, "pending", f"bol is processing the shipment (process status {pid})")
+            return ShipmentOutcome.of(shipment, "pending", f"bol is processing the shipment (process status {pid})")
         ctx.progress.wait(f"bol to process the shipment of order {oid}", pause)
         ctx.clock.sleep(pause)
         waited += pause

@@ -155,25 +155,18 @@ def offer_map(api: Bol, skus: Iterable[str]) -> dict[str, dict[str, Any]]:
     return refresh_offers(api)
 
 
+def _item(entry: dict[str, Any]) -> StockItem:
+    """The item a pending update (noted by ``_send``) pushes."""
+    return StockItem(sku=entry["sku"], quantity=entry["quantity"])
+
+
 def _outcome(entry: dict[str, Any], status: dict[str, Any]) -> StockOutcome | None:
-    state = status.get("status")
+    state, pid = status.get("status"), status.get("processStatusId")
     if state == "SUCCESS":
-        return StockOutcome(
-            sku=entry["sku"],
-            quantity=entry["quantity"],
-            status="accepted",
-            message=entry.get("note", ""),
-            reference=status.get("processStatusId"),
-        )
+        return StockOutcome.of(_item(entry), "accepted", entry.get("note", ""), reference=pid)
     if state in ("FAILURE", "TIMEOUT"):
-        return StockOutcome(
-            sku=entry["sku"],
-            quantity=entry["quantity"],
-            status="rejected",
-            message=f"bol: {status.get('errorMessage') or state}",
-            retryable=state == "TIMEOUT",
-            reference=status.get("processStatusId"),
-        )
+        message = f"bol: {status.get('errorMessage') or state}"
+        return StockOutcome.of(_item(entry), "rejected", message, retryable=state == "TIMEOUT", reference=pid)
     return None
 
 
@@ -201,14 +194,8 @@ def collect(api: Bol, patience: float = PROCESS_PATIENCE) -> Generator[StockOutc
                 if status is None:
                     if _younger_than(ctx, entry.get("at", 0), FORGOTTEN_AFTER):
                         continue
-                    outcome = StockOutcome(
-                        sku=entry["sku"],
-                        quantity=entry["quantity"],
-                        status="rejected",
-                        retryable=True,
-                        reference=pid,
-                        message="bol no longer keeps this update's process status; pushed again",
-                    )
+                    message = "bol no longer keeps this update's process status; pushed again"
+                    outcome = StockOutcome.of(_item(entry), "rejected", message, retryable=True, reference=pid)
                 else:
                     outcome = _outcome(entry, status)
                 if outcome is not None:
@@ -232,33 +219,21 @@ def push(ctx, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
             offers = offer_map(api, [i.sku for i in items])
         except LinkolisError as exc:
             for i in items:
-                yield StockOutcome(
-                    sku=i.sku,
-                    quantity=i.quantity,
-                    status="rejected",
-                    retryable=True,
-                    message=f"the offer ids could not be read from bol: {exc}",
-                )
+                yield StockOutcome.of(i, "rejected", f"the offer ids could not be read from bol: {exc}", retryable=True)
             yield from collect(api, patience=0)
             return
         ctx.progress.start("Pushing stock to bol", len(items))
         for item in items:
             offer = offers.get(item.sku)
             if offer is None:
-                yield StockOutcome(
-                    sku=item.sku,
-                    quantity=item.quantity,
-                    status="not_listed",
-                    message="not listed on bol: no offer has this reference or EAN (map the SKU to the "
-                    "offer's reference or EAN)",
+                yield StockOutcome.of(
+                    item,
+                    "not_listed",
+                    "not listed on bol: no offer has this reference or EAN (map the SKU to the offer's reference or "
+                    "EAN)",
                 )
             elif offer["fbb"]:
-                yield StockOutcome(
-                    sku=item.sku,
-                    quantity=item.quantity,
-                    status="skipped",
-                    message="bol fulfils this offer (FBB): its stock is bol's",
-                )
+                yield StockOutcome.of(item, "skipped", "bol fulfils this offer (FBB): its stock is bol's")
             else:
                 outcome = _send(api, item, offer["offer_id"])
                 if outcome is None:
@@ -270,13 +245,7 @@ def push(ctx, items: Sequence[StockItem]) -> Iterator[StockOutcome]:
     pending = yield from collect(api)
     for pid, entry in pending.items():
         if entry["sku"] in sent and entry["quantity"] == sent[entry["sku"]].quantity:
-            yield StockOutcome(
-                sku=entry["sku"],
-                quantity=entry["quantity"],
-                status="pending",
-                reference=pid,
-                message="bol is processing the update",
-            )
+            yield StockOutcome.of(_item(entry), "pending", "bol is processing the update", reference=pid)
 
 
 def _send(api: Bol, item: StockItem, offer_id: str) -> StockOutcome | None:
@@ -292,15 +261,9 @@ def _send(api: Bol, item: StockItem, offer_id: str) -> StockOutcome | None:
             expect=(202,),
         )
     except BolError as exc:
-        return StockOutcome(
-            sku=item.sku,
-            quantity=item.quantity,
-            status="rejected",
-            message=str(exc),
-            retryable=exc.status >= 500 or exc.status == 429,
-        )
+        return StockOutcome.of(item, "rejected", str(exc), retryable=exc.status >= 500 or exc.status == 429)
     except LinkolisError as exc:
-        return StockOutcome(sku=item.sku, quantity=item.quantity, status="rejected", message=str(exc), retryable=True)
+        return StockOutcome.of(item, "rejected", str(exc), retryable=True)
     pid = str(status["processStatusId"])
     api.ctx.state.set(
         PENDING_PREFIX + pid,

@@ -63,15 +63,9 @@ def test_a_shipment_bol_is_still_processing_is_pending_then_accepted_without_a_s
 
 
 def test_an_fbb_order_is_refused_before_any_call(sim, run, wire, host, authorized):
-    shipment = Shipment(
-        marketplace_order_id="A000000999",
-        package_reference="1",
-        lines=[("00009991", 1)],
-        carrier_code="TNT",
-        tracking_number="3SFBB1",
-        ship_date="2026-05-28T10:00:00Z",
-        fulfilled_by="marketplace",
-    )
+    from linkolis_host.testing import samples
+
+    shipment = samples.shipment("A000000999", ("00009991", 1), carrier_code="TNT", fulfilled_by="marketplace")
     before = len(wire.requests)
     with installed.run(host, installed.get(host, authorized)) as ctx:
         [outcome] = list(bol_shipments.push(ctx, [shipment]))
@@ -143,14 +137,9 @@ def test_over_shipping_is_refused_by_the_host_before_bol_is_asked(sim, run, wire
     ],
 )
 def test_carriers_are_sent_with_bols_transporter_codes_or_as_other(seller_typed, code):
-    shipment = Shipment(
-        marketplace_order_id="A1",
-        package_reference="1",
-        lines=[("1", 1)],
-        carrier_code=seller_typed,
-        tracking_number="T",
-        ship_date="2026-05-28T10:00:00Z",
-    )
+    from linkolis_host.testing import samples
+
+    shipment = samples.shipment("A1", carrier_code=seller_typed)
     assert bol_shipments.body_of(shipment)["transport"] == {"transporterCode": code, "trackAndTrace": "T"}
 
 

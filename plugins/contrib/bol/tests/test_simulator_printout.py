@@ -11,23 +11,12 @@ import tomllib
 
 from linkolis_host import apps
 from linkolis_host.host import Host
+from linkolis_host.testing import commands
 
 
 def _printed(*args):
-    """Start the simulator's command line; return its printout up to "Ctrl-C stops it." and the process."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "linkolis_bol.simulator", "--port", "0", "--orders", "5", "--offers", "4", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines = []
-    for line in proc.stdout:  # type: ignore[union-attr]
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Ctrl-C stops it."):
-            break
-    return lines, proc
+    """The simulator's command line, serving while the ``with`` lasts: its printout up to "Ctrl-C stops it."."""
+    return commands.printout("linkolis_bol.simulator", "--port", "0", "--orders", "5", "--offers", "4", *args)
 
 
 def _exports(lines):
@@ -45,8 +34,7 @@ def _toml_block(lines, header):
 
 
 def test_the_printed_settings_point_linkolis_at_the_simulator(tmp_path, monkeypatch):
-    lines, proc = _printed()
-    try:
+    with _printed() as lines:
         base = lines[0].rsplit(" ", 1)[1]
         assert base.startswith("http://127.0.0.1:")
         assert _exports(lines) == {"LINKOLIS_BOL_ENDPOINT": base}
@@ -69,30 +57,19 @@ def test_the_printed_settings_point_linkolis_at_the_simulator(tmp_path, monkeypa
             apps.install(host, "bol", {"name": "bol NL"})
             apps.authorize_direct(host, "bol NL", {"client_id": client_id, "client_secret": secret})
             assert apps.verify(host, "bol NL")[2]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_the_help_has_a_summary_then_examples():
-    result = subprocess.run(
-        [sys.executable, "-m", "linkolis_bol.simulator", "--help"], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0
-    out = result.stdout
+    out = commands.help_text("linkolis_bol.simulator")
     assert out.index("Serve a local bol") < out.index("options:") < out.index("Examples:")
     assert "python -m linkolis_bol.simulator --port 0" in out
 
 
 def test_a_port_in_use_is_a_clear_error():
-    lines, proc = _printed()
-    try:
+    with _printed() as lines:
         port = lines[0].rsplit(":", 1)[1]
         taken = subprocess.run(
             [sys.executable, "-m", "linkolis_bol.simulator", "--port", port], capture_output=True, text=True, timeout=60
         )
         assert taken.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
         assert "Traceback" not in taken.stderr
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
