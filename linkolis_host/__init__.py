@@ -47,6 +47,7 @@ from .models import (
     StockLevel,
     StockOutcome,
 )
+from .operator import EndpointOverride, OperatorSettings, endpoint_notices
 from .terminal import plural
 from .version import __version__
 
@@ -69,10 +70,12 @@ __all__ = [
     "CredentialField",
     "Credentials",
     "DemoEnvironment",
+    "EndpointOverride",
     "HealthCheck",
     "LinkolisError",
     "NeedsAttention",
     "OperatorConfigError",
+    "OperatorSettings",
     "Order",
     "OrderBatch",
     "OrderLine",
@@ -94,6 +97,7 @@ __all__ = [
     "UserError",
     "VirtualClock",
     "check_endpoint",
+    "endpoint_notices",
     "hookimpl",
     "plural",
     "__version__",

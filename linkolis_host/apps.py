@@ -237,7 +237,7 @@ def notices(host: Host, app: App) -> list[str]:
     kind = host.registry.kinds.get(app.kind)
     if kind is not None and kind.notices is not None:
         try:
-            found += [str(n) for n in kind.notices(host.app_info(app), host.config.plugins.section(app.kind), host.env)]
+            found += [str(n) for n in kind.notices(host.app_info(app), host.operator_settings(app.kind))]
         except LinkolisError as exc:  # an operator setting the plugin refuses is worth telling too
             found.append(str(exc))
     return found

@@ -17,9 +17,10 @@ from typing import Any, Callable
 from sqlite_utils import Database
 
 from .clock import Clock
-from .errors import AppRemoved
+from .errors import AppRemoved, OperatorConfigError
 from .http import LONG_WAIT, HttpClient, duration_text  # noqa: F401 - LONG_WAIT: for plugins that wait
 from .models import AppInfo
+from .operator import OperatorSettings, again
 from .secrets import SecretBox, UnopenableSecret
 from .store import dumps, loads
 
@@ -305,14 +306,26 @@ REDACTOR = Redactor()
 class Context:
     app: AppInfo
     credentials: dict[str, str] | None
-    plugin_config: dict[str, Any]
     http: HttpClient
     state: StateStore
     clock: Clock
     log: logging.Logger
     progress: Progress = field(default_factory=Progress)
-    env: dict[str, str] = field(default_factory=dict)
+    # The plugin's operator settings as the host loaded them at start, or the error loading them raised: read them
+    # as ``operator``, which raises that error in the hook that needs them (and in no other).
+    loaded_operator: OperatorSettings | OperatorConfigError = field(default_factory=OperatorSettings)
     on_credentials: Callable[[dict[str, str]], None] | None = None
+
+    @property
+    def operator(self) -> Any:
+        """The operator's settings for this plugin: an instance of its ``AppKind.operator_settings``.
+
+        :raises OperatorConfigError: they are missing or wrong; the message names the setting, where it came from
+            (the file and section, or the variable) and the fix.
+        """
+        if isinstance(self.loaded_operator, OperatorConfigError):
+            raise again(self.loaded_operator)
+        return self.loaded_operator
 
     def update_credentials(self, secrets: dict[str, str]) -> None:
         """Store a renewed secret (a rotated refresh token, say), encrypted, for this app.

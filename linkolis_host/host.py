@@ -16,11 +16,12 @@ import httpx
 
 from . import store
 from .clock import Clock, SystemClock, with_monotonic
-from .config import HostConfig, home_dir, load_config
+from .config import CONFIG_FILE, HostConfig, home_dir, load_config
 from .context import REDACTOR, AppGuard, Context, Progress, StateStore
-from .errors import Action, UserError
+from .errors import Action, OperatorConfigError, UserError
 from .http import HttpClient, HttpStats
 from .models import AppInfo, AppSettings, AppStatus
+from .operator import OperatorSettings, again, load_operator_settings
 from .plugins import Registry, build_plugin_manager
 from .ratelimit import RateLimiter
 from .secrets import SecretBox, UnopenableSecret
@@ -94,6 +95,8 @@ class Host:
         # truth: without them a module runs the query it would otherwise skip.
         self.memo: dict[str, Any] = {}
         self._registry: Registry | None = None
+        # Each plugin's operator settings (or why they cannot be loaded), and the environment they were read from.
+        self._operator: tuple[dict[str, str], dict[str, OperatorSettings | OperatorConfigError]] | None = None
         # The workspace this host acts for (``workspaces.current_id``): set by the CLI from --workspace, by the web
         # from the signed-in user. None: the only workspace, or a "Default" one made on first need; a host that
         # must never guess (the web's) sets ``workspace_default`` False, and acting without one is then an error.
@@ -104,7 +107,34 @@ class Host:
     def registry(self) -> Registry:
         if self._registry is None:
             self._registry = build_plugin_manager(self.config.plugins.enabled, self.extra_plugins)
+            self._load_operator_settings()
         return self._registry
+
+    def _load_operator_settings(self) -> dict[str, OperatorSettings | OperatorConfigError]:
+        """Every plugin's operator settings, loaded once with the plugins: again only when ``env`` has changed
+        since (tests and the demo set variables on a host). A plugin whose settings are wrong keeps its error, raised
+        where they are needed, so the others still work."""
+        if self._operator is None or self._operator[0] != self.env:
+            loaded: dict[str, OperatorSettings | OperatorConfigError] = {}
+            for name, kind in self.registry.kinds.items():
+                try:
+                    loaded[name] = load_operator_settings(
+                        kind, self.config.plugins.section(name), self.env, str(self.home / CONFIG_FILE)
+                    )
+                except OperatorConfigError as exc:
+                    loaded[name] = exc
+            self._operator = (dict(self.env), loaded)
+        return self._operator[1]
+
+    def operator_settings(self, kind: str) -> OperatorSettings:
+        """The operator's settings for the plugin of ``kind`` (its ``AppKind.operator_settings``).
+
+        :raises OperatorConfigError: they are missing or wrong.
+        """
+        loaded = self._load_operator_settings()[kind]
+        if isinstance(loaded, OperatorConfigError):
+            raise again(loaded)
+        return loaded
 
     def fork(self) -> Host:
         """A host on its own database connection, for another thread (sync --watch)."""
@@ -227,12 +257,11 @@ class Host:
         return Context(
             app=info,
             credentials=credentials,
-            plugin_config=self.config.plugins.section(app.kind),
             http=http,
             state=StateStore(self.db, app.id, self.secrets, app.name, clock=self.clock),
             clock=self.clock,
             log=log,
             progress=progress,
-            env=self.env,
+            loaded_operator=self._load_operator_settings()[app.kind],
             on_credentials=on_credentials,
         )

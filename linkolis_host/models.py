@@ -24,7 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import Action
+from .errors import Action, AuthorizationRevoked, LinkolisError, RemoteError
+from .operator import OperatorSettings
 from .terminal import unsafe_characters
 
 # The largest stock quantity the host accepts: beyond it a typo is likelier than a warehouse.
@@ -175,8 +176,13 @@ class AppKind(BaseModel):
     # The response header in which the marketplace names a request, to quote to its support (Amazon:
     # x-amzn-RequestId); the host's HTTP client puts it in every RemoteError it raises.
     request_id_header: str = "x-request-id"
+    # What the host's operator gives the plugin (a client id, an endpoint override): a subclass of
+    # ``OperatorSettings``, loaded once by the host from ``[plugins.<kind>]`` and ``LINKOLIS_<KIND>_*`` and handed to
+    # every hook as ``ctx.operator``. None: the plugin takes none.
+    operator_settings: type[OperatorSettings] | None = None
     # What ``apps show`` tells about an app without asking the marketplace (an endpoint override in force):
-    # called as ``notices(app: AppInfo, plugin_config: dict, env: dict) -> list[str]``.
+    # called as ``notices(app: AppInfo, operator: OperatorSettings) -> list[str]`` (``endpoint_notices`` says
+    # when an ``EndpointOverride`` is in force).
     notices: Callable[..., list[str]] | None = None
     # The carriers a seller picks from when marking an order shipped (the web's form, ``orders ship --help``): the
     # codes the plugin understands, each with how it is shown. Any other carrier is sent by name.
@@ -474,6 +480,42 @@ class HealthCheck(BaseModel):
     operator: bool = False
     action: Action | None = None
     param: str | None = None
+
+    @classmethod
+    def failed(
+        cls, name: str, error: Exception, *, remedy: str, action: Action | None = Action.VERIFY, operator: bool = False
+    ) -> HealthCheck:
+        """The check ``name`` failed with ``error``, which is its detail (``action``: "try again later" unless
+        told otherwise)."""
+        return cls(name=name, status="failed", detail=str(error), remedy=remedy, action=action, operator=operator)
+
+    @classmethod
+    def asking(
+        cls,
+        name: str,
+        ask: Callable[[], object],
+        *,
+        forbidden: str,
+        forbidden_action: Action,
+        answered: str = "try again later",
+        revoked: str = "authorize the app again",
+    ) -> HealthCheck:
+        """The check ``name`` that asks the marketplace one thing (``ask``): ok when it answers. When ``ask`` raises,
+        failed with the remedy for what went wrong: the marketplace's 403 (the credentials or the developer app may
+        not ask this) ``forbidden``, with ``forbidden_action``; another error the marketplace answered
+        (``RemoteError``) ``answered``; an authorization gone (``AuthorizationRevoked``) ``revoked``; anything else
+        "try again later"."""
+        try:
+            ask()
+        except RemoteError as exc:
+            if exc.status == 403:
+                return cls.failed(name, exc, remedy=forbidden, action=forbidden_action)
+            return cls.failed(name, exc, remedy=answered)
+        except AuthorizationRevoked as exc:
+            return cls.failed(name, exc, remedy=revoked, action=Action.AUTHORIZE)
+        except LinkolisError as exc:
+            return cls.failed(name, exc, remedy="try again later")
+        return cls(name=name, status="ok")
 
 
 class Shipment(BaseModel):

@@ -71,7 +71,7 @@ def test_hook_authorize(run, host, market, browser):
 
 def test_hook_import_orders(run, home, clock, app, market):
     (home / "linkolis.toml").write_text('[plugins.testmarket]\nendpoint = "https://market.example"\n')
-    host = Host(home, clock=clock, extra_plugins=[testmarket], env={"TESTMARKET_MODE": "sandbox"})
+    host = Host(home, clock=clock, extra_plugins=[testmarket], env={"LINKOLIS_TESTMARKET_MODE": "sandbox"})
     run.host = host
     try:
         for n in range(1, 4):
@@ -88,13 +88,13 @@ def test_hook_import_orders(run, home, clock, app, market):
     assert ctx.app.name == "Shop EU" and ctx.app.account_id == "SELLER1" and ctx.app.status.value == "authorized"
     assert isinstance(ctx.app.settings, testmarket.TestMarketSettings)
     assert ctx.credentials == {"token": token_of("SELLER1")}
-    assert ctx.plugin_config == {"endpoint": "https://market.example"}
+    assert ctx.operator.endpoint == "https://market.example", "the operator's setting from linkolis.toml"
     assert ctx.http.limits == {"orders": RateLimit(rate=1, burst=2)}
     assert ctx.http.bucket_prefix == "testmarket:SELLER1"
     assert isinstance(ctx.state, StateStore) and isinstance(ctx.clock, Clock) and ctx.clock is clock
     assert isinstance(ctx.log, logging.Logger) and ctx.log.name == "linkolis.testmarket"
     assert isinstance(ctx.progress, Progress)
-    assert ctx.env["TESTMARKET_MODE"] == "sandbox"
+    assert ctx.operator.mode == "sandbox", "and from the environment"
 
 
 def test_the_state_store_is_the_apps_own(host, app, run, market):
@@ -176,4 +176,4 @@ def test_hook_demo_environment(market, tmp_path, monkeypatch):
     assert market.listings == {"SKU-A": 3}
     assert market.demo_closed
     [(ctx, _)] = calls(market, "health_check")
-    assert ctx.env["TESTMARKET_DEMO_HOME"] == str(tmp_path / "demo"), "the stand-in's environment reaches hooks"
+    assert ctx.operator.demo_home == str(tmp_path / "demo"), "the stand-in's environment reaches hooks"

@@ -26,6 +26,7 @@ from linkolis_host import (
     CredentialField,
     Credentials,
     DemoEnvironment,
+    EndpointOverride,
     HealthCheck,
     Order,
     OrderBatch,
@@ -109,6 +110,13 @@ class TestMarketSettings(AppSettings):
         return f"{self.region}/{self.shop}"
 
 
+class TestMarketOperator(EndpointOverride):
+    """What the host's operator gives the test market: an endpoint override, a mode, and the demo's data directory."""
+
+    mode: Literal["live", "sandbox"] = "live"
+    demo_home: str | None = None
+
+
 @hookimpl
 def configure_fields() -> AppKind:
     return AppKind(
@@ -116,6 +124,7 @@ def configure_fields() -> AppKind:
         title="Test Market",
         description="A marketplace that lives in the test process",
         settings=TestMarketSettings,
+        operator_settings=TestMarketOperator,
         rate_limits={"orders": RateLimit(rate=1, burst=2)},
         direct_credentials=[
             CredentialField(name="token", label="API token"),
@@ -376,7 +385,7 @@ def demo_environment(home):
     return DemoEnvironment(
         kind="testmarket",
         install={"name": "Demo Shop", "region": "EU"},
-        env={"TESTMARKET_DEMO_HOME": str(home)},
+        env={"LINKOLIS_TESTMARKET_DEMO_HOME": str(home)},
         browser=confirm,
         describe="The test market, in this very process.",
         stock=[("SKU-A", 3)],

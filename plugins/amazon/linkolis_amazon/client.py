@@ -2,23 +2,24 @@
 
 Every call goes through the host's HTTP client, which waits for the operation's token bucket (shared by every
 app of the same selling partner), backs off on 429 and retries 5xx. This module adds the LWA access token and
-the one retry Amazon's 403 for an expired token calls for, and turns Amazon's error bodies into messages.
+the one retry Amazon's 403 for an expired token calls for; ``answers`` turns Amazon's bodies into data or errors.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
-import zlib
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from linkolis_host import Context, RateLimit, RemoteError
+from linkolis_host import Context, RateLimit
 
 from . import lwa
-from .settings import AmazonSettings, OperatorSettings, operator_settings
+from .answers import GarbledAnswer, SpApiError, error_of, parse_json, retryable
+from .settings import AmazonOperator, AmazonSettings
+
+# Amazon's errors, re-exported: the plugin's other modules know them as the client's.
+__all__ = ["RATE_LIMITS", "GarbledAnswer", "SpApi", "SpApiError", "error_of", "parse_json", "retryable"]
 
 # Default usage plans from Amazon's models ("Usage Plan" table of each operation).
 RATE_LIMITS = {
@@ -42,67 +43,6 @@ RATE_LIMITS = {
 FRESH_TOKEN = 60.0
 
 
-class SpApiError(RemoteError):
-    """An SP-API call answered with an error: ``code`` is Amazon's (Unauthorized, InvalidInput, NotFound…)."""
-
-    def __init__(self, message: str, *, status: int, code: str = "", request_id: str | None = None, body=None):
-        super().__init__(message, status=status, request_id=request_id, body=body)
-        self.code = code
-
-
-class GarbledAnswer(SpApiError):
-    """Amazon's answer was cut off or is not the JSON object it should be: asking again can cure it."""
-
-
-def retryable(exc: SpApiError) -> bool:
-    """Whether asking again could help: a garbled answer, throttling, or Amazon's own failure."""
-    return isinstance(exc, GarbledAnswer) or exc.status >= 500 or exc.status == 429
-
-
-def parse_json(response: httpx.Response, operation: str, *, gzipped: bool = False) -> dict[str, Any]:
-    """The JSON object in ``response`` (gunzipped first when ``gzipped``), or ``GarbledAnswer``.
-
-    Every body the app reads from Amazon goes through here, so a cut-off or non-JSON answer is one clear,
-    retryable error and never a traceback.
-    """
-    data = response.content
-    try:
-        if gzipped:
-            data = gzip.decompress(data)
-        body = json.loads(data)
-    except (ValueError, EOFError, OSError, zlib.error):
-        body = None
-    if isinstance(body, dict):
-        return body
-    request_id = response.headers.get("x-amzn-requestid")
-    text = (
-        f"{operation}: Amazon's answer ({response.status_code}, {len(response.content)} bytes) was cut off or "
-        "is not JSON; it is asked for again next time"
-    )
-    if request_id:
-        text += f" [request id {request_id}]"
-    raise GarbledAnswer(text, status=response.status_code, request_id=request_id)
-
-
-def error_of(response: httpx.Response, operation: str) -> SpApiError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    errors = (body or {}).get("errors") if isinstance(body, dict) else None
-    first = errors[0] if errors else {}
-    code = first.get("code", "")
-    message = first.get("message", response.reason_phrase)
-    details = first.get("details")
-    request_id = response.headers.get("x-amzn-requestid")
-    text = f"{operation}: Amazon answered {response.status_code} {code}: {message}" + (
-        f" ({details})" if details else ""
-    )
-    if request_id:
-        text += f" [request id {request_id}]"
-    return SpApiError(text, status=response.status_code, code=code, request_id=request_id, body=body)
-
-
 class _AccessToken(httpx.Auth):
     """Puts the LWA access token on a request as it is sent, after any wait for quota, so a token that was
     fresh before a three-minute wait for searchOrders is never sent stale."""
@@ -111,7 +51,7 @@ class _AccessToken(httpx.Auth):
         self.api = api
 
     def auth_flow(self, request: httpx.Request):
-        request.headers["x-amz-access-token"] = lwa.access_token(self.api.ctx, self.api.op)
+        request.headers["x-amz-access-token"] = lwa.access_token(self.api.ctx)
         yield request
 
 
@@ -122,7 +62,7 @@ class SpApi:
         self.ctx = ctx
         self.settings: AmazonSettings = ctx.app.settings
         self.market = self.settings.market
-        self.op: OperatorSettings = operator_settings(ctx.plugin_config, ctx.env)
+        self.op: AmazonOperator = ctx.operator
         self.base = self.op.api_url(self.market)
         self.seller_id = ctx.app.account_id
 
@@ -158,7 +98,7 @@ class SpApi:
                 # with invalid_grant when the seller revoked us). Only a token that may have expired is worth a
                 # second call; a fresh one was refused for what the app may do.
                 age = lwa.token_age(self.ctx)
-                lwa.access_token(self.ctx, self.op, force=True)
+                lwa.access_token(self.ctx, force=True)
                 if age is None or age > FRESH_TOKEN:
                     self.ctx.log.info("%s: 403 with a token %ss old; trying once more", operation, age)
                     continue

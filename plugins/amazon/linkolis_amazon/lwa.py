@@ -13,9 +13,9 @@ from urllib.parse import urlencode, urlsplit
 
 from linkolis_host import AuthorizationError, AuthorizationRevoked, Context, OperatorConfigError, RemoteError
 
-from . import client
+from .answers import GarbledAnswer, parse_json
 from .marketplaces import Marketplace
-from .settings import OperatorSettings
+from .settings import AmazonOperator
 
 TOKEN_KEY = "lwa_access_token"
 REFRESH_MARGIN = 60.0  # seconds before expiry when a cached token is no longer used
@@ -30,7 +30,7 @@ class TokenSet:
     refresh_token: str | None = None
 
 
-def consent_url(op: OperatorSettings, market: Marketplace, state: str, redirect_uri: str) -> str:
+def consent_url(op: AmazonOperator, market: Marketplace, state: str, redirect_uri: str) -> str:
     op.require("application_id")
     params = {"application_id": op.application_id, "state": state, "redirect_uri": redirect_uri}
     if op.draft:
@@ -38,7 +38,7 @@ def consent_url(op: OperatorSettings, market: Marketplace, state: str, redirect_
     return f"{op.seller_central(market)}/apps/authorize/consent?{urlencode(params)}"
 
 
-def callback_url(op: OperatorSettings, market: Marketplace, params: dict[str, str], redirect_uri: str) -> str:
+def callback_url(op: AmazonOperator, market: Marketplace, params: dict[str, str], redirect_uri: str) -> str:
     """The log-in URI step: send the browser back to Amazon's callback with its state and ours."""
     callback = params.get("amazon_callback_uri", "")
     if not params.get("amazon_state") or not callback:
@@ -60,7 +60,8 @@ def callback_url(op: OperatorSettings, market: Marketplace, params: dict[str, st
     return f"{callback}{'&' if target.query else '?'}{urlencode(query)}"
 
 
-def _token_request(ctx: Context, op: OperatorSettings, form: dict[str, str]) -> TokenSet:
+def _token_request(ctx: Context, form: dict[str, str]) -> TokenSet:
+    op: AmazonOperator = ctx.operator
     op.require("client_id", "client_secret")
     form = {**form, "client_id": op.client_id, "client_secret": op.secret()}
     response = ctx.http.post(
@@ -70,8 +71,8 @@ def _token_request(ctx: Context, op: OperatorSettings, form: dict[str, str]) -> 
         headers={"content-type": "application/x-www-form-urlencoded;charset=UTF-8"},
     )
     try:
-        body = client.parse_json(response, "Login with Amazon (lwa.token)")
-    except client.GarbledAnswer:
+        body = parse_json(response, "Login with Amazon (lwa.token)")
+    except GarbledAnswer:
         if response.status_code == 200:
             raise
         body = {}  # an error page that is not JSON: the status says enough
@@ -93,12 +94,10 @@ class _InvalidGrant(Exception):
     pass
 
 
-def exchange_code(ctx: Context, op: OperatorSettings, code: str, redirect_uri: str) -> TokenSet:
+def exchange_code(ctx: Context, code: str, redirect_uri: str) -> TokenSet:
     """Trade the 5-minute `spapi_oauth_code` for a refresh token, at once."""
     try:
-        tokens = _token_request(
-            ctx, op, {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        )
+        tokens = _token_request(ctx, {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
     except _InvalidGrant as exc:
         raise AuthorizationError(
             f"Amazon refused the authorization code ({exc}): it was used already or is older than 5 minutes; "
@@ -109,10 +108,10 @@ def exchange_code(ctx: Context, op: OperatorSettings, code: str, redirect_uri: s
     return tokens
 
 
-def check_refresh_token(ctx: Context, op: OperatorSettings, refresh_token: str) -> TokenSet:
+def check_refresh_token(ctx: Context, refresh_token: str) -> TokenSet:
     """Prove a (pasted) refresh token works; its access token is cached."""
     try:
-        tokens = _token_request(ctx, op, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+        tokens = _token_request(ctx, {"grant_type": "refresh_token", "refresh_token": refresh_token})
     except _InvalidGrant as exc:
         raise AuthorizationError(
             f"Amazon refused that refresh token ({exc}); copy it again from Seller Central "
@@ -132,7 +131,7 @@ def remember(ctx: Context, tokens: TokenSet) -> None:
     )
 
 
-def access_token(ctx: Context, op: OperatorSettings, force: bool = False) -> str:
+def access_token(ctx: Context, force: bool = False) -> str:
     """A valid access token: the cached one, or a fresh one from the refresh token."""
     cached = None if force else ctx.state.get(TOKEN_KEY, secret=True)
     if cached and cached["expires_at"] - REFRESH_MARGIN > ctx.clock.time():
@@ -142,12 +141,12 @@ def access_token(ctx: Context, op: OperatorSettings, force: bool = False) -> str
         raise AuthorizationRevoked("not authorized — authorize the app")
     for attempt in (1, 2):
         try:
-            tokens = _token_request(ctx, op, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+            tokens = _token_request(ctx, {"grant_type": "refresh_token", "refresh_token": refresh_token})
             break
         except _InvalidGrant:
             ctx.state.delete(TOKEN_KEY)
             raise AuthorizationRevoked() from None
-        except client.GarbledAnswer:
+        except GarbledAnswer:
             if attempt == 2:  # a refresh, unlike a code exchange, can be asked for again at once
                 raise
     remember(ctx, tokens)

@@ -19,13 +19,14 @@ from linkolis_host import (
     Context,
     CredentialField,
     Credentials,
+    endpoint_notices,
     hookimpl,
 )
 
 from . import health, lwa, orders, stock
 from . import shipments as _shipments
 from .client import RATE_LIMITS, error_of
-from .settings import AmazonSettings, operator_settings
+from .settings import AmazonOperator, AmazonSettings
 
 LOCALE_DIR = Path(__file__).with_name("locale")  # our words in Dutch and English: locale/<lang>/LC_MESSAGES/amazon.po
 
@@ -37,6 +38,7 @@ def configure_fields() -> AppKind:
         title="Amazon",
         description="Import orders from an Amazon marketplace and keep its listings' stock in sync (SP-API).",
         settings=AmazonSettings,
+        operator_settings=AmazonOperator,
         rate_limits=RATE_LIMITS,
         request_id_header="x-amzn-requestid",
         oauth=True,
@@ -53,7 +55,7 @@ def configure_fields() -> AppKind:
                 help="Your merchant token (Seller Central: Settings → Account info)",
             ),
         ],
-        notices=health.notices,
+        notices=endpoint_notices,
         carriers=_shipments.CARRIERS,
         locale_dir=LOCALE_DIR,
         # orders.SETTLE: the import asks only for orders at least 2½ minutes old (Amazon refuses younger).
@@ -63,7 +65,7 @@ def configure_fields() -> AppKind:
 
 @hookimpl
 def authorize(ctx: Context, step, params):
-    op = operator_settings(ctx.plugin_config, ctx.env)
+    op: AmazonOperator = ctx.operator
     market = ctx.app.settings.market
     if step == "start":
         # Fail before the seller confirms in Seller Central, not after: the code exchange needs all three.
@@ -83,7 +85,7 @@ def authorize(ctx: Context, step, params):
             )
         # The access token is not cached here: the host may still refuse this account (another seller, or an
         # app that already has it), and a cached token would then act as that account for this app.
-        tokens = lwa.exchange_code(ctx, op, code, params["redirect_uri"])
+        tokens = lwa.exchange_code(ctx, code, params["redirect_uri"])
         _prove_seller(ctx, op, seller, tokens.access_token)
         return Credentials(
             account_id=seller,
@@ -99,7 +101,7 @@ def authorize(ctx: Context, step, params):
             raise AuthorizationError(
                 "the merchant id (selling_partner_id) is empty; copy it from Seller Central (Settings → Account info)"
             )
-        tokens = lwa.check_refresh_token(ctx, op, token)  # not cached either, for the same reason
+        tokens = lwa.check_refresh_token(ctx, token)  # not cached either, for the same reason
         _prove_seller(ctx, op, seller, tokens.access_token)
         return Credentials(account_id=seller, secrets={"refresh_token": token}, details={"region": market.region})
     raise AuthorizationError(f"unknown authorization step {step!r}")

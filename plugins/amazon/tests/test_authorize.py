@@ -15,7 +15,7 @@ import pytest
 from linkolis_amazon import lwa
 from linkolis_amazon.client import SpApi
 from linkolis_amazon.plugin import configure_fields
-from linkolis_amazon.settings import AmazonSettings, operator_settings
+from linkolis_amazon.settings import AmazonSettings
 from linkolis_amazon.simulator.browser import SellerBrowser
 from pydantic import ValidationError
 
@@ -186,9 +186,7 @@ def test_an_authorization_code_used_twice_is_invalid_grant_explained(
     ctx = host.context(row)
 
     with pytest.raises(AuthorizationError) as refusal:
-        lwa.exchange_code(
-            ctx, operator_settings(ctx.plugin_config, ctx.env), query(landed)["spapi_oauth_code"], REDIRECT
-        )
+        lwa.exchange_code(ctx, query(landed)["spapi_oauth_code"], REDIRECT)
 
     message = str(refusal.value)
     assert "refused the authorization code" in message and "invalid grant parameter : code" in message

@@ -5,11 +5,17 @@ app talks to something that is not Amazon."""
 from __future__ import annotations
 
 import pytest
-from linkolis_amazon.settings import operator_settings
+from linkolis_amazon.plugin import configure_fields
 
 from linkolis_host import OperatorConfigError
+from linkolis_host.operator import load_operator_settings
 
 ENDPOINT = "https://amazon.sim.test"
+
+
+def operator_settings(section, env):
+    """The Amazon operator settings the host loads from ``[plugins.amazon]`` and the environment."""
+    return load_operator_settings(configure_fields(), section, env)
 
 
 @pytest.mark.parametrize(

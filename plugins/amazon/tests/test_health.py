@@ -48,6 +48,7 @@ def test_never_authorized_fails_credentials_present_with_authorize_as_the_remedy
 
     assert checks["credentials present"]["status"] == "failed"
     assert checks["credentials present"]["command"] == "linkolis apps authorize 'Amazon DE'"
+    assert checks["Amazon endpoint"]["status"] == "warning", "the override is told before any authorization too"
     assert "linkolis" not in checks["credentials present"]["remedy"], "the command is the CLI's to word"
     assert "LWA token refresh" not in checks  # nothing is asked of Amazon without an authorization
     assert run.json("apps", "show", "Amazon DE")["status"] == "installed"

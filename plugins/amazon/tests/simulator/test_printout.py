@@ -6,9 +6,10 @@ from __future__ import annotations
 import shlex
 import tomllib
 
-from linkolis_amazon.settings import operator_settings
+from linkolis_amazon.plugin import configure_fields
 from linkolis_amazon.simulator.lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
+from linkolis_host.operator import load_operator_settings
 from linkolis_host.testing import commands
 
 
@@ -36,9 +37,10 @@ def test_the_printout_is_the_operator_settings_as_exports_and_as_toml():
             break
         block.append(line)
     section = tomllib.loads("\n".join(block))["plugins"]["amazon"]
-    # Both read by the plugin as the same settings.
-    from_env, from_file = operator_settings({}, exports), operator_settings(section, {})
-    assert from_env == from_file
+    # Both read by the host as the same settings.
+    amazon = configure_fields()
+    from_env, from_file = load_operator_settings(amazon, {}, exports), load_operator_settings(amazon, section, {})
+    assert from_env.model_dump() == from_file.model_dump()
     assert from_file.endpoint == base and from_file.draft is True
     assert from_file.secret() == DEFAULT_CLIENT_SECRET
 

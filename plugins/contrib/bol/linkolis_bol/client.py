@@ -22,7 +22,7 @@ import httpx
 
 from linkolis_host import AuthorizationError, AuthorizationRevoked, RateLimit, RemoteError
 
-from .settings import OperatorSettings, operator_settings
+from .settings import BolOperator
 
 MEDIA_TYPE = "application/vnd.retailer.v10+json"
 CSV_MEDIA_TYPE = "application/vnd.retailer.v10+csv"
@@ -102,11 +102,12 @@ def learn_rate(ctx, operation: str, response: httpx.Response) -> None:
 # -- tokens -------------------------------------------------------------------------------------------------------
 
 
-def request_token(ctx, op: OperatorSettings, client_id: str, client_secret: str) -> tuple[str, int]:
+def request_token(ctx, client_id: str, client_secret: str) -> tuple[str, int]:
     """A new access token for these credentials, and its lifetime in seconds.
 
     :raises AuthorizationError: bol refused the credentials.
     """
+    op: BolOperator = ctx.operator
     basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
     response = ctx.http.post(
         op.token_url(),
@@ -145,9 +146,8 @@ def access_token(ctx, force: bool = False) -> str:
     credentials = ctx.credentials or {}
     if not credentials.get("client_id") or not credentials.get("client_secret"):
         raise AuthorizationRevoked("no bol Client ID and Client Secret are stored: authorize the app")
-    op = operator_settings(ctx.plugin_config, ctx.env)
     try:
-        token, lifetime = request_token(ctx, op, credentials["client_id"], credentials["client_secret"])
+        token, lifetime = request_token(ctx, credentials["client_id"], credentials["client_secret"])
     except AuthorizationError as exc:
         ctx.state.delete(TOKEN_KEY)
         raise AuthorizationRevoked(
@@ -173,7 +173,7 @@ class Bol:
 
     def __init__(self, ctx) -> None:
         self.ctx = ctx
-        self.op = operator_settings(ctx.plugin_config, ctx.env)
+        self.op: BolOperator = ctx.operator
         self.base = self.op.api_url()
 
     def call(

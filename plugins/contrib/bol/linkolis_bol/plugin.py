@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from linkolis_host import AppKind, AuthorizationError, CredentialField, Credentials, hookimpl
+from linkolis_host import AppKind, AuthorizationError, CredentialField, Credentials, endpoint_notices, hookimpl
 
 from . import cancellations, client, health, orders, stock
 from . import shipments as _shipments
-from .settings import BolSettings, operator_settings
+from .settings import BolOperator, BolSettings
 
 LOCALE_DIR = Path(__file__).with_name("locale")  # our words in Dutch and English: locale/<lang>/LC_MESSAGES/bol.po
 
@@ -20,6 +20,7 @@ def configure_fields() -> AppKind:
         title="bol",
         description="Import orders from bol (FBR and FBB) and keep your bol offers' stock in sync (Retailer API v10).",
         settings=BolSettings,
+        operator_settings=BolOperator,
         rate_limits=client.RATE_LIMITS,
         oauth=False,
         direct_credentials=[
@@ -30,7 +31,7 @@ def configure_fields() -> AppKind:
                 help=f"Shown once when you create the API credentials in the bol {client.SEAT}",
             ),
         ],
-        notices=health.notices,
+        notices=endpoint_notices,
         carriers=_shipments.CARRIERS,
         locale_dir=LOCALE_DIR,
     )
@@ -56,7 +57,7 @@ def authorize(ctx, step, params):
         )
     # Checked at once by asking bol for a token. It is not cached: the host may still refuse these credentials
     # (another account than the app's), and a cached token would then act for them.
-    client.request_token(ctx, operator_settings(ctx.plugin_config, ctx.env), client_id, secret)
+    client.request_token(ctx, client_id, secret)
     return Credentials(account_id=client_id, secrets={"client_id": client_id, "client_secret": secret})
 
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from linkolis_bol.settings import operator_settings
+from linkolis_bol.plugin import configure_fields
 
 from linkolis_host import OperatorConfigError
+from linkolis_host.operator import load_operator_settings
+
+
+def operator_settings(section, env):
+    """The bol operator settings the host loads from ``[plugins.bol]`` and the environment."""
+    return load_operator_settings(configure_fields(), section, env)
 
 
 def test_plain_http_to_another_machine_is_refused_with_the_way_out():
@@ -39,3 +45,10 @@ def test_the_seller_sees_a_refused_endpoint_as_a_message_not_a_traceback(run, si
         code=None,
     )
     assert result.exit_code != 0 and "plain HTTP" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_setting_in_the_file_may_name_the_variable_that_holds_it():
+    section = {"endpoint": "env:BOL_SIMULATOR"}
+    assert operator_settings(section, {"BOL_SIMULATOR": "http://127.0.0.1:8330"}).api_url() == "http://127.0.0.1:8330"
+    with pytest.raises(OperatorConfigError, match="BOL_SIMULATOR, which is not set"):
+        operator_settings(section, {})
