@@ -6,21 +6,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 import testmarket
-from helpers import Run, authorize_app, install_app
+from helpers import authorize_app, install_app
 
 from linkolis_host import VirtualClock, oauth
-from linkolis_host.host import Host
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Every test gets its own data directory and loads no installed plugin unless it asks."""
-    path = tmp_path / "home"
-    monkeypatch.setenv("LINKOLIS_HOME", str(path))
-    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "")
-    monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
-    monkeypatch.delenv("LINKOLIS_BASE_URL", raising=False)  # the loopback receiver unless a test sets one
-    return path
+def home(home):
+    """Every test gets its own data directory and loads no installed plugin unless it asks (the host's pytest
+    plugin, linkolis_host.testing.fixtures, offers the fixtures: home, clock, host, run...)."""
+    return home
 
 
 @pytest.fixture
@@ -35,15 +30,9 @@ def clock():
 
 
 @pytest.fixture
-def host(home, market, clock):
-    h = Host(home, clock=clock, extra_plugins=[testmarket])
-    yield h
-    h.close()
-
-
-@pytest.fixture
-def run(host):
-    return Run(host)
+def extra_plugins(market):
+    """The Test Market beside no installed plugin, its market fresh for each test."""
+    return [testmarket]
 
 
 @pytest.fixture

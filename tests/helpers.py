@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-
-from click.testing import CliRunner
-
-from linkolis_host.cli import cli
 
 
 def install_app(run, name="Shop EU", region="EU", *extra):
@@ -41,21 +36,3 @@ def dump_database(path) -> dict[str, list]:
         return {t: sorted(map(repr, conn.execute(f"SELECT * FROM [{t}]"))) for t in tables}
     finally:
         conn.close()
-
-
-class Run:
-    """The CLI as the seller runs it, on a given host: ``run("stock", "list")``, ``run.json(...)``."""
-
-    def __init__(self, host):
-        self.host = host
-        self.runner = CliRunner()
-
-    def __call__(self, *args, input=None, code=0):
-        result = self.runner.invoke(cli, list(args), obj=self.host, input=input, catch_exceptions=False)
-        if code is not None:
-            assert result.exit_code == code, f"exit {result.exit_code}:\n{result.output}\n{result.stderr}"
-        return result
-
-    def json(self, *args, code=0):
-        result = self(*args, "--json", code=code)
-        return json.loads(result.stdout)

@@ -8,11 +8,12 @@ import json
 
 import pytest
 import testmarket
-from helpers import Run, authorize_app, install_app
+from helpers import authorize_app, install_app
 
 from linkolis_host import Cancellation, CancellationOutcome, orders, reservations
 from linkolis_host.cli import base
 from linkolis_host.host import Host
+from linkolis_host.testing import Run
 
 
 @pytest.fixture

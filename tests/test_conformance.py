@@ -6,6 +6,7 @@ import types
 from datetime import UTC, datetime
 from typing import Literal
 
+import httpx
 import pytest
 import testmarket
 from helpers import token_of
@@ -61,10 +62,24 @@ def orders(market):
         market.add_order(f"O-{n}", updated=n)
 
 
-def test_the_test_plugin_conforms(market):
+def test_the_test_plugin_conforms(market, conformance):
     assert check(testmarket) == []
     assert market.pushes == [("SKU-A", 5)], "the kit pushed the stock it was given"
-    assert_conformance(testmarket, install={"region": "EU"}, authorize=authorize)
+    conformance(testmarket, install={"region": "EU"}, authorize=authorize)  # the kit as the pytest plugin offers it
+
+
+class ContractChecking(httpx.MockTransport):
+    """A simulator's transport that has found a request against the marketplace's model."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda request: httpx.Response(200))
+        self.problems = ["GET /orders: createdAfter is required"]
+
+
+@pytest.mark.parametrize("transport", [ContractChecking()], ids=["a request against the model"])
+def test_the_conformance_fixture_fails_on_what_the_tests_transport_found(conformance):
+    with pytest.raises(pytest.fail.Exception, match="ContractChecking.*\n- GET /orders: createdAfter is required"):
+        conformance(testmarket, install={"region": "EU"}, authorize=authorize)
 
 
 def test_the_static_checks_run_without_an_authorize_callable():

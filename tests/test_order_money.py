@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import testmarket
-from helpers import Run
 from pydantic import ValidationError
 
 from linkolis_host import Address, Buyer, Order, OrderLine, store
 from linkolis_host.host import Host
+from linkolis_host.testing import Run
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "plugin-hooks.md").read_text(encoding="utf-8")
 

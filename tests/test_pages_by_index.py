@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import testmarket
-from helpers import Run, authorize_app, install_app
+from helpers import authorize_app, install_app
 
 from linkolis_host import orders, stock, stock_reads, store, workspaces
 from linkolis_host.host import Host
 from linkolis_host.models import Order, OrderLine
+from linkolis_host.testing import Run
 
 PLACED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

@@ -15,11 +15,15 @@ from .conformance import (
     default_host,
     own_words,
 )
+from .fixtures import START, Run, assert_no_problems
 
 __all__ = [
     "COMMAND_TEXT",
     "REQUIRED_HOOKS",
+    "START",
+    "Run",
     "assert_conformance",
+    "assert_no_problems",
     "check_plugin",
     "check_settings",
     "check_words",

@@ -1,25 +1,20 @@
-"""Fixtures for the Amazon app's tests: a virtual clock shared by the host and an in-process simulator, a host
-with the Amazon plugin pointed at it, a seller's browser, and a check of every request the plugin sends
-against Amazon's own models."""
+"""Fixtures for the Amazon app's tests, over the host's pytest plugin (``home``, ``clock``, ``host``, ``run``...):
+an in-process simulator on the test's clock, the host's operator settings and transport pointed at it, a seller's
+browser, and a check of every request the plugin sends against Amazon's own models."""
 
 from __future__ import annotations
 
-import json
 import threading
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from click.testing import CliRunner
 from linkolis_amazon.simulator import Simulator, contract
 from linkolis_amazon.simulator.browser import SellerBrowser
 
-from linkolis_host import VirtualClock, oauth
-from linkolis_host.cli import cli
-from linkolis_host.host import Host
+from linkolis_host import oauth
 
 ENDPOINT = "https://amazon.sim.test"
-START = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 SELLER = "A1SIMSELLER001"
 API_OF = {
     "/orders/v0/": "ordersV0",
@@ -54,32 +49,15 @@ class ContractCheckingTransport(httpx.BaseTransport):
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    path = tmp_path / "home"
-    monkeypatch.setenv("LINKOLIS_HOME", str(path))
-    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "amazon")
-    monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
-    monkeypatch.delenv("LINKOLIS_BASE_URL", raising=False)  # the loopback receiver unless a test sets one
-    for name in (
-        "CLIENT_ID",
-        "CLIENT_SECRET",
-        "APPLICATION_ID",
-        "REDIRECT_URI",
-        "DRAFT",
-        "SANDBOX",
-        "ENDPOINT",
-        "LOGIN_URI",
-        "FIRST_IMPORT_DAYS",
-        "FEED_THRESHOLD",
-        "ALLOW_INSECURE_ENDPOINT",
-    ):
-        monkeypatch.delenv(f"LINKOLIS_AMAZON_{name}", raising=False)
-    return path
+def home(home):
+    """Every test in a data directory of its own, whatever the shell says (the host's pytest plugin's)."""
+    return home
 
 
 @pytest.fixture
-def clock():
-    return VirtualClock(START)
+def linkolis_plugins():
+    """The host loads the installed Amazon plugin through its entry point, as an operator's host does."""
+    return ["amazon"]
 
 
 @pytest.fixture
@@ -116,6 +94,12 @@ def wire(sim):
 
 
 @pytest.fixture
+def transport(wire):
+    """The host sends through the contract check to the simulator; the test fails on a request it finds wrong."""
+    return wire
+
+
+@pytest.fixture
 def operator_env(sim):
     return {
         "LINKOLIS_AMAZON_ENDPOINT": ENDPOINT,
@@ -123,34 +107,6 @@ def operator_env(sim):
         "LINKOLIS_AMAZON_CLIENT_SECRET": sim.client_secret,
         "LINKOLIS_AMAZON_APPLICATION_ID": sim.application_id,
     }
-
-
-@pytest.fixture
-def host(home, clock, wire, operator_env):
-    h = Host(home, clock=clock, transport=wire, env=operator_env)
-    yield h
-    h.close()
-    assert not wire.problems, "requests that break Amazon's model:\n" + "\n".join(wire.problems)
-
-
-class Run:
-    def __init__(self, host):
-        self.host = host
-        self.runner = CliRunner()
-
-    def __call__(self, *args, code=0, input=None):
-        result = self.runner.invoke(cli, list(args), obj=self.host, input=input, catch_exceptions=False)
-        if code is not None:
-            assert result.exit_code == code, f"exit {result.exit_code}:\n{result.stdout}\n{result.stderr}"
-        return result
-
-    def json(self, *args, code=0, input=None):
-        return json.loads(self(*args, "--json", code=code, input=input).stdout)
-
-
-@pytest.fixture
-def run(host):
-    return Run(host)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import linkolis_amazon.plugin
 import pytest
 from linkolis_amazon import shipments as amazon_shipments
 
-from linkolis_host.testing import assert_conformance, samples
+from linkolis_host.testing import samples
 
 
 def settle(clock):
@@ -187,25 +187,20 @@ def test_the_reused_reference_refusal_is_matched_exactly():
     assert not amazon_shipments.REUSED_REFERENCE.match("packageReferenceId 1 is invalid.")
 
 
-def test_the_amazon_plugin_keeps_the_shipments_contract(sim, clock, operator_env, wire):
+def test_the_amazon_plugin_keeps_the_shipments_contract(sim, clock, conformance):
     from linkolis_host import apps
-    from linkolis_host.host import Host
 
     sim.add_listing("MUG-01", ["DE"], 50)
     order = sim.add_order([("MUG-01", 1)], "DE", status="UNSHIPPED")
     clock.advance(600)
-    assert_conformance(
+    conformance(
         linkolis_amazon.plugin,
         install={"name": "Amazon DE", "marketplace": "DE"},
         authorize=lambda h, name: apps.authorize_direct(
             h, name, {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id}
         ),
-        host_factory=lambda home, plugins: Host(
-            home, clock=clock, extra_plugins=plugins, transport=wire, env=operator_env
-        ),
         shipments=[{"order": order, "carrier": "DHL", "tracking": "CONF-1"}],
     )
-    assert not wire.problems, wire.problems
     assert [t["trackingNumber"] for t in truth(sim, order)] == ["CONF-1"]
 
 

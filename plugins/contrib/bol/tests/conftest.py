@@ -1,37 +1,26 @@
-"""Fixtures for the bol app's tests: a virtual clock shared by the host and an in-process bol simulator, a host
-with the bol plugin pointed at it, and a check of every request the plugin sends against bol's own spec."""
+"""Fixtures for the bol app's tests, over the host's pytest plugin (``home``, ``clock``, ``host``, ``run``...): an
+in-process bol simulator on the test's clock, the host's operator settings and transport pointed at it, and a check
+of every request the plugin sends against bol's own spec."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from click.testing import CliRunner
 from linkolis_bol.simulator import Simulator
 from linkolis_bol.simulator.transport import ContractCheckingTransport
 
-from linkolis_host import VirtualClock
-from linkolis_host.cli import cli
-from linkolis_host.host import Host
-
 ENDPOINT = "https://bol.sim.test"
-START = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    path = tmp_path / "home"
-    monkeypatch.setenv("LINKOLIS_HOME", str(path))
-    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "bol")
-    monkeypatch.delenv("LINKOLIS_SECRET_KEY", raising=False)
-    for name in ("ENDPOINT", "ALLOW_INSECURE_ENDPOINT", "FIRST_IMPORT_DAYS", "OFFER_MAP_HOURS"):
-        monkeypatch.delenv(f"LINKOLIS_BOL_{name}", raising=False)
-    return path
+def home(home):
+    """Every test in a data directory of its own, whatever the shell says (the host's pytest plugin's)."""
+    return home
 
 
 @pytest.fixture
-def clock():
-    return VirtualClock(START)
+def linkolis_plugins():
+    """The host loads the installed bol plugin through its entry point, as an operator's host does."""
+    return ["bol"]
 
 
 @pytest.fixture
@@ -53,31 +42,14 @@ def wire(sim):
 
 
 @pytest.fixture
-def host(home, clock, wire):
-    h = Host(home, clock=clock, transport=wire, env={"LINKOLIS_BOL_ENDPOINT": ENDPOINT})
-    yield h
-    h.close()
-    assert not wire.problems, "requests that break bol's spec:\n" + "\n".join(wire.problems)
-
-
-class Run:
-    def __init__(self, host):
-        self.host = host
-        self.runner = CliRunner()
-
-    def __call__(self, *args, code=0, input=None):
-        result = self.runner.invoke(cli, list(args), obj=self.host, input=input, catch_exceptions=False)
-        if code is not None:
-            assert result.exit_code == code, f"exit {result.exit_code}:\n{result.stdout}\n{result.stderr}"
-        return result
-
-    def json(self, *args, code=0, input=None):
-        return json.loads(self(*args, "--json", code=code, input=input).stdout)
+def transport(wire):
+    """The host sends through the contract check to the simulator; the test fails on a request it finds wrong."""
+    return wire
 
 
 @pytest.fixture
-def run(host):
-    return Run(host)
+def operator_env():
+    return {"LINKOLIS_BOL_ENDPOINT": ENDPOINT}
 
 
 @pytest.fixture

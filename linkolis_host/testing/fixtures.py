@@ -1,0 +1,148 @@
+"""The fixtures every plugin's tests need, as a pytest plugin: linkolis-host declares this module under the
+``pytest11`` entry point, so pytest offers its fixtures in any project where linkolis-host is installed, with no
+conftest of the project's own.
+
+Nothing here is autouse: the plugin reaches into every project that has linkolis-host installed, and only a
+project's own conftest knows that its tests want a data directory of their own. A conftest opts in by wrapping
+``home`` in an autouse fixture of the same name (``def home(home): return home``). The rest is shaped by
+overriding a fixture by its name in a conftest or a test module: ``linkolis_plugins``, ``clock``,
+``operator_env``, ``transport`` and ``extra_plugins`` feed ``host``; ``run`` and ``conformance`` use them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from ..cli import cli
+from ..clock import VirtualClock
+from ..host import Host
+from .conformance import assert_conformance
+
+START = 1_780_000_000.0  # 2026-05-28T20:26:40Z: a fixed start, so that what a test sees does not depend on today
+
+
+class Run:
+    """The CLI as the seller runs it, on a given host: ``run("stock", "list")``, ``run.json("apps", "list")``."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int | None = 0, input: str | None = None) -> Result:
+        """``linkolis ARGS``, asserting that it exits with ``code`` (None: any); the message shows what it printed.
+
+        :param input: what the command reads on stdin (a secret piped to ``--credential name=-``, an answer).
+        """
+        result = self.runner.invoke(cli, list(args), obj=self.host, input=input, catch_exceptions=False)
+        if code is not None:
+            assert result.exit_code == code, (
+                f"linkolis {' '.join(args)}: exit {result.exit_code}, not {code}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
+        return result
+
+    def json(self, *args: str, code: int | None = 0, input: str | None = None) -> Any:
+        """``linkolis ARGS --json``, as the JSON it printed on stdout."""
+        return json.loads(self(*args, "--json", code=code, input=input).stdout)
+
+
+def assert_no_problems(transport: httpx.BaseTransport | None) -> None:
+    """Fail when a contract-checking transport (one with a ``problems`` list) found requests that break the
+    marketplace's own model."""
+    problems = getattr(transport, "problems", None)
+    if problems:
+        pytest.fail(
+            f"requests that break the marketplace's model ({type(transport).__name__}):\n- " + "\n- ".join(problems),
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def linkolis_plugins() -> list[str]:
+    """The installed plugins (entry-point ids) a host in ``home`` loads: none unless a conftest names some."""
+    return []
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_plugins: list[str]) -> Path:
+    """A data directory of the test's own (``LINKOLIS_HOME``), with every other ``LINKOLIS_*`` variable cleared so
+    that the developer's shell cannot leak in, and ``LINKOLIS_LOAD_PLUGINS`` naming ``linkolis_plugins``."""
+    for name in [name for name in os.environ if name.startswith("LINKOLIS_")]:
+        monkeypatch.delenv(name)
+    path = tmp_path / "home"
+    monkeypatch.setenv("LINKOLIS_HOME", str(path))
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", ",".join(linkolis_plugins))
+    return path
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """The host's clock (give a simulator the same one): waits cost no real time, and it starts at ``START``."""
+    return VirtualClock(START)
+
+
+@pytest.fixture
+def operator_env() -> dict[str, str]:
+    """Environment variables the operator sets for the host (``LINKOLIS_ACME_ENDPOINT``...), over the test's own."""
+    return {}
+
+
+@pytest.fixture
+def transport() -> httpx.BaseTransport | None:
+    """The httpx transport every request of the host goes through (a simulator's), None for the network."""
+    return None
+
+
+@pytest.fixture
+def extra_plugins() -> list[Any]:
+    """Plugins the host loads beside the installed ones ``linkolis_plugins`` names: modules or objects."""
+    return []
+
+
+@pytest.fixture
+def host(
+    home: Path,
+    clock: VirtualClock,
+    transport: httpx.BaseTransport | None,
+    operator_env: dict[str, str],
+    extra_plugins: list[Any],
+) -> Iterator[Host]:
+    """The host on ``home``, built from the fixtures above and closed after the test; the test then fails if the
+    transport found requests that break the marketplace's model (``transport.problems``)."""
+    built = Host(home, clock=clock, transport=transport, extra_plugins=extra_plugins, env=operator_env)
+    yield built
+    built.close()
+    assert_no_problems(transport)
+
+
+@pytest.fixture
+def run(host: Host) -> Run:
+    """The CLI on ``host``: ``run("apps", "list")`` asserts exit 0, ``run(..., code=2)`` another code,
+    ``run.json(...)`` adds ``--json`` and parses what it printed."""
+    return Run(host)
+
+
+@pytest.fixture
+def conformance(
+    clock: VirtualClock, transport: httpx.BaseTransport | None, operator_env: dict[str, str]
+) -> Callable[..., None]:
+    """The conformance kit: ``conformance(plugin, install=..., authorize=..., stock=...)`` runs
+    ``assert_conformance`` with a host on ``clock``, ``transport`` and ``operator_env`` (a ``host_factory`` given
+    wins), then fails if the transport found requests that break the marketplace's model."""
+
+    def check(plugin: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "host_factory",
+            lambda home, plugins: Host(home, clock=clock, transport=transport, extra_plugins=plugins, env=operator_env),
+        )
+        assert_conformance(plugin, **kwargs)
+        assert_no_problems(transport)
+
+    return check
