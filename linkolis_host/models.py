@@ -38,9 +38,9 @@ class AppSettings(BaseModel):
     Subclass it, give each field a ``title`` (the label) and a ``description`` (the help), a default where
     one makes sense, and ``Literal``/``Enum`` types for choices. Override ``name``'s default with the app's
     usual name (its title and description: the rules of a name, at most 80 characters, no control characters, are
-    the host's and stay in force). The CLI builds its options and prompts from this model. ``stock_sync``, ``stock_buffer`` and
-    ``stock_max`` are the host's, on every app's panel: whether its stock is pushed, the units kept back from it and
-    the most it is offered of a SKU.
+    the host's and stay in force). The CLI builds its options and prompts from this model. ``stock_sync``,
+    ``stock_buffer`` and ``stock_max`` are the host's, on every app's panel: whether its stock is pushed, the units
+    kept back from it and the most it is offered of a SKU.
     """
 
     model_config = ConfigDict(extra="forbid")
