@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
-import sys
-import threading
 from collections.abc import Sequence
 
-from linkolis_host import ScaledClock, SystemClock
+from linkolis_host.testing.simulator import clock_of, command_line, linkolis_settings, serve_until_interrupted
 
 from .app import SimConfig, Simulator
 from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from .server import base_url_of, make_server
 
 DESCRIPTION = """\
 Serve a local Amazon (Login with Amazon, Seller Central consent, SP-API) on this machine, and print the settings
@@ -39,56 +34,26 @@ Examples:
 """
 
 
-def linkolis_settings(base: str, sim: Simulator, args: argparse.Namespace) -> str:
+def settings(base: str, sim: Simulator, args: argparse.Namespace) -> str:
     """The operator settings that point linkolis at this simulator, as shell exports and as linkolis.toml (names
     and meaning: linkolis_amazon/settings.py and docs/operations.md)."""
-    settings: dict[str, str | bool] = {
+    values: dict[str, str | bool] = {
         "endpoint": base,
         "client_id": sim.client_id,
         "client_secret": sim.client_secret,
         "application_id": sim.application_id,
     }
     if len(args.redirect_uri) == 1:
-        settings["redirect_uri"] = args.redirect_uri[0]
+        values["redirect_uri"] = args.redirect_uri[0]
     if args.draft:
-        settings["draft"] = True
+        values["draft"] = True
     if args.login_uri:
-        settings["login_uri"] = True
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        settings["allow_insecure_endpoint"] = True  # plain HTTP to another machine: linkolis asks to be told
-    exports = [
-        f"export LINKOLIS_AMAZON_{name.upper()}={shlex.quote('1' if value is True else str(value))}"
-        for name, value in settings.items()
-    ]
-    toml = [f"{name} = {'true' if value is True else json.dumps(value)}" for name, value in settings.items()]
-    return "\n".join(
-        [
-            "# Point linkolis at this simulator: paste into the shell that runs linkolis,",
-            *exports,
-            "# or put into $LINKOLIS_HOME/linkolis.toml:",
-            "[plugins.amazon]",
-            *toml,
-        ]
-    )
+        values["login_uri"] = True
+    return linkolis_settings("amazon", values, args.host)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m linkolis_amazon.simulator",
-        description=DESCRIPTION,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to bind (default 127.0.0.1; loopback only unless --allow-non-loopback)",
-    )
-    p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
-    p.add_argument(
-        "--allow-non-loopback", action="store_true", help="allow binding a non-loopback address (not recommended)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed for generated data, ids and probabilistic faults")
+    p = command_line("python -m linkolis_amazon.simulator", DESCRIPTION, EXAMPLES)
     p.add_argument("--orders", type=int, default=200, help="orders generated over the past window (default 200)")
     p.add_argument("--skus", type=int, default=40, help="listings generated (default 40; per seller)")
     p.add_argument(
@@ -105,7 +70,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="new orders per simulated hour (default: the history's rate)",
     )
-    p.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second (default 1)")
     p.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="LWA client id the token endpoint accepts")
     p.add_argument(
         "--client-secret", default=DEFAULT_CLIENT_SECRET, help="LWA client secret the token endpoint accepts"
@@ -138,12 +102,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds a feed stays IN_QUEUE, then IN_PROGRESS (default 30 60)",
     )
     p.add_argument("--no-rate-limits", action="store_true", help="switch the token buckets off")
-    p.add_argument("--validate-responses", action="store_true", help="check every response against the models (slower)")
     return p.parse_args(argv)
 
 
 def build(args: argparse.Namespace) -> Simulator:
-    clock = SystemClock() if args.time_scale == 1.0 else ScaledClock(args.time_scale)
     cfg = SimConfig(
         seed=args.seed,
         orders=args.orders,
@@ -164,19 +126,12 @@ def build(args: argparse.Namespace) -> Simulator:
         rate_limits=not args.no_rate_limits,
         validate_responses=args.validate_responses,
     )
-    return Simulator(clock, config=cfg)
+    return Simulator(clock_of(args), config=cfg)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        sim = build(args)
-        server = make_server(sim, args.host, args.port, args.allow_non_loopback)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    base = base_url_of(server)
-    lines = [
+def describe(sim: Simulator, base: str, args: argparse.Namespace) -> list[str]:
+    """What the command prints once it listens: the base URL, the throwaway credentials, and the settings."""
+    return [
         f"SP-API simulator listening on {base}",
         "Simulator's throwaway credentials (not Amazon secrets; valid only here):",
         f"  client_id       {sim.client_id}",
@@ -193,21 +148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             else []
         ),
         "",
-        linkolis_settings(base, sim, args),
-        "",
-        "Ctrl-C stops it.",
+        settings(base, sim, args),
     ]
-    print("\n".join(lines), flush=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        thread.join()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-        server.server_close()
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    return serve_until_interrupted(lambda: build(args), args, lambda sim, base: describe(sim, base, args))
 
 
 if __name__ == "__main__":
