@@ -8,7 +8,6 @@ import json
 import pytest
 from click.testing import CliRunner
 from linkolis_bol.simulator import Simulator
-from linkolis_bol.simulator.transport import ContractCheckingTransport
 
 from linkolis_host import VirtualClock
 from linkolis_host.cli import cli
@@ -49,7 +48,7 @@ def sim(clock, sim_options):
 
 @pytest.fixture
 def wire(sim):
-    return ContractCheckingTransport(sim.transport())
+    return sim.checked_transport()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import json
 import linkolis_bol.plugin
 from linkolis_bol import cancellations, client
 from linkolis_bol.simulator import Simulator
-from linkolis_bol.simulator.transport import ContractCheckingTransport
 
 from linkolis_host import VirtualClock, apps
 from linkolis_host.host import Host
@@ -195,7 +194,7 @@ def test_the_cancel_call_has_a_quota_of_its_own(sim, run, authorized):
 def test_the_bol_plugin_cancels_as_the_hook_contract_wants():
     clock = VirtualClock(START)
     sim = Simulator(clock, orders=40, offers=12, order_window_days=3, validate_responses=True)
-    wire = ContractCheckingTransport(sim.transport())
+    wire = sim.checked_transport()
     asked = next(o for o in sim.orders for i in o.items if i.cancellation_request and i.open)
     plain = next(
         o

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import linkolis_bol.plugin
 from linkolis_bol.simulator import Simulator
-from linkolis_bol.simulator.transport import ContractCheckingTransport
 
 from linkolis_host import VirtualClock, apps
 from linkolis_host.host import Host
@@ -17,7 +16,7 @@ START = 1_780_000_000.0
 def test_the_bol_plugin_keeps_the_hook_contract():
     clock = VirtualClock(START)
     sim = Simulator(clock, orders=40, offers=12, order_window_days=3, validate_responses=True)
-    wire = ContractCheckingTransport(sim.transport())
+    wire = sim.checked_transport()
     merchant = next(o.reference for o in sim.offers if not o.fbb)
     assert_conformance(
         linkolis_bol.plugin,

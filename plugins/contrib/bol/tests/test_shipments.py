@@ -7,7 +7,6 @@ import linkolis_bol.plugin
 import pytest
 from linkolis_bol import shipments as bol_shipments
 from linkolis_bol.simulator import Simulator
-from linkolis_bol.simulator.transport import ContractCheckingTransport
 
 from linkolis_host import Shipment, VirtualClock, apps, installed
 from linkolis_host.host import Host
@@ -188,7 +187,7 @@ def test_the_simulator_refuses_a_transporter_bol_does_not_know(sim, run, host, a
 def test_the_bol_plugin_keeps_the_shipments_contract():
     clock = VirtualClock(START)
     sim = Simulator(clock, orders=10, offers=12, order_window_days=3, validate_responses=True)
-    wire = ContractCheckingTransport(sim.transport())
+    wire = sim.checked_transport()
     order = _open_merchant_order(sim)
     assert_conformance(
         linkolis_bol.plugin,
