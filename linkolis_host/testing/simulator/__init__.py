@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .admin import STANDARD_ROUTES, AdminRoutes, Route, add_fault, advance_clock, done
 from .base import BaseSimulator
-from .command import clock_of, command_line, linkolis_settings, serve_until_interrupted
+from .command import clock_of, command_line, linkolis_settings, printout, serve_until_interrupted, shop_options
 from .contract import Contract, Operation, RequestProblem, describe, sim_request
 from .faults import Fault, FaultInjector
 from .ratelimit import Counters, Quota, RateLimiter, SlidingWindow, TokenBucket
@@ -59,8 +59,10 @@ __all__ = [
     "linkolis_settings",
     "make_server",
     "parse_iso",
+    "printout",
     "serve_in_thread",
     "serve_until_interrupted",
+    "shop_options",
     "sim_request",
     "to_httpx_response",
 ]

@@ -5,12 +5,15 @@ A simulator's ``__main__``::
 
     def main(argv=None):
         parser = command_line("python -m my_shop.simulator", DESCRIPTION, EXAMPLES)
-        parser.add_argument("--orders", type=int, default=200)
+        parser.add_argument("--products", type=int, default=20)
         args = parser.parse_args(argv)
         return serve_until_interrupted(
-            lambda: Simulator(clock_of(args), seed=args.seed, orders=args.orders),
+            lambda clock: Simulator(clock, **shop_options(args), products=args.products),
             args,
-            lambda sim, base: [f"listening on {base}", linkolis_settings("shop", {"endpoint": base}, args.host)],
+            lambda sim, base_url: printout(
+                args, base_url, name="my shop simulator", marketplace="my shop", credentials={"API key": sim.api_key},
+                plugin_id="myshop", settings={"endpoint": base_url},
+            ),
         )
 """
 
@@ -22,7 +25,7 @@ import shlex
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from linkolis_host.clock import Clock, ScaledClock, SystemClock
 
@@ -33,10 +36,18 @@ S = TypeVar("S", bound=BaseSimulator)
 
 
 def command_line(
-    prog: str, description: str, examples: str, *, port: int = 0, seed: int = 0
+    prog: str,
+    description: str,
+    examples: str,
+    *,
+    port: int = 0,
+    seed: int = 0,
+    orders: int = 200,
+    days: float = 30.0,
 ) -> argparse.ArgumentParser:
     """A parser with the options every simulator has: ``--host``, ``--port``, ``--allow-non-loopback``, ``--seed``,
-    ``--time-scale`` and ``--validate-responses``; ``description`` first, then the options, then ``examples``."""
+    ``--orders``, ``--days``, ``--time-scale`` and ``--validate-responses`` (``shop_options`` hands the ones that
+    shape the shop to its constructor); ``description`` first, then the options, then ``examples``."""
     parser = argparse.ArgumentParser(
         prog=prog, description=description, epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -55,11 +66,26 @@ def command_line(
         default=seed,
         help=f"seed of generated data, ids and random faults (default: {seed})",
     )
+    parser.add_argument("--orders", type=int, default=orders, help=f"orders generated (default: {orders})")
+    parser.add_argument(
+        "--days", type=float, default=days, help=f"days back the orders are spread over (default: {days:g})"
+    )
     parser.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second (default: 1)")
     parser.add_argument(
         "--validate-responses", action="store_true", help="check every answer against the marketplace's spec (slower)"
     )
     return parser
+
+
+def shop_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The common options as a simulator's keyword arguments: ``seed``, ``orders``, ``order_window_days`` and
+    ``validate_responses``."""
+    return {
+        "seed": args.seed,
+        "orders": args.orders,
+        "order_window_days": args.days,
+        "validate_responses": args.validate_responses,
+    }
 
 
 def clock_of(args: argparse.Namespace) -> Clock:
@@ -91,14 +117,40 @@ def linkolis_settings(plugin_id: str, settings: Mapping[str, str | bool], host: 
     )
 
 
+def printout(
+    args: argparse.Namespace,
+    base_url: str,
+    *,
+    name: str,
+    marketplace: str,
+    credentials: Mapping[str, str],
+    plugin_id: str,
+    settings: Mapping[str, str | bool],
+    notes: Sequence[str] = (),
+    after: Sequence[str] = (),
+) -> list[str]:
+    """What a simulator prints once it listens: where (the first line ends with the base URL), its throwaway
+    credentials (and whatever else ``credentials`` lists, a label and a value a line), ``notes``, and the operator
+    ``settings`` of the plugin ``plugin_id`` that point linkolis at it (``linkolis_settings``), then ``after``."""
+    width = max(map(len, credentials), default=0) + 2
+    return [
+        f"{name} listening on {base_url}",
+        f"Simulator's throwaway credentials (not {marketplace} secrets; valid only here):",
+        *(f"  {label.ljust(width)}{value}" for label, value in credentials.items()),
+        *notes,
+        "",
+        linkolis_settings(plugin_id, settings, args.host, after),
+    ]
+
+
 def serve_until_interrupted(
-    build: Callable[[], S], args: argparse.Namespace, describe: Callable[[S, str], Sequence[str]]
+    build: Callable[[Clock], S], args: argparse.Namespace, describe: Callable[[S, str], Sequence[str]]
 ) -> int:
-    """Build the simulator, serve it on ``--host``/``--port``, print ``describe(sim, base_url)`` and "Ctrl-C stops
-    it.", and serve until interrupted. What the operator got wrong (a bad option, a host off loopback, a port in
-    use) is one line on stderr and exit code 2."""
+    """Build the simulator on the clock ``--time-scale`` asks for, serve it on ``--host``/``--port``, print
+    ``describe(sim, base_url)`` (``printout``) and "Ctrl-C stops it.", and serve until interrupted. What the
+    operator got wrong (a bad option, a host off loopback, a port in use) is one line on stderr and exit code 2."""
     try:
-        sim = build()
+        sim = build(clock_of(args))
         server = sim.server(args.host, args.port, args.allow_non_loopback)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from linkolis_host.testing.simulator import clock_of, command_line, linkolis_settings, serve_until_interrupted
+from linkolis_host import Clock
+from linkolis_host.testing.simulator import clock_of, command_line, printout, serve_until_interrupted, shop_options
 
 from .app import SimConfig, Simulator
 from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -34,27 +35,8 @@ Examples:
 """
 
 
-def settings(base: str, sim: Simulator, args: argparse.Namespace) -> str:
-    """The operator settings that point linkolis at this simulator, as shell exports and as linkolis.toml (names
-    and meaning: linkolis_amazon/settings.py and docs/operations.md)."""
-    values: dict[str, str | bool] = {
-        "endpoint": base,
-        "client_id": sim.client_id,
-        "client_secret": sim.client_secret,
-        "application_id": sim.application_id,
-    }
-    if len(args.redirect_uri) == 1:
-        values["redirect_uri"] = args.redirect_uri[0]
-    if args.draft:
-        values["draft"] = True
-    if args.login_uri:
-        values["login_uri"] = True
-    return linkolis_settings("amazon", values, args.host)
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = command_line("python -m linkolis_amazon.simulator", DESCRIPTION, EXAMPLES)
-    p.add_argument("--orders", type=int, default=200, help="orders generated over the past window (default 200)")
     p.add_argument("--skus", type=int, default=40, help="listings generated (default 40; per seller)")
     p.add_argument(
         "--sellers",
@@ -63,7 +45,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="selling accounts, each with its own seeded orders, listings and rate buckets; with more than one each "
         "sells in one marketplace, taken in turn (default 1); POST /_sim/authorize gives each a refresh token",
     )
-    p.add_argument("--days", type=float, default=30.0, help="length of the past window the orders are spread over")
     p.add_argument(
         "--new-orders-per-hour",
         type=float,
@@ -105,13 +86,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def build(args: argparse.Namespace) -> Simulator:
+def build(args: argparse.Namespace, clock: Clock | None = None) -> Simulator:
     cfg = SimConfig(
-        seed=args.seed,
-        orders=args.orders,
+        **shop_options(args),
         skus=args.skus,
         sellers=args.sellers,
-        order_window_days=args.days,
         new_orders_per_hour=args.new_orders_per_hour,
         client_id=args.client_id,
         client_secret=args.client_secret,
@@ -124,37 +103,50 @@ def build(args: argparse.Namespace) -> Simulator:
         feed_queue_seconds=args.feed_seconds[0],
         feed_processing_seconds=args.feed_seconds[1],
         rate_limits=not args.no_rate_limits,
-        validate_responses=args.validate_responses,
     )
-    return Simulator(clock_of(args), config=cfg)
+    return Simulator(clock or clock_of(args), config=cfg)
 
 
 def describe(sim: Simulator, base: str, args: argparse.Namespace) -> list[str]:
-    """What the command prints once it listens: the base URL, the throwaway credentials, and the settings."""
-    return [
-        f"SP-API simulator listening on {base}",
-        "Simulator's throwaway credentials (not Amazon secrets; valid only here):",
-        f"  client_id       {sim.client_id}",
-        f"  client_secret   {sim.client_secret}",
-        f"  application_id  {sim.application_id}",
-        f"  seller          {sim.default_seller_id}"
-        + (f" and {len(sim.seller_ids) - 1} more ({sim.seller_ids[1]} …)" if len(sim.seller_ids) > 1 else ""),
-        f"  consent URL     {base}/apps/authorize/consent?application_id={sim.application_id}&state=STATE"
-        + ("&version=beta" if args.draft else ""),
-        f"  ground truth    {base}/_sim/orders  {base}/_sim/stock  {base}/_sim/counters",
-        *(
-            ["  loopback redirects accepted (--allow-loopback-redirects: not Amazon behaviour)"]
-            if args.allow_loopback_redirects
-            else []
-        ),
-        "",
-        settings(base, sim, args),
-    ]
+    """What the command prints once it listens: the base URL, the throwaway credentials, and the operator settings
+    that point linkolis at it (names and meaning: linkolis_amazon/settings.py and docs/operations.md)."""
+    settings: dict[str, str | bool] = {
+        "endpoint": base,
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,
+        "application_id": sim.application_id,
+    }
+    if len(args.redirect_uri) == 1:
+        settings["redirect_uri"] = args.redirect_uri[0]
+    if args.draft:
+        settings["draft"] = True
+    if args.login_uri:
+        settings["login_uri"] = True
+    more = len(sim.seller_ids) - 1
+    consent = f"{base}/apps/authorize/consent?application_id={sim.application_id}&state=STATE"
+    return printout(
+        args,
+        base,
+        name="SP-API simulator",
+        marketplace="Amazon",
+        credentials={
+            "client_id": sim.client_id,
+            "client_secret": sim.client_secret,
+            "application_id": sim.application_id,
+            "seller": sim.default_seller_id + (f" and {more} more ({sim.seller_ids[1]} …)" if more else ""),
+            "consent URL": consent + ("&version=beta" if args.draft else ""),
+            "ground truth": f"{base}/_sim/orders  {base}/_sim/stock  {base}/_sim/counters",
+        },
+        notes=["  loopback redirects accepted (--allow-loopback-redirects: not Amazon behaviour)"]
+        * args.allow_loopback_redirects,
+        plugin_id="amazon",
+        settings=settings,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    return serve_until_interrupted(lambda: build(args), args, lambda sim, base: describe(sim, base, args))
+    return serve_until_interrupted(lambda clock: build(args, clock), args, lambda sim, base: describe(sim, base, args))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from linkolis_host.testing.simulator import clock_of, command_line, linkolis_settings, serve_until_interrupted
+from linkolis_host.testing.simulator import command_line, printout, serve_until_interrupted, shop_options
 
 from .app import Simulator
 
@@ -28,13 +28,18 @@ Examples:
 """
 
 
-def settings(base_url: str, sim: Simulator, host: str) -> str:
-    """The operator settings that point linkolis at this simulator (names and meaning: linkolis_bol/settings.py),
-    as shell exports and as linkolis.toml, and the seller's commands that install an app with its credentials."""
-    return linkolis_settings(
-        "bol",
-        {"endpoint": base_url},
-        host,
+def describe(sim: Simulator, base_url: str, args: argparse.Namespace) -> list[str]:
+    """What the command prints once it listens: the base URL, the throwaway credentials, the operator settings that
+    point linkolis at it (names and meaning: linkolis_bol/settings.py), and the seller's commands that install an
+    app with its credentials."""
+    return printout(
+        args,
+        base_url,
+        name="bol simulator",
+        marketplace="bol",
+        credentials={"Client ID": sim.client_id, "Client Secret": sim.client_secret},
+        plugin_id="bol",
+        settings={"endpoint": base_url},
         after=[
             "# Then install a bol app with the simulator's credentials (the secret is asked for: paste it there):",
             "# linkolis apps install bol --name 'bol NL'",
@@ -43,23 +48,9 @@ def settings(base_url: str, sim: Simulator, host: str) -> str:
     )
 
 
-def describe(sim: Simulator, base_url: str, args: argparse.Namespace) -> list[str]:
-    """What the command prints once it listens: the base URL, the throwaway credentials, and the settings."""
-    return [
-        f"bol simulator listening on {base_url}",
-        "Simulator's throwaway credentials (not bol secrets; valid only here):",
-        f"  Client ID      {sim.client_id}",
-        f"  Client Secret  {sim.client_secret}",
-        "",
-        settings(base_url, sim, args.host),
-    ]
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = command_line("python -m linkolis_bol.simulator", DESCRIPTION, EXAMPLES, port=8330, seed=1)
-    parser.add_argument("--orders", type=int, default=200, help="orders to generate (default: 200)")
+    parser = command_line("python -m linkolis_bol.simulator", DESCRIPTION, EXAMPLES, port=8330, seed=1, days=10)
     parser.add_argument("--offers", type=int, default=40, help="offers to generate (default: 40)")
-    parser.add_argument("--days", type=int, default=10, help="days the orders are spread over (default: 10)")
     parser.add_argument(
         "--process-seconds",
         type=float,
@@ -68,15 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     return serve_until_interrupted(
-        lambda: Simulator(
-            clock_of(args),
-            seed=args.seed,
-            orders=args.orders,
-            offers=args.offers,
-            order_window_days=args.days,
-            process_seconds=args.process_seconds,
-            validate_responses=args.validate_responses,
-        ),
+        lambda clock: Simulator(clock, **shop_options(args), offers=args.offers, process_seconds=args.process_seconds),
         args,
         lambda sim, base_url: describe(sim, base_url, args),
     )

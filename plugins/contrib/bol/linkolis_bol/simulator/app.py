@@ -142,7 +142,7 @@ class Simulator(BaseSimulator):
         orders: int = 60,
         offers: int = 20,
         fbb_share: float = 0.2,
-        order_window_days: int = 10,
+        order_window_days: float = 10,
         process_seconds: float = 1.0,
         export_seconds: float = 2.0,
         validate_responses: bool = False,
