@@ -93,7 +93,8 @@ def serve_simulator(options: dict, shared, pipe, setup=None) -> None:
     import gc
 
     from linkolis_amazon.simulator import Simulator
-    from linkolis_amazon.simulator.server import base_url_of, make_server
+
+    from linkolis_host.testing.simulator import base_url_of, make_server
 
     sim = Simulator(ReadClock(shared), **options)
     if setup is not None:

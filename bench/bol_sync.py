@@ -33,7 +33,7 @@ def main(n_orders: int, n_stock: int) -> None:
         started, t0 = time.perf_counter(), clock.time()
         summary = orders.import_orders(host, "bol NL")
         import_wall, import_virtual = time.perf_counter() - started, clock.time() - t0
-        after_import = dict(sim.counters), dict(sim.throttled)
+        after_import = dict(sim.counters.calls), dict(sim.throttled)
 
         for offer in sim.offers:
             stock.set_stock(host, offer.reference, (offer.stock + 3) % 900)
@@ -60,7 +60,7 @@ def main(n_orders: int, n_stock: int) -> None:
         f"{pushed['pending']} pending, {pushed['skipped']} skipped (FBB); "
         f"{push_virtual:.0f} virtual s, {push_wall:.1f} wall s"
     )
-    print(f"  calls {delta(sim.counters, after_import[0])}")
+    print(f"  calls {delta(sim.counters.calls, after_import[0])}")
     print(f"  429s  {delta(sim.throttled, after_import[1]) or 0}")
     print(f"\ntokens requested in all: {sim.tokens_issued()}")
 

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import linkolis_host
+import linkolis_host.testing
+import linkolis_host.testing.simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = ROOT / "linkolis_host"
@@ -143,22 +145,34 @@ def _plugin_files() -> list[tuple[Path, str]]:
     return files
 
 
+# What a plugin may import of the host: its public names, and (off the runtime path) the kits for plugin authors.
+PUBLIC = {
+    "linkolis_host": set(linkolis_host.__all__),
+    "linkolis_host.testing": set(linkolis_host.testing.__all__),
+    "linkolis_host.testing.simulator": set(linkolis_host.testing.simulator.__all__),
+}
+
+
 def test_a_plugin_imports_only_the_public_names_of_linkolis_host():
-    public = set(linkolis_host.__all__)
     found = []
     for path, dotted in _plugin_files():
         package = dotted if path.name == "__init__.py" else dotted.rsplit(".", 1)[0]
         for module, names, _ in imports_of(path, package):
-            if module.startswith("linkolis_host."):
-                found.append(f"{dotted} imports the host module {module}")
-            elif module == "linkolis_host":
+            if module in PUBLIC:
                 found.extend(
-                    f"{dotted} imports {n}, which linkolis_host does not export" for n in names if n not in public
+                    f"{dotted} imports {n}, which {module} does not export" for n in names if n not in PUBLIC[module]
                 )
+            elif module.startswith("linkolis_host."):
+                found.append(f"{dotted} imports the host module {module}")
     assert found == []
 
 
-def test_nothing_in_a_plugins_runtime_path_imports_its_simulator():
+def test_no_host_module_but_the_kits_imports_the_kits():
+    users = sorted(name for name, targets in host_edges().items() if "testing" in targets and name != "testing")
+    assert users == [], "linkolis_host.testing is for plugin authors' tests and simulators, off every runtime path"
+
+
+def test_nothing_in_a_plugins_runtime_path_imports_its_simulator_or_the_kits():
     files = {dotted: path for path, dotted in _plugin_files()}
     for plugin in PLUGINS:
         entry = re.search(
@@ -167,9 +181,10 @@ def test_nothing_in_a_plugins_runtime_path_imports_its_simulator():
             flags=re.M,
         )
         assert entry, f"{plugin.name}: no entry point in group linkolis"
-        seen, todo = set(), [entry.group(1)]
+        seen, reached, todo = set(), set(), [entry.group(1)]
         while todo:
             current = todo.pop()
+            reached.add(current)
             if current in seen or current not in files:
                 continue
             seen.add(current)
@@ -185,3 +200,5 @@ def test_nothing_in_a_plugins_runtime_path_imports_its_simulator():
                 todo.extend(f"{module}.{n}" for n in names)
         simulators = sorted(m for m in seen if ".simulator" in m)
         assert simulators == [], f"{plugin.name}'s runtime path imports {simulators}"
+        kits = sorted(m for m in reached if m == "linkolis_host.testing" or m.startswith("linkolis_host.testing."))
+        assert kits == [], f"{plugin.name}'s runtime path imports the kits for tests: {kits}"

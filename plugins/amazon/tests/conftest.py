@@ -7,45 +7,14 @@ from __future__ import annotations
 import threading
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
-from linkolis_amazon.simulator import Simulator, contract
+from linkolis_amazon.simulator import Simulator
 from linkolis_amazon.simulator.browser import SellerBrowser
 
 from linkolis_host import oauth
 
 ENDPOINT = "https://amazon.sim.test"
 SELLER = "A1SIMSELLER001"
-API_OF = {
-    "/orders/v0/": "ordersV0",
-    "/orders/": "orders",
-    "/listings/": "listings",
-    "/feeds/": "feeds",
-    "/sellers/": "sellers",
-}  # first match wins: v0 before the v2026 orders model
-
-
-class ContractCheckingTransport(httpx.BaseTransport):
-    """Checks every SP-API request against Amazon's model before the simulator sees it; keeps what it finds."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.problems: list[str] = []
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        self.requests.append(request)
-        raw_path = request.url.raw_path.decode().split("?", 1)[0]
-        api = next((name for prefix, name in API_OF.items() if raw_path.startswith(prefix)), None)
-        if api is not None:
-            for problem in contract.request_problems(
-                api, request.method, raw_path, request.url.params.multi_items(), dict(request.headers), body or None
-            ):
-                self.problems.append(f"{request.method} {raw_path}: {problem.details}")
-            if not request.headers.get("user-agent") or not request.headers.get("x-amz-access-token"):
-                self.problems.append(f"{request.method} {raw_path}: missing user-agent or x-amz-access-token")
-        return self.inner.handle_request(request)
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +59,8 @@ def sim(amazons_clock, sim_options):
 
 @pytest.fixture
 def wire(sim):
-    return ContractCheckingTransport(sim.transport())
+    """Every SP-API request the plugin sends, checked against Amazon's model before the simulator sees it."""
+    return sim.checked_transport()
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ Over HTTP: ``with sim.serve() as base_url: ...`` or ``python -m linkolis_amazon.
 """
 
 from .accounts import ALL_ROLES, DEFAULT_SELLER_ID
-from .app import ContractViolation, SimConfig, Simulator
-from .faults import KINDS as FAULT_KINDS
+from .app import FAULT_KINDS, ContractViolation, SimConfig, Simulator
 from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 __all__ = [

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
-import sys
-import threading
 from collections.abc import Sequence
 
-from linkolis_host import ScaledClock, SystemClock
+from linkolis_host import Clock
+from linkolis_host.testing.simulator import clock_of, command_line, printout, serve_until_interrupted, shop_options
 
 from .app import SimConfig, Simulator
 from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from .server import base_url_of, make_server
 
 DESCRIPTION = """\
 Serve a local Amazon (Login with Amazon, Seller Central consent, SP-API) on this machine, and print the settings
@@ -39,57 +35,8 @@ Examples:
 """
 
 
-def linkolis_settings(base: str, sim: Simulator, args: argparse.Namespace) -> str:
-    """The operator settings that point linkolis at this simulator, as shell exports and as linkolis.toml (names
-    and meaning: linkolis_amazon/settings.py and docs/operations.md)."""
-    settings: dict[str, str | bool] = {
-        "endpoint": base,
-        "client_id": sim.client_id,
-        "client_secret": sim.client_secret,
-        "application_id": sim.application_id,
-    }
-    if len(args.redirect_uri) == 1:
-        settings["redirect_uri"] = args.redirect_uri[0]
-    if args.draft:
-        settings["draft"] = True
-    if args.login_uri:
-        settings["login_uri"] = True
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        settings["allow_insecure_endpoint"] = True  # plain HTTP to another machine: linkolis asks to be told
-    exports = [
-        f"export LINKOLIS_AMAZON_{name.upper()}={shlex.quote('1' if value is True else str(value))}"
-        for name, value in settings.items()
-    ]
-    toml = [f"{name} = {'true' if value is True else json.dumps(value)}" for name, value in settings.items()]
-    return "\n".join(
-        [
-            "# Point linkolis at this simulator: paste into the shell that runs linkolis,",
-            *exports,
-            "# or put into $LINKOLIS_HOME/linkolis.toml:",
-            "[plugins.amazon]",
-            *toml,
-        ]
-    )
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m linkolis_amazon.simulator",
-        description=DESCRIPTION,
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to bind (default 127.0.0.1; loopback only unless --allow-non-loopback)",
-    )
-    p.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
-    p.add_argument(
-        "--allow-non-loopback", action="store_true", help="allow binding a non-loopback address (not recommended)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed for generated data, ids and probabilistic faults")
-    p.add_argument("--orders", type=int, default=200, help="orders generated over the past window (default 200)")
+    p = command_line("python -m linkolis_amazon.simulator", DESCRIPTION, EXAMPLES)
     p.add_argument("--skus", type=int, default=40, help="listings generated (default 40; per seller)")
     p.add_argument(
         "--sellers",
@@ -98,14 +45,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="selling accounts, each with its own seeded orders, listings and rate buckets; with more than one each "
         "sells in one marketplace, taken in turn (default 1); POST /_sim/authorize gives each a refresh token",
     )
-    p.add_argument("--days", type=float, default=30.0, help="length of the past window the orders are spread over")
     p.add_argument(
         "--new-orders-per-hour",
         type=float,
         default=None,
         help="new orders per simulated hour (default: the history's rate)",
     )
-    p.add_argument("--time-scale", type=float, default=1.0, help="simulated seconds per real second (default 1)")
     p.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="LWA client id the token endpoint accepts")
     p.add_argument(
         "--client-secret", default=DEFAULT_CLIENT_SECRET, help="LWA client secret the token endpoint accepts"
@@ -138,18 +83,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds a feed stays IN_QUEUE, then IN_PROGRESS (default 30 60)",
     )
     p.add_argument("--no-rate-limits", action="store_true", help="switch the token buckets off")
-    p.add_argument("--validate-responses", action="store_true", help="check every response against the models (slower)")
     return p.parse_args(argv)
 
 
-def build(args: argparse.Namespace) -> Simulator:
-    clock = SystemClock() if args.time_scale == 1.0 else ScaledClock(args.time_scale)
+def build(args: argparse.Namespace, clock: Clock | None = None) -> Simulator:
     cfg = SimConfig(
-        seed=args.seed,
-        orders=args.orders,
+        **shop_options(args),
         skus=args.skus,
         sellers=args.sellers,
-        order_window_days=args.days,
         new_orders_per_hour=args.new_orders_per_hour,
         client_id=args.client_id,
         client_secret=args.client_secret,
@@ -162,52 +103,50 @@ def build(args: argparse.Namespace) -> Simulator:
         feed_queue_seconds=args.feed_seconds[0],
         feed_processing_seconds=args.feed_seconds[1],
         rate_limits=not args.no_rate_limits,
-        validate_responses=args.validate_responses,
     )
-    return Simulator(clock, config=cfg)
+    return Simulator(clock or clock_of(args), config=cfg)
+
+
+def describe(sim: Simulator, base: str, args: argparse.Namespace) -> list[str]:
+    """What the command prints once it listens: the base URL, the throwaway credentials, and the operator settings
+    that point linkolis at it (names and meaning: linkolis_amazon/settings.py and docs/operations.md)."""
+    settings: dict[str, str | bool] = {
+        "endpoint": base,
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,
+        "application_id": sim.application_id,
+    }
+    if len(args.redirect_uri) == 1:
+        settings["redirect_uri"] = args.redirect_uri[0]
+    if args.draft:
+        settings["draft"] = True
+    if args.login_uri:
+        settings["login_uri"] = True
+    more = len(sim.seller_ids) - 1
+    consent = f"{base}/apps/authorize/consent?application_id={sim.application_id}&state=STATE"
+    return printout(
+        args,
+        base,
+        name="SP-API simulator",
+        marketplace="Amazon",
+        credentials={
+            "client_id": sim.client_id,
+            "client_secret": sim.client_secret,
+            "application_id": sim.application_id,
+            "seller": sim.default_seller_id + (f" and {more} more ({sim.seller_ids[1]} …)" if more else ""),
+            "consent URL": consent + ("&version=beta" if args.draft else ""),
+            "ground truth": f"{base}/_sim/orders  {base}/_sim/stock  {base}/_sim/counters",
+        },
+        notes=["  loopback redirects accepted (--allow-loopback-redirects: not Amazon behaviour)"]
+        * args.allow_loopback_redirects,
+        plugin_id="amazon",
+        settings=settings,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        sim = build(args)
-        server = make_server(sim, args.host, args.port, args.allow_non_loopback)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    base = base_url_of(server)
-    lines = [
-        f"SP-API simulator listening on {base}",
-        "Simulator's throwaway credentials (not Amazon secrets; valid only here):",
-        f"  client_id       {sim.client_id}",
-        f"  client_secret   {sim.client_secret}",
-        f"  application_id  {sim.application_id}",
-        f"  seller          {sim.default_seller_id}"
-        + (f" and {len(sim.seller_ids) - 1} more ({sim.seller_ids[1]} …)" if len(sim.seller_ids) > 1 else ""),
-        f"  consent URL     {base}/apps/authorize/consent?application_id={sim.application_id}&state=STATE"
-        + ("&version=beta" if args.draft else ""),
-        f"  ground truth    {base}/_sim/orders  {base}/_sim/stock  {base}/_sim/counters",
-        *(
-            ["  loopback redirects accepted (--allow-loopback-redirects: not Amazon behaviour)"]
-            if args.allow_loopback_redirects
-            else []
-        ),
-        "",
-        linkolis_settings(base, sim, args),
-        "",
-        "Ctrl-C stops it.",
-    ]
-    print("\n".join(lines), flush=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        thread.join()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-        server.server_close()
-    return 0
+    return serve_until_interrupted(lambda clock: build(args, clock), args, lambda sim, base: describe(sim, base, args))
 
 
 if __name__ == "__main__":

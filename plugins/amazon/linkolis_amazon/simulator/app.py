@@ -10,14 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
-from linkolis_host import Clock, SystemClock
+from linkolis_host import Clock
+from linkolis_host.testing.simulator import (
+    BaseSimulator,
+    Fault,
+    FaultInjector,
+    Operation,
+    SimRequest,
+    SimResponse,
+    json_response,
+)
+from linkolis_host.testing.simulator import Counters as BaseCounters
 
-from . import contract, orders_v0
+from . import admin, orders_v0
 from . import listings as listings_api
 from . import orders as orders_api
 from . import sellers as sellers_api
@@ -31,19 +41,62 @@ from .accounts import (
     make_account,
 )
 from .consent import AppRegistration, ConsentService
+from .contract import SPAPI, plan
 from .data import BUYER_CANCEL_REASONS, Arrivals, Generator, ask_to_cancel, catalogue, suppress
-from .faults import Fault, FaultInjector
 from .feeds import FeedService
 from .ids import IdSource
 from .listings import FA, Listing, ListingStore
 from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, LwaService
 from .marketplaces import MARKETPLACES, resolve
 from .orders import STATUSES, Order, OrderItem, OrderStore
-from .ratelimit import Counters, RateLimiter
-from .wire import ApiError, Call, SimRequest, SimResponse, error_body, invalid_input, json_response, unauthorized
+from .wire import ApiError, Call, error_body, invalid_input, unauthorized
 
 MAX_USER_AGENT = 500
 RATE_HEADER_STATUSES = {400, 404}
+
+
+FAULT_KINDS: dict[str, str] = {
+    "429": "answer 429 QuotaExceeded (as throttling does)",
+    "500": "answer 500 InternalFailure",
+    "503": "answer 503 ServiceUnavailable",
+    "drop": "drop the connection without an answer (httpx.RemoteProtocolError in-process)",
+    "connect_error": "refuse the connection (httpx.ConnectError in-process; socket closed at once over HTTP)",
+    "slow": "sleep `delay` seconds on the simulator's clock, then answer normally",
+    "malformed_json": "process the call, then answer with its body cut in half (unparsable JSON, or a broken gzip "
+    "report from downloadDocument)",
+    "revoke_refresh_token": "lwaToken refresh grant: revoke the refresh token presented, answer invalid_grant",
+    "expire_pagination_token": "searchOrders/searchListingsItems with a token: treat the token as expired",
+    "feed_fatal": "createFeed: accept the feed, which then ends FATAL",
+}
+# A fault targets an SP-API operationId, ``lwaToken``, ``uploadFeedDocument``, ``downloadDocument``, or ``*``; these
+# kinds make sense for some operations only.
+FAULTS_ONLY_FOR = {
+    "revoke_refresh_token": {"lwaToken"},
+    "expire_pagination_token": {"searchOrders", "searchListingsItems"},
+    "feed_fatal": {"createFeed"},
+}
+
+
+@dataclass
+class Counters(BaseCounters):
+    """The kit's counters, and Login with Amazon's grants per grant type."""
+
+    lwa_grants: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def grant(self, grant_type: str) -> None:
+        with self._lock:
+            self.lwa_grants[grant_type] += 1
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self.lwa_grants.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        snap = super().snapshot()
+        with self._lock:
+            snap["lwa_grants"] = dict(self.lwa_grants)
+        return snap
 
 
 class ContractViolation(AssertionError):
@@ -120,19 +173,22 @@ FAULT_ERRORS = {
 }
 
 
-class Simulator:
+class Simulator(BaseSimulator):
     """A local Amazon: LWA, Seller Central consent, SP-API (Orders, Listings, Feeds, Sellers) and S3 URLs.
 
     ``clock`` times everything (buckets, expiries, feed progress, listing delay, slow answers); pass the clock the
     code under test uses. Other arguments override ``SimConfig`` fields.
     """
 
-    clock: Clock
+    contract = SPAPI
+    required_headers: ClassVar[dict[str, str]] = {"user-agent": "", "x-amz-access-token": ""}
+    admin_routes = admin.ROUTES
+    name = "spapi-simulator"
+    in_process_url = "https://sim.amazon.local"
+
     config: SimConfig
     ids: IdSource
     counters: Counters
-    limiter: RateLimiter
-    faults: FaultInjector
     accounts: dict[str, Account]
     default_seller_id: str
     app: AppRegistration
@@ -143,16 +199,12 @@ class Simulator:
     feeds: FeedService
 
     def __init__(self, clock: Clock | None = None, *, config: SimConfig | None = None, **overrides: Any) -> None:
-        self.clock = clock or SystemClock()
         self.config = replace(config or SimConfig(), **overrides)
         cfg = self.config
         if cfg.sellers < 1:
             raise ValueError("sellers must be at least 1")
+        super().__init__(clock, FaultInjector(FAULT_KINDS, FAULTS_ONLY_FOR, cfg.seed), Counters())
         self.ids = IdSource(cfg.seed)
-        self.counters = Counters()
-        self.limiter = RateLimiter()
-        self.faults = FaultInjector(cfg.seed)
-        self.faults.on_fire = lambda f: self.counters.fault(f.kind)
         self.accounts: dict[str, Account] = {}
         self.default_seller_id = cfg.seller_id
         self.app = AppRegistration(
@@ -232,34 +284,6 @@ class Simulator:
         """Revoke a refresh token (or all of an account's): refresh grants then fail with invalid_grant and access
         tokens minted from it stop working. Returns how many were revoked."""
         return self.lwa.revoke(token, selling_partner_id)
-
-    # --- carriers -------------------------------------------------------------------------------------------
-
-    def transport(self) -> Any:
-        """An ``httpx.BaseTransport`` answering in-process: ``httpx.Client(transport=sim.transport(), base_url=…)``."""
-        from .transport import SimulatorTransport
-
-        return SimulatorTransport(self)
-
-    def async_transport(self) -> Any:
-        """The same for ``httpx.AsyncClient``."""
-        from .transport import AsyncSimulatorTransport
-
-        return AsyncSimulatorTransport(self)
-
-    def client(self, base_url: str = "https://sim.amazon.local", **kwargs: Any) -> Any:
-        """An ``httpx.Client`` wired to this simulator in-process."""
-        import httpx
-
-        return httpx.Client(transport=self.transport(), base_url=base_url, **kwargs)
-
-    @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0, allow_non_loopback: bool = False) -> Iterator[str]:
-        """Serve HTTP in a background thread; yields the base URL. Loopback only unless explicitly allowed."""
-        from .server import serve_in_thread
-
-        with serve_in_thread(self, host, port, allow_non_loopback) as base_url:
-            yield base_url
 
     # --- accounts, listings, orders (admin helpers) --------------------------------------------------------
 
@@ -522,23 +546,25 @@ class Simulator:
     # --- the handler ----------------------------------------------------------------------------------------
 
     def handle(self, req: SimRequest) -> SimResponse:
-        """Answer one request. Shared by the in-process transport and the HTTP server."""
+        """Answer one request (the admin routes too), with the ``x-amzn-RequestId`` every Amazon answer carries."""
         rid = self.ids.uuid()
-        path = req.raw_path
-        if path == "/auth/o2/token":
-            resp = self._lwa(req)
-        elif path.startswith("/apps/authorize/"):
-            resp = self._consent(req)
-        elif path.startswith("/s3/"):
-            resp = self._s3(req)
-        elif path.startswith("/_sim/"):
-            from .admin import handle_admin
-
-            resp = handle_admin(self, req)
-        else:
-            resp = self._spapi(req)
+        resp = super().handle(req)
         resp.set_header("x-amzn-RequestId", rid)
         return resp
+
+    def answer(self, req: SimRequest) -> SimResponse:
+        """Amazon's answer: Login with Amazon, Seller Central's consent, S3's feed documents, or the SP-API."""
+        path = req.raw_path
+        if path == "/auth/o2/token":
+            return self._lwa(req)
+        if path.startswith("/apps/authorize/"):
+            return self._consent(req)
+        if path.startswith("/s3/"):
+            return self._s3(req)
+        return self._spapi(req)
+
+    def crash(self, exc: Exception) -> SimResponse:
+        return json_response(500, error_body("InternalFailure", f"Simulator error: {type(exc).__name__}: {exc}"))
 
     def _fault_response(self, fault: Fault | None) -> SimResponse | None:
         if fault is None:
@@ -600,7 +626,7 @@ class Simulator:
         return self._maybe_malform(resp, fault)
 
     def _spapi(self, req: SimRequest) -> SimResponse:
-        found = contract.route(req.method, req.raw_path)
+        found = self.contract.route(req.method, req.raw_path)
         if not found:
             return json_response(404, error_body("NotFound", "Resource not found."))
         op, params = found
@@ -614,7 +640,7 @@ class Simulator:
         resp, fault = self._spapi_call(req, op, params, role, handler)
         if resp.disconnect is None:
             if 200 <= resp.status < 300 or resp.status in RATE_HEADER_STATUSES:
-                resp.set_header("x-amzn-RateLimit-Limit", op.rate)
+                resp.set_header("x-amzn-RateLimit-Limit", plan(op).rate)
             self._check_response(req, op, resp)
             resp = self._maybe_malform(resp, fault)
         self.counters.status(oid, resp.status)
@@ -623,7 +649,7 @@ class Simulator:
         return resp
 
     def _spapi_call(
-        self, req: SimRequest, op: contract.Operation, params: dict[str, str], role: str, handler: Handler
+        self, req: SimRequest, op: Operation, params: dict[str, str], role: str, handler: Handler
     ) -> tuple[SimResponse, Fault | None]:
         now = self.clock.time()
         token, why = self.lwa.access(req.headers.get("x-amz-access-token"), now)
@@ -661,11 +687,12 @@ class Simulator:
         if early is not None:
             return early, fault
         now = self.clock.time()
+        usage = plan(op)
         if self.config.rate_limits and not self.limiter.take(
-            acct.selling_partner_id, op.operation_id, op.rate_value, op.burst, now
+            acct.selling_partner_id, op.operation_id, usage.rate_value, usage.burst, now
         ):
             return _error(ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")), fault
-        problems = contract.request_problems(op.api, req.method, req.raw_path, req.query, req.headers, req.body)
+        problems = self.contract.request_problems(req, api=op.api)
         if problems:
             if problems[0].status == 415:
                 return _error(
@@ -697,12 +724,10 @@ class Simulator:
         resp = json_response(status, body) if body is not None else SimResponse(status, [("Content-Length", "0")])
         return resp, fault
 
-    def _check_response(self, req: SimRequest, op: contract.Operation, resp: SimResponse) -> None:
+    def _check_response(self, req: SimRequest, op: Operation, resp: SimResponse) -> None:
         if not self.config.validate_responses:
             return
-        problems = contract.response_problems(
-            op.api, req.method, req.raw_path, req.query, req.headers, req.body, resp.status, resp.headers, resp.body
-        )
+        problems = self.contract.response_problems(req, resp, api=op.api)
         if problems:
             raise ContractViolation(f"{op.operation_id} {resp.status} breaks the model: {'; '.join(problems)}")
 

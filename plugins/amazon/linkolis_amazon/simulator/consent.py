@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlsplit
 
+from linkolis_host.testing.simulator import SimRequest, SimResponse
+
 from .accounts import (
     DIRECT_TO_CONSUMER_SHIPPING,
     FINANCE_AND_ACCOUNTING,
@@ -24,7 +26,7 @@ from .accounts import (
 from .ids import IdSource
 from .lwa import LwaService
 from .marketplaces import MARKETPLACES
-from .wire import SimRequest, SimResponse, add_query, html_response, redirect
+from .wire import add_query, html_response, redirect
 
 SESSION_SECONDS = 1800
 AMAZON_STATE_SECONDS = 600

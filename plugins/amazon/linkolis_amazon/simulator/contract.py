@@ -1,4 +1,5 @@
-"""Amazon's models as the simulator's contract: routes, usage plans, request and response validation.
+"""Amazon's models as the simulator's contract (``SPAPI``, the kit's ``Contract``: routes, request and response
+validation), their usage plans, and the JSON schemas of the listings feed.
 
 Everything here is read from the vendored models in ``linkolis_amazon/spapi_models`` (through
 ``importlib.resources``), so the simulator refuses exactly what the models say is wrong and its rate limits are the
@@ -9,13 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import unquote
+
+from linkolis_host.testing.simulator import Contract, Operation
 
 API_MODELS = {
     "orders": "orders-2026-01-01.json",
@@ -38,216 +38,52 @@ def _models_dir() -> Any:
 
 
 @cache
-def load_model(name: str, openapi3: bool = False) -> dict[str, Any]:
-    """One vendored model or schema as a dict (``openapi3=True`` for the OpenAPI 3.0 conversion)."""
-    base = _models_dir()
-    if openapi3:
-        base = base.joinpath("openapi3")
-    return json.loads(base.joinpath(name).read_text(encoding="utf-8"))
+def load_model(name: str) -> dict[str, Any]:
+    """One vendored Swagger model or JSON schema as a dict."""
+    return json.loads(_models_dir().joinpath(name).read_text(encoding="utf-8"))
+
+
+# The OpenAPI 3 conversions of the models: the same paths and descriptions, in the shape openapi-core reads.
+SPAPI = Contract(
+    {api: _models_dir().joinpath("openapi3", name) for api, name in API_MODELS.items()},
+    prefixes={
+        "/orders/v0/": "ordersV0",
+        "/orders/": "orders",
+        "/listings/": "listings",
+        "/feeds/": "feeds",
+        "/sellers/": "sellers",
+    },
+)
 
 
 @dataclass(frozen=True)
-class Operation:
-    """One SP-API operation as the models describe it."""
+class UsagePlan:
+    """An operation's rate limit as its model documents it."""
 
-    api: str
-    operation_id: str
-    method: str
-    template: str
     rate: str  # the model's literal, e.g. "0.0056"; also what x-amzn-RateLimit-Limit carries
     burst: int
-    pattern: re.Pattern[str] = field(compare=False, repr=False)
-    param_names: tuple[str, ...] = ()
 
     @property
     def rate_value(self) -> float:
         return float(self.rate)
 
-    def match(self, raw_path: str) -> dict[str, str] | None:
-        m = self.pattern.fullmatch(raw_path)
-        if not m:
-            return None
-        return {k: unquote(v) for k, v in m.groupdict().items()}
 
-
-def usage_plan(description: str) -> tuple[str, int]:
+def usage_plan(description: str) -> UsagePlan:
     """Rate and burst from an operation description's "Usage Plan" table."""
     m = _USAGE_PLAN.search(description)
     if not m:
         raise ValueError("no usage plan table in description")
-    return m.group(1), int(m.group(2))
+    return UsagePlan(m.group(1), int(m.group(2)))
 
 
 @cache
-def operations() -> tuple[Operation, ...]:
-    """Every operation of the vendored API models, with its route pattern and usage plan."""
-    ops: list[Operation] = []
-    for api, fname in API_MODELS.items():
-        model = load_model(fname)
-        for template, item in model["paths"].items():
-            names = tuple(re.findall(r"\{(\w+)\}", template))
-            regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-            pattern = re.compile(regex)
-            for method, op in item.items():
-                if method == "parameters":
-                    continue
-                rate, burst = usage_plan(op["description"])
-                ops.append(Operation(api, op["operationId"], method.upper(), template, rate, burst, pattern, names))
-    # Literal paths before templated ones, so /items/{sellerId} never swallows a longer literal route.
-    ops.sort(key=lambda o: (o.template.count("{"), -len(o.template)))
-    return tuple(ops)
+def _plans() -> dict[tuple[str, str], UsagePlan]:
+    return {(op.api, op.operation_id): usage_plan(op.spec["description"]) for op in SPAPI.operations}
 
 
-def operation(operation_id: str, api: str | None = None) -> Operation:
-    """An operation by its id; ``api`` picks between two models that share one (Orders v0 and 2026 ``getOrder``)."""
-    for op in operations():
-        if op.operation_id == operation_id and (api is None or op.api == api):
-            return op
-    raise KeyError(operation_id)
-
-
-def route(method: str, raw_path: str) -> tuple[Operation, dict[str, str]] | None:
-    """The operation and its (decoded) path parameters for a method and raw path, or None."""
-    for op in operations():
-        if op.method != method:
-            continue
-        params = op.match(raw_path)
-        if params is not None and all(params.values()):
-            return op, params
-    return None
-
-
-# --- openapi-core ---------------------------------------------------------------------------------------------
-
-_spec_lock = threading.Lock()
-
-
-@cache
-def openapi(api: str) -> Any:
-    """The openapi-core ``OpenAPI`` object for one API (built once; spec checking skipped, the files are vendored)."""
-    from openapi_core import Config, OpenAPI
-
-    with _spec_lock:
-        return OpenAPI.from_dict(load_model(API_MODELS[api], openapi3=True), config=Config(spec_validator_cls=None))
-
-
-def server_url(api: str) -> str:
-    return load_model(API_MODELS[api], openapi3=True)["servers"][0]["url"]
-
-
-@dataclass
-class OARequest:
-    """A request in the shape openapi-core reads (its ``Request`` protocol)."""
-
-    host_url: str
-    path: str
-    method: str
-    parameters: Any
-    body: bytes | None
-    content_type: str
-
-
-@dataclass
-class OAResponse:
-    """A response in the shape openapi-core reads (its ``Response`` protocol)."""
-
-    status_code: int
-    headers: Any  # werkzeug Headers
-    data: bytes | None
-    content_type: str
-
-
-def oa_request(
-    api: str,
-    method: str,
-    raw_path: str,
-    query: Iterable[tuple[str, str]],
-    headers: Mapping[str, str],
-    body: bytes | None,
-) -> OARequest:
-    from openapi_core.datatypes import RequestParameters
-    from werkzeug.datastructures import Headers, ImmutableMultiDict
-
-    ctype = headers.get("content-type", "") if body else headers.get("content-type", "application/json")
-    return OARequest(
-        host_url=server_url(api),
-        path=raw_path,
-        method=method.lower(),
-        parameters=RequestParameters(query=ImmutableMultiDict(list(query)), header=Headers(dict(headers))),
-        body=body if body else None,
-        content_type=(ctype or "application/json").lower(),
-    )
-
-
-def oa_response(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> OAResponse:
-    from werkzeug.datastructures import Headers
-
-    hdrs = Headers(list(headers))
-    return OAResponse(status, hdrs, body, (hdrs.get("Content-Type") or "application/json").lower())
-
-
-@dataclass
-class RequestProblem:
-    """Why a request breaks the model: HTTP status (400 or 415) and a human-readable explanation."""
-
-    status: int
-    details: str
-
-
-def _describe(err: Exception) -> str:
-    from openapi_core.validation.request.exceptions import InvalidRequestBody
-
-    cause = err.__cause__
-    prefix = "Invalid request body" if isinstance(err, InvalidRequestBody) else str(err)
-    schema_errors = getattr(cause, "schema_errors", None)
-    if schema_errors:
-        msgs = []
-        for se in schema_errors:
-            where = "/".join(str(p) for p in getattr(se, "absolute_path", ()))
-            msgs.append(f"{where}: {se.message}" if where else se.message)
-        return f"{prefix}: " + "; ".join(msgs)
-    if cause is not None and prefix == str(err) and str(cause) not in prefix:
-        return f"{prefix}: {cause}"
-    return prefix if cause is None or prefix != "Invalid request body" else f"{prefix}: {cause}"
-
-
-def request_problems(
-    api: str,
-    method: str,
-    raw_path: str,
-    query: Iterable[tuple[str, str]],
-    headers: Mapping[str, str],
-    body: bytes | None,
-) -> list[RequestProblem]:
-    """Everything openapi-core finds wrong with a request against the API's model (empty list: conforms)."""
-    from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
-
-    req = oa_request(api, method, raw_path, query, headers, body)
-    problems: list[RequestProblem] = []
-    for err in openapi(api).iter_request_errors(req):
-        cause = err.__cause__
-        if isinstance(err, MediaTypeNotFound) or isinstance(cause, MediaTypeNotFound):
-            problems.append(RequestProblem(415, f"Unsupported content type: {req.content_type or '(none)'}"))
-        else:
-            problems.append(RequestProblem(400, _describe(err)))
-    return problems
-
-
-def response_problems(
-    api: str,
-    method: str,
-    raw_path: str,
-    query: Iterable[tuple[str, str]],
-    req_headers: Mapping[str, str],
-    req_body: bytes | None,
-    status: int,
-    headers: Iterable[tuple[str, str]],
-    body: bytes,
-) -> list[str]:
-    """Everything openapi-core finds wrong with a response against the API's model (empty list: conforms)."""
-    req = oa_request(api, method, raw_path, query, req_headers, req_body)
-    resp = oa_response(status, headers, body)
-    return [_describe(e) for e in openapi(api).iter_response_errors(req, resp)]
+def plan(op: Operation) -> UsagePlan:
+    """The usage plan of one operation of the models."""
+    return _plans()[(op.api, op.operation_id)]
 
 
 # --- JSON schemas of the listings feed -------------------------------------------------------------------------

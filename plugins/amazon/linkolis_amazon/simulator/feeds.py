@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from linkolis_host.testing.simulator import SimRequest, SimResponse, SlidingWindow, iso, parse_iso
+
 from . import contract
 from .ids import IdSource
 from .listings import ListingStore, PatchOutcome, render_item
 from .marketplaces import MARKETPLACES
-from .ratelimit import SlidingWindow
-from .wire import ApiError, Call, SimRequest, SimResponse, invalid_input, iso, not_found, parse_iso
+from .wire import ApiError, Call, invalid_input, not_found
 
 URL_SECONDS = 300
 JSON_LISTINGS_FEED = "JSON_LISTINGS_FEED"

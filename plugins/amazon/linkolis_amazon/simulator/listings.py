@@ -25,9 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from linkolis_host.testing.simulator import iso, parse_iso
+
 from .ids import IdSource
 from .marketplaces import MARKETPLACES
-from .wire import ApiError, Call, invalid_input, iso, not_found, parse_iso
+from .wire import ApiError, Call, invalid_input, not_found
 
 ISSUE_INVALID = ("90000900", "The attributes are invalid.")
 ISSUE_MISSING = "90220"

@@ -7,8 +7,9 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from linkolis_host.testing.simulator import SimRequest, SimResponse, json_response
+
 from .ids import IdSource
-from .wire import SimRequest, SimResponse, json_response
 
 ACCESS_TOKEN_SECONDS = 3600
 CODE_SECONDS = 300  # "The LWA authorization code expires after five minutes."

@@ -19,12 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from linkolis_host.testing.simulator import iso, parse_iso
+
 from .accounts import DIRECT_TO_CONSUMER_SHIPPING, TAX_INVOICING, Account
 from .ids import IdSource
 from .marketplaces import MARKETPLACES, amount, money
 from .people import person
 from .proceeds import item_proceeds, order_money, order_proceeds
-from .wire import Call, invalid_input, iso, not_found, parse_iso
+from .wire import Call, invalid_input, not_found
 
 TWO_YEARS = 730 * 86400
 BEFORE_MARGIN = 120  # *Before must be at least two minutes before the request

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from linkolis_host.testing.simulator import iso, parse_iso
+
 from . import orders as v2026
 from .accounts import INVENTORY_AND_ORDER_TRACKING, Account
 from .marketplaces import MARKETPLACES, amount
@@ -29,7 +31,7 @@ from .orders import (
     _window,
 )
 from .people import person
-from .wire import Call, invalid_input, iso, not_found, parse_iso
+from .wire import Call, invalid_input, not_found
 
 API = "ordersV0"  # the key of the v0 model in contract.API_MODELS
 V0_STATUS = {

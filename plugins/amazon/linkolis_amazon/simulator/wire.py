@@ -1,108 +1,16 @@
-"""Request and response values shared by the in-process transport and the HTTP server, plus error shapes.
-
-Both ways of running the simulator turn what arrives into a ``SimRequest`` and send back a ``SimResponse``, so
-the behaviour cannot differ between them.
-"""
+"""Amazon's side of the wire: its error shapes, HTML pages and redirects of the consent flow, millisecond times,
+and an SP-API call on its way to an operation (the requests and responses themselves are the kit's)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
-
-@dataclass
-class SimRequest:
-    """One HTTP request as the simulator sees it."""
-
-    method: str
-    raw_path: str  # still percent-encoded: a SKU may hold "%2F" and must stay one path segment
-    query: list[tuple[str, str]]
-    headers: dict[str, str]  # lower-case names
-    body: bytes = b""
-    base_url: str = "http://127.0.0.1"  # scheme://host[:port] the client used; URLs we hand out start with it
-    raw_query: str = ""
-
-    @classmethod
-    def build(
-        cls,
-        method: str,
-        target: str,
-        headers: Iterable[tuple[str, str]] = (),
-        body: bytes = b"",
-        base_url: str = "http://127.0.0.1",
-    ) -> SimRequest:
-        """Build from a request target (``/path?query``) as it appears on the wire."""
-        path, _, raw_query = target.partition("?")
-        hdrs: dict[str, str] = {}
-        for k, v in headers:
-            hdrs[k.lower()] = v
-        return cls(
-            method=method.upper(),
-            raw_path=path or "/",
-            query=parse_qsl(raw_query, keep_blank_values=True),
-            headers=hdrs,
-            body=body,
-            base_url=base_url.rstrip("/"),
-            raw_query=raw_query,
-        )
-
-    def q(self, name: str) -> str | None:
-        """First value of a query parameter."""
-        for k, v in self.query:
-            if k == name:
-                return v
-        return None
-
-    def q_all(self, name: str) -> list[str]:
-        return [v for k, v in self.query if k == name]
-
-    def form(self) -> dict[str, str]:
-        """Form fields of an ``application/x-www-form-urlencoded`` body (last value wins), or of a JSON object."""
-        ctype = self.headers.get("content-type", "")
-        if "json" in ctype:
-            try:
-                data = json.loads(self.body or b"{}")
-            except ValueError:
-                return {}
-            return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
-
-
-@dataclass
-class SimResponse:
-    """An answer; ``disconnect`` asks the carrier to drop the connection instead of answering."""
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    disconnect: str | None = None  # "drop" (mid-request) or "connect" (refused)
-
-    def header(self, name: str) -> str | None:
-        low = name.lower()
-        for k, v in self.headers:
-            if k.lower() == low:
-                return v
-        return None
-
-    def set_header(self, name: str, value: str) -> None:
-        low = name.lower()
-        self.headers = [(k, v) for k, v in self.headers if k.lower() != low]
-        self.headers.append((name, value))
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def json_response(status: int, obj: Any, headers: Iterable[tuple[str, str]] = ()) -> SimResponse:
-    return SimResponse(status, [("Content-Type", "application/json"), *headers], dumps(obj))
+from linkolis_host.testing.simulator import SimRequest, SimResponse
 
 
 def html_response(status: int, text: str) -> SimResponse:
@@ -165,27 +73,8 @@ def not_found(message: str, code: str = "NotFound") -> ApiError:
     return ApiError(404, code, message)
 
 
-# --- time -------------------------------------------------------------------------------------------------------
-
-
-def iso(ts: float) -> str:
-    """Epoch seconds as ISO 8601 UTC with second precision, the way Amazon writes them."""
-    return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def iso_ms(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
-
-
-def parse_iso(value: str) -> float:
-    """ISO 8601 date-time to epoch seconds; no offset means UTC. Raises ValueError."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    dt = datetime.fromisoformat(text)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
 
 
 @dataclass

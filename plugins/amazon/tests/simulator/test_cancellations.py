@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from linkolis_amazon.simulator.data import BUYER_CANCEL_REASONS
-from linkolis_amazon.simulator.wire import iso
 from sim_support import SpApi, make_sim
+
+from linkolis_host.testing.simulator import iso
 
 ORDERS = "/orders/2026-01-01/orders"
 

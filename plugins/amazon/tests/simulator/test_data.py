@@ -8,10 +8,10 @@ from collections import Counter
 from linkolis_amazon.simulator import Simulator
 from linkolis_amazon.simulator.data import AWKWARD_SKUS
 from linkolis_amazon.simulator.marketplaces import MARKETPLACES
-from linkolis_amazon.simulator.wire import parse_iso
 from sim_support import SELLER, START
 
 from linkolis_host.clock import VirtualClock
+from linkolis_host.testing.simulator import parse_iso
 
 
 def test_ten_thousand_orders_have_one_to_five_items_mostly_one():

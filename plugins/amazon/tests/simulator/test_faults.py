@@ -6,8 +6,9 @@ import json
 
 import httpx
 import pytest
-from linkolis_amazon.simulator.wire import iso
 from sim_support import DE, SELLER, SpApi, feed_doc, finish, make_sim, patch_msg, report, submit
+
+from linkolis_host.testing.simulator import iso
 
 ORDERS = "/orders/2026-01-01/orders"
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"

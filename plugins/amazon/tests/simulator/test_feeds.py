@@ -6,7 +6,6 @@ import json
 
 import pytest
 from linkolis_amazon.simulator import contract
-from linkolis_amazon.simulator.wire import iso
 from sim_support import (
     CT,
     DE,
@@ -23,6 +22,8 @@ from sim_support import (
     submit,
     upload,
 )
+
+from linkolis_host.testing.simulator import iso
 
 
 def stock(sim, sku, market=DE):

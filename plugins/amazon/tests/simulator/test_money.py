@@ -10,10 +10,10 @@ from decimal import Decimal
 import httpx
 import pytest
 from linkolis_amazon.simulator.marketplaces import MARKETPLACES
-from linkolis_amazon.simulator.wire import iso
 from sim_support import SELLER, START, SpApi, make_sim
 
 from linkolis_host.clock import VirtualClock
+from linkolis_host.testing.simulator import iso
 
 ORDERS = "/orders/2026-01-01/orders"
 ALL_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "PROMOTION", "CANCELLATION", "FULFILLMENT", "PACKAGES", "TAX"]

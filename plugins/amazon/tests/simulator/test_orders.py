@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from linkolis_amazon.simulator.wire import iso, parse_iso
 from sim_support import DE, SELLER, US, SpApi, make_sim
+
+from linkolis_host.testing.simulator import iso, parse_iso
 
 ORDERS = "/orders/2026-01-01/orders"
 ALL_DATA = [

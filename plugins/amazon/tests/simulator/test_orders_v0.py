@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from linkolis_amazon.simulator import contract, orders_v0
-from linkolis_amazon.simulator.wire import iso, parse_iso
 from sim_support import DE, SELLER, UK, SpApi
+
+from linkolis_host.testing.simulator import iso, parse_iso
 
 V0 = "/orders/v0/orders"
 MODEL = contract.load_model("orders-v0.json")
@@ -398,8 +399,8 @@ def test_the_package_detail_is_held_to_the_model_and_its_prose(sim, api, conform
 
 
 def test_confirm_shipment_is_throttled_at_2_per_second_with_a_burst_of_10(sim, api, conforms, clock):
-    op = contract.operation("confirmShipment")
-    assert (op.api, op.rate, op.burst) == (orders_v0.API, "2", 10)
+    op = contract.SPAPI.operation("confirmShipment")
+    assert (op.api, contract.plan(op).rate, contract.plan(op).burst) == (orders_v0.API, "2", 10)
     oid, (a,) = unshipped(sim, [(mfn_sku(sim), 20)])
     statuses = [confirm(api, conforms, oid, package(str(n), [(a, 1)])).status_code for n in range(1, 12)]
     assert statuses == [204] * 10 + [429]

@@ -29,8 +29,8 @@ DOCUMENTED = {
 
 @pytest.mark.parametrize("op,plan", DOCUMENTED.items())
 def test_usage_plans_come_from_the_models(op, plan):
-    o = contract.operation(op)
-    assert (o.rate, o.burst) == plan
+    usage = contract.plan(contract.SPAPI.operation(op))
+    assert (usage.rate, usage.burst) == plan
 
 
 def test_the_bucket_starts_full_then_throttles_then_refills_with_the_clock(sim, clock, conforms):

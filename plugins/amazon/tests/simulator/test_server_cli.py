@@ -13,9 +13,9 @@ import httpx
 import pytest
 from linkolis_amazon.simulator import Simulator
 from linkolis_amazon.simulator.__main__ import main
-from linkolis_amazon.simulator.server import make_server
-from linkolis_amazon.simulator.wire import iso
 from sim_support import DE, SELLER, UA
+
+from linkolis_host.testing.simulator import iso, make_server
 
 
 def test_serve_gives_a_loopback_base_url_that_answers_like_the_transport(sim):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from linkolis_bol.simulator import Simulator
-from linkolis_bol.simulator.transport import ContractCheckingTransport
 
 ENDPOINT = "https://bol.sim.test"
 
@@ -38,7 +37,7 @@ def sim(clock, sim_options):
 
 @pytest.fixture
 def wire(sim):
-    return ContractCheckingTransport(sim.transport())
+    return sim.checked_transport()
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ In-process::
     sim = Simulator(VirtualClock(), seed=1, orders=10_000, validate_responses=True)
     client = httpx.Client(transport=sim.transport(), base_url="https://sim")
     sim.faults.add(operation="get-orders", kind="429", count=3)
-    sim.orders_truth(); sim.offer_truth(); sim.counters; sim.throttled
+    sim.orders_truth(); sim.offer_truth(); sim.counters["get-orders"]; sim.throttled
 
-Over HTTP: ``with sim.serve() as base_url: ...`` or ``python -m linkolis_bol.simulator --help``.
+Over HTTP: ``with sim.serve() as base_url: ...`` or ``python -m linkolis_bol.simulator --help``. Built on the
+simulator kit, ``linkolis_host.testing.simulator``.
 """
 
 from .app import (
@@ -17,8 +18,6 @@ from .app import (
     FAULT_KINDS,
     LIMITS,
     ContractViolation,
-    SimRequest,
-    SimResponse,
     Simulator,
 )
 
@@ -28,7 +27,5 @@ __all__ = [
     "FAULT_KINDS",
     "LIMITS",
     "ContractViolation",
-    "SimRequest",
-    "SimResponse",
     "Simulator",
 ]

@@ -17,18 +17,25 @@ import base64
 import csv
 import io
 import json
-import math
 import random
 import secrets
 import threading
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, Callable, ClassVar
 
-from . import contract
+from linkolis_host.testing.simulator import (
+    BaseSimulator,
+    FaultInjector,
+    SimHTTPServer,
+    SimRequest,
+    SimResponse,
+    base_url_of,
+    json_response,
+)
+
+from . import contract as spec
 from .data import Item, Offer, Order, ask_to_cancel, iso, make_offers, make_order, make_orders
 
 DEFAULT_CLIENT_ID = "sim-bol-client-0001"
@@ -73,75 +80,21 @@ EXPORT_COLUMNS = [
     "referenceCode",
     "correctedStock",
 ]
-# "lost-answer": bol does the work, then the connection drops before its answer arrives (as a crash of the caller
-# between bol's answer and its own record of it looks on the next run).
-FAULT_KINDS = ("429", "500", "disconnect", "garbled", "expired-token", "failure", "lost-answer")
+FAULT_KINDS: dict[str, str] = {
+    "429": "answer 429 Too Many Requests with Retry-After `retry_after`",
+    "500": "answer 500 Internal Server Error",
+    "disconnect": "drop the connection before bol does anything",
+    "garbled": "answer 200 with a body cut short",
+    "expired-token": "refuse the access token as expired",
+    "failure": "update-offer-stock: the process status ends FAILURE",
+    # bol does the work, then the connection drops before its answer arrives (as a crash of the caller between
+    # bol's answer and its own record of it looks on the next run)
+    "lost-answer": "do the work, then drop the connection before the answer",
+}
 
 
 class ContractViolation(AssertionError):
     """The simulator answered something bol's spec does not allow: a bug in the simulator."""
-
-
-@dataclass
-class SimRequest:
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    headers: dict[str, str]
-    body: bytes
-
-    @classmethod
-    def build(cls, method: str, target: str, headers, body: bytes) -> SimRequest:
-        parts = urlsplit(target)
-        return cls(
-            method.upper(),
-            parts.path,
-            parse_qsl(parts.query, keep_blank_values=True),
-            {k.lower(): v for k, v in headers},
-            body,
-        )
-
-
-@dataclass
-class SimResponse:
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    disconnect: str | None = None
-
-
-@dataclass
-class Fault:
-    operation: str
-    kind: str
-    count: int
-    retry_after: int = 3
-
-
-class Faults:
-    """Planned misbehaviour: ``sim.faults.add(operation="get-orders", kind="429", count=2)``."""
-
-    def __init__(self) -> None:
-        self._plan: list[Fault] = []
-        self._lock = threading.Lock()
-
-    def add(self, *, operation: str, kind: str, count: int = 1, retry_after: int = 3) -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
-        with self._lock:
-            self._plan.append(Fault(operation, kind, count, retry_after))
-
-    def take(self, operation: str, kinds: tuple[str, ...] = FAULT_KINDS) -> Fault | None:
-        with self._lock:
-            for fault in self._plan:
-                if fault.operation == operation and fault.kind in kinds and fault.count > 0:
-                    fault.count -= 1
-                    return fault
-        return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._plan.clear()
 
 
 @dataclass
@@ -172,7 +125,15 @@ class Process:
         return out
 
 
-class Simulator:
+class Simulator(BaseSimulator):
+    """A local bol: its login, the Retailer API's orders, offers and shipments, the Shared API's process statuses.
+    ``sim.counters[operation]`` counts calls, ``sim.throttled[operation]`` the 429s."""
+
+    contract = spec.BOL
+    required_headers: ClassVar[dict[str, str]] = {"accept": "v10", "user-agent": ""}
+    name = "bol-simulator"
+    in_process_url = "https://bol.sim.test"
+
     def __init__(
         self,
         clock,
@@ -181,7 +142,7 @@ class Simulator:
         orders: int = 60,
         offers: int = 20,
         fbb_share: float = 0.2,
-        order_window_days: int = 10,
+        order_window_days: float = 10,
         process_seconds: float = 1.0,
         export_seconds: float = 2.0,
         validate_responses: bool = False,
@@ -189,10 +150,10 @@ class Simulator:
         limits: dict[str, tuple[int, float]] | None = None,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
-        base_url: str = contract.HOST_URL,
+        base_url: str = spec.HOST_URL,
         cancellation_requests: float = 0.1,
     ) -> None:
-        self.clock = clock
+        super().__init__(clock, FaultInjector(FAULT_KINDS, seed=seed, default_count=1))
         self.rng = random.Random(seed)
         self.client_id, self.client_secret = client_id, client_secret
         self.validate_responses = validate_responses
@@ -200,9 +161,6 @@ class Simulator:
         self.process_seconds, self.export_seconds = process_seconds, export_seconds
         self.limits = dict(LIMITS if limits is None else limits)
         self.base_url = base_url
-        self.faults = Faults()
-        self.counters: Counter = Counter()
-        self.throttled: Counter = Counter()
         self.offers: list[Offer] = make_offers(self.rng, offers, fbb_share)
         self.orders: list[Order] = make_orders(self.rng, self.offers, orders, self.now(), order_window_days)
         ask_to_cancel(seed, self.orders, self.now(), cancellation_requests)
@@ -212,7 +170,6 @@ class Simulator:
         self.processes: dict[str, Process] = {}
         self.exports: dict[str, str] = {}
         self.shipments: list[dict[str, Any]] = []
-        self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.RLock()
         self._next_order = len(self.orders) + 1
 
@@ -303,39 +260,31 @@ class Simulator:
             item.changed_at = self.now()
             return item
 
-    def transport(self):
-        from .transport import SimulatorTransport
+    @property
+    def throttled(self) -> dict[str, int]:
+        """429s answered per operation."""
+        return self.counters.throttled
 
-        return SimulatorTransport(self)
-
-    def serve(self, host: str = "127.0.0.1", port: int = 0):
-        from .server import serve
-
-        return serve(self, host, port)
+    def server(self, host: str = "127.0.0.1", port: int = 0, allow_non_loopback: bool = False) -> SimHTTPServer:
+        """The kit's server; the links bol hands out (process statuses) then point at it."""
+        server = super().server(host, port, allow_non_loopback)
+        self.base_url = base_url_of(server)
+        return server
 
     # -- dispatch -----------------------------------------------------------------------------------------------
 
-    def handle(self, request: SimRequest) -> SimResponse:
+    def answer(self, request: SimRequest) -> SimResponse:
         with self._lock:
-            if request.path == "/token":
+            if request.raw_path == "/token":
                 return self._token(request)
-            found = contract.route(request.method, request.path)
+            found = self.contract.route(request.method, request.raw_path)
             if found is None:
-                return self._problem(404, "Not Found", f"no route {request.method} {request.path}")
+                return self._problem(404, "Not Found", f"no route {request.method} {request.raw_path}")
             op, params = found
-            self.counters[op.operation_id] += 1
+            self.counters.call(op.operation_id)
             response = self._api(request, op, params)
             if self.validate_responses and response.disconnect is None and 200 <= response.status < 300:
-                problems = contract.response_problems(
-                    request.method,
-                    request.path,
-                    request.query,
-                    request.headers,
-                    request.body or None,
-                    response.status,
-                    response.headers,
-                    response.body,
-                )
+                problems = self.contract.response_problems(request, response)
                 if problems:
                     raise ContractViolation(f"{op.operation_id} answered against bol's spec: {problems}")
             return response
@@ -345,79 +294,62 @@ class Simulator:
         token = auth[7:] if auth.lower().startswith("bearer ") else ""
         if not token or token not in self.tokens:
             return self._problem(401, "Unauthorized", "a valid bearer token is required")
-        if self.tokens[token] <= self.clock.time() or self.faults.take(op.operation_id, ("expired-token",)):
+        if self.tokens[token] <= self.clock.time() or self.faults.pick(op.operation_id, None, ("expired-token",)):
             return self._problem(401, "Expired JWT", "the access token has expired; request a new one")
         expects_csv = op.operation_id == "get-offer-export"
-        wanted = contract.CSV_MEDIA_TYPE if expects_csv else contract.MEDIA_TYPE
+        wanted = spec.CSV_MEDIA_TYPE if expects_csv else spec.MEDIA_TYPE
         if wanted not in request.headers.get("accept", ""):
             return self._problem(406, "Not Acceptable", f"send Accept: {wanted}")
-        problems = (
-            contract.request_problems(
-                request.method, request.path, request.query, request.headers, request.body or None
-            )
-            if self.validate_requests
-            else []
-        )
+        problems = self.contract.request_problems(request) if self.validate_requests else []
         if problems:
-            violations = contract.request_violations(
-                request.method, request.path, request.query, request.headers, request.body or None
-            )
-            return self._problem(400, "Bad Request", "; ".join(problems), violations=violations)
+            violations = [spec.violation(e) for p in problems for e in p.schema_errors]
+            return self._problem(400, "Bad Request", "; ".join(p.details for p in problems), violations=violations)
         limited = self._take_quota(op.operation_id)
         if isinstance(limited, SimResponse):
             return limited
-        fault = self.faults.take(op.operation_id, ("429", "500", "disconnect", "garbled"))
+        fault = self.faults.pick(op.operation_id, None, ("429", "500", "disconnect", "garbled"))
         if fault is not None:
             if fault.kind == "429":
-                self.throttled[op.operation_id] += 1
+                self.counters.throttle(op.operation_id)
                 return self._problem(
                     429, "Too Many Requests", "rate limit exceeded", [("Retry-After", str(fault.retry_after)), *limited]
                 )
             if fault.kind == "500":
                 return self._problem(500, "Internal Server Error", "simulated failure")
             if fault.kind == "disconnect":
-                return SimResponse(0, disconnect="read")
+                return SimResponse(0, disconnect="drop")
             return SimResponse(200, [("content-type", wanted), *limited], b'{"orders": [')
         handler = getattr(self, "_op_" + op.operation_id.replace("-", "_"), None)
         if handler is None:
             return self._problem(501, "Not Implemented", f"the simulator does not implement {op.operation_id}")
         response = handler(request, params)
-        if self.faults.take(op.operation_id, ("lost-answer",)) is not None:
-            return SimResponse(0, disconnect="read")
+        if self.faults.pick(op.operation_id, None, ("lost-answer",)) is not None:
+            return SimResponse(0, disconnect="drop")
         response.headers.extend(limited)
         return response
 
     # -- rate limits --------------------------------------------------------------------------------------------
 
-    def _take_quota(self, operation: str):
+    def _take_quota(self, operation: str) -> list[tuple[str, str]] | SimResponse:
+        """The ``x-ratelimit-*`` headers of a call bol lets through, or its 429 (with ``Retry-After``)."""
         if operation not in self.limits:
             return []
         limit, window = self.limits[operation]
-        rate = limit / window
-        now = self.clock.time()
-        tokens, at = self._buckets.get(operation, (float(limit), now))
-        tokens = min(float(limit), tokens + (now - at) * rate)
-        if tokens < 1.0 - 1e-9:
-            self._buckets[operation] = (tokens, now)
-            self.throttled[operation] += 1
-            wait = max(1, math.ceil((1.0 - tokens) / rate))
-            return self._problem(
-                429,
-                "Too Many Requests",
-                f"rate limit of {limit} per {window:g} s exceeded",
-                [("Retry-After", str(wait)), *self._rate_headers(limit, tokens, rate)],
-            )
-        tokens -= 1.0
-        self._buckets[operation] = (tokens, now)
-        return self._rate_headers(limit, tokens, rate)
-
-    @staticmethod
-    def _rate_headers(limit: int, tokens: float, rate: float) -> list[tuple[str, str]]:
-        return [
-            ("x-ratelimit-limit", str(limit)),
-            ("x-ratelimit-remaining", str(max(0, math.floor(tokens)))),
-            ("x-ratelimit-reset", str(math.ceil(max(0.0, limit - tokens) / rate))),
+        quota = self.limiter.quota(self.client_id, operation, limit / window, limit, self.clock.time())
+        headers = [
+            ("x-ratelimit-limit", str(quota.limit)),
+            ("x-ratelimit-remaining", str(quota.remaining)),
+            ("x-ratelimit-reset", str(quota.reset)),
         ]
+        if quota.allowed:
+            return headers
+        self.counters.throttle(operation)
+        return self._problem(
+            429,
+            "Too Many Requests",
+            f"rate limit of {limit} per {window:g} s exceeded",
+            [("Retry-After", str(quota.retry_after)), *headers],
+        )
 
     # -- login --------------------------------------------------------------------------------------------------
 
@@ -443,7 +375,7 @@ class Simulator:
         if len(self.token_times) > TOKENS_PER_MINUTE:
             self.blocked_until = now + BLOCK_SECONDS
             return self._oauth_error(403, "access_denied", "too many token requests: this address is blocked")
-        self.counters["token"] += 1
+        self.counters.call("token")
         token = "eyJhbGciOiJSUzI1NiJ9." + secrets.token_urlsafe(32)
         self.tokens[token] = now + TOKEN_LIFETIME
         body = {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME, "scope": "RETAILER"}
@@ -607,7 +539,7 @@ class Simulator:
     def _op_update_offer_stock(self, request: SimRequest, params) -> SimResponse:
         offer_id = params["offer_id"]
         body = json.loads(request.body)
-        failing = self.faults.take("update-offer-stock", ("failure",)) is not None
+        failing = self.faults.pick("update-offer-stock", None, ("failure",)) is not None
         done_at = datetime.fromtimestamp(self.clock.time() + self.process_seconds, UTC)  # when bol has applied it
 
         def settle():
@@ -688,7 +620,7 @@ class Simulator:
         text = self.exports.get(params["report_id"])
         if text is None:
             return self._problem(404, "Not Found", f"no offer export {params['report_id']}")
-        return SimResponse(200, [("content-type", contract.CSV_MEDIA_TYPE)], text.encode())
+        return SimResponse(200, [("content-type", spec.CSV_MEDIA_TYPE)], text.encode())
 
     # -- shipments ----------------------------------------------------------------------------------------------
 
@@ -856,7 +788,7 @@ class Simulator:
 
     @staticmethod
     def _json(status: int, body: Any) -> SimResponse:
-        return SimResponse(status, [("content-type", contract.MEDIA_TYPE)], json.dumps(body).encode())
+        return json_response(status, body, content_type=spec.MEDIA_TYPE)
 
     @staticmethod
     def _problem(status: int, title: str, detail: str, extra_headers=(), violations=None) -> SimResponse:
@@ -869,6 +801,4 @@ class Simulator:
             "instance": "https://api.bol.com/",
             "violations": violations or [],
         }
-        return SimResponse(
-            status, [("content-type", contract.PROBLEM_MEDIA_TYPE), *extra_headers], json.dumps(body).encode()
-        )
+        return json_response(status, body, extra_headers, content_type=spec.PROBLEM_MEDIA_TYPE)

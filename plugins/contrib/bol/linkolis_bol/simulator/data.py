@@ -100,11 +100,11 @@ def make_offers(rng: random.Random, count: int, fbb_share: float) -> list[Offer]
 
 
 def make_orders(
-    rng: random.Random, offers: list[Offer], count: int, now: datetime, window_days: int, first_id: int = 1
+    rng: random.Random, offers: list[Offer], count: int, now: datetime, window_days: float, first_id: int = 1
 ) -> list[Order]:
     orders = []
     for n in range(count):
-        placed = now - timedelta(seconds=rng.randrange(600, max(601, window_days * 86400)))
+        placed = now - timedelta(seconds=rng.randrange(600, max(601, int(window_days * 86400))))
         orders.append(make_order(rng, offers, first_id + n, placed, now))
     orders.sort(key=lambda o: o.placed_at)
     return orders

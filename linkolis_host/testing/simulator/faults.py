@@ -1,42 +1,21 @@
-"""Faults on demand: throttling storms, server errors, dropped connections, slow or broken answers and more.
-
-A fault targets one operation (an SP-API operationId, ``lwaToken``, ``uploadFeedDocument``,
-``downloadDocument``, or ``*``), fires on the next ``count`` matching calls (after skipping ``after`` of them) and/or
-with a ``probability`` drawn from a seeded generator, so a run with the same seed fails the same way.
+"""Faults on demand: a simulator names the kinds it can play (throttling, server errors, dropped connections, ...);
+a test arms one for an operation, to fire on the next ``count`` matching calls (after skipping ``after`` of them)
+and/or with a ``probability`` drawn from a seeded generator, so a run with the same seed fails the same way.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-KINDS: dict[str, str] = {
-    "429": "answer 429 QuotaExceeded (as throttling does)",
-    "500": "answer 500 InternalFailure",
-    "503": "answer 503 ServiceUnavailable",
-    "drop": "drop the connection without an answer (httpx.RemoteProtocolError in-process)",
-    "connect_error": "refuse the connection (httpx.ConnectError in-process; socket closed at once over HTTP)",
-    "slow": "sleep `delay` seconds on the simulator's clock, then answer normally",
-    "malformed_json": "process the call, then answer with its body cut in half (unparsable JSON, or a broken gzip "
-    "report from downloadDocument)",
-    "revoke_refresh_token": "lwaToken refresh grant: revoke the refresh token presented, answer invalid_grant",
-    "expire_pagination_token": "searchOrders/searchListingsItems with a token: treat the token as expired",
-    "feed_fatal": "createFeed: accept the feed, which then ends FATAL",
-}
-
-OPERATION_ONLY = {
-    "revoke_refresh_token": {"lwaToken"},
-    "expire_pagination_token": {"searchOrders", "searchListingsItems"},
-    "feed_fatal": {"createFeed"},
-}
 
 
 @dataclass
 class Fault:
-    """One armed fault; ``fired`` and ``seen`` tell what it did."""
+    """One armed fault; ``seen`` and ``fired`` tell what it did. ``account`` limits it to one seller's calls;
+    ``delay`` and ``retry_after`` are what the kinds that wait or ask to wait use."""
 
     kind: str
     operation: str = "*"
@@ -44,7 +23,8 @@ class Fault:
     probability: float | None = None
     after: int = 0
     delay: float = 5.0
-    selling_partner_id: str | None = None
+    retry_after: int = 3
+    account: str | None = None
     id: int = 0
     seen: int = 0
     fired: int = 0
@@ -59,14 +39,22 @@ class Fault:
 
 @dataclass
 class FaultInjector:
-    """The armed faults of one simulator. ``add`` arms one; the simulator asks ``pick`` on every call."""
+    """The armed faults of one simulator.
 
+    ``kinds`` maps each kind the simulator plays to what it does (for errors and the admin routes); ``only`` maps a
+    kind that makes sense for some operations only to those; ``default_count`` is how often a fault armed without
+    ``count`` or ``probability`` fires (None: until removed). ``on_fire`` hears of every fault that fires.
+    """
+
+    kinds: Mapping[str, str]
+    only: Mapping[str, Collection[str]] = field(default_factory=dict)
     seed: int = 0
+    default_count: int | None = None
+    on_fire: Callable[[Fault], None] | None = None
     faults: list[Fault] = field(default_factory=list)
     _rng: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _next_id: int = 1
-    on_fire: Callable[[Fault], None] | None = None
 
     def __post_init__(self) -> None:
         self._rng = random.Random(f"faults:{self.seed}")
@@ -80,26 +68,30 @@ class FaultInjector:
         probability: float | None = None,
         after: int = 0,
         delay: float = 5.0,
-        selling_partner_id: str | None = None,
+        retry_after: int = 3,
+        account: str | None = None,
     ) -> Fault:
-        """Arm a fault. Without ``count`` or ``probability`` it fires on every matching call until removed."""
+        """Arm a fault (``ValueError`` for a kind the simulator does not play, or one for another operation)."""
         kind = str(kind)
-        if kind not in KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(KINDS)}")
-        allowed = OPERATION_ONLY.get(kind)
+        if kind not in self.kinds:
+            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(self.kinds)}")
+        allowed = self.only.get(kind)
         if allowed is not None and operation != "*" and operation not in allowed:
             raise ValueError(f"fault {kind!r} applies to {', '.join(sorted(allowed))} only")
         if probability is not None and not 0.0 <= probability <= 1.0:
             raise ValueError("probability must be between 0 and 1")
         if count is not None and count < 0:
             raise ValueError("count must be >= 0")
+        if count is None and probability is None:
+            count = self.default_count
         with self._lock:
-            fault = Fault(kind, operation, count, probability, after, delay, selling_partner_id, id=self._next_id)
+            fault = Fault(kind, operation, count, probability, after, delay, retry_after, account, id=self._next_id)
             self._next_id += 1
             self.faults.append(fault)
             return fault
 
     def remove(self, fault_id: int) -> bool:
+        """Disarm one fault; whether there was one of that id."""
         with self._lock:
             before = len(self.faults)
             self.faults = [f for f in self.faults if f.id != fault_id]
@@ -114,19 +106,29 @@ class FaultInjector:
             return [f.to_dict() for f in self.faults]
 
     def pick(
-        self, operation: str, partner: str | None, applicable: Callable[[str], bool] = lambda k: True
+        self,
+        operation: str,
+        account: str | None = None,
+        applicable: Callable[[str], bool] | Collection[str] | None = None,
     ) -> Fault | None:
-        """The fault that fires on this call, if any (at most one per call, first armed first)."""
+        """The fault that fires on this call, if any: at most one per call, the first armed first. ``applicable``
+        narrows the kinds this point of the call can play (a collection of kinds, or a test of one)."""
+        if applicable is None:
+            test: Callable[[str], bool] = lambda kind: True  # noqa: E731
+        elif callable(applicable):
+            test = applicable
+        else:
+            test = applicable.__contains__
         with self._lock:
             for fault in self.faults:
                 if fault.operation not in ("*", operation):
                     continue
-                if fault.selling_partner_id is not None and fault.selling_partner_id != partner:
+                if fault.account is not None and fault.account != account:
                     continue
-                allowed = OPERATION_ONLY.get(fault.kind)
+                allowed = self.only.get(fault.kind)
                 if allowed is not None and operation not in allowed:
                     continue
-                if not applicable(fault.kind) or fault.exhausted:
+                if not test(fault.kind) or fault.exhausted:
                     continue
                 fault.seen += 1
                 if fault.seen <= fault.after:
