@@ -9,13 +9,11 @@ import testmarket
 from helpers import authorize_app, install_app
 
 from linkolis_host import VirtualClock, oauth
+from linkolis_host.testing import each_test_at_home
 
-
-@pytest.fixture(autouse=True)
-def home(home):
-    """Every test gets its own data directory and loads no installed plugin unless it asks (the host's pytest
-    plugin, linkolis_host.testing.fixtures, offers the fixtures: home, clock, host, run...)."""
-    return home
+# Every test gets its own data directory and loads no installed plugin unless it asks (the host's pytest plugin,
+# linkolis_host.testing.fixtures, offers the fixtures: home, clock, host, run...).
+home = each_test_at_home()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from .conformance import (
     default_host,
     own_words,
 )
-from .fixtures import START, Run, assert_no_problems
+from .fixtures import START, Run, assert_no_problems, each_test_at_home
 
 __all__ = [
     "COMMAND_TEXT",
@@ -25,6 +25,7 @@ __all__ = [
     "assert_conformance",
     "assert_no_problems",
     "check_plugin",
+    "each_test_at_home",
     "check_settings",
     "check_words",
     "default_host",

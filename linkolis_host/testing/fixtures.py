@@ -3,10 +3,11 @@
 conftest of the project's own.
 
 Nothing here is autouse: the plugin reaches into every project that has linkolis-host installed, and only a
-project's own conftest knows that its tests want a data directory of their own. A conftest opts in by wrapping
-``home`` in an autouse fixture of the same name (``def home(home): return home``). The rest is shaped by
-overriding a fixture by its name in a conftest or a test module: ``linkolis_plugins``, ``clock``,
-``operator_env``, ``transport`` and ``extra_plugins`` feed ``host``; ``run`` and ``conformance`` use them.
+project's own conftest knows that its tests want a data directory of their own. A conftest opts in with one line,
+``home = each_test_at_home("acme")``: every test then runs in a data directory of its own with the installed plugins
+named loaded. The rest is shaped by overriding a fixture by its name in a conftest or a test module:
+``linkolis_plugins``, ``clock``, ``operator_env``, ``transport`` and ``extra_plugins`` feed ``host``; ``run`` and
+``conformance`` use them; ``sim_options`` is for a conftest's simulator fixture to read.
 """
 
 from __future__ import annotations
@@ -70,16 +71,38 @@ def linkolis_plugins() -> list[str]:
     return []
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_plugins: list[str]) -> Path:
-    """A data directory of the test's own (``LINKOLIS_HOME``), with every other ``LINKOLIS_*`` variable cleared so
-    that the developer's shell cannot leak in, and ``LINKOLIS_LOAD_PLUGINS`` naming ``linkolis_plugins``."""
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugins: list[str]) -> Path:
     for name in [name for name in os.environ if name.startswith("LINKOLIS_")]:
         monkeypatch.delenv(name)
     path = tmp_path / "home"
     monkeypatch.setenv("LINKOLIS_HOME", str(path))
-    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", ",".join(linkolis_plugins))
+    monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", ",".join(plugins))
     return path
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_plugins: list[str]) -> Path:
+    """A data directory of the test's own (``LINKOLIS_HOME``), with every other ``LINKOLIS_*`` variable cleared so
+    that the developer's shell cannot leak in, and ``LINKOLIS_LOAD_PLUGINS`` naming ``linkolis_plugins``."""
+    return _home(tmp_path, monkeypatch, linkolis_plugins)
+
+
+def each_test_at_home(*plugins: str) -> Any:
+    """In a conftest, ``home = each_test_at_home("acme")``: ``home`` for every test of the folder without asking
+    (autouse), loading the installed plugins named (entry-point ids; none for a host's own tests)."""
+
+    @pytest.fixture(autouse=True, name="home")
+    def _each_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        return _home(tmp_path, monkeypatch, list(plugins))
+
+    return _each_home
+
+
+@pytest.fixture
+def sim_options() -> dict[str, Any]:
+    """What a test module wants of its simulator (``{"orders": 5}``): override it in the module; a conftest's
+    simulator fixture reads it over its own defaults. Empty: the conftest's defaults."""
+    return {}
 
 
 @pytest.fixture

@@ -12,27 +12,15 @@ from linkolis_amazon.simulator import Simulator
 from linkolis_amazon.simulator.browser import SellerBrowser
 
 from linkolis_host import oauth
+from linkolis_host.testing import each_test_at_home
 
 ENDPOINT = "https://amazon.sim.test"
 SELLER = "A1SIMSELLER001"
 
 
-@pytest.fixture(autouse=True)
-def home(home):
-    """Every test in a data directory of its own, whatever the shell says (the host's pytest plugin's)."""
-    return home
-
-
-@pytest.fixture
-def linkolis_plugins():
-    """The host loads the installed Amazon plugin through its entry point, as an operator's host does."""
-    return ["amazon"]
-
-
-@pytest.fixture
-def sim_options():
-    """Override in a test module to shape the simulator."""
-    return {}
+# Every test in a data directory of its own, whatever the shell says, its host loading the installed Amazon plugin
+# through its entry point as an operator's host does. A test module shapes the simulator with ``sim_options``.
+home = each_test_at_home("amazon")
 
 
 @pytest.fixture

@@ -7,25 +7,14 @@ from __future__ import annotations
 import pytest
 from linkolis_bol.simulator import Simulator
 
+from linkolis_host.testing import each_test_at_home
+
 ENDPOINT = "https://bol.sim.test"
 
 
-@pytest.fixture(autouse=True)
-def home(home):
-    """Every test in a data directory of its own, whatever the shell says (the host's pytest plugin's)."""
-    return home
-
-
-@pytest.fixture
-def linkolis_plugins():
-    """The host loads the installed bol plugin through its entry point, as an operator's host does."""
-    return ["bol"]
-
-
-@pytest.fixture
-def sim_options():
-    """Override in a test module to shape the simulator."""
-    return {}
+# Every test in a data directory of its own, whatever the shell says, its host loading the installed bol plugin
+# through its entry point as an operator's host does. A test module shapes the simulator with ``sim_options``.
+home = each_test_at_home("bol")
 
 
 @pytest.fixture
