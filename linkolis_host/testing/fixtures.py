@@ -7,7 +7,8 @@ project's own conftest knows that its tests want a data directory of their own. 
 ``home = each_test_at_home("acme")``: every test then runs in a data directory of its own with the installed plugins
 named loaded. The rest is shaped by overriding a fixture by its name in a conftest or a test module:
 ``linkolis_plugins``, ``clock``, ``operator_env``, ``transport`` and ``extra_plugins`` feed ``host``; ``run`` and
-``conformance`` use them; ``sim_options`` is for a conftest's simulator fixture to read.
+``conformance`` use them; ``sim_options`` is for a conftest's simulator fixture (``sim``) to read, and ``wire`` is
+that simulator behind a contract check.
 """
 
 from __future__ import annotations
@@ -121,6 +122,14 @@ def operator_env() -> dict[str, str]:
 def transport() -> httpx.BaseTransport | None:
     """The httpx transport every request of the host goes through (a simulator's), None for the network."""
     return None
+
+
+@pytest.fixture
+def wire(request: pytest.FixtureRequest) -> httpx.BaseTransport:
+    """The ``sim`` fixture's simulator (a kit ``BaseSimulator`` your conftest defines) as a transport that holds
+    each request to the marketplace's OpenAPI file first (``problems``, ``requests``): ``def transport(wire):
+    return wire`` sends the host through it, and ``host`` then fails a test whose requests broke the model."""
+    return request.getfixturevalue("sim").checked_transport()
 
 
 @pytest.fixture

@@ -46,12 +46,6 @@ def sim(amazons_clock, sim_options):
 
 
 @pytest.fixture
-def wire(sim):
-    """Every SP-API request the plugin sends, checked against Amazon's model before the simulator sees it."""
-    return sim.checked_transport()
-
-
-@pytest.fixture
 def transport(wire):
     """The host sends through the contract check to the simulator; the test fails on a request it finds wrong."""
     return wire

@@ -25,11 +25,6 @@ def sim(clock, sim_options):
 
 
 @pytest.fixture
-def wire(sim):
-    return sim.checked_transport()
-
-
-@pytest.fixture
 def transport(wire):
     """The host sends through the contract check to the simulator; the test fails on a request it finds wrong."""
     return wire
