@@ -19,9 +19,10 @@ home = each_test_at_home("bol")
 
 @pytest.fixture
 def sim(clock, sim_options):
-    options = dict(orders=80, offers=20, order_window_days=5, validate_responses=True)
-    options.update(sim_options)
-    return Simulator(clock, **options)
+    """A small shop on the test's clock, every answer held to bol's spec; ``sim_options`` overrides these."""
+    return Simulator(
+        clock, **{"orders": 80, "offers": 20, "order_window_days": 5, "validate_responses": True, **sim_options}
+    )
 
 
 @pytest.fixture
