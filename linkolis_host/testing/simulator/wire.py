@@ -48,6 +48,10 @@ class SimRequest:
         """The first value of a query parameter."""
         return next((value for key, value in self.query if key == name), None)
 
+    def json(self) -> Any:
+        """The body as JSON (call it after the contract has found the request valid)."""
+        return json.loads(self.body)
+
     def q_all(self, name: str) -> list[str]:
         """Every value of a query parameter."""
         return [value for key, value in self.query if key == name]
