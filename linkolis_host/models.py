@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from .errors import Action, AuthorizationRevoked, LinkolisError, RemoteError
 from .operator import OperatorSettings
@@ -74,11 +75,14 @@ class AppSettings(BaseModel):
     @classmethod
     def _name_is_a_name(cls, value: str) -> str:
         # Here rather than only in the Field, so a plugin that overrides ``name`` (for its default) keeps the rule.
+        # Worded as pydantic words a Field's lengths, so every interface says these as it says any other field's.
         name = " ".join(str(value).split())
         if not name:
-            raise ValueError("the application name cannot be empty")
+            raise PydanticCustomError("string_too_short", "the application name cannot be empty", {"min_length": 1})
         if len(name) > 80:
-            raise ValueError("the application name is at most 80 characters")
+            raise PydanticCustomError(
+                "string_too_long", "the application name is at most 80 characters", {"max_length": 80}
+            )
         unsafe = unsafe_characters(name)
         if unsafe:
             raise ValueError(

@@ -54,11 +54,11 @@ CASES = {
     ),
     "invalid field value": Case(
         ["apps", "install", "testmarket", "--region", "EU", "--name", " "],
-        "invalid settings for a Test Market app:\n  name: Value error, the application name cannot be empty",
+        "invalid settings for a Test Market app:\n  name: the application name cannot be empty",
     ),
     "invalid field on configure": Case(
         ["apps", "configure", "Shop EU", "--name", "x" * 81],
-        "name: Value error, the application name is at most 80 characters",
+        "name: the application name is at most 80 characters",
         shop_installed,
     ),
     "unknown app": Case(["apps", "show", "Shop FR"], "no app named 'Shop FR' (apps: 'Shop EU')", shop_installed),

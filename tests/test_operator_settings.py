@@ -9,12 +9,13 @@ import types
 
 import pytest
 import testmarket
-from helpers import Run, authorize_app, install_app
+from helpers import authorize_app, install_app
 
 import linkolis_host.host
 from linkolis_host import AppKind, OperatorSettings, hookimpl
 from linkolis_host.errors import OperatorConfigError
 from linkolis_host.host import Host
+from linkolis_host.testing import Run
 
 READ: list = []  # what each import found in ctx.operator
 

@@ -5,6 +5,8 @@ its spec refuses, throttling, failing on demand and telling the truth over its a
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -170,3 +172,14 @@ def test_the_command_line_points_linkolis_at_the_simulator_and_refuses_other_hos
     args = command_line("python -m shop", "A corner shop.", "Examples: none").parse_args(["--host", "10.0.0.5"])
     assert serve_until_interrupted(lambda clock: shop, args, lambda sim, base_url: []) == 2
     assert "non-loopback" in capsys.readouterr().err
+
+
+def test_a_simulator_runs_where_pytest_is_not_installed():
+    # ``linkolis demo`` runs the plugins' simulators for an operator, whose install has no test tools.
+    code = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "import linkolis_host.testing.simulator, linkolis_amazon.simulator, linkolis_bol.simulator\n"
+        "from linkolis_host.testing import assert_conformance"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

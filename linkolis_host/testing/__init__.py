@@ -5,17 +5,32 @@ plugins never import it (``tests/test_architecture.py``).
 
 from __future__ import annotations
 
-from .conformance import (
-    COMMAND_TEXT,
-    REQUIRED_HOOKS,
-    assert_conformance,
-    check_plugin,
-    check_settings,
-    check_words,
-    default_host,
-    own_words,
-)
-from .fixtures import START, Run, assert_no_problems, each_test_at_home
+import importlib
+from typing import Any
+
+# Read on first use (PEP 562), so that a simulator built on ``testing.simulator`` runs (``linkolis demo``) where
+# pytest is not installed: only the fixtures need it.
+_HOME = {
+    "COMMAND_TEXT": "conformance",
+    "REQUIRED_HOOKS": "conformance",
+    "assert_conformance": "conformance",
+    "check_plugin": "conformance",
+    "check_settings": "conformance",
+    "check_words": "conformance",
+    "default_host": "conformance",
+    "own_words": "conformance",
+    "START": "fixtures",
+    "Run": "fixtures",
+    "assert_no_problems": "fixtures",
+    "each_test_at_home": "fixtures",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+
 
 __all__ = [
     "COMMAND_TEXT",

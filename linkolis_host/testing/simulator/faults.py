@@ -114,7 +114,7 @@ class FaultInjector:
         """The fault that fires on this call, if any: at most one per call, the first armed first. ``applicable``
         narrows the kinds this point of the call can play (a collection of kinds, or a test of one)."""
         if applicable is None:
-            test: Callable[[str], bool] = lambda kind: True  # noqa: E731
+            test: Callable[[str], bool] = lambda kind: True
         elif callable(applicable):
             test = applicable
         else:

@@ -47,7 +47,7 @@ def make_handler(sim: Handles, crash: Callable[[Exception], SimResponse] = plain
             request = SimRequest.build(self.command, self.path, self.headers.items(), body, f"http://{host}")
             try:
                 response = sim.handle(request)
-            except Exception as exc:  # noqa: BLE001 - a simulator bug must not kill the socket
+            except Exception as exc:  # a simulator bug must not kill the socket
                 response = crash(exc)
             if response.disconnect is not None:
                 # Close without a byte of answer: the client sees a dropped connection.
@@ -68,7 +68,7 @@ def make_handler(sim: Handles, crash: Callable[[Exception], SimResponse] = plain
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: object) -> None:  # `format`: the base class's name
             pass  # quiet: request lines carry codes and tokens in query strings
 
     return Handler

@@ -14,8 +14,8 @@ from linkolis_host.clock import VirtualClock
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from linkolis_amazon.simulator import Simulator, contract  # noqa: E402
-from sim_support import START, SpApi, make_sim  # noqa: E402
+from linkolis_amazon.simulator import Simulator, contract
+from sim_support import START, SpApi, make_sim
 
 
 @pytest.fixture

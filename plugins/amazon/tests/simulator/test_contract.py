@@ -95,8 +95,8 @@ Call = Callable[[SpApi], httpx.Response]
 
 
 def _valid(op: str) -> Call:
-    since = lambda a: iso(a.sim.clock.time() - 30 * 86400)  # noqa: E731
-    oid = lambda a: a.sim.orders_truth(SELLER)[0]["orderId"]  # noqa: E731
+    since = lambda a: iso(a.sim.clock.time() - 30 * 86400)
+    oid = lambda a: a.sim.orders_truth(SELLER)[0]["orderId"]
     return {
         "searchOrders": lambda a: a.get(
             "/orders/2026-01-01/orders", createdAfter=since(a), includedData="BUYER,FULFILLMENT"
