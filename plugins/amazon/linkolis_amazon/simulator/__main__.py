@@ -10,6 +10,7 @@ from linkolis_host.testing.simulator import clock_of, command_line, printout, se
 
 from .app import SimConfig, Simulator
 from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from .notifications import Faults as NotificationFaults
 
 DESCRIPTION = """\
 Serve a local Amazon (Login with Amazon, Seller Central consent, SP-API) on this machine, and print the settings
@@ -18,7 +19,8 @@ that point linkolis at it, ready to paste.
 One base URL serves every Amazon host:
   Login with Amazon     POST /auth/o2/token
   Seller Central        GET  /apps/authorize/consent?application_id=...&state=...[&version=beta][&redirect_uri=...]
-  SP-API                /orders/2026-01-01/..., /listings/2021-08-01/..., /feeds/2021-06-30/..., /sellers/v1/...
+  SP-API                /orders/2026-01-01/..., /listings/2021-08-01/..., /feeds/2021-06-30/..., /sellers/v1/...,
+                        /notifications/v1/... (destinations, ORDER_CHANGE subscriptions)
   Feed documents        /s3/... (presigned upload and download URLs handed out by the Feeds API)
   Admin / ground truth  /_sim/health, /_sim/orders, /_sim/stock, /_sim/counters, /_sim/faults, ...
 Requests are checked against Amazon's own models; rate limits, expiries and feed progress follow the clock
@@ -30,6 +32,9 @@ Examples:
       then paste the printed `export` lines into the shell that runs linkolis
   python -m linkolis_amazon.simulator --orders 5000 --skus 2000 --time-scale 60
       a bigger shop, an hour of Amazon's clock a minute
+  python -m linkolis_amazon.simulator --sqs-endpoint http://127.0.0.1:5056 --notify-duplicate 0.5
+      ORDER_CHANGE notifications to the SQS queue a subscription's destination names (moto's server here),
+      half of them sent twice
   python -m linkolis_amazon.simulator --redirect-uri https://linkolis.example.com/apps/callback
       for `linkolis serve` at that address
 """
@@ -83,6 +88,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds a feed stays IN_QUEUE, then IN_PROGRESS (default 30 60)",
     )
     p.add_argument("--no-rate-limits", action="store_true", help="switch the token buckets off")
+    p.add_argument(
+        "--sqs-endpoint",
+        default=None,
+        metavar="URL",
+        help="the SQS that ORDER_CHANGE notifications go to (each to the queue its destination's ARN names; AWS "
+        "credentials as boto3 reads them); without it no notification is delivered",
+    )
+    for fault, what in (
+        ("duplicate", "sent twice"),
+        ("delay", "held back --notify-delay-seconds"),
+        ("reorder", "sent after the next one"),
+        ("drop", "never sent"),
+    ):
+        p.add_argument(
+            f"--notify-{fault}",
+            type=float,
+            default=0.0,
+            metavar="SHARE",
+            help=f"share of notifications {what} (0 to 1, seeded by --seed; default 0)",
+        )
+    p.add_argument(
+        "--notify-delay-seconds", type=float, default=30.0, help="how long a delayed notification waits (default 30)"
+    )
     return p.parse_args(argv)
 
 
@@ -103,6 +131,10 @@ def build(args: argparse.Namespace, clock: Clock | None = None) -> Simulator:
         feed_queue_seconds=args.feed_seconds[0],
         feed_processing_seconds=args.feed_seconds[1],
         rate_limits=not args.no_rate_limits,
+        sqs_endpoint=args.sqs_endpoint,
+        notification_faults=NotificationFaults(
+            args.notify_duplicate, args.notify_delay, args.notify_reorder, args.notify_drop, args.notify_delay_seconds
+        ),
     )
     return Simulator(clock or clock_of(args), config=cfg)
 
@@ -138,7 +170,12 @@ def describe(sim: Simulator, base: str, args: argparse.Namespace) -> list[str]:
             "ground truth": f"{base}/_sim/orders  {base}/_sim/stock  {base}/_sim/counters",
         },
         notes=["  loopback redirects accepted (--allow-loopback-redirects: not Amazon behaviour)"]
-        * args.allow_loopback_redirects,
+        * args.allow_loopback_redirects
+        + [
+            f"  ORDER_CHANGE notifications go to {args.sqs_endpoint}"
+            if args.sqs_endpoint
+            else "  no --sqs-endpoint: ORDER_CHANGE notifications are not delivered"
+        ],
         plugin_id="amazon",
         settings=settings,
     )

@@ -48,6 +48,8 @@ from .ids import IdSource
 from .listings import FA, Listing, ListingStore
 from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, LwaService
 from .marketplaces import MARKETPLACES, resolve
+from .notifications import GRANTLESS, NOTIFICATIONS_SCOPE, NotificationService
+from .notifications import Faults as NotificationFaults
 from .orders import STATUSES, Order, OrderItem, OrderStore
 from .wire import ApiError, Call, error_body, invalid_input, unauthorized
 
@@ -138,6 +140,10 @@ class SimConfig:
     report_gzip_threshold: int = 64 * 1024
     validate_responses: bool = False
     rate_limits: bool = True
+    # Where ORDER_CHANGE notifications go: an SQS endpoint URL (a local one: moto's server); None sends nothing.
+    sqs_endpoint: str | None = None
+    # Shares of notifications duplicated, delayed (by notification_delay_seconds), reordered and dropped.
+    notification_faults: NotificationFaults = field(default_factory=NotificationFaults)
 
 
 def _cancel_feed(sim: Simulator, call: Call) -> tuple[int, Any]:
@@ -163,6 +169,15 @@ OPERATIONS: dict[str, tuple[str, Handler]] = {
         FINANCE_AND_ACCOUNTING,
         lambda s, c: (200, sellers_api.get_marketplace_participations(c)),
     ),
+    # Notifications: no role gates the API itself (createSubscription checks the notification type's role).
+    "createDestination": ("", lambda s, c: (200, s.notifications.create_destination(c))),
+    "getDestinations": ("", lambda s, c: (200, s.notifications.get_destinations(c))),
+    "getDestination": ("", lambda s, c: (200, s.notifications.get_destination(c))),
+    "deleteDestination": ("", lambda s, c: (200, s.notifications.delete_destination(c))),
+    "createSubscription": ("", lambda s, c: (200, s.notifications.create_subscription(c))),
+    "getSubscription": ("", lambda s, c: (200, s.notifications.get_subscription(c))),
+    "getSubscriptionById": ("", lambda s, c: (200, s.notifications.get_subscription_by_id(c))),
+    "deleteSubscriptionById": ("", lambda s, c: (200, s.notifications.delete_subscription_by_id(c))),
 }
 # Models whose operation ids repeat another's (v0 and v2026 both have getOrder) keep their own table.
 OPERATIONS_BY_API: dict[str, dict[str, tuple[str, Handler]]] = {orders_v0.API: orders_v0.OPERATIONS}
@@ -231,6 +246,10 @@ class Simulator(BaseSimulator):
             cfg.report_gzip_threshold,
             cfg.validate_responses,
         )
+        self.notifications = NotificationService(
+            self.ids, cfg.application_id, cfg.sqs_endpoint, cfg.notification_faults, cfg.seed
+        )
+        self.orders.on_add = lambda o: self._notify(o, "OrderStatusChange", "Order placed")
         self._arrivals: dict[str, Arrivals] = {}
         self._generators: dict[str, Generator] = {}
         self._lock = threading.RLock()
@@ -459,6 +478,7 @@ class Simulator(BaseSimulator):
                 o.set_status(status, now)
                 if status == "CANCELLED":
                     self._give_back_stock(o, now)  # cancelled by the buyer (BUYER_CANCELED)
+                self._notify(o, "OrderStatusChange", f"Order status changed to {status}")
             return status
 
     def request_cancellation(self, order_id: str, reason: str | None = None) -> str:
@@ -473,6 +493,7 @@ class Simulator(BaseSimulator):
             reason = reason or BUYER_CANCEL_REASONS[o.seed % len(BUYER_CANCEL_REASONS)]
             o.cancel_request = (now, reason)
             o.touch(now)
+            self._notify(o, "BuyerRequestedChange", "Buyer Requested Cancel")
             return reason
 
     def cancel_in_seller_central(self, order_id: str, reason: str | None = None) -> str:
@@ -489,6 +510,7 @@ class Simulator(BaseSimulator):
             o.set_status("CANCELLED", now)
             o.cancelled_by = ("MERCHANT", reason)
             self._give_back_stock(o, now)
+            self._notify(o, "OrderStatusChange", "Order status changed to CANCELLED")
             return reason
 
     # Cancellation reasons after which Amazon adds the units back to the offer's quantity (Seller Central help,
@@ -506,6 +528,9 @@ class Simulator(BaseSimulator):
             if left > 0:
                 self.listings.give_back(o.seller_id, it.sku, o.marketplace_id, left)
 
+    def _notify(self, order: Order, change_type: str, reason: str) -> None:
+        self.notifications.order_changed(order, change_type, reason, self.clock.time())
+
     def touch_order(self, order_id: str) -> None:
         """A late change that is no status change (address fix, carrier update): only ``lastUpdatedTime`` moves."""
         with self._lock:
@@ -521,6 +546,7 @@ class Simulator(BaseSimulator):
                 arrivals.tick(now)
             self.feeds.tick(now)
             self.listings.tick(now)
+            self.notifications.flush(now)
 
     def orders_truth(self, seller_id: str | None = None) -> list[dict[str, Any]]:
         """Every order that exists now: id, marketplace, status, fulfilledBy, created/lastUpdated time, items."""
@@ -656,6 +682,15 @@ class Simulator(BaseSimulator):
         if token is None:
             return _error(unauthorized(why)), None
         partner = token.selling_partner_id
+        if op.operation_id in GRANTLESS:
+            if partner is not None or token.scope != NOTIFICATIONS_SCOPE:
+                return _error(
+                    unauthorized(
+                        f"{op.operation_id} is grantless: call it with an access token of scope "
+                        f"{NOTIFICATIONS_SCOPE} (grant_type client_credentials)."
+                    )
+                ), None
+            return self._grantless_call(req, op, params, handler, now)
         acct = self.accounts.get(partner or "")
         if acct is None:
             return _error(
@@ -674,7 +709,7 @@ class Simulator(BaseSimulator):
                     "A User-Agent header of at most 500 characters is required.",
                 )
             ), None
-        if not acct.has(role):
+        if role and not acct.has(role):
             return _error(
                 unauthorized(f"The selling partner has not authorized the {role} role for this application.")
             ), None
@@ -713,6 +748,7 @@ class Simulator(BaseSimulator):
                 arrivals.tick(now)
             self.feeds.tick(now)
             self.listings.tick(now)
+            self.notifications.flush(now)
             if fault is not None and fault.kind == "expire_pagination_token":
                 self.orders.expire_cursor(req.q("paginationToken") or "")
                 if req.q("pageToken"):
@@ -723,6 +759,30 @@ class Simulator(BaseSimulator):
                 return _error(err), fault
         resp = json_response(status, body) if body is not None else SimResponse(status, [("Content-Length", "0")])
         return resp, fault
+
+    def _grantless_call(
+        self, req: SimRequest, op: Operation, params: dict[str, str], handler: Handler, now: float
+    ) -> tuple[SimResponse, Fault | None]:
+        """A grantless call: the application's own, with one bucket per operation for the application."""
+        fault = self.faults.pick(op.operation_id, None)
+        early = self._fault_response(fault)
+        if early is not None:
+            return early, fault
+        usage = plan(op)
+        if self.config.rate_limits and not self.limiter.take(
+            f"app:{self.application_id}", op.operation_id, usage.rate_value, usage.burst, now
+        ):
+            return _error(ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")), fault
+        problems = self.contract.request_problems(req, api=op.api)
+        if problems:
+            return _error(invalid_input("; ".join(p.details for p in problems))), fault
+        call = Call(req, op, params, None, now)
+        with self._lock:
+            try:
+                status, body = handler(self, call)
+            except ApiError as err:
+                return _error(err), fault
+        return json_response(status, body), fault
 
     def _check_response(self, req: SimRequest, op: Operation, resp: SimResponse) -> None:
         if not self.config.validate_responses:

@@ -23,6 +23,7 @@ API_MODELS = {
     "listings": "listings-items-2021-08-01.json",
     "feeds": "feeds-2021-06-30.json",
     "sellers": "sellers-v1.json",
+    "notifications": "notifications-v1.json",
 }
 FEED_SCHEMA = "listings-feed-schema-v2.json"
 FEED_MESSAGE_SCHEMA = "listings-feed-message-schema-v2.json"
@@ -52,6 +53,7 @@ SPAPI = Contract(
         "/listings/": "listings",
         "/feeds/": "feeds",
         "/sellers/": "sellers",
+        "/notifications/": "notifications",
     },
 )
 
@@ -130,8 +132,8 @@ def sandbox_examples(api: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for template, item in model["paths"].items():
         for method, op in item.items():
-            if method == "parameters":
-                continue
+            if method not in ("get", "put", "post", "delete", "patch"):
+                continue  # "parameters", and extensions such as Notifications' "x-amzn-api-sandbox-only"
             for status, resp in op["responses"].items():
                 for i, ex in enumerate((resp.get("x-amzn-api-sandbox") or {}).get("static", [])):
                     out.append(

@@ -15,7 +15,7 @@ import bisect
 import heapq
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,6 +216,7 @@ class OrderStore:
         self._cursors: dict[str, _Cursor] = {}
         self._issued = 0
         self.lock = threading.RLock()
+        self.on_add: Callable[[Order], None] | None = None  # told of each order placed after the seeded history
 
     def add(self, order: Order) -> None:
         with self.lock:
@@ -228,6 +229,8 @@ class OrderStore:
                 keys.append(key)
             else:
                 bisect.insort(keys, key)
+        if self.on_add is not None:
+            self.on_add(order)
 
     def add_many(self, orders: Iterable[Order]) -> None:
         with self.lock:

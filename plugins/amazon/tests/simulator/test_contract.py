@@ -204,6 +204,13 @@ SANDBOX_ONLY = {
 EXAMPLES = [ex for api in contract.API_MODELS for ex in contract.sandbox_examples(api)]
 
 
+ANY_BODY = {
+    "patchListingsItem": {"productType": "PRODUCT", "patches": [{"op": "delete", "path": "/attributes/item_name"}]},
+    "createDestination": {"name": "q", "resourceSpecification": {"sqs": {"arn": "arn:aws:sqs:us-east-2:1:q"}}},
+    "createSubscription": {"payloadVersion": "1.0", "destinationId": "ID-1"},
+}
+
+
 def _request_from_example(ex: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes | None]:
     """The example's parameters, plus any required ones it leaves out (the sandbox takes those from the caller)."""
     path, query, body = ex["template"], [], None
@@ -232,9 +239,7 @@ def _request_from_example(ex: dict[str, Any]) -> tuple[str, list[tuple[str, str]
                 body = json.dumps(example["value"]).encode()
             else:  # the example matches any body: send a valid one
                 body = json.dumps(
-                    {"productType": "PRODUCT", "patches": [{"op": "delete", "path": "/attributes/item_name"}]}
-                    if ex["operation_id"] == "patchListingsItem"
-                    else {"productType": "PRODUCT", "attributes": {}}
+                    ANY_BODY.get(ex["operation_id"], {"productType": "PRODUCT", "attributes": {}})
                 ).encode()
     return path, query, body
 
