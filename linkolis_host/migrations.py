@@ -490,3 +490,24 @@ def m024_pages_by_index(db: Database) -> None:
 def m025_workspace_time_zone(db: Database) -> None:
     # Owned by ``workspaces.py``: the IANA time zone the web writes the workspace's times in.
     db.execute("ALTER TABLE workspaces ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'Europe/Amsterdam'")
+
+
+@migrations()
+def m026_notifications(db: Database) -> None:
+    # Owned by ``notifications.py``: the notifications handled from a marketplace's SQS queue (their ids, so that a
+    # copy delivered again, even after a restart, is not handled twice; pruned when older than any copy can be)
+    # and the messages set aside after failing their last try (with their body, so that none is lost).
+    db.execute(
+        "CREATE TABLE notifications (id INTEGER PRIMARY KEY, queue_url TEXT NOT NULL, notification_id TEXT, "
+        "message_id TEXT NOT NULL, outcome TEXT NOT NULL, at TEXT NOT NULL, receives INTEGER NOT NULL, "
+        "last_error TEXT, body TEXT)"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX notifications_handled ON notifications (queue_url, notification_id) "
+        "WHERE outcome = 'handled'"
+    )
+    db.execute("CREATE INDEX notifications_handled_at ON notifications (queue_url, at) WHERE outcome = 'handled'")
+    db.execute(
+        "CREATE UNIQUE INDEX notifications_set_aside ON notifications (queue_url, message_id) "
+        "WHERE outcome = 'set_aside'"
+    )
