@@ -239,7 +239,12 @@ class QueueReader:
         try:
             answer = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
         except (BotoCoreError, ClientError) as exc:
-            log.warning("could not delete %d messages of queue %s: %s", len(entries), self.queue_url, _error_text(exc))
+            log.warning(
+                "could not delete the messages done with (%d) from queue %s, they come back and are skipped: %s",
+                len(entries),
+                self.queue_url,
+                _error_text(exc),
+            )
             return
         for failed in answer.get("Failed", []):
             log.warning(

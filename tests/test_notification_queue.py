@@ -15,6 +15,7 @@ import uuid
 import boto3
 import httpx
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from linkolis_host import store
 from linkolis_host.clock import VirtualClock
@@ -279,3 +280,33 @@ def test_a_queue_that_cannot_be_read_is_a_clear_error(sqs, db, moto_endpoint):
     missing = f"{moto_endpoint}/123456789012/no-such-queue"
     with pytest.raises(QueueError, match="cannot read the notification queue .*no-such-queue"):
         reader(db, missing, Orders(sqs, missing)).read_once()
+
+
+class DeleteFailsOnce:
+    """An SQS client whose first delete never reaches the queue (the connection dropped)."""
+
+    def __init__(self, sqs):
+        self.sqs, self.deletes_failed = sqs, 0
+
+    def receive_message(self, **request):
+        return self.sqs.receive_message(**request)
+
+    def delete_message_batch(self, **request):
+        if not self.deletes_failed:
+            self.deletes_failed += 1
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1")
+        return self.sqs.delete_message_batch(**request)
+
+
+def test_a_handled_message_whose_delete_failed_comes_back_as_a_copy_and_is_not_handled_again(sqs, queue, db, caplog):
+    orders = Orders(sqs, queue)
+    sqs.send_message(QueueUrl=queue, MessageBody=order_change("n-5", "028-5555555-5555555"))
+    queue_reader = reader(db, queue, orders, sqs=DeleteFailsOnce(sqs))
+
+    with caplog.at_level(logging.WARNING, logger="linkolis.notifications"):
+        assert queue_reader.read_once() == Counts(received=1, handled=1)
+    assert f"could not delete the messages done with (1) from queue {queue}" in caplog.text
+    assert messages_on(sqs, queue) == 1
+
+    assert read_until_empty(queue_reader, sqs) == Counts(received=1, duplicates=1)
+    assert orders.committed == ["028-5555555-5555555"]
