@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import ValidationError
 
-from . import installed, oauth, orders, reservations, shipments, stock, store, workspaces
+from . import installed, oauth, order_notifications, orders, reservations, shipments, stock, store, workspaces
 from .errors import Action, AuthorizationError, LinkolisError, UserError
 from .host import Host
 from .installed import REMOVED, App, audit, get, list_apps, mark_attention, name_key, now_text
@@ -698,7 +698,9 @@ def _store_credentials(host: Host, row: App, creds: Credentials) -> App:
         audit(host, row, "authorized", account_id=creds.account_id)
         if not row.account_id:
             _take_back_orders(host, row, creds.account_id)
-    return installed.reload(host, row)
+    done = installed.reload(host, row)
+    order_notifications.subscribe(host, done)  # a failure is a warning, logged and audited: polling goes on
+    return done
 
 
 def _take_back_orders(host: Host, row: App, account_id: str) -> None:
@@ -751,6 +753,10 @@ def verify(host: Host, name: str | App) -> tuple[App, list[HealthCheck], bool]:
             ),
         )
     ok = bool(checks) and not any(c.status == "failed" for c in checks)
+    if ok:
+        warning = order_notifications.subscribe(host, row)
+        if warning:
+            checks.append(HealthCheck(name="order notifications", status="warning", detail=warning, operator=True))
     now = now_text(host)
     with host.db.atomic():
         installed.require_present(host, row.id, row.name)  # removed while the checks ran: it stays removed

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
         Credentials,
         DemoEnvironment,
         HealthCheck,
+        NotificationEvent,
+        Order,
         OrderBatch,
         Shipment,
         ShipmentOutcome,
@@ -167,4 +169,44 @@ def demo_environment(home: Path) -> DemoEnvironment | None:
 
     :param home: the demo's throw-away data directory.
     :returns: a ``DemoEnvironment``, or None when the plugin has no stand-in.
+    """
+
+
+@hookspec
+def subscribe_notifications(ctx: Context, queue_arn: str) -> str | None:
+    """Subscribe the app at the marketplace to order notifications sent to the queue ``queue_arn``.
+
+    Called after the app is authorized or verified, only when the plugin's operator settings name a queue
+    (``notifications_queue_url``); the host derives the queue's ARN from its URL. Must be idempotent: a destination
+    or subscription that exists already is fine, and is used.
+
+    :param queue_arn: the SQS queue's ARN (``arn:aws:sqs:<region>:<account>:<name>``).
+    :returns: the marketplace's id of the subscription, or None when the plugin has nothing to subscribe to.
+    :raises: anything: the host logs it and shows it as a warning; the authorization or verification stands.
+
+    Optional: without it the app is only polled.
+    """
+
+
+@hookspec
+def read_notification(body: str) -> NotificationEvent | None:
+    """Read one message of the notification queue: which account's orders it names.
+
+    :param body: the message's body as it came from the queue.
+    :returns: a ``NotificationEvent`` (the notification's id, the seller's account, the order ids), or None when
+        the message is not one this plugin reads (the host tries it again, then sets it aside). No context: the
+        host maps the account to the installed apps of this kind connected to it.
+    :raises: anything when the body is this plugin's but cannot be read: the message is tried again, then set aside.
+    """
+
+
+@hookspec
+def fetch_orders(ctx: Context, order_ids: list[str]) -> Iterable[Order]:
+    """Fetch the orders ``order_ids`` names, as ``import_orders`` gives them.
+
+    :param order_ids: marketplace order ids a notification named.
+    :returns: those of the orders that belong to this app (one of a seller's other marketplaces is left out), each as
+        the polling import would give it; the host stores them through the same idempotent path, so an order fetched
+        twice is stored once.
+    :raises AuthorizationRevoked: the grant is gone; the message is tried again later.
     """

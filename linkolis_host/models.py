@@ -389,6 +389,17 @@ class OrderBatch(BaseModel):
     cursor: dict[str, Any]
 
 
+class NotificationEvent(BaseModel):
+    """What a marketplace notification says, as a plugin reads it: which of an account's orders changed.
+
+    ``notification_id`` is the notification's own id (what two copies of one share); ``account_id`` the seller's
+    account as the app's ``Credentials.account_id`` names it; ``order_ids`` the marketplace's ids of the orders."""
+
+    notification_id: str = Field(min_length=1)
+    account_id: str = Field(min_length=1)
+    order_ids: list[str]
+
+
 class StockItem(BaseModel):
     """A quantity the host asks a plugin to push for one SKU."""
 

@@ -51,6 +51,12 @@ class OperatorSettings(BaseModel):
 
     _origin: _Origin = PrivateAttr(default_factory=_Origin)
 
+    notifications_queue_url: str | None = Field(
+        None,
+        description="The SQS queue the marketplace sends this plugin's order notifications to (its URL); unset: "
+        "orders are only polled",
+    )
+
     def require(self, *names: str) -> None:
         """Refuse to go on without these settings (those a step cannot do without), naming where to set each.
 

@@ -28,6 +28,8 @@ from .models import (
     Credentials,
     DemoEnvironment,
     HealthCheck,
+    NotificationEvent,
+    Order,
     OrderBatch,
     Shipment,
     ShipmentOutcome,
@@ -135,6 +137,24 @@ class Registry:
                 f"{type(answer).__name__}, not a list of HealthCheck"
             )
         return [self._check(kind, "health_check", HealthCheck, item, number) for number, item in enumerate(answer)]
+
+    def subscribe_notifications(self, kind: str, ctx: Context, queue_arn: str) -> str | None:
+        answer = self._answer(kind, "subscribe_notifications", ctx=ctx, queue_arn=queue_arn)
+        if answer is not None and not isinstance(answer, str):
+            raise PluginError(
+                f"the {self.plugin_name(kind)} plugin's subscribe_notifications answered "
+                f"{type(answer).__name__}, not a subscription id"
+            )
+        return answer
+
+    def read_notification(self, kind: str, body: str) -> NotificationEvent | None:
+        answer = self._answer(kind, "read_notification", body=body)
+        return None if answer is None else self._check(kind, "read_notification", NotificationEvent, answer)
+
+    def fetch_orders(self, kind: str, ctx: Context, order_ids: list[str]) -> Iterator[Order]:
+        if not self.implements(kind, "fetch_orders"):
+            raise UserError(f"{self.kind(kind).title} apps cannot fetch orders by id")
+        return self._each(kind, "fetch_orders", Order, self._answer(kind, "fetch_orders", ctx=ctx, order_ids=order_ids))
 
     def demo_environments(self, home: Path) -> list[DemoEnvironment]:
         """Every enabled plugin's stand-in, in load order (pluggy calls the last registered first)."""

@@ -54,11 +54,14 @@ def test_the_hooks_are_the_ones_the_design_names():
         "cancel_order",
         "configure_fields",
         "demo_environment",
+        "fetch_orders",
         "health_check",
         "import_orders",
         "push_shipments",
         "push_stock",
+        "read_notification",
         "read_stock",
+        "subscribe_notifications",
     ]
 
 

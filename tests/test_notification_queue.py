@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-import subprocess
-import sys
-import time
 import uuid
 
 import boto3
-import httpx
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
@@ -22,52 +17,9 @@ from linkolis_host.clock import VirtualClock
 from linkolis_host.notifications import Counts, QueueError, QueueReader, set_aside
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory):
-    """moto's server (an SQS that answers like Amazon's) on 127.0.0.1, for the whole session."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    with open(log_path, "wb") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # it answers after about 3 s, longer on a loaded machine
-            if server.poll() is not None:
-                pytest.fail(f"moto_server ended with {server.returncode}: {log_path.read_text()}")
-            try:
-                httpx.get(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"moto_server never answered on {endpoint}: {log_path.read_text()}")
-        yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 @pytest.fixture(autouse=True)
-def aws(monkeypatch, tmp_path, moto_endpoint):
-    """boto3 configured the standard AWS way, pointed at moto (AWS_ENDPOINT_URL_SQS), never at a real account."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", moto_endpoint)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
+def _aws(aws):
+    """Every test here with boto3 on moto (the host's ``aws`` fixture)."""
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Its "marketplace" is ``MARKET``, an in-memory world the tests arrange: accounts,
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -28,6 +29,7 @@ from linkolis_host import (
     DemoEnvironment,
     EndpointOverride,
     HealthCheck,
+    NotificationEvent,
     Order,
     OrderBatch,
     OrderLine,
@@ -67,6 +69,8 @@ class Market:
     cancel_pending_once: set[str] = field(default_factory=set)  # order ids whose cancellation is decided later
     refuse_cancel: str | None = None  # cancel_order refuses every order with this message
     die_after_cancel: bool = False  # the process dies right after the market cancelled, before the host heard
+    subscriptions: dict[str, str] = field(default_factory=dict)  # queue ARN by account subscribed to notifications
+    refuse_subscription: str | None = None  # subscribe_notifications fails with this message
 
     def add_order(
         self, order_id: str, status: str = "UNSHIPPED", updated: int = 1, lines: int = 1, region: str | None = None
@@ -172,6 +176,37 @@ def _with_details(order: Order) -> Order:
     return Order.model_validate({**order.model_dump(), **details}) if details else order
 
 
+def _order(ctx, o: dict) -> Order:
+    """An order of the market as the app of ``ctx`` reads it."""
+    return _with_details(
+        Order(
+            marketplace_order_id=o["id"],
+            marketplace=ctx.app.settings.region,
+            status=STATUS[o["status"]],
+            marketplace_status=o["status"],
+            fulfilled_by="merchant",
+            created_at=_stamp(0),
+            updated_at=_stamp(o["updated"]),
+            currency="EUR",
+            total=Decimal("9.99") * o["lines"],
+            lines=[
+                OrderLine(
+                    line_id=str(i),
+                    sku=f"SKU-{i}",
+                    quantity_ordered=1,
+                    unit_price=Decimal("9.99"),
+                    subtotal=Decimal("9.99"),
+                    tax=Decimal(0),
+                    total=Decimal("9.99"),
+                    cancellation_requested=_asked(o, i),
+                    cancellation_reason=(o.get("cancel_request") or None) if _asked(o, i) else None,
+                )
+                for i in range(o["lines"])
+            ],
+        )
+    )
+
+
 @hookimpl
 def import_orders(ctx, cursor):
     MARKET.seen.append(("import_orders", ctx, {"cursor": cursor}))
@@ -186,36 +221,7 @@ def import_orders(ctx, cursor):
         if MARKET.fail_after_batches is not None and number >= MARKET.fail_after_batches:
             raise RuntimeError("the process died")
         page = due[start : start + MARKET.page_size]
-        orders = [
-            _with_details(
-                Order(
-                    marketplace_order_id=o["id"],
-                    marketplace=ctx.app.settings.region,
-                    status=STATUS[o["status"]],
-                    marketplace_status=o["status"],
-                    fulfilled_by="merchant",
-                    created_at=_stamp(0),
-                    updated_at=_stamp(o["updated"]),
-                    currency="EUR",
-                    total=Decimal("9.99") * o["lines"],
-                    lines=[
-                        OrderLine(
-                            line_id=str(i),
-                            sku=f"SKU-{i}",
-                            quantity_ordered=1,
-                            unit_price=Decimal("9.99"),
-                            subtotal=Decimal("9.99"),
-                            tax=Decimal(0),
-                            total=Decimal("9.99"),
-                            cancellation_requested=_asked(o, i),
-                            cancellation_reason=(o.get("cancel_request") or None) if _asked(o, i) else None,
-                        )
-                        for i in range(o["lines"])
-                    ],
-                )
-            )
-            for o in page
-        ]
+        orders = [_order(ctx, o) for o in page]
         yield OrderBatch(orders=orders, cursor={"since": page[-1]["updated"]})
 
 
@@ -367,6 +373,36 @@ def health_check(ctx):
             )
         )
     return checks
+
+
+@hookimpl
+def subscribe_notifications(ctx, queue_arn):
+    MARKET.seen.append(("subscribe_notifications", ctx, {"queue_arn": queue_arn}))
+    _check_token(ctx)
+    if MARKET.refuse_subscription:
+        raise RuntimeError(MARKET.refuse_subscription)
+    MARKET.subscriptions[ctx.app.account_id] = queue_arn
+    return f"subscription-{ctx.app.account_id}"
+
+
+@hookimpl
+def read_notification(body):
+    """The market's notification: ``{"market": "testmarket", "id": ..., "account": ..., "orders": [...]}``."""
+    message = json.loads(body)
+    if message.get("market") != "testmarket":
+        return None
+    return NotificationEvent(notification_id=message["id"], account_id=message["account"], order_ids=message["orders"])
+
+
+@hookimpl
+def fetch_orders(ctx, order_ids):
+    MARKET.seen.append(("fetch_orders", ctx, {"order_ids": list(order_ids)}))
+    _check_token(ctx)
+    region = ctx.app.settings.region
+    for order_id in order_ids:
+        o = MARKET.orders.get(order_id)
+        if o is not None and o.get("region") in (None, region):
+            yield _order(ctx, o)
 
 
 @hookimpl

@@ -8,13 +8,18 @@ project's own conftest knows that its tests want a data directory of their own. 
 named loaded. The rest is shaped by overriding a fixture by its name in a conftest or a test module:
 ``linkolis_plugins``, ``clock``, ``operator_env``, ``transport`` and ``extra_plugins`` feed ``host``; ``run`` and
 ``conformance`` use them; ``sim_options`` is for a conftest's simulator fixture (``sim``) to read, and ``wire`` is
-that simulator behind a contract check.
+that simulator behind a contract check. ``moto_endpoint`` is moto's SQS server on 127.0.0.1 (one per session, with
+``moto[server]`` installed), and ``aws`` points boto3 at it the standard AWS way, never at a real account.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -178,3 +183,53 @@ def conformance(
         assert_no_problems(transport)
 
     return check
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server (an SQS that answers like Amazon's) on 127.0.0.1, for the whole session."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    with open(log_path, "wb") as log_file:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # it answers after about 3 s, longer on a loaded machine
+            if server.poll() is not None:
+                pytest.fail(f"moto_server ended with {server.returncode}: {log_path.read_text()}")
+            try:
+                httpx.get(f"{endpoint}/moto-api/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"moto_server never answered on {endpoint}: {log_path.read_text()}")
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_endpoint: str) -> str:
+    """boto3 configured the standard AWS way, pointed at moto (``AWS_ENDPOINT_URL_SQS``), never at a real account;
+    returns moto's endpoint."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", moto_endpoint)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    return moto_endpoint

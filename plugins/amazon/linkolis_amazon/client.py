@@ -37,6 +37,11 @@ RATE_LIMITS = {
     "getFeed": RateLimit(rate=2, burst=15),
     "getFeeds": RateLimit(rate=0.0222, burst=10),
     "getFeedDocument": RateLimit(rate=0.0222, burst=10),
+    # Notifications API v1
+    "getDestinations": RateLimit(rate=1, burst=5),
+    "createDestination": RateLimit(rate=1, burst=5),
+    "getSubscription": RateLimit(rate=1, burst=5),
+    "createSubscription": RateLimit(rate=1, burst=5),
 }
 
 # A token fetched this recently cannot have expired: a 403 then is about permissions, not the token.
@@ -52,6 +57,17 @@ class _AccessToken(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request):
         request.headers["x-amz-access-token"] = lwa.access_token(self.api.ctx)
+        yield request
+
+
+class _GrantlessToken(httpx.Auth):
+    """The application's own access token (no seller), for the Notifications API's grantless operations."""
+
+    def __init__(self, api: SpApi) -> None:
+        self.api = api
+
+    def auth_flow(self, request: httpx.Request):
+        request.headers["x-amz-access-token"] = lwa.grantless_token(self.api.ctx)
         yield request
 
 
@@ -76,11 +92,13 @@ class SpApi:
         json: Any = None,
         expect: tuple[int, ...] = (200,),
         retry: bool | None = None,
+        grantless: bool = False,
     ) -> httpx.Response:
         """Send one SP-API request; a 403 with a token that may have expired refreshes it and tries once more.
 
         Returns the response when its status is in ``expect``; raises ``SpApiError`` otherwise. ``retry``: retry
-        5xx and dropped connections even for a POST (one that is safe to repeat).
+        5xx and dropped connections even for a POST (one that is safe to repeat). ``grantless``: with the
+        application's own token (the Notifications API's destinations), not the seller's.
         """
         for attempt in (1, 2):
             response = self.ctx.http.request(
@@ -90,10 +108,10 @@ class SpApi:
                 params=params,
                 json=json,
                 headers={"accept": "application/json"},
-                auth=_AccessToken(self),
+                auth=_GrantlessToken(self) if grantless else _AccessToken(self),
                 retry=retry,
             )
-            if response.status_code == 403 and attempt == 1:
+            if response.status_code == 403 and attempt == 1 and not grantless:
                 # Expired token, revoked authorization, or a missing role: a refresh tells them apart (it fails
                 # with invalid_grant when the seller revoked us). Only a token that may have expired is worth a
                 # second call; a fresh one was refused for what the app may do.

@@ -18,6 +18,8 @@ from .marketplaces import Marketplace
 from .settings import AmazonOperator
 
 TOKEN_KEY = "lwa_access_token"
+GRANTLESS_KEY = "lwa_grantless_token"
+NOTIFICATIONS_SCOPE = "sellingpartnerapi::notifications"
 REFRESH_MARGIN = 60.0  # seconds before expiry when a cached token is no longer used
 CODE_LIFETIME = timedelta(minutes=5)
 RENEWAL = timedelta(days=365)  # public apps: the seller re-authorizes yearly
@@ -150,6 +152,26 @@ def access_token(ctx: Context, force: bool = False) -> str:
             if attempt == 2:  # a refresh, unlike a code exchange, can be asked for again at once
                 raise
     remember(ctx, tokens)
+    return tokens.access_token
+
+
+def grantless_token(ctx: Context) -> str:
+    """An access token of the application itself (no seller), of the scope the Notifications API's destinations
+    need (``client_credentials``); cached like a seller's."""
+    cached = ctx.state.get(GRANTLESS_KEY, secret=True)
+    if cached and cached["expires_at"] - REFRESH_MARGIN > ctx.clock.time():
+        return cached["token"]
+    try:
+        tokens = _token_request(ctx, {"grant_type": "client_credentials", "scope": NOTIFICATIONS_SCOPE})
+    except _InvalidGrant as exc:
+        raise OperatorConfigError(
+            f"Login with Amazon refused the application's grantless token ({exc}): check that the application may "
+            "call the Notifications API"
+        ) from None
+    expires_at = ctx.clock.time() + tokens.expires_in
+    ctx.state.set(
+        GRANTLESS_KEY, {"token": tokens.access_token, "expires_at": expires_at}, secret=True, expires_at=expires_at
+    )
     return tokens.access_token
 
 

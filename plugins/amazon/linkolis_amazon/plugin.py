@@ -23,7 +23,7 @@ from linkolis_host import (
     hookimpl,
 )
 
-from . import health, lwa, orders, stock
+from . import health, lwa, notifications, orders, stock
 from . import shipments as _shipments
 from .client import RATE_LIMITS, error_of
 from .settings import AmazonOperator, AmazonSettings
@@ -170,6 +170,21 @@ def read_stock(ctx: Context, skus):
 @hookimpl
 def health_check(ctx: Context):
     return health.checks(ctx)
+
+
+@hookimpl
+def subscribe_notifications(ctx: Context, queue_arn):
+    return notifications.subscribe(ctx, queue_arn)
+
+
+@hookimpl
+def read_notification(body):
+    return notifications.read(body)
+
+
+@hookimpl
+def fetch_orders(ctx: Context, order_ids):
+    return notifications.fetch(ctx, order_ids)
 
 
 @hookimpl

@@ -25,18 +25,6 @@ DIRECTIVE = {"eventFilter": {"eventFilterType": "ORDER_CHANGE", "orderChangeType
 # --- moto's SQS, and the two kinds of token -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """moto's server on a free port of 127.0.0.1, for the whole session."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def sqs(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A boto3 SQS client on moto with a fresh queue named QUEUE (what the operator would have created)."""
