@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 
-import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
@@ -23,14 +21,9 @@ def _aws(aws):
 
 
 @pytest.fixture
-def sqs():
-    return boto3.client("sqs")
-
-
-@pytest.fixture
-def queue(sqs):
-    """A fresh queue whose received messages come back after 1 s when not deleted."""
-    return sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex}", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+def queue(sqs_queue):
+    """The operator's queue (the host's pytest plugin makes a fresh one at moto for each test)."""
+    return sqs_queue
 
 
 @pytest.fixture

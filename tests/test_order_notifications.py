@@ -5,9 +5,7 @@ import does (reserving their units); a copy stores nothing twice. moto's SQS on 
 from __future__ import annotations
 
 import json
-import uuid
 
-import boto3
 import pytest
 from helpers import authorize_app, install_app
 
@@ -19,14 +17,9 @@ def calls(market, hook):
 
 
 @pytest.fixture
-def sqs(aws):
-    return boto3.client("sqs")
-
-
-@pytest.fixture
-def queue(sqs):
-    """The operator's queue: a fresh one, its messages back after 1 s when not deleted."""
-    return sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex}", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+def queue(sqs_queue):
+    """The operator's queue (the host's pytest plugin makes a fresh one at moto for each test)."""
+    return sqs_queue
 
 
 @pytest.fixture

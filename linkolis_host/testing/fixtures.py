@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -233,3 +234,18 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_endpoint: str) -> 
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
     return moto_endpoint
+
+
+@pytest.fixture
+def sqs(aws: str) -> Any:
+    """A boto3 SQS client on moto (``aws``)."""
+    import boto3
+
+    return boto3.client("sqs")
+
+
+@pytest.fixture
+def sqs_queue(sqs: Any) -> str:
+    """A fresh queue at moto, its received messages back after 1 s when not deleted: its URL (an operator's
+    ``notifications_queue_url``)."""
+    return sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex}", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]

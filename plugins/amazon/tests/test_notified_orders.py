@@ -5,9 +5,7 @@ its units as the polling import would; a notification that comes twice stores it
 from __future__ import annotations
 
 import json
-import uuid
 
-import boto3
 import pytest
 
 from linkolis_host.order_notifications import import_notified
@@ -18,14 +16,9 @@ SKU = "FAST-MUG"
 
 
 @pytest.fixture
-def sqs(aws):
-    return boto3.client("sqs")
-
-
-@pytest.fixture
-def queue(sqs):
-    """The operator's queue: a fresh one, its messages back after 1 s when not deleted."""
-    return sqs.create_queue(QueueName=f"orders-{uuid.uuid4().hex}", Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+def queue(sqs_queue):
+    """The operator's queue (the host's pytest plugin makes a fresh one at moto for each test)."""
+    return sqs_queue
 
 
 @pytest.fixture
