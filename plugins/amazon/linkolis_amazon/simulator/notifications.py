@@ -28,6 +28,7 @@ from typing import Any
 
 from .accounts import INVENTORY_AND_ORDER_TRACKING
 from .contract import load_model
+from .orders_v0 import V0_STATUS
 from .wire import ApiError, Call, invalid_input, iso_ms, not_found
 
 NOTIFICATIONS_SCOPE = "sellingpartnerapi::notifications"
@@ -38,16 +39,8 @@ PAYLOAD_VERSIONS = ("1.0",)
 # Operations Amazon serves to grantless tokens only (each one's model description says "is grantless").
 GRANTLESS = {"createDestination", "getDestinations", "getDestination", "deleteDestination"}
 GRANTLESS |= {"getSubscriptionById", "deleteSubscriptionById"}
-# The Orders API's statuses as the notification's summary spells them.
-ORDER_STATUS = {
-    "PENDING_AVAILABILITY": "PendingAvailability",
-    "PENDING": "Pending",
-    "UNSHIPPED": "Unshipped",
-    "PARTIALLY_SHIPPED": "PartiallyShipped",
-    "SHIPPED": "Shipped",
-    "CANCELLED": "Canceled",
-    "UNFULFILLABLE": "Unfulfillable",
-}
+# The Orders API's statuses as the notification's summary spells them: as Orders v0 does.
+ORDER_STATUS = V0_STATUS
 
 
 @cache
