@@ -401,8 +401,10 @@ def _forget_authorization(host: Host, app_id: int) -> None:
 
 def remove(host: Host, name: str | App, purge: bool = False) -> App:
     """Remove the app: credentials and plugin state at once, unsent shipments are never sent; imported orders,
-    their shipments and stock results go only with purge."""
+    their shipments and stock results go only with purge. Its subscription to order notifications is deleted first,
+    while its credentials are there (a refusal is logged and audited: the app goes all the same)."""
     row = get(host, name)
+    order_notifications.unsubscribe(host, row)
     with host.db.atomic():
         _forget_authorization(host, row.id)
         reservations.forget_app(host, row.id, purge)  # its orders are no longer followed: what they reserve goes back

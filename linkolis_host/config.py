@@ -12,6 +12,7 @@ timeout = 30                  # seconds
 
 [sync]
 interval = 60                 # seconds between imports under `linkolis sync --watch`
+net_interval = 900            # ... for an app whose orders come by notification: polling is then the net
 
 [web]
 base_url = "https://linkolis.example.com"   # the public address of `linkolis serve` (env LINKOLIS_BASE_URL)
@@ -75,6 +76,7 @@ class SyncConfig(BaseModel):
 
     interval: float = Field(60.0, ge=1)
     push_interval: float = Field(1.0, gt=0, le=60)
+    net_interval: float = Field(900.0, ge=1)  # an app on notifications is also polled this often: the net
 
 
 def check_base_url(value: str) -> str:

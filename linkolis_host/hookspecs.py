@@ -189,6 +189,21 @@ def subscribe_notifications(ctx: Context, queue_arn: str) -> str | None:
 
 
 @hookspec
+def unsubscribe_notifications(ctx: Context, subscription: str) -> None:
+    """Delete the app's subscription ``subscription`` (what ``subscribe_notifications`` answered) at the marketplace.
+
+    Called when the app is removed, before its credentials are forgotten, and only when no other installed app of
+    this kind uses the same subscription (two apps of one seller in two marketplaces share Amazon's). A subscription
+    the marketplace no longer has is fine.
+
+    :raises: anything: the host logs it and shows it as a warning; the app is removed all the same.
+
+    Optional: without it a removed app's subscription stays at the marketplace, and its notifications are set aside
+    by no one: the host reads them, finds no app for their account, and deletes them.
+    """
+
+
+@hookspec
 def read_notification(body: str) -> NotificationEvent | None:
     """Read one message of the notification queue: which account's orders it names.
 

@@ -40,8 +40,9 @@ class AppSettings(BaseModel):
     one makes sense, and ``Literal``/``Enum`` types for choices. Override ``name``'s default with the app's
     usual name (its title and description: the rules of a name, at most 80 characters, no control characters, are
     the host's and stay in force). The CLI builds its options and prompts from this model. ``stock_sync``,
-    ``stock_buffer`` and ``stock_max`` are the host's, on every app's panel: whether its stock is pushed, the units
-    kept back from it and the most it is offered of a SKU.
+    ``stock_buffer``, ``stock_max`` and ``order_poll_minutes`` are the host's, on every app's panel: whether its stock
+    is pushed, the units kept back from it, the most it is offered of a SKU, and how often its orders are polled as
+    well when they come by notification.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -69,6 +70,14 @@ class AppSettings(BaseModel):
         le=MAX_QUANTITY,
         title="Most offered",
         description="Never offer this app more than this many units of a SKU (empty: no limit)",
+    )
+    order_poll_minutes: int | None = Field(
+        None,
+        ge=1,
+        le=1440,
+        title="Order check while notified",
+        description="When the marketplace notifies this app's orders, also look for missed ones every this many "
+        "minutes (empty: the operator's default)",
     )
 
     @field_validator("name", check_fields=False)

@@ -147,6 +147,9 @@ class Registry:
             )
         return answer
 
+    def unsubscribe_notifications(self, kind: str, ctx: Context, subscription: str) -> None:
+        self._answer(kind, "unsubscribe_notifications", ctx=ctx, subscription=subscription)
+
     def read_notification(self, kind: str, body: str) -> NotificationEvent | None:
         answer = self._answer(kind, "read_notification", body=body)
         return None if answer is None else self._check(kind, "read_notification", NotificationEvent, answer)

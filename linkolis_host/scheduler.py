@@ -13,6 +13,13 @@ A push that is running when a wake finds its app has something to send runs agai
 read what was due before the change); an import that stored orders wakes the pushes at once, not a poll later
 (what its orders reserve lowers what every other app of the workspace is offered).
 
+Orders by notification: for every plugin whose operator settings name a queue (``notifications_queue_url``) and
+that reads notifications, a reader thread long-polls the queue (``order_notifications.import_notified``) while the
+scheduler runs; an order it stores wakes the pushes at once, as an import's does. An app subscribed to notifications
+is then polled every ``net_interval`` seconds (its ``order_poll_minutes`` when set) instead of every ``interval``:
+the poll is the net for a notification lost on the way. A reader that cannot reach its queue says so once, keeps
+trying every ``QUEUE_RETRY`` seconds, and its apps are polled every ``interval`` meanwhile.
+
 A unit whose next request would wait for quota longer than ``defer_over`` seconds raises ``http.Deferred`` instead
 of sleeping (``http.deferring``): it ends there (imports commit per batch, the cursor resumes), gives its worker
 back, and is queued again for the moment its token is due. Ready pushes go before ready imports; among equals the
@@ -50,7 +57,7 @@ from typing import Any, Callable, Iterator
 
 from sqlite_utils.db import NotFoundError
 
-from . import installed, shipments, stock, store
+from . import installed, order_notifications, shipments, stock, store
 from .errors import Busy, LinkolisError
 from .host import Host
 from .http import Deferred, deferring
@@ -67,6 +74,8 @@ CLOCK_JUMP = 1.0  # a wall clock that moves this much against the monotonic one 
 STREAMS = (PUSH, IMPORT)
 WAITING = ("waiting", "stalled")  # the states of a unit that waits for its due time
 LOW_SPACE = 1 << 20  # bytes free under which the disk holding the database counts as full
+QUEUE_WAIT = 5  # seconds a notification queue's receive waits for a message: a stop waits no longer than this
+QUEUE_RETRY = 10.0  # seconds between tries of a notification queue that cannot be read
 
 
 @dataclass
@@ -91,6 +100,8 @@ class Scheduler:
         poll: float = 1.0,
         defer_over: float = 1.0,
         refresh: float = 10.0,
+        net_interval: float | None = None,
+        notifications: bool = True,
         report: Callable[[str], None] | None = None,
     ) -> None:
         if workers < 1:
@@ -103,6 +114,13 @@ class Scheduler:
         self.poll = poll
         self.defer_over = defer_over
         self.refresh = refresh
+        self.net_interval = net_interval if net_interval is not None else host.config.sync.net_interval
+        self.notifications = notifications
+        self.readers: dict[str, threading.Thread] = {}  # plugin kind -> the thread reading its notification queue
+        self.reading: set[str] = set()  # the kinds whose queue the last pass reached (read by the coordinator)
+        self.notified: dict[int, float] = {}  # app id -> seconds between its polls while it is on notifications
+        self._notified_wake = threading.Event()  # a reader stored orders: wake the pushes they concern
+        self._reader_notes: dict[str, tuple[str, str | None, float]] = {}  # kind -> (state, error, when) written
         self.report = report or (lambda message: None)
         self.stop = threading.Event()
         self.apps: dict[int, App] = {}
@@ -153,10 +171,45 @@ class Scheduler:
                     self.due[(app_id, stream)] = now
                     self._write(app, stream, "waiting", now)
         self.apps = current
+        self._refresh_notified()
+
+    def _refresh_notified(self) -> None:
+        """Start a reader for each plugin with a queue; note which apps are on notifications, and their net."""
+        if not self.notifications:
+            return
+        for kind in self.host.registry.kinds:
+            if kind in self.readers or not self.host.registry.implements(kind, "read_notification"):
+                continue
+            try:
+                url = order_notifications.queue_url(self.host, kind)
+            except LinkolisError:
+                continue  # the operator's settings are refused elsewhere, with their own message
+            if url:
+                thread = threading.Thread(
+                    target=self._read_queue, args=(kind,), name=f"linkolis-notifications-{kind}", daemon=True
+                )
+                self.readers[kind] = thread
+                thread.start()
+        rows = order_notifications.on_notifications(self.host) if self.readers else {}
+        was, self.notified = self.notified, {}
+        for app_id, row in rows.items():
+            app = self.apps.get(app_id)
+            if app is not None and row["kind"] in self.reading:
+                minutes = self.host.app_info(app).settings.order_poll_minutes
+                self.notified[app_id] = minutes * 60.0 if minutes else self.net_interval
+        now = self.clock.monotonic()
+        for app_id in set(was) - set(self.notified):  # its queue fails, or it was unsubscribed: polled now
+            key = (app_id, IMPORT)
+            if app_id in self.apps and self.due.get(key, now) > now:
+                self.due[key] = now
+                self._write(self.apps[app_id], IMPORT, "waiting", now)
 
     def _wake(self) -> None:
         """Due now: the push of every app with something to send (see the module's docstring)."""
         now = self.clock.monotonic()
+        if self._notified_wake.is_set():
+            self._notified_wake.clear()
+            self._woke_at = None  # a reader stored orders: what they reserve may lower other apps' quantities
         if self._woke_at is not None and now - self._woke_at < self.poll:
             return
         self._woke_at = now
@@ -223,6 +276,9 @@ class Scheduler:
             return
         if missed and done.outcome == "done":
             done.next_at = min(done.next_at, self.clock.monotonic())  # a change came while it ran
+        if done.key[1] == IMPORT and done.outcome == "done" and done.key[0] in self.notified:
+            # Its orders come by notification: this poll is only the net for one lost on the way.
+            done.next_at += self.notified[done.key[0]] - self.interval
         self.due[done.key] = done.next_at
         self._write(app, done.key[1], "stalled" if done.outcome == "stalled" else "waiting", done.next_at)
 
@@ -255,7 +311,7 @@ class Scheduler:
             self.stop.set()
             for _ in self._threads:
                 self._work.put(None)
-            for thread in self._threads:
+            for thread in [*self._threads, *self.readers.values()]:
                 thread.join(timeout=grace)
             self._drain(0)
             self._flush(force=True)
@@ -339,6 +395,60 @@ class Scheduler:
                 f"{app.name}: {result['sent']} sent, {result['accepted']} accepted, "
                 f"{result['rejected']} rejected, {result['pending']} pending"
             )
+
+    # -- the notification queues ----------------------------------------------------------------------------
+
+    def _read_queue(self, kind: str) -> None:
+        """Read ``kind``'s notification queue until the scheduler stops, on a fork of the host of its own."""
+        twin = self.host.fork()
+        trouble: str | None = None
+        try:
+            while not self.stop.is_set():
+                try:
+                    # The first pass does not wait: its apps' polls become the net as soon as the queue answers.
+                    wait = QUEUE_WAIT if kind in self.reading else 0
+                    result = order_notifications.import_notified(twin, kind, wait_seconds=wait)
+                except Exception as exc:  # the queue unreachable, or the database: said once, tried again
+                    message = str(exc) if isinstance(exc, LinkolisError) else f"{type(exc).__name__}: {exc}"
+                    if not isinstance(exc, LinkolisError):
+                        log.exception("reading the %s notification queue failed", kind)
+                    self.reading.discard(kind)
+                    if message != trouble:
+                        trouble = message
+                        self.report(f"{kind} notifications: {message}; its apps are polled meanwhile")
+                        self._note_reader(twin, kind, "failing", message)
+                    self.stop.wait(QUEUE_RETRY)
+                    continue
+                if kind not in self.reading or trouble is not None:
+                    if trouble is not None:
+                        self.report(f"{kind} notifications: the queue is read again")
+                    trouble = None
+                    self.reading.add(kind)
+                    self._refreshed_at = None  # its apps' polls become the net at the next pass
+                self._note_reader(twin, kind, "reading", None, read=True)
+                if result["new"] or result["updated"]:
+                    self._notified_wake.set()
+                    self.report(
+                        f"{kind} notifications: {result['new']} new, {plural(result['updated'], 'updated order')}"
+                    )
+        finally:
+            self.reading.discard(kind)
+            self._note_reader(twin, kind, "stopped", None)
+            twin.close()
+
+    def _note_reader(self, host: Host, kind: str, state: str, error: str | None, read: bool = False) -> None:
+        """What the reader does, for ``sync status``: written when it changes, and at most once a minute while it
+        reads (a pass every few seconds need not be a write every few seconds)."""
+        last = self._reader_notes.get(kind)
+        now = time.monotonic()
+        if last is not None and last[0] == state and last[1] == error and now - last[2] < 60:
+            return
+        try:
+            order_notifications.note_reader(host, kind, state, error, read=read)
+        except (sqlite3.Error, LinkolisError) as exc:
+            log.debug("could not note the %s reader's state: %r", kind, exc)
+            return
+        self._reader_notes[kind] = (state, error, now)
 
     # -- a database that cannot be written -----------------------------------------------------------------
 
@@ -468,8 +578,9 @@ def background(host: Host, grace: float = 30.0, **options: Any) -> Iterator[Sche
 
 def status(host: Host, workspace_id: int | None = None) -> dict[str, Any]:
     """What the schedulers on this data directory do: per app and stream its state, when it is next due, its last
-    error; the queue depth (units waiting whose time has come); and ``database``, what keeps a scheduler from
-    writing the database (None when nothing does): as its stalled units last said, or the disk found full."""
+    error; the queue depth (units waiting whose time has come); ``database``, what keeps a scheduler from
+    writing the database (None when nothing does): as its stalled units last said, or the disk found full; and
+    ``notifications`` (``order_notifications.status``): the queue readers, and which apps are on notifications."""
     now = host.clock.time()
     where, params = ("WHERE workspace_id = ? ", (workspace_id,)) if workspace_id is not None else ("", ())
     rows = list(
@@ -500,6 +611,7 @@ def status(host: Host, workspace_id: int | None = None) -> dict[str, Any]:
         "queue_depth": depth,
         "running": sum(1 for r in rows if r["state"] == "running"),
         "database": stalled[0] if stalled else _disk_full(host),
+        "notifications": order_notifications.status(host, workspace_id),
     }
 
 

@@ -62,6 +62,7 @@ def test_the_hooks_are_the_ones_the_design_names():
         "read_notification",
         "read_stock",
         "subscribe_notifications",
+        "unsubscribe_notifications",
     ]
 
 

@@ -116,6 +116,28 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _notifications_status(data: dict[str, Any]) -> None:
+    """Per plugin with a notification queue what its reader does; per app whether its orders come by notification."""
+    for reader in data["readers"]:
+        read = f", last read {when(reader['read_at'])}" if reader["read_at"] else ""
+        line = f"Order notifications ({reader['kind']}): {reader['state']}{read}"
+        if reader["error"]:
+            secho(f"{line}: {reader['error']}; its apps are polled meanwhile.", fg="red")
+        else:
+            echo(f"{line}.")
+    for app in data["apps"]:
+        if app["on"]:
+            last = f"the last {when(app['last_at'])}" if app["last_at"] else "none yet"
+            echo(
+                f"  {app['app']}: orders by notification ({plural(app['received'], 'received')}, {last}); "
+                "polled as the net"
+            )
+        elif app["error"]:
+            secho(f"  {app['app']}: polled only, subscribing failed: {app['error']}", fg="yellow")
+        else:
+            echo(f"  {app['app']}: polled only (not subscribed: verify the app to subscribe it)")
+
+
 def _sync_status(host: Host, as_json: bool) -> None:
     state = scheduler.status(host)
 
@@ -147,5 +169,6 @@ def _sync_status(host: Host, as_json: bool) -> None:
         echo(f"Queue: {plural(data['queue_depth'], 'unit')} ready, {data['running']} running.")
         if data["database"]:
             secho(f"Database: {data['database']}.", fg="red")
+        _notifications_status(data["notifications"])
 
     emit(state, as_json, human)

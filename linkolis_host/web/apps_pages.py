@@ -43,10 +43,13 @@ def _ago(req: Req, stamp: str | None) -> str | None:
     return _relative(req, -max(1.0, req.host.clock.time() - when.timestamp()))
 
 
-def _sync_texts(req: Req) -> dict[int, list[str]]:
-    """Per app id, what the background sync does with it, in the seller's words (``scheduler.status``): when
-    orders are next fetched, and when stock and shipments are next sent."""
+def _sync_texts(req: Req, state: dict[str, Any]) -> dict[int, list[str]]:
+    """Per app id, what the background sync does with it, in the seller's words (``scheduler.status``): whether
+    its new orders arrive by notification and when the last did, when orders are next fetched, and when stock and
+    shipments are next sent."""
     texts: dict[int, list[str]] = {}
+    for app_id, text in _notified_texts(req, state["notifications"]).items():
+        texts.setdefault(app_id, []).append(text)
     words = {
         ("import", "running"): req._("Fetching orders now"),
         ("push", "running"): req._("Sending stock and shipments now"),
@@ -57,7 +60,7 @@ def _sync_texts(req: Req) -> dict[int, list[str]]:
         ("import", "waiting"): req._("Next fetch of orders %(when)s"),
         ("push", "waiting"): req._("Next send of stock and shipments %(when)s"),
     }
-    for unit in sorted(scheduler.status(req.host, workspaces.current_id(req.host))["units"], key=_imports_first):
+    for unit in sorted(state["units"], key=_imports_first):
         if unit["state"] == "stalled":  # the server's storage, not the seller's app: the operator's to fix
             texts.setdefault(unit["app_id"], []).append(
                 req._("waiting: the server cannot save right now; this carries on by itself when it can")
@@ -69,6 +72,35 @@ def _sync_texts(req: Req) -> dict[int, list[str]]:
             text += " · " + req._("last error: %(message)s") % {"message": unit["last_error"]}
         texts.setdefault(unit["app_id"], []).append(text)
     return texts
+
+
+def _notified_texts(req: Req, notifications: dict[str, Any]) -> dict[int, str]:
+    """Per app of a plugin that reads notifications, how its new orders arrive, as a sentence."""
+    states = {r["kind"]: r["state"] for r in notifications["readers"]}
+    texts = {}
+    for app in notifications["apps"]:
+        if states.get(app["kind"]) not in ("reading", "failing"):
+            continue  # no sync runs: the row says so
+        if not app["on"] or states[app["kind"]] == "failing":
+            # Why is the operator's to see (``sync status``); the seller learns that orders still come.
+            texts[app["app_id"]] = req._("New orders are fetched on a schedule, not yet the moment they are placed")
+        elif app["last_at"]:
+            texts[app["app_id"]] = req._("New orders arrive the moment they are placed; the last one %(when)s") % {
+                "when": _ago(req, app["last_at"])
+            }
+        else:
+            texts[app["app_id"]] = req._("New orders arrive the moment they are placed; none has come yet")
+    return texts
+
+
+def _notified(state: dict[str, Any]) -> set[int]:
+    """The apps whose new orders come by notification now: for them the plugin's delay note does not hold."""
+    reading = {r["kind"] for r in state["notifications"]["readers"] if r["state"] == "reading"}
+    return {a["app_id"] for a in state["notifications"]["apps"] if a["on"] and a["kind"] in reading}
+
+
+def _sync_state(req: Req) -> dict[str, Any]:
+    return scheduler.status(req.host, workspaces.current_id(req.host))
 
 
 def _imports_first(unit: dict[str, Any]) -> bool:
@@ -92,7 +124,8 @@ def _delay_note(req: Req, kind: str) -> str:
 
 def _app_rows(req: Req) -> list[dict[str, Any]]:
     rows = []
-    syncing = _sync_texts(req)
+    state = _sync_state(req)
+    syncing, notified = _sync_texts(req, state), _notified(state)
     for app in installed.list_apps(req.host):
         specs = {s.name: s for s in fields_of(req.host.registry.kind(app.kind).settings)}
         shown = []
@@ -113,7 +146,7 @@ def _app_rows(req: Req) -> list[dict[str, Any]]:
                 "settings": shown,
                 "sync": syncing.get(app.id, []),
                 "fetched": _fetched(req, app) if app.authorized else "",
-                "note": _delay_note(req, app.kind) if app.authorized else "",
+                "note": _delay_note(req, app.kind) if app.authorized and app.id not in notified else "",
             }
         )
     return rows
@@ -200,7 +233,9 @@ def _panel_sync(req: Req, app: installed.App) -> list[str]:
     """What the panel says of the app's background sync: the row's sentences."""
     if not app.authorized:
         return []
-    return [_fetched(req, app), *_sync_texts(req).get(app.id, []), _delay_note(req, app.kind)]
+    state = _sync_state(req)
+    note = "" if app.id in _notified(state) else _delay_note(req, app.kind)
+    return [_fetched(req, app), *_sync_texts(req, state).get(app.id, []), note]
 
 
 def _last_check(req: Req, app: installed.App, oauth: bool) -> dict[str, Any] | None:

@@ -55,6 +55,11 @@ HOST_WORDS = [
     N_("Units kept back from this app: it is offered what is available less these"),
     N_("Most offered"),
     N_("Never offer this app more than this many units of a SKU (empty: no limit)"),
+    N_("Order check while notified"),
+    N_(
+        "When the marketplace notifies this app's orders, also look for missed ones every this many minutes "
+        "(empty: the operator's default)"
+    ),
     N_("authorization revoked — authorize again"),  # errors.AuthorizationRevoked's reason, on an app's row
 ]
 

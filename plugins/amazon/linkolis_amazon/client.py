@@ -42,6 +42,7 @@ RATE_LIMITS = {
     "createDestination": RateLimit(rate=1, burst=5),
     "getSubscription": RateLimit(rate=1, burst=5),
     "createSubscription": RateLimit(rate=1, burst=5),
+    "deleteSubscriptionById": RateLimit(rate=1, burst=5),
 }
 
 # A token fetched this recently cannot have expired: a 403 then is about permissions, not the token.

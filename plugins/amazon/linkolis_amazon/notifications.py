@@ -56,6 +56,18 @@ def subscribe(ctx: Context, queue_arn: str) -> str:
     return existing["subscriptionId"]
 
 
+def unsubscribe(ctx: Context, subscription: str) -> None:
+    """Delete the seller's ORDER_CHANGE subscription ``subscription`` (deleteSubscriptionById, grantless); one Amazon
+    no longer has is gone already."""
+    try:
+        SpApi(ctx).call(
+            "DELETE", f"{ORDER_CHANGE}/{subscription}", "deleteSubscriptionById", grantless=True, expect=(200,)
+        )
+    except SpApiError as exc:
+        if exc.status != 404:
+            raise
+
+
 def _destination(api: SpApi, queue_arn: str) -> str:
     for found in api.call_json("GET", DESTINATIONS, "getDestinations", grantless=True).get("payload") or []:
         if ((found.get("resource") or {}).get("sqs") or {}).get("arn") == queue_arn:

@@ -178,6 +178,11 @@ def subscribe_notifications(ctx: Context, queue_arn):
 
 
 @hookimpl
+def unsubscribe_notifications(ctx: Context, subscription):
+    notifications.unsubscribe(ctx, subscription)
+
+
+@hookimpl
 def read_notification(body):
     return notifications.read(body)
 
