@@ -516,12 +516,14 @@ def m026_notifications(db: Database) -> None:
 @migrations()
 def m027_notified_apps(db: Database) -> None:
     # Owned by ``order_notifications.py``: per app, its subscription to its marketplace's order notifications (or
-    # why subscribing failed) and when its last notification came; per plugin, what its queue's reader last did
+    # why subscribing failed), when its last notification came and the id its marketplace's notifications name its
+    # account by when that is not the app's account id (bol's retailer id); per plugin, what its queue's reader last did
     # (``sync status`` and the web read both from any process).
     db.execute(
         "CREATE TABLE app_notifications (app_id INTEGER PRIMARY KEY REFERENCES apps(id), subscription TEXT, "
-        "subscribed_at REAL, error TEXT, last_at REAL, received INTEGER NOT NULL DEFAULT 0)"
+        "subscribed_at REAL, error TEXT, last_at REAL, received INTEGER NOT NULL DEFAULT 0, alias TEXT)"
     )
+    db.execute("CREATE INDEX app_notifications_alias ON app_notifications (alias) WHERE alias IS NOT NULL")
     db.execute(
         "CREATE TABLE notification_readers (kind TEXT PRIMARY KEY, pid INTEGER NOT NULL, state TEXT NOT NULL, "
         "error TEXT, read_at REAL, updated_at REAL NOT NULL)"

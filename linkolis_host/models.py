@@ -402,11 +402,16 @@ class NotificationEvent(BaseModel):
     """What a marketplace notification says, as a plugin reads it: which of an account's orders changed.
 
     ``notification_id`` is the notification's own id (what two copies of one share); ``account_id`` the seller's
-    account as the app's ``Credentials.account_id`` names it; ``order_ids`` the marketplace's ids of the orders."""
+    account as the app's ``Credentials.account_id`` names it; ``order_ids`` the marketplace's ids of the orders.
+    ``alias``: ``account_id`` is another id of the account than the one the app is connected by (bol's pushes name
+    the retailer id; a bol app is connected by its client id): the host finds the app by asking each app of the kind
+    not yet known under another alias for the orders (``fetch_orders``), and remembers the alias of the one that has
+    them, so that the next notification goes to it at once."""
 
     notification_id: str = Field(min_length=1)
     account_id: str = Field(min_length=1)
     order_ids: list[str]
+    alias: bool = False
 
 
 class StockItem(BaseModel):

@@ -174,11 +174,30 @@ def note_reader(host: Host, kind: str, state: str, error: str | None = None, rea
         host.db["notification_readers"].upsert(values, pk="kind")
 
 
-def _apps_of(host: Host, kind: str, account_id: str) -> list[App]:
-    rows = host.db.query(
-        "SELECT * FROM apps WHERE kind = ? AND account_id = ? AND status != ? ORDER BY id", [kind, account_id, REMOVED]
+def _apps_of(host: Host, kind: str, event: NotificationEvent) -> tuple[list[App], bool]:
+    """The installed apps of ``kind`` the notification's account names, and whether they are only candidates to ask
+    (an alias no app is known by yet: every authorized app of the kind not known by another alias)."""
+    if not event.alias:
+        rows = host.db.query(
+            "SELECT * FROM apps WHERE kind = ? AND account_id = ? AND status != ? ORDER BY id",
+            [kind, event.account_id, REMOVED],
+        )
+        return [App.from_row(row) for row in rows], False
+    rows = list(
+        host.db.query(
+            "SELECT a.* FROM apps a JOIN app_notifications n ON n.app_id = a.id "
+            "WHERE a.kind = ? AND n.alias = ? AND a.status != ? ORDER BY a.id",
+            [kind, event.account_id, REMOVED],
+        )
     )
-    return [App.from_row(row) for row in rows]
+    if rows:
+        return [App.from_row(row) for row in rows], False
+    rows = host.db.query(
+        "SELECT a.* FROM apps a LEFT JOIN app_notifications n ON n.app_id = a.id "
+        "WHERE a.kind = ? AND a.status != ? AND a.account_id IS NOT NULL AND n.alias IS NULL ORDER BY a.id",
+        [kind, REMOVED],
+    )
+    return [App.from_row(row) for row in rows], True
 
 
 def import_notified(host: Host, kind: str, *, wait_seconds: int = 0, sqs: Any = None) -> dict[str, Any]:
@@ -208,11 +227,14 @@ def import_notified(host: Host, kind: str, *, wait_seconds: int = 0, sqs: Any = 
 
     def handle(body: str) -> None:
         event = read(body)
-        for app in _apps_of(host, kind, event.account_id):
+        found, asking = _apps_of(host, kind, event)
+        for app in found:
             if not app.authorized:
                 continue
             with installed.run(host, app) as ctx:
                 fetched = list(host.registry.fetch_orders(kind, ctx, event.order_ids))
+            if asking and not fetched:
+                continue  # not this app's account
             with host.db.atomic():
                 installed.require_present(host, app.id, app.name)
                 counts = orders.store_orders(host, app.id, fetched)
@@ -220,8 +242,13 @@ def import_notified(host: Host, kind: str, *, wait_seconds: int = 0, sqs: Any = 
                     "UPDATE app_notifications SET last_at = ?, received = received + 1 WHERE app_id = ?",
                     (host.clock.time(), app.id),
                 )
+                if asking:
+                    _upsert(host, app.id, {"alias": event.account_id})
+                    installed.audit(host, app, "notifications_alias", alias=event.account_id)
             for key, value in counts.items():
                 stored[key] += value
+            if asking:
+                return  # the account's app is found: the others are not asked
 
     reader = QueueReader(
         host.db,

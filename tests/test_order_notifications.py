@@ -31,8 +31,8 @@ def arn_of(sqs, queue: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
-def notify(sqs, queue: str, notification_id: str, account: str, *orders: str) -> None:
-    body = {"market": "testmarket", "id": notification_id, "account": account, "orders": list(orders)}
+def notify(sqs, queue: str, notification_id: str, account: str, *orders: str, alias: bool = False) -> None:
+    body = {"market": "testmarket", "id": notification_id, "account": account, "orders": list(orders), "alias": alias}
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(body))
 
 
@@ -105,3 +105,33 @@ def test_hook_fetch_orders(run, host, market, sqs, queue):
     again = import_notified(host, "testmarket")
     assert (again["duplicates"], again["new"]) == (1, 0)
     assert len(run.json("orders", "list")) == 2 and reserved(run, "SKU-0") == 2
+
+
+def test_hook_unsubscribe_notifications(run, market, sqs, queue):
+    install_app(run, "Shop EU", "EU")
+    authorize_app(run, "Shop EU", "SELLER1")
+    assert market.subscriptions == {"SELLER1": arn_of(sqs, queue)}
+
+    run("apps", "remove", "Shop EU", "--yes")
+    [(ctx, args)] = calls(market, "unsubscribe_notifications")
+    assert args == {"subscription": "subscription-SELLER1"} and ctx.app.name == "Shop EU"
+    assert market.subscriptions == {}
+
+
+def test_a_notification_naming_another_id_of_the_account_finds_its_app_by_asking_once(run, host, market, sqs, queue):
+    """bol's pushes name the retailer, while a bol app is connected by its client id: the host asks the apps which
+    has the order, remembers it, and asks only that one the next time."""
+    for name, region, account in (("Shop EU", "EU", "SELLER1"), ("Shop US", "US", "SELLER2")):
+        install_app(run, name, region, "--stock-sync")
+        authorize_app(run, name, account)
+    market.add_order("O-US", region="US")
+    notify(sqs, queue, "N-1", "RETAILER-7", "O-US", alias=True)
+    assert import_notified(host, "testmarket")["new"] == 1
+    assert [ctx.app.name for ctx, _ in calls(market, "fetch_orders")] == ["Shop EU", "Shop US"]
+    assert [(o["app"], o["marketplace_order_id"]) for o in run.json("orders", "list")] == [("Shop US", "O-US")]
+
+    market.seen.clear()
+    market.add_order("O-US-2", region="US")
+    notify(sqs, queue, "N-2", "RETAILER-7", "O-US-2", alias=True)
+    assert import_notified(host, "testmarket")["new"] == 1
+    assert [ctx.app.name for ctx, _ in calls(market, "fetch_orders")] == ["Shop US"]

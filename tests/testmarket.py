@@ -391,7 +391,18 @@ def read_notification(body):
     message = json.loads(body)
     if message.get("market") != "testmarket":
         return None
-    return NotificationEvent(notification_id=message["id"], account_id=message["account"], order_ids=message["orders"])
+    return NotificationEvent(
+        notification_id=message["id"],
+        account_id=message["account"],
+        order_ids=message["orders"],
+        alias=message.get("alias", False),
+    )
+
+
+@hookimpl
+def unsubscribe_notifications(ctx, subscription):
+    MARKET.seen.append(("unsubscribe_notifications", ctx, {"subscription": subscription}))
+    MARKET.subscriptions.pop(subscription.removeprefix("subscription-"), None)
 
 
 @hookimpl
