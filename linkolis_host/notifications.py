@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clock import Clock, SystemClock
-from .errors import Action, LinkolisError
+from .errors import Action, LinkolisError, UserError
 from .terminal import safe
 
 if TYPE_CHECKING:
@@ -90,7 +90,8 @@ def sqs_client(endpoint_url: str | None = None) -> Any:
         return boto3.client("sqs", endpoint_url=endpoint_url)
     except BotoCoreError as exc:
         raise QueueError(
-            f"cannot make an SQS client: {exc} (set AWS_REGION or AWS_DEFAULT_REGION, or a region in ~/.aws/config)"
+            f"cannot make an SQS client: {exc} (set AWS_REGION or AWS_DEFAULT_REGION, or a region in ~/.aws/config)",
+            code="no_aws_region",
         ) from None
 
 
@@ -228,7 +229,7 @@ class QueueReader:
         try:
             return self.sqs.receive_message(**request).get("Messages", [])
         except (BotoCoreError, ClientError) as exc:
-            raise QueueError(f"cannot read the notification queue {self.queue_url}: {_error_text(exc)}") from None
+            raise queue_error(self.sqs, self.queue_url, exc) from None
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         """Delete what is done. A delete that fails loses nothing: the message comes back, and is a duplicate (or is
@@ -281,6 +282,153 @@ def set_aside(db: Database, queue_url: str | None = None) -> list[SetAside]:
         params,
     ).fetchall()
     return [SetAside(*row) for row in rows]
+
+
+def set_aside_one(db: Database, id: int) -> SetAside:
+    """The message set aside under ``id`` (as ``set_aside`` lists it).
+
+    :raises UserError: there is none (retried or discarded already, or a wrong id).
+    """
+    for message in set_aside(db):
+        if message.id == id:
+            return message
+    raise UserError(
+        f"no notification message is set aside under id {id}: see `linkolis notifications set-aside`",
+        code="no_such_set_aside",
+        param="id",
+    )
+
+
+def retry(db: Database, id: int, sqs: Any = None) -> str:
+    """Send the message set aside under ``id`` back onto its queue (a new message, with the body it had) and forget
+    it, so that a reader handles it again; return the new message's id. It is forgotten only once SQS has it.
+
+    :raises UserError: no message is set aside under ``id``.
+    :raises QueueError: SQS refused it or cannot be reached (the message stays set aside).
+    """
+    message = set_aside_one(db, id)
+    client = sqs if sqs is not None else sqs_client()
+    try:
+        sent = client.send_message(QueueUrl=message.queue_url, MessageBody=message.body)
+    except (BotoCoreError, ClientError) as exc:
+        raise queue_error(client, message.queue_url, exc) from None
+    with db.atomic():  # type: ignore[attr-defined]
+        db.execute("DELETE FROM notifications WHERE id = ? AND outcome = 'set_aside'", (id,))
+    log.warning(
+        "sent notification message %s of queue %s (set aside after %d receives) back onto its queue as %s",
+        message.message_id,
+        message.queue_url,
+        message.receives,
+        sent["MessageId"],
+    )
+    return str(sent["MessageId"])
+
+
+def discard(db: Database, id: int) -> SetAside:
+    """Forget the message set aside under ``id`` for good (its orders are left to the polling import); return it.
+
+    :raises UserError: no message is set aside under ``id``.
+    """
+    message = set_aside_one(db, id)
+    with db.atomic():  # type: ignore[attr-defined]
+        db.execute("DELETE FROM notifications WHERE id = ? AND outcome = 'set_aside'", (id,))
+    log.warning(
+        "discarded notification message %s of queue %s (set aside after %d receives; last error: %s)",
+        message.message_id,
+        message.queue_url,
+        message.receives,
+        message.last_error,
+    )
+    return message
+
+
+def handled_since(db: Database, queue_url: str, epoch: float) -> int:
+    """How many notifications of the queue were handled since ``epoch`` (those of the last 14 days are kept)."""
+    row = db.execute(
+        "SELECT count(*) FROM notifications WHERE queue_url = ? AND outcome = 'handled' AND at >= ?",
+        (queue_url, _iso(epoch)),
+    ).fetchone()
+    return int(row[0])
+
+
+def depth(queue_url: str, sqs: Any = None) -> dict[str, int]:
+    """The queue's approximate depth as SQS counts it: ``messages`` waiting to be received, ``in_flight`` (received
+    and not yet deleted nor back), ``delayed``.
+
+    :raises QueueError: the queue cannot be read (no credentials or region, no such queue, SQS unreachable).
+    """
+    client = sqs if sqs is not None else sqs_client()
+    names = {
+        "messages": "ApproximateNumberOfMessages",
+        "in_flight": "ApproximateNumberOfMessagesNotVisible",
+        "delayed": "ApproximateNumberOfMessagesDelayed",
+    }
+    try:
+        found = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(names.values()))["Attributes"]
+    except (BotoCoreError, ClientError) as exc:
+        raise queue_error(client, queue_url, exc) from None
+    return {key: int(found.get(name, 0)) for key, name in names.items()}
+
+
+_MISSING_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+_REFUSED = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "InvalidSecurity",
+}
+
+
+def queue_error(sqs: Any, queue_url: str, exc: BaseException) -> QueueError:
+    """What went wrong reaching ``queue_url`` as an operator reads it: the region, the endpoint and where boto3 found
+    credentials (never the credentials), with a code (``no_aws_credentials``, ``queue_refused``, ``no_such_queue``,
+    ``queue_unreachable``) and the operator's action."""
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+
+    head = f"cannot read the notification queue {queue_url} (region {sqs.meta.region_name or 'unset'}, endpoint "
+    head += f"{sqs.meta.endpoint_url})"
+    error = _error_text(exc)
+    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+    if isinstance(exc, NoCredentialsError):
+        return QueueError(
+            f"{head}: boto3 found no AWS credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+            "AWS_PROFILE, or run on an instance or task with an IAM role",
+            code="no_aws_credentials",
+        )
+    if code in _REFUSED:
+        return QueueError(
+            f"{head}: SQS refused the credentials boto3 found in {_credentials_source()} ({error}); they need "
+            "sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes and sqs:SendMessage on the queue "
+            "(docs/operations.md)",
+            code="queue_refused",
+        )
+    if code in _MISSING_QUEUE:
+        return QueueError(
+            f"{head}: SQS has no such queue; check notifications_queue_url, the region and AWS_ENDPOINT_URL_SQS",
+            code="no_such_queue",
+            param="notifications_queue_url",
+        )
+    if isinstance(exc, EndpointConnectionError):
+        return QueueError(
+            f"{head}: SQS cannot be reached ({error}); check the network, the region, and AWS_ENDPOINT_URL_SQS "
+            "when SQS is a local one",
+            code="queue_unreachable",
+        )
+    return QueueError(f"{head}: {error}", code="queue_unreachable")
+
+
+def _credentials_source() -> str:
+    """Where boto3 finds credentials ("env", "shared-credentials-file", "iam-role"...), never what they are."""
+    import boto3
+
+    try:
+        found = boto3.Session().get_credentials()
+    except BotoCoreError:
+        return "an unreadable AWS configuration"
+    return f"'{found.method}'" if found is not None else "nowhere"
 
 
 def _iso(epoch: float) -> str:

@@ -188,3 +188,37 @@ def test_the_example_plugin_passes_the_conformance_kit():
         stock=[("SKU-1", 5), ("BAD-1", 2)],
     )
     assert acme.stock == {"SKU-1": 3}, "5 on hand, 2 held by the open order the kit imported first"
+
+
+# -- docs/operations.md: the notification set-up an operator follows ----------------------------------------------
+
+
+def operations_section(heading: str) -> str:
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert f"\n{heading}\n" in text, f"docs/operations.md has no section {heading!r}"
+    return text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_notification_set_up_names_every_setting_permission_and_command():
+    from linkolis_host.cli.notifications import notifications_group
+    from linkolis_host.operator import OperatorSettings
+
+    section = operations_section("## 3b. Orders in seconds: the AWS and Seller Central steps for notifications")
+    [setting] = [name for name in OperatorSettings.model_fields if name.startswith("notifications_")]
+    names = [
+        setting,
+        f"LINKOLIS_AMAZON_{setting.upper()}",
+        f"LINKOLIS_<ID>_{setting.upper()}",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_REGION",
+        "AWS_PROFILE",
+        "arn:aws:iam::437568002678:root",
+        "createDestination",
+        "createSubscription",
+        "processingDirective",
+        "### bol",
+    ]
+    names += [f"sqs:{action}" for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "SendMessage")]
+    names += [f"linkolis notifications {command}" for command in notifications_group.commands]
+    missing = [name for name in names if name not in section]
+    assert not missing, f"the notification set-up in docs/operations.md no longer names: {missing}"

@@ -83,4 +83,13 @@ EXAMPLES: dict[str, list[str]] = {
     "shipments load": ["linkolis shipments load shipped.csv"],
     "shipments list": ["linkolis shipments list", "linkolis shipments list --app bol --status rejected"],
     "shipments push": ["linkolis shipments push", "linkolis shipments push bol --json"],
+    "notifications": ["linkolis notifications status", "linkolis notifications set-aside"],
+    "notifications status": ["linkolis notifications status", "linkolis notifications status --json"],
+    "notifications set-aside": [
+        "linkolis notifications set-aside",
+        "linkolis notifications set-aside --show-body --json",
+    ],
+    "notifications retry": ["linkolis notifications retry 3"],
+    "notifications discard": ["linkolis notifications discard 3", "linkolis notifications discard 3 --yes"],
+    "notifications read": ["linkolis notifications read", "linkolis notifications read --kind amazon --wait 20"],
 }
