@@ -70,7 +70,7 @@ def test_a_retailer_subscribes_to_order_pushes_to_an_sqs_queue_and_manages_it(cl
         ({"resources": ["ORDERS"]}, "resources[0]"),  # not one of the spec's resources
         ({"subscriptionType": "AWS_SNS"}, "subscriptionType"),  # not one of the spec's types
         ({"url": ""}, "url"),  # the spec: at least one character
-        ({"identity": None}, "identity"),  # AWS_SQS needs the role bol assumes
+        ({"identity": None}, "identity"),  # AWS_SQS needs the role bol assumes (None: left out)
         ({"identity": "bol-sqs"}, "identity"),  # ... as an ARN
         ({"url": "arn:aws:sqs:eu-west-1:123456789012:bol-orders"}, "url"),  # the queue's URL, not its ARN
         ({"url": "https://sqs.us-east-1.amazonaws.com/123456789012/bol-orders"}, "url"),  # Europe only
@@ -81,13 +81,8 @@ def test_a_retailer_subscribes_to_order_pushes_to_an_sqs_queue_and_manages_it(cl
 def test_the_simulator_refuses_a_subscription_bol_refuses(clock, changes, named):
     sim = Simulator(clock, orders=1, offers=2)
     bol = _client(sim)
-    body = {k: v for k, v in changes.items() if v is not None}
-    if changes.get("identity", "") is None:
-        response = bol.post(
-            "/retailer/subscriptions", json={"resources": ["ORDER"], "url": QUEUE_URL, "subscriptionType": "AWS_SQS"}
-        )
-    else:
-        response = _subscribe(bol, **body)
+    body = {"resources": ["ORDER"], "url": QUEUE_URL, "subscriptionType": "AWS_SQS", "identity": ROLE, **changes}
+    response = bol.post("/retailer/subscriptions", json={k: v for k, v in body.items() if v is not None})
     assert response.status_code == 400
     assert named in [v["name"] for v in response.json()["violations"]] or named in response.json()["detail"]
     assert bol.get("/retailer/subscriptions").json() == {"subscriptions": []}
