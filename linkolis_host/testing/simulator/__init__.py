@@ -2,7 +2,8 @@
 
 One ``handle(SimRequest) -> SimResponse`` answered in-process (an httpx transport) and over HTTP on loopback;
 requests and answers held to the marketplace's own OpenAPI files with openapi-core (``Contract``); token-bucket
-rate limits (``RateLimiter``, ``Quota``) and counters; faults on demand (``FaultInjector``); admin routes under
+rate limits (``RateLimiter``, ``Quota``) and counters; faults on demand (``FaultInjector``); notifications
+delivered to SQS with at-least-once faults (``SqsDelivery``, ``NotifyFaults``); admin routes under
 ``/_sim/`` for ground truth (``AdminRoutes``); and the shared ``python -m`` scaffolding (``command_line``,
 ``serve_until_interrupted``, ``linkolis_settings``). Time comes from ``linkolis_host.clock``: a ``VirtualClock``
 in tests, moved on over ``POST /_sim/clock/advance`` too.
@@ -20,6 +21,7 @@ from .contract import Contract, Operation, RequestProblem, describe, sim_request
 from .faults import Fault, FaultInjector
 from .ratelimit import Counters, Quota, RateLimiter, SlidingWindow, TokenBucket
 from .server import Handles, SimHTTPServer, base_url_of, is_loopback, make_server, serve_in_thread
+from .sqs import NotifyFaults, SqsDelivery, add_notify_options, notify_faults, queue_of
 from .transport import AsyncSimulatorTransport, ContractCheckingTransport, SimulatorTransport, to_httpx_response
 from .wire import SimRequest, SimResponse, dumps, iso, json_response, parse_iso
 
@@ -34,6 +36,7 @@ __all__ = [
     "Fault",
     "FaultInjector",
     "Handles",
+    "NotifyFaults",
     "Operation",
     "Quota",
     "RateLimiter",
@@ -44,8 +47,10 @@ __all__ = [
     "SimResponse",
     "SimulatorTransport",
     "SlidingWindow",
+    "SqsDelivery",
     "TokenBucket",
     "add_fault",
+    "add_notify_options",
     "advance_clock",
     "base_url_of",
     "clock_of",
@@ -58,8 +63,10 @@ __all__ = [
     "json_response",
     "linkolis_settings",
     "make_server",
+    "notify_faults",
     "parse_iso",
     "printout",
+    "queue_of",
     "serve_in_thread",
     "serve_until_interrupted",
     "shop_options",

@@ -6,11 +6,18 @@ import argparse
 from collections.abc import Sequence
 
 from linkolis_host import Clock
-from linkolis_host.testing.simulator import clock_of, command_line, printout, serve_until_interrupted, shop_options
+from linkolis_host.testing.simulator import (
+    add_notify_options,
+    clock_of,
+    command_line,
+    notify_faults,
+    printout,
+    serve_until_interrupted,
+    shop_options,
+)
 
 from .app import SimConfig, Simulator
 from .lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from .notifications import Faults as NotificationFaults
 
 DESCRIPTION = """\
 Serve a local Amazon (Login with Amazon, Seller Central consent, SP-API) on this machine, and print the settings
@@ -88,29 +95,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds a feed stays IN_QUEUE, then IN_PROGRESS (default 30 60)",
     )
     p.add_argument("--no-rate-limits", action="store_true", help="switch the token buckets off")
-    p.add_argument(
-        "--sqs-endpoint",
-        default=None,
-        metavar="URL",
-        help="the SQS that ORDER_CHANGE notifications go to (each to the queue its destination's ARN names; AWS "
-        "credentials as boto3 reads them); without it no notification is delivered",
-    )
-    for fault, what in (
-        ("duplicate", "sent twice"),
-        ("delay", "held back --notify-delay-seconds"),
-        ("reorder", "sent after the next one"),
-        ("drop", "never sent"),
-    ):
-        p.add_argument(
-            f"--notify-{fault}",
-            type=float,
-            default=0.0,
-            metavar="SHARE",
-            help=f"share of notifications {what} (0 to 1, seeded by --seed; default 0)",
-        )
-    p.add_argument(
-        "--notify-delay-seconds", type=float, default=30.0, help="how long a delayed notification waits (default 30)"
-    )
+    add_notify_options(p, "ORDER_CHANGE notifications go to (each to the queue its destination's ARN names)")
     return p.parse_args(argv)
 
 
@@ -132,9 +117,7 @@ def build(args: argparse.Namespace, clock: Clock | None = None) -> Simulator:
         feed_processing_seconds=args.feed_seconds[1],
         rate_limits=not args.no_rate_limits,
         sqs_endpoint=args.sqs_endpoint,
-        notification_faults=NotificationFaults(
-            args.notify_duplicate, args.notify_delay, args.notify_reorder, args.notify_drop, args.notify_delay_seconds
-        ),
+        notification_faults=notify_faults(args),
     )
     return Simulator(clock or clock_of(args), config=cfg)
 

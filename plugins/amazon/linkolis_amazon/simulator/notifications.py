@@ -12,19 +12,18 @@ destination is refused; a second subscription of one seller to one type, or a se
 Delivery: with ``sqs_endpoint`` set, each order placed, changing status, asked to be cancelled or cancelled becomes
 one ORDER_CHANGE message (valid against ``notification-order-change.json``) sent with boto3 to the queue the
 destination's ARN names (``arn:aws:sqs:REGION:ACCOUNT:NAME``) at that endpoint. Without it nothing is sent; the
-messages are still kept in ``sent`` so a test can read what would have gone. The fault options (``duplicate``,
-``delay``, ``reorder``, ``drop``: shares between 0 and 1, drawn from a generator seeded by the simulator's seed) do
-what SQS standard queues and Amazon's at-least-once delivery can do.
+messages are still kept in ``sent`` so a test can read what would have gone. Sending and the fault options
+(``duplicate``, ``delay``, ``reorder``, ``drop``) are the kit's ``SqsDelivery``, shared with bol's simulator.
 """
 
 from __future__ import annotations
 
-import json
-import random
 import threading
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+
+from linkolis_host.testing.simulator import NotifyFaults, SqsDelivery
 
 from .accounts import INVENTORY_AND_ORDER_TRACKING
 from .contract import load_model
@@ -86,15 +85,8 @@ class Subscription:
         return (not mids or marketplace_id in mids) and (not types or change_type in types)
 
 
-@dataclass
-class Faults:
-    """Shares of messages duplicated, delayed (by ``delay_seconds``), held back behind the next one, or dropped."""
-
-    duplicate: float = 0.0
-    delay: float = 0.0
-    reorder: float = 0.0
-    drop: float = 0.0
-    delay_seconds: float = 30.0
+# The delivery faults are the kit's (``Faults`` kept as the name this simulator's callers know).
+Faults = NotifyFaults
 
 
 @dataclass
@@ -108,15 +100,16 @@ class NotificationService:
     seed: int = 0
     destinations: dict[str, Destination] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    sent: list[dict[str, Any]] = field(default_factory=list)  # every message sent (or due) to a queue, in order
-    _pending: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)  # (due, arn, message)
-    _held: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # held back until the next message
-    _rng: random.Random = field(init=False)
-    _clients: dict[str, Any] = field(default_factory=dict)
+    delivery: SqsDelivery = field(init=False)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
-        self._rng = random.Random(f"notifications:{self.seed}")
+        self.delivery = SqsDelivery(self.sqs_endpoint, self.faults, seed=f"notifications:{self.seed}")
+
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        """Every message sent (or due) to a queue, in order."""
+        return self.delivery.sent
 
     # --- destinations (grantless) ------------------------------------------------------------------------------
 
@@ -239,53 +232,17 @@ class NotificationService:
                 dest = self.destinations.get(sub.destination_id)
                 if dest is None or "sqs" not in dest.resource:
                     continue
-                self._enqueue(
+                self.delivery.enqueue(
                     dest.resource["sqs"]["arn"],
                     message(order, sub, self.application_id, change_type, reason, now, self.ids.uuid()),
                     now,
                 )
             self.flush(now, release_held=False)
 
-    def _enqueue(self, arn: str, msg: dict[str, Any], now: float) -> None:
-        f, rng = self.faults, self._rng
-        if rng.random() < f.drop:
-            return
-        copies = 2 if rng.random() < f.duplicate else 1
-        for _ in range(copies):
-            if rng.random() < f.reorder:
-                self._held.append((arn, msg))
-                continue
-            due = now + f.delay_seconds if rng.random() < f.delay else now
-            self._pending.append((due, arn, msg))
-            # A message held back goes out just after the next one: the two arrive swapped.
-            self._pending.extend((due, a, m) for a, m in self._held)
-            self._held.clear()
-
     def flush(self, now: float, release_held: bool = True) -> int:
-        """Send every message due by ``now`` (delayed ones wait for the clock; held ones go now unless
-        ``release_held`` is false). Returns how many went."""
+        """Send every message due by ``now`` (the kit's ``SqsDelivery.flush``)."""
         with self._lock:
-            if release_held:
-                self._pending.extend((now, a, m) for a, m in self._held)
-                self._held.clear()
-            due = [p for p in self._pending if p[0] <= now]
-            self._pending = [p for p in self._pending if p[0] > now]
-            for _, arn, msg in due:
-                self.sent.append(msg)
-                if self.sqs_endpoint:
-                    self._send(arn, msg)
-            return len(due)
-
-    def _send(self, arn: str, msg: dict[str, Any]) -> None:
-        _, _, _, region, account, name = arn.split(":", 5)
-        client = self._clients.get(region)
-        if client is None:
-            import boto3
-
-            client = boto3.client("sqs", region_name=region, endpoint_url=self.sqs_endpoint)
-            self._clients[region] = client
-        url = client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-        client.send_message(QueueUrl=url, MessageBody=json.dumps(msg))
+            return self.delivery.flush(now, release_held)
 
 
 def message(

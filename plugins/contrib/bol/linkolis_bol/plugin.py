@@ -6,7 +6,7 @@ from pathlib import Path
 
 from linkolis_host import AppKind, AuthorizationError, CredentialField, Credentials, endpoint_notices, hookimpl
 
-from . import cancellations, client, health, orders, stock
+from . import cancellations, client, health, notifications, orders, stock
 from . import shipments as _shipments
 from .settings import BolOperator, BolSettings
 
@@ -64,6 +64,21 @@ def authorize(ctx, step, params):
 @hookimpl
 def import_orders(ctx, cursor):
     return orders.import_orders(ctx, cursor)
+
+
+@hookimpl
+def subscribe_notifications(ctx, queue_arn):
+    return notifications.subscribe(ctx, queue_arn)
+
+
+@hookimpl
+def read_notification(body):
+    return notifications.read(body)
+
+
+@hookimpl
+def fetch_orders(ctx, order_ids):
+    return notifications.fetch(ctx, order_ids)
 
 
 @hookimpl

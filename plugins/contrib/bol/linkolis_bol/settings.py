@@ -36,6 +36,11 @@ class BolOperator(EndpointOverride):
 
     first_import_days: int = Field(7, ge=1, le=90, description="bol keeps 3 months of order changes")
     offer_map_hours: float = Field(24.0, gt=0, description="Re-read the offer export after this many hours")
+    notifications_role_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws:iam::\d{12}:role/.+$",
+        description="The IAM role bol assumes to send order notifications to notifications_queue_url (its ARN)",
+    )
 
     def token_url(self) -> str:
         return f"{(self.endpoint or LOGIN_URL).rstrip('/')}/token"

@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from linkolis_host.testing.simulator import command_line, printout, serve_until_interrupted, shop_options
+from linkolis_host.testing.simulator import (
+    add_notify_options,
+    clock_of,
+    command_line,
+    notify_faults,
+    printout,
+    serve_until_interrupted,
+    shop_options,
+)
 
 from .app import Simulator
 
@@ -25,6 +33,8 @@ Examples:
       a bigger shop on any free port
   python -m linkolis_bol.simulator --process-seconds 30 --validate-responses
       bol slow to settle process statuses, every answer checked against the spec too
+  python -m linkolis_bol.simulator --sqs-endpoint http://127.0.0.1:5056 --notify-duplicate 0.5
+      ORDER pushes to the SQS queue an AWS_SQS subscription's url names (moto's server here), half of them twice
 """
 
 
@@ -38,6 +48,11 @@ def describe(sim: Simulator, base_url: str, args: argparse.Namespace) -> list[st
         name="bol simulator",
         marketplace="bol",
         credentials={"Client ID": sim.client_id, "Client Secret": sim.client_secret},
+        notes=[
+            f"  ORDER pushes go to {args.sqs_endpoint}"
+            if args.sqs_endpoint
+            else "  no --sqs-endpoint: ORDER pushes are not delivered"
+        ],
         plugin_id="bol",
         settings={"endpoint": base_url},
         after=[
@@ -48,7 +63,7 @@ def describe(sim: Simulator, base_url: str, args: argparse.Namespace) -> list[st
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = command_line("python -m linkolis_bol.simulator", DESCRIPTION, EXAMPLES, port=8330, seed=1, days=10)
     parser.add_argument("--offers", type=int, default=40, help="offers to generate (default: 40)")
     parser.add_argument(
@@ -57,11 +72,25 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="seconds until a stock update's or shipment's process status is final (default: 1)",
     )
-    args = parser.parse_args(argv)
+    add_notify_options(parser, "ORDER pushes go to (each to the queue its AWS_SQS subscription's url names)")
+    return parser.parse_args(argv)
+
+
+def build(args: argparse.Namespace, clock=None) -> Simulator:
+    return Simulator(
+        clock or clock_of(args),
+        **shop_options(args),
+        offers=args.offers,
+        process_seconds=args.process_seconds,
+        sqs_endpoint=args.sqs_endpoint,
+        notify_faults=notify_faults(args),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     return serve_until_interrupted(
-        lambda clock: Simulator(clock, **shop_options(args), offers=args.offers, process_seconds=args.process_seconds),
-        args,
-        lambda sim, base_url: describe(sim, base_url, args),
+        lambda clock: build(args, clock), args, lambda sim, base_url: describe(sim, base_url, args)
     )
 
 

@@ -28,6 +28,7 @@ from typing import Any, Callable, ClassVar
 from linkolis_host.testing.simulator import (
     BaseSimulator,
     FaultInjector,
+    NotifyFaults,
     SimHTTPServer,
     SimRequest,
     SimResponse,
@@ -37,6 +38,7 @@ from linkolis_host.testing.simulator import (
 
 from . import contract as spec
 from .data import Item, Offer, Order, ask_to_cancel, iso, make_offers, make_order, make_orders
+from .subscriptions import SubscriptionService, refusal
 
 DEFAULT_CLIENT_ID = "sim-bol-client-0001"
 DEFAULT_CLIENT_SECRET = "sim-bol-secret-9f3c2a71d5e84b06"
@@ -152,6 +154,9 @@ class Simulator(BaseSimulator):
         client_secret: str = DEFAULT_CLIENT_SECRET,
         base_url: str = spec.HOST_URL,
         cancellation_requests: float = 0.1,
+        retailer_id: int = 1234567,
+        sqs_endpoint: str | None = None,
+        notify_faults: NotifyFaults | None = None,
     ) -> None:
         super().__init__(clock, FaultInjector(FAULT_KINDS, seed=seed, default_count=1))
         self.rng = random.Random(seed)
@@ -172,6 +177,9 @@ class Simulator(BaseSimulator):
         self.shipments: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._next_order = len(self.orders) + 1
+        # The retailer these credentials act for, and its push subscriptions (ORDER pushes go to SQS at sqs_endpoint).
+        self.retailer_id = retailer_id
+        self.subscriptions = SubscriptionService(retailer_id, sqs_endpoint, notify_faults or NotifyFaults(), seed)
 
     # -- ground truth -------------------------------------------------------------------------------------------
 
@@ -239,6 +247,8 @@ class Simulator(BaseSimulator):
                 ]  # fmt: skip
             self._next_order += 1
             self.orders.append(order)
+            self._settle_due()  # subscriptions bol has made by now are the ones it pushes to
+            self.subscriptions.order_event(order.order_id, "NEW_ORDER", order.placed_at, self.clock.time())
             return order
 
     def item(self, order_item_id: str) -> tuple[Order, Item]:
@@ -275,6 +285,7 @@ class Simulator(BaseSimulator):
 
     def answer(self, request: SimRequest) -> SimResponse:
         with self._lock:
+            self.subscriptions.delivery.flush(self.clock.time())  # pushes delayed or held back that are due by now
             if request.raw_path == "/token":
                 return self._token(request)
             found = self.contract.route(request.method, request.raw_path)
@@ -735,6 +746,8 @@ class Simulator(BaseSimulator):
             item.quantity_cancelled = item.quantity - item.quantity_shipped
             item.cancel_reason = reason
             item.changed_at = self.now()
+            order, _ = self.item(item_id)
+            self.subscriptions.order_event(order.order_id, "CANCELLED_ORDER", item.changed_at, self.clock.time())
             return "SUCCESS", item_id, None
 
         return self._start("CANCEL_ORDER", f"Cancel order item {item_id}.", item_id, self.process_seconds, settle)
@@ -746,6 +759,67 @@ class Simulator(BaseSimulator):
             detail,
             violations=[{"name": "orderItems[0].orderItemId", "reason": detail}],
         )
+
+    # -- push notification subscriptions ------------------------------------------------------------------------
+
+    def _op_get_push_notification_subscriptions(self, request: SimRequest, params) -> SimResponse:
+        self._settle_due()
+        return self._json(200, {"subscriptions": [s.body() for s in self.subscriptions.subscriptions.values()]})
+
+    def _op_get_push_notification_subscription(self, request: SimRequest, params) -> SimResponse:
+        self._settle_due()
+        sub = self.subscriptions.subscriptions.get(params["subscription_id"])
+        if sub is None:
+            return self._problem(404, "Not Found", f"no subscription {params['subscription_id']}")
+        return self._json(200, sub.body())
+
+    def _refuse_subscription(self, body: dict[str, Any]) -> SimResponse | None:
+        refused = refusal(body)
+        if refused is None:
+            return None
+        name, reason = refused
+        return self._problem(
+            400,
+            "Error validating request. Consult the bol.com API documentation for more information.",
+            reason,
+            violations=[{"name": name, "reason": reason}],
+        )
+
+    def _op_post_push_notification_subscription(self, request: SimRequest, params) -> SimResponse:
+        body = json.loads(request.body)
+        refused = self._refuse_subscription(body)
+        if refused is not None:
+            return refused
+
+        def settle():
+            return "SUCCESS", self.subscriptions.create(body).id, None
+
+        return self._start("CREATE_SUBSCRIPTION", "Create push notification subscription.", None, 0, settle)
+
+    def _op_put_push_notification_subscription(self, request: SimRequest, params) -> SimResponse:
+        body, sub_id = json.loads(request.body), params["subscription_id"]
+        refused = self._refuse_subscription(body)
+        if refused is not None:
+            return refused
+
+        def settle():
+            sub = self.subscriptions.subscriptions.get(sub_id)
+            if sub is None:
+                return "FAILURE", sub_id, f"Subscription {sub_id} does not exist."
+            self.subscriptions.update(sub, body)
+            return "SUCCESS", sub_id, None
+
+        return self._start("UPDATE_SUBSCRIPTION", f"Update subscription {sub_id}.", sub_id, 0, settle)
+
+    def _op_delete_push_notification_subscription(self, request: SimRequest, params) -> SimResponse:
+        sub_id = params["subscription_id"]
+
+        def settle():
+            if self.subscriptions.subscriptions.pop(sub_id, None) is None:
+                return "FAILURE", sub_id, f"Subscription {sub_id} does not exist."
+            return "SUCCESS", sub_id, None
+
+        return self._start("DELETE_SUBSCRIPTION", f"Delete subscription {sub_id}.", sub_id, 0, settle)
 
     # -- process statuses ---------------------------------------------------------------------------------------
 
