@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from linkolis_host import Context, NotificationEvent, OperatorConfigError, Order, RemoteError
 
-from .client import Bol, parse_json
+from .client import Bol, BolError, parse_json
 from .orders import to_order
 
 SUBSCRIPTIONS = "/retailer/subscriptions"
@@ -99,15 +99,25 @@ def read(body: str) -> NotificationEvent | None:
     if not isinstance(event, dict) or event.get("resource") != ORDER or not event.get("resourceId"):
         return None
     key = [push.get("retailerId"), push.get("timestamp"), ORDER, event.get("type"), event["resourceId"]]
+    # A bol app is connected by its client id, and no bol API tells a client its retailer id: the retailer id is
+    # an alias, which the host learns by asking the apps for the order once (``NotificationEvent.alias``).
     return NotificationEvent(
         notification_id="bol:" + hashlib.sha256(json.dumps(key).encode()).hexdigest()[:32],
         account_id=str(push["retailerId"]),
         order_ids=[str(event["resourceId"])],
+        alias=True,
     )
 
 
 def fetch(ctx: Context, order_ids: list[str]) -> Iterator[Order]:
-    """The orders ``order_ids`` as the polling import reads them."""
+    """The orders ``order_ids`` as the polling import reads them; one bol does not know for this retailer (404: the
+    host asking whose order it is) is left out."""
     api = Bol(ctx)
     for order_id in order_ids:
-        yield to_order(api.json("GET", f"/retailer/orders/{quote(order_id, safe='')}", "get-order"))
+        try:
+            raw = api.json("GET", f"/retailer/orders/{quote(order_id, safe='')}", "get-order")
+        except BolError as exc:
+            if exc.status == 404:
+                continue
+            raise
+        yield to_order(raw)

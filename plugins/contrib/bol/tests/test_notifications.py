@@ -168,11 +168,6 @@ def test_an_authorized_app_is_subscribed_once_however_often_it_is_verified(run, 
     assert [s.id for s in sim.subscriptions.subscriptions.values()] == [subscription.id] and subscription.enabled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bol's push names the retailer (retailerId); a bol app's account_id is its Client ID, and no bol API "
-    "gives a client its retailer id: the host needs a way to map one to the other (see the helper's report)",
-)
 def test_an_order_placed_at_bol_is_stored_from_its_push_once(run, host, sim, sqs, queue, authorized):
     placed = sim.add_order()  # no clock moves, no poll
     first = import_notified(host, "bol")
