@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 from datetime import UTC, datetime
 from typing import Literal
@@ -18,6 +19,7 @@ from linkolis_host import (
     CancellationOutcome,
     CheckAgain,
     HealthCheck,
+    NotificationEvent,
     Order,
     OrderBatch,
     StockOutcome,
@@ -326,3 +328,63 @@ def test_a_plugins_note_on_new_orders_is_one_of_its_words_to_translate(tmp_path)
         "words: en has no translation of 'A new order shows a minute after it is placed.' (testmarket.po)",
         "words: nl has no translation of 'A new order shows a minute after it is placed.' (testmarket.po)",
     ]
+
+
+NOTIFYING = ("subscribe_notifications", "unsubscribe_notifications", "read_notification", "fetch_orders")
+
+
+def notifying(**hooks):
+    """The test plugin with its notification hooks, some replaced (None: left out)."""
+    plugin = variant()
+    for hook in NOTIFYING:
+        setattr(plugin, hook, getattr(testmarket, hook))
+    for hook, fn in hooks.items():
+        if fn is None:
+            delattr(plugin, hook)
+        else:
+            setattr(plugin, hook, hookimpl(fn))
+    return plugin
+
+
+def notified_order(host, name):
+    """What the kit's ``notification`` callable does: an order at the market, and the message naming it."""
+    testmarket.MARKET.add_order("O-NOTIFIED", region="EU")
+    return json.dumps({"market": "testmarket", "id": "N-1", "account": "SELLER1", "orders": ["O-NOTIFIED"]})
+
+
+def test_the_notification_hooks_conform_and_a_notified_order_is_stored_once():
+    assert check(notifying(), notification=notified_order) == []
+
+
+def test_the_notification_hooks_come_as_a_set():
+    assert check(notifying(fetch_orders=None), notification=None) == [
+        "read_notification: implemented without fetch_orders; the notification hooks work only together",
+        "subscribe_notifications: implemented without fetch_orders; the notification hooks work only together",
+    ]
+
+
+def test_a_plugin_that_reads_another_marketplaces_message_as_its_own_is_caught():
+    def greedy(body):
+        return NotificationEvent(notification_id="x", account_id="SELLER1", order_ids=["O-1"])
+
+    problems = check(notifying(read_notification=greedy))
+    assert "read_notification: read another marketplace's message {} as its own" in problems
+
+
+def test_a_notification_read_twice_with_two_ids_is_caught():
+    ids = iter(range(100))
+
+    def unstable(body):
+        event = testmarket.read_notification(body)
+        return event and event.model_copy(update={"notification_id": f"N-{next(ids)}"})
+
+    problems = check(notifying(read_notification=unstable), notification=notified_order)
+    assert problems == ["read_notification: the same message read twice gave two ids; a copy must read the same"]
+
+
+def test_a_subscription_made_anew_each_time_is_caught():
+    made = iter(range(100))
+    problems = check(
+        notifying(subscribe_notifications=lambda ctx, queue_arn: f"S-{next(made)}"), notification=notified_order
+    )
+    assert problems == ["subscribe_notifications: subscribing again answered 'S-1' after 'S-0'; use what exists"]

@@ -389,7 +389,7 @@ def subscribe_notifications(ctx, queue_arn):
 def read_notification(body):
     """The market's notification: ``{"market": "testmarket", "id": ..., "account": ..., "orders": [...]}``."""
     message = json.loads(body)
-    if message.get("market") != "testmarket":
+    if not isinstance(message, dict) or message.get("market") != "testmarket":
         return None
     return NotificationEvent(
         notification_id=message["id"],

@@ -27,7 +27,12 @@ outcome per SKU pushed, every outcome recorded before each write to the app's st
 one ``CheckAgain``, last, a moment of ``ctx.clock``; given ``shipments``, one outcome per shipment (an accepted
 one sent again as interrupted is accepted again), and given ``cancellations``, an outcome per order cancelled (an
 accepted one asked again, as after a crash before the host's own write, is accepted again, never refused as
-"already cancelled").
+"already cancelled"). The notification hooks come as a set (``read_notification`` with ``fetch_orders``;
+``subscribe_notifications`` only with them; ``unsubscribe_notifications`` only with ``subscribe_notifications``), and
+``read_notification`` answers None, without raising, for another marketplace's message; given ``notification`` (a
+callable making an order at the marketplace and returning the body of the message that names it), subscribing twice
+answers one subscription id, the message reads the same id twice and names the app's account (or an alias), and
+``fetch_orders`` yields its order, stored once when fetched twice.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from typing import Any, Callable, Iterable, Iterator
 from babel.messages.pofile import read_po
 from pydantic import ValidationError
 
-from .. import apps, installed, orders, stock
+from .. import apps, installed, order_notifications, orders, stock
 from .. import shipments as shipments_
 from ..clock import VirtualClock
 from ..config import format_validation_error
@@ -299,6 +304,7 @@ def check_plugin(
     stock: Iterable[tuple[str, int]] = (),
     shipments: Iterable[dict[str, Any]] = (),
     cancellations: Iterable[dict[str, Any]] = (),
+    notification: Callable[[Host, str], str] | None = None,
 ) -> list[str]:
     """Check ``plugin`` (a module or object with ``@hookimpl`` functions) against the hook contract.
 
@@ -314,6 +320,8 @@ def check_plugin(
     :param cancellations: orders to cancel after the imports, each as ``orders.cancel_order`` takes them (``order``,
         optionally ``reason``); each must be answered, and an accepted one asked again as if the host had died
         before its own write must be accepted again.
+    :param notification: called with the host and the app's name after the app is subscribed (when the plugin
+        subscribes); makes an order at the marketplace and returns the body of the notification message naming it.
     :returns: the problems found, empty when the plugin conforms.
     """
     install = dict(install or {})
@@ -333,14 +341,14 @@ def check_plugin(
         if len(kinds) != 1:
             return [f"configure_fields: expected one app kind, got {len(kinds)}"]
         kind: AppKind = registry.kinds[kinds[0]]
-        problems = check_settings(kind.settings, install) + check_words(kind)
+        problems = check_settings(kind.settings, install) + check_words(kind) + check_notification_hooks(plugin)
         if problems or authorize is None:
             return problems
         with tempfile.TemporaryDirectory(prefix="linkolis-conformance-") as home:
             host = host_factory(Path(home), [plugin])
             try:
                 problems += _check_with_host(
-                    host, kind, install, authorize, list(stock), list(shipments), list(cancellations)
+                    host, kind, install, authorize, list(stock), list(shipments), list(cancellations), notification
                 )
             finally:
                 host.close()
@@ -355,6 +363,7 @@ def _check_with_host(
     levels: list[tuple[str, int]],
     packages: list[dict[str, Any]] = (),
     cancels: list[dict[str, Any]] = (),
+    notification: Callable[[Host, str], str] | None = None,
 ) -> list[str]:
     problems: list[str] = []
     host.registry._answer = _Watch(host, problems)  # type: ignore[method-assign]
@@ -426,10 +435,97 @@ def _check_with_host(
         if cancels:
             step = "cancel_order"
             problems += _check_cancellations(host, name, cancels)
+
+        if notification is not None:
+            step = "notifications"
+            problems += _check_notified_order(host, name, notification)
     except (LinkolisError, ValidationError) as exc:
         problems.append(f"{step}: {type(exc).__name__}: {exc}")
     except Exception as exc:  # a plugin's crash is a finding, not the kit's crash
         problems.append(f"{step}: the plugin raised {type(exc).__name__}: {exc}")
+    return problems
+
+
+NOTIFICATION_SETS = {
+    "read_notification": ("fetch_orders",),
+    "fetch_orders": ("read_notification",),
+    "subscribe_notifications": ("read_notification", "fetch_orders"),
+    "unsubscribe_notifications": ("subscribe_notifications",),
+}
+# Messages of other marketplaces sharing a queue (Amazon's ORDER_CHANGE, bol's push, a test): never this plugin's.
+FOREIGN_MESSAGES = (
+    "{}",
+    "[]",
+    '{"NotificationType": "ANY_OFFER_CHANGED", "Payload": {}}',
+    '{"retailerId": "0", "event": {"resource": "PROCESS_STATUS", "type": "X", "resourceId": "1"}}',
+)
+CONFORMANCE_QUEUE = "arn:aws:sqs:eu-west-1:000000000000:linkolis-conformance"
+
+
+def check_notification_hooks(plugin: Any) -> list[str]:
+    """The notification hooks a plugin implements make a whole, and its ``read_notification`` leaves another
+    marketplace's messages alone (answers None, raising nothing)."""
+    hooks = {name for name in NOTIFICATION_SETS if callable(getattr(plugin, name, None))}
+    problems = [
+        f"{hook}: implemented without {', '.join(n for n in needs if n not in hooks)}; "
+        "the notification hooks work only together"
+        for hook, needs in NOTIFICATION_SETS.items()
+        if hook in hooks and not all(n in hooks for n in needs)
+    ]
+    if "read_notification" in hooks:
+        for body in FOREIGN_MESSAGES:
+            try:
+                answer = plugin.read_notification(body=body)
+            except Exception as exc:  # a plugin's crash is a finding
+                problems.append(
+                    f"read_notification: raised {type(exc).__name__} for another marketplace's message {body}; "
+                    "answer None for what is not yours"
+                )
+                continue
+            if answer is not None:
+                problems.append(f"read_notification: read another marketplace's message {body} as its own")
+    return problems
+
+
+def _check_notified_order(host: Host, name: str, notification: Callable[[Host, str], str]) -> list[str]:
+    """Subscribe twice (one id), then read the message ``notification`` gives twice (one id, the app's account),
+    fetch its orders and store them twice (once)."""
+    app = apps.get(host, name)
+    kind, problems = app.kind, []
+    if host.registry.implements(kind, "subscribe_notifications"):
+        url = order_notifications.queue_url(host, kind)  # the host's queue (authorizing subscribed to it), if any
+        arn = order_notifications.queue_arn(url) if url else CONFORMANCE_QUEUE
+        with installed.run(host, app) as ctx:
+            first = host.registry.subscribe_notifications(kind, ctx, arn)
+            second = host.registry.subscribe_notifications(kind, ctx, arn)
+        if first != second:
+            problems.append(
+                f"subscribe_notifications: subscribing again answered {second!r} after {first!r}; use what exists"
+            )
+    body = notification(host, name)
+    event = host.registry.read_notification(kind, body)
+    if event is None:
+        return [*problems, "read_notification: answered None for the message the notification callable gave"]
+    again = host.registry.read_notification(kind, body)
+    if again is None or again.notification_id != event.notification_id:
+        problems.append("read_notification: the same message read twice gave two ids; a copy must read the same")
+    if not event.alias and event.account_id != app.account_id:
+        problems.append(
+            f"read_notification: names account {event.account_id!r}, not the app's {app.account_id!r}; if the "
+            "marketplace names the account by another id, set alias=True"
+        )
+    with installed.run(host, app) as ctx:
+        fetched = list(host.registry.fetch_orders(kind, ctx, event.order_ids))
+    if not fetched:
+        return [*problems, f"fetch_orders: yielded none of the orders {event.order_ids} the message names"]
+    with host.db.atomic():
+        orders.store_orders(host, app.id, fetched)
+    with installed.run(host, app) as ctx:
+        refetched = list(host.registry.fetch_orders(kind, ctx, event.order_ids))
+    with host.db.atomic():
+        twice = orders.store_orders(host, app.id, refetched)
+    if twice["new"]:
+        problems.append("fetch_orders: the same orders fetched twice were stored twice; keep their ids stable")
     return problems
 
 

@@ -116,3 +116,23 @@ def test_removing_the_app_deletes_its_subscription_unless_another_app_shares_it(
     run("apps", "remove", authorized, "--yes")
     assert sim.notifications.subscriptions == {}
     assert run.json("sync", "status")["notifications"]["apps"] == []
+
+
+def test_the_amazon_plugin_keeps_the_notification_contract(sim, conformance):
+    import linkolis_amazon.plugin
+
+    from linkolis_host import apps
+
+    def notified_order(host, name):
+        sim.add_listing(SKU, ["DE"], quantity=5)
+        sim.add_order([(SKU, 1)], "DE")
+        return json.dumps(sim.notifications.sent[-1])
+
+    conformance(
+        linkolis_amazon.plugin,
+        install={"name": "Amazon DE", "marketplace": "DE"},
+        authorize=lambda host, name: apps.authorize_direct(
+            host, name, {"refresh_token": sim.authorize(), "selling_partner_id": sim.default_seller_id}
+        ),
+        notification=notified_order,
+    )

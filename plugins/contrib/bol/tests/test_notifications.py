@@ -176,3 +176,21 @@ def test_an_order_placed_at_bol_is_stored_from_its_push_once(run, host, sim, sqs
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(sim.subscriptions.sent[-1]))  # the same push again
     again = import_notified(host, "bol")
     assert (again["duplicates"], again["new"]) == (1, 0)
+
+
+def test_the_bol_plugin_keeps_the_notification_contract(sim, conformance):
+    import linkolis_bol.plugin
+
+    from linkolis_host import apps
+
+    def pushed_order(host, name):
+        sim.add_order()
+        return json.dumps(sim.subscriptions.sent[-1])
+
+    conformance(
+        linkolis_bol.plugin,
+        authorize=lambda host, name: apps.authorize_direct(
+            host, name, {"client_id": sim.client_id, "client_secret": sim.client_secret}
+        ),
+        notification=pushed_order,
+    )
