@@ -76,7 +76,8 @@ def test_the_demos_data_directory_reaches_the_stand_in_while_it_runs(tmp_path, m
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "bol")
     monkeypatch.delenv("LINKOLIS_BOL_ENDPOINT", raising=False)
     demo_home = tmp_path / "demo"
-    [bol] = start_stand_ins(demo_home)
+    stand_ins = start_stand_ins(demo_home)
+    [bol] = stand_ins.environments
     try:
         with Host(demo_home) as host:  # nothing in its environment: linkolis.toml alone points at the stand-in
             row = apps.install(host, "bol", bol.install)
@@ -85,7 +86,7 @@ def test_the_demos_data_directory_reaches_the_stand_in_while_it_runs(tmp_path, m
             assert ok, checks
             assert orders.import_orders(host, row.name)["new"] == 120
     finally:
-        stop_stand_ins([bol])
+        stop_stand_ins(stand_ins)
     with Host(demo_home) as host:
         with pytest.raises(Exception, match=re.escape(STOPPED)):
             orders.import_orders(host, "bol NL")
