@@ -6,7 +6,7 @@ machine: the data directory's linkolis.toml points at the stand-ins, so a later 
 demo runs, or says that they have stopped.
 
 When a plugin reads order notifications and moto's server is installed (the ``test`` extra, which ``dev.py demo``
-installs), the demo runs a local SQS on 127.0.0.1 (``testing.local_sqs``), a queue per such plugin named as its
+installs), the demo runs a local SQS on 127.0.0.1 (``local_sqs``), a queue per such plugin named as its
 ``notifications_queue_url``, and boto3 pointed at it the standard AWS way with fake credentials; the stand-ins
 deliver their notifications there (``AWS_ENDPOINT_URL_SQS`` while ``demo_environment`` runs). Without moto the
 orders come by polling.
@@ -93,7 +93,7 @@ def start_stand_ins(home: Path) -> StandIns:
 def _start_local_sqs(stack: ExitStack, home: Path) -> str | None:
     """moto's server on 127.0.0.1 with boto3 pointed at it for the demo's run; None (and the environment without
     ``AWS_ENDPOINT_URL_SQS``, so that no stand-in notifies elsewhere) when moto is not installed."""
-    from .testing import local_sqs
+    from . import local_sqs
 
     if not local_sqs.available():
         stack.enter_context(local_sqs.environ({"AWS_ENDPOINT_URL_SQS": None}))

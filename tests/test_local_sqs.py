@@ -1,4 +1,4 @@
-"""The kit's local SQS starts without pytest (the demo uses it): a plain Python process starts moto's server on
+"""The local SQS starts without pytest (the demo uses it): a plain Python process starts moto's server on
 127.0.0.1, a queue there takes and gives back a message through boto3 configured the standard AWS way, and the
 server is gone once the block ends."""
 
@@ -13,7 +13,7 @@ import pytest
 SCRIPT = """
 import boto3, httpx
 from pathlib import Path
-from linkolis_host.testing.local_sqs import aws_environment, environ, local_sqs
+from linkolis_host.local_sqs import aws_environment, environ, local_sqs
 
 with local_sqs() as endpoint, environ(aws_environment(endpoint, Path("."))):
     sqs = boto3.client("sqs")
@@ -34,7 +34,7 @@ def test_a_plain_python_process_starts_moto_sends_and_receives_a_message_and_sto
 
 
 def test_the_local_sqs_module_needs_no_pytest():
-    check = "import sys, linkolis_host.testing.local_sqs; print('pytest' in sys.modules)"
+    check = "import sys, linkolis_host.local_sqs; print('pytest' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"

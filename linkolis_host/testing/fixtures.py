@@ -27,8 +27,8 @@ from click.testing import CliRunner, Result
 from ..cli import cli
 from ..clock import VirtualClock
 from ..host import Host
+from ..local_sqs import LocalSqsError, aws_environment, local_sqs
 from .conformance import assert_conformance
-from .local_sqs import LocalSqsError, aws_environment, local_sqs
 
 START = 1_780_000_000.0  # 2026-05-28T20:26:40Z: a fixed start, so that what a test sees does not depend on today
 

@@ -1,4 +1,5 @@
-"""A local SQS for tests and the demo: moto's server (``moto[server]``, in the ``test`` extra) on 127.0.0.1.
+"""A local SQS for the demo and the tests (the kit's ``moto_endpoint`` fixture): moto's server (``moto[server]``,
+in the ``test`` extra) on 127.0.0.1.
 
 No pytest needed: ``with local_sqs() as endpoint:`` starts ``python -m moto.server -H 127.0.0.1 -p PORT``, waits until
 it answers and stops it on leaving. ``aws_environment(endpoint)`` is what boto3 reads the standard AWS way to reach it
