@@ -98,7 +98,12 @@ def _start_local_sqs(stack: ExitStack, home: Path) -> str | None:
     if not local_sqs.available():
         stack.enter_context(local_sqs.environ({"AWS_ENDPOINT_URL_SQS": None}))
         return None
-    endpoint = stack.enter_context(local_sqs.local_sqs(home / "moto_server.log"))
+    try:
+        endpoint = stack.enter_context(local_sqs.local_sqs(home / "moto_server.log"))
+    except local_sqs.LocalSqsError:
+        click.echo(f"moto's server did not start (see {home / 'moto_server.log'}): orders come by polling.", err=True)
+        stack.enter_context(local_sqs.environ({"AWS_ENDPOINT_URL_SQS": None}))
+        return None
     stack.enter_context(local_sqs.environ(local_sqs.aws_environment(endpoint, home)))
     return endpoint
 
@@ -112,7 +117,8 @@ def _add_queue(stand_ins: StandIns, environment: DemoEnvironment) -> None:
     )["QueueUrl"]
     stand_ins.queues[environment.kind] = url
     environment.config["notifications_queue_url"] = url
-    environment.env[f"LINKOLIS_{environment.kind.upper()}_NOTIFICATIONS_QUEUE_URL"] = url
+    prefix = environment.kind.upper().replace("-", "_")  # as the operator settings read it
+    environment.env[f"LINKOLIS_{prefix}_NOTIFICATIONS_QUEUE_URL"] = url
 
 
 def stop_stand_ins(stand_ins: StandIns) -> None:
