@@ -322,10 +322,11 @@ def _push_until_decided(host: Host, app: apps.App, limit: float = 120.0) -> None
 
 
 def _say_how_orders_come(stand_ins: StandIns) -> None:
-    if stand_ins.queues:
+    notifying = [e.kind for e in stand_ins.environments if e.kind in stand_ins.queues and e.place_order]
+    if notifying:
         click.echo(
             f"A local SQS (moto) is running at {stand_ins.sqs_endpoint}: orders of "
-            f"{', '.join(sorted(stand_ins.queues))} also come by notification, in seconds."
+            f"{', '.join(notifying)} also come by notification, in seconds."
         )
     elif stand_ins.sqs_endpoint is None and any(e.place_order for e in stand_ins.environments):
         click.echo("moto is not installed (the test extra): orders come by polling, not by notification.")
