@@ -4,6 +4,12 @@ The host walks the same code paths as the real commands (apps, orders, stock, sh
 its stand-in through the ``demo_environment`` hook, and the demo installs one app per stand-in. Nothing leaves this
 machine: the data directory's linkolis.toml points at the stand-ins, so a later command there reaches them while a
 demo runs, or says that they have stopped.
+
+When a plugin reads order notifications and moto's server is installed (the ``test`` extra, which ``dev.py demo``
+installs), the demo runs a local SQS on 127.0.0.1 (``local_sqs``), a queue per such plugin named as its
+``notifications_queue_url``, and boto3 pointed at it the standard AWS way with fake credentials; the stand-ins
+deliver their notifications there (``AWS_ENDPOINT_URL_SQS`` while ``demo_environment`` runs). Without moto the
+orders come by polling.
 """
 
 from __future__ import annotations
@@ -13,15 +19,17 @@ import tempfile
 import threading
 import time
 import webbrowser
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import apps, orders, shipments, stock, stock_files
+from . import apps, order_notifications, orders, shipments, stock, stock_files
 from .apps import BANNER
 from .config import write_demo_config
-from .errors import Action, UserError
+from .errors import Action, LinkolisError, UserError
 from .host import Host
 from .models import DemoEnvironment
 from .progress import StderrProgress
@@ -32,48 +40,109 @@ def say(step: str) -> None:
     click.secho(f"\n== {step}", bold=True)
 
 
-def start_stand_ins(home: Path) -> list[DemoEnvironment]:
-    """Start every enabled plugin's stand-in and point the data directory ``home`` at them (linkolis.toml)."""
-    with Host(home) as probe:
-        environments = probe.registry.demo_environments(home)
-        if not environments:
-            raise UserError(
-                "no enabled plugin offers a demo stand-in", code="no_demo_plugin", action=Action.LIST_PLUGINS
-            )
-        sections = {probe.registry.plugin_name(e.kind): e.config for e in environments if e.config}
+@dataclass
+class StandIns:
+    """The demo's running stand-ins, and its local SQS (``sqs_endpoint``, None without one); ``close()`` stops
+    them all and gives the environment back."""
+
+    environments: list[DemoEnvironment]
+    sqs_endpoint: str | None = None
+    queues: dict[str, str] = field(default_factory=dict)  # kind -> its notifications_queue_url
+    stack: ExitStack = field(default_factory=ExitStack)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The settings that point the host at the stand-ins for the demo's run."""
+        merged: dict[str, str] = {}
+        for environment in self.environments:
+            merged.update(environment.env)
+        return merged
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+def start_stand_ins(home: Path) -> StandIns:
+    """Start every enabled plugin's stand-in (and a local SQS when a plugin reads notifications and moto is
+    installed) and point the data directory ``home`` at them (linkolis.toml)."""
+    stand_ins = StandIns([])
     try:
+        with Host(home) as probe:
+            notifying = [k for k in probe.registry.kinds if probe.registry.implements(k, "read_notification")]
+            stand_ins.sqs_endpoint = _start_local_sqs(stand_ins.stack, home) if notifying else None
+            environments = probe.registry.demo_environments(home)
+            for environment in environments:
+                stand_ins.stack.callback(environment.close)
+            stand_ins.environments = environments
+            if not environments:
+                raise UserError(
+                    "no enabled plugin offers a demo stand-in", code="no_demo_plugin", action=Action.LIST_PLUGINS
+                )
+            if stand_ins.sqs_endpoint:
+                for environment in environments:
+                    if environment.kind in notifying:
+                        _add_queue(stand_ins, environment)
+            sections = {probe.registry.plugin_name(e.kind): e.config for e in environments if e.config}
         write_demo_config(home, sections, [e.endpoint for e in environments if e.endpoint])
     except BaseException:
-        stop_stand_ins(environments)
+        stand_ins.close()
         raise
-    return environments
+    return stand_ins
 
 
-def stop_stand_ins(environments: list[DemoEnvironment]) -> None:
-    for environment in environments:
-        environment.close()
+def _start_local_sqs(stack: ExitStack, home: Path) -> str | None:
+    """moto's server on 127.0.0.1 with boto3 pointed at it for the demo's run; None (and the environment without
+    ``AWS_ENDPOINT_URL_SQS``, so that no stand-in notifies elsewhere) when moto is not installed."""
+    from . import local_sqs
+
+    if not local_sqs.available():
+        stack.enter_context(local_sqs.environ({"AWS_ENDPOINT_URL_SQS": None}))
+        return None
+    try:
+        endpoint = stack.enter_context(local_sqs.local_sqs(home / "moto_server.log"))
+    except local_sqs.LocalSqsError:
+        click.echo(f"moto's server did not start (see {home / 'moto_server.log'}): orders come by polling.", err=True)
+        stack.enter_context(local_sqs.environ({"AWS_ENDPOINT_URL_SQS": None}))
+        return None
+    stack.enter_context(local_sqs.environ(local_sqs.aws_environment(endpoint, home)))
+    return endpoint
 
 
-def demo_env(environments: list[DemoEnvironment]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for environment in environments:
-        merged.update(environment.env)
-    return merged
+def _add_queue(stand_ins: StandIns, environment: DemoEnvironment) -> None:
+    """A queue at the local SQS for ``environment``'s plugin, named in its operator settings."""
+    from .notifications import sqs_client
+
+    url = sqs_client().create_queue(
+        QueueName=f"linkolis-demo-{environment.kind}", Attributes={"VisibilityTimeout": "5"}
+    )["QueueUrl"]
+    stand_ins.queues[environment.kind] = url
+    environment.config["notifications_queue_url"] = url
+    prefix = environment.kind.upper().replace("-", "_")  # as the operator settings read it
+    environment.env[f"LINKOLIS_{prefix}_NOTIFICATIONS_QUEUE_URL"] = url
+
+
+def stop_stand_ins(stand_ins: StandIns) -> None:
+    stand_ins.close()
 
 
 def run_demo(home: Path | None, interactive: bool) -> None:
     home = Path(home) if home else Path(tempfile.mkdtemp(prefix="linkolis-demo-"))
-    environments = start_stand_ins(home)
+    stand_ins = start_stand_ins(home)
+    environments = stand_ins.environments
     try:
         host = Host(home)
-        host.env.update(demo_env(environments))
+        host.env.update(stand_ins.env)
         try:
             for environment in environments:
                 click.echo(environment.describe or f"A local stand-in for {environment.kind} is running.")
+            _say_how_orders_come(stand_ins)
             say("My applications → All applications")
             for entry in apps.catalog(host):
                 click.echo(f"  {entry['title']}: {entry['description']}")
             figures = [_story(host, environment, interactive) for environment in environments]
+            for environment in environments:
+                if environment.kind in stand_ins.queues and environment.place_order is not None:
+                    _order_by_notification(host, environment)
             say("What the demo did")
             for figure in figures:
                 click.echo(
@@ -84,7 +153,7 @@ def run_demo(home: Path | None, interactive: bool) -> None:
         finally:
             host.close()
     finally:
-        stop_stand_ins(environments)
+        stop_stand_ins(stand_ins)
     click.echo(f"\nThe demo's data directory is {home} (database: {home / 'linkolis.db'}).")
     script = Path(sys.executable).with_name("linkolis")
     command = str(script) if script.exists() else "linkolis"
@@ -250,3 +319,60 @@ def _push_until_decided(host: Host, app: apps.App, limit: float = 120.0) -> None
                 f"  decided: {result['accepted']} accepted, {result['rejected']} rejected, "
                 f"{result['pending']} still pending"
             )
+
+
+def _say_how_orders_come(stand_ins: StandIns) -> None:
+    notifying = [e.kind for e in stand_ins.environments if e.kind in stand_ins.queues and e.place_order]
+    if notifying:
+        click.echo(
+            f"A local SQS (moto) is running at {stand_ins.sqs_endpoint}: orders of "
+            f"{', '.join(notifying)} also come by notification, in seconds."
+        )
+    elif stand_ins.sqs_endpoint is None and any(e.place_order for e in stand_ins.environments):
+        click.echo("moto is not installed (the test extra): orders come by polling, not by notification.")
+
+
+def _order_by_notification(host: Host, env: DemoEnvironment, limit: float = 60.0) -> None:
+    """A buyer orders one unit of a SKU another app offers too, at ``env``'s stand-in; the demo reads the queue
+    until the order is stored, then pushes the other apps' stock: what each is offered, before → after."""
+    kind = host.registry.kind(env.kind)
+    say(f"An order on {kind.title} reaches linkolis through a notification")
+    here = [a for a in apps.installed.list_apps(host) if a.kind == env.kind]
+    others = [a for a in apps.installed.list_apps(host) if a.kind != env.kind and host.app_info(a).settings.stock_sync]
+    accepted_here = {r["sku"] for a in here for r in stock.list_stock(host, a) if r["outcome"] == "accepted"}
+    before = {
+        (a.name, r["sku"]): r["pushed_quantity"]
+        for a in others
+        for r in stock.list_stock(host, a)
+        if r["outcome"] == "accepted" and r["sku"] in accepted_here and r["pushed_quantity"]
+    }
+    if not before:
+        click.echo(f"  no SKU is offered both on {kind.title} and on another app: nothing to show")
+        return
+    (other_name, sku), _ = max(before.items(), key=lambda item: (item[1], item[0]))  # the most offered
+    place_order = env.place_order
+    if place_order is None:
+        return
+    order_id = place_order(sku, 1)
+    started = time.monotonic()
+    click.echo(f"  a buyer ordered 1 × {sku} on {kind.title}: order {order_id}")
+    stored = False
+    while not stored and time.monotonic() - started < limit:
+        order_notifications.import_notified(host, env.kind, wait_seconds=1)
+        stored = _stored(host, order_id)
+    if not stored:
+        click.echo(f"  not notified within {limit:g} s: the next poll of its orders finds it")
+        return
+    click.echo(f"  stored by notification {time.monotonic() - started:.1f} s after it was placed")
+    for other in [a for a in others if a.name == other_name]:
+        _push_until_decided(host, other)
+        [after] = [r for r in stock.list_stock(host, other) if r["sku"] == sku]
+        click.echo(f"  {other.name} offered {before[(other.name, sku)]} → {after['pushed_quantity']} of {sku}")
+
+
+def _stored(host: Host, order_id: str) -> bool:
+    try:
+        orders.get_order(host, order_id)
+    except LinkolisError:
+        return False
+    return True

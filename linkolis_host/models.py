@@ -663,6 +663,12 @@ class DemoEnvironment:
     base URL (a refused connection to it is told as the demo's stand-in having stopped); ``browser`` plays the
     seller on the consent page (given the consent URL, it confirms), ``credentials`` are what the seller pastes
     instead for an app with ``direct_credentials``; ``stock`` is what the demo sets; ``close`` stops the stand-in.
+    ``place_order(sku, quantity)`` has a buyer place an order at the stand-in and returns its order id, and
+    ``shop_url`` is a page where a person does the same (both for a stand-in that notifies: the demo shows the
+    order reaching linkolis in seconds).
+
+    The SQS a stand-in notifies through is the demo's local one: ``AWS_ENDPOINT_URL_SQS`` in the environment while
+    ``demo_environment`` runs (unset when the demo has none: the stand-in then does not notify).
     """
 
     kind: str
@@ -676,6 +682,8 @@ class DemoEnvironment:
     config: dict[str, Any] = field(default_factory=dict)
     endpoint: str = ""
     credentials: dict[str, str] = field(default_factory=dict)
+    place_order: Callable[[str, int], str] | None = None
+    shop_url: str = ""
 
 
 OrderBatches = Iterator[OrderBatch]

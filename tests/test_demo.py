@@ -8,6 +8,7 @@ import json
 import re
 import time
 import tomllib
+from html import unescape
 
 import pytest
 from click.testing import CliRunner
@@ -26,6 +27,7 @@ def both(monkeypatch):
     for name in ("ENDPOINT", "CLIENT_ID", "CLIENT_SECRET", "APPLICATION_ID"):
         monkeypatch.delenv(f"LINKOLIS_AMAZON_{name}", raising=False)
     monkeypatch.delenv("LINKOLIS_BOL_ENDPOINT", raising=False)
+    monkeypatch.delenv("LINKOLIS_AMAZON_NOTIFICATIONS_QUEUE_URL", raising=False)
 
 
 def test_the_demo_installs_amazon_and_bol_walks_the_story_for_both_and_its_data_directory_stays_with_them(
@@ -72,11 +74,48 @@ def test_the_demo_installs_amazon_and_bol_walks_the_story_for_both_and_its_data_
     assert STOPPED in pushed["message"]
 
 
+def test_in_the_demo_an_amazon_order_reaches_linkolis_by_notification_in_seconds_and_bol_is_offered_one_less(
+    both, tmp_path
+):
+    demo_home = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--home", str(demo_home)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "A local SQS (moto) is running at http://127.0.0.1:" in out
+    assert "Its ORDER_CHANGE notifications go to the demo's local SQS" in out
+    step = out.split("== An order on Amazon reaches linkolis through a notification\n", 1)[1].split("\n== ", 1)[0]
+    sku, order_id = re.search(r"a buyer ordered 1 × (.+) on Amazon: order (\S+)", step).groups()
+    assert re.search(r"stored by notification \d+\.\d s after it was placed", step), step
+    before, after = map(int, re.search(rf"bol NL offered (\d+) → (\d+) of {re.escape(sku)}", step).groups())
+    assert after == before - 1
+
+    with Host(demo_home) as host:
+        assert orders.get_order(host, order_id)["app"] == "Amazon DE"
+        # It came by the queue (the demo polls nothing after the stories): one notification, handled.
+        assert [r["outcome"] for r in host.db.query("SELECT outcome FROM notifications")] == ["handled"]
+    config = tomllib.loads((demo_home / "linkolis.toml").read_text(encoding="utf-8"))
+    assert config["plugins"]["amazon"]["notifications_queue_url"].endswith("/linkolis-demo-amazon")
+
+
+def test_without_moto_the_demo_says_in_one_line_that_orders_come_by_polling(both, tmp_path, monkeypatch):
+    from linkolis_host import local_sqs
+
+    monkeypatch.setattr(local_sqs, "available", lambda: False)  # as where the test extra is not installed
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:9")  # the seller's own: the demo leaves it alone
+    result = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.count("orders come by polling, not by notification") == 1
+    assert "notifications go to" not in out and "through a notification" not in out
+    assert out.count("Module correctly installed") == 2
+
+
 def test_the_demos_data_directory_reaches_the_stand_in_while_it_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "bol")
     monkeypatch.delenv("LINKOLIS_BOL_ENDPOINT", raising=False)
     demo_home = tmp_path / "demo"
-    [bol] = start_stand_ins(demo_home)
+    stand_ins = start_stand_ins(demo_home)
+    [bol] = stand_ins.environments
     try:
         with Host(demo_home) as host:  # nothing in its environment: linkolis.toml alone points at the stand-in
             row = apps.install(host, "bol", bol.install)
@@ -85,7 +124,7 @@ def test_the_demos_data_directory_reaches_the_stand_in_while_it_runs(tmp_path, m
             assert ok, checks
             assert orders.import_orders(host, row.name)["new"] == 120
     finally:
-        stop_stand_ins([bol])
+        stop_stand_ins(stand_ins)
     with Host(demo_home) as host:
         with pytest.raises(Exception, match=re.escape(STOPPED)):
             orders.import_orders(host, "bol NL")
@@ -177,3 +216,74 @@ def test_the_web_demo_imports_a_new_apps_orders_by_itself_and_says_when(tmp_path
     assert 'href="/orders/' in seen["orders"]
     assert re.search(r"Orders last fetched \d+ seconds? ago", seen["apps"])
     assert "Next fetch of orders in 1 minute" in seen["apps"]
+
+
+def test_the_web_demo_prints_the_local_amazons_shop_and_a_purchase_there_is_notified_to_linkolis_queue(
+    both, tmp_path, monkeypatch
+):
+    import boto3
+    import httpx
+    import uvicorn
+    from linkolis_amazon.simulator.browser import SellerBrowser
+    from starlette.testclient import TestClient
+
+    from linkolis_host.web.demo import DEMO_EMAIL, run_web_demo
+
+    home = tmp_path / "web-demo"
+    printed_lines: list[str] = []
+    seen: dict[str, object] = {}
+
+    def visit(app, host, port, **_):  # the seller authorizes Amazon in the panel, then buys on the local Amazon
+        printed = "\n".join(printed_lines)
+        password = re.search(r"Password: (\S+)", printed).group(1)
+        shop_url = re.search(r"Place an order on the local Amazon: (\S+)", printed).group(1)
+        client = TestClient(app, base_url=f"http://127.0.0.1:{port}")
+        client.post(
+            "/signin", data={"csrf": _csrf(client.get("/signin").text), "email": DEMO_EMAIL, "password": password}
+        )
+        panel = client.post(
+            "/apps/new",
+            data={"csrf": _csrf(client.get("/apps/catalog").text), "kind": "amazon", "name": "Amazon DE",
+                  "marketplace": "DE"},
+        )  # fmt: skip
+        consent_url = unescape(re.search(r'id="continue" data-follow href="([^"]+)"', panel.text).group(1))
+
+        class Browser(SellerBrowser):  # Amazon is the simulator over HTTP, linkolis the web app under test
+            def _client_for(self, url):
+                return client if url.startswith(f"http://127.0.0.1:{port}/") else self.sim_client
+
+        with httpx.Client(base_url=shop_url.split("/_sim/")[0], timeout=30) as amazon:
+            seen["authorized"] = Browser(amazon).open(consent_url).text
+            shop = amazon.get(shop_url)
+            seen["shop"] = shop.text
+            sku = unescape(re.search(r"name='sku' value='([^']*)'", shop.text).group(1))
+            bought = amazon.post(shop_url, data={"sku": sku}, follow_redirects=True)
+            seen["bought"] = bought.text
+            placed = re.search(r"Order (\S+) placed", bought.text).group(1)
+            truth = amazon.get("/_sim/orders").json()["orders"]
+            seen["placed"] = [(i["sku"], i["quantity"]) for o in truth if o["orderId"] == placed for i in o["items"]]
+        queue = tomllib.loads((home / "linkolis.toml").read_text(encoding="utf-8"))["plugins"]["amazon"][
+            "notifications_queue_url"
+        ]
+        sqs = boto3.client("sqs")  # the demo points boto3 at its local SQS while it runs
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        deadline = time.monotonic() + 30  # a safety net, not a timing check
+        waiting = 0
+        while time.monotonic() < deadline:
+            counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"]
+            waiting = sum(int(counts[name]) for name in names)
+            with Host(home) as reader:  # the background sync may have read it already (then it is stored)
+                stored = bool(reader.db.execute("SELECT count(*) FROM notifications").fetchone()[0])
+            if waiting or stored:
+                break
+            time.sleep(0.2)
+        seen["notified"] = bool(waiting or stored)
+        seen["sku"] = sku
+
+    monkeypatch.setattr(uvicorn, "run", visit)
+    monkeypatch.setattr("click.echo", lambda message="", **kw: printed_lines.append(str(message)))
+    monkeypatch.setattr("click.secho", lambda message="", **kw: printed_lines.append(str(message)))
+    run_web_demo(home, port=8767)
+    assert "Buy one" in seen["shop"], seen.get("authorized")
+    assert seen["placed"] == [(seen["sku"], 1)]
+    assert seen["notified"], "no ORDER_CHANGE notification reached the demo's queue"

@@ -16,10 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -31,6 +27,7 @@ from click.testing import CliRunner, Result
 from ..cli import cli
 from ..clock import VirtualClock
 from ..host import Host
+from ..local_sqs import LocalSqsError, aws_environment, local_sqs
 from .conformance import assert_conformance
 
 START = 1_780_000_000.0  # 2026-05-28T20:26:40Z: a fixed start, so that what a test sees does not depend on today
@@ -186,53 +183,25 @@ def conformance(
     return check
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's server (an SQS that answers like Amazon's) on 127.0.0.1, for the whole session."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
-    with open(log_path, "wb") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    endpoint = f"http://127.0.0.1:{port}"
+    """moto's server (an SQS that answers like Amazon's) on 127.0.0.1, for the whole session (``local_sqs``)."""
     try:
-        for _ in range(300):  # it answers after about 3 s, longer on a loaded machine
-            if server.poll() is not None:
-                pytest.fail(f"moto_server ended with {server.returncode}: {log_path.read_text()}")
-            try:
-                httpx.get(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"moto_server never answered on {endpoint}: {log_path.read_text()}")
-        yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        with local_sqs(tmp_path_factory.mktemp("moto") / "moto_server.log") as endpoint:
+            yield endpoint
+    except LocalSqsError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, moto_endpoint: str) -> str:
     """boto3 configured the standard AWS way, pointed at moto (``AWS_ENDPOINT_URL_SQS``), never at a real account;
     returns moto's endpoint."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", moto_endpoint)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
+    for name, value in aws_environment(moto_endpoint, tmp_path).items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
     return moto_endpoint
 
 

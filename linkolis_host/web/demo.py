@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from .. import scheduler, workspaces
-from ..demo import demo_env, start_stand_ins, stop_stand_ins
+from ..demo import start_stand_ins, stop_stand_ins
 from ..host import Host
 from .app import WebSettings, create_app
 
@@ -27,8 +27,8 @@ def run_web_demo(home: Path | None, port: int) -> None:
     import uvicorn
 
     home = Path(home) if home else Path(tempfile.mkdtemp(prefix="linkolis-web-demo-"))
-    environments = start_stand_ins(home)
-    env = demo_env(environments)
+    stand_ins = start_stand_ins(home)
+    environments, env = stand_ins.environments, stand_ins.env
     host = Host(home, env=env)
     password = secrets.token_urlsafe(12)
     try:
@@ -46,6 +46,9 @@ def run_web_demo(home: Path | None, port: int) -> None:
                 title = host.registry.kind(environment.kind).title
                 pasted = ", ".join(f"{name} {value}" for name, value in environment.credentials.items())
                 click.echo(f"  {title}'s panel takes the stand-in's credentials: {pasted}")
+            if environment.shop_url:
+                title = host.registry.kind(environment.kind).title
+                click.echo(f"Place an order on the local {title}: {environment.shop_url}")
         click.secho(f"\nOpen {base_url} and sign in:", bold=True)
         click.echo(f"  Email:    {DEMO_EMAIL}\n  Password: {password}")
         click.echo(
@@ -65,6 +68,6 @@ def run_web_demo(home: Path | None, port: int) -> None:
         ):
             uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     finally:
-        stop_stand_ins(environments)
         host.close()
+        stop_stand_ins(stand_ins)
     click.echo(f"\nThe demo's data directory is {home}.")

@@ -5,8 +5,10 @@ Only the demo imports the simulator; the plugin's runtime path never does.
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -19,8 +21,15 @@ MARKETPLACE = "DE"
 FEED_THRESHOLD = 20  # so the demo's bulk load of a few dozen SKUs shows the feed path
 
 
+def local_sqs_endpoint() -> str | None:
+    """The demo's local SQS (``AWS_ENDPOINT_URL_SQS`` while the host's demo runs one), never one off this machine."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or ""
+    return endpoint if urlsplit(endpoint).hostname in ("127.0.0.1", "localhost") else None
+
+
 def environment(home: Path) -> DemoEnvironment:
     stack = ExitStack()
+    sqs_endpoint = local_sqs_endpoint()
     sim = Simulator(
         SystemClock(),
         seed=2026,
@@ -34,6 +43,7 @@ def environment(home: Path) -> DemoEnvironment:
         # The demos' development path (not Amazon behaviour): the CLI's loopback receiver, and the web
         # demo served on http://127.0.0.1. Amazon accepts only registered https redirect URIs.
         allow_loopback_redirects=True,
+        sqs_endpoint=sqs_endpoint,  # ORDER_CHANGE notifications to the queue the app subscribes to
     )
     base_url = stack.enter_context(sim.serve())
     client = stack.enter_context(httpx.Client(base_url=base_url, timeout=30))
@@ -47,6 +57,7 @@ def environment(home: Path) -> DemoEnvironment:
         f"A local Amazon is running at {base_url} (simulated Seller Central, Login with Amazon and SP-API; "
         f"seller {sim.default_seller_id}, {len(truth)} listings). Nothing leaves this machine. It accepts "
         "http loopback redirect URIs, which Amazon does not: the development path."
+        + (" Its ORDER_CHANGE notifications go to the demo's local SQS." if sqs_endpoint else "")
     )
     # The operator settings that point linkolis at the simulator: for the demo's run, and written into the demo's
     # data directory so that later commands there reach the simulator (or say it has stopped), never Amazon.
@@ -69,4 +80,13 @@ def environment(home: Path) -> DemoEnvironment:
         stock=stock,
         bulk_stock=bulk,
         close=stack.close,
+        place_order=lambda sku, quantity: _place_order(client, sku, quantity),
+        shop_url=f"{base_url}/_sim/shop",
     )
+
+
+def _place_order(client: httpx.Client, sku: str, quantity: int) -> str:
+    """A buyer orders ``quantity`` of ``sku`` on the local Amazon (the simulator's ``POST /_sim/orders``)."""
+    answer = client.post("/_sim/orders", json={"items": [{"sku": sku, "quantity": quantity}]})
+    answer.raise_for_status()
+    return str(answer.json()["orderId"])

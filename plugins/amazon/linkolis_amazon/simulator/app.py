@@ -27,7 +27,7 @@ from linkolis_host.testing.simulator import (
 )
 from linkolis_host.testing.simulator import Counters as BaseCounters
 
-from . import admin, orders_v0
+from . import admin, orders_v0, shop
 from . import listings as listings_api
 from . import orders as orders_api
 from . import sellers as sellers_api
@@ -574,7 +574,7 @@ class Simulator(BaseSimulator):
     def handle(self, req: SimRequest) -> SimResponse:
         """Answer one request (the admin routes too), with the ``x-amzn-RequestId`` every Amazon answer carries."""
         rid = self.ids.uuid()
-        resp = super().handle(req)
+        resp = shop.handle(self, req) if req.raw_path == shop.PATH else super().handle(req)
         resp.set_header("x-amzn-RequestId", rid)
         return resp
 
