@@ -18,6 +18,7 @@ def test_install_takes_the_defaults_of_the_settings_model(run):
         "stock_sync": False,
         "stock_buffer": 0,
         "stock_max": None,
+        "order_poll_minutes": None,
         "region": "EU",
         "shop": "main",
     }

@@ -28,7 +28,7 @@ def test_hook_configure_fields(run, host):
     assert (entry["kind"], entry["title"]) == ("testmarket", "Test Market")
     assert entry["authorization"] == "oauth + direct credentials"
     fields = {f["name"]: f for f in entry["fields"]}
-    assert list(fields) == ["name", "stock_sync", "stock_buffer", "stock_max", "region", "shop"]
+    assert list(fields) == ["name", "stock_sync", "stock_buffer", "stock_max", "order_poll_minutes", "region", "shop"]
     assert fields["region"] == {
         "name": "region",
         "title": "Region",

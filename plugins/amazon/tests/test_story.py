@@ -18,6 +18,7 @@ def test_a_seller_installs_amazon_de_authorizes_in_seller_central_and_sees_modul
         "stock_sync": False,
         "stock_buffer": 0,
         "stock_max": None,
+        "order_poll_minutes": None,
     }
 
     authorized = run.json("apps", "authorize", "Amazon DE")
