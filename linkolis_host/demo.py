@@ -340,6 +340,8 @@ def _order_by_notification(host: Host, env: DemoEnvironment, limit: float = 60.0
     here = [a for a in apps.installed.list_apps(host) if a.kind == env.kind]
     others = [a for a in apps.installed.list_apps(host) if a.kind != env.kind and host.app_info(a).settings.stock_sync]
     accepted_here = {r["sku"] for a in here for r in stock.list_stock(host, a) if r["outcome"] == "accepted"}
+    for other in others:  # what each is offered now, after the other apps' orders imported since its last push
+        stock.push_stock(host, other)
     before = {
         (a.name, r["sku"]): r["pushed_quantity"]
         for a in others

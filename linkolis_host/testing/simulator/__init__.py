@@ -21,7 +21,7 @@ from .contract import Contract, Operation, RequestProblem, describe, sim_request
 from .faults import Fault, FaultInjector
 from .ratelimit import Counters, Quota, RateLimiter, SlidingWindow, TokenBucket
 from .server import Handles, SimHTTPServer, base_url_of, is_loopback, make_server, serve_in_thread
-from .sqs import NotifyFaults, SqsDelivery, add_notify_options, notify_faults, queue_of
+from .sqs import NotifyFaults, SqsDelivery, add_notify_options, loopback_sqs_endpoint, notify_faults, queue_of
 from .transport import AsyncSimulatorTransport, ContractCheckingTransport, SimulatorTransport, to_httpx_response
 from .wire import SimRequest, SimResponse, dumps, iso, json_response, parse_iso
 
@@ -48,6 +48,7 @@ __all__ = [
     "SimulatorTransport",
     "SlidingWindow",
     "SqsDelivery",
+    "loopback_sqs_endpoint",
     "TokenBucket",
     "add_fault",
     "add_notify_options",

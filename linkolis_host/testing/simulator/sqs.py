@@ -145,3 +145,12 @@ def notify_faults(args: argparse.Namespace) -> NotifyFaults:
     return NotifyFaults(
         args.notify_duplicate, args.notify_delay, args.notify_reorder, args.notify_drop, args.notify_delay_seconds
     )
+
+
+def loopback_sqs_endpoint() -> str | None:
+    """The demo's local SQS (``AWS_ENDPOINT_URL_SQS`` while the host's demo runs one), never one off this machine:
+    what a demo's simulator delivers its notifications to, or None."""
+    import os
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or ""
+    return endpoint if urlsplit(endpoint).hostname in ("127.0.0.1", "localhost") else None

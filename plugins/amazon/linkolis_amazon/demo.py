@@ -5,14 +5,13 @@ Only the demo imports the simulator; the plugin's runtime path never does.
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
 from linkolis_host import DemoEnvironment, SystemClock
+from linkolis_host.testing.simulator import loopback_sqs_endpoint
 
 from .simulator import Simulator
 from .simulator.browser import SellerBrowser
@@ -21,15 +20,9 @@ MARKETPLACE = "DE"
 FEED_THRESHOLD = 20  # so the demo's bulk load of a few dozen SKUs shows the feed path
 
 
-def local_sqs_endpoint() -> str | None:
-    """The demo's local SQS (``AWS_ENDPOINT_URL_SQS`` while the host's demo runs one), never one off this machine."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or ""
-    return endpoint if urlsplit(endpoint).hostname in ("127.0.0.1", "localhost") else None
-
-
 def environment(home: Path) -> DemoEnvironment:
     stack = ExitStack()
-    sqs_endpoint = local_sqs_endpoint()
+    sqs_endpoint = loopback_sqs_endpoint()
     sim = Simulator(
         SystemClock(),
         seed=2026,
