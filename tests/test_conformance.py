@@ -41,10 +41,10 @@ def check(plugin, **kwargs):
     )
 
 
-def variant(**hooks):
-    """The test plugin with some hooks replaced (None: left out)."""
+def variant(base=HOOKS, **hooks):
+    """The test plugin with its ``base`` hooks, some replaced (None: left out)."""
     plugin = types.ModuleType("variant")
-    for hook in HOOKS:
+    for hook in base:
         setattr(plugin, hook, getattr(testmarket, hook))
     for hook, fn in hooks.items():
         if fn is None:
@@ -335,15 +335,7 @@ NOTIFYING = ("subscribe_notifications", "unsubscribe_notifications", "read_notif
 
 def notifying(**hooks):
     """The test plugin with its notification hooks, some replaced (None: left out)."""
-    plugin = variant()
-    for hook in NOTIFYING:
-        setattr(plugin, hook, getattr(testmarket, hook))
-    for hook, fn in hooks.items():
-        if fn is None:
-            delattr(plugin, hook)
-        else:
-            setattr(plugin, hook, hookimpl(fn))
-    return plugin
+    return variant(HOOKS + NOTIFYING, **hooks)
 
 
 def notified_order(host, name):
