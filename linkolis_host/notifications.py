@@ -296,6 +296,7 @@ def set_aside_one(db: Database, id: int) -> SetAside:
         f"no notification message is set aside under id {id}: see `linkolis notifications set-aside`",
         code="no_such_set_aside",
         param="id",
+        values={"id": id},
     )
 
 

@@ -261,7 +261,13 @@ def test_sync_status_shows_what_waits_and_the_last_error(run, host, market, cloc
 
 
 def test_sync_status_before_any_scheduler_ran(run):
-    assert run.json("sync", "status") == {"units": [], "queue_depth": 0, "running": 0, "database": None}
+    assert run.json("sync", "status") == {
+        "units": [],
+        "queue_depth": 0,
+        "running": 0,
+        "database": None,
+        "notifications": {"readers": [], "apps": []},
+    }
     assert "sync --watch" in run("sync", "status").stdout
 
 

@@ -23,7 +23,7 @@ def apps_group() -> None:
 
 
 # The host's offer settings, left out of a list while they are at their defaults (nothing kept back, no cap).
-UNSET = {"stock_buffer": 0, "stock_max": None}
+UNSET = {"stock_buffer": 0, "stock_max": None, "order_poll_minutes": None}
 
 
 def _app_row(view: dict[str, Any]) -> list[Any]:

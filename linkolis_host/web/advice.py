@@ -23,6 +23,10 @@ def N_(message: str) -> str:
     return message
 
 
+QUEUE_UNREADABLE = N_(
+    "This site cannot read its order notifications right now: new orders are fetched on a schedule meanwhile."
+)
+
 SENTENCES = {
     "authorization_refused": N_(
         "You did not grant the authorization at the marketplace, so nothing was stored. Authorize again when you "
@@ -85,6 +89,15 @@ SENTENCES = {
     "database_unreadable": N_("This site cannot read its database right now."),
     "database_not_upgraded": N_("This site's database must be upgraded for this version first."),
     "unexpected": N_("something unexpected went wrong; the operator's log says what"),
+    "no_such_set_aside": N_("There is no set-aside notification %(id)s."),
+    # The notification queue (the operator's SQS): the seller learns only that orders still come.
+    "notification_queue": QUEUE_UNREADABLE,
+    "no_notification_queue": QUEUE_UNREADABLE,
+    "no_aws_credentials": QUEUE_UNREADABLE,
+    "no_aws_region": QUEUE_UNREADABLE,
+    "queue_refused": QUEUE_UNREADABLE,
+    "no_such_queue": QUEUE_UNREADABLE,
+    "queue_unreachable": QUEUE_UNREADABLE,
 }
 
 # A settings field's rule broken (pydantic's error type), or a validator's reason (the host's own ones).
