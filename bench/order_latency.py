@@ -97,8 +97,12 @@ def spread(values: list[float]) -> dict[str, Any]:
     def r(v: float | None) -> float | None:
         return None if v is None else round(v, 2)
 
-    return {"n": len(values), "p50": r(percentile(values, 50)), "p95": r(percentile(values, 95)),
-            "max": r(max(values, default=None))}  # fmt: skip
+    return {
+        "n": len(values),
+        "p50": r(percentile(values, 50)),
+        "p95": r(percentile(values, 95)),
+        "max": r(max(values, default=None)),
+    }
 
 
 def free_port() -> int:
@@ -116,8 +120,9 @@ class Process:
     def __init__(self, name: str, command: list[str], workdir: Path, env: dict[str, str]) -> None:
         self.name, self.out = name, workdir / f"{name}.out"
         with self.out.open("w") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env={**os.environ, **env})  # fmt: skip
+            self.process = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env={**os.environ, **env}
+            )
 
     def wait_for(self, text: str, seconds: float = 90) -> str:
         deadline = time.monotonic() + seconds
@@ -160,12 +165,42 @@ def start_simulator(kind: str, workdir: Path, args: argparse.Namespace, env: dic
     options = ["--notify-drop", str(args.drop), "--notify-duplicate", str(args.duplicate)]
     options += ["--sqs-endpoint", sqs] if sqs else []
     if kind == "amazon":
-        command = [sys.executable, "-m", "linkolis_amazon.simulator", "--port", "0", "--seed", str(args.seed),
-                   "--orders", "0", "--skus", "0", "--new-orders-per-hour", "0", "--listing-delay", "0",
-                   "--feed-seconds", "2", "5", *options]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "linkolis_amazon.simulator",
+            "--port",
+            "0",
+            "--seed",
+            str(args.seed),
+            "--orders",
+            "0",
+            "--skus",
+            "0",
+            "--new-orders-per-hour",
+            "0",
+            "--listing-delay",
+            "0",
+            "--feed-seconds",
+            "2",
+            "5",
+            *options,
+        ]
     else:
-        command = [sys.executable, "-m", "linkolis_bol.simulator", "--port", "0", "--seed", str(args.seed),
-                   "--orders", "0", "--offers", str(args.skus), *options]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "linkolis_bol.simulator",
+            "--port",
+            "0",
+            "--seed",
+            str(args.seed),
+            "--orders",
+            "0",
+            "--offers",
+            str(args.skus),
+            *options,
+        ]
     sim = Process(f"{kind}-simulator", command, workdir, env)
     said = sim.wait_for("Ctrl-C stops it.")
     found: dict[str, str] = {}
@@ -235,8 +270,11 @@ def set_up(args, home: Path, amazon, bol, env: dict[str, str]) -> tuple[list[str
     skus = sorted(ref for ref, o in offers.items() if not o["fbb"])
     on_hand = dict.fromkeys(skus, args.on_hand)
     for sku in skus:
-        post(amazon, "/_sim/listings", {"sku": sku, "marketplaces": ["DE"], "quantity": args.on_hand,
-                                       "seller_id": amazon.seller})  # fmt: skip
+        post(
+            amazon,
+            "/_sim/listings",
+            {"sku": sku, "marketplaces": ["DE"], "quantity": args.on_hand, "seller_id": amazon.seller},
+        )
     token = post(amazon, "/_sim/authorize", {"selling_partner_id": amazon.seller})["refresh_token"]
     saved = dict(os.environ)
     os.environ.update(env)  # boto3 (the subscription's queue ARN) reads AWS's settings from the environment
@@ -333,18 +371,22 @@ def since(after: dict, before: dict, kind: str) -> dict[str, int]:
 def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> dict[str, Any]:
     on = mode == "on"
     home = workdir / f"home-{mode}"
-    home.mkdir()
+    home.mkdir(mode=0o700)
     aws = {
-        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ENDPOINT_URL_SQS": moto, "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL_SQS": moto,
+        "AWS_CONFIG_FILE": str(workdir / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-aws-credentials"),
-    }  # fmt: skip
+    }
     env = dict(aws)
     if on:
         import boto3
 
-        sqs = boto3.client("sqs", endpoint_url=moto, region_name="eu-west-1", aws_access_key_id="bench",
-                           aws_secret_access_key="bench")  # fmt: skip
+        sqs = boto3.client(
+            "sqs", endpoint_url=moto, region_name="eu-west-1", aws_access_key_id="bench", aws_secret_access_key="bench"
+        )
         for plugin in ("amazon", "bol"):
             url = sqs.create_queue(QueueName=f"bench-{plugin}-orders-{os.getpid()}")["QueueUrl"]
             env[f"LINKOLIS_{plugin.upper()}_NOTIFICATIONS_QUEUE_URL"] = url
@@ -361,8 +403,12 @@ def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> d
         skus, on_hand = set_up(args, home, amazon, bol, env)
         db = home / "linkolis.db"
         subscribed = subscriptions(db)
-        linkolis = Process("linkolis", [sys.executable, "-m", "linkolis_host", "sync", "--watch"],
-                           workdir / mode_dir(workdir, mode), {**env, "LINKOLIS_HOME": str(home)})  # fmt: skip
+        linkolis = Process(
+            "linkolis",
+            [sys.executable, "-m", "linkolis_host", "sync", "--watch"],
+            workdir / mode_dir(workdir, mode),
+            {**env, "LINKOLIS_HOME": str(home)},
+        )
         processes.append(linkolis)
         world = World(amazon, bol, skus)
         first = time.time()
@@ -385,8 +431,7 @@ def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> d
         gap = 60.0 / args.rate
         start = time.time() + 1
         count = int(args.minutes * args.rate)
-        say(args, f"  [{mode}] first sync settled in {first_sync:.0f} s; placing {count} orders, one every "
-                  f"{gap:g} s")  # fmt: skip
+        say(args, f"  [{mode}] first sync settled in {first_sync:.0f} s; placing {count} orders, one every {gap:g} s")
         for k in range(count):
             planned = start + k * gap
             time.sleep(max(0.0, planned - time.time()))
@@ -394,8 +439,9 @@ def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> d
             with lock:
                 sku = rng.choice([s for s in skus if sampler.left[s] > 0])
             if channel == AMAZON:
-                ref = post(amazon, "/_sim/orders",
-                           {"items": [[sku, 1]], "marketplace": "DE", "seller_id": amazon.seller})["orderId"]  # fmt: skip
+                ref = post(
+                    amazon, "/_sim/orders", {"items": [[sku, 1]], "marketplace": "DE", "seller_id": amazon.seller}
+                )["orderId"]
             else:
                 ref = post(bol, "/_sim/orders", {"reference": sku, "quantity": 1})["orderId"]
             with lock:
@@ -405,8 +451,12 @@ def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> d
                 raise SystemExit(f"the sampler failed: {sampler.failed}")
         ordered_until = time.time()
         wait = AMAZON_LISTED_AFTER + (args.net_interval if on else 2 * 60) + 60
-        say(args, f"  [{mode}] {count} orders placed; waiting up to {wait:.0f} s for every one to be stored and "
-                  "shown at the other marketplace" + (" (Amazon's 150 s listing delay, the net interval and a minute)" if on else ""))  # fmt: skip
+        say(
+            args,
+            f"  [{mode}] {count} orders placed; waiting up to {wait:.0f} s for every one to be stored and "
+            "shown at the other marketplace"
+            + (" (Amazon's 150 s listing delay, the net interval and a minute)" if on else ""),
+        )
         while time.time() < ordered_until + wait:
             with lock:
                 if all(p.stored is not None and p.other is not None for p in placed.values()):
@@ -485,8 +535,13 @@ def reconcile(db: Path, placed: dict[str, Placed]) -> dict[str, Any]:
     lost = [r for r in placed if r not in rows]
     twice = [r for r in placed if rows.get(r, 0) > 1 or reserved.get(r, 0) > 1]
     unreserved = [r for r in placed if r in rows and reserved.get(r, 0) < 1]
-    return {"lost": len(lost), "duplicates": len(twice), "stored_not_reserved": len(unreserved),
-            "lost_refs": lost[:10], "duplicate_refs": twice[:10]}  # fmt: skip
+    return {
+        "lost": len(lost),
+        "duplicates": len(twice),
+        "stored_not_reserved": len(unreserved),
+        "lost_refs": lost[:10],
+        "duplicate_refs": twice[:10],
+    }
 
 
 # -- output -----------------------------------------------------------------------------------------------------
@@ -498,14 +553,20 @@ def targets(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> dic
         p95 = results["on"]["placed_to_other_channel_s"]["p95"]
         never = results["on"]["never_shown_at_other_channel"]
         out[f"notifications on: placed -> other channel p95 <= {TARGET_P95_ON:g} s"] = {
-            "measured": p95, "met": p95 is not None and p95 <= TARGET_P95_ON and never == 0}  # fmt: skip
+            "measured": p95,
+            "met": p95 is not None and p95 <= TARGET_P95_ON and never == 0,
+        }
     if "off" in results:
         out["polling: placed -> other channel p95 about 180 s (for comparison)"] = {
-            "measured": results["off"]["placed_to_other_channel_s"]["p95"], "met": True}  # fmt: skip
+            "measured": results["off"]["placed_to_other_channel_s"]["p95"],
+            "met": True,
+        }
     for mode, r in results.items():
         out[f"notifications {mode}: 0 lost (--drop {args.drop:g})"] = {"measured": r["lost"], "met": r["lost"] == 0}
         out[f"notifications {mode}: 0 duplicates (--duplicate {args.duplicate:g})"] = {
-            "measured": r["duplicates"], "met": r["duplicates"] == 0}  # fmt: skip
+            "measured": r["duplicates"],
+            "met": r["duplicates"] == 0,
+        }
         throttled = sum(sum(v.values()) for v in r["throttled"].values())
         out[f"notifications {mode}: 0 429s"] = {"measured": throttled, "met": throttled == 0}
     return out
@@ -513,9 +574,11 @@ def targets(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> dic
 
 def show(f: dict[str, Any]) -> None:
     a = f["args"]
-    print(f"order latency: Amazon DE and bol NL, one workspace, {a['rate']:g} orders/min alternating for "
-          f"{a['minutes']:g} min per mode; notifications dropped {a['drop']:.0%}, sent twice {a['duplicate']:.0%}; "
-          f"net interval {a['net_interval']:g} s; {f['cpus']} CPUs; code {f['code']}")  # fmt: skip
+    print(
+        f"order latency: Amazon DE and bol NL, one workspace, {a['rate']:g} orders/min alternating for "
+        f"{a['minutes']:g} min per mode; notifications dropped {a['drop']:.0%}, sent twice {a['duplicate']:.0%}; "
+        f"net interval {a['net_interval']:g} s; {f['cpus']} CPUs; code {f['code']}"
+    )
 
     def row(name: str, s: dict[str, Any]) -> str:
         cells = "".join(f"{'-' if s[k] is None else format(s[k], '.2f'):>9}" for k in ("p50", "p95", "max"))
@@ -523,22 +586,31 @@ def show(f: dict[str, Any]) -> None:
 
     for mode, r in f["modes"].items():
         print()
-        print(f"  notifications {mode.upper()}: {sum(r['orders'].values())} orders ({r['skus']} SKUs), first sync "
-              f"{r['first_sync_s']} s, ordering {r['ordering_s']} s, then waited {r['waited_s']} s; "
-              f"subscriptions {r['subscriptions'] or 'none'}")  # fmt: skip
-        print(f"    load average {' '.join(map(str, r['load_start']))} before, "
-              f"{' '.join(map(str, r['load_end']))} after")  # fmt: skip
+        print(
+            f"  notifications {mode.upper()}: {sum(r['orders'].values())} orders ({r['skus']} SKUs), first sync "
+            f"{r['first_sync_s']} s, ordering {r['ordering_s']} s, then waited {r['waited_s']} s; "
+            f"subscriptions {r['subscriptions'] or 'none'}"
+        )
+        print(
+            f"    load average {' '.join(map(str, r['load_start']))} before, {' '.join(map(str, r['load_end']))} after"
+        )
         print(f"    {'':<44}{'p50':>9}{'p95':>9}{'max':>9}{'n':>6}")
         print(row("placed -> stored in linkolis", r["placed_to_stored_s"]))
         print(row("placed -> other marketplace offers what is left", r["placed_to_other_channel_s"]))
         for ch, s in r["placed_to_other_channel_by_origin_s"].items():
             print(row(f"  placed at {ch}", s))
-        print(f"    never shown at the other marketplace {r['never_shown_at_other_channel']}; oversell window "
-              f"{json.dumps(r['oversell_unit_s'])} unit*s (most units at once {r['oversell_max_units']}; "
-              f"{r['samples']} samples)")  # fmt: skip
-        print(f"    lost {r['lost']} {r['lost_refs'] or ''}; duplicates {r['duplicates']} {r['duplicate_refs'] or ''}; "
-              f"stored but not reserved {r['stored_not_reserved']}")  # fmt: skip
-        print(f"    calls from the first order on: {json.dumps(r['calls'])}; per order {json.dumps(r['calls_per_order'])}")
+        print(
+            f"    never shown at the other marketplace {r['never_shown_at_other_channel']}; oversell window "
+            f"{json.dumps(r['oversell_unit_s'])} unit*s (most units at once {r['oversell_max_units']}; "
+            f"{r['samples']} samples)"
+        )
+        print(
+            f"    lost {r['lost']} {r['lost_refs'] or ''}; duplicates {r['duplicates']} {r['duplicate_refs'] or ''}; "
+            f"stored but not reserved {r['stored_not_reserved']}"
+        )
+        print(
+            f"    calls from the first order on: {json.dumps(r['calls'])}; per order {json.dumps(r['calls_per_order'])}"
+        )
         print(f"    429s {json.dumps(r['throttled'])}")
     print()
     for name, t in f["targets"].items():
@@ -550,15 +622,22 @@ def show(f: dict[str, Any]) -> None:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 2)[2],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--minutes", type=float, default=2.0, help="minutes of ordering per mode (default 2)")
     p.add_argument("--rate", type=float, default=12.0, help="orders a minute, alternating marketplaces (default 12)")
     p.add_argument("--drop", type=float, default=0.0, help="share of notifications the simulators drop (default 0)")
     p.add_argument("--duplicate", type=float, default=0.0, help="share sent twice (default 0)")
-    p.add_argument("--net-interval", type=float, default=120.0,
-                   help="[sync] net_interval with notifications on: the poll that finds a dropped one (default "
-                        "120 s; the run waits this and a minute more for the last orders)")  # fmt: skip
+    p.add_argument(
+        "--net-interval",
+        type=float,
+        default=120.0,
+        help="[sync] net_interval with notifications on: the poll that finds a dropped one (default "
+        "120 s; the run waits this and a minute more for the last orders)",
+    )
     p.add_argument("--skus", type=int, default=12, help="bol offers made (their FBR ones are the SKUs; default 12)")
     p.add_argument("--on-hand", type=int, default=40, help="on hand of each SKU (default 40)")
     p.add_argument("--modes", default="on,off", help="which modes to run, in order (default on,off)")
@@ -579,8 +658,9 @@ def main(argv: list[str]) -> None:
     args = parse(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped (SIGTERM)"))
     root = Path(__file__).resolve().parent.parent
-    code = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()  # fmt: skip
+    code = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="order-latency-") as tmp:
         workdir = Path(tmp)
@@ -590,8 +670,13 @@ def main(argv: list[str]) -> None:
                 results[mode] = run_mode(args, mode, workdir, endpoint)
         finally:
             moto.stop()
-    figures = {"args": {k: v for k, v in vars(args).items() if k != "json"}, "code": code,
-               "cpus": os.cpu_count(), "modes": results, "targets": targets(results, args)}  # fmt: skip
+    figures = {
+        "args": {k: v for k, v in vars(args).items() if k != "json"},
+        "code": code,
+        "cpus": os.cpu_count(),
+        "modes": results,
+        "targets": targets(results, args),
+    }
     if args.json:
         print(json.dumps(figures))
     else:
