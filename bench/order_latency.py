@@ -38,7 +38,8 @@ Every figure is taken from outside linkolis, by a sampler every 100 ms:
 - **calls per order and 429s**: the simulators' ``/_sim/counters``, from the first order to the end of the run.
 
 Targets (issue 24), printed as met or MISSED beside the figures: notifications on, placed -> other channel p95 <=
-10 s (polling: about 180 s and more); 0 lost, also with ``--drop 0.2`` (the net finds what was dropped, within the
+10 s (polling: about 180 s and more), judged only without ``--drop`` (a dropped notification's order waits for the
+net, by design); 0 lost, also with ``--drop 0.2`` (the net finds what was dropped, within the
 net interval: the run waits for it); 0 duplicates, also with ``--duplicate 1.0``. The exit status is 1 when one is
 missed.
 
@@ -239,6 +240,7 @@ class Placed:
     sku: str
     planned: float
     left_after: int  # what is left of the SKU once this order is counted
+    needed: bool = True  # the other marketplace offered more than that before the order (else: counted apart)
     stored: float | None = None
     other: float | None = None
 
@@ -438,6 +440,9 @@ def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> d
             channel = AMAZON if k % 2 == 0 else BOL
             with lock:
                 sku = rng.choice([s for s in skus if sampler.left[s] > 0])
+            # What the other marketplace offers just before: one already offering no more than is left after this
+            # order needs no change (counted apart, never as a latency of 0). The read is inside the latency.
+            other_before = world.offered()[BOL if channel == AMAZON else AMAZON][sku]
             if channel == AMAZON:
                 ref = post(
                     amazon, "/_sim/orders", {"items": [[sku, 1]], "marketplace": "DE", "seller_id": amazon.seller}
@@ -446,7 +451,7 @@ def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> d
                 ref = post(bol, "/_sim/orders", {"reference": sku, "quantity": 1})["orderId"]
             with lock:
                 sampler.left[sku] -= 1
-                placed[ref] = Placed(ref, channel, sku, planned, sampler.left[sku])
+                placed[ref] = Placed(ref, channel, sku, planned, sampler.left[sku], other_before > sampler.left[sku])
             if sampler.failed:
                 raise SystemExit(f"the sampler failed: {sampler.failed}")
         ordered_until = time.time()
@@ -474,7 +479,7 @@ def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> d
         for p in reversed(processes):
             p.stop()
     stored = [p.stored - p.planned for p in placed.values() if p.stored is not None]
-    other = [p.other - p.planned for p in placed.values() if p.other is not None]
+    other = [p.other - p.planned for p in placed.values() if p.other is not None and p.needed]
     calls = {ch: since(after[ch], before[ch], "calls") for ch in after}
     n = {ch: sum(1 for p in placed.values() if p.channel == ch) for ch in after}
     per_order = {
@@ -494,10 +499,11 @@ def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> d
         "placed_to_stored_s": spread(stored),
         "placed_to_other_channel_s": spread(other),
         "placed_to_other_channel_by_origin_s": {
-            ch: spread([p.other - p.planned for p in placed.values() if p.other is not None and p.channel == ch])
+            ch: spread([p.other - p.planned for p in placed.values() if p.other and p.needed and p.channel == ch])
             for ch in (AMAZON, BOL)
         },
         "never_shown_at_other_channel": sum(1 for p in placed.values() if p.other is None),
+        "other_channel_needed_no_change": sum(1 for p in placed.values() if not p.needed),
         "oversell_unit_s": {ch: round(v, 1) for ch, v in sampler.oversell.items()},
         "oversell_max_units": sampler.oversell_max,
         "samples": sampler.samples,
@@ -552,10 +558,11 @@ def targets(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> dic
     if "on" in results:
         p95 = results["on"]["placed_to_other_channel_s"]["p95"]
         never = results["on"]["never_shown_at_other_channel"]
-        out[f"notifications on: placed -> other channel p95 <= {TARGET_P95_ON:g} s"] = {
-            "measured": p95,
-            "met": p95 is not None and p95 <= TARGET_P95_ON and never == 0,
-        }
+        name = f"notifications on: placed -> other channel p95 <= {TARGET_P95_ON:g} s"
+        if args.drop:  # a dropped notification's order waits for the net: the p95 is the net's, not judged here
+            out[name + f" (not judged with --drop {args.drop:g}: run without it)"] = {"measured": p95, "met": True}
+        else:
+            out[name] = {"measured": p95, "met": p95 is not None and p95 <= TARGET_P95_ON and never == 0}
     if "off" in results:
         out["polling: placed -> other channel p95 about 180 s (for comparison)"] = {
             "measured": results["off"]["placed_to_other_channel_s"]["p95"],
@@ -600,7 +607,8 @@ def show(f: dict[str, Any]) -> None:
         for ch, s in r["placed_to_other_channel_by_origin_s"].items():
             print(row(f"  placed at {ch}", s))
         print(
-            f"    never shown at the other marketplace {r['never_shown_at_other_channel']}; oversell window "
+            f"    never shown at the other marketplace {r['never_shown_at_other_channel']}; offered no more already "
+            f"(needed no change, left out above) {r['other_channel_needed_no_change']}; oversell window "
             f"{json.dumps(r['oversell_unit_s'])} unit*s (most units at once {r['oversell_max_units']}; "
             f"{r['samples']} samples)"
         )
