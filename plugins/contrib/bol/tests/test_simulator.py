@@ -72,3 +72,15 @@ def test_the_simulator_has_a_command_line():
         [sys.executable, "-m", "linkolis_bol.simulator", "--help"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and "LINKOLIS_BOL_ENDPOINT" in result.stdout
+
+
+def test_a_buyer_orders_through_the_admin_route_and_the_offer_shows_fewer_units(clock):
+    sim = Simulator(clock, orders=0, offers=3, fbb_share=0.0)
+    admin = httpx.Client(transport=sim.transport(), base_url="https://bol.sim.test")
+    reference, offer = next(iter(admin.get("/_sim/stock").json().items()))
+    placed = admin.post("/_sim/orders", json={"reference": reference, "quantity": 2}).json()
+    assert [(i["reference"], i["quantity"]) for i in placed["items"]] == [(reference, 2)]
+    assert admin.get("/_sim/orders").json()["orders"] == [placed]
+    assert admin.get("/_sim/stock").json()[reference]["corrected"] == max(0, offer["corrected"] - 2)
+    refused = admin.post("/_sim/orders", json={"reference": "NO-SUCH-OFFER"})
+    assert refused.status_code == 400 and "NO-SUCH-OFFER" in refused.json()["error"]

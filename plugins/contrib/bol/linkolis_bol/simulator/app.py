@@ -26,6 +26,8 @@ from decimal import Decimal
 from typing import Any, Callable, ClassVar
 
 from linkolis_host.testing.simulator import (
+    STANDARD_ROUTES,
+    AdminRoutes,
     BaseSimulator,
     FaultInjector,
     NotifyFaults,
@@ -95,6 +97,41 @@ FAULT_KINDS: dict[str, str] = {
 }
 
 
+def _order_truth(order: Order) -> dict[str, Any]:
+    return {
+        "orderId": order.order_id,
+        "placedAt": iso(order.placed_at),
+        "items": [
+            {
+                "orderItemId": i.order_item_id,
+                "reference": i.offer.reference,
+                "quantity": i.quantity,
+                "quantityShipped": i.quantity_shipped,
+                "quantityCancelled": i.quantity_cancelled,
+            }
+            for i in order.items
+        ],
+    }
+
+
+def _place(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    """A buyer orders ``quantity`` units of the offer with ``reference`` now (``KeyError``, a 400, for an offer bol
+    does not have; ``ValueError`` for a quantity below 1)."""
+    reference, quantity = str(body["reference"]), int(body.get("quantity", 1))
+    if quantity < 1:
+        raise ValueError("quantity: at least 1")
+    if not any(o.reference == reference for o in sim.offers):
+        raise KeyError(f"no offer with reference {reference!r}")
+    return _order_truth(sim.add_order(reference=reference, quantity=quantity))
+
+
+# The admin routes beside the kit's standard ones: ground truth of orders and offers, and a buyer placing an order.
+ROUTES = AdminRoutes(STANDARD_ROUTES)
+ROUTES.add("GET", r"/_sim/orders", lambda s, r, b, m: {"orders": [_order_truth(o) for o in s.orders]})
+ROUTES.add("POST", r"/_sim/orders", lambda s, r, b, m: _place(s, b))
+ROUTES.add("GET", r"/_sim/stock", lambda s, r, b, m: s.offer_truth())
+
+
 class ContractViolation(AssertionError):
     """The simulator answered something bol's spec does not allow: a bug in the simulator."""
 
@@ -134,6 +171,7 @@ class Simulator(BaseSimulator):
     contract = spec.BOL
     required_headers: ClassVar[dict[str, str]] = {"accept": "v10", "user-agent": ""}
     name = "bol-simulator"
+    admin_routes: ClassVar[AdminRoutes] = ROUTES
     in_process_url = "https://bol.sim.test"
 
     def __init__(
