@@ -23,7 +23,9 @@ trying every ``QUEUE_RETRY`` seconds, and its apps are polled every ``interval``
 A unit whose next request would wait for quota longer than ``defer_over`` seconds raises ``http.Deferred`` instead
 of sleeping (``http.deferring``): it ends there (imports commit per batch, the cursor resumes), gives its worker
 back, and is queued again for the moment its token is due. Ready pushes go before ready imports; among equals the
-app served least recently goes first, so one app's backlog never starves another.
+app served least recently goes first (then the one due first), so one app's backlog never starves another. The due
+units wait in heaps (``DueTimes``: one by due time, then one per stream of those whose time has come, by when their
+app was last served), so a dispatch costs a few heap operations, not a sort of every due unit.
 
 The coordinator (the thread calling ``run``) alone decides and writes the state table ``scheduler_state``, which
 ``sync status`` reads from another process (written at most every ``FLUSH_EVERY`` real seconds, in one
@@ -42,6 +44,8 @@ line says when writes go through again.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import os
 import queue
@@ -76,6 +80,42 @@ WAITING = ("waiting", "stalled")  # the states of a unit that waits for its due 
 LOW_SPACE = 1 << 20  # bytes free under which the disk holding the database counts as full
 QUEUE_WAIT = 5  # seconds a notification queue's receive waits for a message: a stop waits no longer than this
 QUEUE_RETRY = 10.0  # seconds between tries of a notification queue that cannot be read
+
+
+class DueTimes(dict[tuple[int, str], float]):
+    """The units' due times on the monotonic clock, as a dict; each time set is also pushed on ``heap`` as
+    (due, place, sequence, key). ``place`` is the key's place in the dict's order (kept while the key stays, as a
+    dict keeps it), so ties go as a sort of the dict would; an entry whose sequence is not its key's newest
+    (``latest``: set again, or popped) is stale and dropped when it surfaces (lazy deletion)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heap: list[tuple[float, int, int, tuple[int, str]]] = []
+        self.latest: dict[tuple[int, str], int] = {}
+        self.place: dict[tuple[int, str], int] = {}
+        self._sequence = itertools.count()
+
+    def __setitem__(self, key: tuple[int, str], at: float) -> None:
+        sequence = next(self._sequence)
+        if key not in self:
+            self.place[key] = sequence
+        super().__setitem__(key, at)
+        self.latest[key] = sequence
+        heapq.heappush(self.heap, (at, self.place[key], sequence, key))
+        if len(self.heap) > 2 * len(self) + 1024:  # stale entries far in the future: drop them now
+            self.heap = [e for e in self.heap if self.current(e[3], e[2])]
+            heapq.heapify(self.heap)
+
+    def __delitem__(self, key: tuple[int, str]) -> None:
+        super().__delitem__(key)
+        self.place.pop(key, None)
+
+    def pop(self, key: tuple[int, str], *default: Any) -> Any:
+        self.place.pop(key, None)
+        return super().pop(key, *default)
+
+    def current(self, key: tuple[int, str], sequence: int) -> bool:
+        return key in self and self.latest.get(key) == sequence
 
 
 @dataclass
@@ -124,7 +164,9 @@ class Scheduler:
         self.report = report or (lambda message: None)
         self.stop = threading.Event()
         self.apps: dict[int, App] = {}
-        self.due: dict[tuple[int, str], float] = {}
+        self.due = DueTimes()
+        # Per stream, the units whose due time has come: (their app's ``served`` when queued, due, place, seq, key).
+        self._ready: dict[str, list[tuple[int, float, int, int, tuple[int, str]]]] = {PUSH: [], IMPORT: []}
         self.running: set[tuple[int, str]] = set()
         self.errors: dict[tuple[int, str], str] = {}
         self.served: dict[int, int] = {}  # app id -> the dispatch number it was last served at
@@ -228,16 +270,39 @@ class Scheduler:
                     self.due[key] = at
                     self._write(self.apps[app_id], PUSH, "waiting", at)
 
-    def ready(self) -> list[tuple[int, str]]:
-        """The units that may run now, in the order they should: pushes first, then the app served least recently."""
+    def ready(self, limit: int | None = None) -> list[tuple[int, str]]:
+        """The units that may run now (at most ``limit``), in the order they should: pushes first, then the app
+        served least recently, then the one due first."""
         now = self.clock.monotonic()
-        keys = [k for k, at in self.due.items() if at <= now and k not in self.running and k[0] in self.apps]
-        return sorted(keys, key=lambda k: (k[1] != PUSH, self.served.get(k[0], -1), self.due[k]))
+        waiting = self.due.heap
+        while waiting and waiting[0][0] <= now:
+            at, place, sequence, key = heapq.heappop(waiting)
+            if self.due.current(key, sequence):
+                heapq.heappush(self._ready[key[1]], (self.served.get(key[0], -1), at, place, sequence, key))
+        found: list[tuple[int, str]] = []
+        for stream in STREAMS:
+            heap, kept = self._ready[stream], []
+            while heap and (limit is None or len(found) < limit):
+                entry = heapq.heappop(heap)
+                served, at, place, sequence, key = entry
+                if not self.due.current(key, sequence):
+                    continue  # dispatched, or due again at another time (queued again then)
+                if key in self.running or key[0] not in self.apps:
+                    kept.append(entry)
+                    continue
+                if served != self.served.get(key[0], -1):  # its app's other stream was served since it was queued
+                    heapq.heappush(heap, (self.served.get(key[0], -1), at, place, sequence, key))
+                    continue
+                found.append(key)
+                kept.append(entry)  # still due: dispatching pops it from ``due``, which makes this entry stale
+            for entry in kept:
+                heapq.heappush(heap, entry)
+        return found
 
     def _dispatch(self) -> None:
-        for key in self.ready():
-            if len(self.running) >= self.workers:
-                return
+        if len(self.running) >= self.workers:
+            return
+        for key in self.ready(self.workers - len(self.running)):
             self.due.pop(key)
             self.running.add(key)
             self.peak_running = max(self.peak_running, len(self.running))

@@ -7,6 +7,7 @@ in-process transport) under the "orders" quota, and the account SLOW's quota is 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import threading
 import time
@@ -286,3 +287,51 @@ def test_sync_watch_runs_the_scheduler_and_sigterm_stops_it_after_the_page(run, 
 def test_sync_watch_refuses_an_unknown_app_and_a_pool_of_no_workers(run, app):
     assert "no app named 'Nope'" in run("sync", "--watch", "Nope", code=1).stderr
     assert "--workers" in run("sync", "--watch", "--workers", "0", code=2).stderr
+
+
+def test_ready_gives_the_order_a_sort_of_every_due_unit_would(host, clock):
+    """``ready()`` keeps its due units in heaps; the units and their order must be those of sorting every due unit
+    by (push first, the app served least recently, due first), through due times set again, lowered and raised,
+    units dispatched, apps served on their other stream and apps gone."""
+    from types import SimpleNamespace
+
+    from linkolis_host.scheduler import IMPORT, PUSH
+
+    rng = random.Random(25)
+    scheduler = Scheduler(host, workers=3, notifications=False)
+    now = clock.monotonic()
+    for app_id in range(1, 41):
+        scheduler.apps[app_id] = SimpleNamespace(id=app_id, name=f"Shop {app_id}", workspace_id=1)
+        for stream in (PUSH, IMPORT):
+            scheduler.due[(app_id, stream)] = now + rng.choice([0.0, 0.0, 1.0, 5.0, 30.0])
+
+    def by_sort():
+        at = clock.monotonic()
+        keys = [
+            k for k, due in scheduler.due.items() if due <= at and k not in scheduler.running and k[0] in scheduler.apps
+        ]
+        return sorted(keys, key=lambda k: (k[1] != PUSH, scheduler.served.get(k[0], -1), scheduler.due[k]))
+
+    checked = 0
+    for step in range(400):
+        expected = by_sort()
+        assert scheduler.ready() == expected, f"step {step}"
+        assert scheduler.ready(2) == expected[:2], f"step {step}"
+        checked += len(expected)
+        for key in expected[: rng.randint(0, 3)]:  # dispatched, as ``_dispatch`` does
+            scheduler.due.pop(key)
+            scheduler._dispatched += 1
+            scheduler.served[key[0]] = scheduler._dispatched
+            scheduler.running.add(key)
+        for key in list(scheduler.running):
+            if rng.random() < 0.5:  # it ends, due again some time later
+                scheduler.running.discard(key)
+                scheduler.due[key] = clock.monotonic() + rng.choice([0.0, 2.0, 10.0])
+        for key in rng.sample(sorted(scheduler.due), 3):  # woken sooner, or put off
+            scheduler.due[key] = clock.monotonic() + rng.choice([-1.0, 0.0, 3.0, 20.0])
+        if step == 100:
+            scheduler.apps.pop(7)  # gone from the apps served: its units are not ready
+        if step == 200:
+            scheduler.apps[7] = SimpleNamespace(id=7, name="Shop 7", workspace_id=1)  # and back
+        clock.advance(rng.choice([0.0, 0.5, 1.0, 3.0]))
+    assert checked > 2000  # the check saw long ready lists, not empty ones
