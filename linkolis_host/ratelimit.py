@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import locks
+from . import locks, store
 from .clock import Clock
 from .models import RateLimit
 
@@ -96,14 +96,15 @@ class RateLimiter:
         once the write lock is held (so every limiter's readings are in order, and a clock set back shows)."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                now = self.clock.time()
-                self._mind_the_clock(now)
-                yield now
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            with store.writing(self._conn):
+                try:
+                    now = self.clock.time()
+                    self._mind_the_clock(now)
+                    yield now
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
 
     def _mind_the_clock(self, now: float) -> None:
         """Move every stored time back when the clock was set back since the latest reading (see the module)."""

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -66,7 +67,7 @@ class HostDatabase(Database):
                 yield self
             return
         self._begin()
-        _writing.add(id(self))
+        _writing[id(self)] = _this_thread()
         try:
             yield self
         except BaseException:
@@ -79,7 +80,7 @@ class HostDatabase(Database):
                 self.rollback()
                 raise
         finally:
-            _writing.discard(id(self))
+            _writing.pop(id(self), None)
 
     def _begin(self) -> None:
         """``BEGIN IMMEDIATE``, waiting for another writer as long as the connection's busy timeout says."""
@@ -97,9 +98,10 @@ class HostDatabase(Database):
                     raise
                 # Another thread of this command holds it (sync --watch imports and pushes at once): wait on
                 # quietly, as for any short write of our own.
-                ours = bool(_writing - {id(self)})
+                ours = bool(_writing.keys() - {id(self)})
                 if total <= first:
                     if ours:
+                        _name_holder(exc, self.path, id(self))
                         raise
                     raise Busy(_busy_message(self.path, total)) from None
             if not ours:
@@ -111,29 +113,56 @@ class HostDatabase(Database):
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorname != "SQLITE_BUSY" or ours:
+                if exc.sqlite_errorname != "SQLITE_BUSY":
                     raise
-                raise Busy(_busy_message(self.path, total)) from None
+                if ours:
+                    _name_holder(exc, self.path, id(self))
+                    raise
+                raise Busy(_busy_message(self.path, total, _who_writes(self.path, id(self)))) from None
         finally:
             self.conn.execute(f"PRAGMA busy_timeout={total}")
 
 
-# The HostDatabases of this process inside a write transaction: when one waits for the write lock and another of
-# them holds it, the wait is between two threads of one command.
-_writing: set[int] = set()
+# The write transactions of this process (a HostDatabase's ``atomic()``, the rate limiter's): id of the connection
+# -> the thread holding it. When one waits for the write lock and another of them holds it, the wait is between two
+# threads of one command, and a message says so rather than blaming another process.
+_writing: dict[int, str] = {}
 
 
-def _who_writes(path: Path | None) -> str:
-    """Who holds the database, as far as linkolis can tell: the pid notes of the app locks held elsewhere."""
+def _this_thread() -> str:
+    return threading.current_thread().name
+
+
+@contextlib.contextmanager
+def writing(connection: object) -> Iterator[None]:
+    """Note, while the block runs, that ``connection`` (one not opened by ``connect``) holds the write lock."""
+    _writing[id(connection)] = _this_thread()
+    try:
+        yield
+    finally:
+        _writing.pop(id(connection), None)
+
+
+def _who_writes(path: Path | None, me: int | None = None) -> str:
+    """Who holds the database, as far as linkolis can tell: a thread of this process in a write transaction (other
+    than ``me``'s connection), else the pid notes of the app locks held elsewhere."""
+    ours = sorted({name for key, name in list(_writing.items()) if key != me})
+    if ours:
+        return f"this linkolis process's own thread {', '.join(ours)} (pid {os.getpid()})"
     holders = locks.holders(path.parent) if path is not None else []
     if holders:
         return "another linkolis process (" + "; ".join(holders) + ")"
     return "another linkolis process (or another program with the database open)"
 
 
-def _busy_message(path: Path | None, waited_ms: float) -> str:
+def _name_holder(exc: sqlite3.OperationalError, path: Path | None, me: int) -> None:
+    """Note on ``exc`` who held the lock when the wait ended: ``cannot_write`` says it, when it may be gone."""
+    exc.linkolis_holder = _who_writes(path, me)  # type: ignore[attr-defined]
+
+
+def _busy_message(path: Path | None, waited_ms: float, who: str | None = None) -> str:
     return (
-        f"{path or 'the database'} stayed locked by {_who_writes(path)} for {waited_ms / 1000:g} s; "
+        f"{path or 'the database'} stayed locked by {who or _who_writes(path)} for {waited_ms / 1000:g} s; "
         "nothing was changed: try again when it ends"
     )
 
@@ -180,7 +209,8 @@ def cannot_write(exc: BaseException, path: Path | str | None = None) -> str | No
     if name.startswith("SQLITE_IOERR"):
         return f"{where} cannot be read or written ({exc})"
     if name.startswith("SQLITE_BUSY"):
-        return f"{where} stays locked by {_who_writes(Path(path) if path else None)}"
+        holder = getattr(exc, "linkolis_holder", None) or _who_writes(Path(path) if path else None)
+        return f"{where} stays locked by {holder}"
     return None
 
 

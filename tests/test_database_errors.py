@@ -183,3 +183,37 @@ def test_a_database_this_user_may_not_read_is_named(stocked, monkeypatch):
     real = store._may
     monkeypatch.setattr(store, "_may", lambda path, how: False if path.name == DB else real(path, how))
     assert_refused(linkolis("apps", "list"), f"cannot read {stocked}: it belongs to another user")
+
+
+@pytest.mark.parametrize("holder", ["a write transaction", "a token reservation"])
+def test_a_write_waiting_for_a_thread_of_its_own_process_names_that_thread_not_another_process(host, holder):
+    """``sync --watch``'s workers write on connections of their own and reserve tokens on the rate limiter's: a wait
+    that ends while one of them holds the lock says which thread held it."""
+    import threading
+
+    holding, done = threading.Event(), threading.Event()
+
+    def hold():
+        transaction = host.db.atomic() if holder == "a write transaction" else host.limiter._transaction()
+        with transaction:
+            holding.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=hold, name="linkolis-worker-7")
+    thread.start()
+    twin = host.fork()
+    try:
+        assert holding.wait(10)
+        twin.db.execute("PRAGMA busy_timeout=100")
+        with pytest.raises(sqlite3.OperationalError) as refused:
+            with twin.db.atomic():
+                pass
+        said = store.cannot_write(refused.value, host.db_path)
+    finally:
+        done.set()
+        thread.join(10)
+        twin.close()
+    own = f"this linkolis process's own thread linkolis-worker-7 (pid {os.getpid()})"
+    assert said == f"{host.db_path} stays locked by {own}"
+    with host.db.atomic():  # and once it ends, the write goes through
+        pass
