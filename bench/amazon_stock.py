@@ -21,8 +21,8 @@ through one seller's feeds one after another), no feed created before JSON_LISTI
 minutes allows; getFeed's polls fall within that floor and are not added.
 
 The latency part serves the simulator over HTTP on 127.0.0.1 with the real clock and no visibility delay, runs
-`linkolis_host.sync.watch` in a thread (push interval from the config, 1 s by default) and sets a quantity 20
-times, each time polling the simulator until Amazon shows it.
+the scheduler of `sync --watch` (`linkolis_host.scheduler.Scheduler`) in a thread (its poll is the config's push
+interval, 1 s by default) and sets a quantity 20 times, each time polling the simulator until Amazon shows it.
 """
 
 from __future__ import annotations
@@ -277,8 +277,9 @@ def latency(samples: int = 20) -> dict:
     """Real clock: `stock set` to the quantity visible at the simulator, under `sync --watch`."""
     from linkolis_amazon.simulator import Simulator
 
-    from linkolis_host import SystemClock, stock, sync
+    from linkolis_host import SystemClock, stock
     from linkolis_host.host import Host
+    from linkolis_host.scheduler import Scheduler
 
     sim = Simulator(
         SystemClock(), orders=0, skus=0, new_orders_per_hour=0, marketplaces=("DE",), listing_visibility_delay=0
@@ -293,11 +294,10 @@ def latency(samples: int = 20) -> dict:
         push_interval = watcher.config.sync.push_interval
         stop = threading.Event()
         messages: list[str] = []
-        thread = threading.Thread(
-            target=sync.watch,
-            args=(watcher, None, watcher.config.sync.interval, push_interval, stop, messages.append),
-            daemon=True,
+        scheduler = Scheduler(
+            watcher, interval=watcher.config.sync.interval, poll=push_interval, report=messages.append
         )
+        thread = threading.Thread(target=scheduler.run, args=(stop,), daemon=True)
         thread.start()
         waits = []
         gaps = random.Random(20261126)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from helpers import authorize_app, install_app, token_of
 
-from linkolis_host import apps, orders, stock, sync
+from linkolis_host import apps, orders, stock
 from linkolis_host.errors import Busy
 from linkolis_host.locks import app_lock
+from linkolis_host.scheduler import Scheduler, status
 
 
 def test_sync_imports_then_pushes_for_every_authorized_app(run, app, market):
@@ -69,27 +69,38 @@ def test_a_second_push_of_an_app_while_one_runs_is_refused(run, host, app, marke
     assert market.pushes == []
 
 
-def test_watch_pushes_a_stock_change_within_seconds_and_stops_cleanly(host, app, market):
+def test_the_watch_pushes_a_stock_change_within_a_poll_reports_it_and_stops_cleanly(host, app, market, clock):
+    """``sync --watch``'s engine (the scheduler, on the virtual clock): the seller sets a level 5 s in, in the
+    coordinator's own flow (a change from another thread would race a virtual clock that runs on)."""
     market.add_order("O-1")
-    stop = threading.Event()
     reports: list[str] = []
+    start = clock.time()
+
+    class SellerSetsStock(Scheduler):
+        changed_at: float | None = None
+
+        def _refresh(self):
+            now = self.clock.time()
+            if self.changed_at is None and now >= start + 5:
+                stock.set_stock(host, "SKU-A", 7)
+                self.changed_at = now
+            if now >= start + 30:
+                self.stop.set()
+            super()._refresh()
+
     watcher_host = host.fork()
-    watcher = threading.Thread(target=sync.watch, args=(watcher_host, None, 0.05, 0.05, stop, reports.append))
-    watcher.start()
+    scheduler = SellerSetsStock(watcher_host, interval=3600, poll=1.0, report=reports.append)
     try:
-        stock.set_stock(host, "SKU-A", 7)
-        deadline = time.monotonic() + 5
-        while market.listings.get("SKU-A") != 7 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert market.listings.get("SKU-A") == 7, "the change was not pushed within 5 seconds"
+        scheduler.run(threading.Event())  # returns once stopped, its units ended and its state written
     finally:
-        stop.set()
-        watcher.join(5)
         watcher_host.close()
-    assert not watcher.is_alive()
+    pushed = [t for t, name, stream, what in scheduler.events if (stream, what) == ("push", "done")]
+    assert scheduler.changed_at is not None
+    assert [t for t in pushed if t >= scheduler.changed_at][0] - scheduler.changed_at <= 1.0
     assert "Shop EU: 1 sent, 1 accepted, 0 rejected, 0 pending" in reports
     assert "Shop EU: 1 new, 0 updated orders" in reports
     assert market.pushes == [("SKU-A", 7)]
+    assert {u["state"] for u in status(host)["units"]} == {"stopped"}
 
 
 def test_a_write_that_reads_first_is_not_undone_by_another_connections_write(host, app):
