@@ -94,7 +94,7 @@ class RateLimiter:
     def _transaction(self) -> Iterator[float]:
         """One write transaction on the buckets, serialised with every other process; yields the time now, read
         once the write lock is held (so every limiter's readings are in order, and a clock set back shows)."""
-        with self._lock:
+        with store.process_writer(self._conn), self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             with store.writing(self._conn):
                 try:
