@@ -95,7 +95,7 @@ class RateLimiter:
         """One write transaction on the buckets, serialised with every other process; yields the time now, read
         once the write lock is held (so every limiter's readings are in order, and a clock set back shows)."""
         with store.process_writer(self._conn), self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            store.begin_immediate(self._conn, self._conn.execute("PRAGMA busy_timeout").fetchone()[0])
             with store.writing(self._conn):
                 try:
                     now = self.clock.time()

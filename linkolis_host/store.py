@@ -10,8 +10,10 @@ import contextlib
 import json
 import logging
 import os
+import random
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -26,6 +28,7 @@ DB_FILE = "linkolis.db"
 # LOCK_WAIT seconds in all (the connection's busy timeout).
 NOTICE_AFTER = 2.0
 LOCK_WAIT = 30.0
+BACKOFF_MAX = 0.005  # seconds: the longest pause between two tries for a write lock another process holds
 
 _log = logging.getLogger("linkolis.store")
 
@@ -94,39 +97,58 @@ class HostDatabase(Database):
             raise UserError(f"this command needs to write to {self.path}, which is open read-only: {self.read_only}")
         total = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
         first = min(total, int(NOTICE_AFTER * 1000))
-        try:
-            self.conn.execute(f"PRAGMA busy_timeout={first}")
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorname != "SQLITE_BUSY":
-                    raise
-                # Another thread of this command holds it (sync --watch imports and pushes at once): wait on
-                # quietly, as for any short write of our own.
-                ours = bool(_writing.keys() - {id(self)})
-                if total <= first:
-                    if ours:
-                        _name_holder(exc, self.path, id(self))
-                        raise
-                    raise Busy(_busy_message(self.path, total)) from None
-            if not ours:
+        noticed = False
+
+        def waiting(waited_ms: float, ours: bool) -> None:
+            nonlocal noticed
+            # Another thread of this command holds it (a write outside ``atomic()``): wait on quietly, as for any
+            # short write of our own.
+            if not noticed and not ours and first < total and waited_ms >= first:
+                noticed = True
                 self.say(
                     f"{self.path} is busy: {_who_writes(self.path)} is writing to it; "
                     f"waiting up to {(total - first) / 1000:g} s more for it to finish…"
                 )
-            self.conn.execute(f"PRAGMA busy_timeout={total - first}")
+
+        try:
+            begin_immediate(self.conn, total, waiting)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorname != "SQLITE_BUSY":
+                raise
+            if _writing.keys() - {id(self)}:
+                _name_holder(exc, self.path, id(self))
+                raise
+            raise Busy(_busy_message(self.path, total, _who_writes(self.path, id(self)))) from None
+
+
+def begin_immediate(
+    conn: sqlite3.Connection, total_ms: float, waiting: Callable[[float, bool], None] | None = None
+) -> None:
+    """``BEGIN IMMEDIATE`` on ``conn``, trying again for up to ``total_ms`` while another process writes, after
+    pauses from 0.5 ms doubling to ``BACKOFF_MAX`` (jittered): SQLite's busy handler sleeps in steps of up to 100 ms
+    and may wake to find the lock taken again, a wait far longer than the transactions it waits for. ``waiting`` is
+    told, between tries, the milliseconds waited and whether a thread of this process holds the lock. The last
+    ``SQLITE_BUSY`` error is raised when the time is spent; the connection's busy timeout is as it was."""
+    saved = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout=0")
+    started, pause = time.monotonic(), 0.0005
+    try:
+        while True:
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE")
+                return
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorname != "SQLITE_BUSY":
                     raise
-                if ours:
-                    _name_holder(exc, self.path, id(self))
+                waited_ms = (time.monotonic() - started) * 1000
+                if waited_ms >= total_ms:
                     raise
-                raise Busy(_busy_message(self.path, total, _who_writes(self.path, id(self)))) from None
-        finally:
-            self.conn.execute(f"PRAGMA busy_timeout={total}")
+                if waiting is not None:
+                    waiting(waited_ms, bool(_writing))
+                time.sleep(min(pause * random.uniform(0.5, 1.0), (total_ms - waited_ms) / 1000))
+                pause = min(pause * 2, BACKOFF_MAX)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={saved}")
 
 
 # The write transactions of this process (a HostDatabase's ``atomic()``, the rate limiter's): id of the connection

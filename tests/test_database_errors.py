@@ -217,3 +217,34 @@ def test_a_write_waiting_for_a_thread_of_its_own_process_names_that_thread_not_a
     assert said == f"{host.db_path} stays locked by {own}"
     with host.db.atomic():  # and once it ends, the write goes through
         pass
+
+
+def test_a_write_lock_held_elsewhere_is_tried_again_until_it_is_free_then_taken(stocked):
+    """``begin_immediate`` tries again between short pauses (not SQLite's busy handler) and takes the lock the first
+    try after the other program lets go; given up, it raises SQLite's own ``SQLITE_BUSY``. Either way the
+    connection's busy timeout is as it was."""
+    other = sqlite3.connect(stocked, isolation_level=None)
+    mine = sqlite3.connect(stocked, isolation_level=None)
+    mine.execute("PRAGMA busy_timeout=1234")
+    tries = []
+
+    def waiting(waited_ms, ours):
+        tries.append((waited_ms, ours))
+        if len(tries) == 3:
+            other.execute("ROLLBACK")  # the other program's transaction ends
+
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        store.begin_immediate(mine, 60_000, waiting)
+        assert mine.in_transaction and len(tries) == 3
+        assert [ours for _, ours in tries] == [False, False, False]  # no thread of this process held it
+        mine.execute("ROLLBACK")
+
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError) as refused:
+            store.begin_immediate(mine, 20)
+        assert refused.value.sqlite_errorname == "SQLITE_BUSY" and not mine.in_transaction
+        assert mine.execute("PRAGMA busy_timeout").fetchone()[0] == 1234
+    finally:
+        other.close()
+        mine.close()
