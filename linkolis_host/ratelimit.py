@@ -247,11 +247,32 @@ class RateLimiter:
                 )
 
     def wait_time(self, key: str, limit: RateLimit) -> float:
-        """Seconds until a token would be there, without taking one."""
+        """Seconds until a token would be there, without taking one: read without the write lock (the scheduler
+        asks before every call, and a write transaction each time doubled the limiter's writes), except when
+        something must be written first: a token of a process that died to give back, or the clock set back."""
+        with self._lock:
+            self._conn.execute("BEGIN")  # deferred: one snapshot for the reads, no write lock
+            try:
+                now = self.clock.time()
+                latest = self._conn.execute("SELECT latest FROM rate_clock WHERE id = 1").fetchone()
+                orphans = self._conn.execute("SELECT 1 FROM rate_reservations WHERE key = ? LIMIT 1", (key,)).fetchone()
+                if (latest is None or now >= latest[0] - CLOCK_STEP) and orphans is None:
+                    row = self._conn.execute(
+                        "SELECT tokens, updated_at FROM rate_buckets WHERE key = ?", (key,)
+                    ).fetchone()
+                    tokens = float(limit.burst)
+                    if row is not None:
+                        tokens = min(float(limit.burst), row[0] + max(0.0, now - row[1]) * limit.rate)
+                    return self._wait_for(key, limit, now, tokens)
+            finally:
+                self._conn.execute("COMMIT")
         with self._transaction() as now:
             self._release_orphans(key, limit, now)
-            tokens = self._bucket(key, limit, now, 0.0)
-            wait = 0.0 if tokens >= 1 else (1 - tokens + _MARGIN_TOKENS) / limit.rate + MARGIN_SECONDS
-            if limit.window is None:
-                return wait
-            return self._window_room(key, limit, now + wait) - now
+            return self._wait_for(key, limit, now, self._bucket(key, limit, now, 0.0))
+
+    def _wait_for(self, key: str, limit: RateLimit, now: float, tokens: float) -> float:
+        """Seconds from ``now`` until a token would be there, the bucket holding ``tokens``."""
+        wait = 0.0 if tokens >= 1 else (1 - tokens + _MARGIN_TOKENS) / limit.rate + MARGIN_SECONDS
+        if limit.window is None:
+            return wait
+        return self._window_room(key, limit, now + wait) - now

@@ -237,3 +237,47 @@ def test_a_token_reserved_by_a_process_that_died_goes_back_even_once_another_has
     limiter = RateLimiter(db_path, clock)
     assert limiter.reserve(ORDERS_KEY, ORDERS) == pytest.approx(180, abs=0.5), "not six minutes"
     limiter.close()
+
+
+def _reserve_in_a_process(db_path, start, calls, out):
+    limiter = RateLimiter(db_path, VirtualClock(start=start))
+    waits = []
+    for _ in range(calls):
+        limiter.wait_time(KEY, LIMIT)  # as the scheduler asks before each call
+        reservation = limiter.take(KEY, LIMIT)
+        limiter.went(reservation)  # as the HTTP client says once it sends: its token is spent, whatever happens
+        waits.append(reservation.wait)
+    limiter.close()
+    out.put(waits)
+
+
+def test_two_processes_never_overdraw_a_bucket_together(db_path):
+    """Two processes on one data directory take 15 tokens each while time stands still: together they get the
+    burst at once and every next call a refill later, never two calls on one token."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    out = spawn.Queue()
+    processes = [spawn.Process(target=_reserve_in_a_process, args=(db_path, 1_800_000_000, 15, out)) for _ in range(2)]
+    for p in processes:
+        p.start()
+    slots = sorted(out.get(timeout=60) + out.get(timeout=60))
+    for p in processes:
+        p.join(timeout=60)
+    assert len(slots) == 30
+    for n, wait in enumerate(slots):
+        assert wait >= max(0.0, (n + 1 - LIMIT.burst) / LIMIT.rate), f"call {n} would overdraw the bucket"
+
+
+def test_asking_how_long_to_wait_writes_nothing(db_path, clock):
+    """The scheduler asks before every call: a read, not a write transaction (it doubled the limiter's writes)."""
+    limiter = RateLimiter(db_path, clock)
+    for _ in range(LIMIT.burst):
+        limiter.reserve(KEY, LIMIT)
+    statements: list[str] = []
+    limiter._conn.set_trace_callback(statements.append)
+    wait = limiter.wait_time(KEY, LIMIT)
+    assert wait == pytest.approx(1 / LIMIT.rate + MARGIN_SECONDS, abs=0.01)
+    assert not [s for s in statements if "IMMEDIATE" in s or s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    assert limiter.reserve(KEY, LIMIT) == pytest.approx(wait, abs=0.01), "the wait told is the wait given"
+    limiter.close()
