@@ -19,7 +19,7 @@ from .clock import Clock, SystemClock, with_monotonic
 from .config import CONFIG_FILE, HostConfig, home_dir, load_config
 from .context import REDACTOR, AppGuard, Context, Progress, StateStore
 from .errors import Action, OperatorConfigError, UserError
-from .http import HttpClient, HttpStats
+from .http import ClientPool, HttpClient, HttpStats
 from .models import AppInfo, AppSettings, AppStatus
 from .operator import OperatorSettings, again, load_operator_settings
 from .plugins import Registry, build_plugin_manager
@@ -90,6 +90,10 @@ class Host:
         self.db = store.connect(self.db_path, say=self.say)
         self.secrets = SecretBox(self.home)
         self.limiter = RateLimiter(self.db_path, self.clock)
+        # One HTTP client per marketplace origin for this host and its forks (their worker threads): connections
+        # kept alive from one unit to the next. Closed by this host, not by a fork.
+        self.http_pool = ClientPool()
+        self._owns_pool = True
         self.http_stats = HttpStats()
         # Shortcuts kept in memory for this host and its forks (shared: ``fork`` copies the reference), never the
         # truth: without them a module runs the query it would otherwise skip.
@@ -142,9 +146,12 @@ class Host:
         twin.__dict__.update(self.__dict__)
         twin.db = store.connect(self.db_path, say=self.say)
         twin.limiter = RateLimiter(self.db_path, self.clock)
+        twin._owns_pool = False
         return twin
 
     def close(self) -> None:
+        if self._owns_pool:
+            self.http_pool.close()
         self.limiter.close()
         self.db.close()
 
@@ -253,6 +260,7 @@ class Host:
             marketplace=kind.title,
             guard=guard,
             request_id_header=kind.request_id_header,
+            pool=self.http_pool,
         )
         return Context(
             app=info,

@@ -211,6 +211,45 @@ class Unlimited(Quota):
         pass
 
 
+class ClientPool:
+    """One ``httpx.Client`` (its pool of open connections) per marketplace origin, shared by every ``HttpClient`` a
+    host and its forks make: a unit's context no longer opens a connection (and a TLS handshake) of its own; the
+    next unit for that marketplace, in any worker thread, reuses one kept alive. ``httpx.Client`` may be used from
+    several threads at once. ``close`` closes them all (the host does, when it closes)."""
+
+    def __init__(self) -> None:
+        # (origin, the transport's id) -> (the transport, kept so its id is never reused while listed; the client)
+        self._clients: dict[tuple[Any, ...], tuple[httpx.BaseTransport | None, httpx.Client]] = {}
+        self._lock = threading.Lock()
+
+    def client(self, url: str | httpx.URL, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+        """The client for ``url``'s origin through ``transport`` (None: the network), made on first need."""
+        key = (*_origin(httpx.URL(url)), id(transport))
+        with self._lock:
+            found = self._clients.get(key)
+            if found is None:
+                found = self._clients[key] = (transport, _new_client(transport, None, {"user-agent": user_agent()}))
+            return found[1]
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for _, client in clients:
+            client.close()
+
+
+def _new_client(
+    transport: httpx.BaseTransport | None, timeout: httpx.Timeout | None, headers: dict[str, str]
+) -> httpx.Client:
+    return httpx.Client(
+        transport=transport,
+        verify=tls_context() if transport is None else True,
+        timeout=timeout if timeout is not None else httpx.Timeout(30.0, connect=CONNECT_TIMEOUT),
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
 class HttpClient:
     def __init__(
         self,
@@ -231,13 +270,16 @@ class HttpClient:
         probe: Callable[[httpx.URL], bool] | None = None,
         request_id_header: str = "x-request-id",
         stand_ins: Iterable[str] = (),
+        pool: ClientPool | None = None,
     ) -> None:
         """``progress`` hears of long waits; ``marketplace`` (a title, "Amazon") names whose quota is waited for;
         ``guard`` is called before each request and raises to refuse it (the app was removed); ``probe`` says
         whether a URL's host can be reached before a long wait for quota (default: a TCP connection on the
         client's own network, none through an injected transport); ``request_id_header`` is the response header in
         which the marketplace names a request for its support (the plugin's word, from ``AppKind``); ``stand_ins``
-        are the base URLs of the demo's stand-ins (``[demo] stand_ins``): one that refuses a connection has stopped."""
+        are the base URLs of the demo's stand-ins (``[demo] stand_ins``): one that refuses a connection has stopped;
+        ``pool`` (the host's): send through its shared client for the origin and ``transport``, whose connections
+        outlive this client, instead of a client of its own."""
         self.stand_ins = {_origin(httpx.URL(u)) for u in stand_ins}
         self.request_id_header = request_id_header
         self.clock = clock
@@ -254,18 +296,17 @@ class HttpClient:
         self.probe = (
             probe if probe is not None or transport is not None else (lambda url: tcp_reachable(url, connect_timeout))
         )
-        self._client = httpx.Client(
-            transport=transport,
-            verify=tls_context() if transport is None else True,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            headers={"user-agent": agent or user_agent()},
-            follow_redirects=False,
-        )
+        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self._agent = agent or user_agent()
+        self._pool, self._transport = pool, transport
+        self._client = None if pool is not None else _new_client(transport, self._timeout, {"user-agent": self._agent})
         self._random = random.Random()
         self._reached: set[str] = set()  # hosts that answered this client: no need to check they can be reached
 
     def close(self) -> None:
-        self._client.close()
+        """Close this client's own connections; a pool's stay open for the next client."""
+        if self._client is not None:
+            self._client.close()
 
     def _backoff(self, attempt: int, why: str) -> None:
         delay = min(MAX_BACKOFF, 2.0**attempt) * self._random.uniform(0.5, 1.0)
@@ -459,7 +500,14 @@ class HttpClient:
     def _send_single(self, method: str, url: str, label: str, kwargs: dict[str, Any]) -> httpx.Response:
         """One request through httpx, counted and logged."""
         self.stats.calls[label] += 1
-        response = self._client.request(method, url, **kwargs)
+        if self._client is not None:
+            response = self._client.request(method, url, **kwargs)
+        else:
+            assert self._pool is not None
+            headers = httpx.Headers(kwargs.pop("headers", None))
+            headers.setdefault("user-agent", self._agent)
+            kwargs.setdefault("timeout", self._timeout)
+            response = self._pool.client(url, self._transport).request(method, url, headers=headers, **kwargs)
         self._reached.add(httpx.URL(url).host)
         request_id = response.headers.get(self.request_id_header)
         self.log.debug("%s %s -> %s (%s)", method, httpx.URL(url).path, response.status_code, request_id)

@@ -165,3 +165,74 @@ def test_every_request_says_who_sends_it(client):
     client(market).get(URL)
     agent = market.requests[0].headers["user-agent"]
     assert agent.startswith("linkolis/0.1.0 (Language=Python/")
+
+
+# -- connections kept alive from one unit to the next --------------------------------------------------------------
+
+
+class CountingServer:
+    """A loopback HTTP/1.1 server that answers 200 and counts the connections it accepted."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802 (the standard library's name)
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.accepted = 0
+        server = self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        serve_one = server.process_request
+
+        def counted(request, client_address):
+            self.accepted += 1
+            serve_one(request, client_address)
+
+        server.process_request = counted
+        self.url = f"http://127.0.0.1:{server.server_address[1]}/orders"
+
+    def __enter__(self):
+        import threading
+
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_the_clients_of_one_pool_reuse_one_connection_and_closing_one_keeps_it_open(clock, pooled):
+    from linkolis_host.http import ClientPool
+
+    pool = ClientPool()
+    with CountingServer() as server:
+        for _ in range(5):  # five units, each with its own client, as host.context makes them
+            http = HttpClient(clock=clock, retries=0, pool=pool if pooled else None, probe=lambda url: True)
+            assert http.get(server.url).status_code == 200
+            http.close()
+        pool.close()
+        assert server.accepted == (1 if pooled else 5)
+
+
+def test_a_host_shares_its_pool_with_its_forks_and_closes_it_itself(home):
+    from linkolis_host.host import Host
+
+    host = Host(home)
+    twin = host.fork()
+    assert twin.http_pool is host.http_pool
+    client = host.http_pool.client("https://api.market.invalid/orders")
+    twin.close()
+    assert not client.is_closed, "a fork ending (a worker thread) closes no connection the others use"
+    host.close()
+    assert client.is_closed
