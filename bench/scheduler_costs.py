@@ -12,6 +12,11 @@ Two shapes per N (2 N units: an import and a push per app, 4 workers):
 - ``steady``: the units' due times spread over a 60 s round; the clock moves 60 / rounds s a round, so a few units
   come due at a time.
 
+``--rows``: the state rows the coordinator writes for ``sync status`` per minute, and its commits, over ``--minutes``
+virtual minutes of the ``steady`` shape with ``--workers`` (16), each unit running 0.05-0.6 s (drawn), and one app
+in a thousand a second with a stock change (its push due at once); ``_flush`` is called every 0.5 virtual s, as the
+real clock would, into a stand-in database that counts what ``upsert_all`` is given (no SQLite).
+
 What the clock hides: only the coordinator's in-memory bookkeeping is timed (``time.perf_counter`` around each call,
 CPU of this one thread, the GIL uncontended); the state rows ``_write`` notes are never flushed, and a real run adds
 the units themselves, the state table's commits and ``_wake``'s queries. ``ready_us`` is the part of a dispatch
@@ -21,6 +26,7 @@ spent in ``ready()``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import os
@@ -41,10 +47,10 @@ def fake_app(app_id: int) -> SimpleNamespace:
     return SimpleNamespace(id=app_id, name=f"Shop {app_id}", workspace_id=app_id)
 
 
-def build(apps: int, spread: bool, rng: random.Random) -> Scheduler:
+def build(apps: int, spread: bool, rng: random.Random, workers: int = WORKERS) -> Scheduler:
     clock = VirtualClock(1_000_000.0)
     host = SimpleNamespace(clock=clock, config=SimpleNamespace(sync=SimpleNamespace(net_interval=600.0)))
-    scheduler = Scheduler(host, workers=WORKERS, interval=ROUND, notifications=False)  # type: ignore[arg-type]
+    scheduler = Scheduler(host, workers=workers, interval=ROUND, notifications=False)  # type: ignore[arg-type]
     now = clock.monotonic()
     for app_id in range(1, apps + 1):
         scheduler.apps[app_id] = fake_app(app_id)  # type: ignore[assignment]
@@ -105,13 +111,91 @@ def run(apps: int, rounds: int, spread: bool, seed: int = 25) -> dict:
     }
 
 
+class CountingDb:
+    """Stands in for the host's database in ``_flush``: counts the rows upserted and the commits."""
+
+    def __init__(self) -> None:
+        self.rows = self.commits = 0
+        self.conn = SimpleNamespace(executemany=lambda sql, params: None)
+
+    @contextlib.contextmanager
+    def atomic(self):
+        yield
+        self.commits += 1
+
+    def __getitem__(self, table: str) -> SimpleNamespace:
+        return SimpleNamespace(upsert_all=self._upsert_all)
+
+    def _upsert_all(self, rows: list, pk: tuple) -> None:
+        self.rows += len(rows)
+
+
+def state_rows(apps: int, minutes: float, workers: int, seed: int = 25) -> dict:
+    rng = random.Random(seed)
+    scheduler = build(apps, True, rng, workers)
+    db = scheduler.host.db = CountingDb()
+    clock, step, ends = scheduler.clock, 0.05, {}
+    start = clock.monotonic()
+    next_flush, next_change, runs = start, start, 0
+    while clock.monotonic() - start < minutes * 60:
+        now = clock.monotonic()
+        scheduler._dispatch()
+        while not scheduler._work.empty():
+            key = scheduler._work.get_nowait()
+            ends[key] = now + rng.uniform(0.05, 0.6)
+            runs += 1
+        if now >= next_change:  # a stock change: the push of one app in a thousand a second is due now
+            next_change += 1.0
+            for app_id in rng.sample(range(1, apps + 1), max(1, apps // 1000)):
+                key = (app_id, PUSH)
+                if key not in scheduler.running and now < scheduler.due.get(key, float("inf")):
+                    scheduler.due[key] = now
+                    scheduler._write(scheduler.apps[app_id], PUSH, "waiting", now)
+        clock.advance(step)
+        now = clock.monotonic()
+        for key in [k for k, end in ends.items() if end <= now]:
+            del ends[key]
+            scheduler._finish(Done(key, "done", now + ROUND))
+        if now >= next_flush:
+            next_flush += 0.5
+            scheduler._flushed_at = float("-inf")  # the real clock's half second has passed
+            scheduler._flush()
+    return {
+        "apps": apps,
+        "minutes": minutes,
+        "workers": workers,
+        "units_run": runs,
+        "state_rows_per_minute": round(db.rows / minutes),
+        "commits_per_minute": round(db.commits / minutes),
+        "rows_per_unit_run": round(db.rows / max(1, runs), 2),
+        "load_1m": round(os.getloadavg()[0], 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apps", type=int, nargs="+", default=[1000, 2000, 5000])
     parser.add_argument("--rounds", type=int, default=3000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--rows", action="store_true", help="count the state rows written a minute instead")
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=16, help="with --rows")
     args = parser.parse_args()
     source = os.path.dirname(os.path.dirname(linkolis_host.__file__))
+    if args.rows:
+        rows = [state_rows(apps, args.minutes, args.workers) for apps in args.apps]
+        if args.json:
+            print(json.dumps({"source": source, "results": rows}))
+            return
+        for r in rows:
+            print(
+                f"{r['apps']:>6} apps, {r['workers']} workers: {r['state_rows_per_minute']} state rows a minute in "
+                f"{r['commits_per_minute']} "
+                f"commits ({r['rows_per_unit_run']} a unit run, {r['units_run']} runs in {r['minutes']} min); "
+                f"load {r['load_1m']}"
+            )
+        print(f"(linkolis_host from {source})")
+        return
     results = []
     for apps in args.apps:
         for spread in (False, True):

@@ -73,6 +73,9 @@ log = logging.getLogger("linkolis.scheduler")
 
 PUSH, IMPORT = "push", "import"
 FLUSH_EVERY = 0.5  # real seconds between writes of the state table
+# A state row is written again only when what ``sync status`` shows of it changed: its state or error, or its due
+# time moved by more than this many seconds (a wake that moves a push a few tenths sooner is not news).
+SHOWN_DUE_SLACK = 1.0
 WRITE_RETRY = 10.0  # seconds between tries while the database cannot be written (a full disk, say)
 CLOCK_JUMP = 1.0  # a wall clock that moves this much against the monotonic one was set: due times are shown anew
 STREAMS = (PUSH, IMPORT)
@@ -179,6 +182,7 @@ class Scheduler:
         self._not_before: dict[tuple[int, str], float] = {}  # a deferred or stalled unit's time: sooner is waste
         self._dirty: dict[tuple[int, str], dict[str, Any]] = {}  # state rows to write, in one transaction
         self._gone: set[tuple[int, str]] = set()  # state rows to delete, in the same transaction
+        self._shown: dict[tuple[int, str], dict[str, Any]] = {}  # the state rows as last written
         self._flushed_at = 0.0
         self._flush_again_at = 0.0  # monotonic: after a refused write of the state rows, the next try
         self._stalled: set[tuple[int, str]] = set()  # units whose last run the database refused to store
@@ -543,20 +547,27 @@ class Scheduler:
     # -- the state table ------------------------------------------------------------------------------------
 
     def _write(self, app: App, stream: str, state: str, due_at: float) -> None:
-        """Note a state row to write; ``due_at`` on the monotonic clock, written as the wall time it falls at."""
+        """Note a state row to write; ``due_at`` on the monotonic clock, written as the wall time it falls at. A row
+        that would show what the one last written shows (``SHOWN_DUE_SLACK``) is not written again."""
         wall = self.clock.time()
-        self._gone.discard((app.id, stream))
-        self._dirty[(app.id, stream)] = {
+        key = (app.id, stream)
+        self._gone.discard(key)
+        row = {
             "app_id": app.id,
             "stream": stream,
             "app_name": app.name,
             "workspace_id": app.workspace_id,
             "state": state,
             "due_at": wall + (due_at - self.clock.monotonic()),
-            "last_error": self.errors.get((app.id, stream), ""),
+            "last_error": self.errors.get(key, ""),
             "updated_at": wall,
             "pid": self._pid,
         }
+        shown = self._shown.get(key)
+        if shown is not None and _shows_the_same(shown, row):
+            self._dirty.pop(key, None)  # back to what is shown before the next flush: nothing to write
+            return
+        self._dirty[key] = row
 
     def _mind_the_wall_clock(self) -> None:
         """The wall clock was set (NTP, a VM resumed): the due times shown are written again, as wall times now."""
@@ -571,8 +582,8 @@ class Scheduler:
 
     def _flush(self, force: bool = False) -> None:
         """Write the changed state rows, in one transaction at most every half a real second: ``sync status`` is
-        that fresh, and a thousand apps cost one commit, not two per unit. Rows the database refuses are kept, to
-        be written with the next ones, ``write_retry`` seconds later at the earliest."""
+        that fresh (a unit running, a second), and a thousand apps cost one commit, not two per unit. Rows the
+        database refuses are kept, to be written with the next ones, ``write_retry`` seconds later at the earliest."""
         if not self._dirty and not self._gone:
             return
         if not force and (
@@ -581,6 +592,12 @@ class Scheduler:
             return
         dirty, gone = self._dirty, self._gone
         self._dirty, self._gone = {}, set()
+        if not force:
+            # A unit that began less than FLUSH_EVERY ago is shown running at the next flush, if it still is: most
+            # end before, and their row is then written once, not twice (running, then waiting again).
+            young = self.clock.time() - FLUSH_EVERY
+            for key in [k for k, row in dirty.items() if row["state"] == "running" and row["updated_at"] > young]:
+                self._dirty[key] = dirty.pop(key)
         try:
             with self.host.db.atomic():
                 self.host.db.conn.executemany(
@@ -599,6 +616,9 @@ class Scheduler:
             return
         finally:
             self._flushed_at = time.monotonic()
+        for key in gone:
+            self._shown.pop(key, None)
+        self._shown.update(dirty)
         if not self._stalled:
             self._untroubled()
 
@@ -607,6 +627,7 @@ class Scheduler:
         self._dirty.pop((app_id, stream), None)
         self._stalled.discard((app_id, stream))
         self._gone.add((app_id, stream))
+        self._shown.pop((app_id, stream), None)
 
     def _stopped(self) -> None:
         try:
@@ -620,6 +641,12 @@ class Scheduler:
             if trouble is None:
                 raise
             self.report(f"stopped; {trouble}, so `sync status` shows the units as they were last written")
+
+
+def _shows_the_same(shown: dict[str, Any], row: dict[str, Any]) -> bool:
+    """Whether ``row`` shows in ``sync status`` what the written ``shown`` does."""
+    same = ("state", "last_error", "app_name", "workspace_id", "pid")
+    return all(shown[f] == row[f] for f in same) and abs(shown["due_at"] - row["due_at"]) <= SHOWN_DUE_SLACK
 
 
 @contextmanager

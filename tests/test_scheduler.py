@@ -335,3 +335,49 @@ def test_ready_gives_the_order_a_sort_of_every_due_unit_would(host, clock):
             scheduler.apps[7] = SimpleNamespace(id=7, name="Shop 7", workspace_id=1)  # and back
         clock.advance(rng.choice([0.0, 0.5, 1.0, 3.0]))
     assert checked > 2000  # the check saw long ready lists, not empty ones
+
+
+def test_the_state_rows_are_written_again_only_when_what_sync_status_shows_changed(host, clock):
+    """A unit that ends within half a second is written once (waiting again), not running and then waiting; one
+    that runs longer is shown running; a due time moved by a second or less is not written again, more is."""
+    from types import SimpleNamespace
+
+    from linkolis_host.scheduler import IMPORT, PUSH, Done
+
+    scheduler = Scheduler(host, workers=2, notifications=False)
+    shop = SimpleNamespace(id=1, name="Shop 1", workspace_id=1)
+    scheduler.apps[1] = shop
+    written: list[tuple] = []
+    host.db.conn.set_trace_callback(lambda sql: written.append(sql) if "scheduler_state" in sql else None)
+
+    def flush():
+        scheduler._flushed_at = float("-inf")  # half a real second has passed
+        before = len(written)
+        scheduler._flush()
+        return len(written) - before
+
+    def shown(stream):
+        return host.db.execute(
+            "SELECT state, due_at FROM scheduler_state WHERE app_id = 1 AND stream = ?", (stream,)
+        ).fetchone()
+
+    now = clock.monotonic()
+    for stream in (PUSH, IMPORT):
+        scheduler.due[(1, stream)] = now
+        scheduler._write(shop, stream, "waiting", now)
+    assert flush() > 0 and shown(IMPORT)[0] == "waiting"
+
+    scheduler._dispatch()
+    assert scheduler.running == {(1, PUSH), (1, IMPORT)}
+    clock.advance(0.2)
+    assert flush() == 0, "a unit running for 0.2 s is not news yet"
+    scheduler._finish(Done((1, PUSH), "done", clock.monotonic() + 60))
+    clock.advance(0.4)
+    flush()
+    assert shown(PUSH)[0] == "waiting" and shown(IMPORT)[0] == "running", "the one still running is shown so"
+    push_due = shown(PUSH)[1]
+
+    scheduler._write(shop, PUSH, "waiting", clock.monotonic() + 59.5)  # a wake: half a second sooner
+    assert flush() == 0 and shown(PUSH)[1] == push_due
+    scheduler._write(shop, PUSH, "waiting", clock.monotonic() + 30)  # a stock change: half a minute sooner
+    assert flush() > 0 and shown(PUSH)[1] == pytest.approx(push_due - 30, abs=1)
