@@ -29,6 +29,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import httpx
@@ -228,7 +229,10 @@ class ClientPool:
         with self._lock:
             found = self._clients.get(key)
             if found is None:
-                found = self._clients[key] = (transport, _new_client(transport, None, {"user-agent": user_agent()}))
+                client = _new_client(transport, None, {"user-agent": user_agent()})
+                # Shared by every app's units: a cookie one seller's answer sets must never go with another's request.
+                client.cookies = CookieJar(DefaultCookiePolicy(allowed_domains=[]))  # type: ignore[assignment]
+                found = self._clients[key] = (transport, client)
             return found[1]
 
     def close(self) -> None:

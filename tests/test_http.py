@@ -236,3 +236,22 @@ def test_a_host_shares_its_pool_with_its_forks_and_closes_it_itself(home):
     assert not client.is_closed, "a fork ending (a worker thread) closes no connection the others use"
     host.close()
     assert client.is_closed
+
+
+def test_a_cookie_one_sellers_answer_sets_never_goes_with_anothers_request(clock):
+    """The pool's clients serve every app of a marketplace: they keep no cookies."""
+    from linkolis_host.http import ClientPool
+
+    sent = []
+
+    def market(request):
+        sent.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={}, headers={"set-cookie": "session=seller-one; Path=/"})
+
+    pool, transport = ClientPool(), httpx.MockTransport(market)
+    for _ in range(2):
+        http = HttpClient(clock=clock, retries=0, transport=transport, pool=pool)
+        http.get(URL)
+        http.close()
+    pool.close()
+    assert sent == [None, None]
