@@ -508,10 +508,10 @@ class HttpClient:
             response = self._client.request(method, url, **kwargs)
         else:
             assert self._pool is not None
-            headers = httpx.Headers(kwargs.pop("headers", None))
-            headers.setdefault("user-agent", self._agent)
-            kwargs.setdefault("timeout", self._timeout)
-            response = self._pool.client(url, self._transport).request(method, url, headers=headers, **kwargs)
+            # A copy: the retries send the same ``kwargs`` again.
+            sent = {"timeout": self._timeout, **kwargs, "headers": httpx.Headers(kwargs.get("headers"))}
+            sent["headers"].setdefault("user-agent", self._agent)
+            response = self._pool.client(url, self._transport).request(method, url, **sent)
         self._reached.add(httpx.URL(url).host)
         request_id = response.headers.get(self.request_id_header)
         self.log.debug("%s %s -> %s (%s)", method, httpx.URL(url).path, response.status_code, request_id)

@@ -255,3 +255,15 @@ def test_a_cookie_one_sellers_answer_sets_never_goes_with_anothers_request(clock
         http.close()
     pool.close()
     assert sent == [None, None]
+
+
+def test_a_request_retried_through_the_pool_sends_its_headers_again(clock):
+    from linkolis_host.http import ClientPool
+
+    market = Market(503, 503)
+    pool = ClientPool()
+    http = HttpClient(clock=clock, retries=3, transport=httpx.MockTransport(market), pool=pool)
+    assert http.get(URL, headers={"accept": "application/vnd.market+json"}).status_code == 200
+    pool.close()
+    assert [r.headers["accept"] for r in market.requests] == ["application/vnd.market+json"] * 3
+    assert all(r.headers["user-agent"].startswith("linkolis") for r in market.requests)
