@@ -95,6 +95,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar=("QUEUE", "PROCESS"),
         help="seconds a feed stays IN_QUEUE, then IN_PROGRESS (default 30 60)",
     )
+    p.add_argument(
+        "--request-log",
+        action="store_true",
+        help="NOT AMAZON BEHAVIOUR: log when each searchOrders first page and each SKU's quantity (listing patch or "
+        "feed) arrived, for GET /_sim/requests?since=N (benchmarks on a real clock); it grows with every call",
+    )
     p.add_argument("--no-rate-limits", action="store_true", help="switch the token buckets off")
     add_notify_options(p, "ORDER_CHANGE notifications go to (each to the queue its destination's ARN names)")
     return p.parse_args(argv)
@@ -117,6 +123,7 @@ def build(args: argparse.Namespace, clock: Clock | None = None) -> Simulator:
         feed_queue_seconds=args.feed_seconds[0],
         feed_processing_seconds=args.feed_seconds[1],
         rate_limits=not args.no_rate_limits,
+        request_log=args.request_log,
         sqs_endpoint=args.sqs_endpoint,
         notification_faults=notify_faults(args),
     )
