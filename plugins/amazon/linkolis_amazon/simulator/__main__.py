@@ -30,6 +30,7 @@ One base URL serves every Amazon host:
                         /notifications/v1/... (destinations, ORDER_CHANGE subscriptions)
   Feed documents        /s3/... (presigned upload and download URLs handed out by the Feeds API)
   Admin / ground truth  /_sim/health, /_sim/orders, /_sim/stock, /_sim/counters, /_sim/faults, ...
+                        /_sim/requests (with --request-log: when each import and stock quantity arrived)
   A buyer's page        /_sim/shop ("Buy one" places an order, as POST /_sim/orders does)
 Requests are checked against Amazon's own models; rate limits, expiries and feed progress follow the clock
 (--time-scale speeds it up). The credentials it prints are the simulator's own throwaway values.
