@@ -1,4 +1,10 @@
-"""Many sellers at once: the scheduler of ``sync --watch`` against the Amazon simulator, on a virtual clock.
+"""A QUOTA STUDY on a virtual clock, not a measure of how many apps one machine serves: the scheduler of
+``sync --watch`` against the Amazon simulator, many sellers' backlogs at once, against Amazon's rate limits.
+
+What it cannot see: the virtual clock moves only while no unit runs, so a unit's CPU, its round trips and its
+commits take zero virtual seconds (a 1,000-seller backlog printed "1.0 s" for 71 s of CPU); and its stock change →
+sent is zero by construction (the change is applied in the coordinator's loop just before the wake that finds it).
+For how many apps a machine serves on a real clock, use ``bench/many_apps.py``.
 
     .venv/bin/python bench/many_sellers.py --sellers 50 --orders-per-seller 2100 [--skus 20] [--json]
     .venv/bin/python bench/many_sellers.py --sellers 1000 --orders-per-seller 200 --json

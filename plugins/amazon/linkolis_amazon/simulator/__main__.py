@@ -30,6 +30,7 @@ One base URL serves every Amazon host:
                         /notifications/v1/... (destinations, ORDER_CHANGE subscriptions)
   Feed documents        /s3/... (presigned upload and download URLs handed out by the Feeds API)
   Admin / ground truth  /_sim/health, /_sim/orders, /_sim/stock, /_sim/counters, /_sim/faults, ...
+                        /_sim/requests (with --request-log: when each import and stock quantity arrived)
   A buyer's page        /_sim/shop ("Buy one" places an order, as POST /_sim/orders does)
 Requests are checked against Amazon's own models; rate limits, expiries and feed progress follow the clock
 (--time-scale speeds it up). The credentials it prints are the simulator's own throwaway values.
@@ -95,6 +96,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar=("QUEUE", "PROCESS"),
         help="seconds a feed stays IN_QUEUE, then IN_PROGRESS (default 30 60)",
     )
+    p.add_argument(
+        "--request-log",
+        action="store_true",
+        help="NOT AMAZON BEHAVIOUR: log when each searchOrders first page and each SKU's quantity (listing patch or "
+        "feed) arrived, for GET /_sim/requests?since=N (benchmarks on a real clock); it grows with every call",
+    )
     p.add_argument("--no-rate-limits", action="store_true", help="switch the token buckets off")
     add_notify_options(p, "ORDER_CHANGE notifications go to (each to the queue its destination's ARN names)")
     return p.parse_args(argv)
@@ -117,6 +124,7 @@ def build(args: argparse.Namespace, clock: Clock | None = None) -> Simulator:
         feed_queue_seconds=args.feed_seconds[0],
         feed_processing_seconds=args.feed_seconds[1],
         rate_limits=not args.no_rate_limits,
+        request_log=args.request_log,
         sqs_endpoint=args.sqs_endpoint,
         notification_faults=notify_faults(args),
     )

@@ -16,6 +16,12 @@ def _items(raw: list[Any]) -> list[tuple[str, int]]:
     return [(i["sku"], int(i.get("quantity", 1))) if isinstance(i, dict) else (str(i[0]), int(i[1])) for i in raw]
 
 
+def requests_since(sim: Any, index: int) -> dict[str, Any]:
+    if sim.request_log is None:
+        raise ValueError("the request log is off: start the simulator with --request-log")
+    return sim.request_log.since(index)
+
+
 ROUTES = AdminRoutes(STANDARD_ROUTES)
 for _method, _pattern, _fn in [
     (
@@ -135,5 +141,6 @@ for _method, _pattern, _fn in [
         lambda s, r, b, m: {"revoked": s.revoke_refresh_token(b.get("refresh_token"), b.get("selling_partner_id"))},
     ),
     ("POST", r"/_sim/faults", lambda s, r, b, m: add_fault(s, b, account="selling_partner_id")),
+    ("GET", r"/_sim/requests", lambda s, r, b, m: requests_since(s, int(r.q("since") or 0))),
 ]:
     ROUTES.add(_method, _pattern, _fn)

@@ -51,6 +51,7 @@ from .marketplaces import MARKETPLACES, resolve
 from .notifications import GRANTLESS, NOTIFICATIONS_SCOPE, NotificationService
 from .notifications import Faults as NotificationFaults
 from .orders import STATUSES, Order, OrderItem, OrderStore
+from .requestlog import RequestLog
 from .wire import ApiError, Call, error_body, invalid_input, unauthorized
 
 MAX_USER_AGENT = 500
@@ -135,6 +136,9 @@ class SimConfig:
     listing_visibility_delay: float = 60.0
     suppressed_listings: int = 0  # seeded merchant listings Amazon has suppressed, hidden or removed
     cancellation_requests: float = 1 / 6  # the share of seeded unshipped merchant orders whose buyer asked to cancel
+    # Not Amazon behaviour: log when each first page of searchOrders and each quantity sent for a SKU arrived
+    # (``requestlog.RequestLog``, ``GET /_sim/requests``), for benchmarks on a real clock.
+    request_log: bool = False
     feed_queue_seconds: float = 30.0
     feed_processing_seconds: float = 60.0
     report_gzip_threshold: int = 64 * 1024
@@ -235,6 +239,7 @@ class Simulator(BaseSimulator):
             self.app, self.lwa, self.ids, lambda: self.accounts, lambda: self.default_seller_id
         )
         self.orders = OrderStore(self.ids)
+        self.request_log = RequestLog() if cfg.request_log else None
         self.listings = ListingStore(self.ids, cfg.listing_visibility_delay)
         key = hashlib.sha256(f"s3-signing:{cfg.seed}".encode()).digest()
         self.feeds = FeedService(
@@ -648,6 +653,8 @@ class Simulator(BaseSimulator):
         with self._lock:
             self.feeds.tick(now)
             resp = self.feeds.upload(req, now) if req.method == "PUT" else self.feeds.download(req, now)
+        if self.request_log is not None and req.method == "PUT" and resp.status == 200:
+            self.request_log.feed(now, req.body)
         self.counters.status(op, resp.status)
         return self._maybe_malform(resp, fault)
 
@@ -757,6 +764,12 @@ class Simulator(BaseSimulator):
                 status, body = handler(self, call)
             except ApiError as err:
                 return _error(err), fault
+        if self.request_log is not None and 200 <= status < 300:
+            seller = acct.selling_partner_id
+            if op.operation_id == "searchOrders":
+                self.request_log.search(now, seller, not (req.q("paginationToken") or req.q("pageToken")))
+            elif op.operation_id == "patchListingsItem":
+                self.request_log.patch(now, seller, call.path["sku"], call.json_body())
         resp = json_response(status, body) if body is not None else SimResponse(status, [("Content-Length", "0")])
         return resp, fault
 
