@@ -121,7 +121,8 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
     replaced: list[tuple[int]] = []
     new_ids: dict[int, str] = {}  # order id -> when it was placed
     facts: dict[int, reservations.Facts] = {}
-    stored: list[tuple[Order, int | None, bool]] = []  # (order, its id, whether its status is news), to write lines
+    # (order, its id, whether its status is news, its row's values): what is left to write once the new have ids
+    stored: list[tuple[Order, int | None, bool, tuple]] = []
     inserts: list[tuple] = []
     for order in unique.values():
         updated_at = order.updated_at.isoformat()
@@ -146,7 +147,7 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
         seen = existing.get(order.marketplace_order_id)
         if seen is None:
             inserts.append((app_id, order.marketplace_order_id, *values, now, now))
-            stored.append((order, None, True))
+            stored.append((order, None, True, values))
             continue
         order_id, old_status, old_marketplace_status, old_updated = seen
         if old_updated == updated_at and old_marketplace_status == order.marketplace_status:
@@ -164,15 +165,14 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
         )
         replaced.append((order_id,))
         counts["updated"] += 1
-        stored.append((order, order_id, old_marketplace_status != order.marketplace_status))
+        stored.append((order, order_id, old_marketplace_status != order.marketplace_status, values))
     inserted = _insert_orders(db.conn, inserts)
-    for order, order_id, news in stored:
-        updated_at = order.updated_at.isoformat()
-        status = order.status.value
+    for order, order_id, news, values in stored:
+        status, created_at, updated_at = values[1], values[4], values[5]
         if order_id is None:
             order_id = inserted[order.marketplace_order_id]
             counts["new"] += 1
-            new_ids[order_id] = order.created_at.isoformat()
+            new_ids[order_id] = created_at
         if news:
             history.append((order_id, status, order.marketplace_status, updated_at, now))
         lines.extend(_line_rows(order_id, order))
