@@ -48,6 +48,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old", help="the older tree (a git worktree): the directory holding its linkolis_host")
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 50_000])
+    parser.add_argument("--new", help="the newer tree, if not this one (to pair two commits before this one)")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--shapes", default="open,history")
     args = parser.parse_args(argv)
@@ -61,8 +62,8 @@ def main(argv: list[str]) -> None:
             before = load()
             old, new, ratios, cpu = [], [], [], []
             for pair in range(args.pairs):
-                sides = [args.old, None] if pair % 2 == 0 else [None, args.old]
-                got = {("old" if tree else "new"): run(tree, n, shapes[shape]) for tree in sides}
+                sides = [("old", args.old), ("new", args.new)]
+                got = {side: run(tree, n, shapes[shape]) for side, tree in (sides if pair % 2 == 0 else sides[::-1])}
                 old.append(got["old"]["orders_per_s"])
                 new.append(got["new"]["orders_per_s"])
                 ratios.append(got["new"]["orders_per_s"] / got["old"]["orders_per_s"])
