@@ -72,6 +72,32 @@ def _line_rows(order_id: int, order: Order) -> list[tuple]:
     ]
 
 
+ORDER_COLUMNS = (
+    "app_id, marketplace_order_id, marketplace, status, marketplace_status, fulfilled_by, created_at, updated_at, "
+    "currency, total, buyer, recipient, line_count, seller_order_id, programs, original_order_id, "
+    "original_order_relation, imported_at, changed_at"
+)
+
+
+def _insert_orders(conn: sqlite3.Connection, rows: list[tuple]) -> dict[str, int]:
+    """Insert new orders' rows (in ``ORDER_COLUMNS``' order), a few hundred to a statement; return marketplace order
+    id -> id. One multi-row ``INSERT … RETURNING`` a batch, not one a order: the statement per order was a tenth of
+    an import's host time. The rows come back keyed by marketplace order id (an app's are unique), not by position:
+    SQLite does not promise ``RETURNING``'s order."""
+    ids: dict[str, int] = {}
+    one = f"({','.join('?' * 19)})"
+    for start in range(0, len(rows), 250):  # 19 parameters a row: 4,750 a statement, well under any build's limit
+        chunk = rows[start : start + 250]
+        ids.update(
+            conn.execute(
+                f"INSERT INTO orders ({ORDER_COLUMNS}) VALUES {','.join([one] * len(chunk))} "
+                "RETURNING marketplace_order_id, id",
+                [value for row in chunk for value in row],
+            ).fetchall()
+        )
+    return ids
+
+
 def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]:
     """Upsert ``orders`` for the app (inside the caller's transaction); count new, updated, unchanged. What the new
     and changed orders hold of the workspace's stock moves in the same transaction (``reservations``)."""
@@ -95,11 +121,15 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
     replaced: list[tuple[int]] = []
     new_ids: dict[int, str] = {}  # order id -> when it was placed
     facts: dict[int, reservations.Facts] = {}
+    # (order, its id, whether its status is news, its row's values): what is left to write once the new have ids
+    stored: list[tuple[Order, int | None, bool, tuple]] = []
+    inserts: list[tuple] = []
     for order in unique.values():
         updated_at = order.updated_at.isoformat()
+        status = order.status.value
         values = (
             order.marketplace,
-            order.status.value,
+            status,
             order.marketplace_status,
             order.fulfilled_by,
             order.created_at.isoformat(),
@@ -116,38 +146,38 @@ def store_orders(host: Host, app_id: int, orders: list[Order]) -> dict[str, int]
         )
         seen = existing.get(order.marketplace_order_id)
         if seen is None:
-            order_id = db.conn.execute(
-                "INSERT INTO orders (app_id, marketplace_order_id, marketplace, status, marketplace_status, "
-                "fulfilled_by, created_at, updated_at, currency, total, buyer, recipient, line_count, "
-                "seller_order_id, programs, original_order_id, original_order_relation, imported_at, changed_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-                (app_id, order.marketplace_order_id, *values, now, now),
-            ).fetchone()[0]
+            inserts.append((app_id, order.marketplace_order_id, *values, now, now))
+            stored.append((order, None, True, values))
+            continue
+        order_id, old_status, old_marketplace_status, old_updated = seen
+        if old_updated == updated_at and old_marketplace_status == order.marketplace_status:
+            counts["unchanged"] += 1
+            continue
+        if order.updated_at < datetime.fromisoformat(old_updated):
+            counts["unchanged"] += 1  # an older view of the order (an overlapping window) never wins
+            continue
+        db.execute(
+            "UPDATE orders SET marketplace = ?, status = ?, marketplace_status = ?, fulfilled_by = ?, "
+            "created_at = ?, updated_at = ?, currency = ?, total = ?, buyer = COALESCE(?, buyer), "
+            "recipient = COALESCE(?, recipient), line_count = ?, seller_order_id = ?, programs = ?, "
+            "original_order_id = ?, original_order_relation = ?, changed_at = ? WHERE id = ?",
+            (*values, now, order_id),
+        )
+        replaced.append((order_id,))
+        counts["updated"] += 1
+        stored.append((order, order_id, old_marketplace_status != order.marketplace_status, values))
+    inserted = _insert_orders(db.conn, inserts)
+    for order, order_id, news, values in stored:
+        status, created_at, updated_at = values[1], values[4], values[5]
+        if order_id is None:
+            order_id = inserted[order.marketplace_order_id]
             counts["new"] += 1
-            new_ids[order_id] = order.created_at.isoformat()
-            history.append((order_id, order.status.value, order.marketplace_status, updated_at, now))
-        else:
-            order_id, old_status, old_marketplace_status, old_updated = seen
-            if old_updated == updated_at and old_marketplace_status == order.marketplace_status:
-                counts["unchanged"] += 1
-                continue
-            if order.updated_at < datetime.fromisoformat(old_updated):
-                counts["unchanged"] += 1  # an older view of the order (an overlapping window) never wins
-                continue
-            db.execute(
-                "UPDATE orders SET marketplace = ?, status = ?, marketplace_status = ?, fulfilled_by = ?, "
-                "created_at = ?, updated_at = ?, currency = ?, total = ?, buyer = COALESCE(?, buyer), "
-                "recipient = COALESCE(?, recipient), line_count = ?, seller_order_id = ?, programs = ?, "
-                "original_order_id = ?, original_order_relation = ?, changed_at = ? WHERE id = ?",
-                (*values, now, order_id),
-            )
-            replaced.append((order_id,))
-            counts["updated"] += 1
-            if old_marketplace_status != order.marketplace_status:
-                history.append((order_id, order.status.value, order.marketplace_status, updated_at, now))
+            new_ids[order_id] = created_at
+        if news:
+            history.append((order_id, status, order.marketplace_status, updated_at, now))
         lines.extend(_line_rows(order_id, order))
         facts[order_id] = (
-            order.status.value,
+            status,
             order.fulfilled_by,
             updated_at,
             order.marketplace_order_id,

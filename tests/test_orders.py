@@ -166,3 +166,49 @@ def test_orders_are_listed_a_page_at_a_time_and_found_by_part_of_their_id(run, a
     found = {o["marketplace_order_id"] for o in run.json("orders", "list", "--search", "O-10")}
     assert found == {f"O-10{n}" for n in range(1, 6)}
     assert run.json("orders", "list", "--search", "%") == [], "a LIKE wildcard is searched for as it is typed"
+
+
+def test_a_batch_of_new_and_changed_orders_keeps_each_order_its_own_lines_and_history(host, app):
+    """The new orders of a batch are inserted together (several statements past a few hundred): each still gets
+    its own lines and status history, in the batch's order, beside an order of the same batch that changed."""
+    from datetime import UTC, datetime, timedelta
+
+    from linkolis_host import Order, OrderLine
+
+    app_id = host.db.execute("SELECT id FROM apps WHERE name = ?", (app,)).fetchone()[0]
+    placed = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+    def order(n: int, status: str, minutes: int) -> Order:
+        return Order(
+            marketplace_order_id=f"O-{n}",
+            marketplace="EU",
+            status=status,
+            marketplace_status=status.capitalize(),
+            fulfilled_by="merchant",
+            created_at=placed + timedelta(seconds=n),
+            updated_at=placed + timedelta(seconds=n, minutes=minutes),
+            lines=[OrderLine(line_id=str(k), sku=f"SKU-{n}-{k}", quantity_ordered=1) for k in range(n % 3 + 1)],
+        )
+
+    with host.db.atomic():
+        orders.store_orders(host, app_id, [order(0, "unshipped", 0)])
+    batch = [order(n, "unshipped", 0) for n in range(1, 301)]
+    batch.insert(150, order(0, "shipped", 5))
+    with host.db.atomic():
+        counts = orders.store_orders(host, app_id, batch)
+    assert counts == {"new": 300, "updated": 1, "unchanged": 0}
+
+    rows = host.db.execute("SELECT id, marketplace_order_id FROM orders ORDER BY id").fetchall()
+    assert [ref for _, ref in rows] == [f"O-{n}" for n in range(301)]  # ids in the batch's order
+    ids = dict((ref, oid) for oid, ref in rows)
+    lines = host.db.execute("SELECT order_id, line_id, sku FROM order_lines").fetchall()
+    assert sorted(lines) == sorted(
+        (ids[f"O-{n}"], str(k), f"SKU-{n}-{k}") for n in range(301) for k in range(n % 3 + 1)
+    )
+    history = host.db.execute("SELECT order_id, marketplace_status FROM order_status_history ORDER BY id").fetchall()
+    assert [h for h in history if h[0] == ids["O-0"]] == [(ids["O-0"], "Unshipped"), (ids["O-0"], "Shipped")]
+    assert len(history) == 302
+    reserving = host.db.execute("SELECT order_id, sku, reserved FROM line_stock").fetchall()
+    assert sorted(reserving) == sorted(
+        (ids[f"O-{n}"], f"SKU-{n}-{k}", 1) for n in range(1, 301) for k in range(n % 3 + 1)
+    )
