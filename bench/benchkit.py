@@ -4,6 +4,7 @@ own on a shared virtual clock (so the benchmark's peak RSS is linkolis's alone);
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import resource
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -163,3 +165,31 @@ class Remote:
         self.process.join()
         used = resource.getrusage(resource.RUSAGE_CHILDREN)
         return used.ru_utime + used.ru_stime
+
+
+def say(args: Any, message: str) -> None:
+    """A progress line on stderr, unless the bench prints ``--json``."""
+    if not args.json:
+        print(message, file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest rank: the smallest value with at least q% of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def spread(values: list[float], digits: int = 3) -> dict[str, Any]:
+    """``n``, ``p50``, ``p95`` and ``max`` of ``values``, rounded to ``digits``."""
+
+    def r(v: float | None) -> float | None:
+        return None if v is None else round(v, digits)
+
+    return {
+        "n": len(values),
+        "p50": r(percentile(values, 50)),
+        "p95": r(percentile(values, 95)),
+        "max": r(max(values, default=None)),
+    }

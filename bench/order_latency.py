@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import shlex
@@ -73,37 +72,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchkit import say, spread
 
 SAMPLE_EVERY = 0.1
 TARGET_P95_ON = 10.0
 AMAZON_LISTED_AFTER = 150.0  # Amazon lists an order once it is 2 min old; the plugin asks for 2.5 min ago
 ROLE = "arn:aws:iam::123456789012:role/bench-bol-sqs"
 AMAZON, BOL = "Amazon DE", "bol NL"
-
-
-def say(args: argparse.Namespace, message: str) -> None:
-    if not args.json:
-        print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest rank: the smallest value with at least q% of the values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def spread(values: list[float]) -> dict[str, Any]:
-    def r(v: float | None) -> float | None:
-        return None if v is None else round(v, 2)
-
-    return {
-        "n": len(values),
-        "p50": r(percentile(values, 50)),
-        "p95": r(percentile(values, 95)),
-        "max": r(max(values, default=None)),
-    }
 
 
 def free_port() -> int:
@@ -496,10 +471,10 @@ def run_mode(args: argparse.Namespace, mode: str, workdir: Path, moto: str) -> d
         "skus": len(skus),
         "ordering_s": round(ordered_until - start, 1),
         "waited_s": round(time.time() - ordered_until, 1),
-        "placed_to_stored_s": spread(stored),
-        "placed_to_other_channel_s": spread(other),
+        "placed_to_stored_s": spread(stored, 2),
+        "placed_to_other_channel_s": spread(other, 2),
         "placed_to_other_channel_by_origin_s": {
-            ch: spread([p.other - p.planned for p in placed.values() if p.other and p.needed and p.channel == ch])
+            ch: spread([p.other - p.planned for p in placed.values() if p.other and p.needed and p.channel == ch], 2)
             for ch in (AMAZON, BOL)
         },
         "never_shown_at_other_channel": sum(1 for p in placed.values() if p.other is None),

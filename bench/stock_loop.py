@@ -104,6 +104,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchkit import say, spread
 
 ROOT = Path(__file__).resolve().parent.parent
 OPEN = ("PENDING_AVAILABILITY", "PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED")  # Amazon's statuses that hold units
@@ -122,31 +123,6 @@ CODE_UNDER_TEST = (
     "plugins/amazon/linkolis_amazon/stock.py",
     "plugins/amazon/linkolis_amazon/orders.py",
 )
-
-
-def say(args: argparse.Namespace, message: str) -> None:
-    if not args.json:
-        print(message, file=sys.stderr, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest rank: the smallest value with at least q% of the values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def spread(values: list[float]) -> dict[str, Any]:
-    def r(v: float | None) -> float | None:
-        return None if v is None else round(v, 3)
-
-    return {
-        "n": len(values),
-        "p50": r(percentile(values, 50)),
-        "p95": r(percentile(values, 95)),
-        "max": r(max(values, default=None)),
-    }
 
 
 def epoch(text: str) -> float:
