@@ -133,31 +133,6 @@ def on_notifications(host: Host) -> dict[int, dict[str, Any]]:
     return found
 
 
-def app_state(host: Host, app: App) -> dict[str, Any] | None:
-    """What ``sync status`` and the web say of one app's notifications: None when its plugin reads no queue, else
-    ``on`` (subscribed), ``error`` (why subscribing failed), ``last_at`` (wall time of its last notification, or
-    None), ``received`` and ``reader`` (its plugin's reader: ``reading``, ``failing`` with ``reader_error``, or
-    ``stopped``)."""
-    kind = app.kind
-    try:
-        if not queue_url(host, kind) or not host.registry.implements(kind, "read_notification"):
-            return None
-    except LinkolisError:
-        return None
-    row = host.db.execute(
-        "SELECT subscription, error, last_at, received FROM app_notifications WHERE app_id = ?", (app.id,)
-    ).fetchone()
-    reader = readers(host).get(kind)
-    return {
-        "on": bool(row and row[0]),
-        "error": row[1] if row else None,
-        "last_at": row[2] if row else None,
-        "received": row[3] if row else 0,
-        "reader": reader["state"] if reader else "stopped",
-        "reader_error": reader["error"] if reader else None,
-    }
-
-
 def readers(host: Host) -> dict[str, dict[str, Any]]:
     """What each plugin's queue reader last did: kind → ``state`` (``reading``, ``failing``, ``stopped``),
     ``error``, ``read_at`` (wall time of its last pass that reached the queue), ``pid``."""

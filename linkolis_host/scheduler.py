@@ -66,6 +66,7 @@ from .errors import Busy, LinkolisError
 from .host import Host
 from .http import Deferred, deferring
 from .installed import App
+from .notifications import sqs_client
 from .orders import import_orders
 from .terminal import plural
 
@@ -472,11 +473,14 @@ class Scheduler:
         twin = self.host.fork()
         trouble: str | None = None
         try:
+            sqs = None  # one boto3 client for the reader's life: making one costs more than a pass
             while not self.stop.is_set():
                 try:
+                    if sqs is None:
+                        sqs = sqs_client()
                     # The first pass does not wait: its apps' polls become the net as soon as the queue answers.
                     wait = QUEUE_WAIT if kind in self.reading else 0
-                    result = order_notifications.import_notified(twin, kind, wait_seconds=wait)
+                    result = order_notifications.import_notified(twin, kind, wait_seconds=wait, sqs=sqs)
                 except Exception as exc:  # the queue unreachable, or the database: said once, tried again
                     message = str(exc) if isinstance(exc, LinkolisError) else f"{type(exc).__name__}: {exc}"
                     if not isinstance(exc, LinkolisError):
