@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import UserError
+from .errors import Action, UserError
 
 CONFIG_FILE = "linkolis.toml"
 
@@ -115,9 +115,35 @@ class DemoConfig(BaseModel):
     stand_ins: list[str] = []
 
 
+def check_database_url(value: str) -> str:
+    """A PostgreSQL database: ``postgresql://user[:password]@host[:port]/name`` (or ``?host=/socket/dir``)."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("must be a PostgreSQL URL: postgresql://user@host/database")
+    if not parts.path.strip("/"):
+        raise ValueError("must name a database: postgresql://user@host/database")
+    return value
+
+
+class DatabaseConfig(BaseModel):
+    """Where the host keeps its data: the embedded SQLite file in the data directory (no ``url``), or a PostgreSQL
+    database every process of an installation shares."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _postgres(cls, value: str | None) -> str | None:
+        return None if value is None else check_database_url(value)
+
+
 class HostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    database: DatabaseConfig = DatabaseConfig()
     plugins: PluginsConfig = PluginsConfig()
     http: HttpConfig = HttpConfig()
     sync: SyncConfig = SyncConfig()
@@ -134,6 +160,19 @@ def base_url(config: HostConfig, env: Mapping[str, str]) -> str | None:
         return check_base_url(given)
     except ValueError as exc:
         raise UserError(f"LINKOLIS_BASE_URL {given!r} {exc}") from None
+
+
+def database_url(config: HostConfig, env: Mapping[str, str]) -> str | None:
+    """The PostgreSQL database to use: ``LINKOLIS_DATABASE_URL``, else ``[database] url``, else None (the SQLite
+    file in the data directory)."""
+    given = env.get("LINKOLIS_DATABASE_URL", "").strip()
+    if not given:
+        return config.database.url
+    try:
+        return check_database_url(given)
+    except ValueError as exc:
+        # The URL may carry a password: name the variable, never its value.
+        raise UserError(f"LINKOLIS_DATABASE_URL {exc}", code="database_url_invalid", action=Action.OPERATOR) from None
 
 
 def format_validation_error(error: ValidationError, prefix: str = "") -> str:

@@ -16,7 +16,7 @@ import httpx
 
 from . import store
 from .clock import Clock, SystemClock, with_monotonic
-from .config import CONFIG_FILE, HostConfig, home_dir, load_config
+from .config import CONFIG_FILE, HostConfig, database_url, home_dir, load_config
 from .context import REDACTOR, AppGuard, Context, Progress, StateStore
 from .errors import Action, OperatorConfigError, UserError
 from .http import ClientPool, HttpClient, HttpStats
@@ -87,9 +87,11 @@ class Host:
         self.extra_plugins = list(extra_plugins)
         self.env = {**os.environ, **(env or {})}
         self.db_path = self.home / store.DB_FILE
-        self.db = store.connect(self.db_path, say=self.say)
+        # Where the data is: a PostgreSQL database every process shares, or the SQLite file in the data directory.
+        self.database = database_url(self.config, self.env) or self.db_path
+        self.db = store.connect(self.database, say=self.say)
         self.secrets = SecretBox(self.home)
-        self.limiter = RateLimiter(self.db_path, self.clock)
+        self.limiter = RateLimiter(self.database, self.clock, home=self.home)
         # One HTTP client per marketplace origin for this host and its forks (their worker threads): connections
         # kept alive from one unit to the next. Closed by this host, not by a fork.
         self.http_pool = ClientPool()
@@ -144,8 +146,8 @@ class Host:
         """A host on its own database connection, for another thread (sync --watch)."""
         twin = object.__new__(Host)
         twin.__dict__.update(self.__dict__)
-        twin.db = store.connect(self.db_path, say=self.say)
-        twin.limiter = RateLimiter(self.db_path, self.clock)
+        twin.db = store.connect(self.database, say=self.say)
+        twin.limiter = RateLimiter(self.database, self.clock, home=self.home)
         twin._owns_pool = False
         return twin
 

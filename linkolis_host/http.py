@@ -21,7 +21,6 @@ import logging
 import platform
 import random
 import socket
-import sqlite3
 import ssl
 import threading
 import urllib.request
@@ -34,6 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import httpx
 
+from . import store
 from .clock import Clock
 from .errors import Action, LinkolisError, RateLimited, RemoteError
 from .models import RateLimit
@@ -522,7 +522,7 @@ class HttpClient:
         left to release it once this process ends (``ratelimit``'s reservations of gone owners)."""
         try:
             quota.refund(reservation)
-        except sqlite3.Error as exc:
+        except store.ERRORS as exc:
             self.log.info("%s: the token waited for could not be given back (%s)", quota.key, exc)
 
     def _refused(self, label: str, host: str, why: str, refused: int, url: str = "") -> int:

@@ -169,8 +169,8 @@ class QueueReader:
             return self._failed(message, notification, receives, exc)
         with self.db.atomic():  # type: ignore[attr-defined]
             self.db.execute(
-                "INSERT OR IGNORE INTO notifications (queue_url, notification_id, message_id, outcome, at, receives) "
-                "VALUES (?, ?, ?, 'handled', ?, ?)",
+                "INSERT INTO notifications (queue_url, notification_id, message_id, outcome, at, receives) "
+                "VALUES (?, ?, ?, 'handled', ?, ?) ON CONFLICT DO NOTHING",
                 (self.queue_url, notification, message["MessageId"], self._now(), receives),
             )
         return "handled"

@@ -257,10 +257,12 @@ def _record_run(host: Host, app: App, ctx: Context, called: Counter) -> None:
     try:
         with host.db.atomic():
             host.db.execute(
-                "INSERT OR REPLACE INTO import_runs (app_id, finished_at, pace, bucket, quota) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO import_runs (app_id, finished_at, pace, bucket, quota) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (app_id) DO UPDATE SET finished_at = excluded.finished_at, pace = excluded.pace, "
+                "bucket = excluded.bucket, quota = excluded.quota",
                 (app.id, host.clock.time(), pace, ctx.http.bucket_of(operation), limit.model_dump_json()),
             )
-    except (sqlite3.Error, LinkolisError):  # a courtesy to the next "Import now": never what ends an import
+    except (*store.ERRORS, LinkolisError):  # a courtesy to the next "Import now": never what ends an import
         return
 
 
@@ -372,7 +374,7 @@ def _newest(
             params.extend(position)
         per_app.append(
             f"SELECT * FROM (SELECT id, created_at FROM orders WHERE {' AND '.join(where)} "
-            f"ORDER BY created_at {order}, id {order} LIMIT ?)"
+            f"ORDER BY created_at {order}, id {order} LIMIT ?) p"
         )
         params.append(count)
     rows = list(
@@ -417,7 +419,7 @@ def _found(
                 params += list(position)
             walks.append(
                 f"SELECT * FROM (SELECT id, {column} AS search_key FROM orders WHERE {where} "
-                f"ORDER BY {column} {order}, id {order} LIMIT ?)"
+                f"ORDER BY {column} {order}, id {order} LIMIT ?) p"
             )
             params.append(count)
     rows = list(

@@ -22,7 +22,10 @@ every stored time moves back by as much, once, so each wait is what it was at th
 than it was set for (an hour's step back would otherwise hold a window's next call, and the tokens given back by
 calls that never went, an hour longer).
 
-Owns the tables ``rate_buckets``, ``rate_windows``, ``rate_reservations`` and ``rate_clock``.
+Owns the tables ``rate_buckets``, ``rate_windows``, ``rate_reservations`` and ``rate_clock``. On SQLite a change is
+a write transaction of its own, serialised with every other writer; on PostgreSQL (every process of an installation
+sharing one database) a change holds an advisory lock on its bucket's key for its transaction, so changes to
+different buckets go side by side and no two processes ever take one bucket's token at once.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from . import locks, store
+from . import locks, postgres, store
 from .clock import Clock
 from .models import RateLimit
 
@@ -70,11 +74,18 @@ class Reservation:
 
 
 class RateLimiter:
-    def __init__(self, db_path: Path | str, clock: Clock) -> None:
-        self._conn = sqlite3.connect(str(db_path), timeout=30, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA busy_timeout=30000")
+    def __init__(self, database: Path | str, clock: Clock, *, home: Path | None = None) -> None:
+        """``database``: the SQLite file, or a PostgreSQL URL (then ``home`` is the data directory, where the
+        process notes of ``locks`` are)."""
+        self._postgres = postgres.is_url(database)
+        if self._postgres:
+            self._conn: Any = postgres.PgConnection(str(database))
+            self._home = Path(home) if home is not None else Path(".")
+        else:
+            self._conn = sqlite3.connect(str(database), timeout=30, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            self._home = Path(home) if home is not None else Path(database).parent
         self._lock = threading.Lock()
-        self._home = Path(db_path).parent
         self.clock = clock
         self._learned: dict[str, RateLimit] = {}
 
@@ -91,9 +102,22 @@ class RateLimiter:
         return self._learned.get(key)
 
     @contextmanager
-    def _transaction(self) -> Iterator[float]:
-        """One write transaction on the buckets, serialised with every other process; yields the time now, read
-        once the write lock is held (so every limiter's readings are in order, and a clock set back shows)."""
+    def _transaction(self, key: str = "") -> Iterator[float]:
+        """One write transaction on ``key``'s bucket, serialised with every other process's; yields the time now,
+        read once the lock is held (so every limiter's readings are in order, and a clock set back shows)."""
+        if self._postgres:
+            with self._lock:
+                self._conn.execute("BEGIN")
+                try:
+                    self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", ("rate:" + key,))
+                    now = self.clock.time()
+                    self._mind_the_clock(now)
+                    yield now
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            return
         with store.process_writer(self._conn), self._lock:
             store.begin_immediate(self._conn, self._conn.execute("PRAGMA busy_timeout").fetchone()[0])
             with store.writing(self._conn):
@@ -114,9 +138,15 @@ class RateLimiter:
                 self._conn.execute("UPDATE rate_clock SET latest = ? WHERE id = 1", (now,))
             return
         if row is None:
-            self._conn.execute("INSERT INTO rate_clock (id, latest) VALUES (1, ?)", (now,))
+            self._conn.execute("INSERT INTO rate_clock (id, latest) VALUES (1, ?) ON CONFLICT (id) DO NOTHING", (now,))
             return
         step = row[0] - now
+        if self._postgres:  # every bucket moves: one process at a time, and the reading again under the lock
+            self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('rate:clock', 0))")
+            row = self._conn.execute("SELECT latest FROM rate_clock WHERE id = 1").fetchone()
+            if now >= row[0] - CLOCK_STEP:
+                return
+            step = row[0] - now
         self._conn.execute("UPDATE rate_buckets SET updated_at = updated_at - ?", (step,))
         self._conn.execute("UPDATE rate_windows SET at = at - ?", (step,))
         self._conn.execute("UPDATE rate_reservations SET at = at - ?", (step,))
@@ -157,14 +187,16 @@ class RateLimiter:
 
     def take(self, key: str, limit: RateLimit) -> Reservation:
         """Take a token; return its reservation: how long to wait for it, and what ``refund`` gives back."""
-        with self._transaction() as now:
+        with self._transaction(key) as now:
             self._release_orphans(key, limit, now)
             tokens = self._bucket(key, limit, now, 1.0)
             wait = 0.0 if tokens >= 0 else (-tokens + _MARGIN_TOKENS) / limit.rate + MARGIN_SECONDS
             window_row = None
             if limit.window is not None:
                 at = self._window_room(key, limit, now + wait)
-                window_row = self._conn.execute("INSERT INTO rate_windows (key, at) VALUES (?, ?)", (key, at)).lastrowid
+                window_row = self._conn.execute(
+                    "INSERT INTO rate_windows (key, at) VALUES (?, ?) RETURNING rowid", (key, at)
+                ).fetchone()[0]
                 # Calls more than a window before now can never count again.
                 self._conn.execute(
                     "DELETE FROM rate_windows WHERE key = ? AND at < ?", (key, now - limit.window - WINDOW_MARGIN)
@@ -181,9 +213,9 @@ class RateLimiter:
             log.info("a quota reservation goes unrecorded (%s): a kill -9 now would keep its token", exc)
             return None
         return self._conn.execute(
-            "INSERT INTO rate_reservations (key, at, pid, owner, window_row) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO rate_reservations (key, at, pid, owner, window_row) VALUES (?, ?, ?, ?, ?) RETURNING id",
             (key, at, os.getpid(), owner, window_row),
-        ).lastrowid
+        ).fetchone()[0]
 
     def _release_orphans(self, key: str, limit: RateLimit, now: float) -> None:
         """Give back the tokens of ``key`` that processes took and died waiting for."""
@@ -226,20 +258,20 @@ class RateLimiter:
     def refund(self, key: str, limit: RateLimit, reservation: Reservation | None = None) -> None:
         """Give back a reserved token that was never used: the request did not reach the marketplace.
         ``reservation`` (from ``take``): that one, its moment in the window too; without it, the latest moment."""
-        with self._transaction() as now:
+        with self._transaction(key) as now:
             self._give_back(key, limit, now, reservation)
 
     def went(self, reservation: Reservation) -> None:
         """The request of ``reservation`` goes now: it is no longer a token someone waits for."""
         if reservation.recorded is None:
             return
-        with self._transaction():
+        with self._transaction(reservation.key):
             self._conn.execute("DELETE FROM rate_reservations WHERE id = ?", (reservation.recorded,))
 
     def drain(self, key: str, limit: RateLimit) -> None:
         """The marketplace said the bucket is empty (a 429): believe it. Its window counted calls we cannot see
         (another tool of the seller's, say): the next call waits a whole window."""
-        with self._transaction() as now:
+        with self._transaction(key) as now:
             self._bucket(key, limit, now, 0.0, floor=0.0)
             if limit.window_calls is not None:
                 self._conn.executemany(
@@ -266,7 +298,7 @@ class RateLimiter:
                     return self._wait_for(key, limit, now, tokens)
             finally:
                 self._conn.execute("COMMIT")
-        with self._transaction() as now:
+        with self._transaction(key) as now:
             self._release_orphans(key, limit, now)
             return self._wait_for(key, limit, now, self._bucket(key, limit, now, 0.0))
 

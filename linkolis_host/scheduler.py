@@ -50,7 +50,6 @@ import logging
 import os
 import queue
 import shutil
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -518,7 +517,7 @@ class Scheduler:
             return
         try:
             order_notifications.note_reader(host, kind, state, error, read=read)
-        except (sqlite3.Error, LinkolisError) as exc:
+        except (*store.ERRORS, LinkolisError) as exc:
             log.debug("could not note the %s reader's state: %r", kind, exc)
             return
         self._reader_notes[kind] = (state, error, now)
@@ -610,7 +609,7 @@ class Scheduler:
                 )
                 if dirty:
                     self.host.db["scheduler_state"].upsert_all(list(dirty.values()), pk=("app_id", "stream"))
-        except (sqlite3.Error, LinkolisError) as exc:
+        except (*store.ERRORS, LinkolisError) as exc:
             trouble = store.cannot_write(exc, self.host.db_path)
             if trouble is None:
                 raise
@@ -640,7 +639,7 @@ class Scheduler:
                     "UPDATE scheduler_state SET state = 'stopped', updated_at = ? WHERE pid = ?",
                     (self.clock.time(), self._pid),
                 )
-        except (sqlite3.Error, LinkolisError) as exc:
+        except (*store.ERRORS, LinkolisError) as exc:
             trouble = store.cannot_write(exc, self.host.db_path)
             if trouble is None:
                 raise

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlite_utils import Database
 
-from . import locks
+from . import locks, postgres
 from .errors import Action, Busy, LinkolisError, UserError
 from .migrations import migrations
 
@@ -31,6 +31,9 @@ LOCK_WAIT = 30.0
 BACKOFF_MAX = 0.005  # seconds: the longest pause between two tries for a write lock another process holds
 
 _log = logging.getLogger("linkolis.store")
+
+# What a database may raise on either dialect: SQLite's errors, and PostgreSQL's driver's when it is installed.
+ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, *postgres.ERRORS)
 
 
 def apps_having(db: Database, table: str, column: str, values: Iterable[str]) -> set[int]:
@@ -59,6 +62,7 @@ class HostDatabase(Database):
     database".
     """
 
+    dialect = "sqlite"
     path: Path | None = None
     read_only: str | None = None
     say: Callable[[str], None] = staticmethod(_log.warning)
@@ -229,8 +233,11 @@ def _busy_message(path: Path | None, waited_ms: float, who: str | None = None) -
     )
 
 
-def explain(exc: sqlite3.Error, path: Path | str | None = None) -> LinkolisError | None:
-    """A clear error for what SQLite says about the database file itself; None for anything else (a bug)."""
+def explain(exc: BaseException, path: Path | str | None = None) -> LinkolisError | None:
+    """A clear error for what SQLite says about the database file itself, or for a PostgreSQL server that cannot
+    be used; None for anything else (a bug)."""
+    if not isinstance(exc, sqlite3.Error):
+        return postgres.explain(exc)
     where = path or "the database"
     name = getattr(exc, "sqlite_errorname", "")
     if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
@@ -254,12 +261,15 @@ def explain(exc: sqlite3.Error, path: Path | str | None = None) -> LinkolisError
 def cannot_write(exc: BaseException, path: Path | str | None = None) -> str | None:
     """What keeps writes from the database when the machine, not linkolis, is at fault and it may pass: the disk
     full, the file made read-only, an I/O error, the database locked too long by another process. A clause for a
-    daemon that waits and tries again ("the disk holding … is full"); None for anything else, a bug included.
+    daemon that waits and tries again ("the disk holding … is full"), or the PostgreSQL server out of reach; None for
+    anything else, a bug included.
     ``exc`` may be the SQLite error itself or an error raised while handling it."""
     for _ in range(5):  # the error itself, or what it was raised from
         name = getattr(exc, "sqlite_errorname", "")
         if name:
             break
+        if postgres.explain(exc) is not None:  # the server restarting, the network: it may pass
+            return "the PostgreSQL database cannot be reached"
         if exc.__cause__ is None and exc.__context__ is None:
             return None
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
@@ -277,12 +287,15 @@ def cannot_write(exc: BaseException, path: Path | str | None = None) -> str | No
 
 
 def connect(path: Path | str, *, say: Callable[[str], None] | None = None) -> HostDatabase:
-    """Open the database (creating it, mode 0600) and bring it up to date.
+    """Open the database (creating it, mode 0600) and bring it up to date; a ``postgresql://`` URL opens that
+    PostgreSQL database instead (``postgres.connect``), with the same surface.
 
     A database this user cannot write is opened read-only when it needs no migration, so commands that only
     read (``apps list``, ``orders list``) still work; one that does write gets a clear message from ``atomic()``.
     Whatever is wrong with the file (damaged, a directory, locked, unreadable) is a ``LinkolisError``.
     """
+    if postgres.is_url(path):
+        return postgres.connect(str(path), say=say)  # type: ignore[return-value]
     if str(path) == ":memory:":
         db = HostDatabase(sqlite3.connect(":memory:", check_same_thread=False))
         db.execute("PRAGMA foreign_keys=ON")

@@ -169,7 +169,7 @@ def current_id(host: Host, *, create: bool = False) -> int | None:
         return None
     with host.db.atomic():  # another process may make it at the same moment: the unique name keeps it one
         host.db.execute(
-            "INSERT OR IGNORE INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO workspaces (name, name_key, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (DEFAULT, _key(DEFAULT), _now(host)),
         )
     return host.db.execute("SELECT id FROM workspaces WHERE name_key = ?", (_key(DEFAULT),)).fetchone()[0]

@@ -9,7 +9,6 @@ import logging
 import os
 import shlex
 import signal
-import sqlite3
 import sys
 import threading
 from typing import Any, Callable
@@ -117,7 +116,7 @@ class LinkolisGroup(HelpMixin, click.Group):
         except LinkolisError as exc:
             host = ctx.find_root().obj
             raise click.ClickException(safe(advice.explain(host if isinstance(host, Host) else None, exc))) from None
-        except sqlite3.DatabaseError as exc:  # the database file went bad, or read-only, after it was opened
+        except store.ERRORS as exc:  # the database file went bad or read-only, or its server went, after it was opened
             host = ctx.find_root().obj
             error = store.explain(exc, host.db_path if isinstance(host, Host) else None)
             if error is None:

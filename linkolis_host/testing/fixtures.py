@@ -75,20 +75,64 @@ def linkolis_plugins() -> list[str]:
     return []
 
 
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugins: list[str]) -> Path:
+# The stores every test with a data directory runs on: ``LINKOLIS_TEST_STORES=sqlite,postgresql`` (read once, before
+# any test clears the LINKOLIS_* variables) runs each such test on both, its id ending in [sqlite] or [postgresql].
+STORES = [s.strip() for s in os.environ.get("LINKOLIS_TEST_STORES", "sqlite").split(",") if s.strip()]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "linkolis_store" in metafunc.fixturenames and STORES != ["sqlite"]:
+        metafunc.parametrize("linkolis_store", STORES, indirect=True)
+
+
+@pytest.fixture
+def linkolis_store(request: pytest.FixtureRequest) -> str:
+    """The store the test's host keeps its data in: "sqlite" (the file in ``home``) or "postgresql" (a database of
+    its own on this session's throwaway server, ``LINKOLIS_DATABASE_URL``). Parametrised by ``LINKOLIS_TEST_STORES``."""
+    return getattr(request, "param", "sqlite")
+
+
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugins: list[str], store: str = "sqlite") -> Path:
     for name in [name for name in os.environ if name.startswith("LINKOLIS_")]:
         monkeypatch.delenv(name)
     path = tmp_path / "home"
     monkeypatch.setenv("LINKOLIS_HOME", str(path))
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", ",".join(plugins))
+    if store == "postgresql":
+        monkeypatch.setenv("LINKOLIS_DATABASE_URL", postgres_database())
+    elif store != "sqlite":
+        raise ValueError(f"LINKOLIS_TEST_STORES: no store {store!r} (sqlite, postgresql)")
     return path
 
 
+_server: Any = None
+TEMPLATE = "linkolis_template"
+
+
+def postgres_database() -> str:
+    """A fresh, migrated database on this process's throwaway PostgreSQL server (started on first need, stopped
+    when the process ends): copied from a template migrated once, so a test costs a ``CREATE DATABASE``."""
+    global _server
+    from .. import postgres as pg
+    from .postgres import PostgresServer
+
+    if _server is None:
+        import atexit
+
+        server = PostgresServer.start()
+        atexit.register(server.stop)
+        server.create_database(TEMPLATE)
+        pg.connect(server.url(TEMPLATE)).close()
+        _server = server
+    return _server.create_database(f"t_{uuid.uuid4().hex[:16]}", template=TEMPLATE)
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_plugins: list[str]) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_plugins: list[str], linkolis_store: str) -> Path:
     """A data directory of the test's own (``LINKOLIS_HOME``), with every other ``LINKOLIS_*`` variable cleared so
-    that the developer's shell cannot leak in, and ``LINKOLIS_LOAD_PLUGINS`` naming ``linkolis_plugins``."""
-    return _home(tmp_path, monkeypatch, linkolis_plugins)
+    that the developer's shell cannot leak in, and ``LINKOLIS_LOAD_PLUGINS`` naming ``linkolis_plugins``; on
+    PostgreSQL (``linkolis_store``) a database of its own too."""
+    return _home(tmp_path, monkeypatch, linkolis_plugins, linkolis_store)
 
 
 def each_test_at_home(*plugins: str) -> Any:
@@ -96,8 +140,8 @@ def each_test_at_home(*plugins: str) -> Any:
     (autouse), loading the installed plugins named (entry-point ids; none for a host's own tests)."""
 
     @pytest.fixture(autouse=True, name="home")
-    def _each_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-        return _home(tmp_path, monkeypatch, list(plugins))
+    def _each_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_store: str) -> Path:
+        return _home(tmp_path, monkeypatch, list(plugins), linkolis_store)
 
     return _each_home
 
