@@ -186,7 +186,7 @@ def run(
     ``for_authorization``: see ``Host.context`` (credentials the current key cannot open are None).
     """
     progress = progress or Progress()
-    with app_lock(host.home, app.id, app.name, lock) if lock else nullcontext():
+    with app_lock(host.home, app.id, app.name, lock, host.database) if lock else nullcontext():
         ctx = host.context(app, progress, for_authorization=for_authorization)
         try:
             yield ctx

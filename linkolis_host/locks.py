@@ -10,6 +10,12 @@ A process that leaves something in the database only for as long as it lives (a 
 itself by ``process_owner``: a lock it holds until it ends, ``locks/processes/pid-123-<random>.lock``, so another
 process can prove it gone (``owner_gone``) without signals, which Windows lacks (``os.kill(pid, 0)`` there is a
 CTRL_C_EVENT). The random part means a later process given the same pid never passes for it.
+
+On PostgreSQL (``database`` a URL: the processes may be on many machines, sharing no folder) the same locks are
+session advisory locks on one connection of this process (``_Session``), which the server releases when the
+process dies or its connection drops; the threads of the process are kept apart by a set of the keys they hold. An
+app's lock is the key pair (``STREAMS[stream]``, app id); a process's owner name is a lock on its hash. Who holds a
+lock is told by the server (``pg_locks`` and the connection's ``application_name``: pid and machine).
 """
 
 from __future__ import annotations
@@ -36,8 +42,13 @@ _owners_lock = threading.Lock()
 
 
 @contextmanager
-def app_lock(home: Path, app_id: int, app_name: str, stream: str) -> Iterator[None]:
-    """Hold app ``app_id``'s lock for ``stream`` (import or push), or raise ``Busy`` at once."""
+def app_lock(home: Path, app_id: int, app_name: str, stream: str, database: Path | str | None = None) -> Iterator[None]:
+    """Hold app ``app_id``'s lock for ``stream`` (import or push), or raise ``Busy`` at once. ``database``: a
+    PostgreSQL URL takes the lock there, for every machine sharing it."""
+    if _is_url(database):
+        with _session(str(database)).app_lock(app_id, app_name, stream):
+            yield
+        return
     path = home / FOLDER / f"app-{app_id}-{stream}.lock"
     note = _note_of(path)
     lock = FileLock(path, mode=0o600)
@@ -62,8 +73,10 @@ def app_lock(home: Path, app_id: int, app_name: str, stream: str) -> Iterator[No
         lock.release()
 
 
-def is_held(home: Path, app_id: int, stream: str) -> bool:
+def is_held(home: Path, app_id: int, stream: str, database: Path | str | None = None) -> bool:
     """Whether app ``app_id``'s lock for ``stream`` is held now, by this process or another."""
+    if _is_url(database):
+        return _session(str(database)).is_held(app_id, stream)
     probe = FileLock(home / FOLDER / f"app-{app_id}-{stream}.lock", mode=0o600)
     try:
         probe.acquire(blocking=False)
@@ -75,12 +88,14 @@ def is_held(home: Path, app_id: int, stream: str) -> bool:
     return False
 
 
-def process_owner(home: Path) -> str:
+def process_owner(home: Path, database: Path | str | None = None) -> str:
     """This process's name as the owner of what it leaves in ``home``'s database while it lives: the name of a lock
     it holds until it ends (taken on the first call; a forked child takes its own).
 
     :raises OSError: the lock file cannot be made (the disk full, the folder read-only).
     """
+    if _is_url(database):
+        return _session(str(database)).owner()
     with _owners_lock:
         held = _owners.get(str(home))
         if held is not None and held[0] == os.getpid():
@@ -95,9 +110,11 @@ def process_owner(home: Path) -> str:
         return name
 
 
-def owner_gone(home: Path, name: str) -> bool:
+def owner_gone(home: Path, name: str, database: Path | str | None = None) -> bool:
     """Whether the process ``process_owner`` called ``name`` has ended: its lock file is free (the operating system
     let go of it when the process died, kill -9 included) or gone. A gone owner's file is removed."""
+    if _is_url(database):
+        return _session(str(database)).owner_gone(name)
     held = _owners.get(str(home))
     if held is not None and held[0] == os.getpid() and held[1] == name:
         return False
@@ -135,8 +152,10 @@ def _let_go(home: Path, name: str, lock: FileLock, pid: int) -> None:
         lock.release()
 
 
-def holders(home: Path) -> list[str]:
+def holders(home: Path, database: Path | str | None = None) -> list[str]:
     """Who holds a lock under ``home`` in another process, from their notes ("pid 123, import of 'Shop EU'")."""
+    if _is_url(database):
+        return _session(str(database)).holders()
     try:
         paths = sorted((home / FOLDER).glob("*.lock"))
     except OSError:
@@ -187,3 +206,111 @@ def _keep_private(path: Path) -> None:
     with suppress(FileNotFoundError):
         if path.stat().st_mode & 0o077:
             os.chmod(path, 0o600)
+
+
+# PostgreSQL: advisory locks (see the module).
+STREAMS = {"import": 0x4C4B0001, "push": 0x4C4B0002}
+OWNERS = 0x4C4B0003  # the first key of a process's owner lock (the second: a hash of its name)
+
+
+def _is_url(database: Path | str | None) -> bool:
+    return isinstance(database, str) and database.startswith(("postgresql://", "postgres://"))
+
+
+class _Session:
+    """This process's connection for its advisory locks on one PostgreSQL database."""
+
+    def __init__(self, url: str) -> None:
+        from . import postgres
+
+        self.conn = postgres.open_connection(url)
+        self.conn.execute(
+            "SELECT set_config('application_name', %s, false)", (f"linkolis pid {os.getpid()} on {_machine()}",)
+        )
+        self.lock = threading.Lock()
+        self.held: set[tuple[int, int]] = set()
+        self.name: str | None = None
+
+    def _try(self, key: tuple[int, int]) -> bool:
+        return self.conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0]
+
+    def _unlock(self, key: tuple[int, int]) -> None:
+        self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+    @contextmanager
+    def app_lock(self, app_id: int, app_name: str, stream: str) -> Iterator[None]:
+        key = (STREAMS[stream], app_id)
+        with self.lock:
+            taken = key not in self.held and self._try(key)
+            if taken:
+                self.held.add(key)
+        if not taken:
+            holder = ", ".join(self._holding(key)) or "another process"
+            raise Busy(f"another {stream} of {app_name!r} is running ({holder}); try again when it ends")
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.held.discard(key)
+                with suppress(Exception):  # a connection gone took its locks with it
+                    self._unlock(key)
+
+    def is_held(self, app_id: int, stream: str) -> bool:
+        key = (STREAMS[stream], app_id)
+        with self.lock:
+            if key in self.held:
+                return True
+            if self._try(key):
+                self._unlock(key)
+                return False
+            return True
+
+    def owner(self) -> str:
+        with self.lock:
+            if self.name is None:
+                name = f"pid-{os.getpid()}-{secrets.token_hex(6)}"
+                self.conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (OWNERS, name))
+                self.name = name
+            return self.name
+
+    def owner_gone(self, name: str) -> bool:
+        with self.lock:
+            if name == self.name:
+                return False
+            if not self._try((OWNERS, self.conn.execute("SELECT hashtext(%s)", (name,)).fetchone()[0])):
+                return False
+            self.conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (OWNERS, name))
+            return True
+
+    def _holding(self, key: tuple[int, int] | None = None) -> list[str]:
+        """The ``application_name`` of the other connections holding ``key`` (any app lock without one)."""
+        where = "l.classid::bigint = %s AND l.objid::bigint = %s" if key else "l.classid::bigint = ANY(%s)"
+        params = key if key else (list(STREAMS.values()),)
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT DISTINCT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                f"WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() AND {where}",
+                params,
+            ).fetchall()
+        return sorted(r[0] or "another program" for r in rows)
+
+    def holders(self) -> list[str]:
+        return self._holding()
+
+
+_sessions: dict[tuple[int, str], _Session] = {}
+
+
+def _session(url: str) -> _Session:
+    """This process's lock session on ``url`` (a forked child opens its own: the parent's locks are not its)."""
+    with _owners_lock:
+        key = (os.getpid(), url)
+        if key not in _sessions:
+            _sessions[key] = _Session(url)
+        return _sessions[key]
+
+
+def _machine() -> str:
+    import socket
+
+    return socket.gethostname()

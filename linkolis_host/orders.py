@@ -283,7 +283,7 @@ def next_import(host: Host, app: App | str) -> ImportWait | None:
     interval ago (one token's refill), or the quota has no token for it yet.
     """
     app = installed.get(host, app)
-    if locks.is_held(host.home, app.id, "import"):
+    if locks.is_held(host.home, app.id, "import", host.database):
         return ImportWait(running=True)
     row = host.db.execute(
         "SELECT finished_at, pace, bucket, quota FROM import_runs WHERE app_id = ?", (app.id,)

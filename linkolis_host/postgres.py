@@ -95,8 +95,10 @@ def translate(sql: str) -> str:
             out.append("%s")
         elif token.startswith(":") and token != "::":
             out.append(f"%({token[1:]})s")
-        elif token[0] in "'\"-" or token.isspace():
-            out.append(token.replace("%", "%%") if token[0] != "-" else "")
+        elif token.startswith("--"):
+            out.append("")  # a comment: it may hold a ? or a % psycopg would take for a parameter
+        elif token[0] in "'\"" or token.isspace():
+            out.append(token.replace("%", "%%"))
         elif token == "%":
             out.append("%%")
         elif token.upper() == "IS" and (distinct := _is_distinct(tokens, i + 1)):

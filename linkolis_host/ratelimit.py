@@ -78,6 +78,7 @@ class RateLimiter:
         """``database``: the SQLite file, or a PostgreSQL URL (then ``home`` is the data directory, where the
         process notes of ``locks`` are)."""
         self._postgres = postgres.is_url(database)
+        self._database = database
         if self._postgres:
             self._conn: Any = postgres.PgConnection(str(database))
             self._home = Path(home) if home is not None else Path(".")
@@ -208,7 +209,7 @@ class RateLimiter:
     def _record(self, key: str, at: float, window_row: int | None) -> int | None:
         """Write a reservation down with its owner, this process; None when this process cannot name itself."""
         try:
-            owner = locks.process_owner(self._home)
+            owner = locks.process_owner(self._home, self._database)
         except OSError as exc:
             log.info("a quota reservation goes unrecorded (%s): a kill -9 now would keep its token", exc)
             return None
@@ -224,7 +225,7 @@ class RateLimiter:
         ).fetchall()
         if not rows:
             return
-        gone = {owner for owner in {r[1] for r in rows} if locks.owner_gone(self._home, owner)}
+        gone = {owner for owner in {r[1] for r in rows} if locks.owner_gone(self._home, owner, self._database)}
         orphans = [r for r in rows if r[1] in gone]
         for recorded, _, window_row in orphans:
             self._give_back(key, limit, now, Reservation(key, 0.0, window_row, recorded))

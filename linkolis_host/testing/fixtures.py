@@ -128,6 +128,17 @@ def postgres_database() -> str:
 
 
 @pytest.fixture
+def postgres_url() -> str:
+    """A fresh, migrated PostgreSQL database of the test's own on this process's throwaway server; the test is
+    skipped on a machine without PostgreSQL (CI has it)."""
+    from .postgres import server_bin
+
+    if server_bin() is None:
+        pytest.skip("no PostgreSQL server on this machine (apt-get install postgresql)")
+    return postgres_database()
+
+
+@pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_plugins: list[str], linkolis_store: str) -> Path:
     """A data directory of the test's own (``LINKOLIS_HOME``), with every other ``LINKOLIS_*`` variable cleared so
     that the developer's shell cannot leak in, and ``LINKOLIS_LOAD_PLUGINS`` naming ``linkolis_plugins``; on
