@@ -5,7 +5,8 @@ update/upsert``, ``db.conn.executemany``), over psycopg, so every module runs on
 The dialect seam is ``translate``: the host writes SQLite's SQL with ``?`` or ``:name`` parameters, and the few
 SQLite-only forms it uses get PostgreSQL's here:
 
-- ``?`` and ``:name`` become psycopg's ``%s`` and ``%(name)s`` (a ``%`` of the text is doubled);
+- ``?``, ``?N`` and ``:name`` become psycopg's ``%s``, ``%(_N)s`` and ``%(name)s`` (a ``%`` of the text is
+  doubled);
 - ``a IS b`` and ``a IS NOT b`` (SQLite's NULL-safe comparisons) become ``IS [NOT] DISTINCT FROM``;
 - ``MAX(a, b)`` and ``MIN(a, b)`` with two or more arguments (SQLite's scalar forms) become ``GREATEST`` and
   ``LEAST``: both ignore a NULL argument on PostgreSQL, where SQLite's give NULL; the host never passes one;
@@ -76,6 +77,7 @@ _TOKEN = re.compile(
       | "(?:[^"]|"")*"       # a quoted name
       | --[^\n]*             # a comment
       | [A-Za-z_][A-Za-z_0-9]*  # a word
+      | \?[0-9]+             # a numbered parameter
       | ::                   # a cast, never a parameter
       | :[A-Za-z_][A-Za-z_0-9]*  # a named parameter
       | \s+
@@ -93,6 +95,8 @@ def translate(sql: str) -> str:
     for i, token in enumerate(tokens):
         if token == "?":
             out.append("%s")
+        elif token[0] == "?":  # ?N: the N-th value, maybe more than once
+            out.append(f"%(_{token[1:]})s")
         elif token.startswith(":") and token != "::":
             out.append(f"%({token[1:]})s")
         elif token.startswith("--"):
@@ -222,11 +226,13 @@ class PgCursor:
         return iter(self.fetchall())
 
 
-def _params(params: Any) -> Any:
+def _params(params: Any, sql: str = "") -> Any:
     if params is None:
         return ()
     if isinstance(params, Mapping):
         return dict(params)
+    if "%(_" in sql:  # numbered (?N): by name
+        return {f"_{i}": value for i, value in enumerate(params, 1)}
     return tuple(params)
 
 
@@ -244,12 +250,14 @@ class PgConnection:
 
     def execute(self, sql: str, params: Any = ()) -> PgCursor:
         with self.lock:
-            return PgCursor(self.raw.execute(translate(sql), _params(params)))
+            sql = translate(sql)
+            return PgCursor(self.raw.execute(sql, _params(params, sql)))
 
     def executemany(self, sql: str, rows: Iterable[Any]) -> PgCursor:
         with self.lock:
             cursor = self.raw.cursor()
-            cursor.executemany(translate(sql), [_params(r) for r in rows])
+            sql = translate(sql)
+            cursor.executemany(sql, [_params(r, sql) for r in rows])
             return PgCursor(cursor)
 
     def commit(self) -> None:

@@ -29,6 +29,7 @@ def test_every_sqlite_migration_has_its_postgresql_form():
     [
         ("SELECT a FROM t WHERE b = ? AND c = ?", "SELECT a FROM t WHERE b = %s AND c = %s"),
         ("SELECT :cap IS NULL", "SELECT %(cap)s IS NULL"),
+        ("UPDATE t SET a = ?1, b = ?2 WHERE a <> ?1", "UPDATE t SET a = %(_1)s, b = %(_2)s WHERE a <> %(_1)s"),
         ("SELECT x FROM t WHERE s IS ?", "SELECT x FROM t WHERE s IS NOT DISTINCT FROM %s"),
         ("SELECT x FROM t WHERE s IS NOT ?", "SELECT x FROM t WHERE s IS DISTINCT FROM  %s"),
         ("SELECT x IS NULL, y IS NOT NULL", "SELECT x IS NULL, y IS NOT NULL"),
