@@ -14,7 +14,7 @@ CTRL_C_EVENT). The random part means a later process given the same pid never pa
 On PostgreSQL (``database`` a URL: the processes may be on many machines, sharing no folder) the same locks are
 session advisory locks on one connection of this process (``_Session``), which the server releases when the
 process dies or its connection drops; the threads of the process are kept apart by a set of the keys they hold. An
-app's lock is the key pair (``STREAMS[stream]``, app id); a process's owner name is a lock on its hash. Who holds a
+app's lock is the key pair (``stream_key(stream)``, app id); a process's owner name is a lock on its hash. Who holds a
 lock is told by the server (``pg_locks`` and the connection's ``application_name``: pid and machine).
 """
 
@@ -25,6 +25,7 @@ import os
 import re
 import secrets
 import threading
+import zlib
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
@@ -209,8 +210,12 @@ def _keep_private(path: Path) -> None:
 
 
 # PostgreSQL: advisory locks (see the module).
-STREAMS = {"import": 0x4C4B0001, "push": 0x4C4B0002}
 OWNERS = 0x4C4B0003  # the first key of a process's owner lock (the second: a hash of its name)
+
+
+def stream_key(stream: str) -> int:
+    """The first key of an app's lock for ``stream`` ("import", "push", "cancel"...): a stable 31-bit hash."""
+    return zlib.crc32(f"linkolis-{stream}".encode()) & 0x7FFFFFFF
 
 
 def _is_url(database: Path | str | None) -> bool:
@@ -239,7 +244,7 @@ class _Session:
 
     @contextmanager
     def app_lock(self, app_id: int, app_name: str, stream: str) -> Iterator[None]:
-        key = (STREAMS[stream], app_id)
+        key = (stream_key(stream), app_id)
         with self.lock:
             taken = key not in self.held and self._try(key)
             if taken:
@@ -256,7 +261,7 @@ class _Session:
                     self._unlock(key)
 
     def is_held(self, app_id: int, stream: str) -> bool:
-        key = (STREAMS[stream], app_id)
+        key = (stream_key(stream), app_id)
         with self.lock:
             if key in self.held:
                 return True
@@ -284,12 +289,14 @@ class _Session:
 
     def _holding(self, key: tuple[int, int] | None = None) -> list[str]:
         """The ``application_name`` of the other connections holding ``key`` (any app lock without one)."""
-        where = "l.classid::bigint = %s AND l.objid::bigint = %s" if key else "l.classid::bigint = ANY(%s)"
-        params = key if key else (list(STREAMS.values()),)
+        # An app lock is the two-key form (objsubid 2); linkolis's write and migration locks are one-key.
+        where = "l.classid::bigint = %s AND l.objid::bigint = %s" if key else "l.classid::bigint <> %s"
+        params = key if key else (OWNERS,)
         with self.lock:
             rows = self.conn.execute(
                 "SELECT DISTINCT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                f"WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() AND {where}",
+                "WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted AND l.pid <> pg_backend_pid() "
+                f"AND {where}",
                 params,
             ).fetchall()
         return sorted(r[0] or "another program" for r in rows)

@@ -8,6 +8,8 @@ SQLite-only forms it uses get PostgreSQL's here:
 - ``?``, ``?N`` and ``:name`` become psycopg's ``%s``, ``%(_N)s`` and ``%(name)s`` (a ``%`` of the text is
   doubled);
 - ``a IS b`` and ``a IS NOT b`` (SQLite's NULL-safe comparisons) become ``IS [NOT] DISTINCT FROM``;
+- ``x IN ()`` and ``x NOT IN ()``, empty lists SQLite allows, become ``x = ANY('{}')`` (false) and
+  ``x <> ALL('{}')`` (true);
 - ``MAX(a, b)`` and ``MIN(a, b)`` with two or more arguments (SQLite's scalar forms) become ``GREATEST`` and
   ``LEAST``: both ignore a NULL argument on PostgreSQL, where SQLite's give NULL; the host never passes one;
 - ``rowid``, of the two tables that use it (``desired_stock``, ``rate_windows``), is a real identity column in the
@@ -93,6 +95,8 @@ def translate(sql: str) -> str:
     out: list[str] = []
     dropped: set[int] = set()
     for i, token in enumerate(tokens):
+        if i in dropped:
+            continue
         if token == "?":
             out.append("%s")
         elif token[0] == "?":  # ?N: the N-th value, maybe more than once
@@ -107,19 +111,34 @@ def translate(sql: str) -> str:
             out.append("%%")
         elif token.upper() == "IS" and (distinct := _is_distinct(tokens, i + 1)):
             out.append(distinct)
-            skip = 1 if distinct.startswith("IS DISTINCT") else 0
-            if skip:  # the NOT that followed is in the rewrite
-                j = i + 1
-                while tokens[j].isspace():
-                    j += 1
-                dropped.add(j)
-        elif i in dropped:
-            continue
+            if distinct == "IS DISTINCT FROM":  # the NOT that followed is in the rewrite
+                dropped.add(next(j for j in range(i + 1, len(tokens)) if not tokens[j].isspace()))
+        elif token.upper() == "NOT" and (empty := _empty_list(tokens, i + 1, after_in=True)):
+            out.append("<> ALL('{}')")  # true: an array literal takes the type of what it is compared with
+            dropped.update(empty)
+        elif token.upper() == "IN" and (empty := _empty_list(tokens, i + 1)):
+            out.append("= ANY('{}')")  # false
+            dropped.update(empty)
         elif token.upper() in ("MAX", "MIN") and _arguments(tokens, i + 1) >= 2:
             out.append("GREATEST" if token.upper() == "MAX" else "LEAST")
         else:
             out.append(token)
     return "".join(out)
+
+
+def _empty_list(tokens: list[str], start: int, after_in: bool = False) -> list[int]:
+    """The places of ``( )`` right after an IN (``after_in``: of ``IN ( )`` after a NOT), when its list is empty
+    (SQLite's ``IN ()``); else none."""
+    places = [j for j in range(start, min(len(tokens), start + 7)) if not tokens[j].isspace()][:3]
+    if after_in:
+        if not places or tokens[places[0]].upper() != "IN":
+            return []
+        places = places[1:]
+    else:
+        places = places[:2]
+    if len(places) == 2 and tokens[places[0]] == "(" and tokens[places[1]] == ")":
+        return list(range(start, places[1] + 1))
+    return []
 
 
 def _is_distinct(tokens: list[str], start: int) -> str | None:
@@ -243,6 +262,11 @@ class PgConnection:
     def __init__(self, url: str) -> None:
         self.raw = open_connection(url)
         self.lock = threading.RLock()
+        self._trace: Callable[[str], None] | None = None
+
+    def set_trace_callback(self, trace: Callable[[str], None] | None) -> None:
+        """As sqlite3's: ``trace`` is given every statement run (SQLite's text, once per row of an executemany)."""
+        self._trace = trace
 
     @property
     def in_transaction(self) -> bool:
@@ -250,11 +274,17 @@ class PgConnection:
 
     def execute(self, sql: str, params: Any = ()) -> PgCursor:
         with self.lock:
+            if self._trace is not None:
+                self._trace(sql)
             sql = translate(sql)
             return PgCursor(self.raw.execute(sql, _params(params, sql)))
 
     def executemany(self, sql: str, rows: Iterable[Any]) -> PgCursor:
         with self.lock:
+            rows = list(rows)
+            if self._trace is not None:
+                for _ in rows:
+                    self._trace(sql)
             cursor = self.raw.cursor()
             sql = translate(sql)
             cursor.executemany(sql, [_params(r, sql) for r in rows])

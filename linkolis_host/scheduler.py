@@ -407,11 +407,13 @@ class Scheduler:
                 key = self._work.get()
                 if key is None:
                     return
-                self._done.put(self._run_unit(twin, key))
+                self._done.put(self.run_unit(twin, key))
         finally:
             twin.close()
 
-    def _run_unit(self, host: Host, key: tuple[int, str]) -> Done:
+    def run_unit(self, host: Host, key: tuple[int, str]) -> Done:
+        """Run one unit on ``host`` (a fork of its own thread): what a worker thread, and a job of `linkolis worker`,
+        runs. Never raises for what the marketplace or the machine does: the outcome says it."""
         app_id, stream = key
         now = self.clock.monotonic
         try:
@@ -676,6 +678,7 @@ def status(host: Host, workspace_id: int | None = None) -> dict[str, Any]:
     error; the queue depth (units waiting whose time has come); ``database``, what keeps a scheduler from
     writing the database (None when nothing does): as its stalled units last said, or the disk found full; and
     ``notifications`` (``order_notifications.status``): the queue readers, and which apps are on notifications."""
+
     now = host.clock.time()
     where, params = ("WHERE workspace_id = ? ", (workspace_id,)) if workspace_id is not None else ("", ())
     rows = list(

@@ -176,7 +176,7 @@ def reservations_of(host: Host, workspace_id: int, sku: str) -> list[dict[str, A
             "SELECT a.name AS app, o.id AS order_id, o.marketplace_order_id, o.status, o.created_at, "
             "SUM(s.reserved) AS reserved FROM line_stock s JOIN orders o ON o.id = s.order_id "
             "JOIN apps a ON a.id = o.app_id WHERE s.workspace_id = ? AND s.sku = ? AND s.reserved > 0 "
-            "GROUP BY o.id ORDER BY o.created_at, o.id",
+            "GROUP BY o.id, a.name ORDER BY o.created_at, o.id",
             [workspace_id, sku],
         )
     )

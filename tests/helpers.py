@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 
@@ -29,7 +30,18 @@ def token_of(account: str) -> str:
 
 
 def dump_database(path) -> dict[str, list]:
-    """Every row of every table, to show that a refused command changed nothing."""
+    """Every row of every table, to show that a refused command changed nothing: of the SQLite file at ``path``,
+    or of the test's PostgreSQL database when it runs on one (``LINKOLIS_DATABASE_URL``)."""
+    url = os.environ.get("LINKOLIS_DATABASE_URL")
+    if url:
+        from linkolis_host import postgres
+
+        db = postgres.PgDatabase(url)
+        try:
+            tables = [t for t in db.table_names() if t != "linkolis_migrations"]
+            return {t: sorted(map(repr, db.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
+        finally:
+            db.close()
     conn = sqlite3.connect(str(path))
     try:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]

@@ -17,6 +17,8 @@ from click.testing import CliRunner
 from linkolis_host import store
 from linkolis_host.cli import cli
 
+pytestmark = pytest.mark.sqlite_only("the SQLite file's own errors: damaged, locked, read-only, a directory")
+
 DB = store.DB_FILE
 
 

@@ -16,6 +16,8 @@ from linkolis_host.host import Host
 from linkolis_host.locks import app_lock
 from linkolis_host.secrets import SecretBox
 
+pytestmark = pytest.mark.sqlite_only("the modes of the data directory's files, the SQLite database among them")
+
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)

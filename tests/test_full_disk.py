@@ -23,6 +23,8 @@ from linkolis_host.cli import cli
 from linkolis_host.host import Host
 from linkolis_host.scheduler import Scheduler
 
+pytestmark = pytest.mark.sqlite_only("the disk holding the SQLite file fills up")
+
 UNCAPPED = 1_073_741_823
 
 

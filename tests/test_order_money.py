@@ -130,6 +130,7 @@ def test_a_discount_is_a_positive_number_so_a_plugin_cannot_hand_over_a_negative
     assert OrderLine(line_id="1", quantity_ordered=1, discount=Decimal("5.00")).discount == Decimal("5.00")
 
 
+@pytest.mark.sqlite_only("a SQLite database from an older version, migrated")
 def test_lines_imported_before_the_money_fields_keep_their_subtotal_and_no_total_of_another_meaning(home, clock):
     """Upgrading keeps old lines readable: line_total meant proceeds or unit x quantity, so it becomes no total."""
     home.mkdir(parents=True)

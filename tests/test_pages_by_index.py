@@ -18,6 +18,8 @@ from linkolis_host.host import Host
 from linkolis_host.models import Order, OrderLine
 from linkolis_host.testing import Run
 
+pytestmark = pytest.mark.sqlite_only("SQLite's query plans, and a database from a version before the index")
+
 PLACED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 

@@ -37,6 +37,10 @@ def test_every_sqlite_migration_has_its_postgresql_form():
         ("SELECT MIN(a, MAX(b, c)), MAX(d), min(e)", "SELECT LEAST(a, GREATEST(b, c)), MAX(d), min(e)"),
         ("SELECT 'a?b:c%' || ? -- who? 50%", "SELECT 'a?b:c%%' || %s "),
         ("SELECT x::text", "SELECT x::text"),
+        (
+            "SELECT 1 WHERE a IN () OR b NOT IN ( )",
+            "SELECT 1 WHERE a = ANY('{}') OR b <> ALL('{}')",
+        ),
     ],
 )
 def test_sqlite_sql_is_translated(sqlite, postgresql):
@@ -47,7 +51,8 @@ def _sqlite_schema() -> dict[str, dict]:
     db = store.connect(":memory:")
     schema = {}
     for (name,) in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'"
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' "
+        "AND name NOT LIKE 'sqlite%'"
     ):
         columns = {
             row[1]: (row[2].upper() or "TEXT", bool(row[3])) for row in db.execute(f'PRAGMA table_info("{name}")')

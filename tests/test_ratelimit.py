@@ -12,6 +12,10 @@ import pytest
 from linkolis_host import RateLimit, VirtualClock, store
 from linkolis_host.ratelimit import MARGIN_SECONDS, RateLimiter
 
+pytestmark = pytest.mark.sqlite_only(
+    "drives the limiter on a SQLite file of its own (tests/test_postgres_store.py: on PostgreSQL)"
+)
+
 LIMIT = RateLimit(rate=2, burst=5)
 KEY = "testmarket:SELLER1:getOrders"
 

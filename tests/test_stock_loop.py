@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from datetime import UTC, datetime
 
+import pytest
 import testmarket
 from helpers import authorize_app, install_app
 
@@ -131,6 +132,7 @@ def test_an_order_imported_from_one_app_wakes_every_other_apps_push_at_once(run,
     assert levels(run) == (5, 2, {"Shop EU": 3, "Shop US": 3})
 
 
+@pytest.mark.sqlite_only("a SQLite database from an older version, migrated")
 def test_a_data_directory_from_before_reservations_reserves_its_open_orders_and_resends_only_what_changed(
     run, app, market, home
 ):

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.sqlite_only("copies data directories, the SQLite file with them, to replay each step")
+
 TESTS = Path(__file__).parent
 SCRIPT = textwrap.dedent(
     """

@@ -49,7 +49,7 @@ def test_sync_of_named_apps_only(run, app, market):
 def test_a_second_import_of_an_app_while_one_runs_is_refused(run, host, app, market):
     market.add_order("O-1")
     row = apps.get(host, app)
-    with app_lock(host.home, row.id, row.name, "import"):
+    with app_lock(host.home, row.id, row.name, "import", host.database):
         with pytest.raises(Busy, match="another import of 'Shop EU' is running"):
             orders.import_orders(host, app)
         result = run("orders", "import", app, code=1)
@@ -64,7 +64,7 @@ def test_a_second_import_of_an_app_while_one_runs_is_refused(run, host, app, mar
 def test_a_second_push_of_an_app_while_one_runs_is_refused(run, host, app, market):
     run("stock", "set", "SKU-A", "5")
     row = apps.get(host, app)
-    with app_lock(host.home, row.id, row.name, "push"):
+    with app_lock(host.home, row.id, row.name, "push", host.database):
         assert "another push of 'Shop EU' is running" in run("stock", "push", code=1).stderr
     assert market.pushes == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 import testmarket
 from helpers import token_of
 
@@ -189,6 +190,7 @@ def _database_before_workspaces(home, workspace=None):
     conn.close()
 
 
+@pytest.mark.sqlite_only("a SQLite database from an older version, migrated")
 def test_data_from_before_workspaces_moves_into_a_default_workspace(home, clock, market, run):
     run.host.close()
     import shutil
@@ -209,6 +211,7 @@ def test_data_from_before_workspaces_moves_into_a_default_workspace(home, clock,
         assert in_workspace(run, ANNA, "stock", "list") == []
 
 
+@pytest.mark.sqlite_only("a SQLite database from an older version, migrated")
 def test_data_from_before_workspaces_moves_into_the_only_workspace_there_was(home, clock, market):
     _database_before_workspaces(home, workspace=ANNA)
     with Host(home, clock=clock, extra_plugins=[testmarket]) as host:

@@ -62,8 +62,8 @@ def main() -> None:
         if pk:
             lines.append("PRIMARY KEY (" + ", ".join(f'"{c}"' for c in pk) + ")")
         print(f'CREATE TABLE "{name}" (\n    ' + ",\n    ".join(lines) + "\n);")
-    for name, sql in db.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name NOT LIKE '\\_%' "
+    for (sql,) in db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name NOT LIKE '\\_%' "
         "ESCAPE '\\' ORDER BY rowid"
     ):
         print(" ".join(sql.split()) + ";")

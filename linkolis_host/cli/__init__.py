@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from ..version import __version__
-from . import apps, demo, notifications, orders, plugins, serve, shipments, stock, sync, users, workspaces
+from . import apps, demo, notifications, orders, plugins, serve, shipments, stock, sync, users, worker, workspaces
 from .base import CONTEXT, WORKSPACE_META, LinkolisGroup, echo, verbose_callback
 from .examples import EXAMPLES
 
@@ -71,5 +71,6 @@ for command in (
     serve.serve,
     shipments.shipments_group,
     notifications.notifications_group,
+    worker.worker_command,
 ):
     cli.add_command(command)

@@ -6,7 +6,7 @@ import contextlib
 
 import click
 
-from .. import config, scheduler
+from .. import config, scheduler, worker
 from ..terminal import plural
 from .base import CONTEXT, LinkolisCommand, echo, get_host
 
@@ -32,7 +32,8 @@ and [web] session_lifetime seconds after signing in (7 days).
 
 While it serves, the scheduler of `linkolis sync --watch` syncs every authorized app of every workspace in the
 background (My applications shows what each runs and waits for); --no-sync serves the pages only, for when a
-`linkolis sync --watch` of its own runs elsewhere on this data directory.
+`linkolis sync --watch` of its own runs elsewhere on this data directory. With a PostgreSQL database
+(LINKOLIS_DATABASE_URL) the sync is the task queue's, served by `linkolis worker` processes, and serve runs none.
 """
 
 
@@ -92,7 +93,16 @@ def serve(
     if not base_url.startswith("https://"):
         echo("Note: marketplaces such as Amazon accept only https redirect URIs; serve behind TLS for them.", err=True)
     syncing = contextlib.nullcontext()
-    if background_sync:
+    if background_sync and isinstance(host.database, str):
+        # Many processes share the PostgreSQL database: the sync is the task queue's, served by `linkolis worker`.
+        queue = worker.queue_status(host)
+        alive = queue["workers"] if queue else 0
+        echo(
+            f"The sync runs in `linkolis worker` processes sharing this database ({plural(alive, 'worker')} alive "
+            "now); this process serves the pages.",
+            err=True,
+        )
+    elif background_sync:
         echo(
             f"Syncing every authorized app in the background with {plural(workers, 'worker')}.",
             err=True,

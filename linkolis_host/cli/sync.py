@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .. import installed, scheduler, sync
+from .. import installed, scheduler, sync, worker
 from ..host import Host
 from ..http import duration_text
 from ..progress import StderrProgress
@@ -140,6 +140,7 @@ def _notifications_status(data: dict[str, Any]) -> None:
 
 def _sync_status(host: Host, as_json: bool) -> None:
     state = scheduler.status(host)
+    state["queue"] = worker.queue_status(host)  # on PostgreSQL: the task queue of `linkolis worker`
 
     def human(data: dict) -> None:
         if not data["units"]:
@@ -167,6 +168,12 @@ def _sync_status(host: Host, as_json: bool) -> None:
             ],
         )
         echo(f"Queue: {plural(data['queue_depth'], 'unit')} ready, {data['running']} running.")
+        if data.get("queue"):
+            parts = [
+                f"{name} {q['due']} due, {q['later']} later, {q['running']} running"
+                for name, q in data["queue"]["queues"].items()
+            ]
+            echo(f"Task queue ({plural(data['queue']['workers'], 'worker')} alive): " + "; ".join(parts) + ".")
         if data["database"]:
             secho(f"Database: {data['database']}.", fg="red")
         _notifications_status(data["notifications"])

@@ -23,6 +23,7 @@ _HOME = {
     "Run": "fixtures",
     "assert_no_problems": "fixtures",
     "each_test_at_home": "fixtures",
+    "open_store": "fixtures",
 }
 
 
@@ -41,6 +42,7 @@ __all__ = [
     "assert_no_problems",
     "check_plugin",
     "each_test_at_home",
+    "open_store",
     "check_settings",
     "check_words",
     "default_host",

@@ -80,9 +80,23 @@ def linkolis_plugins() -> list[str]:
 STORES = [s.strip() for s in os.environ.get("LINKOLIS_TEST_STORES", "sqlite").split(",") if s.strip()]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): the test is about the SQLite file itself (its errors, its modes, a database from an "
+        "older version, SQLite's query plans): it runs on SQLite only, whatever LINKOLIS_TEST_STORES says",
+    )
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "linkolis_store" in metafunc.fixturenames and STORES != ["sqlite"]:
-        metafunc.parametrize("linkolis_store", STORES, indirect=True)
+    if "linkolis_store" not in metafunc.fixturenames or STORES == ["sqlite"]:
+        return
+    stores = STORES
+    if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+        stores = [s for s in STORES if s == "sqlite"]
+        if not stores:
+            return
+    metafunc.parametrize("linkolis_store", stores, indirect=True)
 
 
 @pytest.fixture
@@ -103,6 +117,15 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugins: list[str], s
     elif store != "sqlite":
         raise ValueError(f"LINKOLIS_TEST_STORES: no store {store!r} (sqlite, postgresql)")
     return path
+
+
+def open_store(home: Path) -> Any:
+    """The test's store as its host opens it (for a test that looks at it from outside, a killed process's say):
+    the PostgreSQL database of ``LINKOLIS_DATABASE_URL`` when the test runs on one, else the SQLite file in ``home``.
+    Write through ``atomic()``, read with ``execute``; ``close`` it."""
+    from .. import store
+
+    return store.connect(os.environ.get("LINKOLIS_DATABASE_URL") or home / store.DB_FILE)
 
 
 _server: Any = None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import glob
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
@@ -51,8 +50,7 @@ class PostgresServer:
         folder = Path(tempfile.mkdtemp(prefix="linkolis-pg-"))
         prefix = _as_postgres()
         if prefix:
-            user = pwd.getpwnam("postgres")
-            os.chown(folder, user.pw_uid, user.pw_gid)
+            shutil.chown(folder, "postgres", "postgres")
         data = folder / "data"
         subprocess.run(
             [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",

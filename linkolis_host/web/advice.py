@@ -88,6 +88,12 @@ SENTENCES = {
     "file_bad_rows": N_("Nothing of %(file)s was applied; these rows are not right: %(rows)s"),
     "database_unreadable": N_("This site cannot read its database right now."),
     "database_not_upgraded": N_("This site's database must be upgraded for this version first."),
+    # The PostgreSQL store and the task queue (the operator's to fix): the seller learns only that the site cannot.
+    "database_unreachable": N_("This site cannot reach its database right now."),
+    "database_url_invalid": N_("This site's database is not set up correctly."),
+    "postgres_driver_missing": N_("This site's database is not set up correctly."),
+    "queue_library_missing": N_("This site's background sync is not set up correctly."),
+    "worker_needs_postgres": N_("This site's background sync is not set up correctly."),
     "unexpected": N_("something unexpected went wrong; the operator's log says what"),
     "no_such_set_aside": N_("There is no set-aside notification %(id)s."),
     # The notification queue (the operator's SQS): the seller learns only that orders still come.

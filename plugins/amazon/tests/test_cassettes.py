@@ -164,6 +164,12 @@ class Amazon:
 
 
 @pytest.fixture
+def default_cassette_name(request):
+    """One cassette whatever store the test runs on (``LINKOLIS_TEST_STORES`` adds [sqlite] or [postgresql])."""
+    return re.sub(r"\[(sqlite|postgresql)\]$", "", request.node.name)
+
+
+@pytest.fixture
 def amazon(vcr):
     if vcr.write_protected:
         yield Amazon(

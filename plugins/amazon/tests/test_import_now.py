@@ -56,7 +56,8 @@ def test_import_now_pressed_again_and_again_imports_once_per_searchorders_token(
     finished()
     assert searches(wire) > first
 
-    with app_lock(home, host.db.execute("SELECT id FROM apps").fetchone()[0], authorized, "import"):  # sync --watch
+    app_id = host.db.execute("SELECT id FROM apps").fetchone()[0]
+    with app_lock(home, app_id, authorized, "import", host.database):  # sync --watch
         clock.advance(179)
         running = press()
     assert running.status_code == 429 and f"An import of {authorized} is running now" in running.text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from linkolis_amazon.simulator import Simulator
 
 from linkolis_host import SystemClock, apps
 from linkolis_host.host import Host
+from linkolis_host.testing import open_store
 
 DE = "A1PA6795UKMFR9"
 
@@ -78,7 +78,7 @@ def test_an_import_killed_at_random_points_loses_nothing_and_repeats_nothing(tmp
         truth = {o["orderId"]: o for o in sim.orders_truth() if o["marketplaceId"] == DE}
     cutoff = (SystemClock().now() - SETTLE).isoformat()[:19]
     settled = {k: v for k, v in truth.items() if v["lastUpdatedTime"][:19] <= cutoff}
-    db = sqlite3.connect(home / "linkolis.db")
+    db = open_store(home)
     held = dict(db.execute("SELECT marketplace_order_id, marketplace_status FROM orders").fetchall())
     rows = db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
     lines = db.execute("SELECT COUNT(*) FROM order_lines").fetchone()[0]
@@ -90,7 +90,7 @@ def test_an_import_killed_at_random_points_loses_nothing_and_repeats_nothing(tmp
 
 
 def _count(home: Path) -> int:
-    db = sqlite3.connect(home / "linkolis.db")
+    db = open_store(home)
     try:
         return db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
     finally:
@@ -99,7 +99,7 @@ def _count(home: Path) -> int:
 
 def _refill_quota(home: Path) -> None:
     """A quiet hour passes between runs: the persisted searchOrders bucket is full again."""
-    db = sqlite3.connect(home / "linkolis.db")
-    with db:
+    db = open_store(home)
+    with db.atomic():
         db.execute("DELETE FROM rate_buckets")
     db.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from linkolis_amazon.simulator import Simulator
 
 from linkolis_host import SystemClock, apps, orders, shipments
 from linkolis_host.host import Host
+from linkolis_host.testing import open_store
 
 N = 24
 
@@ -89,7 +89,7 @@ def test_sync_killed_while_shipments_are_due_confirms_each_exactly_once_after_a_
     for package in truth:
         shipped[package["orderId"]] += sum(item["quantity"] for item in package["items"])
     assert set(shipped.values()) == {2}
-    db = sqlite3.connect(home / "linkolis.db")
+    db = open_store(home)
     statuses = db.execute("SELECT status, COUNT(*) FROM shipments GROUP BY status").fetchall()
     assert statuses == [("accepted", packages)]
     assert {s for (s,) in db.execute("SELECT status FROM orders")} == {"shipped"}

@@ -1,0 +1,59 @@
+"""`linkolis worker`: serve the sync's units from the task queue in the PostgreSQL database, beside any number of
+other workers on any number of machines."""
+
+from __future__ import annotations
+
+import click
+
+from .. import worker
+from ..host import Host
+from .base import CONTEXT, LinkolisCommand, echo, with_host
+
+
+@click.command("worker", cls=LinkolisCommand, context_settings=CONTEXT)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="How many imports (and notification readers) this process runs at once.",
+)
+@click.option(
+    "--push-concurrency",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="How many pushes (stock, shipments) it runs at once, beside the imports: a push never waits behind them.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(1, 86400),
+    default=None,
+    help="Seconds between an app's order imports [default: [sync] interval, 60].",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(0, 600),
+    default=30.0,
+    show_default=True,
+    help="On SIGTERM or Ctrl-C: seconds the running units get to end at their next request.",
+)
+@with_host
+def worker_command(host: Host, concurrency: int, push_concurrency: int, interval: float | None, grace: float) -> None:
+    """Run the sync (imports, stock and shipment pushes, notification readers) as jobs of the task queue kept in
+    the PostgreSQL database of LINKOLIS_DATABASE_URL.
+
+    Start as many workers as you like, on as many machines as share the database (each with the same secret key):
+    they share the work, no app's import or push ever runs twice at once, and the jobs of a worker that dies (kill
+    -9, a machine lost) go to the others within a minute, resuming from what was committed. `linkolis sync status`
+    shows the queue. On one machine with the SQLite file, `linkolis sync --watch` does the same in one process."""
+    worker.run(
+        host,
+        concurrency=concurrency,
+        push_concurrency=push_concurrency,
+        interval=interval or host.config.sync.interval,
+        poll=host.config.sync.push_interval,
+        grace=grace,
+        report=lambda message: echo(message, err=True),
+    )
+    echo("Stopped.", err=True)

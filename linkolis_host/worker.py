@@ -1,0 +1,448 @@
+"""``linkolis worker``: the sync's units as jobs of a task queue kept in the PostgreSQL database (Procrastinate), so
+any number of worker processes on any number of machines share the work of one installation.
+
+The units are the scheduler's (``Scheduler.run_unit``: an app's import; its push of due shipments, then stock), run
+as the job ``linkolis.unit(app_id, stream)``:
+
+- **Queues.** Pushes go to the queue ``push`` and imports to ``import``; each worker process runs one Procrastinate
+  worker per queue (``--push-concurrency`` and ``--concurrency`` jobs at once), so a push never waits behind
+  imports. The notification readers (one job per plugin with a queue, ``linkolis.notifications(kind)``) go to
+  ``notifications``, served beside the imports.
+- **One at a time.** A job holds the lock ``app-<id>-<stream>`` (Procrastinate runs no two jobs of one lock at once,
+  across processes) and the unit takes the app's advisory lock as always; ``queueing_lock`` keeps at most one job
+  of a unit waiting, so a unit is never queued twice.
+- **Its next time.** An import ends by queueing itself for ``interval`` seconds later. A unit whose next request
+  would wait for quota longer than ``defer_over`` seconds ends (``http.Deferred``; what it imported is committed
+  and its cursor resumes) and queues itself for the moment its token is due. A unit that fails, is busy, or meets
+  a database it cannot write queues itself for the scheduler's retry time.
+- **Wake.** Every process runs a wake loop (``Wake``): every ``poll`` seconds it asks which apps have something to
+  push (the scheduler's queries: stock changed, stock unsettled, shipments due) and queues their push; every
+  ``refresh`` seconds it queues the import of every authorized app that has none waiting or running (a new app,
+  or one whose job was lost), and the reader of every plugin with a notification queue.
+- **A killed worker.** Procrastinate notes each worker's heartbeat; the wake loop gives the jobs of a worker silent
+  for ``STALLED_AFTER`` seconds back to the queue (``retry_job``), and the unit resumes from what it committed.
+- **What the seller sees.** Each job writes its unit's row in ``scheduler_state`` when it starts and ends, as the
+  scheduler does, so ``sync status`` and My applications read the same table; ``sync status`` adds the queue's
+  counts (``queue_status``).
+
+SIGTERM or Ctrl-C stops fetching jobs and ends the running units at their next request (``grace`` seconds at
+most); their jobs were committed as far as they went and are queued again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, Callable
+
+from sqlite_utils.db import NotFoundError
+
+from . import installed, order_notifications, shipments, stock, store
+from .errors import Action, LinkolisError, UserError
+from .host import Host
+from .notifications import sqs_client
+from .scheduler import IMPORT, PUSH, QUEUE_WAIT, Scheduler
+
+log = logging.getLogger("linkolis.worker")
+
+PUSH_QUEUE, IMPORT_QUEUE, NOTIFICATIONS_QUEUE = "push", "import", "notifications"
+UNIT, READER = "linkolis.unit", "linkolis.notifications"
+STALLED_AFTER = 30.0  # seconds without a worker's heartbeat before its jobs are given to another
+HEARTBEAT = 5.0  # seconds between a worker's heartbeats
+READ_FOR = 60.0  # seconds a notification reader job reads before it queues its successor and ends
+
+try:  # an optional dependency: linkolis-host[postgresql]
+    import procrastinate
+    from procrastinate.exceptions import AlreadyEnqueued
+    from procrastinate.worker import Worker as ProcrastinateWorker
+except ImportError:  # pragma: no cover - the message says what to install
+    procrastinate = None  # type: ignore[assignment]
+
+
+def _needs_procrastinate() -> Any:
+    if procrastinate is None:
+        raise UserError(
+            "the worker needs the task queue's library: pip install 'linkolis-host[postgresql]'",
+            code="queue_library_missing",
+            action=Action.OPERATOR,
+        )
+    return procrastinate
+
+
+# The worker serving this process's jobs: the job functions below run on it.
+_current: Worker | None = None
+
+
+def _unit(app_id: int, stream: str) -> None:
+    assert _current is not None, "a linkolis job runs only in `linkolis worker`"
+    _current.unit(app_id, stream)
+
+
+def _reader(kind: str) -> None:
+    assert _current is not None, "a linkolis job runs only in `linkolis worker`"
+    _current.read(kind)
+
+
+def queue_app(url: str, *, sync: bool = False) -> Any:
+    """The Procrastinate app of the database at ``url`` with linkolis's two jobs: its async connector for a worker,
+    or (``sync``) the connector of plain threads, which queue jobs."""
+    pc = _needs_procrastinate()
+    connector = pc.SyncPsycopgConnector(conninfo=url) if sync else pc.PsycopgConnector(conninfo=url)
+    app = pc.App(connector=connector)
+    app.task(name=UNIT, pass_context=False)(_unit)
+    app.task(name=READER, pass_context=False)(_reader)
+    return app
+
+
+def ensure_schema(url: str) -> None:
+    """The queue's tables in the database, made by the first process that needs them (under the migration lock)."""
+    from . import postgres
+
+    conn = postgres.open_connection(url)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (postgres.MIGRATE_LOCK,))
+        if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
+            conn.execute(_needs_procrastinate().schema.SchemaManager.get_schema())
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def _wall(at: datetime | None) -> float | None:
+    return None if at is None else at.timestamp()
+
+
+class Queue:
+    """Queueing linkolis's jobs from plain threads (the workers' units and wake loops, ``serve``)."""
+
+    def __init__(self, url: str) -> None:
+        ensure_schema(url)
+        self.app = queue_app(url, sync=True)
+        self.app.open()
+
+    def close(self) -> None:
+        self.app.close()
+
+    def unit(self, app_id: int, stream: str, at: float | None = None) -> bool:
+        """Queue ``stream`` of app ``app_id`` for the wall time ``at`` (now when None); False when one is already
+        waiting (it runs then, or sooner: a push woken now does not wait for one queued later, see ``Wake``)."""
+        when = None if at is None or at <= time.time() else datetime.fromtimestamp(at, tz=UTC)
+        lock = f"app-{app_id}-{stream}"
+        try:
+            self.app.configure_task(
+                UNIT,
+                queue=PUSH_QUEUE if stream == PUSH else IMPORT_QUEUE,
+                lock=lock,
+                queueing_lock=lock,
+                schedule_at=when,
+            ).defer(app_id=app_id, stream=stream)
+        except AlreadyEnqueued:
+            return False
+        return True
+
+    def reader(self, kind: str) -> bool:
+        try:
+            self.app.configure_task(
+                READER, queue=NOTIFICATIONS_QUEUE, lock=f"reader-{kind}", queueing_lock=f"reader-{kind}"
+            ).defer(kind=kind)
+        except AlreadyEnqueued:
+            return False
+        return True
+
+
+def queued(host: Host) -> dict[tuple[int, str], dict[str, Any]]:
+    """The units with a job waiting or running: (app id, stream) -> its status and when it is due (wall time)."""
+    rows = host.db.execute(
+        "SELECT queueing_lock, lock, status, scheduled_at FROM procrastinate_jobs "
+        "WHERE task_name = ? AND status IN ('todo', 'doing')",
+        (UNIT,),
+    ).fetchall()
+    found: dict[tuple[int, str], dict[str, Any]] = {}
+    for queueing_lock, lock, status, scheduled_at in rows:
+        _, app_id, stream = (queueing_lock or lock).split("-", 2)
+        key = (int(app_id), stream)
+        if status == "doing" or key not in found:
+            found[key] = {"status": status, "due_at": _wall(scheduled_at)}
+    return found
+
+
+def queue_status(host: Host) -> dict[str, Any] | None:
+    """The queue as ``sync status`` shows it: per queue the jobs waiting (due now, and later) and running, and the
+    workers alive; None when the database has no queue (SQLite, or no worker ever ran)."""
+    if getattr(host.db, "dialect", "sqlite") != "postgresql":
+        return None
+    if host.db.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
+        return None
+    counts = {name: {"due": 0, "later": 0, "running": 0} for name in (PUSH_QUEUE, IMPORT_QUEUE, NOTIFICATIONS_QUEUE)}
+    for queue, status, later, n in host.db.execute(
+        "SELECT queue_name, status, COALESCE(scheduled_at > now(), false), COUNT(*) FROM procrastinate_jobs "
+        "WHERE status IN ('todo', 'doing') GROUP BY queue_name, status, 3"
+    ):
+        entry = counts.setdefault(queue, {"due": 0, "later": 0, "running": 0})
+        entry["running" if status == "doing" else "later" if later else "due"] += n
+    workers = host.db.execute(
+        "SELECT COUNT(*) FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => ?)",
+        (STALLED_AFTER,),
+    ).fetchone()[0]
+    return {"queues": counts, "workers": workers}
+
+
+class Worker:
+    """What this process's jobs run on: the scheduler's ``run_unit`` on a fork of the host per thread."""
+
+    def __init__(
+        self,
+        host: Host,
+        queue: Queue,
+        *,
+        interval: float,
+        poll: float,
+        defer_over: float = 1.0,
+        report: Callable[[str], None] | None = None,
+    ) -> None:
+        self.host = host
+        self.queue = queue
+        self.report = report or (lambda message: None)
+        self.runner = Scheduler(host, interval=interval, poll=poll, defer_over=defer_over, report=self.report)
+        self.stop = self.runner.stop  # set: running units end at their next request
+        self.woken = threading.Event()  # an import stored orders: wake the pushes now
+        self._local = threading.local()
+        self._forks: list[Host] = []
+        self._forks_lock = threading.Lock()
+
+    def _host(self) -> Host:
+        twin = getattr(self._local, "host", None)
+        if twin is None:
+            twin = self._local.host = self.host.fork()
+            with self._forks_lock:
+                self._forks.append(twin)
+        return twin
+
+    def close(self) -> None:
+        with self._forks_lock:
+            for twin in self._forks:
+                twin.close()
+            self._forks.clear()
+
+    def unit(self, app_id: int, stream: str) -> None:
+        host = self._host()
+        app = self._app(host, app_id)
+        if app is None:
+            return
+        self._note(host, app, stream, "running", time.time(), "")
+        done = self.runner.run_unit(host, (app_id, stream))
+        if done.outcome == "removed":
+            host.db.execute("DELETE FROM scheduler_state WHERE app_id = ? AND stream = ?", (app_id, stream))
+            return
+        at = time.time() + max(0.0, done.next_at - host.clock.monotonic())
+        error = done.message if done.outcome in ("error", "stalled") else ""
+        if stream == IMPORT or done.outcome != "done" or self.stop.is_set():
+            self.queue.unit(app_id, stream, at)
+            self._note(host, app, stream, "stalled" if done.outcome == "stalled" else "waiting", at, error)
+        else:  # a push that sent what was due: the wake queues the next
+            self._note(host, app, stream, "waiting", at, error)
+        if done.stored:
+            self.woken.set()
+
+    def _app(self, host: Host, app_id: int) -> installed.App | None:
+        try:
+            return installed.App.from_row(host.db["apps"].get(app_id))
+        except NotFoundError:
+            return None
+
+    def _note(self, host: Host, app: installed.App, stream: str, state: str, due_at: float, error: str) -> None:
+        """The unit's row in ``scheduler_state``, as the scheduler writes it: what ``sync status`` shows."""
+        try:
+            host.db["scheduler_state"].upsert(
+                {
+                    "app_id": app.id,
+                    "stream": stream,
+                    "app_name": app.name,
+                    "workspace_id": app.workspace_id,
+                    "state": state,
+                    "due_at": due_at,
+                    "last_error": error,
+                    "updated_at": time.time(),
+                    "pid": os.getpid(),
+                },
+                pk=("app_id", "stream"),
+            )
+        except (*store.ERRORS, LinkolisError) as exc:  # only what is shown: never what ends a unit
+            log.debug("could not note %s of %s: %r", stream, app.name, exc)
+
+    def read(self, kind: str) -> None:
+        """Read ``kind``'s notification queue for ``READ_FOR`` seconds, then queue the next reader and end."""
+        host = self._host()
+        sqs = sqs_client()
+        ends = time.monotonic() + READ_FOR
+        try:
+            while time.monotonic() < ends and not self.stop.is_set():
+                result = order_notifications.import_notified(host, kind, wait_seconds=QUEUE_WAIT, sqs=sqs)
+                order_notifications.note_reader(host, kind, "reading", None, read=True)
+                if result["new"] or result["updated"]:
+                    self.woken.set()
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, LinkolisError) else f"{type(exc).__name__}: {exc}"
+            order_notifications.note_reader(host, kind, "failing", message)
+            raise
+        finally:
+            if not self.stop.is_set():
+                self.queue.reader(kind)
+
+
+class Wake:
+    """The wake loop of one worker process (see the module)."""
+
+    def __init__(self, worker: Worker, poll: float, refresh: float = 10.0) -> None:
+        self.worker = worker
+        self.poll = poll
+        self.refresh = refresh
+        self.version = 0
+        self._refreshed_at = 0.0
+        self._rescued_at = time.monotonic()
+        self.host = worker.host.fork()
+
+    def once(self) -> None:
+        host = self.host
+        changed, self.version = stock.changed_workspaces(host, self.version)
+        apps = {a.id: a for a in installed.list_apps(host, every_workspace=True) if a.authorized}
+        ids = stock.unsettled_apps(host) | shipments.apps_with_due(host)
+        if changed:
+            ids |= {app_id for app_id, app in apps.items() if app.workspace_id in changed}
+        for app_id in ids & set(apps):
+            self.worker.queue.unit(app_id, PUSH)
+        now = time.monotonic()
+        if now - self._refreshed_at >= self.refresh:
+            self._refreshed_at = now
+            waiting = queued(host)
+            for app_id in apps:
+                if (app_id, IMPORT) not in waiting:
+                    self.worker.queue.unit(app_id, IMPORT)
+            for kind in host.registry.kinds:
+                if host.registry.implements(kind, "read_notification"):
+                    try:
+                        url = order_notifications.queue_url(host, kind)
+                    except LinkolisError:
+                        continue
+                    if url:
+                        self.worker.queue.reader(kind)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.once()
+            except Exception as exc:  # the database gone a moment: said, and tried again
+                log.warning("the wake of the queue failed: %s", exc)
+            self.worker.woken.wait(self.poll)
+            self.worker.woken.clear()
+        self.host.close()
+
+
+async def _rescue(app: Any, stop: asyncio.Event) -> None:
+    """Give the jobs of workers silent for ``STALLED_AFTER`` seconds (killed, or their machine gone) back."""
+    while not stop.is_set():
+        try:
+            for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER):
+                log.info("job %s of a stalled worker goes back to the queue", job.id)
+                await app.job_manager.retry_job(job)
+        except Exception as exc:
+            log.warning("could not look for stalled jobs: %s", exc)
+        try:
+            await asyncio.wait_for(stop.wait(), STALLED_AFTER / 3)
+        except TimeoutError:
+            pass
+
+
+def run(
+    host: Host,
+    *,
+    concurrency: int = 4,
+    push_concurrency: int = 2,
+    interval: float = 60.0,
+    poll: float = 1.0,
+    grace: float = 30.0,
+    report: Callable[[str], None] | None = None,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    """``linkolis worker``: serve the queue until SIGTERM or Ctrl-C."""
+    url = host.database
+    if not isinstance(url, str):
+        raise UserError(
+            "the worker runs the sync for many processes sharing one PostgreSQL database: set "
+            "LINKOLIS_DATABASE_URL (or [database] url); on one machine, sync --watch does the same",
+            code="worker_needs_postgres",
+            action=Action.OPERATOR,
+        )
+    asyncio.run(_serve(host, url, concurrency, push_concurrency, interval, poll, grace, report, ready))
+
+
+async def _serve(
+    host: Host,
+    url: str,
+    concurrency: int,
+    push_concurrency: int,
+    interval: float,
+    poll: float,
+    grace: float,
+    report: Callable[[str], None] | None,
+    ready: Callable[[], None] | None,
+) -> None:
+    global _current
+    _needs_procrastinate()
+    loop = asyncio.get_running_loop()
+    # Sync jobs run on the loop's default pool, capped at min(32, cores + 4) threads: one per job it may run.
+    loop.set_default_executor(ThreadPoolExecutor(concurrency + push_concurrency + 2, thread_name_prefix="linkolis-job"))
+    queue = await asyncio.to_thread(Queue, url)
+    worker = Worker(host, queue, interval=interval, poll=poll, report=report)
+    _current = worker
+    app = queue_app(url)
+    stop = asyncio.Event()
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    wake = Wake(worker, poll)
+    wake_thread = threading.Thread(target=wake.run, args=(stopping,), name="linkolis-wake", daemon=True)
+    async with app.open_async():
+        options = dict(
+            install_signal_handlers=False,
+            shutdown_graceful_timeout=grace,
+            update_heartbeat_interval=HEARTBEAT,
+            stalled_worker_timeout=STALLED_AFTER,
+            fetch_job_polling_interval=poll,
+            delete_jobs="successful",
+        )
+        workers = [
+            ProcrastinateWorker(app, queues=[PUSH_QUEUE], concurrency=push_concurrency, name="push", **options),
+            ProcrastinateWorker(
+                app, queues=[IMPORT_QUEUE, NOTIFICATIONS_QUEUE], concurrency=concurrency, name="import", **options
+            ),
+        ]
+        running = [asyncio.create_task(w.run()) for w in workers]
+        rescue = asyncio.create_task(_rescue(app, stop))
+        wake_thread.start()
+        if report:
+            report(
+                f"worker pid {os.getpid()}: {concurrency} import and {push_concurrency} push jobs at once; "
+                "Ctrl-C or SIGTERM stops it"
+            )
+        if ready:
+            ready()
+        await stop.wait()
+        if report:
+            report("stopping: the running units end at their next request")
+        stopping.set()
+        worker.stop.set()
+        for w in workers:
+            w.stop()
+        await asyncio.gather(*running, rescue, return_exceptions=True)
+    wake_thread.join(timeout=poll + 5)
+    worker.close()
+    queue.close()
+    _current = None
