@@ -288,18 +288,18 @@ class _Session:
             return True
 
     def _holding(self, key: tuple[int, int] | None = None) -> list[str]:
-        """The ``application_name`` of the other connections holding ``key`` (any app lock without one)."""
+        """The ``application_name`` of the connections holding ``key`` (any app lock without one)."""
         # An app lock is the two-key form (objsubid 2); linkolis's write and migration locks are one-key.
         where = "l.classid::bigint = %s AND l.objid::bigint = %s" if key else "l.classid::bigint <> %s"
         params = key if key else (OWNERS,)
+        # This process's own session too: another thread of this command may hold it.
         with self.lock:
             rows = self.conn.execute(
                 "SELECT DISTINCT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted AND l.pid <> pg_backend_pid() "
-                f"AND {where}",
+                f"WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted AND {where}",
                 params,
             ).fetchall()
-        return sorted(r[0] or "another program" for r in rows)
+        return sorted((r[0] or "another program").removeprefix("linkolis ") for r in rows)
 
     def holders(self) -> list[str]:
         return self._holding()

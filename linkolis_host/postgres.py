@@ -274,20 +274,28 @@ class PgConnection:
 
     def execute(self, sql: str, params: Any = ()) -> PgCursor:
         with self.lock:
+            sql = translate(sql)
+            values = _params(params, sql)
+            if self._trace is not None:  # as SQLite's: the statement with its values
+                self._trace(self.raw.cursor().mogrify(sql, values))
+            return PgCursor(self.raw.execute(sql, values))
+
+    def statement(self, sql: str, params: Any = ()) -> Any:
+        """A statement in PostgreSQL's own SQL (``%s``), untranslated: the transaction's BEGIN, locks, savepoints."""
+        with self.lock:
             if self._trace is not None:
                 self._trace(sql)
-            sql = translate(sql)
-            return PgCursor(self.raw.execute(sql, _params(params, sql)))
+            return self.raw.execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Any]) -> PgCursor:
         with self.lock:
-            rows = list(rows)
-            if self._trace is not None:
-                for _ in rows:
-                    self._trace(sql)
             cursor = self.raw.cursor()
             sql = translate(sql)
-            cursor.executemany(sql, [_params(r, sql) for r in rows])
+            values = [_params(r, sql) for r in rows]
+            if self._trace is not None:
+                for row in values:
+                    self._trace(cursor.mogrify(sql, row))
+            cursor.executemany(sql, values)
             return PgCursor(cursor)
 
     def commit(self) -> None:
@@ -412,28 +420,28 @@ class PgDatabase:
             if self._depth:
                 self._depth += 1
                 name = f"s{self._depth}"
-                self.conn.raw.execute(f"SAVEPOINT {name}")
+                self.conn.statement(f"SAVEPOINT {name}")
                 try:
                     yield self
                 except BaseException:
-                    self.conn.raw.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.statement(f"ROLLBACK TO SAVEPOINT {name}")
                     raise
                 finally:
                     self._depth -= 1
-                self.conn.raw.execute(f"RELEASE SAVEPOINT {name}")
+                self.conn.statement(f"RELEASE SAVEPOINT {name}")
                 return
-            self.conn.raw.execute("BEGIN")
+            self.conn.statement("BEGIN")
             self._depth = 1
             try:
-                self.conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                self.conn.statement("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
                 yield self
             except BaseException:
                 self._depth = 0
                 with contextlib.suppress(Exception):
-                    self.conn.raw.execute("ROLLBACK")
+                    self.conn.statement("ROLLBACK")
                 raise
             self._depth = 0
-            self.conn.raw.execute("COMMIT")
+            self.conn.statement("COMMIT")
         finally:
             lock.release()
 

@@ -332,5 +332,5 @@ ALTER TABLE "credentials" ADD FOREIGN KEY ("app_id") REFERENCES "apps" ("id");
 ALTER TABLE "apps" ADD FOREIGN KEY ("workspace_id") REFERENCES "workspaces" ("id");
 ALTER TABLE "desired_stock" ADD FOREIGN KEY ("workspace_id") REFERENCES "workspaces" ("id");
 ALTER TABLE "users" ADD FOREIGN KEY ("workspace_id") REFERENCES "workspaces" ("id");
-ALTER TABLE "web_sessions" ADD FOREIGN KEY ("user_id") REFERENCES "users" ("id");
+ALTER TABLE "web_sessions" ADD FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE;
 ALTER TABLE "app_notifications" ADD FOREIGN KEY ("app_id") REFERENCES "apps" ("id");

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 import testmarket
 
 from linkolis_host import stock
@@ -105,6 +106,7 @@ def test_a_quantity_set_back_to_what_was_sent_costs_one_due_query(run, host, app
     assert market.pushes == [("SKU-A", 5)]
 
 
+@pytest.mark.sqlite_only("watches the writes with a SQLite trigger")
 def test_what_the_plugin_told_is_recorded_before_it_forgets_the_pending_push(run, host, clock, app, market):
     """The plugin yields the earlier pending push's outcome, then drops it from its state: a crash between the two
     must not leave the SKU pending forever, so when that write lands the outcome is already there."""

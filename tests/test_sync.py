@@ -103,6 +103,7 @@ def test_the_watch_pushes_a_stock_change_within_a_poll_reports_it_and_stops_clea
     assert {u["state"] for u in status(host)["units"]} == {"stopped"}
 
 
+@pytest.mark.sqlite_only("SQLite's BEGIN IMMEDIATE and busy timeout (on PostgreSQL: test_postgres_store)")
 def test_a_write_that_reads_first_is_not_undone_by_another_connections_write(host, app):
     """sync --watch imports and pushes on two connections: a transaction that reads, then writes, must hold the
     write lock from its start, so that the other connection waits for it rather than making it fail."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -311,7 +312,7 @@ def announced_wait(importer: subprocess.Popen) -> float:
 def test_an_import_stopped_while_it_waits_for_quota_keeps_no_token_from_the_next(slow_run, home, stop):
     """The seller stops an import that waits three minutes for searchOrders' token (Ctrl-C, the service manager's
     SIGTERM, kill -9): the next import waits no longer than the stopped one would have."""
-    taken = RateLimiter(home / store.DB_FILE, SystemClock())
+    taken = RateLimiter(os.environ.get("LINKOLIS_DATABASE_URL") or home / store.DB_FILE, SystemClock(), home=home)
     taken.reserve(QUOTA_KEY, SLOW)  # an import a moment ago took the token: the next comes in three minutes
     taken.close()
     first = start_import()
@@ -335,6 +336,6 @@ def test_an_import_stopped_while_it_waits_for_quota_keeps_no_token_from_the_next
     finally:
         second.kill()
     assert waits_next <= waits, "the stopped import's token is still reserved"
-    left = RateLimiter(home / store.DB_FILE, SystemClock())
+    left = RateLimiter(os.environ.get("LINKOLIS_DATABASE_URL") or home / store.DB_FILE, SystemClock(), home=home)
     assert left.wait_time(QUOTA_KEY, SLOW) <= waits_next, "the second one's token went back too"
     left.close()

@@ -36,7 +36,8 @@ def main() -> None:
     for name, sql in tables:
         columns = db.execute(f'PRAGMA table_info("{name}")').fetchall()
         pk = [c[1] for c in sorted(columns, key=lambda c: c[5]) if c[5]]
-        foreign = {f[3]: (f[2], f[4]) for f in db.execute(f'PRAGMA foreign_key_list("{name}")')}
+        # column -> (table, column, what a delete of the row it names does)
+        foreign = {f[3]: (f[2], f[4], f[6]) for f in db.execute(f'PRAGMA foreign_key_list("{name}")')}
         lines = []
         for _, column, ctype, notnull, default, _ in columns:
             kind = TYPES[ctype.upper()]
@@ -51,7 +52,9 @@ def main() -> None:
             if column in foreign:  # added once every table is there: SQLite's order is not the references'
                 references.append(
                     f'ALTER TABLE "{name}" ADD FOREIGN KEY ("{column}") '
-                    f'REFERENCES "{foreign[column][0]}" ("{foreign[column][1]}");'
+                    f'REFERENCES "{foreign[column][0]}" ("{foreign[column][1]}")'
+                    + (f" ON DELETE {foreign[column][2]}" if foreign[column][2] != "NO ACTION" else "")
+                    + ";"
                 )
             lines.append(line)
         check = re.search(r"CHECK \(([^)]*)\)", sql)

@@ -135,8 +135,9 @@ def complete_app_names(ctx: click.Context, _param: click.Parameter, incomplete: 
         if isinstance(root.obj, Host):
             names = [a.name for a in installed.list_apps(root.obj, every_workspace=True)]
         else:
-            if not (config.home_dir() / store.DB_FILE).is_file():  # no data directory yet: none, and none made
-                return []
+            home = config.home_dir()
+            if not (home / store.DB_FILE).is_file() and not config.database_url(config.load_config(home), os.environ):
+                return []  # no data directory yet (and no PostgreSQL database): none, and none made
             host = Host(say=lambda _: None)
             try:
                 names = [a.name for a in installed.list_apps(host, every_workspace=True)]

@@ -70,8 +70,10 @@ DAY = 86400.0
 
 
 def default_host(home: Path, plugins: list) -> Host:
-    """A host on a virtual clock: quotas are honoured without waiting for them."""
-    return Host(home, clock=VirtualClock(), extra_plugins=plugins)
+    """A host on a virtual clock (quotas are honoured without waiting for them), in a data directory of its own
+    with its own SQLite file whatever store the caller's tests use: the kit checks the plugin, not the store, and a
+    PostgreSQL database named by LINKOLIS_DATABASE_URL is the caller's, not the kit's to fill."""
+    return Host(home, clock=VirtualClock(), extra_plugins=plugins, env={"LINKOLIS_DATABASE_URL": ""})
 
 
 @contextmanager

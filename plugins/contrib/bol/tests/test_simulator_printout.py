@@ -48,15 +48,16 @@ def test_the_printed_settings_point_linkolis_at_the_simulator(tmp_path, monkeypa
             apps.install(host, "bol", {"name": "bol NL"})
             apps.authorize_direct(host, "bol NL", {"client_id": client_id, "client_secret": secret})
             assert apps.verify(host, "bol NL")[2]
+            apps.remove(host, "bol NL")  # on PostgreSQL the next installation shares its database: one app an account
         # Pasted into linkolis.toml instead: the same.
         home = tmp_path / "toml"
         home.mkdir()
         start = lines.index("[plugins.bol]")
         (home / "linkolis.toml").write_text("\n".join(lines[start : start + 2]) + "\n", encoding="utf-8")
-        with Host(home) as host:
-            apps.install(host, "bol", {"name": "bol NL"})
-            apps.authorize_direct(host, "bol NL", {"client_id": client_id, "client_secret": secret})
-            assert apps.verify(host, "bol NL")[2]
+        with Host(home) as host:  # another installation (on PostgreSQL the same database: another name)
+            apps.install(host, "bol", {"name": "bol NL (toml)"})
+            apps.authorize_direct(host, "bol NL (toml)", {"client_id": client_id, "client_secret": secret})
+            assert apps.verify(host, "bol NL (toml)")[2]
 
 
 def test_the_help_has_a_summary_then_examples():
