@@ -59,7 +59,8 @@ READ_FOR = 60.0  # seconds a notification reader job reads before it queues its 
 
 try:  # an optional dependency: linkolis-host[postgresql]
     import procrastinate
-    from procrastinate.exceptions import AlreadyEnqueued
+    from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+    from procrastinate.jobs import Status as JobStatus
     from procrastinate.worker import Worker as ProcrastinateWorker
 except ImportError:  # pragma: no cover - the message says what to install
     procrastinate = None  # type: ignore[assignment]
@@ -346,14 +347,24 @@ class Wake:
 
 
 async def _rescue(app: Any, stop: asyncio.Event) -> None:
-    """Give the jobs of workers silent for ``STALLED_AFTER`` seconds (killed, or their machine gone) back."""
+    """Give the jobs of workers silent for ``STALLED_AFTER`` seconds (killed, or their machine gone) back to the
+    queue; one whose unit has another job waiting already (the wake queued the push again meanwhile) ends as
+    aborted instead: that job runs the unit, once the stalled one no longer holds its lock."""
     while not stop.is_set():
         try:
-            for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER):
-                log.info("job %s of a stalled worker goes back to the queue", job.id)
-                await app.job_manager.retry_job(job)
+            stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER)
         except Exception as exc:
             log.warning("could not look for stalled jobs: %s", exc)
+            stalled = []
+        for job in stalled:
+            try:
+                await app.job_manager.retry_job(job)
+                log.info("job %s (%s) of a stalled worker goes back to the queue", job.id, job.queueing_lock)
+            except UniqueViolation:
+                await app.job_manager.finish_job(job, status=JobStatus.ABORTED, delete_job=False)
+                log.info("job %s (%s) of a stalled worker ends: another waits for its unit", job.id, job.queueing_lock)
+            except Exception as exc:
+                log.warning("could not give back job %s of a stalled worker: %s", job.id, exc)
         try:
             await asyncio.wait_for(stop.wait(), STALLED_AFTER / 3)
         except TimeoutError:

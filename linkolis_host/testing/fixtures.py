@@ -91,6 +91,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "linkolis_store" not in metafunc.fixturenames or STORES == ["sqlite"]:
         return
+    if "postgres_url" in metafunc.fixturenames:
+        return  # a test of PostgreSQL itself: once
     stores = STORES
     if metafunc.definition.get_closest_marker("sqlite_only") is not None:
         stores = [s for s in STORES if s == "sqlite"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from linkolis_amazon.orders import SETTLE
 from linkolis_amazon.simulator import Simulator
 
-from linkolis_host import SystemClock, apps, stock
+from linkolis_host import SystemClock, apps, stock, workspaces
 from linkolis_host.host import Host
 
 DE = "A1PA6795UKMFR9"
@@ -61,19 +61,25 @@ def test_two_workers_share_the_sellers_and_a_killed_one_loses_nothing(postgres_u
         }
         host = Host(home, env=env)
         sellers = sim.seller_ids
+        shops: dict[str, int] = {}  # seller -> its business's workspace
         for n, seller in enumerate(sellers):
+            host.workspace_id = shops[seller] = workspaces.add_workspace(host, f"Shop {n}").id
             name = f"Amazon {n}"
             apps.install(host, "amazon", {"name": name, "marketplace": "DE", "stock_sync": True})
             apps.authorize_direct(host, name, {"refresh_token": sim.authorize(seller), "selling_partner_id": seller})
-        for sku in SKUS:
-            for seller in sellers:
+            for sku in SKUS:
                 sim.add_listing(sku, ["DE"], quantity=1, seller_id=seller)
-            stock.set_stock(host, sku, 40)
+                stock.set_stock(host, sku, 40)
         sim.faults.add("slow", "searchOrders", probability=1.0, delay=0.3)  # imports take a while: one is killed
         first, second = _worker(env, tmp_path / "w1.log"), _worker(env, tmp_path / "w2.log")
         try:
             # Kill the first once it runs an import: its jobs must go to the second.
             assert until(lambda: _running_pid(host) == first.pid or first.poll() is not None), _logs(tmp_path)
+            assert first.poll() is None, _logs(tmp_path)
+            killed_app = host.db.execute(
+                "SELECT app_id FROM scheduler_state WHERE pid = ? AND state = 'running' AND stream = 'import'",
+                (first.pid,),
+            ).fetchone()
             first.send_signal(signal.SIGKILL)
             first.wait()
             for seller in sellers:
@@ -82,7 +88,9 @@ def test_two_workers_share_the_sellers_and_a_killed_one_loses_nothing(postgres_u
             cutoff = (SystemClock().now() - SETTLE).isoformat()[:19]
             settled = {k for k, v in truth.items() if v["lastUpdatedTime"][:19] <= cutoff}
             assert until(lambda: settled <= _stored(host), limit=240), (len(settled - _stored(host)), _logs(tmp_path))
-            assert until(lambda: _offered(sim, sellers) == _expected(host), limit=120), _logs(tmp_path)
+            for seller, shop in shops.items():
+                host.workspace_id = shop
+                assert until(lambda s=seller: _offered(sim, s) == _expected(host), limit=120), _logs(tmp_path)
             status = _status(env)
         finally:
             second.send_signal(signal.SIGTERM)
@@ -93,8 +101,14 @@ def test_two_workers_share_the_sellers_and_a_killed_one_loses_nothing(postgres_u
                     if worker.poll() is None:
                         worker.kill()
         rows = host.db.execute("SELECT COUNT(*), COUNT(DISTINCT marketplace_order_id) FROM orders").fetchone()
+        killed_done = host.db.execute(
+            "SELECT 1 FROM scheduler_state WHERE app_id = ? AND stream = 'import' AND pid = ?",
+            (killed_app[0], second.pid),
+        ).fetchone()
         host.close()
     assert rows[0] == rows[1], "an order stored twice"
+    assert killed_app is not None, "the worker killed was running a unit"
+    assert killed_done, "the killed worker's unit was run again by the other"
     assert status["queue"]["workers"] >= 1
     assert {"push", "import"} <= set(status["queue"]["queues"])
 
@@ -111,19 +125,13 @@ def _stored(host: Host) -> set[str]:
 
 
 def _expected(host: Host) -> dict[str, int]:
-    """What every app should be offered: the quantity set, less what the stored orders reserve."""
+    """What the workspace's app should be offered: the quantity set, less what its stored orders reserve."""
     return {r["sku"]: r["available"] for r in stock.list_stock(host) if r["sku"] in SKUS}
 
 
-def _offered(sim: Simulator, sellers: list[str]) -> dict[str, int] | None:
-    offers: dict[str, set[int]] = {}
-    for seller in sellers:
-        for sku, places in sim.stock_truth(seller)[seller].items():
-            if sku in SKUS:
-                offers.setdefault(sku, set()).add(places[DE]["quantity"])
-    if any(len(q) != 1 for q in offers.values()):
-        return None  # the sellers' offers differ still
-    return {sku: q.pop() for sku, q in offers.items()}
+def _offered(sim: Simulator, seller: str) -> dict[str, int]:
+    """What Amazon offers of the seller's SKUs now."""
+    return {sku: places[DE]["quantity"] for sku, places in sim.stock_truth(seller)[seller].items() if sku in SKUS}
 
 
 def _status(env: dict[str, str]) -> dict:
