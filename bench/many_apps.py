@@ -25,6 +25,13 @@ set`` would), each at a moment planned in advance (uniform at random over the ru
   another writer: the wall time of the driver's ``stock set`` (one short write transaction), p50/p95/max, and how
   many were refused (the lock not had within linkolis's busy timeout: the change is then not made).
 
+With ``--processes P`` the store is a throwaway PostgreSQL server of this machine's (``testing.postgres``) and the
+sync is P ``linkolis worker --concurrency W`` processes instead of ``sync --watch``; CPU is theirs summed (a killed
+one's up to its kill), RSS the largest. ``--kill-every S`` kills a random worker with SIGKILL every S seconds and
+starts another in its place (its jobs go to the others once its heartbeat is 30 s old). At the end the orders
+stored are held against the simulator's truth: none twice, none the simulator does not have, and every order
+settled (updated 2.5 minutes, plus two rounds, before the end) stored.
+
 The clock is the machine's: everything here, the driver included, shares the two cores, so the load average is
 printed beside every figure. The knee is the largest N whose round p50 is within 5 % of the interval, import lag
 p95 <= 5 s and stock latency p95 <= 5 s.
@@ -240,7 +247,87 @@ def _count(rng: random.Random, mean: float) -> int:
     return whole + (rng.random() < mean - whole)
 
 
+class Workers:
+    """``linkolis worker`` processes on the PostgreSQL database, one killed (SIGKILL) every ``kill_every`` seconds
+    and replaced."""
+
+    def __init__(self, args: argparse.Namespace, env: dict[str, str]) -> None:
+        self.args, self.env = args, env
+        self.alive: list[subprocess.Popen] = [self._start() for _ in range(args.processes)]
+        self.cpu_spent = 0.0  # the CPU of killed workers, from their start to their kill
+        self.cpu_from: dict[int, float] = {}  # pid -> its CPU when the window began (0 for one started later)
+        self.kills = 0
+        self.rss = 0.0
+        self.rng = random.Random(args.seed)
+
+    def _start(self) -> subprocess.Popen:
+        command = [str(BIN / "linkolis"), "worker", "--concurrency", str(self.args.workers)]
+        command += ["--interval", str(self.args.interval)]
+        return subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def begin(self) -> None:
+        self.cpu_from = {w.pid: cpu_seconds(w.pid) for w in self.alive}
+
+    def kill_one(self) -> None:
+        victim = self.rng.choice(self.alive)
+        if victim.pid in self.cpu_from:
+            self.cpu_spent += cpu_seconds(victim.pid) - self.cpu_from.pop(victim.pid)
+        self.rss = max(self.rss, peak_rss_mb(victim.pid))
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        self.alive.remove(victim)
+        fresh = self._start()
+        self.alive.append(fresh)
+        if self.cpu_from:
+            self.cpu_from[fresh.pid] = 0.0
+        self.kills += 1
+
+    def cpu(self) -> float:
+        return self.cpu_spent + sum(cpu_seconds(w.pid) - self.cpu_from.get(w.pid, 0.0) for w in self.alive)
+
+    def peak_rss(self) -> float:
+        return max([self.rss, *(peak_rss_mb(w.pid) for w in self.alive)])
+
+    def stop(self) -> None:
+        for w in self.alive:
+            w.send_signal(signal.SIGTERM)
+        for w in self.alive:
+            try:
+                w.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                w.kill()
+
+
+def held_against_truth(sim: Simulator, host: Host, end: float, interval: float) -> dict:
+    """The orders stored against the simulator's: twice, unknown to it, and settled but missing."""
+    truth = {o["orderId"]: o for o in sim.get("/_sim/orders")["orders"]}
+    rows = host.db.execute("SELECT marketplace_order_id, app_id FROM orders").fetchall()
+    stored = [r[0] for r in rows]
+    settled_by = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(end - 150 - 2 * interval))
+    settled = {k for k, o in truth.items() if o["lastUpdatedTime"][:19] <= settled_by}
+    return {
+        "orders_stored": len(stored),
+        "orders_twice": len(stored) - len(set(stored)),
+        "orders_unknown": len(set(stored) - set(truth)),
+        "orders_settled_missing": len(settled - set(stored)),
+    }
+
+
 def run_one(args: argparse.Namespace, n: int) -> dict:
+    server = None
+    if args.processes:
+        from linkolis_host.testing.postgres import PostgresServer
+
+        server = PostgresServer.start()
+        url = server.create_database("bench")
+    try:
+        return _run_one(args, n, url if server else None)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run_one(args: argparse.Namespace, n: int, url: str | None) -> dict:
     started_setup = time.time()
     sim = Simulator(args, n)
     from linkolis_amazon.simulator.lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -252,25 +339,32 @@ def run_one(args: argparse.Namespace, n: int) -> dict:
         "LINKOLIS_AMAZON_APPLICATION_ID": DEFAULT_APPLICATION_ID,
         "LINKOLIS_AMAZON_FIRST_IMPORT_DAYS": "3",
     }
+    if url:
+        env["LINKOLIS_DATABASE_URL"] = url
     with tempfile.TemporaryDirectory() as home:
         host, sellers = set_up(args, sim, Path(home), env)
         seller_of = {s["app_id"]: s["seller_id"] for s in sellers}
         setup_s = time.time() - started_setup
         sim.requests()  # what setting up sent is not the run's
         child_env = {**os.environ, **env, "LINKOLIS_HOME": home}
-        sync = subprocess.Popen(
-            [
-                str(BIN / "linkolis"),
-                "sync",
-                "--watch",
-                "--workers",
-                str(args.workers),
-                "--interval",
-                str(args.interval),
-            ],
-            env=child_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        workers = Workers(args, child_env) if url else None
+        sync = (
+            None
+            if workers
+            else subprocess.Popen(
+                [
+                    str(BIN / "linkolis"),
+                    "sync",
+                    "--watch",
+                    "--workers",
+                    str(args.workers),
+                    "--interval",
+                    str(args.interval),
+                ],
+                env=child_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         )
         t0 = time.time()
         begin, end = t0 + args.warmup, t0 + args.warmup + args.measure
@@ -281,35 +375,51 @@ def run_one(args: argparse.Namespace, n: int) -> dict:
         due: dict[int, set[float]] = {}  # app id -> the import due times seen
         cpu_begin = None
         loads = []
+        next_kill = t0 + args.kill_every if workers and args.kill_every else float("inf")
         while time.time() < end:
             time.sleep(1.0)
             log += sim.requests()
             for row in host.db.query("SELECT app_id, due_at FROM scheduler_state WHERE stream = 'import'"):
                 due.setdefault(row["app_id"], set()).add(row["due_at"])
+            if time.time() >= next_kill:
+                workers.kill_one()
+                next_kill += args.kill_every
             if cpu_begin is None and time.time() >= begin:
-                cpu_begin = cpu_seconds(sync.pid)
+                cpu_begin = cpu_seconds(sync.pid) if sync else 0.0
+                if workers:
+                    workers.begin()
                 loads.append(load())
             elif cpu_begin is not None:
                 loads.append(load())
-        cpu = cpu_seconds(sync.pid) - cpu_begin
+        cpu = workers.cpu() if workers else cpu_seconds(sync.pid) - cpu_begin
         status = json.loads(
             subprocess.run(
                 [str(BIN / "linkolis"), "sync", "status", "--json"], env=child_env, capture_output=True, text=True
             ).stdout
         )
         log += sim.requests()
-        rss = peak_rss_mb(sync.pid)
+        rss = workers.peak_rss() if workers else peak_rss_mb(sync.pid)
         driver.join()
-        sync.send_signal(signal.SIGTERM)
-        try:
-            sync.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            sync.kill()
+        if workers:
+            workers.stop()
+        else:
+            sync.send_signal(signal.SIGTERM)
+            try:
+                sync.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                sync.kill()
+        truth = held_against_truth(sim, host, end, args.interval)
+        truth["kills"] = workers.kills if workers else 0
         counters = sim.get("/_sim/counters")
         driver.host.close()
         host.close()
     sim.stop()
-    return figures(args, n, log, due, seller_of, driver, status, cpu, rss, begin, end, setup_s, loads, counters)
+    result = figures(args, n, log, due, seller_of, driver, status, cpu, rss, begin, end, setup_s, loads, counters)
+    result.update(truth, processes=args.processes)
+    result["within_bounds"] = result["within_bounds"] and not (
+        truth["orders_twice"] or truth["orders_unknown"] or truth["orders_settled_missing"] or result["http_429"]
+    )
+    return result
 
 
 def figures(args, n, log, due, seller_of, driver, status, cpu, rss, begin, end, setup_s, loads, counters) -> dict:
@@ -405,6 +515,10 @@ COLUMNS = [
     ("cpu_share", "cpu"),
     ("cpu_ms_per_app_round", "ms/round"),
     ("peak_rss_mb", "RSS MB"),
+    ("http_429", "429s"),
+    ("orders_twice", "twice"),
+    ("orders_settled_missing", "missing"),
+    ("kills", "kills"),
     ("within_bounds", "ok"),
 ]
 
@@ -412,7 +526,11 @@ COLUMNS = [
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sweep", default="250,500,1000,2000", help="comma-separated app counts (default 250,...,2000)")
-    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--workers", type=int, default=4, help="sync --watch's workers, or each worker's --concurrency")
+    p.add_argument(
+        "--processes", type=int, default=0, help="linkolis worker processes on PostgreSQL (0: sync --watch on SQLite)"
+    )
+    p.add_argument("--kill-every", type=float, default=0.0, help="with --processes: kill -9 a worker every S seconds")
     p.add_argument("--interval", type=float, default=60.0)
     p.add_argument("--warmup", type=float, default=90.0, help="seconds before the window (default 90)")
     p.add_argument("--measure", type=float, default=180.0, help="seconds measured (default 180)")
@@ -439,9 +557,16 @@ def main(argv: list[str]) -> None:
             print(" ".join(f"{_cell(result[key]):>8}" for key, _ in COLUMNS), flush=True)
     good = [r["apps"] for r in results if r["within_bounds"]]
     knee = max(good, default=None)
+    engine = (
+        f"{args.processes} worker processes of {args.workers} on PostgreSQL"
+        if args.processes
+        else f"sync --watch with {args.workers} workers on SQLite"
+    )
+    if args.kill_every:
+        engine += f", one killed every {args.kill_every:g} s"
     print(
         f"knee: {knee if knee else 'none'} apps within a {args.interval:g} s round, import lag p95 <= {LAG_BOUND:g} s "
-        f"and stock latency p95 <= {STOCK_BOUND:g} s ({args.workers} workers; load printed per row)",
+        f"and stock latency p95 <= {STOCK_BOUND:g} s, no order twice or missing, no 429 ({engine}; load per row)",
         file=sys.stderr if args.json else sys.stdout,
     )
 

@@ -243,6 +243,8 @@ class Worker:
             host.db.execute("DELETE FROM scheduler_state WHERE app_id = ? AND stream = ?", (app_id, stream))
             return
         at = time.time() + max(0.0, done.next_at - host.clock.monotonic())
+        if stream == IMPORT and done.outcome == "done":
+            at = time.time() + self._poll_every(host, app)
         error = done.message if done.outcome in ("error", "stalled") else ""
         if stream == IMPORT or done.outcome != "done" or self.stop.is_set():
             self.queue.unit(app_id, stream, at)
@@ -251,6 +253,18 @@ class Worker:
             self._note(host, app, stream, "waiting", at, error)
         if done.stored:
             self.woken.set()
+
+    def _poll_every(self, host: Host, app: installed.App) -> float:
+        """Seconds to the app's next import: the interval; for an app on notifications whose queue a reader reads
+        (read within the last ``READ_FOR`` and a wait), its ``order_poll_minutes``, else ``net_interval``: the net."""
+        row = order_notifications.on_notifications(host).get(app.id)
+        if row is None:
+            return self.runner.interval
+        reader = order_notifications.readers(host).get(row["kind"])
+        if not reader or reader["state"] != "reading" or time.time() - (reader.get("read_at") or 0) > READ_FOR + 30:
+            return self.runner.interval
+        minutes = host.app_info(app).settings.order_poll_minutes
+        return minutes * 60.0 if minutes else self.runner.net_interval
 
     def _app(self, host: Host, app_id: int) -> installed.App | None:
         try:
@@ -283,10 +297,13 @@ class Worker:
         host = self._host()
         sqs = sqs_client()
         ends = time.monotonic() + READ_FOR
+        noted = False  # "reading" is written once a job (a minute), not at every pass
         try:
             while time.monotonic() < ends and not self.stop.is_set():
                 result = order_notifications.import_notified(host, kind, wait_seconds=QUEUE_WAIT, sqs=sqs)
-                order_notifications.note_reader(host, kind, "reading", None, read=True)
+                if not noted:
+                    order_notifications.note_reader(host, kind, "reading", None, read=True)
+                    noted = True
                 if result["new"] or result["updated"]:
                     self.woken.set()
         except Exception as exc:

@@ -116,6 +116,14 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _queue_status(queue: dict[str, Any]) -> None:
+    """The task queue of `linkolis worker` (PostgreSQL): per queue the jobs due, later and running."""
+    parts = [
+        f"{name} {q['due']} due, {q['later']} later, {q['running']} running" for name, q in queue["queues"].items()
+    ]
+    echo(f"Task queue ({plural(queue['workers'], 'worker')} alive): " + "; ".join(parts) + ".")
+
+
 def _notifications_status(data: dict[str, Any]) -> None:
     """Per plugin with a notification queue what its reader does; per app whether its orders come by notification."""
     for reader in data["readers"]:
@@ -144,6 +152,9 @@ def _sync_status(host: Host, as_json: bool) -> None:
 
     def human(data: dict) -> None:
         if not data["units"]:
+            if data.get("queue"):
+                _queue_status(data["queue"])
+                return
             echo("No scheduler has run on this data directory yet; start one with `linkolis sync --watch`.")
             return
         print_table(
@@ -169,11 +180,7 @@ def _sync_status(host: Host, as_json: bool) -> None:
         )
         echo(f"Queue: {plural(data['queue_depth'], 'unit')} ready, {data['running']} running.")
         if data.get("queue"):
-            parts = [
-                f"{name} {q['due']} due, {q['later']} later, {q['running']} running"
-                for name, q in data["queue"]["queues"].items()
-            ]
-            echo(f"Task queue ({plural(data['queue']['workers'], 'worker')} alive): " + "; ".join(parts) + ".")
+            _queue_status(data["queue"])
         if data["database"]:
             secho(f"Database: {data['database']}.", fg="red")
         _notifications_status(data["notifications"])

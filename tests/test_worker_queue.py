@@ -1,0 +1,63 @@
+"""`linkolis worker`'s queue, without running a worker: a unit is queued once however often it is asked for, the
+queue's counts are what `sync status` shows, and the worker refuses a store it cannot share. (Two workers serving
+sellers, one killed: plugins/amazon/tests/test_workers.py.)"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from linkolis_host import worker
+from linkolis_host.host import Host
+from linkolis_host.testing import Run
+
+
+def test_a_unit_is_queued_once_however_often_it_is_asked_for(postgres_url, tmp_path):
+    queue = worker.Queue(postgres_url)
+    try:
+        assert queue.unit(7, "import") is True
+        assert queue.unit(7, "import") is False  # one waits already: the wake asks every 10 s
+        assert queue.unit(7, "push", at=time.time() + 600) is True
+        assert queue.unit(8, "import", at=time.time() + 600) is True
+        assert queue.reader("amazon") is True and queue.reader("amazon") is False
+    finally:
+        queue.close()
+    host = Host(tmp_path / "home", env={"LINKOLIS_DATABASE_URL": postgres_url})
+    try:
+        waiting = worker.queued(host)
+        assert set(waiting) == {(7, "import"), (7, "push"), (8, "import")}
+        assert waiting[(7, "import")]["status"] == "todo"
+        assert waiting[(7, "push")]["due_at"] > time.time() + 500
+        status = worker.queue_status(host)
+        assert status["queues"]["import"] == {"due": 1, "later": 1, "running": 0}
+        assert status["queues"]["push"] == {"due": 0, "later": 1, "running": 0}
+        assert status["queues"]["notifications"] == {"due": 1, "later": 0, "running": 0}
+        assert status["workers"] == 0
+    finally:
+        host.close()
+
+
+def test_sync_status_shows_the_task_queue(postgres_url, tmp_path):
+    queue = worker.Queue(postgres_url)
+    queue.unit(1, "import")
+    queue.close()
+    with Host(tmp_path / "home", env={"LINKOLIS_DATABASE_URL": postgres_url}) as host:
+        run = Run(host)
+        assert run.json("sync", "status")["queue"]["queues"]["import"]["due"] == 1
+        assert "Task queue (0 workers alive): push 0 due" in run("sync", "status").stdout
+
+
+def test_the_worker_refuses_the_sqlite_file_and_says_what_to_set(run):
+    result = run("worker", code=1)
+    assert "LINKOLIS_DATABASE_URL" in result.stderr and "sync --watch" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_queue_is_none_on_sqlite(host):
+    assert worker.queue_status(host) is None
+
+
+@pytest.mark.parametrize("flag", ["--concurrency", "--push-concurrency", "--grace", "--interval"])
+def test_worker_help_explains_each_option(run, flag):
+    assert flag in run("worker", "--help").stdout
