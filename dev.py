@@ -2,7 +2,8 @@
 """The quick start's two commands, on a fresh machine with only Python 3.11+.
 
     python3 dev.py demo    # the seller's whole story against the local Amazon and bol simulators
-    python3 dev.py test    # the whole test suite in parallel, with no network but loopback
+    python3 dev.py test    # the whole test suite in parallel, with no network but loopback (on SQLite, and on a
+                           # throwaway PostgreSQL server too where the machine has one)
     python3 dev.py shell   # a shell with .venv active, where `linkolis catalog` and the README's CLI block work
 
 All create `.venv` on first use and install the host and the plugins into it (editable), again whenever a
@@ -109,6 +110,16 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(_bin("linkolis")), "demo", *rest])
     if command == "shell":
         return shell(rest)
+    # Every test that keeps data runs on SQLite and, where the machine has PostgreSQL's server programs (CI installs
+    # them), on a throwaway PostgreSQL server too; the browser tests on SQLite only (LINKOLIS_TEST_BROWSER_STORES).
+    env = dict(os.environ)
+    if "LINKOLIS_TEST_STORES" not in env:
+        if _has_postgres():
+            env["LINKOLIS_TEST_STORES"] = "sqlite,postgresql"
+            env.setdefault("LINKOLIS_TEST_BROWSER_STORES", "sqlite")
+        else:
+            print("No PostgreSQL server programs here (apt-get install postgresql): the store's tests run on SQLite "
+                  "only.", file=sys.stderr)  # fmt: skip
     # Cassettes replay only; every connection but loopback (simulators, the OAuth receiver) is refused.
     return subprocess.call(
         [
@@ -126,7 +137,16 @@ def main(argv: list[str]) -> int:
             *rest,
         ],
         cwd=ROOT,
+        env=env,
     )
+
+
+def _has_postgres() -> bool:
+    """Whether ``initdb`` is here: on the PATH, or in Debian's /usr/lib/postgresql/N/bin."""
+    import glob
+    import shutil
+
+    return bool(shutil.which("initdb") or glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 
 
 if __name__ == "__main__":

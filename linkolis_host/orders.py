@@ -374,7 +374,7 @@ def _newest(
             params.extend(position)
         per_app.append(
             f"SELECT * FROM (SELECT id, created_at FROM orders WHERE {' AND '.join(where)} "
-            f"ORDER BY created_at {order}, id {order} LIMIT ?) p"
+            f"ORDER BY created_at {order}, id {order} LIMIT ?) AS per_app"
         )
         params.append(count)
     rows = list(
@@ -419,7 +419,7 @@ def _found(
                 params += list(position)
             walks.append(
                 f"SELECT * FROM (SELECT id, {column} AS search_key FROM orders WHERE {where} "
-                f"ORDER BY {column} {order}, id {order} LIMIT ?) p"
+                f"ORDER BY {column} {order}, id {order} LIMIT ?) AS per_app"
             )
             params.append(count)
     rows = list(

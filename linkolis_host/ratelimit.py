@@ -106,30 +106,34 @@ class RateLimiter:
     def _transaction(self, key: str = "") -> Iterator[float]:
         """One write transaction on ``key``'s bucket, serialised with every other process's; yields the time now,
         read once the lock is held (so every limiter's readings are in order, and a clock set back shows)."""
+        with self._begun(key):
+            try:
+                now = self.clock.time()
+                self._mind_the_clock(now)
+                yield now
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _begun(self, key: str) -> Iterator[None]:
+        """A transaction begun that no other changes ``key``'s bucket beside: on PostgreSQL under the key's advisory
+        lock; on SQLite holding the one write lock (this process's threads taking turns first)."""
         if self._postgres:
             with self._lock:
                 self._conn.execute("BEGIN")
                 try:
                     self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", ("rate:" + key,))
-                    now = self.clock.time()
-                    self._mind_the_clock(now)
-                    yield now
-                    self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
+                yield
             return
         with store.process_writer(self._conn), self._lock:
             store.begin_immediate(self._conn, self._conn.execute("PRAGMA busy_timeout").fetchone()[0])
             with store.writing(self._conn):
-                try:
-                    now = self.clock.time()
-                    self._mind_the_clock(now)
-                    yield now
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
+                yield
 
     def _mind_the_clock(self, now: float) -> None:
         """Move every stored time back when the clock was set back since the latest reading (see the module)."""

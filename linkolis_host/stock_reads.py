@@ -267,10 +267,10 @@ class _Picker:
                 where, extra = self._range("sku", position, forward)
                 per_app.append(
                     f"SELECT * FROM (SELECT sku FROM stock_pushes WHERE app_id = ? AND outcome = '{self.state}'"
-                    f"{where} ORDER BY sku {direction} LIMIT ?) p"
+                    f"{where} ORDER BY sku {direction} LIMIT ?) AS per_app"
                 )
                 params += [app.id, *extra, count + 1]
-            sql = f"SELECT sku FROM ({' UNION '.join(per_app)}) u ORDER BY sku {direction} LIMIT ?"
+            sql = f"SELECT sku FROM ({' UNION '.join(per_app)}) AS merged ORDER BY sku {direction} LIMIT ?"
             found, last = [r[0] for r in self.host.db.execute(sql, [*params, count + 1])], None
         else:
             where, params = self._range("sku", position, forward)

@@ -323,22 +323,25 @@ class Wake:
         self.poll = poll
         self.refresh = refresh
         self.version = 0
-        self._refreshed_at = 0.0
-        self._rescued_at = time.monotonic()
+        self._refreshed_at = -refresh
+        self.apps: dict[int, installed.App] = {}
         self.host = worker.host.fork()
 
     def once(self) -> None:
         host = self.host
+        now = time.monotonic()
+        refresh = now - self._refreshed_at >= self.refresh
+        if refresh:  # the apps, every ``refresh`` seconds: a list of thousands is not read every second
+            self._refreshed_at = now
+            self.apps = {a.id: a for a in installed.list_apps(host, every_workspace=True) if a.authorized}
+        apps = self.apps
         changed, self.version = stock.changed_workspaces(host, self.version)
-        apps = {a.id: a for a in installed.list_apps(host, every_workspace=True) if a.authorized}
         ids = stock.unsettled_apps(host) | shipments.apps_with_due(host)
         if changed:
             ids |= {app_id for app_id, app in apps.items() if app.workspace_id in changed}
         for app_id in ids & set(apps):
             self.worker.queue.unit(app_id, PUSH)
-        now = time.monotonic()
-        if now - self._refreshed_at >= self.refresh:
-            self._refreshed_at = now
+        if refresh:
             waiting = queued(host)
             for app_id in apps:
                 if (app_id, IMPORT) not in waiting:

@@ -268,6 +268,7 @@ def test_sync_status_before_any_scheduler_ran(run):
         "running": 0,
         "database": None,
         "notifications": {"readers": [], "apps": []},
+        "queue": None,  # the task queue of `linkolis worker`: none on SQLite, nor before a worker ran
     }
     assert "sync --watch" in run("sync", "status").stdout
 

@@ -136,7 +136,9 @@ def complete_app_names(ctx: click.Context, _param: click.Parameter, incomplete: 
             names = [a.name for a in installed.list_apps(root.obj, every_workspace=True)]
         else:
             home = config.home_dir()
-            if not (home / store.DB_FILE).is_file() and not config.database_url(config.load_config(home), os.environ):
+            if not home.is_dir() or (
+                not (home / store.DB_FILE).is_file() and not config.database_url(config.load_config(home), os.environ)
+            ):
                 return []  # no data directory yet (and no PostgreSQL database): none, and none made
             host = Host(say=lambda _: None)
             try:

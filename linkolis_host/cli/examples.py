@@ -57,6 +57,10 @@ EXAMPLES: dict[str, list[str]] = {
     "stock unmap": ["linkolis stock unmap MUG-RED --app bol"],
     "sync": ["linkolis sync", "linkolis sync --watch --interval 300", "linkolis sync status"],
     "demo": ["linkolis demo", "linkolis demo --web --port 8080"],
+    "worker": [
+        "LINKOLIS_DATABASE_URL=postgresql://linkolis@db.example.com/linkolis linkolis worker",
+        "linkolis worker --concurrency 8 --push-concurrency 4",
+    ],
     "workspaces": ["linkolis workspaces add 'Shop One'", "linkolis workspaces list"],
     "workspaces add": [
         "linkolis workspaces add 'Shop One'",

@@ -78,6 +78,12 @@ def linkolis_plugins() -> list[str]:
 # The stores every test with a data directory runs on: ``LINKOLIS_TEST_STORES=sqlite,postgresql`` (read once, before
 # any test clears the LINKOLIS_* variables) runs each such test on both, its id ending in [sqlite] or [postgresql].
 STORES = [s.strip() for s in os.environ.get("LINKOLIS_TEST_STORES", "sqlite").split(",") if s.strip()]
+# The stores a test that drives a browser (its ``chromium`` fixture) runs on: ``LINKOLIS_TEST_BROWSER_STORES``,
+# else all of STORES. `dev.py test` keeps them to SQLite: their pages call the host functions the other web tests
+# run on both, and a browser's minutes on a second store would not fit the suite's time.
+BROWSER_STORES = [
+    s.strip() for s in os.environ.get("LINKOLIS_TEST_BROWSER_STORES", ",".join(STORES)).split(",") if s.strip()
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,10 +100,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "postgres_url" in metafunc.fixturenames:
         return  # a test of PostgreSQL itself: once
     stores = STORES
+    if "chromium" in metafunc.fixturenames:
+        stores = [s for s in STORES if s in BROWSER_STORES]
     if metafunc.definition.get_closest_marker("sqlite_only") is not None:
-        stores = [s for s in STORES if s == "sqlite"]
-        if not stores:
-            return
+        stores = [s for s in stores if s == "sqlite"]
+    if stores == ["sqlite"] or not stores:
+        return
     metafunc.parametrize("linkolis_store", stores, indirect=True)
 
 
