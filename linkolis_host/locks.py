@@ -308,6 +308,15 @@ class _Session:
 _sessions: dict[tuple[int, str], _Session] = {}
 
 
+def forget(url: str) -> None:
+    """Close this process's lock session on ``url`` (its locks go with it): the database is done with."""
+    with _owners_lock:
+        session = _sessions.pop((os.getpid(), url), None)
+    if session is not None:
+        with suppress(Exception):
+            session.conn.close()
+
+
 def _session(url: str) -> _Session:
     """This process's lock session on ``url`` (a forked child opens its own: the parent's locks are not its)."""
     with _owners_lock:

@@ -48,12 +48,14 @@ def test_sync_status_shows_the_task_queue(postgres_url, tmp_path):
         assert "Task queue (0 workers alive): push 0 due" in run("sync", "status").stdout
 
 
+@pytest.mark.sqlite_only("the worker's refusal of the SQLite file")
 def test_the_worker_refuses_the_sqlite_file_and_says_what_to_set(run):
     result = run("worker", code=1)
     assert "LINKOLIS_DATABASE_URL" in result.stderr and "sync --watch" in result.stderr
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.sqlite_only("what sync status shows on SQLite")
 def test_the_queue_is_none_on_sqlite(host):
     assert worker.queue_status(host) is None
 

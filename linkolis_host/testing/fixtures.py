@@ -116,14 +116,23 @@ def linkolis_store(request: pytest.FixtureRequest) -> str:
     return getattr(request, "param", "sqlite")
 
 
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plugins: list[str], store: str = "sqlite") -> Path:
+def _home(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    plugins: list[str],
+    store: str = "sqlite",
+    request: pytest.FixtureRequest | None = None,
+) -> Path:
     for name in [name for name in os.environ if name.startswith("LINKOLIS_")]:
         monkeypatch.delenv(name)
     path = tmp_path / "home"
     monkeypatch.setenv("LINKOLIS_HOME", str(path))
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", ",".join(plugins))
     if store == "postgresql":
-        monkeypatch.setenv("LINKOLIS_DATABASE_URL", postgres_database())
+        url = postgres_database()
+        monkeypatch.setenv("LINKOLIS_DATABASE_URL", url)
+        if request is not None:
+            request.addfinalizer(lambda: _drop(url))
     elif store != "sqlite":
         raise ValueError(f"LINKOLIS_TEST_STORES: no store {store!r} (sqlite, postgresql)")
     return path
@@ -140,6 +149,16 @@ def open_store(home: Path) -> Any:
 
 _server: Any = None
 TEMPLATE = "linkolis_template"
+
+
+def _drop(url: str) -> None:
+    """The test's database goes at its end, with whatever connection it left open (this process's lock session
+    on it first): the server keeps no idle connection of every test before."""
+    from .. import locks
+
+    locks.forget(url)
+    if _server is not None:
+        _server.drop_database(url.split("?")[0].rsplit("/", 1)[1])
 
 
 def postgres_database() -> str:
@@ -161,22 +180,30 @@ def postgres_database() -> str:
 
 
 @pytest.fixture
-def postgres_url() -> str:
-    """A fresh, migrated PostgreSQL database of the test's own on this process's throwaway server; the test is
-    skipped on a machine without PostgreSQL (CI has it)."""
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database of the test's own on this process's throwaway server, dropped at its
+    end; the test is skipped on a machine without PostgreSQL (CI has it)."""
     from .postgres import server_bin
 
     if server_bin() is None:
         pytest.skip("no PostgreSQL server on this machine (apt-get install postgresql)")
-    return postgres_database()
+    url = postgres_database()
+    yield url
+    _drop(url)
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_plugins: list[str], linkolis_store: str) -> Path:
+def home(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    linkolis_plugins: list[str],
+    linkolis_store: str,
+    request: pytest.FixtureRequest,
+) -> Path:
     """A data directory of the test's own (``LINKOLIS_HOME``), with every other ``LINKOLIS_*`` variable cleared so
     that the developer's shell cannot leak in, and ``LINKOLIS_LOAD_PLUGINS`` naming ``linkolis_plugins``; on
     PostgreSQL (``linkolis_store``) a database of its own too."""
-    return _home(tmp_path, monkeypatch, linkolis_plugins, linkolis_store)
+    return _home(tmp_path, monkeypatch, linkolis_plugins, linkolis_store, request)
 
 
 def each_test_at_home(*plugins: str) -> Any:
@@ -184,8 +211,10 @@ def each_test_at_home(*plugins: str) -> Any:
     (autouse), loading the installed plugins named (entry-point ids; none for a host's own tests)."""
 
     @pytest.fixture(autouse=True, name="home")
-    def _each_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_store: str) -> Path:
-        return _home(tmp_path, monkeypatch, list(plugins), linkolis_store)
+    def _each_home(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkolis_store: str, request: pytest.FixtureRequest
+    ) -> Path:
+        return _home(tmp_path, monkeypatch, list(plugins), linkolis_store, request)
 
     return _each_home
 
