@@ -111,12 +111,15 @@ def main(argv: list[str]) -> int:
     if command == "shell":
         return shell(rest)
     # Every test that keeps data runs on SQLite and, where the machine has PostgreSQL's server programs (CI installs
-    # them), on a throwaway PostgreSQL server too; the browser tests on SQLite only (LINKOLIS_TEST_BROWSER_STORES).
+    # them), the host's own on a throwaway PostgreSQL server too (the browser tests and the plugins' on SQLite only).
     env = dict(os.environ)
     if "LINKOLIS_TEST_STORES" not in env:
         if _has_postgres():
             env["LINKOLIS_TEST_STORES"] = "sqlite,postgresql"
+            # Within the suite's time on two cores: the host's own tests on both, the browsers and the plugins'
+            # tests on SQLite (LINKOLIS_TEST_STORES=sqlite,postgresql set by hand runs every test on both).
             env.setdefault("LINKOLIS_TEST_BROWSER_STORES", "sqlite")
+            env.setdefault("LINKOLIS_TEST_STORE_PATHS", "tests")
         else:
             print("No PostgreSQL server programs here (apt-get install postgresql): the store's tests run on SQLite "
                   "only.", file=sys.stderr)  # fmt: skip

@@ -534,8 +534,15 @@ def pending(db: PgDatabase) -> list[str]:
     return [n for n in [*baseline_names(), *postgres_migrations] if n not in done]
 
 
+# The databases this process has brought up to date: a fork of the host (a connection per thread) needs no second
+# look, as the code that migrated it is this one.
+_migrated: set[str] = set()
+
+
 def connect(url: str, *, say: Callable[[str], None] | None = None) -> PgDatabase:
-    """Open the PostgreSQL database at ``url`` and bring its schema up to date."""
+    """Open the PostgreSQL database at ``url`` and bring its schema up to date (once per process)."""
     db = PgDatabase(url, say)
-    migrate(db)
+    if url not in _migrated:
+        migrate(db)
+        _migrated.add(url)
     return db

@@ -126,7 +126,11 @@ class FillsUp(Watched):
             self.filled_at = now
         elif self.filled_at is not None and self.freed_at is None and not self.running:
             shown = scheduler.status(self.observer)
-            if {unit["state"] for unit in shown["units"]} == {"stalled"}:
+            # Both units shown waiting for the disk (not the import alone, before the push's row was written).
+            if {(unit["stream"], unit["state"]) for unit in shown["units"]} == {
+                ("push", "stalled"),
+                ("import", "stalled"),
+            }:
                 self.shown = shown, status_text(self.observer)
                 self.disk.free()
                 self.freed_at = now

@@ -84,6 +84,9 @@ STORES = [s.strip() for s in os.environ.get("LINKOLIS_TEST_STORES", "sqlite").sp
 BROWSER_STORES = [
     s.strip() for s in os.environ.get("LINKOLIS_TEST_BROWSER_STORES", ",".join(STORES)).split(",") if s.strip()
 ]
+# Where the stores after the first apply, as folders of the project (``LINKOLIS_TEST_STORE_PATHS=tests``); empty:
+# everywhere. `dev.py test` gives the host's own tests both stores and the plugins' SQLite, to keep within its time.
+STORE_PATHS = [p.strip() for p in os.environ.get("LINKOLIS_TEST_STORE_PATHS", "").split(",") if p.strip()]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -100,6 +103,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "postgres_url" in metafunc.fixturenames:
         return  # a test of PostgreSQL itself: once
     stores = STORES
+    if STORE_PATHS:
+        where = metafunc.definition.path.relative_to(metafunc.config.rootpath).as_posix()
+        if not any(where.startswith(p.rstrip("/") + "/") for p in STORE_PATHS):
+            stores = STORES[:1]
     if "chromium" in metafunc.fixturenames:
         stores = [s for s in STORES if s in BROWSER_STORES]
     if metafunc.definition.get_closest_marker("sqlite_only") is not None:
