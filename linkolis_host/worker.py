@@ -47,7 +47,7 @@ from . import installed, order_notifications, shipments, stock, store
 from .errors import Action, LinkolisError, UserError
 from .host import Host
 from .notifications import sqs_client
-from .scheduler import IMPORT, PUSH, QUEUE_WAIT, Scheduler
+from .scheduler import IMPORT, PUSH, QUEUE_RETRY, QUEUE_WAIT, Scheduler
 
 log = logging.getLogger("linkolis.worker")
 
@@ -148,10 +148,16 @@ class Queue:
             return False
         return True
 
-    def reader(self, kind: str) -> bool:
+    def reader(self, kind: str, at: float | None = None) -> bool:
+        """Queue the reader of ``kind``'s notification queue for the wall time ``at`` (now when None)."""
+        when = None if at is None or at <= time.time() else datetime.fromtimestamp(at, tz=UTC)
         try:
             self.app.configure_task(
-                READER, queue=NOTIFICATIONS_QUEUE, lock=f"reader-{kind}", queueing_lock=f"reader-{kind}"
+                READER,
+                queue=NOTIFICATIONS_QUEUE,
+                lock=f"reader-{kind}",
+                queueing_lock=f"reader-{kind}",
+                schedule_at=when,
             ).defer(kind=kind)
         except AlreadyEnqueued:
             return False
@@ -295,10 +301,11 @@ class Worker:
     def read(self, kind: str) -> None:
         """Read ``kind``'s notification queue for ``READ_FOR`` seconds, then queue the next reader and end."""
         host = self._host()
-        sqs = sqs_client()
         ends = time.monotonic() + READ_FOR
         noted = False  # "reading" is written once a job (a minute), not at every pass
+        again = None  # when the next reader goes: at once, or QUEUE_RETRY later after a failure
         try:
+            sqs = sqs_client()
             while time.monotonic() < ends and not self.stop.is_set():
                 result = order_notifications.import_notified(host, kind, wait_seconds=QUEUE_WAIT, sqs=sqs)
                 if not noted:
@@ -309,10 +316,11 @@ class Worker:
         except Exception as exc:
             message = str(exc) if isinstance(exc, LinkolisError) else f"{type(exc).__name__}: {exc}"
             order_notifications.note_reader(host, kind, "failing", message)
+            again = time.time() + QUEUE_RETRY  # a queue that fails is tried every QUEUE_RETRY s, not in a loop
             raise
         finally:
             if not self.stop.is_set():
-                self.queue.reader(kind)
+                self.queue.reader(kind, again)
 
 
 class Wake:
