@@ -53,8 +53,7 @@ log = logging.getLogger("linkolis.worker")
 
 PUSH_QUEUE, IMPORT_QUEUE, NOTIFICATIONS_QUEUE = "push", "import", "notifications"
 UNIT, READER = "linkolis.unit", "linkolis.notifications"
-STALLED_AFTER = 30.0  # seconds without a worker's heartbeat before its jobs are given to another
-HEARTBEAT = 5.0  # seconds between a worker's heartbeats
+STALLED_AFTER = 30.0  # seconds without a worker's heartbeat before its jobs are given to another (--stalled-after)
 READ_FOR = 60.0  # seconds a notification reader job reads before it queues its successor and ends
 
 try:  # an optional dependency: linkolis-host[postgresql]
@@ -374,13 +373,13 @@ class Wake:
         self.host.close()
 
 
-async def _rescue(app: Any, stop: asyncio.Event) -> None:
+async def _rescue(app: Any, stop: asyncio.Event, stalled_after: float) -> None:
     """Give the jobs of workers silent for ``STALLED_AFTER`` seconds (killed, or their machine gone) back to the
     queue; one whose unit has another job waiting already (the wake queued the push again meanwhile) ends as
     aborted instead: that job runs the unit, once the stalled one no longer holds its lock."""
     while not stop.is_set():
         try:
-            stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER)
+            stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after)
         except Exception as exc:
             log.warning("could not look for stalled jobs: %s", exc)
             stalled = []
@@ -394,7 +393,7 @@ async def _rescue(app: Any, stop: asyncio.Event) -> None:
             except Exception as exc:
                 log.warning("could not give back job %s of a stalled worker: %s", job.id, exc)
         try:
-            await asyncio.wait_for(stop.wait(), STALLED_AFTER / 3)
+            await asyncio.wait_for(stop.wait(), stalled_after / 3)
         except TimeoutError:
             pass
 
@@ -407,10 +406,12 @@ def run(
     interval: float = 60.0,
     poll: float = 1.0,
     grace: float = 30.0,
+    stalled_after: float = STALLED_AFTER,
     report: Callable[[str], None] | None = None,
     ready: Callable[[], None] | None = None,
 ) -> None:
-    """``linkolis worker``: serve the queue until SIGTERM or Ctrl-C."""
+    """``linkolis worker``: serve the queue until SIGTERM or Ctrl-C. A worker silent ``stalled_after`` seconds
+    (every worker of an installation should say the same) has its jobs given to the others."""
     url = host.database
     if not isinstance(url, str):
         raise UserError(
@@ -419,7 +420,7 @@ def run(
             code="worker_needs_postgres",
             action=Action.OPERATOR,
         )
-    asyncio.run(_serve(host, url, concurrency, push_concurrency, interval, poll, grace, report, ready))
+    asyncio.run(_serve(host, url, concurrency, push_concurrency, interval, poll, grace, stalled_after, report, ready))
 
 
 async def _serve(
@@ -430,6 +431,7 @@ async def _serve(
     interval: float,
     poll: float,
     grace: float,
+    stalled_after: float,
     report: Callable[[str], None] | None,
     ready: Callable[[], None] | None,
 ) -> None:
@@ -452,8 +454,8 @@ async def _serve(
         options = dict(
             install_signal_handlers=False,
             shutdown_graceful_timeout=grace,
-            update_heartbeat_interval=HEARTBEAT,
-            stalled_worker_timeout=STALLED_AFTER,
+            update_heartbeat_interval=stalled_after / 6,
+            stalled_worker_timeout=stalled_after,
             fetch_job_polling_interval=poll,
             delete_jobs="successful",
         )
@@ -464,7 +466,7 @@ async def _serve(
             ),
         ]
         running = [asyncio.create_task(w.run()) for w in workers]
-        rescue = asyncio.create_task(_rescue(app, stop))
+        rescue = asyncio.create_task(_rescue(app, stop, stalled_after))
         wake_thread.start()
         if report:
             report(

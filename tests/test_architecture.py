@@ -7,9 +7,13 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 import linkolis_host
 import linkolis_host.testing
 import linkolis_host.testing.simulator
+
+pytestmark = pytest.mark.no_store
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = ROOT / "linkolis_host"

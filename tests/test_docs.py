@@ -20,6 +20,8 @@ from linkolis_host.context import Context
 from linkolis_host.host import Host
 from linkolis_host.testing import assert_conformance
 
+pytestmark = pytest.mark.no_store
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "plugin-hooks.md").read_text(encoding="utf-8")
 HOOKS = sorted(name for name, fn in vars(hookspecs).items() if inspect.isfunction(fn) and hasattr(fn, "linkolis_spec"))

@@ -7,9 +7,13 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from linkolis_host import Action, AuthorizationError, HealthCheck, UserError
 from linkolis_host.cli import advice
 from linkolis_host.testing import COMMAND_TEXT as COMMAND
+
+pytestmark = pytest.mark.no_store
 
 ROOT = Path(__file__).resolve().parent.parent
 ERROR_CLASSES = re.compile(r"(Error|HealthCheck|NeedsAttention|AuthorizationRevoked|Removed|Busy)$")

@@ -6,6 +6,8 @@ import pytest
 
 from linkolis_host.testing import commands, samples
 
+pytestmark = pytest.mark.no_store
+
 
 def test_a_sample_shipment_refuses_a_field_a_shipment_does_not_have():
     assert samples.shipment("A1", ("7", 2), carrier_code="TNT").lines == [("7", 2)]

@@ -19,6 +19,8 @@ from linkolis_host import locks
 from linkolis_host.errors import Busy
 from linkolis_host.locks import app_lock
 
+pytestmark = pytest.mark.no_store
+
 ROOT = Path(__file__).resolve().parents[1]
 
 HOLDER = textwrap.dedent("""

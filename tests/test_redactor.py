@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from linkolis_host.context import Redactor
+
+pytestmark = pytest.mark.no_store
 
 
 class Ticking:

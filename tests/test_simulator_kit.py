@@ -21,6 +21,8 @@ from linkolis_host.testing.simulator import (
     serve_until_interrupted,
 )
 
+pytestmark = pytest.mark.no_store
+
 SINCE = {"updated_since": "2026-05-01T00:00:00Z"}
 HEADERS = {"x-api-key": KEY}
 

@@ -15,6 +15,8 @@ from helpers import install_app
 from linkolis_host import apps
 from linkolis_host.terminal import safe, safe_json, unsafe_characters
 
+pytestmark = pytest.mark.no_store
+
 ESC = "\x1b"
 REDIRECT = "https://shop.example/linkolis/landing"
 

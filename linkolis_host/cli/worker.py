@@ -38,8 +38,17 @@ from .base import CONTEXT, LinkolisCommand, echo, with_host
     show_default=True,
     help="On SIGTERM or Ctrl-C: seconds the running units get to end at their next request.",
 )
+@click.option(
+    "--stalled-after",
+    type=click.FloatRange(6, 3600),
+    default=worker.STALLED_AFTER,
+    show_default=True,
+    help="Seconds a worker may go without its heartbeat before its jobs go to the others (give every worker the same).",
+)
 @with_host
-def worker_command(host: Host, concurrency: int, push_concurrency: int, interval: float | None, grace: float) -> None:
+def worker_command(
+    host: Host, concurrency: int, push_concurrency: int, interval: float | None, grace: float, stalled_after: float
+) -> None:
     """Run the sync (imports, stock and shipment pushes, notification readers) as jobs of the task queue kept in
     the PostgreSQL database of LINKOLIS_DATABASE_URL.
 
@@ -54,6 +63,7 @@ def worker_command(host: Host, concurrency: int, push_concurrency: int, interval
         interval=interval or host.config.sync.interval,
         poll=host.config.sync.push_interval,
         grace=grace,
+        stalled_after=stalled_after,
         report=lambda message: echo(message, err=True),
     )
     echo("Stopped.", err=True)

@@ -95,6 +95,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "sqlite_only(reason): the test is about the SQLite file itself (its errors, its modes, a database from an "
         "older version, SQLite's query plans): it runs on SQLite only, whatever LINKOLIS_TEST_STORES says",
     )
+    config.addinivalue_line(
+        "markers", "no_store: the test keeps no data (lint, docs, the simulator kit): it runs once, on no second store"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -109,7 +112,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             stores = STORES[:1]
     if "chromium" in metafunc.fixturenames:
         stores = [s for s in STORES if s in BROWSER_STORES]
-    if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+    if any(metafunc.definition.get_closest_marker(m) is not None for m in ("sqlite_only", "no_store")):
         stores = [s for s in stores if s == "sqlite"]
     if stores == ["sqlite"] or not stores:
         return

@@ -32,6 +32,7 @@ def until(condition, limit=120.0):
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     command = [str(Path(sys.executable).with_name("linkolis")), "worker", "--concurrency", "2", "--grace", "5"]
+    command += ["--stalled-after", "10"]  # the killed one's jobs go to the other 10 s on, not 30
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
 
 
@@ -70,11 +71,11 @@ def test_two_workers_share_the_sellers_and_a_killed_one_loses_nothing(postgres_u
             for sku in SKUS:
                 sim.add_listing(sku, ["DE"], quantity=1, seller_id=seller)
                 stock.set_stock(host, sku, 40)
-        sim.faults.add("slow", "searchOrders", probability=1.0, delay=0.3)  # imports take a while: one is killed
+        sim.faults.add("slow", "searchOrders", probability=1.0, delay=1.0)  # imports take a while: one is killed
         first, second = _worker(env, tmp_path / "w1.log"), _worker(env, tmp_path / "w2.log")
         try:
             # Kill the first once it runs an import: its jobs must go to the second.
-            assert until(lambda: _running_pid(host) == first.pid or first.poll() is not None), _logs(tmp_path)
+            assert until(lambda: _running(host, first.pid) or first.poll() is not None), _logs(tmp_path)
             assert first.poll() is None, _logs(tmp_path)
             killed_app = host.db.execute(
                 "SELECT app_id FROM scheduler_state WHERE pid = ? AND state = 'running' AND stream = 'import'",
@@ -113,11 +114,13 @@ def test_two_workers_share_the_sellers_and_a_killed_one_loses_nothing(postgres_u
     assert {"push", "import"} <= set(status["queue"]["queues"])
 
 
-def _running_pid(host: Host) -> int | None:
-    row = host.db.execute(
-        "SELECT pid FROM scheduler_state WHERE stream = 'import' AND state = 'running' LIMIT 1"
-    ).fetchone()
-    return row[0] if row else None
+def _running(host: Host, pid: int) -> bool:
+    """Whether the worker ``pid`` runs an import now."""
+    return bool(
+        host.db.execute(
+            "SELECT 1 FROM scheduler_state WHERE stream = 'import' AND state = 'running' AND pid = ?", (pid,)
+        ).fetchone()
+    )
 
 
 def _stored(host: Host) -> set[str]:
