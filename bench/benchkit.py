@@ -7,6 +7,7 @@ import json
 import math
 import multiprocessing
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -179,6 +180,15 @@ def percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def interpolated_percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile between the two nearest values (``statistics.quantiles``' inclusive method)."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
 def spread(values: list[float], digits: int = 3) -> dict[str, Any]:

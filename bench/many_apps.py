@@ -55,6 +55,7 @@ import time
 from pathlib import Path
 
 import httpx
+from benchkit import interpolated_percentile as percentile
 
 from linkolis_host import stock
 from linkolis_host.apps import authorize_direct, install
@@ -65,14 +66,6 @@ from linkolis_host.workspaces import add_workspace
 SIM = "linkolis_amazon.simulator"
 LAG_BOUND = STOCK_BOUND = 5.0
 BIN = Path(sys.executable).parent
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
 def r2(value: float | None) -> float | None:

@@ -33,7 +33,6 @@ import gzip
 import json
 import random
 import re
-import statistics
 import sys
 import tempfile
 import threading
@@ -44,6 +43,7 @@ from urllib.parse import unquote
 
 import httpx
 from benchkit import Remote, SharedClock, rss_mb
+from benchkit import interpolated_percentile as percentile
 
 from linkolis_host import stock
 from linkolis_host.apps import authorize_direct, install
@@ -224,14 +224,6 @@ class BenchScheduler(Scheduler):
             name = f"{done.key[1]}_{done.outcome}"
             self.units_after_backlog[name] = self.units_after_backlog.get(name, 0) + 1
         super()._finish(done)
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
 def run(args: argparse.Namespace) -> dict:

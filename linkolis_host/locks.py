@@ -32,6 +32,7 @@ from typing import Iterator
 
 from filelock import FileLock, Timeout
 
+from . import postgres
 from .errors import Busy, UserError
 
 FOLDER = "locks"
@@ -46,7 +47,7 @@ _owners_lock = threading.Lock()
 def app_lock(home: Path, app_id: int, app_name: str, stream: str, database: Path | str | None = None) -> Iterator[None]:
     """Hold app ``app_id``'s lock for ``stream`` (import or push), or raise ``Busy`` at once. ``database``: a
     PostgreSQL URL takes the lock there, for every machine sharing it."""
-    if _is_url(database):
+    if postgres.is_url(database):
         with _session(str(database)).app_lock(app_id, app_name, stream):
             yield
         return
@@ -76,7 +77,7 @@ def app_lock(home: Path, app_id: int, app_name: str, stream: str, database: Path
 
 def is_held(home: Path, app_id: int, stream: str, database: Path | str | None = None) -> bool:
     """Whether app ``app_id``'s lock for ``stream`` is held now, by this process or another."""
-    if _is_url(database):
+    if postgres.is_url(database):
         return _session(str(database)).is_held(app_id, stream)
     probe = FileLock(home / FOLDER / f"app-{app_id}-{stream}.lock", mode=0o600)
     try:
@@ -95,7 +96,7 @@ def process_owner(home: Path, database: Path | str | None = None) -> str:
 
     :raises OSError: the lock file cannot be made (the disk full, the folder read-only).
     """
-    if _is_url(database):
+    if postgres.is_url(database):
         return _session(str(database)).owner()
     with _owners_lock:
         held = _owners.get(str(home))
@@ -114,7 +115,7 @@ def process_owner(home: Path, database: Path | str | None = None) -> str:
 def owner_gone(home: Path, name: str, database: Path | str | None = None) -> bool:
     """Whether the process ``process_owner`` called ``name`` has ended: its lock file is free (the operating system
     let go of it when the process died, kill -9 included) or gone. A gone owner's file is removed."""
-    if _is_url(database):
+    if postgres.is_url(database):
         return _session(str(database)).owner_gone(name)
     held = _owners.get(str(home))
     if held is not None and held[0] == os.getpid() and held[1] == name:
@@ -155,7 +156,7 @@ def _let_go(home: Path, name: str, lock: FileLock, pid: int) -> None:
 
 def holders(home: Path, database: Path | str | None = None) -> list[str]:
     """Who holds a lock under ``home`` in another process, from their notes ("pid 123, import of 'Shop EU'")."""
-    if _is_url(database):
+    if postgres.is_url(database):
         return _session(str(database)).holders()
     try:
         paths = sorted((home / FOLDER).glob("*.lock"))
@@ -218,16 +219,10 @@ def stream_key(stream: str) -> int:
     return zlib.crc32(f"linkolis-{stream}".encode()) & 0x7FFFFFFF
 
 
-def _is_url(database: Path | str | None) -> bool:
-    return isinstance(database, str) and database.startswith(("postgresql://", "postgres://"))
-
-
 class _Session:
     """This process's connection for its advisory locks on one PostgreSQL database."""
 
     def __init__(self, url: str) -> None:
-        from . import postgres
-
         self.conn = postgres.open_connection(url)
         self.conn.execute(
             "SELECT set_config('application_name', %s, false)", (f"linkolis pid {os.getpid()} on {_machine()}",)

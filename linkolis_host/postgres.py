@@ -230,16 +230,12 @@ class PgCursor:
         self._cursor = cursor
         self.rowcount = cursor.rowcount
         self.description = cursor.description
-        self.lastrowid = None  # SQLite's; write ``RETURNING id`` instead, which both run
 
     def fetchone(self) -> tuple | None:
         return self._cursor.fetchone() if self.description is not None else None
 
     def fetchall(self) -> list[tuple]:
         return self._cursor.fetchall() if self.description is not None else []
-
-    def fetchmany(self, size: int = 1) -> list[tuple]:
-        return self._cursor.fetchmany(size) if self.description is not None else []
 
     def __iter__(self) -> Iterator[tuple]:
         return iter(self.fetchall())
@@ -299,14 +295,11 @@ class PgConnection:
             return PgCursor(cursor)
 
     def commit(self) -> None:
+        """As sqlite3's: end the transaction a statement of the caller's own began (a test's, writing outside
+        ``atomic()``)."""
         with self.lock:
             if self.in_transaction:
                 self.raw.execute("COMMIT")
-
-    def rollback(self) -> None:
-        with self.lock:
-            if self.in_transaction:
-                self.raw.execute("ROLLBACK")
 
     def close(self) -> None:
         self.raw.close()
@@ -326,9 +319,6 @@ class PgTable:
     @property
     def count(self) -> int:
         return self.db.execute(f'SELECT COUNT(*) FROM "{self.name}"').fetchone()[0]
-
-    def exists(self) -> bool:
-        return self.name in self.db.table_names()
 
     def _where(self, pk_values: Any) -> tuple[str, tuple]:
         values = pk_values if isinstance(pk_values, (list, tuple)) else (pk_values,)
@@ -399,10 +389,6 @@ class PgDatabase:
     def execute(self, sql: str, params: Any = ()) -> PgCursor:
         return self.conn.execute(sql, params)
 
-    def executescript(self, script: str) -> None:
-        with self.conn.lock:
-            self.conn.raw.execute(script)
-
     def query(self, sql: str, params: Any = ()) -> Iterator[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)
         if cursor.description is None:
@@ -448,9 +434,6 @@ class PgDatabase:
     def __getitem__(self, name: str) -> PgTable:
         return PgTable(self, name)
 
-    def table(self, name: str, **_: Any) -> PgTable:
-        return PgTable(self, name)
-
     def table_names(self) -> list[str]:
         return [
             r[0]
@@ -472,9 +455,6 @@ class PgDatabase:
                 ).fetchall()
             ]
         return self._pks[table]
-
-    def rollback(self) -> None:
-        self.conn.rollback()
 
     def close(self) -> None:
         self.conn.close()

@@ -182,7 +182,7 @@ def queued(host: Host) -> dict[tuple[int, str], dict[str, Any]]:
 def queue_status(host: Host) -> dict[str, Any] | None:
     """The queue as ``sync status`` shows it: per queue the jobs waiting (due now, and later) and running, and the
     workers alive; None when the database has no queue (SQLite, or no worker ever ran)."""
-    if getattr(host.db, "dialect", "sqlite") != "postgresql":
+    if host.db.dialect != "postgresql":
         return None
     if host.db.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
         return None
