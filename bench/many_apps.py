@@ -16,7 +16,8 @@ set`` would), each at a moment planned in advance (uniform at random over the ru
 - import lag: from the unit's DUE time (``due_at`` of its ``scheduler_state`` row, read once a second: the end of
   its last import plus the interval) to its first page arriving at the simulator; p50/p95/max. Not from an order's
   placement: the plugin asks only for orders updated at least 2.5 minutes ago, so that would add a constant.
-- due, not run, at the end: ``linkolis sync status --json``'s ``queue_depth`` once the window ends.
+- due, not run, at the end: ``linkolis sync status --json``'s ``queue_depth`` once the window ends (with
+  ``--processes``, the jobs its ``queue`` shows due and not yet taken).
 - stock latency: from a change's PLANNED moment to the first listing patch or feed quantity for that seller and
   SKU arriving at the simulator after the change was committed; p50/p95/max; changes never sent are counted.
 - linkolis CPU: utime+stime of the sync process over the window (``/proc``), as a share of a core, and per app
@@ -415,6 +416,15 @@ def _run_one(args: argparse.Namespace, n: int, url: str | None) -> dict:
     return result
 
 
+def _due(status: dict) -> int | None:
+    """Units due but not run: with ``linkolis worker``, the task queue's jobs due and not taken (the state rows of
+    pushes that sent what was due are not queued again until the wake finds more); else the scheduler's depth."""
+    queue = status.get("queue")
+    if queue:
+        return sum(q["due"] for q in queue["queues"].values())
+    return status.get("queue_depth")
+
+
 def figures(args, n, log, due, seller_of, driver, status, cpu, rss, begin, end, setup_s, loads, counters) -> dict:
     searches: dict[str, list[float]] = {}
     sent: dict[tuple[str, str], list[float]] = {}
@@ -459,7 +469,7 @@ def figures(args, n, log, due, seller_of, driver, status, cpu, rss, begin, end, 
         "lag_p50_s": r2(percentile(lags, 50)),
         "lag_p95_s": r2(percentile(lags, 95)),
         "lag_max_s": r2(max(lags, default=None)),
-        "due_not_run": status.get("queue_depth"),
+        "due_not_run": _due(status),
         "stock_changes": len(latencies) + unsent,
         "stock_p50_s": r2(percentile(latencies, 50)),
         "stock_p95_s": r2(percentile(latencies, 95)),

@@ -80,6 +80,7 @@ WRITE_RETRY = 10.0  # seconds between tries while the database cannot be written
 CLOCK_JUMP = 1.0  # a wall clock that moves this much against the monotonic one was set: due times are shown anew
 STREAMS = (PUSH, IMPORT)
 WAITING = ("waiting", "stalled")  # the states of a unit that waits for its due time
+IDLE = "idle"  # a push of `linkolis worker` that sent what was due: it runs again when there is more, not at a time
 LOW_SPACE = 1 << 20  # bytes free under which the disk holding the database counts as full
 QUEUE_WAIT = 5  # seconds a notification queue's receive waits for a message: a stop waits no longer than this
 QUEUE_RETRY = 10.0  # seconds between tries of a notification queue that cannot be read

@@ -23,7 +23,8 @@ as the job ``linkolis.unit(app_id, stream)``:
   for ``STALLED_AFTER`` seconds back to the queue (``retry_job``), and the unit resumes from what it committed.
 - **What the seller sees.** Each job writes its unit's row in ``scheduler_state`` when it starts and ends, as the
   scheduler does, so ``sync status`` and My applications read the same table; ``sync status`` adds the queue's
-  counts (``queue_status``).
+  counts (``queue_status``). A push that sent what was due is ``idle``: no job waits for it until the wake finds
+  more (``sync --watch`` instead runs every push again an interval later, and shows when).
 
 SIGTERM or Ctrl-C stops fetching jobs and ends the running units at their next request (``grace`` seconds at
 most); their jobs were committed as far as they went and are queued again.
@@ -47,7 +48,7 @@ from . import installed, order_notifications, shipments, stock, store
 from .errors import Action, LinkolisError, UserError
 from .host import Host
 from .notifications import sqs_client
-from .scheduler import IMPORT, PUSH, QUEUE_RETRY, QUEUE_WAIT, Scheduler
+from .scheduler import IDLE, IMPORT, PUSH, QUEUE_RETRY, QUEUE_WAIT, Scheduler
 
 log = logging.getLogger("linkolis.worker")
 
@@ -242,20 +243,21 @@ class Worker:
         app = self._app(host, app_id)
         if app is None:
             return
-        self._note(host, app, stream, "running", time.time(), "")
+        self._note(host, app, stream, "running", host.clock.time(), "")
         done = self.runner.run_unit(host, (app_id, stream))
         if done.outcome == "removed":
             host.db.execute("DELETE FROM scheduler_state WHERE app_id = ? AND stream = ?", (app_id, stream))
             return
-        at = time.time() + max(0.0, done.next_at - host.clock.monotonic())
+        wait = max(0.0, done.next_at - host.clock.monotonic())
         if stream == IMPORT and done.outcome == "done":
-            at = time.time() + self._poll_every(host, app)
+            wait = self._poll_every(host, app)
         error = done.message if done.outcome in ("error", "stalled") else ""
         if stream == IMPORT or done.outcome != "done" or self.stop.is_set():
-            self.queue.unit(app_id, stream, at)
-            self._note(host, app, stream, "stalled" if done.outcome == "stalled" else "waiting", at, error)
-        else:  # a push that sent what was due: the wake queues the next
-            self._note(host, app, stream, "waiting", at, error)
+            self.queue.unit(app_id, stream, time.time() + wait)  # the queue's time is the database server's
+            state = "stalled" if done.outcome == "stalled" else "waiting"
+            self._note(host, app, stream, state, host.clock.time() + wait, error)
+        else:  # a push that sent what was due: idle until the wake finds more and queues it
+            self._note(host, app, stream, IDLE, host.clock.time(), error)
         if done.stored:
             self.woken.set()
 

@@ -243,6 +243,7 @@ STATUS_STYLES = {
     "due": "yellow",
     "sending": "yellow",
     "waiting": "yellow",
+    "idle": "green",
     "stalled": "red",
     "running": "cyan",
     "rejected": "red",

@@ -59,6 +59,7 @@ def _sync_texts(req: Req, state: dict[str, Any]) -> dict[int, list[str]]:
         ("push", "due"): req._("Stock and shipments are sent any moment now"),
         ("import", "waiting"): req._("Next fetch of orders %(when)s"),
         ("push", "waiting"): req._("Next send of stock and shipments %(when)s"),
+        ("push", "idle"): req._("Stock and shipments are sent as soon as they change"),
     }
     for unit in sorted(state["units"], key=_imports_first):
         if unit["state"] == "stalled":  # the server's storage, not the seller's app: the operator's to fix
