@@ -28,7 +28,11 @@ set`` would), each at a moment planned in advance (uniform at random over the ru
 
 With ``--processes P`` the store is a throwaway PostgreSQL server of this machine's (``testing.postgres``) and the
 sync is P ``linkolis worker --concurrency W`` processes instead of ``sync --watch``; CPU is theirs summed (a killed
-one's up to its kill), RSS the largest. ``--kill-every S`` kills a random worker with SIGKILL every S seconds and
+one's up to its kill), RSS the largest. The server is PostgreSQL's defaults as an operator runs it (fsync and
+synchronous commit on: a commit waits for the disk), and it is watched from outside over the window: ten times a
+second whether a transaction holds linkolis's write lock and how many wait for it (``pg_locks``: the lock's busy
+share and mean queue), the commits (``pg_stat_database``, per second and per app round), and the server's CPU.
+``--kill-every S`` kills a random worker with SIGKILL every S seconds and
 starts another in its place (its jobs go to the others once its heartbeat is 30 s old). At the end the orders
 stored are held against the simulator's truth: none twice, none the simulator does not have, and every order
 settled (updated 2.5 minutes, plus two rounds, before the end) stored.
@@ -292,6 +296,69 @@ class Workers:
                 w.kill()
 
 
+class PgWatch:
+    """The PostgreSQL server from outside, over the window: ten times a second whether a write transaction holds
+    linkolis's write lock (``postgres.WRITE_LOCK``, an advisory lock) and how many wait for it (``pg_locks``); the
+    transactions committed (``pg_stat_database``); the server's CPU (the postmaster's children, live and ended)."""
+
+    def __init__(self, server, url: str) -> None:
+        import psycopg
+
+        from linkolis_host.postgres import WRITE_LOCK
+
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.lock = WRITE_LOCK
+        self.postmaster = int((server.folder / "data" / "postmaster.pid").read_text().split()[0])
+        self.samples: list[tuple[int, int]] = []  # (held, waiting) per sample
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.start_figures: tuple[float, int] | None = None
+
+    def _cpu(self) -> float:
+        fields = Path(f"/proc/{self.postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        ended = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")  # cutime + cstime
+        live = 0.0
+        for child in Path(f"/proc/{self.postmaster}/task/{self.postmaster}/children").read_text().split():
+            try:
+                live += cpu_seconds(int(child))
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # ended between the listing and the read: counted in cutime next time
+        return cpu_seconds(self.postmaster) + ended + live
+
+    def _commits(self) -> int:
+        return self.conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()[0]
+
+    def begin(self) -> None:
+        self.start_figures = (self._cpu(), self._commits())
+        self.thread.start()
+
+    def _sample(self) -> None:
+        query = (
+            "SELECT COUNT(*) FILTER (WHERE granted), COUNT(*) FILTER (WHERE NOT granted) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND classid = 0 AND objid = %s AND objsubid = 1"
+        )
+        while not self.stop.wait(0.1):
+            self.samples.append(tuple(self.conn.execute(query, (self.lock,)).fetchone()))
+
+    def end(self, seconds: float, imports: int) -> dict:
+        self.stop.set()
+        self.thread.join()
+        cpu, commits = self._cpu() - self.start_figures[0], self._commits() - self.start_figures[1]
+        self.conn.close()
+        held = [h for h, _ in self.samples]
+        waiting = [w for _, w in self.samples]
+        return {
+            "pg_cpu_share": r2(cpu / seconds),
+            "pg_commits_per_s": r2(commits / seconds),
+            "pg_commits_per_app_round": r2(commits / imports) if imports else None,
+            "write_lock_busy": r2(statistics.mean(held)) if held else None,
+            "write_lock_waiting_mean": r2(statistics.mean(waiting)) if waiting else None,
+            "write_lock_waiting_max": max(waiting, default=None),
+        }
+
+
 def held_against_truth(sim: Simulator, host: Host, end: float, interval: float) -> dict:
     """The orders stored against the simulator's: twice, unknown to it, and settled but missing."""
     truth = {o["orderId"]: o for o in sim.get("/_sim/orders")["orders"]}
@@ -312,16 +379,16 @@ def run_one(args: argparse.Namespace, n: int) -> dict:
     if args.processes:
         from linkolis_host.testing.postgres import PostgresServer
 
-        server = PostgresServer.start()
+        server = PostgresServer.start(durable=True)  # each commit waits for its WAL, as on an operator's server
         url = server.create_database("bench")
     try:
-        return _run_one(args, n, url if server else None)
+        return _run_one(args, n, url if server else None, server)
     finally:
         if server is not None:
             server.stop()
 
 
-def _run_one(args: argparse.Namespace, n: int, url: str | None) -> dict:
+def _run_one(args: argparse.Namespace, n: int, url: str | None, server=None) -> dict:
     started_setup = time.time()
     sim = Simulator(args, n)
     from linkolis_amazon.simulator.lwa import DEFAULT_APPLICATION_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -382,10 +449,15 @@ def _run_one(args: argparse.Namespace, n: int, url: str | None) -> dict:
                 cpu_begin = cpu_seconds(sync.pid) if sync else 0.0
                 if workers:
                     workers.begin()
+                    watch = PgWatch(server, url)
+                    watch.begin()
                 loads.append(load())
             elif cpu_begin is not None:
                 loads.append(load())
         cpu = workers.cpu() if workers else cpu_seconds(sync.pid) - cpu_begin
+        window = time.time() - begin
+        in_window = sum(1 for entry in log if entry[1] == "searchOrders" and begin <= entry[0] < end)
+        pg = watch.end(window, in_window) if workers else {}
         status = json.loads(
             subprocess.run(
                 [str(BIN / "linkolis"), "sync", "status", "--json"], env=child_env, capture_output=True, text=True
@@ -410,6 +482,7 @@ def _run_one(args: argparse.Namespace, n: int, url: str | None) -> dict:
     sim.stop()
     result = figures(args, n, log, due, seller_of, driver, status, cpu, rss, begin, end, setup_s, loads, counters)
     result.update(truth, processes=args.processes)
+    result.update(pg)
     result["within_bounds"] = result["within_bounds"] and not (
         truth["orders_twice"] or truth["orders_unknown"] or truth["orders_settled_missing"] or result["http_429"]
     )
@@ -522,6 +595,10 @@ COLUMNS = [
     ("orders_twice", "twice"),
     ("orders_settled_missing", "missing"),
     ("kills", "kills"),
+    ("pg_cpu_share", "pg cpu"),
+    ("pg_commits_per_app_round", "pg tx/rnd"),
+    ("write_lock_busy", "wl busy"),
+    ("write_lock_waiting_mean", "wl wait"),
     ("within_bounds", "ok"),
 ]
 
@@ -550,14 +627,14 @@ def main(argv: list[str]) -> None:
     args = parse(argv)
     results = []
     if not args.json:
-        print(" ".join(f"{title:>8}" for _, title in COLUMNS), flush=True)
+        print(" ".join(f"{title:>9}" for _, title in COLUMNS), flush=True)
     for n in (int(v) for v in args.sweep.split(",")):
         result = run_one(args, n)
         results.append(result)
         if args.json:
             print(json.dumps(result), flush=True)
         else:
-            print(" ".join(f"{_cell(result[key]):>8}" for key, _ in COLUMNS), flush=True)
+            print(" ".join(f"{_cell(result.get(key)):>9}" for key, _ in COLUMNS), flush=True)
     good = [r["apps"] for r in results if r["within_bounds"]]
     knee = max(good, default=None)
     engine = (

@@ -132,6 +132,8 @@ def run_demo(home: Path | None, interactive: bool) -> None:
     try:
         host = Host(home)
         host.env.update(stand_ins.env)
+        # Never the URL itself: it may carry the database's password.
+        where = home / "linkolis.db" if isinstance(host.database, Path) else "the PostgreSQL of LINKOLIS_DATABASE_URL"
         try:
             for environment in environments:
                 click.echo(environment.describe or f"A local stand-in for {environment.kind} is running.")
@@ -154,7 +156,7 @@ def run_demo(home: Path | None, interactive: bool) -> None:
             host.close()
     finally:
         stop_stand_ins(stand_ins)
-    click.echo(f"\nThe demo's data directory is {home} (database: {home / 'linkolis.db'}).")
+    click.echo(f"\nThe demo's data directory is {home} (database: {where}).")
     script = Path(sys.executable).with_name("linkolis")
     command = str(script) if script.exists() else "linkolis"
     click.echo(f"Look around with: LINKOLIS_HOME={home} {command} orders list")

@@ -5,6 +5,7 @@ simulators, never a real marketplace."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import tomllib
@@ -46,6 +47,10 @@ def test_the_demo_installs_amazon_and_bol_walks_the_story_for_both_and_its_data_
         imported, accepted, shipped = map(int, re.findall(r"\d+", figures[app]))
         assert imported > 0 and accepted > 0 and shipped == 1, figures[app]
     assert out.count("confirmed by the marketplace; the order is now shipped") == 2
+    # Where its data is: the file, or on PostgreSQL the setting that names it (never the URL: it may hold a password).
+    url = os.environ.get("LINKOLIS_DATABASE_URL")
+    assert f"(database: {'the PostgreSQL of LINKOLIS_DATABASE_URL' if url else demo_home / 'linkolis.db'})" in out
+    assert not url or url not in result.output
 
     with Host(demo_home) as host:
         assert sorted((a.name, a.kind, a.status) for a in apps.installed.list_apps(host)) == [
@@ -76,6 +81,7 @@ def test_the_demo_installs_amazon_and_bol_walks_the_story_for_both_and_its_data_
     assert STOPPED in pushed["message"]
 
 
+@pytest.mark.one_store("the demo's stand-ins; its story on both stores is the first test's")
 def test_in_the_demo_an_amazon_order_reaches_linkolis_by_notification_in_seconds_and_bol_is_offered_one_less(
     both, tmp_path
 ):
@@ -104,6 +110,7 @@ def test_in_the_demo_an_amazon_order_reaches_linkolis_by_notification_in_seconds
     assert config["plugins"]["amazon"]["notifications_queue_url"].endswith("/linkolis-demo-amazon")
 
 
+@pytest.mark.one_store("the demo's stand-ins; its story on both stores is the first test's")
 def test_without_moto_the_demo_says_in_one_line_that_orders_come_by_polling(both, tmp_path, monkeypatch):
     from linkolis_host import local_sqs
 
@@ -180,6 +187,7 @@ def _csrf(text: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', text).group(1)
 
 
+@pytest.mark.one_store("the demo's stand-ins; its story on both stores is the first test's")
 def test_the_web_demo_imports_a_new_apps_orders_by_itself_and_says_when(tmp_path, monkeypatch):
     import uvicorn
     from starlette.testclient import TestClient

@@ -28,6 +28,7 @@ def test_dev_py_without_a_command_shows_the_usage_with_all_three_commands():
         assert f"python3 dev.py {command}" in result.stderr
 
 
+@pytest.mark.no_store
 @pytest.mark.skipif(
     Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(), reason="runs in the .venv that dev.py made"
 )

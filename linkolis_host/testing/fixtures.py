@@ -98,6 +98,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "no_store: the test keeps no data (lint, docs, the simulator kit): it runs once, on no second store"
     )
+    config.addinivalue_line(
+        "markers",
+        "one_store(reason): the test keeps data, but what it is about does not change with the store (argon2's "
+        "memory, the demo's stand-ins, whose story on both stores is another test's): it runs on SQLite only",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -112,7 +117,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             stores = STORES[:1]
     if "chromium" in metafunc.fixturenames:
         stores = [s for s in STORES if s in BROWSER_STORES]
-    if any(metafunc.definition.get_closest_marker(m) is not None for m in ("sqlite_only", "no_store")):
+    if any(metafunc.definition.get_closest_marker(m) is not None for m in ("sqlite_only", "no_store", "one_store")):
         stores = [s for s in stores if s == "sqlite"]
     if stores == ["sqlite"] or not stores:
         return

@@ -43,7 +43,9 @@ class PostgresServer:
     bin: Path
 
     @classmethod
-    def start(cls) -> PostgresServer:
+    def start(cls, durable: bool = False) -> PostgresServer:
+        """Start a server: for tests without the disk's flushes (fsync off), or ``durable`` as an operator runs
+        one (PostgreSQL's defaults: each commit waits for its WAL on disk), for benches."""
         bin_dir = server_bin()
         if bin_dir is None:
             raise NoPostgres("no PostgreSQL server here (apt-get install postgresql)")
@@ -57,10 +59,9 @@ class PostgresServer:
              "--locale=C", "--no-sync"],
             check=True, capture_output=True,
         )  # fmt: skip
-        options = (
-            f"-k {folder} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300"
-        )
+        options = f"-k {folder} -c listen_addresses='' -c max_connections=300"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         subprocess.run(
             [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w",
              "-o", options, "start"],

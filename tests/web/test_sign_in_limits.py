@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from served import PASSWORD, serve_process
 
 MIB = 1024 * 1024
@@ -57,6 +58,7 @@ def test_one_address_guessing_across_many_accounts_is_stopped_too(tmp_path):
     assert codes[20] == 429
 
 
+@pytest.mark.one_store("argon2's memory under forty sign-ins")
 def test_forty_sign_ins_at_once_do_not_take_forty_times_argon2s_memory(tmp_path):
     """argon2 takes 64 MiB a check: forty at once took serve from 65 MiB to 1,953 MiB. Two run at a time now."""
     with serve_process(tmp_path / "home", {"anna@example.com": "Anna's shop"}) as served:
