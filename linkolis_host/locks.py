@@ -223,13 +223,27 @@ class _Session:
     """This process's connection for its advisory locks on one PostgreSQL database."""
 
     def __init__(self, url: str) -> None:
+        self.url = url
+        self.application_name = f"linkolis pid {os.getpid()} on {_machine()}"
         self.conn = postgres.open_connection(url)
-        self.conn.execute(
-            "SELECT set_config('application_name', %s, false)", (f"linkolis pid {os.getpid()} on {_machine()}",)
-        )
+        self.conn.execute("SELECT set_config('application_name', %s, false)", (self.application_name,))
         self.lock = threading.Lock()
         self.held: set[tuple[int, int]] = set()
+        self.leading: set[int] = set()
         self.name: str | None = None
+
+    def _reconnect(self) -> None:
+        """A connection the server dropped (a restart, a failover) took every lock with it: a new one, with none
+        held (the units that held them fail at their next statement, on their own connections that went too)."""
+        if self.conn.closed or self.conn.broken:
+            with suppress(Exception):
+                self.conn.close()
+            self.conn = postgres.open_connection(self.url)
+            self.conn.execute("SELECT set_config('application_name', %s, false)", (self.application_name,))
+            self.held.clear()
+            self.leading.clear()
+            if self.name is not None:  # this process's owner name: held again, so no other takes it for gone
+                self.conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (OWNERS, self.name))
 
     def _try(self, key: tuple[int, int]) -> bool:
         return self.conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()[0]
@@ -241,6 +255,7 @@ class _Session:
     def app_lock(self, app_id: int, app_name: str, stream: str) -> Iterator[None]:
         key = (stream_key(stream), app_id)
         with self.lock:
+            self._reconnect()
             taken = key not in self.held and self._try(key)
             if taken:
                 self.held.add(key)
@@ -258,6 +273,7 @@ class _Session:
     def is_held(self, app_id: int, stream: str) -> bool:
         key = (stream_key(stream), app_id)
         with self.lock:
+            self._reconnect()
             if key in self.held:
                 return True
             if self._try(key):
@@ -267,6 +283,7 @@ class _Session:
 
     def owner(self) -> str:
         with self.lock:
+            self._reconnect()
             if self.name is None:
                 name = f"pid-{os.getpid()}-{secrets.token_hex(6)}"
                 self.conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (OWNERS, name))
@@ -275,6 +292,7 @@ class _Session:
 
     def owner_gone(self, name: str) -> bool:
         with self.lock:
+            self._reconnect()
             if name == self.name:
                 return False
             if not self._try((OWNERS, self.conn.execute("SELECT hashtext(%s)", (name,)).fetchone()[0])):
@@ -299,6 +317,13 @@ class _Session:
     def holders(self) -> list[str]:
         return self._holding()
 
+    def lead(self, key: int) -> bool:
+        with self.lock:
+            self._reconnect()
+            if key not in self.leading and self.conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+                self.leading.add(key)
+            return key in self.leading
+
 
 _sessions: dict[tuple[int, str], _Session] = {}
 
@@ -319,6 +344,13 @@ def _session(url: str) -> _Session:
         if key not in _sessions:
             _sessions[key] = _Session(url)
         return _sessions[key]
+
+
+def lead(url: str, key: int) -> bool:
+    """Whether this process leads what ``key`` names among all processes on the PostgreSQL database at ``url``: a
+    one-key advisory lock taken when free and kept for the process's life (the server lets it go when the process
+    dies or its connection drops, and the next to ask leads)."""
+    return _session(url).lead(key)
 
 
 def _machine() -> str:

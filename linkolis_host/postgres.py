@@ -207,6 +207,13 @@ def open_connection(url: str) -> Any:
     driver = _driver()
     try:
         conn = driver.connect(url, autocommit=True, cursor_factory=driver.ClientCursor, connect_timeout=10)
+    except driver.ProgrammingError:  # libpq could not parse it: its message quotes the part, maybe the password
+        raise UserError(
+            "LINKOLIS_DATABASE_URL is not a URL PostgreSQL can read (postgresql://user:password@host:port/database, "
+            "special characters percent-encoded); it is not shown, as it may hold a password",
+            code="database_url_invalid",
+            action=Action.OPERATOR,
+        ) from None
     except driver.OperationalError as exc:
         raise UserError(
             f"cannot reach the PostgreSQL database of LINKOLIS_DATABASE_URL ({_first_line(exc)}); check that the "
@@ -458,6 +465,11 @@ class PgDatabase:
 
     def close(self) -> None:
         self.conn.close()
+
+    @property
+    def broken(self) -> bool:
+        """Whether the connection is lost (the server restarted, the network went): only a new one works again."""
+        return bool(self.conn.raw.closed or self.conn.raw.broken)
 
 
 def schema_sql() -> str:

@@ -15,11 +15,13 @@ as the job ``linkolis.unit(app_id, stream)``:
   would wait for quota longer than ``defer_over`` seconds ends (``http.Deferred``; what it imported is committed
   and its cursor resumes) and queues itself for the moment its token is due. A unit that fails, is busy, or meets
   a database it cannot write queues itself for the scheduler's retry time.
-- **Wake.** Every process runs a wake loop (``Wake``): every ``poll`` seconds it asks which apps have something to
-  push (the scheduler's queries: stock changed, stock unsettled, shipments due) and queues their push; every
-  ``refresh`` seconds it queues the import of every authorized app that has none waiting or running (a new app,
-  or one whose job was lost), and the reader of every plugin with a notification queue.
-- **A killed worker.** Procrastinate notes each worker's heartbeat; the wake loop gives the jobs of a worker silent
+- **Wake.** One process of all leads the wake (``Wake``, an advisory lock the next process takes when the leader
+  dies): every ``poll`` seconds it asks which apps have something to push (the scheduler's queries: stock changed,
+  stock unsettled, shipments due) and queues their push; every ``refresh`` seconds it queues the import of every
+  authorized app that has none waiting or running (a new app, or one whose job was lost), and the reader of every
+  plugin with a notification queue. The other processes make a pass only when an import of theirs stored orders,
+  for those orders' pushes at once: N processes do not ask the same questions N times a second.
+- **A killed worker.** Procrastinate notes each worker's heartbeat; each process gives the jobs of a worker silent
   for ``STALLED_AFTER`` seconds back to the queue (``retry_job``), and the unit resumes from what it committed.
 - **What the seller sees.** Each job writes its unit's row in ``scheduler_state`` when it starts and ends, as the
   scheduler does, so ``sync status`` and My applications read the same table; ``sync status`` adds the queue's
@@ -33,6 +35,7 @@ most); their jobs were committed as far as they went and are queued again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -44,7 +47,7 @@ from typing import Any, Callable
 
 from sqlite_utils.db import NotFoundError
 
-from . import installed, order_notifications, shipments, stock, store
+from . import installed, locks, order_notifications, shipments, stock, store
 from .errors import Action, LinkolisError, UserError
 from .host import Host
 from .notifications import sqs_client
@@ -55,12 +58,13 @@ log = logging.getLogger("linkolis.worker")
 PUSH_QUEUE, IMPORT_QUEUE, NOTIFICATIONS_QUEUE = "push", "import", "notifications"
 UNIT, READER = "linkolis.unit", "linkolis.notifications"
 STALLED_AFTER = 30.0  # seconds without a worker's heartbeat before its jobs are given to another (--stalled-after)
+WAKE_LEAD = 0x4C4B5741  # "LKWA": the one-key advisory lock of the process that leads the wake (see Wake.run)
+POOL_TIMEOUT = 10.0  # seconds a worker's queue waits for a database connection before its worker stops
 READ_FOR = 60.0  # seconds a notification reader job reads before it queues its successor and ends
 
 try:  # an optional dependency: linkolis-host[postgresql]
     import procrastinate
     from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
-    from procrastinate.jobs import Status as JobStatus
     from procrastinate.worker import Worker as ProcrastinateWorker
 except ImportError:  # pragma: no cover - the message says what to install
     procrastinate = None  # type: ignore[assignment]
@@ -94,7 +98,11 @@ def queue_app(url: str, *, sync: bool = False) -> Any:
     """The Procrastinate app of the database at ``url`` with linkolis's two jobs: its async connector for a worker,
     or (``sync``) the connector of plain threads, which queue jobs."""
     pc = _needs_procrastinate()
-    connector = pc.SyncPsycopgConnector(conninfo=url) if sync else pc.PsycopgConnector(conninfo=url)
+    # A worker's pool gives up on a connection after POOL_TIMEOUT s (psycopg's default: 30): a database gone makes
+    # the worker exit that much sooner (see ``_serve``); its jobs hold no pool connection while they run.
+    connector = (
+        pc.SyncPsycopgConnector(conninfo=url) if sync else pc.PsycopgConnector(conninfo=url, timeout=POOL_TIMEOUT)
+    )
     app = pc.App(connector=connector)
     app.task(name=UNIT, pass_context=False)(_unit)
     app.task(name=READER, pass_context=False)(_reader)
@@ -133,7 +141,8 @@ class Queue:
 
     def unit(self, app_id: int, stream: str, at: float | None = None) -> bool:
         """Queue ``stream`` of app ``app_id`` for the wall time ``at`` (now when None); False when one is already
-        waiting (it runs then, or sooner: a push woken now does not wait for one queued later, see ``Wake``)."""
+        waiting: that one runs at its time. (So a push queued for a quota's token, or ``interval`` after an error, is
+        not brought forward by a stock change meanwhile; ``sync --watch`` does bring an errored push forward.)"""
         when = None if at is None or at <= time.time() else datetime.fromtimestamp(at, tz=UTC)
         lock = f"app-{app_id}-{stream}"
         try:
@@ -162,6 +171,24 @@ class Queue:
         except AlreadyEnqueued:
             return False
         return True
+
+
+def _said(exc: BaseException) -> str:
+    """An error as the operator reads it, on one line: linkolis's own message, else the type and first line of what
+    caused it (the queue's ``ConnectorException`` says only "Database error"; its cause says which)."""
+    if isinstance(exc, LinkolisError):
+        return str(exc)
+    cause = exc.__cause__ or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+
+
+def readers_queued(host: Host) -> set[str]:
+    """The plugins whose notification reader has a job waiting or running."""
+    rows = host.db.execute(
+        "SELECT queueing_lock FROM procrastinate_jobs WHERE task_name = ? AND status IN ('todo', 'doing')", (READER,)
+    ).fetchall()
+    return {lock.removeprefix("reader-") for (lock,) in rows if lock}
 
 
 def queued(host: Host) -> dict[tuple[int, str], dict[str, Any]]:
@@ -226,6 +253,12 @@ class Worker:
 
     def _host(self) -> Host:
         twin = getattr(self._local, "host", None)
+        if twin is not None and getattr(twin.db, "broken", False):  # the server restarted: a new connection
+            with self._forks_lock:
+                self._forks.remove(twin)
+            with contextlib.suppress(Exception):
+                twin.close()
+            twin = None
         if twin is None:
             twin = self._local.host = self.host.fork()
             with self._forks_lock:
@@ -239,6 +272,17 @@ class Worker:
             self._forks.clear()
 
     def unit(self, app_id: int, stream: str) -> None:
+        """The job ``linkolis.unit``: run the unit and queue its next time. Whatever fails on the way (the database
+        gone a moment, a fork it could not open) is said and the unit queued again ``write_retry`` seconds later:
+        a unit is never left without a job."""
+        try:
+            self._unit(app_id, stream)
+        except Exception as exc:
+            log.error("%s of app %s failed before it was queued again: %s", stream, app_id, _said(exc))
+            # Raises when the queue cannot be reached either: the job fails, and the wake queues the unit again.
+            self.queue.unit(app_id, stream, time.time() + self.runner.write_retry)
+
+    def _unit(self, app_id: int, stream: str) -> None:
         host = self._host()
         app = self._app(host, app_id)
         if app is None:
@@ -253,7 +297,7 @@ class Worker:
             wait = self._poll_every(host, app)
         error = done.message if done.outcome in ("error", "stalled") else ""
         if stream == IMPORT or done.outcome != "done" or self.stop.is_set():
-            self.queue.unit(app_id, stream, time.time() + wait)  # the queue's time is the database server's
+            self.queue.unit(app_id, stream, time.time() + wait)  # due by the server's clock: keep NTP on
             state = "stalled" if done.outcome == "stalled" else "waiting"
             self._note(host, app, stream, state, host.clock.time() + wait, error)
         else:  # a push that sent what was due: idle until the wake finds more and queues it
@@ -314,11 +358,12 @@ class Worker:
                     noted = True
                 if result["new"] or result["updated"]:
                     self.woken.set()
-        except Exception as exc:
-            message = str(exc) if isinstance(exc, LinkolisError) else f"{type(exc).__name__}: {exc}"
-            order_notifications.note_reader(host, kind, "failing", message)
+        except Exception as exc:  # noted, and said once a QUEUE_RETRY: no failed job kept for each try
+            message = _said(exc)
+            log.warning("the %s notification queue cannot be read: %s", kind, message)
+            with contextlib.suppress(Exception):
+                order_notifications.note_reader(host, kind, "failing", message)
             again = time.time() + QUEUE_RETRY  # a queue that fails is tried every QUEUE_RETRY s, not in a loop
-            raise
         finally:
             if not self.stop.is_set():
                 self.queue.reader(kind, again)
@@ -335,28 +380,33 @@ class Wake:
         self._refreshed_at = -refresh
         self.apps: dict[int, installed.App] = {}
         self.host = worker.host.fork()
+        self._said_at = -60.0  # when a failure of the wake was last said
 
-    def once(self) -> None:
+    def once(self, lead: bool = True) -> None:
+        """One pass: the pushes due; and, when this process leads (``lead``), every ``refresh`` seconds the imports
+        and readers without a job."""
         host = self.host
         now = time.monotonic()
-        refresh = now - self._refreshed_at >= self.refresh
+        refresh = lead and now - self._refreshed_at >= self.refresh
         if refresh:  # the apps, every ``refresh`` seconds: a list of thousands is not read every second
             self._refreshed_at = now
             self.apps = {a.id: a for a in installed.list_apps(host, every_workspace=True) if a.authorized}
         apps = self.apps
-        changed, self.version = stock.changed_workspaces(host, self.version)
+        changed, version = stock.changed_workspaces(host, self.version)
         ids = stock.unsettled_apps(host) | shipments.apps_with_due(host)
         if changed:
             ids |= {app_id for app_id, app in apps.items() if app.workspace_id in changed}
         for app_id in ids & set(apps):
             self.worker.queue.unit(app_id, PUSH)
+        self.version = version  # only now: a wake that failed halfway asks for the same changes again
         if refresh:
             waiting = queued(host)
             for app_id in apps:
                 if (app_id, IMPORT) not in waiting:
                     self.worker.queue.unit(app_id, IMPORT)
+            reading = readers_queued(host)  # a reader waiting (maybe QUEUE_RETRY later) or reading: no other
             for kind in host.registry.kinds:
-                if host.registry.implements(kind, "read_notification"):
+                if kind not in reading and host.registry.implements(kind, "read_notification"):
                     try:
                         url = order_notifications.queue_url(host, kind)
                     except LinkolisError:
@@ -365,14 +415,46 @@ class Wake:
                         self.worker.queue.reader(kind)
 
     def run(self, stop: threading.Event) -> None:
+        """Until ``stop``: one process of all leads the wake (``locks.lead``) and makes a pass every ``poll``; the
+        others only when an import of theirs stored orders (``woken``), for those orders' pushes at once. A process
+        that comes to lead (the first, or the next when the leader died) starts from no version: every app's push
+        once, for the stock changed while no process led."""
+        leading, woken = False, False
         while not stop.is_set():
             try:
-                self.once()
-            except Exception as exc:  # the database gone a moment: said, and tried again
-                log.warning("the wake of the queue failed: %s", exc)
-            self.worker.woken.wait(self.poll)
+                if not self.version and not leading:  # a process that does not lead: the changes from now on
+                    self.version = stock.changed_workspaces(self.host, 0)[1]
+                lead = locks.lead(self.host.database, WAKE_LEAD)
+                if lead and not leading:
+                    self.version = 0
+                leading = lead
+                if lead or woken:
+                    self.once(lead)
+            except Exception as exc:  # the database gone a moment: said (once a minute at most), and tried again
+                failing = time.monotonic()
+                if failing - self._said_at >= 60:
+                    self._said_at = failing
+                    log.warning("the wake of the queue failed: %s", _said(exc))
+                if getattr(self.host.db, "broken", False):  # the server restarted: a new connection next time
+                    with contextlib.suppress(Exception):
+                        self.host.close()
+                    with contextlib.suppress(Exception):
+                        self.host = self.worker.host.fork()
+            woken = self.worker.woken.wait(self.poll)
             self.worker.woken.clear()
         self.host.close()
+
+
+# A stalled worker's job goes back to the queue only while it is still that worker's and still running: two
+# processes rescuing at once, or a job another worker took meanwhile, are left alone.
+RETRY_STALLED = (
+    "UPDATE procrastinate_jobs SET status = 'todo', attempts = attempts + 1, scheduled_at = now() "
+    "WHERE id = %(job_id)s AND status = 'doing' AND worker_id IS NOT DISTINCT FROM %(worker_id)s"
+)
+ABORT_STALLED = (
+    "UPDATE procrastinate_jobs SET status = 'aborted', attempts = attempts + 1 "
+    "WHERE id = %(job_id)s AND status = 'doing' AND worker_id IS NOT DISTINCT FROM %(worker_id)s"
+)
 
 
 async def _rescue(app: Any, stop: asyncio.Event, stalled_after: float) -> None:
@@ -383,21 +465,38 @@ async def _rescue(app: Any, stop: asyncio.Event, stalled_after: float) -> None:
         try:
             stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after)
         except Exception as exc:
-            log.warning("could not look for stalled jobs: %s", exc)
+            log.warning("could not look for stalled jobs: %s", _said(exc))
             stalled = []
         for job in stalled:
-            try:
-                await app.job_manager.retry_job(job)
-                log.info("job %s (%s) of a stalled worker goes back to the queue", job.id, job.queueing_lock)
-            except UniqueViolation:
-                await app.job_manager.finish_job(job, status=JobStatus.ABORTED, delete_job=False)
-                log.info("job %s (%s) of a stalled worker ends: another waits for its unit", job.id, job.queueing_lock)
-            except Exception as exc:
-                log.warning("could not give back job %s of a stalled worker: %s", job.id, exc)
+            await _give_back(app, job)
         try:
             await asyncio.wait_for(stop.wait(), stalled_after / 3)
         except TimeoutError:
             pass
+
+
+async def _give_back(app: Any, job: Any) -> None:
+    args = {"job_id": job.id, "worker_id": job.worker_id}
+    try:
+        try:
+            await app.connector.execute_query_async(RETRY_STALLED, **args)
+            log.info("job %s (%s) of a stalled worker goes back to the queue", job.id, job.queueing_lock)
+        except UniqueViolation:
+            await app.connector.execute_query_async(ABORT_STALLED, **args)
+            log.info("job %s (%s) of a stalled worker ends: another waits for its unit", job.id, job.queueing_lock)
+    except Exception as exc:  # tried again at the next look, if it is still stalled
+        log.warning("could not give back job %s of a stalled worker: %s", job.id, _said(exc))
+
+
+async def _keep_alive(app: Any, workers: list[Any], every: float) -> None:
+    """The workers' heartbeats while they stop: Procrastinate stops beating first and then waits for the running
+    jobs, which another process would take for a stalled worker's and run a second time."""
+    while True:
+        for w in workers:
+            if w.worker_id is not None:
+                with contextlib.suppress(Exception):
+                    await app.job_manager.update_heartbeat(w.worker_id)
+        await asyncio.sleep(every)
 
 
 def run(
@@ -477,15 +576,31 @@ async def _serve(
             )
         if ready:
             ready()
-        await stop.wait()
-        if report:
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopped, *running], return_when=asyncio.FIRST_COMPLETED)
+        lost = None if stop.is_set() else next(t for t in running if t.done())
+        if lost is not None:  # a queue worker ended by itself: the database went away under it (a restart)
+            problem = lost.exception() if not lost.cancelled() else None
+            log.error("the task queue stopped serving (%s): the worker stops", _said(problem) if problem else "ended")
+        elif report:
             report("stopping: the running units end at their next request")
+        beating = asyncio.create_task(_keep_alive(app, workers, stalled_after / 6))
+        stop.set()
         stopping.set()
         worker.stop.set()
         for w in workers:
             w.stop()
         await asyncio.gather(*running, rescue, return_exceptions=True)
+        beating.cancel()
+        stopped.cancel()
     wake_thread.join(timeout=poll + 5)
     worker.close()
     queue.close()
     _current = None
+    if lost is not None:
+        raise UserError(
+            "the task queue stopped serving: the database went away (restarted, or the network to it); the worker "
+            "exits so that its supervisor starts it again (systemd's Restart=on-failure)",
+            code="queue_lost",
+            action=Action.OPERATOR,
+        )

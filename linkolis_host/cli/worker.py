@@ -3,11 +3,39 @@ other workers on any number of machines."""
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from .. import worker
+from ..context import REDACTOR
 from ..host import Host
-from .base import CONTEXT, LinkolisCommand, echo, with_host
+from .base import CONTEXT, LinkolisCommand, LogHandler, echo, with_host
+
+
+class OneLine(logging.Formatter):
+    """The task queue's and the driver's warnings as one line each, their exception's cause at the end: a database
+    gone a moment is said, not shown as a traceback per try."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = (record.getMessage().strip().splitlines() or [""])[0]
+        if record.exc_info and record.exc_info[1] is not None:
+            cause = record.exc_info[1].__cause__ or record.exc_info[1]
+            said = str(cause).strip().splitlines()
+            text += f" ({type(cause).__name__}{': ' + said[0] if said else ''})"
+        return f"{record.levelname.lower()}: {record.name}: {text}"
+
+
+def _libraries_say_one_line() -> None:
+    handler = LogHandler()
+    handler.addFilter(REDACTOR)
+    handler.setFormatter(OneLine())
+    for name in ("procrastinate", "psycopg"):
+        library = logging.getLogger(name)
+        if not any(isinstance(h.formatter, OneLine) for h in library.handlers):
+            library.addHandler(handler)
+            library.setLevel(logging.WARNING)
+            library.propagate = False
 
 
 @click.command("worker", cls=LinkolisCommand, context_settings=CONTEXT)
@@ -56,6 +84,7 @@ def worker_command(
     they share the work, no app's import or push ever runs twice at once, and the jobs of a worker that dies (kill
     -9, a machine lost) go to the others within a minute, resuming from what was committed. `linkolis sync status`
     shows the queue. On one machine with the SQLite file, `linkolis sync --watch` does the same in one process."""
+    _libraries_say_one_line()
     worker.run(
         host,
         concurrency=concurrency,

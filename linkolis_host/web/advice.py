@@ -94,6 +94,7 @@ SENTENCES = {
     "postgres_driver_missing": N_("This site's database is not set up correctly."),
     "queue_library_missing": N_("This site's background sync is not set up correctly."),
     "worker_needs_postgres": N_("This site's background sync is not set up correctly."),
+    "queue_lost": N_("This site cannot reach its database right now."),
     "unexpected": N_("something unexpected went wrong; the operator's log says what"),
     "no_such_set_aside": N_("There is no set-aside notification %(id)s."),
     # The notification queue (the operator's SQS): the seller learns only that orders still come.
