@@ -124,6 +124,7 @@ def test_without_moto_the_demo_says_in_one_line_that_orders_come_by_polling(both
     assert out.count("Module correctly installed") == 2
 
 
+@pytest.mark.one_store("the demo's stand-ins; its story on both stores is the first test's")
 def test_the_demos_data_directory_reaches_the_stand_in_while_it_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("LINKOLIS_LOAD_PLUGINS", "bol")
     monkeypatch.delenv("LINKOLIS_BOL_ENDPOINT", raising=False)
@@ -144,6 +145,7 @@ def test_the_demos_data_directory_reaches_the_stand_in_while_it_runs(tmp_path, m
             orders.import_orders(host, "bol NL")
 
 
+@pytest.mark.one_store("the demo's stand-ins; its story on both stores is the first test's")
 def test_the_web_demo_offers_both_apps_in_all_applications_and_a_bol_app_installs_there(both, tmp_path, monkeypatch):
     import uvicorn
     from starlette.testclient import TestClient
@@ -237,6 +239,7 @@ def test_the_web_demo_imports_a_new_apps_orders_by_itself_and_says_when(tmp_path
     assert re.search(r"Next fetch of orders in (1 minute|15 minutes)", seen["apps"])
 
 
+@pytest.mark.one_store("the demo's stand-ins; its story on both stores is the first test's")
 def test_the_web_demo_prints_the_local_amazons_shop_and_a_purchase_there_is_notified_to_linkolis_queue(
     both, tmp_path, monkeypatch
 ):

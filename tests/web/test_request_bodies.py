@@ -9,7 +9,11 @@ import re
 import socket
 from urllib.parse import urlsplit
 
+import pytest
 from served import serve_process
+
+# What is read or refused before the store is asked: once. A stock file's rows on both stores: test_stock_load.
+pytestmark = pytest.mark.one_store("a request's body, read or refused before the store")
 
 MIB = 1024 * 1024
 ANNA = {"anna@example.com": "Anna's shop"}

@@ -10,6 +10,8 @@ import pytest
 from served import PASSWORD, serve_process
 
 MIB = 1024 * 1024
+# The limits are counted in the serve process's memory, not in the store: each story runs once.
+pytestmark = pytest.mark.one_store("sign-in limits and argon2's memory, in the serve process")
 
 
 def guesses_at_once(served, attempts):
@@ -58,7 +60,6 @@ def test_one_address_guessing_across_many_accounts_is_stopped_too(tmp_path):
     assert codes[20] == 429
 
 
-@pytest.mark.one_store("argon2's memory under forty sign-ins")
 def test_forty_sign_ins_at_once_do_not_take_forty_times_argon2s_memory(tmp_path):
     """argon2 takes 64 MiB a check: forty at once took serve from 65 MiB to 1,953 MiB. Two run at a time now."""
     with serve_process(tmp_path / "home", {"anna@example.com": "Anna's shop"}) as served:
