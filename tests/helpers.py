@@ -48,3 +48,24 @@ def dump_database(path) -> dict[str, list]:
         return {t: sorted(map(repr, conn.execute(f"SELECT * FROM [{t}]"))) for t in tables}
     finally:
         conn.close()
+
+
+class KeptQueue:
+    """`linkolis worker`'s queue for a story that runs no task queue: what is queued is kept (``units``, ``readers``),
+    not sent; with ``fail`` set, that many queueings fail first, as when the database goes away a moment."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.units: list[tuple[int, str, float | None]] = []
+        self.readers: list[tuple[str, float | None]] = []
+        self.fail = fail
+
+    def unit(self, app_id: int, stream: str, at: float | None = None) -> bool:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("the database went away a moment")
+        self.units.append((app_id, stream, at))
+        return True
+
+    def reader(self, kind: str, at: float | None = None) -> bool:
+        self.readers.append((kind, at))
+        return True

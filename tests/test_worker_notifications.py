@@ -9,21 +9,10 @@ import json
 import time
 
 import pytest
-from helpers import authorize_app, install_app
+from helpers import KeptQueue, authorize_app, install_app
 
 from linkolis_host import order_notifications, worker
 from linkolis_host.scheduler import QUEUE_RETRY
-
-
-class Queue:
-    """What the reader queues, kept instead of sent."""
-
-    def __init__(self) -> None:
-        self.readers: list[tuple[str, float | None]] = []
-
-    def reader(self, kind: str, at: float | None = None) -> bool:
-        self.readers.append((kind, at))
-        return True
 
 
 @pytest.fixture
@@ -35,7 +24,7 @@ def operator_env(sqs_queue):
 def reader(host, monkeypatch):
     """A worker whose reader job reads for a second (a minute in `linkolis worker`), its queue kept."""
     monkeypatch.setattr(worker, "READ_FOR", 1.0)
-    queue = Queue()
+    queue = KeptQueue()
     runner = worker.Worker(host, queue, interval=60.0, poll=1.0)
     yield runner, queue
     runner.close()

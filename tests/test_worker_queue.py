@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from helpers import KeptQueue
 
 from linkolis_host import installed, worker
 from linkolis_host.host import Host
@@ -65,22 +66,11 @@ def test_worker_help_explains_each_option(run, flag):
     assert flag in run("worker", "--help").stdout
 
 
-class _Queue:
-    """What a worker queues, kept instead of sent: the story below runs no task queue."""
-
-    def __init__(self) -> None:
-        self.units: list[tuple[int, str, float | None]] = []
-
-    def unit(self, app_id: int, stream: str, at: float | None = None) -> bool:
-        self.units.append((app_id, stream, at))
-        return True
-
-
 def test_a_push_that_sent_what_was_due_is_idle_not_due(app, host, run):
     """A worker's push is queued by the wake when there is something to send, not at a time: once it has sent what
     was due, the seller reads that stock is sent when it changes, and `sync status` counts no unit ready."""
     app_id = installed.get(host, app).id
-    queue = _Queue()
+    queue = KeptQueue()
     runner = worker.Worker(host, queue, interval=60.0, poll=1.0)
     try:
         runner.unit(app_id, "import")

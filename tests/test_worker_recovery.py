@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import KeptQueue
 
 from linkolis_host import installed, stock, worker
 from linkolis_host.cli import cli
@@ -33,27 +34,9 @@ def test_a_malformed_database_url_is_refused_without_showing_it(url, tmp_path):
     assert "secret" not in result.output and "Traceback" not in result.output
 
 
-class Queue:
-    """What a worker queues, kept instead of sent (a queue that fails once when ``fail`` is set)."""
-
-    def __init__(self, fail: int = 0) -> None:
-        self.units: list[tuple[int, str, float | None]] = []
-        self.fail = fail
-
-    def unit(self, app_id: int, stream: str, at: float | None = None) -> bool:
-        if self.fail:
-            self.fail -= 1
-            raise ConnectionError("the database went away a moment")
-        self.units.append((app_id, stream, at))
-        return True
-
-    def reader(self, kind: str, at: float | None = None) -> bool:
-        return True
-
-
 def test_a_unit_that_fails_before_it_queued_its_next_time_is_queued_anyway(app, host, monkeypatch):
     app_id = installed.get(host, app).id
-    queue = Queue()
+    queue = KeptQueue()
     runner = worker.Worker(host, queue, interval=60.0, poll=1.0)
 
     def fails(*args, **kwargs):
@@ -71,7 +54,7 @@ def test_a_unit_that_fails_before_it_queued_its_next_time_is_queued_anyway(app, 
 
 def test_a_wake_that_fails_halfway_asks_for_the_same_stock_changes_again(app, host, run):
     app_id = installed.get(host, app).id
-    queue = Queue(fail=1)
+    queue = KeptQueue(fail=1)
     runner = worker.Worker(host, queue, interval=60.0, poll=1.0)
     wake = worker.Wake(runner, poll=1.0)
     wake.version = stock.changed_workspaces(host, 0)[1]  # what was there before: seen
