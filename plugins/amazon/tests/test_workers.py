@@ -46,6 +46,7 @@ def test_two_workers_share_the_sellers_and_a_killed_one_loses_nothing(postgres_u
         new_orders_per_hour=0,
         marketplaces=("DE",),
         rate_limits=False,
+        listing_visibility_delay=0,  # Amazon shows a quantity a minute after it took it; the story is the workers'
     )
     home = tmp_path / "home"
     with sim.serve() as base_url:
