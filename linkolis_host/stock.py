@@ -304,6 +304,12 @@ def _latest_version(host: Host) -> int:
     return host.db.execute("SELECT COALESCE(MAX(version), 0) FROM desired_stock").fetchone()[0]
 
 
+def latest_version(host: Host) -> int:
+    """The newest version of any desired quantity (an index seek): ``changed_workspaces`` from here sees only what
+    changes after now."""
+    return _latest_version(host)
+
+
 def _due_now(host: Host, app: App, any_one: bool = False) -> tuple[list[tuple[str, int, int]], int]:
     """``stock_due``, and the latest desired version read just before it; a few indexed reads instead of the due
     query when nothing can be due: no desired quantity newer than the last check found sent, and no row of the

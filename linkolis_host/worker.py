@@ -423,7 +423,7 @@ class Wake:
         while not stop.is_set():
             try:
                 if not self.version and not leading:  # a process that does not lead: the changes from now on
-                    self.version = stock.changed_workspaces(self.host, 0)[1]
+                    self.version = stock.latest_version(self.host)
                 lead = locks.lead(self.host.database, WAKE_LEAD)
                 if lead and not leading:
                     self.version = 0
@@ -590,6 +590,8 @@ async def _serve(
         worker.stop.set()
         for w in workers:
             w.stop()
+        if lost is not None:
+            rescue.cancel()  # it waits for the pool that is gone: nothing left to rescue from here
         await asyncio.gather(*running, rescue, return_exceptions=True)
         beating.cancel()
         stopped.cancel()
