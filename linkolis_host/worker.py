@@ -173,7 +173,7 @@ class Queue:
         return True
 
 
-def _said(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """An error as the operator reads it, on one line: linkolis's own message, else the type and first line of what
     caused it (the queue's ``ConnectorException`` says only "Database error"; its cause says which)."""
     if isinstance(exc, LinkolisError):
@@ -278,7 +278,7 @@ class Worker:
         try:
             self._unit(app_id, stream)
         except Exception as exc:
-            log.error("%s of app %s failed before it was queued again: %s", stream, app_id, _said(exc))
+            log.error("%s of app %s failed before it was queued again: %s", stream, app_id, one_line(exc))
             # Raises when the queue cannot be reached either: the job fails, and the wake queues the unit again.
             self.queue.unit(app_id, stream, time.time() + self.runner.write_retry)
 
@@ -359,7 +359,7 @@ class Worker:
                 if result["new"] or result["updated"]:
                     self.woken.set()
         except Exception as exc:  # noted, and said once a QUEUE_RETRY: no failed job kept for each try
-            message = _said(exc)
+            message = one_line(exc)
             log.warning("the %s notification queue cannot be read: %s", kind, message)
             with contextlib.suppress(Exception):
                 order_notifications.note_reader(host, kind, "failing", message)
@@ -434,7 +434,7 @@ class Wake:
                 failing = time.monotonic()
                 if failing - self._said_at >= 60:
                     self._said_at = failing
-                    log.warning("the wake of the queue failed: %s", _said(exc))
+                    log.warning("the wake of the queue failed: %s", one_line(exc))
                 if getattr(self.host.db, "broken", False):  # the server restarted: a new connection next time
                     with contextlib.suppress(Exception):
                         self.host.close()
@@ -465,7 +465,7 @@ async def _rescue(app: Any, stop: asyncio.Event, stalled_after: float) -> None:
         try:
             stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after)
         except Exception as exc:
-            log.warning("could not look for stalled jobs: %s", _said(exc))
+            log.warning("could not look for stalled jobs: %s", one_line(exc))
             stalled = []
         for job in stalled:
             await _give_back(app, job)
@@ -485,7 +485,7 @@ async def _give_back(app: Any, job: Any) -> None:
             await app.connector.execute_query_async(ABORT_STALLED, **args)
             log.info("job %s (%s) of a stalled worker ends: another waits for its unit", job.id, job.queueing_lock)
     except Exception as exc:  # tried again at the next look, if it is still stalled
-        log.warning("could not give back job %s of a stalled worker: %s", job.id, _said(exc))
+        log.warning("could not give back job %s of a stalled worker: %s", job.id, one_line(exc))
 
 
 async def _keep_alive(app: Any, workers: list[Any], every: float) -> None:
@@ -581,7 +581,8 @@ async def _serve(
         lost = None if stop.is_set() else next(t for t in running if t.done())
         if lost is not None:  # a queue worker ended by itself: the database went away under it (a restart)
             problem = lost.exception() if not lost.cancelled() else None
-            log.error("the task queue stopped serving (%s): the worker stops", _said(problem) if problem else "ended")
+            said = one_line(problem) if problem else "ended"
+            log.error("the task queue stopped serving (%s): the worker stops", said)
         elif report:
             report("stopping: the running units end at their next request")
         beating = asyncio.create_task(_keep_alive(app, workers, stalled_after / 6))

@@ -20,9 +20,7 @@ class OneLine(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = (record.getMessage().strip().splitlines() or [""])[0]
         if record.exc_info and record.exc_info[1] is not None:
-            cause = record.exc_info[1].__cause__ or record.exc_info[1]
-            said = str(cause).strip().splitlines()
-            text += f" ({type(cause).__name__}{': ' + said[0] if said else ''})"
+            text += f" ({worker.one_line(record.exc_info[1])})"
         return f"{record.levelname.lower()}: {record.name}: {text}"
 
 
