@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import httpx
 
-from . import store
+from . import metrics, store
 from .clock import Clock
 from .errors import Action, LinkolisError, RateLimited, RemoteError
 from .models import RateLimit
@@ -410,6 +410,7 @@ class HttpClient:
             request_id = response.headers.get(self.request_id_header)
             if response.status_code == 429:
                 self.stats.throttled[label] += 1
+                metrics.throttled(self.marketplace, label)
                 if throttles >= MAX_429_RETRIES:
                     raise RateLimited(
                         f"{label}: still throttled after {throttles} back-offs", status=429, request_id=request_id
@@ -488,6 +489,7 @@ class HttpClient:
             quota.refund(reservation)
             raise _NotReached("no connection opens")
         self.stats.waited += reservation.wait
+        metrics.waited(self.marketplace, label, reservation.wait)
         quota.went(reservation)
         try:
             return self._send_single(method, url, label, kwargs)
@@ -504,6 +506,7 @@ class HttpClient:
     def _send_single(self, method: str, url: str, label: str, kwargs: dict[str, Any]) -> httpx.Response:
         """One request through httpx, counted and logged."""
         self.stats.calls[label] += 1
+        metrics.called(self.marketplace, label)
         if self._client is not None:
             response = self._client.request(method, url, **kwargs)
         else:

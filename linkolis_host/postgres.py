@@ -31,6 +31,7 @@ starting at once migrate once.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ from typing import Any, Callable
 from sqlite_utils.db import NotFoundError
 
 from .errors import Action, UserError
+from .version import __version__
 
 WRITE_LOCK = 0x4C4B4C53  # "LKLS": the advisory lock every write transaction holds (one writer at a time)
 MIGRATE_LOCK = 0x4C4B4D47  # "LKMG": held while the schema is brought up to date
@@ -506,6 +508,7 @@ def migrate(db: PgDatabase) -> list[str]:
                 )
                 applied.extend(baseline_names())
             done = {r[0] for r in raw.execute("SELECT name FROM linkolis_migrations").fetchall()}
+            _refuse_newer(done)
             for name, statements in postgres_migrations.items():
                 if name not in done:
                     raw.execute(statements)
@@ -516,6 +519,21 @@ def migrate(db: PgDatabase) -> list[str]:
             raw.execute("ROLLBACK")
             raise
     return applied
+
+
+def _refuse_newer(done: set[str]) -> None:
+    """A schema with steps this code does not know was written by a newer linkolis: refused before anything is written
+    (``backup.refuse_newer`` words the same for SQLite)."""
+    newer = sorted(done - {*baseline_names(), *postgres_migrations})
+    if newer:
+        raise UserError(
+            f"the PostgreSQL database was written by a newer version of linkolis: it has migrations that linkolis "
+            f"{__version__} does not know ({', '.join(newer)}); nothing was changed. Install the version that wrote it "
+            "(or a later one), or restore a dump made by this version",
+            code="database_newer",
+            action=Action.OPERATOR,
+            values={"newer": newer, "version": __version__},
+        )
 
 
 def pending(db: PgDatabase) -> list[str]:
@@ -535,6 +553,14 @@ def connect(url: str, *, say: Callable[[str], None] | None = None) -> PgDatabase
     """Open the PostgreSQL database at ``url`` and bring its schema up to date (once per process)."""
     db = PgDatabase(url, say)
     if url not in _migrated:
-        migrate(db)
+        try:
+            applied = migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        if applied and applied[0] not in baseline_names():  # an existing database brought up to date, not a new one
+            (say or logging.getLogger("linkolis.store").warning)(
+                f"upgraded the PostgreSQL database for this version of linkolis: applied {', '.join(applied)}"
+            )
         _migrated.add(url)
     return db

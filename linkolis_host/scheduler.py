@@ -60,7 +60,7 @@ from typing import Any, Callable, Iterator
 
 from sqlite_utils.db import NotFoundError
 
-from . import installed, order_notifications, shipments, stock, store
+from . import installed, logs, metrics, order_notifications, shipments, stock, store
 from .errors import Busy, LinkolisError
 from .host import Host
 from .http import Deferred, deferring
@@ -318,6 +318,7 @@ class Scheduler:
 
     def _finish(self, done: Done) -> None:
         self.running.discard(done.key)
+        metrics.unit_ran(done.key[1], done.outcome)
         app = self.apps.get(done.key[0])
         self.events.append((self.clock.time(), app.name if app else str(done.key[0]), done.key[1], done.outcome))
         if done.outcome in ("deferred", "stalled"):  # waking it sooner is waste
@@ -424,6 +425,11 @@ class Scheduler:
         app = App.from_row(row)
         if app.status == installed.REMOVED or not app.authorized:
             return Done(key, "removed", now())
+        with logs.about(app.name, app.workspace_id):
+            return self._run(host, app, stream)
+
+    def _run(self, host: Host, app: App, stream: str) -> Done:
+        key, now = (app.id, stream), self.clock.monotonic
         try:
             with deferring(self.defer_over, self.stop):
                 if stream == PUSH:

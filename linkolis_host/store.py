@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlite_utils import Database
 
-from . import locks, postgres
+from . import backup, locks, postgres
 from .errors import Action, Busy, LinkolisError, UserError
 from .migrations import migrations
 
@@ -310,7 +310,7 @@ def connect(path: Path | str, *, say: Callable[[str], None] | None = None) -> Ho
             )
         read_only = _why_read_only(path)
         if read_only is None:
-            db = _open_for_writing(path)
+            db = _open_for_writing(path, say or _log.warning)
         else:
             db = _open_read_only(path, read_only)
     except sqlite3.Error as exc:
@@ -350,7 +350,7 @@ def _why_read_only(path: Path) -> str | None:
     return None
 
 
-def _open_for_writing(path: Path) -> HostDatabase:
+def _open_for_writing(path: Path, say: Callable[[str], None]) -> HostDatabase:
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
@@ -362,8 +362,11 @@ def _open_for_writing(path: Path) -> HostDatabase:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
     db.execute("PRAGMA foreign_keys=ON")
-    if migrations.pending(db):
-        migrations.apply(db)
+    try:
+        backup.upgrade(db, path, say)  # a newer version's database refused; an older one backed up, then migrated
+    except BaseException:
+        db.close()
+        raise
     for suffix in ("-wal", "-shm"):  # SQLite makes them with the database's mode; an older one may differ
         _keep_private(path.with_name(path.name + suffix))
     return db
@@ -374,6 +377,11 @@ def _open_read_only(path: Path, reason: str) -> HostDatabase:
     db = HostDatabase(conn)
     db.path, db.read_only = path, reason
     db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
+    try:
+        backup.refuse_newer(backup.level(db), path)
+    except BaseException:
+        db.close()
+        raise
     if migrations.pending(db):
         db.close()
         raise UserError(

@@ -47,7 +47,7 @@ from typing import Any, Callable
 
 from sqlite_utils.db import NotFoundError
 
-from . import installed, locks, order_notifications, shipments, stock, store
+from . import installed, locks, metrics, order_notifications, shipments, stock, store
 from .errors import Action, LinkolisError, UserError
 from .host import Host
 from .notifications import sqs_client
@@ -289,6 +289,7 @@ class Worker:
             return
         self._note(host, app, stream, "running", host.clock.time(), "")
         done = self.runner.run_unit(host, (app_id, stream))
+        metrics.unit_ran(stream, done.outcome)
         if done.outcome == "removed":
             host.db.execute("DELETE FROM scheduler_state WHERE app_id = ? AND stream = ?", (app_id, stream))
             return

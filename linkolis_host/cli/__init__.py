@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import click
 
+from .. import logs
 from ..version import __version__
 from . import apps, demo, notifications, orders, plugins, serve, shipments, stock, sync, users, worker, workspaces
-from .base import CONTEXT, WORKSPACE_META, LinkolisGroup, echo, verbose_callback
+from .backup import COMMANDS as BACKUP_COMMANDS
+from .base import CONTEXT, WORKSPACE_META, LinkolisGroup, echo, log_format_callback, verbose_callback
 from .examples import EXAMPLES
+from .keys import keys_group
 
 __all__ = ["EXAMPLES", "cli", "echo"]
 
@@ -28,6 +31,16 @@ __all__ = ["EXAMPLES", "cli", "echo"]
     expose_value=False,
     callback=verbose_callback,
     help="Log what happens on stderr (-vv: every HTTP call); also after the command. Secrets are always redacted.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default="text",
+    envvar="LINKOLIS_LOG_FORMAT",
+    expose_value=False,
+    callback=log_format_callback,
+    help="text, or json: each line on stderr one JSON object naming its app, workspace and web request, for a log "
+    "pipeline [env: LINKOLIS_LOG_FORMAT]. Secrets are always redacted.",
 )
 @click.option(
     "--no-color",
@@ -72,5 +85,7 @@ for command in (
     shipments.shipments_group,
     notifications.notifications_group,
     worker.worker_command,
+    keys_group,
+    *BACKUP_COMMANDS,
 ):
     cli.add_command(command)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import click
 from click.shell_completion import CompletionItem
 
-from .. import apps, config, installed, store, workspaces
+from .. import apps, config, installed, logs, store, workspaces
 from ..context import REDACTOR
 from ..errors import LinkolisError
 from ..host import Host
@@ -31,26 +31,71 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 VERBOSE_META = "linkolis.verbose"
 
 
+LOG_FORMAT_META = "linkolis.log_format"
+# The loggers of the libraries a long-running command drives: with --log-format json, their lines are JSON too.
+LIBRARIES = ("procrastinate", "psycopg", "uvicorn")
+
+
+def _log_handler(ctx: click.Context) -> logging.Handler:
+    """The command's one handler on stderr for the ``linkolis`` logger, made on first use and removed when the
+    command ends (a process that runs several commands, tests and the demo, must not pile them up)."""
+    root = ctx.find_root()
+    handler = root.meta.get(VERBOSE_META)
+    if handler is None:
+        handler = root.meta[VERBOSE_META] = LogHandler()
+        handler.addFilter(REDACTOR)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("linkolis")
+        logger.addHandler(handler)
+        level = logger.level
+
+        def done() -> None:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+        root.call_on_close(done)
+    return handler
+
+
 def verbose_callback(ctx: click.Context, _param: click.Parameter, count: int) -> int:
     """``-v`` before or after the subcommand: log on stderr through one handler, at the most verbose level asked."""
     if not count:
         return count
-    root = ctx.find_root()
-    handler = root.meta.get(VERBOSE_META)
+    _log_handler(ctx)
     logger = logging.getLogger("linkolis")
     level = logging.DEBUG if count > 1 else logging.INFO
-    if handler is None:
-        logger.setLevel(level)
-        handler = LogHandler()
-        handler.addFilter(REDACTOR)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        root.meta[VERBOSE_META] = handler
-        # One command, one handler: a process that runs several commands (tests, the demo) must not pile them up
-        # on streams that are gone.
-        root.call_on_close(lambda: logger.removeHandler(handler))
-    logger.setLevel(min(level, logger.level))
+    logger.setLevel(min(level, logger.level or logging.WARNING))
     return count
+
+
+def log_format_callback(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """``--log-format json``: every line on stderr one JSON object (``logs.JsonLines``): the log at INFO (``-v``
+    lowers it), what the command says on stderr, and its libraries' warnings."""
+    if value != "json":
+        return value
+    root = ctx.find_root()
+    root.meta[LOG_FORMAT_META] = value
+    _json_lines.set()  # for the command's threads too (a sync's workers report), which see no click context
+    root.call_on_close(_json_lines.clear)
+    handler = _log_handler(ctx)
+    handler.setFormatter(logs.JsonLines(REDACTOR.redact))
+    logger = logging.getLogger("linkolis")
+    logger.setLevel(min(logging.INFO, logger.level or logging.INFO))
+    for name in LIBRARIES:
+        library = logging.getLogger(name)
+        library.addHandler(handler)
+        library.setLevel(logging.WARNING)
+        library.propagate = False
+        root.call_on_close(lambda library=library: library.removeHandler(handler))
+    return value
+
+
+_json_lines = threading.Event()  # set while a command of this process runs with --log-format json
+
+
+def json_logs() -> bool:
+    """Whether the command running logs JSON lines (``--log-format json``)."""
+    return _json_lines.is_set()
 
 
 class LogHandler(logging.StreamHandler):
@@ -210,6 +255,9 @@ def echo(message: Any = "", err: bool = False, **kwargs: Any) -> None:
     control or bidi characters, which are shown as escapes instead of driving the terminal. A line on stderr
     never lands inside a progress bar or countdown being drawn there."""
     text = safe(message) if isinstance(message, str) else message
+    if err and json_logs():  # a line of the log pipeline's, as JSON, never a bare line among them
+        logging.getLogger("linkolis.cli").info("%s", message)
+        return
     if err:
         with message_line():
             click.echo(text, err=True, **kwargs)
@@ -271,3 +319,13 @@ def authorized_apps(host: Host, names: tuple[str, ...]) -> list[apps.App]:
     if not found:
         raise click.ClickException("no authorized app: run `linkolis apps authorize NAME` first")
     return found
+
+
+metrics_port_option = click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    metavar="PORT",
+    help="Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (this process's units and marketplace calls, "
+    "and the store's gauges); loopback only, as it asks no token.",
+)

@@ -95,5 +95,10 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "notifications retry": ["linkolis notifications retry 3"],
     "notifications discard": ["linkolis notifications discard 3", "linkolis notifications discard 3 --yes"],
+    "keys": ["linkolis keys rotate", "linkolis keys rotate --json | jq .old_key"],
+    "keys rotate": [
+        "linkolis keys rotate",
+        "linkolis keys rotate --new-key-file ~/new.key   # the key kept in LINKOLIS_SECRET_KEY: write a new one",
+    ],
     "notifications read": ["linkolis notifications read", "linkolis notifications read --kind amazon --wait 20"],
 }

@@ -8,7 +8,11 @@ import click
 
 from .. import config, scheduler, worker
 from ..terminal import plural
-from .base import CONTEXT, LinkolisCommand, echo, get_host
+from .base import CONTEXT, LinkolisCommand, echo, get_host, json_logs, stops_on_sigterm
+
+# On SIGTERM (a service manager stopping it) as on Ctrl-C: the requests in hand get this long to be answered, then the
+# background sync's running units end at their next request (`scheduler.background`, 30 s at most), and serve exits 0.
+REQUESTS_GRACE = 10.0
 
 SERVE_HELP = """Serve the web app the seller uses: My applications, orders, stock.
 
@@ -54,6 +58,7 @@ background (My applications shows what each runs and waits for); --no-sync serve
     "--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="The background sync's workers."
 )
 @click.pass_context
+@stops_on_sigterm
 def serve(
     ctx: click.Context,
     bind: str,
@@ -86,6 +91,7 @@ def serve(
         base_url=base_url,
         session_idle=host.config.web.session_idle,
         session_lifetime=host.config.web.session_lifetime,
+        metrics_token=config.metrics_token(host.config, host.env),
     )
     app = create_app(lambda: host, settings)
     echo(f"Serving on {scheme}://{bind}:{port} (public address {base_url}). Ctrl-C stops.", err=True)
@@ -124,5 +130,11 @@ def serve(
             proxy_headers=True,
             forwarded_allow_ips="127.0.0.1",
             log_level="warning",
-            access_log=False,
+            access_log=False,  # its lines carry the query, and the callback's holds an authorization code
+            log_config=None if json_logs() else uvicorn.config.LOGGING_CONFIG,  # json: uvicorn's lines are JSON too
+            # uvicorn stops on SIGTERM, then raises it again for the handler it replaced: stops_on_sigterm's
+            # KeyboardInterrupt, which uvicorn.run swallows as after Ctrl-C, so `with syncing` stops the sync cleanly
+            # (Python's default handler would end the process there, with the sync's units in hand).
+            timeout_graceful_shutdown=REQUESTS_GRACE,
         )
+    echo("Stopped.", err=True)

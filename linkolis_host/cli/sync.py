@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .. import installed, scheduler, sync, worker
+from .. import installed, metrics, scheduler, sync, worker
 from ..host import Host
 from ..http import duration_text
 from ..progress import StderrProgress
@@ -24,6 +24,7 @@ from .base import (
     echo,
     emit,
     json_option,
+    metrics_port_option,
     secho,
     stops_on_sigterm,
     with_host,
@@ -49,11 +50,18 @@ from .stock import push_summary
     show_default=True,
     help="Under --watch: how many apps' units run at once.",
 )
+@metrics_port_option
 @json_option
 @with_host
 @stops_on_sigterm
 def sync_command(
-    host: Host, names: tuple[str, ...], watch: bool, interval: float | None, workers: int, as_json: bool
+    host: Host,
+    names: tuple[str, ...],
+    watch: bool,
+    interval: float | None,
+    workers: int,
+    metrics_port: int | None,
+    as_json: bool,
 ) -> None:
     """Import orders, push stock, then confirm due shipments, for every authorized app (or those named).
 
@@ -64,6 +72,8 @@ def sync_command(
         _sync_status(host, as_json)
         return
     progress = StderrProgress(quiet=as_json)
+    if metrics_port is not None and not watch:
+        raise click.UsageError("--metrics-port is for --watch, which keeps running to be scraped")
     if not watch:
         results = sync.sync_once(host, list(names) or None, progress=progress)
         emit(results, as_json, _sync_summary)
@@ -72,6 +82,8 @@ def sync_command(
         return
     for name in names:
         installed.get(host, name)  # an unknown name is refused before anything runs
+    if metrics_port is not None:
+        metrics.serve(host, metrics_port, queue=worker.queue_status)
     stop = threading.Event()
     echo(f"Syncing with {plural(workers, 'worker')}; stock changes are pushed within seconds. Ctrl-C stops.", err=True)
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if _main_thread() else None

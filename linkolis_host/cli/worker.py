@@ -7,10 +7,10 @@ import logging
 
 import click
 
-from .. import worker
+from .. import metrics, worker
 from ..context import REDACTOR
 from ..host import Host
-from .base import CONTEXT, LinkolisCommand, LogHandler, echo, with_host
+from .base import CONTEXT, LinkolisCommand, LogHandler, echo, json_logs, metrics_port_option, with_host
 
 
 class OneLine(logging.Formatter):
@@ -25,6 +25,8 @@ class OneLine(logging.Formatter):
 
 
 def _libraries_say_one_line() -> None:
+    if json_logs():
+        return  # --log-format json: their lines are JSON lines already
     handler = LogHandler()
     handler.addFilter(REDACTOR)
     handler.setFormatter(OneLine())
@@ -71,9 +73,16 @@ def _libraries_say_one_line() -> None:
     show_default=True,
     help="Seconds a worker may go without its heartbeat before its jobs go to the others (give every worker the same).",
 )
+@metrics_port_option
 @with_host
 def worker_command(
-    host: Host, concurrency: int, push_concurrency: int, interval: float | None, grace: float, stalled_after: float
+    host: Host,
+    concurrency: int,
+    push_concurrency: int,
+    interval: float | None,
+    grace: float,
+    stalled_after: float,
+    metrics_port: int | None,
 ) -> None:
     """Run the sync (imports, stock and shipment pushes, notification readers) as jobs of the task queue kept in
     the PostgreSQL database of LINKOLIS_DATABASE_URL.
@@ -83,6 +92,8 @@ def worker_command(
     -9, a machine lost) go to the others within a minute, resuming from what was committed. `linkolis sync status`
     shows the queue. On one machine with the SQLite file, `linkolis sync --watch` does the same in one process."""
     _libraries_say_one_line()
+    if metrics_port is not None:
+        metrics.serve(host, metrics_port, queue=worker.queue_status)
     worker.run(
         host,
         concurrency=concurrency,

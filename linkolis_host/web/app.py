@@ -16,8 +16,9 @@ from starlette.staticfiles import StaticFiles
 
 from .. import stock_files
 from ..host import Host
-from . import apps_pages, auth, help_pages, jobs_pages, orders_pages, signin, stock_pages
+from . import apps_pages, auth, health_pages, help_pages, jobs_pages, orders_pages, signin, stock_pages
 from .pages import CALLBACK_PATH, FORM_BYTES, Web, WebSettings
+from .request_ids import RequestIds
 from .security import BodyLimit, SecurityHeaders
 
 __all__ = ["WebSettings", "create_app"]
@@ -52,10 +53,14 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
         Route("/stock/set", stock_pages.stock_set, methods=["POST"]),
         Route("/stock/upload", stock_pages.stock_upload, methods=["POST"]),
         Route("/help", help_pages.help_page),
+        Route("/healthz", health_pages.healthz),
+        Route("/readyz", health_pages.readyz),
+        Route("/metrics", health_pages.metrics_page),
         Mount("/static", StaticFiles(packages=[("linkolis_host.web", "static")]), name="static"),
     ]
     root = web.root()
     middleware = [
+        Middleware(RequestIds),
         Middleware(SecurityHeaders, hsts=bool(settings.secure_cookies)),
         Middleware(
             BodyLimit, default=FORM_BYTES, limits={"/stock/upload": stock_files.MAX_STOCK_FILE_BYTES + FORM_BYTES}

@@ -28,7 +28,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import apps, installed, sessions, workspaces
+from .. import apps, installed, logs, sessions, workspaces
 from ..errors import LinkolisError
 from ..host import Host
 from . import auth, formats, i18n
@@ -49,6 +49,7 @@ class WebSettings:
     login_per_client: int = 20  # checks of any account's password from one client address in login_window
     session_idle: float = sessions.SessionPolicy.idle  # a session ends this many seconds after its last request
     session_lifetime: float = sessions.SessionPolicy.lifetime  # and this many seconds after signing in
+    metrics_token: str | None = field(default=None, repr=False)  # GET /metrics wants it as a bearer token; none: off
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -235,6 +236,7 @@ def page(signed_in: bool = True) -> Callable:
                     if not auth.csrf_ok(request.session, req.f("csrf") or None):
                         return _expired(req)
                 request.state.workspace_id = user.workspace_id if user else None
+                logs.WORKSPACE.set(request.state.workspace_id)  # this request's thread context, copied for it
                 try:
                     return fn(req)
                 finally:

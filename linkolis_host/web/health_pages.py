@@ -1,0 +1,54 @@
+"""What an operator's tools ask, without signing in: ``/healthz`` (the process answers), ``/readyz`` (it can
+serve: ``health.readiness``, codes only) and ``/metrics`` (Prometheus' text, only with the metrics token)."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from .. import health, metrics, store, worker
+from ..errors import LinkolisError
+from .pages import Web
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def healthz(request: Request) -> Response:
+    """Alive: the event loop answers. Touches nothing else, so a slow database never gets the process restarted."""
+    return PlainTextResponse("ok\n", headers=NO_STORE)
+
+
+async def readyz(request: Request) -> Response:
+    web: Web = request.app.state.web
+
+    def check() -> health.Readiness:
+        try:
+            host = web.host()  # this thread's connection, opened on its first request
+        except (LinkolisError, *store.ERRORS):
+            return health.UNREACHABLE
+        return health.readiness(host)
+
+    result = await run_in_threadpool(check)
+    return JSONResponse(
+        result.model_dump(exclude_none=True), status_code=200 if result.ready else 503, headers=NO_STORE
+    )
+
+
+async def metrics_page(request: Request) -> Response:
+    """Prometheus' text with ``Authorization: Bearer <metrics token>``; no token set: there is no such page."""
+    web: Web = request.app.state.web
+    token = web.settings.metrics_token
+    if not token:
+        return PlainTextResponse("Not Found", status_code=404)
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return PlainTextResponse(
+            "a metrics token is needed (Authorization: Bearer …)",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"', **NO_STORE},
+        )
+    body = await run_in_threadpool(lambda: metrics.exposition(web.host(), worker.queue_status))
+    return Response(body, media_type=metrics.CONTENT_TYPE, headers=NO_STORE)
