@@ -13,7 +13,7 @@ from helpers import authorize_app, install_app
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from linkolis_host import RateLimit, metrics, orders, stock
+from linkolis_host import RateLimit, metrics, stock, sync
 from linkolis_host.errors import UserError
 from linkolis_host.http import HttpClient
 from linkolis_host.scheduler import Scheduler
@@ -43,9 +43,10 @@ def readiness(site) -> tuple[int, dict[str, dict]]:
 
 
 def run_scheduler_until_the_imports_ran(host, market) -> None:
+    """A sync that runs until its import stored the market's new orders (its report says "N new")."""
     stop = threading.Event()
     scheduler = Scheduler(host, workers=1, interval=600, notifications=False)
-    scheduler.report = lambda message: stop.set()
+    scheduler.report = lambda message: stop.set() if " new" in message else None
     thread = threading.Thread(target=scheduler.run, args=(stop,), daemon=True)
     thread.start()
     thread.join(timeout=30)
@@ -118,9 +119,9 @@ def test_metrics_need_the_token_and_name_no_seller(site, run, host, market):
     authorize_app(run, "Anna's Secret Shop", account="SELLER1")
     for n in range(3):
         market.add_order(f"O-{n}")
-    orders.import_orders(host, "Anna's Secret Shop")
     stock.set_stock(host, "SKU-1", 4)
     run_scheduler_until_the_imports_ran(host, market)
+    sync.sync_once(host)  # the push, whether or not the scheduler reached it before it stopped
 
     answer = site.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
