@@ -38,6 +38,11 @@ While it serves, the scheduler of `linkolis sync --watch` syncs every authorized
 background (My applications shows what each runs and waits for); --no-sync serves the pages only, for when a
 `linkolis sync --watch` of its own runs elsewhere on this data directory. With a PostgreSQL database
 (LINKOLIS_DATABASE_URL) the sync is the task queue's, served by `linkolis worker` processes, and serve runs none.
+
+For the operator's tools, without a sign-in: GET /healthz (the process answers), GET /readyz (200 when the database
+answers, is migrated, the sync runs and no unit is stuck; else 503, with codes only), and GET /metrics
+(Prometheus' text, with LINKOLIS_METRICS_TOKEN or [web] metrics_token as a bearer token; none set: no such page).
+See docs/deployment.md.
 """
 
 
