@@ -8,6 +8,7 @@ signs in, opens My applications and comes back through the callback (when nginx 
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shlex
@@ -368,7 +369,8 @@ def test_behind_nginx_a_seller_signs_in_opens_my_applications_and_comes_back_thr
     base = f"https://127.0.0.1:{https_port}"
     args = exec_start("linkolis-serve.service")
     args[args.index("--port") + 1] = str(serve_port)
-    serve = start_serve(args, env={**os.environ, "LINKOLIS_BASE_URL": base})  # as linkolis.env gives it
+    as_env_file_gives_it = {"LINKOLIS_BASE_URL": base, "LINKOLIS_LOG_FORMAT": "json"}
+    serve = start_serve(args, env={**os.environ, **as_env_file_gives_it})
     try:
         with httpx.Client(base_url=base, verify=context, timeout=30) as client:
             page = client.get("/signin")
@@ -382,6 +384,9 @@ def test_behind_nginx_a_seller_signs_in_opens_my_applications_and_comes_back_thr
             my_apps = client.get("/apps")
             assert my_apps.status_code == 200 and "My applications" in my_apps.text
             assert my_apps.headers.get_list("strict-transport-security") == ["max-age=31536000"]
+            request_id = my_apps.headers["x-request-id"]  # nginx's $request_id, as serve logs it
+            assert client.get("/healthz").text == "ok\n", "the balancer's check, through the proxy"
+            assert client.get("/metrics").status_code == 404, "no metrics token set: no metrics page"
 
             # X-Forwarded-Proto: the app sees https, so a form posted from this host's plain-http pages is not ours.
             language = {"csrf": csrf_of(my_apps), "lang": "en", "next": "/apps"}
@@ -436,3 +441,7 @@ def test_behind_nginx_a_seller_signs_in_opens_my_applications_and_comes_back_thr
         nginx.terminate()
         nginx.wait(timeout=30)
     assert code == 0, said
+    lines = [json.loads(line) for line in said.splitlines() if line.strip()]  # every line one JSON object
+    seen = next(line for line in lines if line["request_id"] == request_id)
+    assert seen["message"].startswith("GET /apps 200 ") and seen["workspace"] == host.workspace_id
+    assert not any("good-SELLER1" in line["message"] for line in lines), "the callback's code never logged"
