@@ -32,6 +32,7 @@ from helpers import token_of
 from linkolis_host import apps, installed, scheduler, stock_files, workspaces
 from linkolis_host.cli import cli
 from linkolis_host.cli.serve import REQUESTS_GRACE
+from linkolis_host.web.app import JOBS_GRACE
 from linkolis_host.web.pages import FORM_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +125,8 @@ def test_each_unit_gives_its_command_time_to_stop_cleanly():
     """systemd sends SIGKILL TimeoutStopSec after SIGTERM: longer than the command's own bound on stopping."""
     worker = exec_start("linkolis-worker@.service")
     bounds = {
-        "linkolis-serve.service": REQUESTS_GRACE + SYNC_GRACE + 5,  # the scheduler thread is joined grace + 5 s
+        # requests, then the jobs started from the pages, then the scheduler thread (joined grace + 5 s)
+        "linkolis-serve.service": REQUESTS_GRACE + JOBS_GRACE + SYNC_GRACE + 5,
         "linkolis-sync.service": SYNC_GRACE,
         "linkolis-worker@.service": float(worker[worker.index("--grace") + 1]),
     }

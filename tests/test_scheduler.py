@@ -207,6 +207,40 @@ def test_a_stop_ends_the_import_after_the_page_in_hand(run, host, market, clock,
     }
 
 
+def test_serve_stopping_ends_an_import_started_from_a_page_after_the_page_in_hand(run, host, market, watch):
+    from starlette.testclient import TestClient
+
+    from linkolis_host import installed, orders
+    from linkolis_host.web import WebSettings, create_app
+    from linkolis_host.web.jobs import Job
+
+    install_app(run, "Backlog Shop", "EU")
+    authorize_app(run, "Backlog Shop", account="SLOW")
+    backlog(market)
+    app = installed.get(host, "Backlog Shop")
+    site = create_app(lambda: host, WebSettings("https://shop.example"))
+    jobs = site.state.web.jobs
+    second_page = threading.Event()
+
+    def sigterm_while_the_second_page_is_stored(pages):
+        if pages == 2:
+            second_page.set()
+            jobs.stop.wait(60)  # the import goes on only once serve is stopping
+
+    watch.after_slow_page.append(sigterm_while_the_second_page_is_stored)
+    with TestClient(site):  # serve running: "Import now" starts the backlog's import
+        twin = host.fork()
+        job = jobs.start(
+            Job(workspace_id=app.workspace_id, app_id=app.id, app_name=app.name, what="import"),
+            lambda job: orders.import_orders(twin, app.name, progress=job),
+        )
+        assert second_page.wait(60)
+    # Left: serve's shutdown stopped the job and waited for it.
+    twin.close()
+    assert job.state == "stopped"
+    assert watch.pages["SLOW"] == 2 and orders_of(host, "Backlog Shop") == 4, "both pages stored, no third asked"
+
+
 def test_two_schedulers_on_one_data_dir_never_run_one_apps_import_at_once(run, host, market, clock, watch):
     for n, account in enumerate(["SLOW", "FAST", "OTHER"]):
         install_app(run, f"Shop {n}", "EU")

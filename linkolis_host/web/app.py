@@ -6,9 +6,11 @@ Each area's pages live in a module of their own (``signin``, ``apps_pages``, ``j
 
 from __future__ import annotations
 
-from typing import Callable
+import contextlib
+from typing import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
@@ -22,6 +24,8 @@ from .request_ids import RequestIds
 from .security import BodyLimit, SecurityHeaders
 
 __all__ = ["WebSettings", "create_app"]
+
+JOBS_GRACE = 10.0  # seconds serve gives the imports and pushes started from its pages to end when it stops
 
 
 def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlette:
@@ -74,6 +78,13 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
             https_only=bool(settings.secure_cookies),
         ),
     ]
-    app = Starlette(routes=routes, middleware=middleware)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        # Stopping (SIGTERM): the imports and pushes started from the pages end after the page in hand.
+        await run_in_threadpool(web.jobs.stop_all, JOBS_GRACE)
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.web = web
     return app
