@@ -185,3 +185,33 @@ def test_metrics_port_serves_on_loopback_and_a_port_in_use_is_a_clear_error(host
     assert seen[("linkolis_apps", (("kind", "testmarket"), ("state", "installed")))] == 1
     with pytest.raises(UserError, match=f"127.0.0.1:{port}.*--metrics-port"):
         metrics.serve(host, port)
+
+
+@pytest.mark.no_store
+def test_deployment_md_names_every_readiness_problem_and_every_metric():
+    import ast
+    import re
+    from pathlib import Path
+
+    import linkolis_host.health as health_module
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "deployment.md").read_text(encoding="utf-8")
+    source = ast.parse(Path(health_module.__file__).read_text(encoding="utf-8"))
+    problems = {
+        node.value.value
+        for node in ast.walk(source)
+        if isinstance(node, ast.keyword) and node.arg == "problem" and isinstance(node.value, ast.Constant)
+    } | {
+        value.value
+        for node in ast.walk(source)
+        if isinstance(node, ast.IfExp)
+        for value in (node.body, node.orelse)
+        if isinstance(value, ast.Constant) and isinstance(value.value, str)
+    }
+    assert {"database_unreachable", "migrations_pending", "sync_not_running", "units_stuck"} <= problems
+    assert [p for p in problems if f"`{p}`" not in doc] == []
+    named = set(re.findall(r'"(linkolis_[a-z_]+)"', Path(metrics.__file__).read_text(encoding="utf-8")))
+    assert len(named) > 15
+    counters = {n for n in named if f"`{n}_total" in doc}
+    assert [n for n in named if n not in counters and f"`{n}" not in doc] == [], "docs/deployment.md misses these"
