@@ -20,26 +20,10 @@ from .. import config, postgres
 from ..host import Host
 from ..version import __version__
 from .base import CONTEXT, LinkolisCommand, LinkolisGroup, echo, emit, json_option
-from .examples import EXAMPLES
 
 PG_DOCS = (
     "on PostgreSQL, back up with the server's tools: `pg_dump --format=custom` of the database (and `pg_restore` "
     "to bring it back), plus the credentials key and linkolis.toml kept apart; see docs/deployment.md"
-)
-
-EXAMPLES.update(
-    {
-        "backup": [
-            "linkolis backup /var/backups/linkolis-$(date +%F).linkolis-backup",
-            "linkolis backup shop.linkolis-backup --with-key --json",
-        ],
-        "restore": [
-            "linkolis restore shop.linkolis-backup",
-            "linkolis restore shop.linkolis-backup --replace",
-        ],
-        "db": ["linkolis db status", "linkolis db status --json"],
-        "db status": ["linkolis db status", "linkolis db status --json | jq .pending"],
-    }
 )
 
 

@@ -101,4 +101,11 @@ EXAMPLES: dict[str, list[str]] = {
         "linkolis keys rotate --new-key-file ~/new.key   # the key kept in LINKOLIS_SECRET_KEY: write a new one",
     ],
     "notifications read": ["linkolis notifications read", "linkolis notifications read --kind amazon --wait 20"],
+    "backup": [
+        "linkolis backup /var/backups/linkolis-$(date +%F).linkolis-backup",
+        "linkolis backup shop.linkolis-backup --with-key --json",
+    ],
+    "restore": ["linkolis restore shop.linkolis-backup", "linkolis restore shop.linkolis-backup --replace"],
+    "db": ["linkolis db status", "linkolis db status --json"],
+    "db status": ["linkolis db status", "linkolis db status --json | jq .pending"],
 }
