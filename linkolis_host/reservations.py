@@ -32,6 +32,8 @@ from .stock import Move
 
 CLOSED = ("shipped", "cancelled", "unfulfillable")
 _LATEST = datetime.max.replace(tzinfo=UTC)  # a change with no time of its own counts as after every count
+# Times are kept to the second: a shipment in the second of the count counts as after it (taken off on hand), as an
+# oversold unit costs the seller more than one left unsold until the next count.
 
 
 @dataclass
@@ -137,7 +139,7 @@ def settle_orders(
     counted = _counted(host, workspace_id, shipping) if shipping else {}
     for oid, line_id, seller, reserved, shipped, at, ref in shipped_new:
         count_at = counted.get(seller)
-        if count_at is None or (_when(at) or _LATEST) <= count_at:
+        if count_at is None or (_when(at) or _LATEST) < count_at:
             if reserved:  # shipped before the count: on hand left it out already; what is open still reserves
                 moves.append(Move(seller, "reserved", 0, reserved, app_id, oid, f"order {ref}"))
                 writes.append((oid, line_id, workspace_id, seller, reserved, shipped, 0))
@@ -160,7 +162,7 @@ def settle_orders(
         now = was or Held(want.sku)
         newly = max(0, want.shipped - now.shipped)
         count_at = counted.get(want.sku)
-        take = newly if count_at is not None and (_when(at) or _LATEST) > count_at else 0
+        take = newly if count_at is not None and (_when(at) or _LATEST) >= count_at else 0
         give_back = min(now.taken, now.shipped - want.shipped) if want.shipped < now.shipped else 0
         reserved = want.reserved - now.reserved
         if newly:
