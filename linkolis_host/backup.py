@@ -109,21 +109,13 @@ def key_source(home: Path) -> str:
     return ENV_KEY if os.environ.get(ENV_KEY) else str(home / KEY_FILE)
 
 
-def _key_bytes(home: Path) -> bytes | None:
-    if os.environ.get(ENV_KEY):
-        return os.environ[ENV_KEY].encode() + b"\n"
+def _key_bytes(home: Path, variable: str = ENV_KEY, file: str = KEY_FILE) -> bytes | None:
+    """The key in ``variable`` (the environment's, which wins) or in ``home``'s ``file``; None: neither is set.
+    With ``ENV_NEXT`` and ``NEXT_FILE``: the key a rotation under way re-encrypts to (``keys rotate``)."""
+    if os.environ.get(variable):
+        return os.environ[variable].encode() + b"\n"
     try:
-        return (home / KEY_FILE).read_bytes()
-    except FileNotFoundError:
-        return None
-
-
-def _next_key_bytes(home: Path) -> bytes | None:
-    """The key a rotation under way re-encrypts to (``keys rotate``): some credentials open only with it."""
-    if os.environ.get(ENV_NEXT):
-        return os.environ[ENV_NEXT].encode() + b"\n"
-    try:
-        return (home / NEXT_FILE).read_bytes()
+        return (home / file).read_bytes()
     except FileNotFoundError:
         return None
 
@@ -157,7 +149,7 @@ def make(
     if not source.is_file():
         raise UserError(f"there is no database to back up at {source}", code="no_database", action=Action.OPERATOR)
     key = _key_bytes(home) if with_key else None
-    next_key = _next_key_bytes(home)  # a rotation under way: the credentials moved so far open only with it
+    next_key = _key_bytes(home, ENV_NEXT, NEXT_FILE)  # a rotation under way: what it moved opens only with it
     if with_key and key is None:
         raise UserError(f"there is no credentials key to put in the backup: neither {ENV_KEY} nor {home / KEY_FILE}")
     target = Path(target)
