@@ -215,3 +215,15 @@ def test_deployment_md_names_every_readiness_problem_and_every_metric():
     assert len(named) > 15
     counters = {n for n in named if f"`{n}_total" in doc}
     assert [n for n in named if n not in counters and f"`{n}" not in doc] == [], "docs/deployment.md misses these"
+
+
+def test_a_store_that_does_not_answer_is_a_gauge_not_a_failed_scrape(site, monkeypatch, host):
+    def gone(*args, **kwargs):
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(type(host.db), "execute", gone)
+    answer = site.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200
+    seen = figures(answer.text)
+    assert seen[("linkolis_store_up", ())] == 0
+    assert not [name for name, _ in seen if name.startswith(("linkolis_apps", "linkolis_orders"))], "no stale gauges"

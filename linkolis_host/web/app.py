@@ -16,7 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import stock_files
+from .. import metrics, stock_files, worker
 from ..host import Host
 from . import apps_pages, auth, health_pages, help_pages, jobs_pages, orders_pages, signin, stock_pages
 from .pages import CALLBACK_PATH, FORM_BYTES, Web, WebSettings
@@ -87,4 +87,5 @@ def create_app(make_host: Callable[[], Host], settings: WebSettings) -> Starlett
 
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.web = web
+    app.state.store_gauges = metrics.StoreGauges(web.host, queue=worker.queue_status)  # GET /metrics reads them
     return app

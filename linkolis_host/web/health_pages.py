@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from .. import health, metrics, store, worker
+from .. import health, metrics, store
 from ..errors import LinkolisError
 from .pages import Web
 
@@ -50,5 +50,5 @@ async def metrics_page(request: Request) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"', **NO_STORE},
         )
-    body = await run_in_threadpool(lambda: metrics.exposition(web.host(), worker.queue_status))
+    body = await run_in_threadpool(metrics.exposition, request.app.state.store_gauges)
     return Response(body, media_type=metrics.CONTENT_TYPE, headers=NO_STORE)
