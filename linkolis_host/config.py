@@ -35,7 +35,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import click
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import Action, UserError
 
@@ -99,8 +99,6 @@ class WebConfig(BaseModel):
     # A signed-in seller's session ends after this many seconds without a request, and this many after signing in.
     session_idle: float = Field(8 * 3600.0, ge=60, le=30 * 86400)
     session_lifetime: float = Field(7 * 86400.0, ge=300, le=365 * 86400)
-    # The bearer token GET /metrics asks for (LINKOLIS_METRICS_TOKEN wins); none: serve offers no /metrics.
-    metrics_token: SecretStr | None = Field(None, min_length=16)
 
     @field_validator("base_url")
     @classmethod
@@ -164,14 +162,13 @@ def base_url(config: HostConfig, env: Mapping[str, str]) -> str | None:
         raise UserError(f"LINKOLIS_BASE_URL {given!r} {exc}") from None
 
 
-def metrics_token(config: HostConfig, env: Mapping[str, str]) -> str | None:
-    """The token ``GET /metrics`` wants: ``LINKOLIS_METRICS_TOKEN``, else ``[web] metrics_token``, else None."""
+def metrics_token(env: Mapping[str, str]) -> str | None:
+    """The bearer token ``GET /metrics`` wants: ``LINKOLIS_METRICS_TOKEN`` (the environment only, as every secret
+    of the operator's: linkolis.toml goes into backups); None: serve offers no /metrics."""
     given = env.get("LINKOLIS_METRICS_TOKEN", "").strip()
-    if given:
-        if len(given) < 16:
-            raise UserError("LINKOLIS_METRICS_TOKEN is too short to guard anything: give at least 16 characters")
-        return given
-    return config.web.metrics_token.get_secret_value() if config.web.metrics_token else None
+    if given and len(given) < 16:
+        raise UserError("LINKOLIS_METRICS_TOKEN is too short to guard anything: give at least 16 characters")
+    return given or None
 
 
 def database_url(config: HostConfig, env: Mapping[str, str]) -> str | None:

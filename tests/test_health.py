@@ -227,3 +227,14 @@ def test_a_store_that_does_not_answer_is_a_gauge_not_a_failed_scrape(site, monke
     seen = figures(answer.text)
     assert seen[("linkolis_store_up", ())] == 0
     assert not [name for name, _ in seen if name.startswith(("linkolis_apps", "linkolis_orders"))], "no stale gauges"
+
+
+@pytest.mark.no_store
+def test_the_metrics_token_comes_from_the_environment_and_a_short_one_is_refused_without_showing_it():
+    from linkolis_host import config
+
+    assert config.metrics_token({}) is None
+    assert config.metrics_token({"LINKOLIS_METRICS_TOKEN": f" {TOKEN}\n"}) == TOKEN
+    with pytest.raises(UserError) as refused:
+        config.metrics_token({"LINKOLIS_METRICS_TOKEN": "pa55word"})
+    assert "at least 16 characters" in str(refused.value) and "pa55word" not in str(refused.value)

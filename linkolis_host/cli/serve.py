@@ -41,7 +41,7 @@ background (My applications shows what each runs and waits for); --no-sync serve
 
 For the operator's tools, without a sign-in: GET /healthz (the process answers), GET /readyz (200 when the database
 answers, is migrated, the sync runs and no unit is stuck; else 503, with codes only), and GET /metrics
-(Prometheus' text, with LINKOLIS_METRICS_TOKEN or [web] metrics_token as a bearer token; none set: no such page).
+(Prometheus' text, with LINKOLIS_METRICS_TOKEN as a bearer token; none set: no such page).
 See docs/deployment.md.
 """
 
@@ -96,7 +96,7 @@ def serve(
         base_url=base_url,
         session_idle=host.config.web.session_idle,
         session_lifetime=host.config.web.session_lifetime,
-        metrics_token=config.metrics_token(host.config, host.env),
+        metrics_token=config.metrics_token(host.env),
     )
     app = create_app(lambda: host, settings)
     echo(f"Serving on {scheme}://{bind}:{port} (public address {base_url}). Ctrl-C stops.", err=True)
