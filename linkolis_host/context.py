@@ -82,11 +82,14 @@ class StateStore:
             if self._box is None:
                 raise RuntimeError("this state store cannot keep secrets")
             _redact_strings(value, self._lifetime(expires_at))
-            value = {"sealed": self._box.seal({"value": dumps(value)})}
-            if expires_at is not None:
-                value["expires_at"] = expires_at
         self._before_write()
         with self._db.atomic():
+            if secret:
+                # Sealed under the write lock: a key rotation's passes (write transactions too) see it committed,
+                # never sealed with a key that is gone by the time it is written.
+                value = {"sealed": self._box.seal({"value": dumps(value)})}  # type: ignore[union-attr]
+                if expires_at is not None:
+                    value["expires_at"] = expires_at
             # One statement, so a removal committed by another command just before cannot be undone by it.
             written = self._db.execute(
                 "INSERT INTO plugin_state (app_id, key, value) SELECT ?, ?, ? WHERE EXISTS "
