@@ -43,6 +43,7 @@ from .version import __version__
 RETRY_STATUSES = {500, 502, 503, 504}
 IDEMPOTENT = {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}
 MAX_429_RETRIES = 8
+STOP_CHECK = 0.5  # seconds: how often a quota wait under a stop event looks whether it was set
 MAX_BACKOFF = 60.0
 # A refused connection is tried again after these pauses, then reported: it costs seconds, never quota.
 CONNECT_BACKOFF = (0.5, 1.0, 2.0)
@@ -477,7 +478,9 @@ class HttpClient:
             reachable = reservation.wait <= LONG_WAIT or (probe and self._can_reach(url))
             if reachable and reservation.wait > 0:
                 self._announce(self._quota_name(label), reservation.wait)
-                self.clock.sleep(reservation.wait)
+                self._wait(reservation.wait, stopping)
+                if stopping is not None and stopping.is_set():
+                    raise Deferred(self.clock.time(), "the scheduler to start again")  # the token goes back
                 if self.guard is not None:
                     self.guard()
         except BaseException:
@@ -502,6 +505,16 @@ class HttpClient:
             # Raised before anything was sent (fetching the access token the request needs, say).
             quota.refund(reservation)
             raise
+
+    def _wait(self, seconds: float, stop: threading.Event | None) -> None:
+        """Sleep ``seconds`` for a quota; with a ``stop``, in slices of at most ``STOP_CHECK`` seconds, so that a
+        stop (serve ending an import started from a page) ends the wait too."""
+        if stop is None:
+            self.clock.sleep(seconds)
+            return
+        end = self.clock.monotonic() + seconds
+        while not stop.is_set() and (left := end - self.clock.monotonic()) > 0:
+            self.clock.sleep(min(left, STOP_CHECK))
 
     def _send_single(self, method: str, url: str, label: str, kwargs: dict[str, Any]) -> httpx.Response:
         """One request through httpx, counted and logged."""

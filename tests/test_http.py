@@ -267,3 +267,26 @@ def test_a_request_retried_through_the_pool_sends_its_headers_again(clock):
     pool.close()
     assert [r.headers["accept"] for r in market.requests] == ["application/vnd.market+json"] * 3
     assert all(r.headers["user-agent"].startswith("linkolis") for r in market.requests)
+
+
+def test_a_quota_wait_under_a_stop_ends_when_the_stop_comes(client, limiter, clock):
+    import math
+    import threading
+
+    from linkolis_host.http import STOP_CHECK, Deferred, deferring
+
+    market = Market()
+    http = client(market, limits={"getOrders": RateLimit(rate=1 / 60, burst=1)}, limiter=limiter)
+    http.get(URL, operation="getOrders")  # the burst's one token: the next waits a minute
+    stop = threading.Event()
+    waited = clock.sleep
+
+    def sigterm_during_the_wait(seconds):
+        waited(seconds)
+        stop.set()  # serve stopping while an import started from a page waits for its quota
+
+    clock.sleep = sigterm_during_the_wait
+    with deferring(math.inf, stop), pytest.raises(Deferred):
+        http.get(URL, operation="getOrders")
+    assert clock.slept <= STOP_CHECK + 0.01, "the wait ended with the stop, not a minute later"
+    assert len(market.requests) == 1, "and no request went after it"
