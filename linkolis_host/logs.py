@@ -16,6 +16,7 @@ import contextvars
 import json
 import logging
 import re
+import threading
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,6 +29,20 @@ WORKSPACE: contextvars.ContextVar[int | None] = contextvars.ContextVar("linkolis
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("linkolis_request_id", default=None)
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
+_json = threading.Event()  # set while this process's command logs JSON lines (``--log-format json``)
+
+
+def json_lines() -> bool:
+    """Whether what this process says on stderr goes out as JSON lines (the CLI's ``--log-format json``): then
+    progress and messages are log records too, never a bare line among them."""
+    return _json.is_set()
+
+
+def set_json_lines(on: bool) -> None:
+    if on:
+        _json.set()
+    else:
+        _json.clear()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ again below the message, so the two never share a line.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -17,8 +18,11 @@ from typing import Any, Iterator
 
 import click
 
+from . import logs
 from .context import Progress, duration_text, wait_text
 from .terminal import is_terminal, safe
+
+_log = logging.getLogger("linkolis.progress")
 
 CLEAR_LINE = "\r\033[K"
 
@@ -54,7 +58,7 @@ class StderrProgress(Progress):
     def __init__(self, quiet: bool = False, stream: Any = None) -> None:
         self.quiet = quiet
         self.stream = stream if stream is not None else sys.stderr
-        self.tty = is_terminal(self.stream)
+        self.tty = is_terminal(self.stream) and not logs.json_lines()  # JSON lines: no bar, no countdown
         self._bar: Any = None
         self._label = ""
         self._done = 0
@@ -116,6 +120,9 @@ class StderrProgress(Progress):
     # -- drawing -------------------------------------------------------------------------------------------------
 
     def _echo(self, text: str) -> None:
+        if self.stream is sys.stderr and logs.json_lines():  # --log-format json: a log record, not a bare line
+            _log.info("%s", text)
+            return
         with message_line():
             click.echo(safe(text), file=self.stream)
 

@@ -107,3 +107,48 @@ def test_each_web_request_has_an_id_its_log_lines_and_answer_carry(home, caplog)
     assert apps_line["message"].startswith("GET /apps 200 ")
     assert apps_line["workspace"] == 1, "the signed-in user's workspace"
     assert not any("oauth-code" in line["message"] for line in seen), "the path only, never the query"
+
+
+def test_with_json_lines_errors_and_progress_are_json_lines_too(run, host):
+    refused = run("--log-format", "json", "apps", "verify", "Nope", code=1)
+    [line] = lines_of(refused.stderr)
+    assert line["level"] == "error" and "Nope" in line["message"]
+
+    rotated = run("--log-format", "json", "keys", "rotate")
+    assert any("Re-encrypting" in line["message"] for line in lines_of(rotated.stderr)), "progress as a log record"
+
+    result = run("--log-format", "json", "sync", "status", "--json")
+    assert json.loads(result.stdout)["units"] == [], "stdout stays the command's JSON"
+    assert not logs.json_lines(), "the next command in this process is back to text"
+    assert "Error" in run("apps", "verify", "Nope", code=1).stderr
+
+
+def test_a_request_that_fails_is_answered_500_with_its_id_and_logged_with_it():
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Route
+
+    from linkolis_host.web.request_ids import RequestIds
+
+    def broken(request):
+        raise RuntimeError("a bug")
+
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(json.loads(logs.JsonLines().format(record)))
+
+    web_log = logging.getLogger("linkolis.web")
+    web_log.addHandler(keep := Keep())
+    try:
+        app = Starlette(routes=[Route("/broken", broken)], middleware=[Middleware(RequestIds)])  # as create_app
+        answer = TestClient(app, raise_server_exceptions=False).get(
+            "/broken", headers={"X-Request-ID": "proxy-0000feed"}
+        )
+    finally:
+        web_log.removeHandler(keep)
+    assert answer.status_code == 500 and answer.headers["x-request-id"] == "proxy-0000feed"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    failed = next(line for line in seen if line["level"] == "error")
+    assert failed["request_id"] == "proxy-0000feed" and failed["error"] == "RuntimeError: a bug"

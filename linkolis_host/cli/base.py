@@ -33,7 +33,7 @@ VERBOSE_META = "linkolis.verbose"
 
 LOG_FORMAT_META = "linkolis.log_format"
 # The loggers of the libraries a long-running command drives: with --log-format json, their lines are JSON too.
-LIBRARIES = ("procrastinate", "psycopg", "uvicorn")
+LIBRARIES = ("procrastinate", "psycopg", "uvicorn", "py.warnings")
 
 
 def _log_handler(ctx: click.Context) -> logging.Handler:
@@ -75,8 +75,9 @@ def log_format_callback(ctx: click.Context, _param: click.Parameter, value: str)
         return value
     root = ctx.find_root()
     root.meta[LOG_FORMAT_META] = value
-    _json_lines.set()  # for the command's threads too (a sync's workers report), which see no click context
-    root.call_on_close(_json_lines.clear)
+    logs.set_json_lines(True)  # for the command's threads too (a sync's workers report), which see no click context
+    logging.captureWarnings(True)  # a library's warning a JSON line too (py.warnings), not a bare one
+    root.call_on_close(_json_lines_end)
     handler = _log_handler(ctx)
     handler.setFormatter(logs.JsonLines(REDACTOR.redact))
     logger = logging.getLogger("linkolis")
@@ -90,12 +91,14 @@ def log_format_callback(ctx: click.Context, _param: click.Parameter, value: str)
     return value
 
 
-_json_lines = threading.Event()  # set while a command of this process runs with --log-format json
-
-
 def json_logs() -> bool:
     """Whether the command running logs JSON lines (``--log-format json``)."""
-    return _json_lines.is_set()
+    return logs.json_lines()
+
+
+def _json_lines_end() -> None:
+    logs.set_json_lines(False)
+    logging.captureWarnings(False)
 
 
 class LogHandler(logging.StreamHandler):
@@ -156,6 +159,16 @@ class LinkolisGroup(HelpMixin, click.Group):
             self.params.append(verbose_option())
 
     def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except click.ClickException as exc:
+            if not json_logs():
+                raise
+            # --log-format json: the error is a line of the log too, never click's bare "Error: …"
+            logging.getLogger("linkolis.cli").error("%s", exc.format_message())
+            raise click.exceptions.Exit(exc.exit_code) from None
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LinkolisError as exc:

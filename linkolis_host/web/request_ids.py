@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import logs
+from . import security
 
 log = logging.getLogger("linkolis.web")
 
@@ -31,17 +32,27 @@ class RequestIds:
         rid = logs.request_id(Headers(scope=scope).get("x-request-id"))
         token = logs.REQUEST_ID.set(rid)
         started = time.monotonic()
-        status = 500
+        status, status_sent = 500, False
 
         async def with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, with_id)
+        except Exception:
+            # Logged here, while the id is set, and answered with it, so the operator finds this request's line:
+            # past this middleware Starlette's own 500 would carry no id.
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            if status_sent:
+                raise  # the answer had begun: nothing better to send
+            status = 500
+            headers = [(b"content-type", b"text/plain; charset=utf-8"), *security.HEADERS]
+            await with_id({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": f"Internal Server Error ({rid})".encode()})
         finally:
             if log.isEnabledFor(logging.INFO):
                 workspace = logs.WORKSPACE.set((scope.get("state") or {}).get("workspace_id"))
