@@ -56,6 +56,7 @@ from .scheduler import IDLE, IMPORT, PUSH, QUEUE_RETRY, QUEUE_WAIT, Scheduler
 log = logging.getLogger("linkolis.worker")
 
 PUSH_QUEUE, IMPORT_QUEUE, NOTIFICATIONS_QUEUE = "push", "import", "notifications"
+QUEUE_WORKERS_PER_PROCESS = 2  # `run` starts one for the pushes and one for the imports and readers
 UNIT, READER = "linkolis.unit", "linkolis.notifications"
 STALLED_AFTER = 30.0  # seconds without a worker's heartbeat before its jobs are given to another (--stalled-after)
 WAKE_LEAD = 0x4C4B5741  # "LKWA": the one-key advisory lock of the process that leads the wake (see Wake.run)
@@ -221,11 +222,13 @@ def queue_status(host: Host) -> dict[str, Any] | None:
     ):
         entry = counts.setdefault(queue, {"due": 0, "later": 0, "running": 0})
         entry["running" if status == "doing" else "later" if later else "due"] += n
-    workers = host.db.execute(
+    beating = host.db.execute(
         "SELECT COUNT(*) FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => ?)",
         (STALLED_AFTER,),
     ).fetchone()[0]
-    return {"queues": counts, "workers": workers}
+    # A `linkolis worker` process runs two queue workers (its pushes', its imports'; the queue's table names no
+    # process): processes, not queue workers, are what an operator started.
+    return {"queues": counts, "workers": (beating + 1) // QUEUE_WORKERS_PER_PROCESS}
 
 
 class Worker:

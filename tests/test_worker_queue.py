@@ -35,6 +35,10 @@ def test_a_unit_is_queued_once_however_often_it_is_asked_for(postgres_url, tmp_p
         assert status["queues"]["push"] == {"due": 0, "later": 1, "running": 0}
         assert status["queues"]["notifications"] == {"due": 1, "later": 0, "running": 0}
         assert status["workers"] == 0
+        # One `linkolis worker` process beats as two queue workers (pushes, imports): it is one process alive.
+        host.db.execute("INSERT INTO procrastinate_workers DEFAULT VALUES")
+        host.db.execute("INSERT INTO procrastinate_workers DEFAULT VALUES")
+        assert worker.queue_status(host)["workers"] == 1
     finally:
         host.close()
 
