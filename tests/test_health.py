@@ -238,3 +238,37 @@ def test_the_metrics_token_comes_from_the_environment_and_a_short_one_is_refused
     with pytest.raises(UserError) as refused:
         config.metrics_token({"LINKOLIS_METRICS_TOKEN": "pa55word"})
     assert "at least 16 characters" in str(refused.value) and "pa55word" not in str(refused.value)
+
+
+def test_serve_on_postgresql_carries_on_when_the_database_drops_its_connections(postgres_url, tmp_path):
+    """A restart or failover of PostgreSQL drops every connection; serve's threads open new ones, and no page the
+    seller reads nor the balancer's /readyz fails for it."""
+    import psycopg
+
+    from linkolis_host import workspaces
+    from linkolis_host.host import Host
+
+    host = Host(tmp_path / "home", env={"LINKOLIS_DATABASE_URL": postgres_url})
+    workspaces.add_workspace(host, "Anna's shop")
+    workspaces.add_user(host, "anna@example.com", "correct horse battery staple", "Anna's shop")
+    app = create_app(lambda: host, WebSettings("https://shop.example"))
+    # As served: one event loop, whose worker threads (and their connections) live from request to request.
+    with TestClient(app, base_url="https://shop.example") as site:
+        page = site.get("/signin")
+        token = page.text.split('name="csrf" value="')[1].split('"')[0]
+        signed_in = site.post(
+            "/signin",
+            data={"csrf": token, "email": "anna@example.com", "password": "correct horse battery staple"},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
+        assert site.get("/readyz").status_code == 200 and site.get("/apps").status_code == 200
+
+        with psycopg.connect(postgres_url, autocommit=True) as admin:  # what a restart does to every connection
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        assert [site.get("/readyz").status_code for _ in range(5)] == [200] * 5
+        assert [site.get("/apps").status_code for _ in range(5)] == [200] * 5
+    host.close()

@@ -25,11 +25,15 @@ async def readyz(request: Request) -> Response:
     web: Web = request.app.state.web
 
     def check() -> health.Readiness:
-        try:
-            host = web.host()  # this thread's connection, opened on its first request
-        except (LinkolisError, *store.ERRORS):
-            return health.UNREACHABLE
-        return health.readiness(host)
+        for _ in range(2):  # a connection the database dropped (a restart) is noticed by its first use: once more
+            try:
+                host = web.host()  # this thread's connection, opened on its first request
+            except (LinkolisError, *store.ERRORS):
+                return health.UNREACHABLE
+            result = health.readiness(host)
+            if result.ready or not getattr(host.db, "broken", False):
+                break
+        return result
 
     result = await run_in_threadpool(check)
     return JSONResponse(

@@ -15,6 +15,7 @@ the request is known to come from a signed-in user (where the page needs one) an
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -28,7 +29,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from .. import apps, installed, logs, sessions, workspaces
+from .. import apps, installed, logs, sessions, store, workspaces
 from ..errors import LinkolisError
 from ..host import Host
 from . import auth, formats, i18n
@@ -150,6 +151,12 @@ class Web:
     def host(self) -> Host:
         """This thread's host, acting for no workspace until a request sets the signed-in user's (see ``fork``)."""
         host = getattr(self._local, "host", None)
+        if host is not None and getattr(host.db, "broken", False):
+            # PostgreSQL restarted, or the network dropped the connection: this thread's next request opens a new one
+            # (else every request on this thread would fail until serve restarted).
+            with contextlib.suppress(Exception):
+                host.close()
+            host = None
         if host is None:
             host = self._local.host = self.fork()
         host.workspace_id = None
@@ -220,6 +227,16 @@ def page(signed_in: bool = True) -> Callable:
                 host = web.host()  # for no workspace until the user is known
                 try:
                     return answer(host)
+                except store.ERRORS:
+                    if not getattr(host.db, "broken", False):
+                        raise
+                    # The database dropped this thread's connection (a restart, a failover): a page that only
+                    # reads is asked again on a new one; a form is not sent twice, the seller is told to.
+                    if request.method in ("GET", "HEAD"):
+                        host.workspace_id = None
+                        host = web.host()
+                        return answer(host)
+                    return _unreachable(Req(request, host, None, _language(request, None), None, web))
                 finally:
                     host.workspace_id = None  # the next request on this thread starts from none
 
@@ -250,6 +267,16 @@ def page(signed_in: bool = True) -> Callable:
         return endpoint
 
     return wrap
+
+
+def _unreachable(req: Req) -> Response:
+    return req.render(
+        "message.html",
+        503,
+        title=req._("This site cannot reach its database right now."),
+        message=req._("Nothing was changed. Try again in a minute."),
+        back=False,
+    )
 
 
 def _expired(req: Req) -> Response:
