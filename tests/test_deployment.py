@@ -303,6 +303,7 @@ def nginx_in_front(workdir: Path, serve_port: int, ca: trustme.CA) -> tuple[subp
     }.items():
         assert site.count(old) == 1, old
         site = site.replace(old, new)
+    site = site.replace("/var/log/nginx/linkolis.access.log", str(workdir / "access.log"))
     (workdir / "linkolis.conf").write_text(site, encoding="utf-8")
     temp = " ".join(
         f"{kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -447,3 +448,6 @@ def test_behind_nginx_a_seller_signs_in_opens_my_applications_and_comes_back_thr
     seen = next(line for line in lines if line["request_id"] == request_id)
     assert seen["message"].startswith("GET /apps 200 ") and seen["workspace"] == host.workspace_id
     assert not any("good-SELLER1" in line["message"] for line in lines), "the callback's code never logged"
+    access = (workdir / "access.log").read_text(encoding="utf-8")
+    assert f'"GET /apps HTTP/1.1" 200 ' in access and request_id in access, "nginx's line carries the same id"
+    assert "/apps/callback" in access and "good-SELLER1" not in access, "nor in nginx's access log"
