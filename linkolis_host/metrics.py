@@ -20,13 +20,14 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest, start_http_server
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from . import store
 from .errors import LinkolisError, UserError
 
 log = logging.getLogger("linkolis.metrics")
+disable_created_metrics()  # no ``*_created`` series beside every counter: a series per label set is enough
 STORE_TTL = 10.0  # seconds a read of the store's gauges serves the scrapes that follow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -134,6 +134,7 @@ def test_metrics_need_the_token_and_name_no_seller(site, run, host, market):
     ran = {labels: value for (name, labels), value in seen.items() if name == "linkolis_units_total"}
     assert ran[(("outcome", "done"), ("stream", "import"))] >= 1
     assert "Anna" not in answer.text and "SELLER1" not in answer.text and TOKEN not in answer.text
+    assert "_created" not in answer.text, "no creation-time series beside each counter"
 
 
 def test_without_a_token_there_is_no_metrics_page(host):
