@@ -449,5 +449,5 @@ def test_behind_nginx_a_seller_signs_in_opens_my_applications_and_comes_back_thr
     assert seen["message"].startswith("GET /apps 200 ") and seen["workspace"] == host.workspace_id
     assert not any("good-SELLER1" in line["message"] for line in lines), "the callback's code never logged"
     access = (workdir / "access.log").read_text(encoding="utf-8")
-    assert f'"GET /apps HTTP/1.1" 200 ' in access and request_id in access, "nginx's line carries the same id"
+    assert '"GET /apps HTTP/1.1" 200 ' in access and request_id in access, "nginx's line carries the same id"
     assert "/apps/callback" in access and "good-SELLER1" not in access, "nor in nginx's access log"

@@ -12,6 +12,7 @@ import threading
 import pytest
 import testmarket
 from click.testing import CliRunner
+from filelock import FileLock
 from helpers import dump_database
 
 from linkolis_host import backup, postgres, store
@@ -118,3 +119,16 @@ def test_a_postgresql_database_a_newer_version_wrote_is_refused(postgres_url, mo
         assert backup.postgres_level(db).newer == ["m999_future"]
     finally:
         db.close()
+
+
+@pytest.mark.sqlite_only("the upgrade lock of a SQLite data directory")
+def test_a_process_that_waits_too_long_for_another_ones_upgrade_is_refused_and_migrates_nothing(home, monkeypatch):
+    """Another process holds the upgrade lock all the while (a backup of a large database): this one gives up with a
+    clear message rather than migrate beside it."""
+    _database_of_an_older_version(home)
+    monkeypatch.setattr(backup, "UPGRADE_WAIT", 0.05)
+    with FileLock(home / "locks" / "upgrade.lock"):
+        with pytest.raises(UserError, match="another linkolis process is upgrading") as refused:
+            store.connect(home / store.DB_FILE)
+    assert refused.value.code == "database_not_upgraded"
+    assert _status(home)["pending"] == [NAMES[-1]] and not (home / "backups").exists()
