@@ -36,6 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
+from cryptography.fernet import Fernet, InvalidToken
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlite_utils import Database
@@ -506,6 +507,7 @@ class Restored:
     key_found: bool = False  # whether there is one there
     credentials: int = 0  # apps with stored credentials
     unopenable: list[str] = field(default_factory=list)  # those the key cannot open: to be authorized again
+    opens_with: str | None = None  # a key kept by an earlier rotation (``secret.key.old-*``) that opens all of those
     pending: list[str] = field(default_factory=list)  # migrations linkolis applies when it next opens it
 
     def as_data(self) -> dict[str, Any]:
@@ -534,9 +536,10 @@ def restore(
         busy = _running_error(home, ["a linkolis process is upgrading the database"])
         with _upgrade_lock(home, 0, busy):  # a process starting meanwhile waits for the restore to be done
             moved, found = _restore_locked(backup, home, replace, say)
-    unopenable, stored = _credentials_check(home)
+    unopenable, stored, ciphertexts = _credentials_check(home)
     key_found = bool(os.environ.get(ENV_KEY)) or (home / KEY_FILE).exists()
     return Restored(
+        opens_with=_old_key_opening(home, ciphertexts) if unopenable else None,
         database=str(home / DB_FILE),
         manifest=manifest.model_dump(),
         moved_aside=str(moved) if moved else None,
@@ -676,9 +679,9 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-def _credentials_check(home: Path) -> tuple[list[str], int]:
+def _credentials_check(home: Path) -> tuple[list[str], int, list[str]]:
     """The names of the apps whose stored credentials the key now in use cannot open (all of them when there is no
-    key: none is made here), and how many apps have credentials stored."""
+    key: none is made here), how many apps have credentials stored, and the sealed values of those it cannot open."""
     conn = sqlite3.connect(str(home / DB_FILE))
     try:
         rows = conn.execute(
@@ -693,15 +696,30 @@ def _credentials_check(home: Path) -> tuple[list[str], int]:
     finally:
         conn.close()
     if not os.environ.get(ENV_KEY) and not (home / KEY_FILE).exists():
-        return [name for name, _ in rows], len(rows)
+        return [name for name, _ in rows], len(rows), [sealed for _, sealed in rows]
     box = SecretBox(home)
-    unopenable = []
+    unopenable, sealed = [], []
     for name, ciphertext in rows:
         try:
             box.open(ciphertext)
         except SecretsError:
             unopenable.append(name)
-    return unopenable, len(rows)
+            sealed.append(ciphertext)
+    return unopenable, len(rows), sealed
+
+
+def _old_key_opening(home: Path, sealed: list[str]) -> str | None:
+    """The newest key an earlier ``keys rotate`` kept in ``home`` (``secret.key.old-<UTC time>``) that opens every
+    one of ``sealed``: a backup made before that rotation needs it."""
+    for path in sorted(home.glob(f"{KEY_FILE}.old-*"), reverse=True):
+        try:
+            key = Fernet(path.read_bytes().strip())
+            for ciphertext in sealed:
+                key.decrypt(ciphertext.encode())
+        except (OSError, ValueError, InvalidToken):
+            continue
+        return str(path)
+    return None
 
 
 # -- upgrading ------------------------------------------------------------------------------------------------------

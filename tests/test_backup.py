@@ -418,3 +418,19 @@ def test_a_restore_while_a_linkolis_upgrades_the_data_directory_is_refused(home,
         refused = linkolis(home, "restore", "--replace", str(tmp_path / "b.linkolis-backup"), code=1)
     assert "a linkolis process is upgrading the database" in refused.stderr and "Nothing was changed" in refused.stderr
     assert dump_database(home / "linkolis.db") == before and not (home / "backups").exists()
+
+
+def test_a_backup_from_before_a_key_rotation_names_the_old_key_that_opens_it(run, host, app, home, tmp_path):
+    run("backup", str(tmp_path / "before.linkolis-backup"))
+    run("keys", "rotate")
+    [old] = home.glob("secret.key.old-*")
+    elsewhere = tmp_path / "elsewhere"  # the data directory as the operator has it now: the new key, the old kept
+    elsewhere.mkdir(mode=0o700)
+    for key in (home / "secret.key", old):
+        (elsewhere / key.name).write_bytes(key.read_bytes())
+        (elsewhere / key.name).chmod(0o600)
+
+    result = linkolis(elsewhere, "restore", "--json", str(tmp_path / "before.linkolis-backup"))
+    assert json.loads(result.stdout)["opens_with"] == str(elsewhere / old.name)
+    assert f"sealed with the key kept at {elsewhere / old.name}" in result.stderr
+    assert "linkolis apps authorize" not in result.stderr, "no need to authorize again: the key is at hand"

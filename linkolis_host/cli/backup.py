@@ -104,7 +104,13 @@ def restore_command(ctx: click.Context, file: Path, replace: bool, as_json: bool
         _say(f"what the restore replaced is kept in {done.moved_aside}")
     if done.pending:
         _say(f"this backup is from an older version: linkolis {__version__} upgrades it when it next starts")
-    if done.unopenable:
+    if done.unopenable and done.opens_with:
+        _say(
+            f"the credentials of {len(done.unopenable)} of {done.credentials} apps were sealed with the key kept at "
+            f"{done.opens_with} by an earlier key rotation, not with {done.key}: with linkolis stopped, move "
+            f"{done.key} aside and put that key in its place (then `linkolis keys rotate` moves them to a new one)"
+        )
+    elif done.unopenable:
         why = f"there is no key at {done.key}" if not done.key_found else f"the key {done.key} does not open them"
         _say(
             f"{len(done.unopenable)} of {done.credentials} apps need authorizing again, as {why} (the backup holds "
