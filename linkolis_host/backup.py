@@ -725,10 +725,12 @@ def _old_key_opening(home: Path, sealed: list[str]) -> str | None:
 # -- upgrading ------------------------------------------------------------------------------------------------------
 
 
-def upgrade(db: Database, path: Path, say: Callable[[str], None]) -> None:
+def upgrade(db: Database, path: Path, say: Callable[[str], None], opened: int | None = None) -> None:
     """Bring the SQLite database ``db`` (the file ``path``) up to date: a database a newer version wrote is refused;
     one with data gets a backup in ``backups/`` first, and ``say`` tells what was done. Processes starting at once
-    take turns (a lock file), so one of them backs up and migrates and the others find it done."""
+    take turns (a lock file), so one of them backs up and migrates and the others find it done. ``opened``: the inode
+    of the file ``db`` has open; when a restore renamed another over ``path`` while this process waited for the
+    lock, it stops rather than go on with a file no one else sees."""
     found = level(db)
     refuse_newer(found, path)
     if not found.pending:
@@ -740,6 +742,12 @@ def upgrade(db: Database, path: Path, say: Callable[[str], None]) -> None:
         action=Action.OPERATOR,
     )
     with _upgrade_lock(home, UPGRADE_WAIT, busy):
+        if opened is not None and os.stat(path).st_ino != opened:
+            raise UserError(
+                f"{path} was replaced while linkolis started (a restore ran): start it again, on the restored one",
+                code="data_directory_in_use",
+                action=Action.OPERATOR,
+            )
         found = level(db)
         refuse_newer(found, path)
         if not found.pending:

@@ -357,13 +357,14 @@ def _open_for_writing(path: Path, say: Callable[[str], None]) -> HostDatabase:
         pass
     _keep_private(path)
     conn = sqlite3.connect(str(path), timeout=LOCK_WAIT, check_same_thread=False)
+    opened = os.stat(path).st_ino  # the file this connection has: a restore may rename another over the name
     db = HostDatabase(conn)
     db.path = path
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
     db.execute("PRAGMA foreign_keys=ON")
     try:
-        backup.upgrade(db, path, say)  # a newer version's database refused; an older one backed up, then migrated
+        backup.upgrade(db, path, say, opened)  # newer: refused; older: backed up, migrated
     except BaseException:
         db.close()
         raise
