@@ -40,29 +40,21 @@ UNITS = Counter(
     ["stream", "outcome"],
     registry=REGISTRY,
 )
-CALLS = Counter(
-    "linkolis_marketplace_calls",
-    "Requests this process sent to a marketplace, per operation",
-    ["marketplace", "operation"],
-    registry=REGISTRY,
+
+
+def _per_operation(name: str, documentation: str) -> Counter:
+    return Counter(name, documentation, ["marketplace", "operation"], registry=REGISTRY)
+
+
+CALLS = _per_operation("linkolis_marketplace_calls", "Requests this process sent to a marketplace, per operation")
+THROTTLED = _per_operation(
+    "linkolis_marketplace_throttled", "429 (too many requests) answers a marketplace gave this process, per operation"
 )
-THROTTLED = Counter(
-    "linkolis_marketplace_throttled",
-    "429 (too many requests) answers a marketplace gave this process, per operation",
-    ["marketplace", "operation"],
-    registry=REGISTRY,
+QUOTA_WAITS = _per_operation(
+    "linkolis_quota_waits", "Requests of this process that waited for a rate-limit token before they were sent"
 )
-QUOTA_WAITS = Counter(
-    "linkolis_quota_waits",
-    "Requests of this process that waited for a rate-limit token before they were sent",
-    ["marketplace", "operation"],
-    registry=REGISTRY,
-)
-QUOTA_WAITED = Counter(
-    "linkolis_quota_waited_seconds",
-    "Seconds this process's requests waited for rate-limit tokens",
-    ["marketplace", "operation"],
-    registry=REGISTRY,
+QUOTA_WAITED = _per_operation(
+    "linkolis_quota_waited_seconds", "Seconds this process's requests waited for rate-limit tokens"
 )
 
 
