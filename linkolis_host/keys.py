@@ -80,7 +80,7 @@ class Rotation:
 def environment_steps(where: str = "a file of yours") -> str:
     return (
         f"give every linkolis process (serve, sync --watch, worker) the new key as {ENV_NEXT} beside {ENV_KEY} and "
-        f"restart them; run `linkolis keys rotate` (with both set); then move the new key to {ENV_KEY}, unset "
+        f"restart them; rotate again (with both set); then move the new key to {ENV_KEY}, unset "
         f"{ENV_NEXT} and restart them again; keep the old key as long as a backup made before needs it. "
         f"The new key: {where}"
     )
@@ -100,7 +100,7 @@ def rotate(host: Host, progress: Progress | None = None) -> Rotation:
         if ring.from_environment and ring.next is None:
             raise SecretsError(
                 f"the secret key is in the environment ({ENV_KEY}), which linkolis cannot rewrite, so a rotation takes "
-                f"your hand: {environment_steps('`linkolis keys rotate --new-key-file PATH` writes one to PATH')}",
+                f"your hand: {environment_steps('the rotation writes one to a file you name (--new-key-file PATH)')}",
                 code="secret_key_in_environment",
                 values={"variable": ENV_KEY, "next": ENV_NEXT},
             )

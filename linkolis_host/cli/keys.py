@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from .. import keys
+from ..errors import SecretsError
 from ..host import Host
 from ..progress import StderrProgress
+from ..secrets import ENV_KEY, ENV_NEXT
 from .base import CONTEXT, LinkolisGroup, echo, emit, json_option, with_host
 
 
@@ -54,7 +56,18 @@ def keys_rotate(host: Host, new_key_file: Path | None, as_json: bool) -> None:
         )
         return
     progress = StderrProgress(quiet=as_json)
-    done = keys.rotate(host, progress)
+    try:
+        done = keys.rotate(host, progress)
+    except SecretsError as exc:
+        if exc.code != "secret_key_in_environment":
+            raise
+        raise click.ClickException(
+            f"the secret key is in the environment ({ENV_KEY}), which linkolis cannot rewrite, so a rotation takes "
+            "your hand: `linkolis keys rotate --new-key-file PATH` writes a new key to PATH; give every linkolis "
+            f"process (serve, sync --watch, worker) that key as {ENV_NEXT} beside {ENV_KEY} and restart them; run "
+            f"`linkolis keys rotate` again; then move the new key to {ENV_KEY}, unset {ENV_NEXT} and restart them "
+            "again; keep the old key as long as a backup made before needs it"
+        ) from None
     emit(done.as_data(), as_json, _said)
     if done.unopenable and not as_json:
         names = ", ".join(repr(n) for n in done.unopenable)
