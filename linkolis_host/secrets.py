@@ -151,20 +151,29 @@ class SecretBox:
         return tuple(found)
 
     def keys(self) -> KeyRing:
-        """The keys in use now, read again when the key files or variables changed since the last use."""
-        return self._current()[1]
+        """The keys in use now, as the files and variables say (none made: ``current`` is None when there is none)."""
+        return self._read(self._signature(), create=False)
 
-    def _current(self) -> tuple[tuple, KeyRing, MultiFernet, Fernet]:
+    def _current(self, create: bool = False) -> tuple[tuple, KeyRing, MultiFernet, Fernet]:
+        """The keys as loaded, read again when the files or variables changed. ``create``: make ``secret.key`` when
+        there is no key at all (to seal); to open, none is made (it would open nothing, and take the place of the
+        key an operator is about to put back)."""
         seen = self._signature()
         loaded = self._loaded
         if loaded is None or seen != loaded[0]:
-            ring = self._read(seen)
+            ring = self._read(seen, create)
             keys = [_fernet(k, s) for k, s in ((ring.next, ring.next_source), (ring.current, ring.current_source)) if k]
+            if not keys:
+                raise UnopenableSecret(
+                    f"there is no secret key at {ring.current_source}: restore the key the credentials were sealed "
+                    "with, or authorize the app again",
+                    values={"key": ring.current_source},
+                )
             # ``seen`` as it was before the read: a change made during it (a rotation's next key) is read next time.
-            loaded = self._loaded = (seen, ring, MultiFernet(keys), keys[0])
+            loaded = self._loaded = (self._signature() if create else seen, ring, MultiFernet(keys), keys[0])
         return loaded
 
-    def _read(self, seen: tuple) -> KeyRing:
+    def _read(self, seen: tuple, create: bool = True) -> KeyRing:
         current, following = seen[0], seen[1]
         if current:
             return KeyRing(
@@ -184,13 +193,13 @@ class SecretBox:
                 next_key = None
         # With a next key and no secret.key (lost, or the rotation's last rename half seen), make none: the next key
         # opens what the rotation re-encrypted, and a new key would open nothing.
-        current_key = _key_from_file(self._home, create=next_key is None)
+        current_key = _key_from_file(self._home, create=create and next_key is None)
         return KeyRing(
             current_key, str(self._home / KEY_FILE), next_key, str(next_path) if next_key is not None else None
         )
 
     def seal(self, secrets: dict[str, str]) -> str:
-        return self._current()[3].encrypt(json.dumps(secrets).encode()).decode()
+        return self._current(create=True)[3].encrypt(json.dumps(secrets).encode()).decode()
 
     def open(self, ciphertext: str) -> dict[str, str]:
         _, ring, fernet, _ = self._current()

@@ -19,7 +19,7 @@ from helpers import authorize_app, install_app, token_of
 from linkolis_host import keys
 from linkolis_host.context import StateStore
 from linkolis_host.host import Host
-from linkolis_host.secrets import SecretBox
+from linkolis_host.secrets import SecretBox, SecretsError
 from linkolis_host.testing.fixtures import open_store
 
 
@@ -311,3 +311,21 @@ def test_a_value_that_does_not_open_names_where_the_keys_live(home):
         SecretBox(home).open(sealed)
 
     assert str(home / "secret.key") in str(raised.value) and "restore the key" in str(raised.value)
+
+
+def test_opening_without_a_key_makes_none_and_a_rotation_of_a_home_with_none_keeps_no_old_one(home, tmp_path):
+    home.mkdir()
+    sealed = SecretBox(home).seal({"token": "x"})
+    (home / "secret.key").rename(tmp_path / "kept.key")  # the operator is about to put it back
+    with pytest.raises(SecretsError, match="there is no secret key"):
+        SecretBox(home).open(sealed)
+    assert not (home / "secret.key").exists(), (
+        "opening makes no key: it would open nothing, and take the old one's place"
+    )
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    with Host(fresh) as host:
+        done = keys.rotate(host)
+    assert done.old_key is None and not list(fresh.glob("secret.key.old-*")), "no key before: none kept"
+    assert (fresh / "secret.key").exists()
