@@ -1,8 +1,8 @@
 """Credentials encrypted at rest with Fernet (``cryptography``): authenticated encryption, a vetted recipe.
 
 The key comes from ``LINKOLIS_SECRET_KEY`` (a Fernet key: 32 url-safe base64 bytes), or from
-``$LINKOLIS_HOME/secret.key``, created on first use with mode 0600. Losing the key means authorizing again;
-it never means a crash.
+``$LINKOLIS_HOME/secret.key``, created (mode 0600) when the first value is sealed, never to open one. Losing the key
+means authorizing again; it never means a crash.
 
 While a key rotation is under way (``linkolis keys rotate``, see ``keys``) there is a next key beside the current
 one: ``secret.key.next`` in the data directory, or ``LINKOLIS_SECRET_KEY_NEXT`` beside ``LINKOLIS_SECRET_KEY``.
