@@ -142,8 +142,8 @@ class Queue:
 
     def unit(self, app_id: int, stream: str, at: float | None = None) -> bool:
         """Queue ``stream`` of app ``app_id`` for the wall time ``at`` (now when None); False when one is already
-        waiting: that one runs at its time. (So a push queued for a quota's token, or ``interval`` after an error, is
-        not brought forward by a stock change meanwhile; ``sync --watch`` does bring an errored push forward.)"""
+        waiting: that one runs at its time (a push waiting for a quota's token runs no sooner; one waiting out an
+        error's retry the wake brings forward, ``forward``)."""
         when = None if at is None or at <= time.time() else datetime.fromtimestamp(at, tz=UTC)
         lock = f"app-{app_id}-{stream}"
         try:
@@ -157,6 +157,16 @@ class Queue:
         except AlreadyEnqueued:
             return False
         return True
+
+    def forward(self, app_ids: list[int], stream: str) -> int:
+        """Bring the waiting jobs of ``stream`` of these apps forward to now: how many were later. (The wake: stock
+        changed for a push that waits ``interval`` after an error, as ``sync --watch`` runs it again at once.)"""
+        moved = self.app.connector.execute_query_all(
+            "UPDATE procrastinate_jobs SET scheduled_at = now() "
+            "WHERE status = 'todo' AND scheduled_at > now() AND queueing_lock = ANY(%(locks)s) RETURNING id",
+            locks=[f"app-{app_id}-{stream}" for app_id in app_ids],
+        )
+        return len(moved)
 
     def reader(self, kind: str, at: float | None = None) -> bool:
         """Queue the reader of ``kind``'s notification queue for the wall time ``at`` (now when None)."""
@@ -400,8 +410,9 @@ class Wake:
         ids = stock.unsettled_apps(host) | shipments.apps_with_due(host)
         if changed:
             ids |= {app_id for app_id, app in apps.items() if app.workspace_id in changed}
-        for app_id in ids & set(apps):
-            self.worker.queue.unit(app_id, PUSH)
+        waiting = [app_id for app_id in ids & set(apps) if not self.worker.queue.unit(app_id, PUSH)]
+        if changed and waiting:
+            self._forward_errored(host, [a for a in waiting if apps[a].workspace_id in changed])
         self.version = version  # only now: a wake that failed halfway asks for the same changes again
         if refresh:
             waiting = queued(host)
@@ -417,6 +428,23 @@ class Wake:
                         continue
                     if url:
                         self.worker.queue.reader(kind)
+
+    def _forward_errored(self, host: Host, app_ids: list[int]) -> None:
+        """Of these apps whose stock changed and whose push already waits, those waiting out an error's retry (their
+        state row has the error) run now: the change may be what cures it, as ``sync --watch`` has it. A push waiting
+        for a quota's token is left to its time: sooner, it would only wait again."""
+        if not app_ids:
+            return
+        errored = [
+            row[0]
+            for row in host.db.execute(
+                f"SELECT app_id FROM scheduler_state WHERE stream = ? AND last_error != '' "
+                f"AND app_id IN ({', '.join('?' * len(app_ids))})",
+                (PUSH, *app_ids),
+            )
+        ]
+        if errored:
+            self.worker.queue.forward(errored, PUSH)
 
     def run(self, stop: threading.Event) -> None:
         """Until ``stop``: one process of all leads the wake (``locks.lead``) and makes a pass every ``poll``; the

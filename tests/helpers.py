@@ -51,20 +51,29 @@ def dump_database(path) -> dict[str, list]:
 
 
 class KeptQueue:
-    """`linkolis worker`'s queue for a story that runs no task queue: what is queued is kept (``units``, ``readers``),
-    not sent; with ``fail`` set, that many queueings fail first, as when the database goes away a moment."""
+    """`linkolis worker`'s queue for a story that runs no task queue: what is queued is kept (``units``, ``readers``,
+    ``forwarded``), not sent; a unit in ``waiting`` has a job already; with ``fail`` set, that many queueings fail
+    first, as when the database goes away a moment."""
 
     def __init__(self, fail: int = 0) -> None:
         self.units: list[tuple[int, str, float | None]] = []
         self.readers: list[tuple[str, float | None]] = []
+        self.waiting: set[tuple[int, str]] = set()  # units with a job waiting already: queueing them again is refused
+        self.forwarded: list[tuple[int, str]] = []
         self.fail = fail
 
     def unit(self, app_id: int, stream: str, at: float | None = None) -> bool:
         if self.fail:
             self.fail -= 1
             raise ConnectionError("the database went away a moment")
+        if (app_id, stream) in self.waiting:
+            return False
         self.units.append((app_id, stream, at))
         return True
+
+    def forward(self, app_ids: list[int], stream: str) -> int:
+        self.forwarded += [(app_id, stream) for app_id in app_ids]
+        return len(app_ids)
 
     def reader(self, kind: str, at: float | None = None) -> bool:
         self.readers.append((kind, at))

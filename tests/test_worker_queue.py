@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
 from helpers import KeptQueue
 
@@ -41,6 +42,22 @@ def test_a_unit_is_queued_once_however_often_it_is_asked_for(postgres_url, tmp_p
         assert worker.queue_status(host)["workers"] == 1
     finally:
         host.close()
+
+
+def test_a_push_waiting_out_an_errors_retry_is_brought_forward_and_only_that(postgres_url):
+    queue = worker.Queue(postgres_url)
+    try:
+        queue.unit(7, "push", at=time.time() + 600)  # after an error, `interval` later
+        queue.unit(8, "push")  # due now already
+        assert queue.forward([7, 8, 9], "push") == 1, "only the later one moves; app 9 has no job"
+        assert queue.unit(7, "push") is False, "still one job per unit"
+    finally:
+        queue.close()
+    with psycopg.connect(postgres_url) as conn:
+        [(later,)] = conn.execute(
+            "SELECT scheduled_at > now() FROM procrastinate_jobs WHERE queueing_lock = 'app-7-push'"
+        ).fetchall()
+    assert later is False
 
 
 def test_sync_status_shows_the_task_queue(postgres_url, tmp_path):

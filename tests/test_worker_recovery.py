@@ -69,6 +69,37 @@ def test_a_wake_that_fails_halfway_asks_for_the_same_stock_changes_again(app, ho
     assert (app_id, "push", None) in queue.units, "the change is not lost with the wake that failed"
 
 
+def test_a_stock_change_brings_forward_a_push_waiting_out_an_error_not_one_waiting_for_quota(
+    app, host, run, monkeypatch
+):
+    app = installed.get(host, app)
+    monkeypatch.setattr(worker, "queued", lambda host: {(app.id, "import"): {}})  # no task queue in this story
+    monkeypatch.setattr(worker, "readers_queued", lambda host: set())
+    queue = KeptQueue()
+    queue.waiting.add((app.id, "push"))  # its job waits already
+    runner = worker.Worker(host, queue, interval=60.0, poll=1.0)
+    wake = worker.Wake(runner, poll=1.0)
+    wake.version = stock.changed_workspaces(host, 0)[1]
+    state = {"app_id": app.id, "stream": "push", "app_name": app.name, "workspace_id": app.workspace_id}
+    try:
+        host.db["scheduler_state"].upsert(
+            {**state, "state": "waiting", "due_at": time.time() + 60, "last_error": "Amazon answered 500",
+             "updated_at": time.time(), "pid": 1},
+            pk=("app_id", "stream"),
+        )  # fmt: skip
+        run("stock", "set", "SKU-0", "5")
+        wake.once()
+        assert queue.forwarded == [(app.id, "push")], "the change may cure the error: sent now, as sync --watch does"
+
+        host.db.execute("UPDATE scheduler_state SET last_error = '' WHERE app_id = ?", (app.id,))  # a quota's wait
+        run("stock", "set", "SKU-0", "6")
+        wake.once()
+        assert queue.forwarded == [(app.id, "push")], "a push waiting for its token would only wait again"
+    finally:
+        wake.host.close()
+        runner.close()
+
+
 def test_a_stalled_workers_job_goes_back_once_and_never_one_another_worker_took(postgres_url):
     app = worker.queue_app(postgres_url)
     worker.ensure_schema(postgres_url)
