@@ -91,17 +91,19 @@ class StoreCollector:
     def collect(self) -> Iterator[Metric]:
         db = self.host.db
         now = self.host.clock.time()
-        kinds = {r[0]: r[1] for r in db.execute("SELECT id, kind FROM apps").fetchall()}
 
         apps = GaugeMetricFamily("linkolis_apps", "Apps installed, per marketplace and state", labels=["kind", "state"])
         for kind, state, count in db.execute("SELECT kind, status, COUNT(*) FROM apps GROUP BY kind, status"):
             apps.add_metric([kind, state], count)
         yield apps
 
+        # Counted per app first (a seek of each app's index), then summed per marketplace: no app is named.
         orders = GaugeMetricFamily("linkolis_orders", "Orders stored, per marketplace", labels=["kind"])
-        per_app = db.execute("SELECT app_id, COUNT(*) FROM orders GROUP BY app_id").fetchall()
-        for (kind,), count in _per_kind(((kinds.get(app_id, ""),), n) for app_id, n in per_app):
-            orders.add_metric([kind], count)
+        for kind, count in db.execute(
+            "SELECT a.kind, SUM(o.n) FROM (SELECT app_id, COUNT(*) AS n FROM orders GROUP BY app_id) o "
+            "JOIN apps a ON a.id = o.app_id GROUP BY a.kind ORDER BY a.kind"
+        ):
+            orders.add_metric([kind], int(count))
         yield orders
 
         outcomes = GaugeMetricFamily(
@@ -109,9 +111,12 @@ class StoreCollector:
             "SKUs per marketplace by the outcome of the last stock sent for them (accepted, rejected, pending...)",
             labels=["kind", "outcome"],
         )
-        rows = db.execute("SELECT app_id, outcome, COUNT(*) FROM stock_pushes GROUP BY app_id, outcome").fetchall()
-        for labels, count in _per_kind(((kinds.get(app_id, ""), outcome or ""), n) for app_id, outcome, n in rows):
-            outcomes.add_metric(list(labels), count)
+        for kind, outcome, count in db.execute(
+            "SELECT a.kind, p.outcome, SUM(p.n) FROM (SELECT app_id, outcome, COUNT(*) AS n FROM stock_pushes "
+            "GROUP BY app_id, outcome) p JOIN apps a ON a.id = p.app_id GROUP BY a.kind, p.outcome "
+            "ORDER BY a.kind, p.outcome"
+        ):
+            outcomes.add_metric([kind, outcome or ""], int(count))
         yield outcomes
 
         yield from self._sync(db, now)
@@ -175,14 +180,6 @@ class StoreCollector:
                 jobs.add_metric([queue, state], count)
         yield jobs
         yield GaugeMetricFamily("linkolis_queue_workers", "`linkolis worker` processes alive", value=status["workers"])
-
-
-def _per_kind(rows: Iterable[tuple[tuple[str, ...], int]]) -> list[tuple[tuple[str, ...], int]]:
-    """Counts per app summed under their labels (the app's marketplace first): no app is named."""
-    totals: dict[tuple[str, ...], int] = {}
-    for labels, count in rows:
-        totals[labels] = totals.get(labels, 0) + count
-    return sorted(totals.items())
 
 
 class StoreGauges:

@@ -31,7 +31,6 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 VERBOSE_META = "linkolis.verbose"
 
 
-LOG_FORMAT_META = "linkolis.log_format"
 # The loggers of the libraries a long-running command drives: with --log-format json, their lines are JSON too.
 LIBRARIES = ("procrastinate", "psycopg", "uvicorn", "py.warnings")
 
@@ -74,7 +73,6 @@ def log_format_callback(ctx: click.Context, _param: click.Parameter, value: str)
     if value != "json":
         return value
     root = ctx.find_root()
-    root.meta[LOG_FORMAT_META] = value
     logs.set_json_lines(True)  # for the command's threads too (a sync's workers report), which see no click context
     logging.captureWarnings(True)  # a library's warning a JSON line too (py.warnings), not a bare one
     root.call_on_close(_json_lines_end)

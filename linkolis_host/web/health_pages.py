@@ -13,12 +13,10 @@ from .. import health, metrics, store
 from ..errors import LinkolisError
 from .pages import Web
 
-NO_STORE = {"Cache-Control": "no-store"}
-
 
 async def healthz(request: Request) -> Response:
     """Alive: the event loop answers. Touches nothing else, so a slow database never gets the process restarted."""
-    return PlainTextResponse("ok\n", headers=NO_STORE)
+    return PlainTextResponse("ok\n")
 
 
 async def readyz(request: Request) -> Response:
@@ -36,9 +34,7 @@ async def readyz(request: Request) -> Response:
         return result
 
     result = await run_in_threadpool(check)
-    return JSONResponse(
-        result.model_dump(exclude_none=True), status_code=200 if result.ready else 503, headers=NO_STORE
-    )
+    return JSONResponse(result.model_dump(exclude_none=True), status_code=200 if result.ready else 503)
 
 
 async def metrics_page(request: Request) -> Response:
@@ -52,7 +48,7 @@ async def metrics_page(request: Request) -> Response:
         return PlainTextResponse(
             "a metrics token is needed (Authorization: Bearer …)",
             status_code=401,
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"', **NO_STORE},
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     body = await run_in_threadpool(metrics.exposition, request.app.state.store_gauges)
-    return Response(body, media_type=metrics.CONTENT_TYPE, headers=NO_STORE)
+    return Response(body, media_type=metrics.CONTENT_TYPE)
