@@ -26,6 +26,12 @@ set`` would), each at a moment planned in advance (uniform at random over the ru
   another writer: the wall time of the driver's ``stock set`` (one short write transaction), p50/p95/max, and how
   many were refused (the lock not had within linkolis's busy timeout: the change is then not made).
 
+``--latency S`` makes each of the simulator's marketplace calls (LWA, SP-API, feed documents) take S seconds once the
+apps are set up, as a round trip to Amazon does (0.13 to 0.18 s for one order call, measured by a user of an SP-API
+client: abuzuhri/Amazon-SP-API-CSharp issue 48): the simulator's ``slow`` fault on every call, which sleeps before
+the call is taken, so the import lag and stock latency include it. Without it the simulator answers over loopback
+at once, and a unit's wall time is its CPU and its writes.
+
 With ``--processes P`` the store is a throwaway PostgreSQL server of this machine's (``testing.postgres``) and the
 sync is P ``linkolis worker --concurrency W`` processes instead of ``sync --watch``; CPU is theirs summed (a killed
 one's up to its kill), RSS the largest. The server is PostgreSQL's defaults as an operator runs it (fsync and
@@ -407,6 +413,8 @@ def _run_one(args: argparse.Namespace, n: int, url: str | None, server=None) -> 
         seller_of = {s["app_id"]: s["seller_id"] for s in sellers}
         setup_s = time.time() - started_setup
         sim.requests()  # what setting up sent is not the run's
+        if args.latency:  # from here on every call waits, before its answer, as a round trip to Amazon takes
+            sim.post("/_sim/faults", {"kind": "slow", "delay": args.latency, "probability": 1.0})
         child_env = {**os.environ, **env, "LINKOLIS_HOME": home}
         workers = Workers(args, child_env) if url else None
         sync = (
@@ -611,6 +619,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--processes", type=int, default=0, help="linkolis worker processes on PostgreSQL (0: sync --watch on SQLite)"
     )
     p.add_argument("--kill-every", type=float, default=0.0, help="with --processes: kill -9 a worker every S seconds")
+    p.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds each marketplace answer takes at the simulator (default 0: loopback; Amazon's are 0.13-0.18 s)",
+    )
     p.add_argument("--interval", type=float, default=60.0)
     p.add_argument("--warmup", type=float, default=90.0, help="seconds before the window (default 90)")
     p.add_argument("--measure", type=float, default=180.0, help="seconds measured (default 180)")
@@ -644,6 +658,8 @@ def main(argv: list[str]) -> None:
     )
     if args.kill_every:
         engine += f", one killed every {args.kill_every:g} s"
+    if args.latency:
+        engine += f", each marketplace answer after {args.latency:g} s"
     print(
         f"knee: {knee if knee else 'none'} apps within a {args.interval:g} s round, import lag p95 <= {LAG_BOUND:g} s "
         f"and stock latency p95 <= {STOCK_BOUND:g} s, no order twice or missing, no 429 ({engine}; load per row)",

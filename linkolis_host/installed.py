@@ -204,10 +204,10 @@ def run(
     if stamp:
         if stamp not in STAMPS:
             raise ValueError(f"not a column a run stamps: {stamp!r}")
-        with host.db.atomic():  # plain SQL: `sync --watch` stamps every second, and this is all of it
-            host.db.execute(
-                f"UPDATE apps SET {stamp} = ? WHERE id = ? AND status != ?", (now_text(host), app.id, REMOVED)
-            )
-            status = host.db.execute("SELECT status FROM apps WHERE id = ?", (app.id,)).fetchone()
-        if status is not None and status[0] == "needs_attention":
+        # One statement (every unit stamps; on PostgreSQL a round trip and no write lock): no row when removed.
+        status = host.db.write_one(
+            f"UPDATE apps SET {stamp} = ? WHERE id = ? AND status != ? RETURNING status",
+            (now_text(host), app.id, REMOVED),
+        )
+        if status and status[0][0] == "needs_attention":
             clear_attention(host, app)

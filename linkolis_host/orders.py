@@ -254,14 +254,15 @@ def _record_run(host: Host, app: App, ctx: Context, called: Counter) -> None:
     if not paced:
         return
     pace, operation, limit = max(paced, key=lambda p: p[0])
-    try:
-        with host.db.atomic():
-            host.db.execute(
-                "INSERT INTO import_runs (app_id, finished_at, pace, bucket, quota) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (app_id) DO UPDATE SET finished_at = excluded.finished_at, pace = excluded.pace, "
-                "bucket = excluded.bucket, quota = excluded.quota",
-                (app.id, host.clock.time(), pace, ctx.http.bucket_of(operation), limit.model_dump_json()),
-            )
+    try:  # one statement (on PostgreSQL a round trip and no write lock); none for an app removed meanwhile
+        host.db.write_one(
+            "INSERT INTO import_runs (app_id, finished_at, pace, bucket, quota) SELECT ?, ?, ?, ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM apps WHERE id = ? AND status != ?) "
+            "ON CONFLICT (app_id) DO UPDATE SET finished_at = excluded.finished_at, pace = excluded.pace, "
+            "bucket = excluded.bucket, quota = excluded.quota",
+            (app.id, host.clock.time(), pace, ctx.http.bucket_of(operation), limit.model_dump_json())
+            + (app.id, installed.REMOVED),
+        )
     except (*store.ERRORS, LinkolisError):  # a courtesy to the next "Import now": never what ends an import
         return
 

@@ -398,6 +398,15 @@ class PgDatabase:
     def execute(self, sql: str, params: Any = ()) -> PgCursor:
         return self.conn.execute(sql, params)
 
+    def write_one(self, sql: str, params: Any = ()) -> list[tuple]:
+        """One statement that writes, as a transaction of its own (inside ``atomic()``: a part of that one); its
+        rows (``RETURNING``). Outside ``atomic()`` it is one round trip, autocommitted, that takes no
+        ``WRITE_LOCK``: a statement is atomic on its own, but a read-then-write of another transaction may see it
+        land between its read and its write, so only for a statement whose effect no other write transaction reads
+        to decide what it writes (a stamp, a note of when something ran)."""
+        with self.conn.lock:
+            return self.conn.execute(sql, params).fetchall()
+
     def query(self, sql: str, params: Any = ()) -> Iterator[dict[str, Any]]:
         cursor = self.conn.execute(sql, params)
         if cursor.description is None:

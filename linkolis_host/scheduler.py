@@ -413,16 +413,17 @@ class Scheduler:
         finally:
             twin.close()
 
-    def run_unit(self, host: Host, key: tuple[int, str]) -> Done:
+    def run_unit(self, host: Host, key: tuple[int, str], app: App | None = None) -> Done:
         """Run one unit on ``host`` (a fork of its own thread): what a worker thread, and a job of `linkolis worker`,
-        runs. Never raises for what the marketplace or the machine does: the outcome says it."""
+        runs; ``app``: its row as just read (else read here). Never raises for what the marketplace or the machine
+        does: the outcome says it."""
         app_id, stream = key
         now = self.clock.monotonic
-        try:
-            row = host.db["apps"].get(app_id)
-        except NotFoundError:
-            return Done(key, "removed", now())
-        app = App.from_row(row)
+        if app is None:
+            try:
+                app = App.from_row(host.db["apps"].get(app_id))
+            except NotFoundError:
+                return Done(key, "removed", now())
         if app.status == installed.REMOVED or not app.authorized:
             return Done(key, "removed", now())
         with logs.about(app.name, app.workspace_id):

@@ -77,6 +77,14 @@ class HostDatabase(Database):
             with self._transaction():
                 yield self
 
+    def write_one(self, sql: str, params: Any = ()) -> list[tuple]:
+        """One statement that writes, as a transaction of its own (inside ``atomic()``: a part of that one); its
+        rows (``RETURNING``). Here it takes the write lock as ``atomic()`` does; on PostgreSQL it is one round trip
+        that takes no write lock (``postgres.PgDatabase.write_one``), so only for a statement whose effect no
+        other write transaction reads to decide what it writes: a stamp, a note of when something ran."""
+        with self.atomic():
+            return self.execute(sql, params).fetchall()
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[HostDatabase]:
         self._begin()

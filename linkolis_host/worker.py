@@ -301,7 +301,7 @@ class Worker:
         if app is None:
             return
         self._note(host, app, stream, "running", host.clock.time(), "")
-        done = self.runner.run_unit(host, (app_id, stream))
+        done = self.runner.run_unit(host, (app_id, stream), app)
         metrics.unit_ran(stream, done.outcome)
         if done.outcome == "removed":
             host.db.execute("DELETE FROM scheduler_state WHERE app_id = ? AND stream = ?", (app_id, stream))

@@ -47,7 +47,7 @@ def _order(order_id):
 
 
 def import_orders(ctx, cursor):
-    ctx.http.get(f"{URL}/orders", params={"page": 1})
+    ctx.http.get(f"{URL}/orders", params={"page": 1}, operation="orders")  # paced: the run is noted
     yield OrderBatch(orders=[_order("O-1")], cursor={"page": 1})
     WORLD.between()
     if "http" in WORLD.steps:
@@ -122,6 +122,7 @@ def test_an_import_stops_when_its_app_is_removed(run, host, app, steps):
     assert "Traceback" not in result.output
     assert [o["marketplace_order_id"] for o in rows(host, "orders")] == ["O-1"], "the kept orders; not batch 2"
     assert rows(host, "sync_cursors") == [], "no cursor is recreated for the removed app"
+    assert rows(host, "import_runs") == [], "nor a note of when its import ended"
     assert rows(host, "plugin_state") == [] and rows(host, "credentials") == []
     assert len(WORLD.requests) == WORLD.sent_before_removal, "no request went out after the removal"
     assert WORLD.went_on == (not steps), "a refused request or write stops the plugin there"
