@@ -60,6 +60,7 @@ WINDOW_MARGIN = 2.0
 RECORD_OVER = 1.0
 # A reading this much earlier than the latest one read is the clock set back, not two readings out of order.
 CLOCK_STEP = 1.0
+UNREAD: Any = object()  # a bucket's row not read yet in this transaction (``RateLimiter._bucket``)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,35 @@ class RateLimiter:
                 raise
 
     @contextmanager
+    def _taking(self, key: str, limit: RateLimit) -> Iterator[tuple[float, Any]]:
+        """``_transaction`` for a change of ``key``'s bucket that reads it first: the clock, whether the bucket has
+        tokens reserved, and the bucket are read in one statement (a round trip, not three, on PostgreSQL). Yields
+        the time now and the bucket's row as ``_bucket`` takes it (``UNREAD`` when a token of a process that died
+        was given back, or the clock was set back: both change the row, and ``_bucket`` reads it again)."""
+        with self._begun(key):
+            try:
+                now = self.clock.time()
+                latest, orphaned, stored, updated_at = self._reading(key)
+                moved = self._mind_the_clock(now, latest)
+                if orphaned:
+                    self._release_orphans(key, limit, now)
+                yield now, (UNREAD if moved or orphaned else None if stored is None else (stored, updated_at))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _reading(self, key: str) -> tuple[float | None, Any, float | None, float | None]:
+        """The latest clock reading of any limiter, whether ``key`` has reservations written down, and its bucket's
+        tokens and time (None, None: no bucket yet), in one statement: one snapshot, one round trip."""
+        return self._conn.execute(
+            "SELECT (SELECT latest FROM rate_clock WHERE id = 1), "
+            "EXISTS (SELECT 1 FROM rate_reservations WHERE key = ?), "
+            "(SELECT tokens FROM rate_buckets WHERE key = ?), (SELECT updated_at FROM rate_buckets WHERE key = ?)",
+            (key, key, key),
+        ).fetchone()
+
+    @contextmanager
     def _begun(self, key: str) -> Iterator[None]:
         """A transaction begun that no other changes ``key``'s bucket beside: on PostgreSQL under the key's advisory
         lock; on SQLite holding the one write lock (this process's threads taking turns first)."""
@@ -135,32 +165,41 @@ class RateLimiter:
             with store.writing(self._conn):
                 yield
 
-    def _mind_the_clock(self, now: float) -> None:
-        """Move every stored time back when the clock was set back since the latest reading (see the module)."""
-        row = self._conn.execute("SELECT latest FROM rate_clock WHERE id = 1").fetchone()
+    def _mind_the_clock(self, now: float, latest: Any = None) -> bool:
+        """Move every stored time back when the clock was set back since the latest reading (see the module);
+        ``latest``: that reading as just read in this transaction (else read here). True when times were moved."""
+        row = (
+            (latest,)
+            if latest is not None
+            else self._conn.execute("SELECT latest FROM rate_clock WHERE id = 1").fetchone()
+        )
         if row is not None and now >= row[0] - CLOCK_STEP:
             if now > row[0] + CLOCK_STEP / 2:  # not at every call: a page less to write, half a step less to see
                 self._conn.execute("UPDATE rate_clock SET latest = ? WHERE id = 1", (now,))
-            return
+            return False
         if row is None:
             self._conn.execute("INSERT INTO rate_clock (id, latest) VALUES (1, ?) ON CONFLICT (id) DO NOTHING", (now,))
-            return
+            return False
         step = row[0] - now
         if self._postgres:  # every bucket moves: one process at a time, and the reading again under the lock
             self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('rate:clock', 0))")
             row = self._conn.execute("SELECT latest FROM rate_clock WHERE id = 1").fetchone()
             if now >= row[0] - CLOCK_STEP:
-                return
-            step = row[0] - now
+                return True  # another process moved them: read the bucket again
         self._conn.execute("UPDATE rate_buckets SET updated_at = updated_at - ?", (step,))
         self._conn.execute("UPDATE rate_windows SET at = at - ?", (step,))
         self._conn.execute("UPDATE rate_reservations SET at = at - ?", (step,))
         self._conn.execute("UPDATE rate_clock SET latest = ? WHERE id = 1", (now,))
         log.warning("the clock was set back %.0f s: the quotas' stored times are moved back as far", step)
+        return True
 
-    def _bucket(self, key: str, limit: RateLimit, now: float, take: float, floor: float | None = None) -> float:
-        """Refill ``key``'s bucket to now, take ``take`` tokens, return the tokens left (may be negative)."""
-        row = self._conn.execute("SELECT tokens, updated_at FROM rate_buckets WHERE key = ?", (key,)).fetchone()
+    def _bucket(
+        self, key: str, limit: RateLimit, now: float, take: float, floor: float | None = None, row: Any = UNREAD
+    ) -> float:
+        """Refill ``key``'s bucket to now, take ``take`` tokens, return the tokens left (may be negative). ``row``:
+        the bucket's (tokens, updated_at) as read in this transaction, None for none (else read here)."""
+        if row is UNREAD:
+            row = self._conn.execute("SELECT tokens, updated_at FROM rate_buckets WHERE key = ?", (key,)).fetchone()
         tokens = float(limit.burst) if row is None else row[0]
         if row is not None:
             tokens = min(float(limit.burst), tokens + max(0.0, now - row[1]) * limit.rate)
@@ -192,9 +231,8 @@ class RateLimiter:
 
     def take(self, key: str, limit: RateLimit) -> Reservation:
         """Take a token; return its reservation: how long to wait for it, and what ``refund`` gives back."""
-        with self._transaction(key) as now:
-            self._release_orphans(key, limit, now)
-            tokens = self._bucket(key, limit, now, 1.0)
+        with self._taking(key, limit) as (now, row):
+            tokens = self._bucket(key, limit, now, 1.0, row=row)
             wait = 0.0 if tokens >= 0 else (-tokens + _MARGIN_TOKENS) / limit.rate + MARGIN_SECONDS
             window_row = None
             if limit.window is not None:
@@ -289,13 +327,7 @@ class RateLimiter:
         something must be written first: a token of a process that died to give back, or the clock set back."""
         with self._lock:
             now = self.clock.time()
-            # One statement: one snapshot for the three reads, one round trip on PostgreSQL.
-            latest, orphaned, stored, updated_at = self._conn.execute(
-                "SELECT (SELECT latest FROM rate_clock WHERE id = 1), "
-                "EXISTS (SELECT 1 FROM rate_reservations WHERE key = ?), "
-                "(SELECT tokens FROM rate_buckets WHERE key = ?), (SELECT updated_at FROM rate_buckets WHERE key = ?)",
-                (key, key, key),
-            ).fetchone()
+            latest, orphaned, stored, updated_at = self._reading(key)  # outside a transaction: one statement
             if (latest is None or now >= latest - CLOCK_STEP) and not orphaned:
                 tokens = float(limit.burst)
                 if stored is not None:
