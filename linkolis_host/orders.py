@@ -254,7 +254,10 @@ def _record_run(host: Host, app: App, ctx: Context, called: Counter) -> None:
     if not paced:
         return
     pace, operation, limit = max(paced, key=lambda p: p[0])
-    try:  # one statement (on PostgreSQL a round trip and no write lock); none for an app removed meanwhile
+    # One statement (on PostgreSQL a round trip and no write lock); none for an app removed before it. On PostgreSQL
+    # a removal committing in the same moment can still leave the row: harmless, as ids are never used again and
+    # nothing reads the note of a removed app.
+    try:
         host.db.write_one(
             "INSERT INTO import_runs (app_id, finished_at, pace, bucket, quota) SELECT ?, ?, ?, ?, ? "
             "WHERE EXISTS (SELECT 1 FROM apps WHERE id = ? AND status != ?) "

@@ -186,6 +186,7 @@ class RateLimiter:
             row = self._conn.execute("SELECT latest FROM rate_clock WHERE id = 1").fetchone()
             if now >= row[0] - CLOCK_STEP:
                 return True  # another process moved them: read the bucket again
+            step = row[0] - now  # from the reading under the lock: another process may have moved them part way
         self._conn.execute("UPDATE rate_buckets SET updated_at = updated_at - ?", (step,))
         self._conn.execute("UPDATE rate_windows SET at = at - ?", (step,))
         self._conn.execute("UPDATE rate_reservations SET at = at - ?", (step,))

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from linkolis_host import locks, postgres, store
-from linkolis_host.clock import SystemClock
+from linkolis_host.clock import SystemClock, VirtualClock
 from linkolis_host.errors import Busy
 from linkolis_host.migrations import migrations
 from linkolis_host.models import RateLimit
@@ -210,6 +210,31 @@ def test_processes_sharing_a_quota_never_overdraw_it(postgres_url, tmp_path):
         # by the latest the i-th token can have been given, at most burst + rate * elapsed calls may have gone
         assert i + 1 <= 5 + 5.0 * (late - start), (i, late - start)
     assert max(early for early, _ in moments) - start >= (40 - 5) / 5.0 - 0.1
+
+
+def test_a_clock_set_back_moves_the_quotas_back_once_when_two_processes_see_it(postgres_url, tmp_path):
+    """Two processes see the clock set back an hour. The first moves every stored time back; the second read the
+    latest reading before that and its own time a few seconds earlier still: under the clock's lock it moves them
+    back only those few seconds more, not the hour again (which would refill every bucket at once)."""
+    hour = 3600.0
+    first = RateLimiter(postgres_url, VirtualClock(start=1_800_000_000), home=tmp_path)
+    second = RateLimiter(postgres_url, VirtualClock(start=1_800_000_000), home=tmp_path)
+    limit = RateLimit(rate=1.0, burst=5)
+    first.take("acct:op", limit)  # the bucket is written at the time before the step back
+    stored = first._conn.execute("SELECT updated_at FROM rate_buckets").fetchone()[0]
+    first.clock.advance(-hour)
+    first.take("acct:other", limit)  # sees the step: everything moves back an hour
+    assert (
+        first._conn.execute("SELECT updated_at FROM rate_buckets WHERE key = 'acct:op'").fetchone()[0] == stored - hour
+    )
+    with second._begun("acct:third"):  # read its time and the latest reading before the first moved them
+        moved = second._mind_the_clock(first.clock.time() - 5, latest=stored)
+        second._conn.execute("COMMIT")
+    assert moved
+    left = first._conn.execute("SELECT updated_at FROM rate_buckets WHERE key = 'acct:op'").fetchone()[0]
+    assert left == pytest.approx(stored - hour - 5)
+    first.close()
+    second.close()
 
 
 def test_sqlites_errors_and_postgresqls_are_both_the_stores():
